@@ -1,0 +1,29 @@
+"""Library errors whose message tells the user how to fix the problem."""
+
+
+class CaptionaryError(Exception):
+    """Base class: front ends show str(error) as a one-line message."""
+
+    exit_code = 1
+
+
+class QueryError(CaptionaryError):
+    """A search query that cannot be parsed (a usage error: exit code 2)."""
+
+    exit_code = 2
+
+
+class SchemaTooNewError(CaptionaryError):
+    pass
+
+
+class IndexLockedError(CaptionaryError):
+    pass
+
+
+class NotIndexedError(CaptionaryError):
+    pass
+
+
+class ModelLoadError(CaptionaryError):
+    pass

@@ -1,0 +1,260 @@
+"""Whoosh full-text index derived from the DB: schema, sync from the DB, query parsing and search."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh import query as wq
+from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+from whoosh.support.charset import accent_map
+from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
+from whoosh.index import LockError
+from whoosh.qparser import AndGroup, MultifieldParser, plugins
+
+from db.errors import QueryError
+
+MAX_QUERY_LENGTH = 1000
+# Fields a person may name in a query (`caption:dog`, `file:beach`, `ext:png`).
+USER_FIELDS = ("caption", "file", "ext")
+DEFAULT_FIELDS = ("caption", "file")
+INDEX_ID_FILE = "captionary-index-id"
+
+
+def text_analyzer():
+    """Lower-case, stem (`dogs` finds `dog`) and fold accents (`creme` finds `crème`)."""
+    return RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map) | StopFilter() | StemFilter()
+
+
+def make_schema() -> Schema:
+    return Schema(
+        id=ID(stored=True, unique=True),
+        caption=TEXT(analyzer=text_analyzer(), phrase=True),
+        # Folder and file-name words, so `beach` finds holidays/beach_2019/img_001.jpg.
+        file=TEXT(analyzer=text_analyzer(), phrase=True),
+        # Every ancestor folder of the file, so a folder filter is one term lookup.
+        folder=KEYWORD(commas=True),
+        ext=ID(),
+        # Days since 1970 of the date taken (EXIF), else of the file's mtime.
+        day=NUMERIC(int, bits=32, sortable=True, signed=True),
+    )
+
+
+@dataclass(frozen=True)
+class FulltextDoc:
+    file_id: int
+    caption: str
+    path: str
+    root: str
+    ext: str
+    day: int
+
+
+@dataclass(frozen=True)
+class Filters:
+    folder: str | None = None
+    exts: tuple[str, ...] = ()
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.folder or self.exts or self.date_from or self.date_to)
+
+
+_SPLIT_WORDS = re.compile(r"[^\W\d_]+|\d+")
+
+
+def path_words(path: str, root: str) -> str:
+    """Words of the folders under the root and of the file name, split at _ - . and digit boundaries."""
+    relative = path[len(root):] if path.startswith(root) else path
+    return " ".join(_SPLIT_WORDS.findall(relative))
+
+
+def ancestor_folders(path: str) -> str:
+    parts = Path(path).parent.parts
+    folders = [str(Path(*parts[: i + 1])) for i in range(len(parts))]
+    return ",".join(folders)
+
+
+_FIELD_SYNTAX = re.compile(r"(?:^|[\s(])([A-Za-z_]+):")
+_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "REQUIRE"}
+
+
+def _validate(text: str) -> None:
+    """Reject what Whoosh would silently misread, with a message that says how to fix it."""
+    if len(text) > MAX_QUERY_LENGTH:
+        raise QueryError(f"Query is too long ({len(text)} characters; at most {MAX_QUERY_LENGTH})")
+    if text.count('"') % 2:
+        raise QueryError('Unbalanced quote in query: close the phrase with "')
+    outside_quotes = re.sub(r'"[^"]*"', " ", text)
+    depth = 0
+    for char in outside_quotes:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            break
+    if depth != 0:
+        raise QueryError("Unbalanced parenthesis in query: every ( needs a matching )")
+    for field in _FIELD_SYNTAX.findall(outside_quotes):
+        if field.lower() not in USER_FIELDS:
+            raise QueryError(
+                f"Unknown field '{field}:' in query; use one of {', '.join(f + ':' for f in USER_FIELDS)}"
+                " or put the text in quotes"
+            )
+    words = outside_quotes.replace("(", " ").replace(")", " ").split()
+    if words and (words[-1] in _OPERATORS or words[0] in _OPERATORS - {"NOT"}):
+        operator = words[-1] if words[-1] in _OPERATORS else words[0]
+        raise QueryError(f"Operator {operator} needs a search word on each side (lower-case it to search for it)")
+
+
+def make_parser(schema: Schema) -> MultifieldParser:
+    parser = MultifieldParser(list(DEFAULT_FIELDS), schema, group=AndGroup)
+    # Boosts and ranges make no sense for captions and only turn typos into surprises.
+    parser.remove_plugin_class(plugins.BoostPlugin)
+    parser.remove_plugin_class(plugins.RangePlugin)
+    return parser
+
+
+def parse_query(text: str, schema: Schema | None = None) -> wq.Query | None:
+    """Parse a user's query; None means "match everything" (an empty query)."""
+    text = text.strip()
+    if not text:
+        return None
+    _validate(text)
+    try:
+        return make_parser(schema or make_schema()).parse(text)
+    except Exception as error:  # Whoosh raises assorted types for odd input
+        raise QueryError(f"Cannot parse query: {error}") from None
+
+
+def query_terms(query: wq.Query | None) -> set[str]:
+    """Analysed terms of a parsed query (for highlighting matched words)."""
+    if query is None:
+        return set()
+    return {text.decode() if isinstance(text, bytes) else str(text)
+            for field, text in query.iter_all_terms() if field in DEFAULT_FIELDS}
+
+
+def _filter_query(filters: Filters) -> wq.Query | None:
+    parts: list[wq.Query] = []
+    if filters.folder:
+        parts.append(wq.Term("folder", str(Path(filters.folder))))
+    if filters.exts:
+        parts.append(wq.Or([wq.Term("ext", ext.lower().lstrip(".")) for ext in filters.exts]))
+    if filters.date_from or filters.date_to:
+        low = filters.date_from.toordinal() - _EPOCH if filters.date_from else None
+        high = filters.date_to.toordinal() - _EPOCH if filters.date_to else None
+        parts.append(wq.NumericRange("day", low, high))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else wq.And(parts)
+
+
+_EPOCH = date(1970, 1, 1).toordinal()
+
+
+def day_number(value: date) -> int:
+    return value.toordinal() - _EPOCH
+
+
+class FulltextIndex:
+    """The Whoosh index in the data dir; a disposable cache of the DB that can always be rebuilt."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.schema = make_schema()
+        self._index: whoosh_index.Index | None = None
+
+    def index_id(self) -> str | None:
+        """Identity of the on-disk index; a new one means the DB must resend every document."""
+        marker = self.directory / INDEX_ID_FILE
+        if not marker.exists():
+            return None
+        if self._index is None:
+            try:
+                self._index = whoosh_index.open_dir(str(self.directory))
+            except Exception:
+                return None  # unreadable (e.g. killed mid-creation): treat as missing
+        return marker.read_text().strip()
+
+    def create(self) -> str:
+        """Create an empty index (replacing whatever is there) and return its new identity."""
+        self.close()
+        if self.directory.exists():
+            shutil.rmtree(self.directory)
+        self.directory.mkdir(parents=True)
+        self._index = whoosh_index.create_in(str(self.directory), self.schema)
+        new_id = uuid.uuid4().hex
+        (self.directory / INDEX_ID_FILE).write_text(new_id)
+        return new_id
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+
+    @property
+    def index(self) -> whoosh_index.Index:
+        if self._index is None:
+            self._index = whoosh_index.open_dir(str(self.directory))
+        return self._index
+
+    def writer(self, timeout: float):
+        """Whoosh's writer holds an OS file lock, released even if the process is killed."""
+        try:
+            return self.index.writer(timeout=timeout)
+        except LockError:
+            return None
+
+    @staticmethod
+    def apply(writer, docs: Iterable[FulltextDoc], deleted_ids: Iterable[int]) -> None:
+        for doc in docs:
+            writer.update_document(
+                id=str(doc.file_id),
+                caption=doc.caption,
+                file=path_words(doc.path, doc.root),
+                folder=ancestor_folders(doc.path),
+                ext=doc.ext,
+                day=doc.day,
+            )
+        for file_id in deleted_ids:
+            writer.delete_by_term("id", str(file_id))
+
+    def all_ids(self) -> Iterator[int]:
+        with self.index.searcher() as searcher:
+            for fields in searcher.all_stored_fields():
+                yield int(fields["id"])
+
+    def search(
+        self,
+        text: str,
+        filters: Filters = Filters(),
+        sort: str = "relevance",
+        offset: int = 0,
+        limit: int = 20,
+    ) -> tuple[list[tuple[int, float]], int, set[str]]:
+        """Return ([(file_id, score)], total hits, matched terms) for one page of results."""
+        query = parse_query(text, self.schema)
+        if query is wq.NullQuery:
+            return [], 0, set()
+        terms = query_terms(query)
+        matcher = query if query is not None else wq.Every()
+        filter_query = _filter_query(filters)
+        try:
+            with self.index.searcher() as searcher:
+                options = {"filter": filter_query} if filter_query is not None else {}
+                if sort == "date" or query is None:
+                    options.update(sortedby="day", reverse=sort != "date_asc")
+                results = searcher.search(matcher, limit=offset + limit, **options)
+                total = len(results) if results.has_exact_length() else results.estimated_length()
+                page = [(int(hit["id"]), float(hit.score or 0.0)) for hit in results[offset: offset + limit]]
+        except QueryError:
+            raise
+        except Exception as error:
+            raise QueryError(f"Cannot run query: {error}") from None
+        return page, total, terms

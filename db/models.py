@@ -1,0 +1,109 @@
+"""SQLAlchemy 2.x models: the schema of captionary's SQLite database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+SCHEMA_VERSION = 1
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Meta(Base):
+    """Key/value settings: schema version and the change counters that keep full text in sync."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String, primary_key=True)
+    value: Mapped[str] = mapped_column(String)
+
+
+class Content(Base):
+    """One distinct picture, identified by a hash of its bytes.
+
+    Captions live here, not on the path, so a moved, renamed or duplicated file reuses
+    the work already done for its bytes.
+    """
+
+    __tablename__ = "contents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hash: Mapped[str] = mapped_column(String, unique=True)
+    width: Mapped[int]
+    height: Mapped[int]
+    format: Mapped[str]
+    taken_at: Mapped[datetime | None]
+    camera: Mapped[str | None]
+    # What the model wrote; re-indexing may replace it (new model with --recaption).
+    caption: Mapped[str] = mapped_column(Text)
+    model: Mapped[str]
+    captioned_at: Mapped[datetime]
+    # What a person wrote; re-indexing never touches it, and it wins over `caption`.
+    user_caption: Mapped[str | None] = mapped_column(Text)
+    edited_at: Mapped[datetime | None]
+    # When the last path with these bytes went away. Kept for a grace period, so a photo moved to
+    # another root (indexed in a later run) or restored from a backup is not captioned again.
+    orphaned_at: Mapped[datetime | None] = mapped_column(index=True)
+
+    files: Mapped[list[File]] = relationship(back_populates="content")
+
+    @property
+    def effective_caption(self) -> str:
+        return self.user_caption if self.user_caption is not None else self.caption
+
+
+class File(Base):
+    """One path on disk: an image that was indexed, or one that failed (with the reason)."""
+
+    __tablename__ = "files"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(String, unique=True)
+    root: Mapped[str] = mapped_column(String, index=True)
+    folder: Mapped[str] = mapped_column(String, index=True)
+    name: Mapped[str]
+    ext: Mapped[str]
+    size: Mapped[int]
+    mtime_ns: Mapped[int]
+    content_id: Mapped[int | None] = mapped_column(ForeignKey("contents.id"), index=True)
+    error: Mapped[str | None]
+    indexed_at: Mapped[datetime]
+    # Id of the last index run that saw this path on disk (mark-and-sweep).
+    seen_run: Mapped[int] = mapped_column(Integer, default=0)
+    # Change sequence of the last edit that the full-text index must reflect.
+    ft_seq: Mapped[int] = mapped_column(Integer, default=0, index=True)
+
+    content: Mapped[Content | None] = relationship(back_populates="files")
+
+
+class FulltextDelete(Base):
+    """A file removed from the DB whose full-text document has not been deleted yet."""
+
+    __tablename__ = "fulltext_deletes"
+    file_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, index=True)
+
+
+class Pending(Base):
+    """Work found by the scan of the current run: files to hash, decode and maybe caption."""
+
+    __tablename__ = "pending"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(String, unique=True)
+    root: Mapped[str]
+    size: Mapped[int]
+    mtime_ns: Mapped[int]
+
+
+class Root(Base):
+    """A folder the user asked to index."""
+
+    __tablename__ = "roots"
+    path: Mapped[str] = mapped_column(String, primary_key=True)
+    added_at: Mapped[datetime]
+    last_indexed_at: Mapped[datetime | None]
+
+
+Index("ix_files_root_seen", File.root, File.seen_run)

@@ -1,0 +1,460 @@
+"""The Store: one data directory holding the SQLite DB (source of truth) and its derived Whoosh index."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from sqlalchemy import create_engine, delete, event, func, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, joinedload, sessionmaker
+
+from db.faults import crash_point
+from db.errors import CaptionaryError, NotIndexedError, SchemaTooNewError
+from db.fulltext import Filters, FulltextDoc, FulltextIndex, day_number
+from db.models import SCHEMA_VERSION, Base, Content, File, FulltextDelete, Meta, Root
+
+DB_NAME = "captionary.db"
+FULLTEXT_DIR = "fulltext"
+THUMBNAIL_DIR = "thumbnails"
+SYNC_CHUNK = 2000
+ORPHAN_GRACE = timedelta(days=30)
+
+
+def default_data_dir() -> Path:
+    configured = os.environ.get("CAPTIONARY_DATA_DIR")
+    return Path(configured) if configured else Path(user_data_dir("captionary", appauthor=False))
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """What front ends show about one indexed path."""
+
+    id: int
+    path: str
+    root: str
+    name: str
+    ext: str
+    size: int
+    mtime: datetime
+    caption: str
+    auto_caption: str
+    edited: bool
+    model: str
+    width: int
+    height: int
+    format: str
+    taken_at: datetime | None
+    camera: str | None
+    content_hash: str
+
+    @property
+    def date(self) -> datetime:
+        return self.taken_at or self.mtime
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    image: ImageRecord
+    score: float
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    hits: list[SearchHit]
+    total: int
+    terms: set[str]
+    seconds: float
+
+
+@dataclass
+class CheckReport:
+    missing_in_fulltext: list[int] = field(default_factory=list)
+    stale_in_fulltext: list[int] = field(default_factory=list)
+    missing_on_disk: list[str] = field(default_factory=list)
+    fulltext_lag: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing_in_fulltext or self.stale_in_fulltext or self.missing_on_disk or self.fulltext_lag)
+
+
+def _record(file: File) -> ImageRecord:
+    content = file.content
+    assert content is not None
+    return ImageRecord(
+        id=file.id,
+        path=file.path,
+        root=file.root,
+        name=file.name,
+        ext=file.ext,
+        size=file.size,
+        mtime=datetime.fromtimestamp(file.mtime_ns / 1e9, timezone.utc).replace(tzinfo=None),
+        caption=content.effective_caption,
+        auto_caption=content.caption,
+        edited=content.user_caption is not None,
+        model=content.model,
+        width=content.width,
+        height=content.height,
+        format=content.format,
+        taken_at=content.taken_at,
+        camera=content.camera,
+        content_hash=content.hash,
+    )
+
+
+def _set_sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL: readers (search, the app) keep working while the indexer writes.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+class Store:
+    """Open with Store.open(data_dir); every front end goes through one of these."""
+
+    def __init__(self, data_dir: Path, engine: Engine) -> None:
+        self.data_dir = data_dir
+        self.engine = engine
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+        self.fulltext = FulltextIndex(data_dir / FULLTEXT_DIR)
+
+    # -- opening and schema ------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, data_dir: Path | str | None = None, create: bool = True) -> Store:
+        data_dir = Path(data_dir).expanduser().resolve() if data_dir else default_data_dir()
+        db_path = data_dir / DB_NAME
+        if not db_path.exists() and not create:
+            raise NotIndexedError(f"No index in {data_dir}; run: captionary index PHOTO_FOLDER --data-dir {data_dir}")
+        data_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(f"sqlite:///{db_path}")
+        event.listen(engine, "connect", _set_sqlite_pragmas)
+        store = cls(data_dir, engine)
+        store._migrate()
+        return store
+
+    @classmethod
+    def open_existing(cls, data_dir: Path | str | None = None) -> Store:
+        return cls.open(data_dir, create=False)
+
+    def _migrate(self) -> None:
+        with self.sessions.begin() as session:
+            tables = set(session.connection().exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type='table'").scalars())
+            version = 0
+            if "meta" in tables:
+                value = session.get(Meta, "schema_version")
+                version = int(value.value) if value else 0
+            if version > SCHEMA_VERSION:
+                raise SchemaTooNewError(
+                    f"The index in {self.data_dir} was written by a newer captionary (schema {version}, "
+                    f"this one knows {SCHEMA_VERSION}); upgrade captionary: pip install -U captionary")
+            for target, step in MIGRATIONS:
+                if version < target:
+                    step(session)
+                    session.merge(Meta(key="schema_version", value=str(target)))
+                    version = target
+
+    def close(self) -> None:
+        self.fulltext.close()
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def thumbnail_dir(self) -> Path:
+        return self.data_dir / THUMBNAIL_DIR
+
+    # -- change sequence: every write that the full-text index must see gets a number ----------
+
+    @staticmethod
+    def next_seq(session: Session) -> int:
+        """Allocate the sequence number for the rows this transaction changes."""
+        row = session.get(Meta, "seq")
+        value = int(row.value) + 1 if row else 1
+        session.merge(Meta(key="seq", value=str(value)))
+        return value
+
+    @staticmethod
+    def _meta_int(session: Session, key: str) -> int:
+        row = session.get(Meta, key)
+        return int(row.value) if row else 0
+
+    @staticmethod
+    def mark_files_changed(session: Session, seq: int, file_ids: Sequence[int] = (), content_ids: Sequence[int] = ()) -> None:
+        if file_ids:
+            session.execute(update(File).where(File.id.in_(file_ids)).values(ft_seq=seq))
+        if content_ids:
+            session.execute(update(File).where(File.content_id.in_(content_ids)).values(ft_seq=seq))
+
+    @staticmethod
+    def delete_files(session: Session, seq: int, file_ids: Sequence[int]) -> None:
+        """Delete file rows and leave a tombstone so the full-text document goes too."""
+        for start in range(0, len(file_ids), 500):
+            chunk = list(file_ids[start: start + 500])
+            session.execute(delete(File).where(File.id.in_(chunk)))
+            for file_id in chunk:
+                session.merge(FulltextDelete(file_id=file_id, seq=seq))
+
+    # -- keeping Whoosh in step with the DB ----------------------------------------------------
+
+    def fulltext_lag(self) -> int:
+        """How many change sequences the Whoosh index is behind the DB (0: in step)."""
+        with self.sessions() as session:
+            head = self._meta_int(session, "seq")
+            synced = self._meta_int(session, "fulltext_seq")
+            index_id = session.get(Meta, "fulltext_index_id")
+        if index_id is None or index_id.value != self.fulltext.index_id():
+            return max(head, 1)
+        return max(0, head - synced)
+
+    def sync_fulltext(self, wait: float = 30.0, rebuild: bool = False) -> bool:
+        """Bring Whoosh up to the DB's sequence; returns False if another process holds its lock.
+
+        Idempotent: documents are written by id, so a crash between the Whoosh commit and the
+        DB's note of it only means the same documents are written again next time.
+        """
+        with self.sessions() as session:
+            index_id = session.get(Meta, "fulltext_index_id")
+        if rebuild or index_id is None or index_id.value != self.fulltext.index_id():
+            new_id = self.fulltext.create()
+            with self.sessions.begin() as session:
+                session.merge(Meta(key="fulltext_index_id", value=new_id))
+                session.merge(Meta(key="fulltext_seq", value="0"))
+        writer = self.fulltext.writer(timeout=wait)
+        if writer is None:
+            return False
+        try:
+            # Read the DB only while holding Whoosh's lock, so two syncers can never write an
+            # older version of a document over a newer one.
+            with self.sessions() as session:
+                head = self._meta_int(session, "seq")
+                synced = self._meta_int(session, "fulltext_seq")
+                if head <= synced:
+                    writer.cancel()
+                    return True
+                docs = self._changed_docs(session, synced, head)
+                deleted = list(session.scalars(select(FulltextDelete.file_id).where(
+                    FulltextDelete.seq > synced, FulltextDelete.seq <= head)))
+                # Files that changed but have no caption (they became unreadable) leave the index.
+                deleted += session.scalars(select(File.id).where(
+                    File.ft_seq > synced, File.ft_seq <= head, File.content_id.is_(None)))
+                self.fulltext.apply(writer, docs, deleted)
+            crash_point("fulltext-write")
+            writer.commit()
+            crash_point("fulltext-commit")
+        except BaseException:
+            writer.cancel()
+            raise
+        with self.sessions.begin() as session:
+            if self._meta_int(session, "fulltext_seq") < head:
+                session.merge(Meta(key="fulltext_seq", value=str(head)))
+            session.execute(delete(FulltextDelete).where(FulltextDelete.seq <= head))
+        return True
+
+    def _changed_docs(self, session: Session, after: int, upto: int) -> Iterator[FulltextDoc]:
+        rows = session.execute(
+            select(File.id, File.path, File.root, File.ext, File.mtime_ns, Content.caption,
+                   Content.user_caption, Content.taken_at)
+            .join(Content, File.content_id == Content.id)
+            .where(File.ft_seq > after, File.ft_seq <= upto)
+            .execution_options(yield_per=SYNC_CHUNK)
+        )
+        for file_id, path, root, ext, mtime_ns, caption, user_caption, taken_at in rows:
+            when = taken_at.date() if taken_at else date.fromtimestamp(mtime_ns / 1e9)
+            yield FulltextDoc(file_id, user_caption if user_caption is not None else caption,
+                              path, root, ext, day_number(when))
+
+    def ensure_fulltext(self) -> None:
+        """Repair a lagging Whoosh index (e.g. after a crash) unless a writer is busy doing so."""
+        if self.fulltext_lag():
+            self.sync_fulltext(wait=0)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def images(self, file_ids: Sequence[int]) -> dict[int, ImageRecord]:
+        """Rows for the given ids; ids that are no longer in the DB are simply absent."""
+        with self.sessions() as session:
+            files = session.scalars(
+                select(File).options(joinedload(File.content))
+                .where(File.id.in_(list(file_ids)), File.content_id.is_not(None))
+            )
+            return {file.id: _record(file) for file in files}
+
+    def image(self, file_id: int) -> ImageRecord:
+        record = self.images([file_id]).get(file_id)
+        if record is None:
+            raise NotIndexedError(f"No indexed image with id {file_id}")
+        return record
+
+    def image_by_path(self, path: str | Path) -> ImageRecord:
+        resolved = str(Path(path).expanduser().absolute())
+        with self.sessions() as session:
+            file_id = session.scalar(select(File.id).where(
+                File.path.in_([resolved, str(Path(resolved).resolve())]), File.content_id.is_not(None)))
+        if file_id is None:
+            raise NotIndexedError(f"{resolved} is not indexed; run: captionary index FOLDER_CONTAINING_IT")
+        return self.image(file_id)
+
+    def search(self, text: str, filters: Filters = Filters(), sort: str = "relevance",
+               offset: int = 0, limit: int = 20) -> SearchPage:
+        """Whoosh finds ids; the rows come from SQLite, so a deleted path can never be shown."""
+        started = time.perf_counter()
+        self.ensure_fulltext()
+        if self.fulltext.index_id() is None:
+            raise NotIndexedError(f"No search index in {self.data_dir}; run: captionary rebuild-fulltext")
+        page, total, terms = self.fulltext.search(text, filters, sort, offset, limit)
+        rows = self.images([file_id for file_id, _ in page])
+        hits = [SearchHit(rows[file_id], score) for file_id, score in page if file_id in rows]
+        return SearchPage(hits, total, terms, time.perf_counter() - started)
+
+    def stats(self) -> dict:
+        with self.sessions() as session:
+            images = session.scalar(select(func.count()).select_from(File).where(File.content_id.is_not(None)))
+            distinct = session.scalar(select(func.count(func.distinct(File.content_id))))
+            failed = session.scalar(select(func.count()).select_from(File).where(File.error.is_not(None)))
+            models = session.execute(
+                select(Content.model, func.count()).join(File, File.content_id == Content.id)
+                .group_by(Content.model).order_by(func.count().desc())).all()
+            edited = session.scalar(select(func.count()).select_from(Content).where(Content.user_caption.is_not(None)))
+            roots = session.scalars(select(Root.path).order_by(Root.path)).all()
+        return {
+            "images": images,
+            "failed": failed,
+            "duplicates": images - distinct,
+            "edited": edited,
+            "model": [model for model, _ in models],
+            "models": {model: count for model, count in models},
+            "roots": list(roots),
+            "data_dir": str(self.data_dir),
+        }
+
+    def failures(self) -> list[tuple[str, str]]:
+        with self.sessions() as session:
+            return [(path, error) for path, error in session.execute(
+                select(File.path, File.error).where(File.error.is_not(None)).order_by(File.path))]
+
+    def folders(self) -> list[str]:
+        """Every folder that holds an indexed image, with its ancestors up to the root."""
+        with self.sessions() as session:
+            rows = session.execute(select(File.root, File.folder).where(File.content_id.is_not(None)).distinct())
+            result: set[str] = set()
+            for root, folder in rows:
+                current = Path(folder)
+                while True:
+                    result.add(str(current))
+                    if str(current) == root or current.parent == current:
+                        break
+                    current = current.parent
+        return sorted(result)
+
+    def extensions(self) -> list[str]:
+        with self.sessions() as session:
+            return list(session.scalars(select(File.ext).where(File.content_id.is_not(None)).distinct().order_by(File.ext)))
+
+    # -- a person's edits ----------------------------------------------------------------------
+
+    def set_caption(self, file_id: int, text: str | None) -> ImageRecord:
+        """Save a person's caption (None reverts to the model's); re-indexing never overwrites it."""
+        if text is not None:
+            text = " ".join(text.split())
+            if not text:
+                raise CaptionaryError("A caption cannot be empty; to go back to the model's caption, revert it")
+        with self.sessions.begin() as session:
+            file = session.get(File, file_id)
+            if file is None or file.content is None:
+                raise NotIndexedError(f"No indexed image with id {file_id}")
+            seq = self.next_seq(session)
+            file.content.user_caption = text
+            file.content.edited_at = utcnow() if text is not None else None
+            self.mark_files_changed(session, seq, content_ids=[file.content.id])
+        # Show the edit in search at once; if the indexer holds the lock it will sync it.
+        self.sync_fulltext(wait=2)
+        return self.image(file_id)
+
+    # -- roots and consistency -----------------------------------------------------------------
+
+    def forget_root(self, root: str | Path) -> int:
+        """Remove a root and everything under it from the DB and the index; files are not touched."""
+        root_path = str(Path(root).expanduser().absolute())
+        with self.sessions.begin() as session:
+            known = session.get(Root, root_path) or session.get(Root, str(Path(root_path).resolve()))
+            if known is None:
+                raise NotIndexedError(f"{root_path} is not an indexed root; see: captionary stats")
+            ids = list(session.scalars(select(File.id).where(File.root == known.path)))
+            seq = self.next_seq(session)
+            self.delete_files(session, seq, ids)
+            session.delete(known)
+            self.collect_orphan_contents(session)
+        self.sync_fulltext()
+        return len(ids)
+
+    def collect_orphan_contents(self, session: Session, grace: timedelta = ORPHAN_GRACE) -> int:
+        """Mark contents no path uses any more; delete (with thumbnails) those orphaned for `grace`."""
+        now = utcnow()
+        session.execute(update(Content).where(Content.orphaned_at.is_not(None), Content.files.any())
+                        .values(orphaned_at=None))
+        session.execute(update(Content).where(Content.orphaned_at.is_(None), ~Content.files.any())
+                        .values(orphaned_at=now))
+        expired = session.execute(select(Content.id, Content.hash).where(
+            Content.orphaned_at <= now - grace, ~Content.files.any())).all()
+        for start in range(0, len(expired), 500):
+            chunk = expired[start: start + 500]
+            session.execute(delete(Content).where(Content.id.in_([cid for cid, _ in chunk])))
+            for _, content_hash in chunk:
+                thumbnail_path(self.thumbnail_dir, content_hash).unlink(missing_ok=True)
+        return len(expired)
+
+    def check(self) -> CheckReport:
+        report = CheckReport(fulltext_lag=self.fulltext_lag())
+        with self.sessions() as session:
+            db_ids = set(session.scalars(select(File.id).where(File.content_id.is_not(None))))
+            for path in session.scalars(select(File.path)):
+                if not os.path.lexists(path):
+                    report.missing_on_disk.append(path)
+        try:
+            index_ids = set(self.fulltext.all_ids()) if self.fulltext.index_id() else set()
+        except Exception:
+            index_ids = set()
+        report.missing_in_fulltext = sorted(db_ids - index_ids)
+        report.stale_in_fulltext = sorted(index_ids - db_ids)
+        return report
+
+
+def thumbnail_path(directory: Path, content_hash: str) -> Path:
+    return directory / content_hash[:2] / f"{content_hash}.jpg"
+
+
+def _create_v1(session: Session) -> None:
+    Base.metadata.create_all(session.connection())
+
+
+# Ordered (version, step) pairs; a new schema version appends a step that upgrades in place.
+MIGRATIONS = [(1, _create_v1)]
+
+
+@contextmanager
+def open_store(data_dir: Path | str | None = None, create: bool = False) -> Iterator[Store]:
+    store = Store.open(data_dir, create=create)
+    try:
+        yield store
+    finally:
+        store.close()

@@ -1,0 +1,1 @@
+"""captionary's indexer: crawl photo folders, caption them with an image-to-text model, store the results."""

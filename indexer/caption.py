@@ -1,0 +1,175 @@
+"""Captioner: images -> captions with a Hugging Face image-to-text model (the only module importing torch)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from db.errors import ModelLoadError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from PIL import Image
+
+DEFAULT_MODEL = "nlpconnect/vit-gpt2-image-captioning"
+DEFAULT_MAX_LENGTH = 16
+DEFAULT_NUM_BEAMS = 4
+DEFAULT_BATCH_SIZE = {"cuda": 32, "mps": 16, "cpu": 8}
+
+
+class CaptionModel(Protocol):
+    """What the pipeline needs from a captioner; tests swap in a fake."""
+
+    model_id: str
+    input_side: int
+
+    def caption(self, images: Sequence[Image.Image]) -> list[str]: ...
+
+
+def resolve_model_id(model: str | None) -> str:
+    return model or os.environ.get("CAPTIONARY_MODEL") or DEFAULT_MODEL
+
+
+def _looks_like_path(model_id: str) -> bool:
+    # Hub ids look like "org/name"; anything starting like a file-system path is one.
+    return model_id.startswith((".", "/", "~")) or os.path.exists(model_id)
+
+
+def _quiet_libraries() -> None:
+    """Keep Hugging Face's progress bars, retries and fallbacks out of captionary's one-line output."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="transformers")
+    try:
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def pick_device(requested: str = "auto") -> str:
+    import torch
+
+    if requested != "auto":
+        if requested == "cuda" and not torch.cuda.is_available():
+            raise ModelLoadError("--device cuda was asked for but no CUDA GPU is available; use --device auto")
+        if requested == "mps" and not torch.backends.mps.is_available():
+            raise ModelLoadError("--device mps was asked for but MPS is not available; use --device auto")
+        return requested
+    if torch.cuda.is_available():
+        return "cuda"
+    if torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def _input_side(image_processor) -> int:
+    """The smallest side a photo must keep for the processor (224 for ViT-GPT2)."""
+    sides: list[int] = []
+    for attribute in ("size", "crop_size"):
+        value = getattr(image_processor, attribute, None)
+        if value is None:
+            continue
+        items = value.items() if hasattr(value, "items") else [("side", value)]
+        if not hasattr(value, "items") and hasattr(value, "__dict__"):
+            items = vars(value).items()
+        for key, number in items:
+            if isinstance(number, int) and key in ("height", "width", "shortest_edge", "side"):
+                sides.append(number)
+    return max(sides) if sides else 384
+
+
+class Captioner:
+    """Loads any VisionEncoderDecoder captioning model, or an image-to-text model with a processor
+    (BLIP, GIT), through `from_pretrained`, and captions images in batches."""
+
+    def __init__(
+        self,
+        model_id: str | None = None,
+        device: str = "auto",
+        threads: int | None = None,
+        max_length: int = DEFAULT_MAX_LENGTH,
+        num_beams: int = DEFAULT_NUM_BEAMS,
+    ) -> None:
+        self.model_id = resolve_model_id(model_id)
+        self.max_length = max_length
+        self.num_beams = num_beams
+        _quiet_libraries()
+        import torch
+
+        if threads:
+            # Torch's intra-op threads share the cores with decode workers; the caller decides the split.
+            torch.set_num_threads(threads)
+        self.device = pick_device(device)
+        self.dtype = torch.float16 if self.device == "cuda" else torch.float32
+        self._load()
+
+    def _load(self) -> None:
+        from transformers import (
+            AutoConfig,
+            AutoImageProcessor,
+            AutoModelForImageTextToText,
+            AutoProcessor,
+            AutoTokenizer,
+            VisionEncoderDecoderModel,
+        )
+
+        model_id = self.model_id
+        fix = f"pass --model PATH_TO_LOCAL_MODEL, or run once with network access so '{model_id}' is downloaded and cached"
+        if _looks_like_path(model_id) and not os.path.isdir(os.path.expanduser(model_id)):
+            raise ModelLoadError(f"Cannot load model '{model_id}': no such folder; pass --model with the folder "
+                                 "of a saved model, or a Hugging Face model id")
+        if os.path.isdir(os.path.expanduser(model_id)):
+            model_id = os.path.expanduser(model_id)
+        try:
+            config = AutoConfig.from_pretrained(model_id)
+            if config.model_type == "vision-encoder-decoder":
+                self.image_processor = AutoImageProcessor.from_pretrained(model_id)
+                self.tokenizer = AutoTokenizer.from_pretrained(model_id)
+                self.processor = None
+                model = VisionEncoderDecoderModel.from_pretrained(model_id)
+            else:
+                self.processor = AutoProcessor.from_pretrained(model_id)
+                self.image_processor = getattr(self.processor, "image_processor", self.processor)
+                self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
+                model = AutoModelForImageTextToText.from_pretrained(model_id)
+        except ModelLoadError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError, ImportError) as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            if "Unrecognized" in reason or "not an image" in reason or isinstance(error, (ValueError, KeyError)):
+                raise ModelLoadError(
+                    f"Cannot load model '{self.model_id}': not an image-to-text model ({reason}); "
+                    "pass --model with a captioning model such as nlpconnect/vit-gpt2-image-captioning") from None
+            raise ModelLoadError(f"Cannot load model '{self.model_id}' ({reason}); {fix}") from None
+        self.model = model.to(self.device, dtype=self.dtype).eval()
+        self.input_side = _input_side(self.image_processor)
+
+    def caption(self, images: Sequence[Image.Image]) -> list[str]:
+        """Caption a batch: one processor call and one `generate` for all of them."""
+        if not images:
+            return []
+        import torch
+
+        with torch.inference_mode():
+            if self.processor is None:
+                pixel_values = self.image_processor(images=list(images), return_tensors="pt").pixel_values
+                inputs = {"pixel_values": pixel_values}
+            else:
+                inputs = dict(self.processor(images=list(images), return_tensors="pt"))
+            moved = {}
+            for key, tensor in inputs.items():
+                if self.device == "cuda":
+                    # Pinned host memory lets the copy run asynchronously with the previous batch.
+                    tensor = tensor.pin_memory()
+                dtype = self.dtype if tensor.is_floating_point() else tensor.dtype
+                moved[key] = tensor.to(self.device, dtype=dtype, non_blocking=True)
+            output = self.model.generate(**moved, max_length=self.max_length, num_beams=self.num_beams)
+        texts = self.tokenizer.batch_decode(output, skip_special_tokens=True)
+        return [" ".join(text.split()) for text in texts]

@@ -1,0 +1,259 @@
+"""The `captionary` command: each command opens the store, calls one library function, prints."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from db.errors import CaptionaryError
+from db.fulltext import Filters
+from db.store import Store, open_store
+
+DEBUG = bool(os.environ.get("CAPTIONARY_DEBUG"))
+
+
+class QueryUsageError(click.ClickException):
+    """A query that cannot be parsed: one line on stderr, exit code 2."""
+
+    exit_code = 2
+
+
+class CaptionaryGroup(click.Group):
+    """Turns library errors into one-line messages; CAPTIONARY_DEBUG=1 shows tracebacks instead."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except CaptionaryError as error:
+            if DEBUG:
+                raise
+            exception = QueryUsageError if error.exit_code == 2 else click.ClickException
+            raise exception(" ".join(str(error).split())) from None
+        except KeyboardInterrupt:
+            raise click.Abort() from None
+        except Exception as error:
+            if DEBUG:
+                raise
+            message = " ".join(str(error).split()) or type(error).__name__
+            raise click.ClickException(
+                f"{type(error).__name__}: {message} (set CAPTIONARY_DEBUG=1 for a traceback)") from None
+
+
+data_dir_option = click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Where the DB, search index and thumbnails live [default: $CAPTIONARY_DATA_DIR or the per-user data dir].")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+model_option = click.option(
+    "--model", default=None, help="Hugging Face model id or local folder [default: $CAPTIONARY_MODEL or "
+    "nlpconnect/vit-gpt2-image-captioning].")
+batch_option = click.option("--batch-size", type=click.IntRange(1, 4096), default=None,
+                            help="Images per model call [default: 32 on CUDA, 8 on CPU].")
+device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto",
+                             show_default=True)
+
+
+@click.group(cls=CaptionaryGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="captionary")
+def cli() -> None:
+    """Caption a photo library with an image-to-text model and search it by what is in the photos."""
+
+
+class TqdmProgress:
+    """Progress bar on a terminal only (done/total, images/s, ETA); silent when piped."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+        self.bar = None
+        self.scan_bar = None
+
+    def scanned(self, files: int) -> None:
+        if not self.enabled:
+            return
+        if self.scan_bar is None:
+            from tqdm import tqdm
+
+            self.scan_bar = tqdm(desc="scanning", unit=" files", leave=False, file=sys.stderr)
+        self.scan_bar.update(files)
+
+    def start(self, total: int) -> None:
+        if self.scan_bar is not None:
+            self.scan_bar.close()
+        if self.enabled and total:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc="captioning", unit=" images", file=sys.stderr, smoothing=0.1)
+
+    def advance(self, count: int) -> None:
+        if self.bar is not None:
+            self.bar.update(count)
+
+    def close(self) -> None:
+        for bar in (self.scan_bar, self.bar):
+            if bar is not None:
+                bar.close()
+
+
+@cli.command()
+@click.argument("roots", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@data_dir_option
+@model_option
+@batch_option
+@device_option
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Decode threads [default: half the cores on CPU, up to 8 on a GPU].")
+@click.option("--threads", type=click.IntRange(1, 256), default=None,
+              help="Torch CPU threads [default: the cores the decode workers leave].")
+@click.option("--exclude", "excludes", multiple=True, metavar="GLOB",
+              help="Skip paths matching GLOB (name, path under the root, or absolute path); repeatable.")
+@click.option("--follow-symlinks", is_flag=True, help="Follow symbolic links (loops are detected).")
+@click.option("--recaption", is_flag=True,
+              help="Re-caption photos captioned by another model (a person's captions are kept).")
+@click.option("--no-thumbnails", is_flag=True, help="Do not cache thumbnails for the app.")
+def index(roots, data_dir, model, batch_size, device, workers, threads, excludes, follow_symlinks,
+          recaption, no_thumbnails) -> None:
+    """Crawl ROOTS, caption every new or changed photo, and update the search index."""
+    from indexer.pipeline import IndexOptions, index_roots
+
+    options = IndexOptions(model=model, batch_size=batch_size, device=device, workers=workers, threads=threads,
+                           excludes=excludes, follow_symlinks=follow_symlinks, recaption=recaption,
+                           thumbnails=not no_thumbnails)
+    progress = TqdmProgress()
+    with open_store(data_dir, create=True) as store:
+        try:
+            report = index_roots(store, roots, options, progress=progress)
+        finally:
+            progress.close()
+    for folder in report.unreadable_folders:
+        click.echo(f"warning: could not read {folder}", err=True)
+    click.echo(report.summary())
+
+
+@cli.command()
+@click.argument("query")
+@data_dir_option
+@click.option("--limit", type=click.IntRange(1, 100_000), default=20, show_default=True)
+@json_option
+def search(query, data_dir, limit, as_json) -> None:
+    """Find photos whose caption (or folder/file name) matches QUERY.
+
+    Words are ANDed; "quoted phrases", OR, NOT, (groups) and prefix* work.
+    Put a query that starts with - after --: captionary search -- -foo
+    """
+    with open_store(data_dir) as store:
+        page = store.search(query, Filters(), limit=limit)
+    if as_json:
+        click.echo(json.dumps([
+            {"path": hit.image.path, "caption": hit.image.caption, "score": round(hit.score, 4), "id": hit.image.id,
+             "edited": hit.image.edited, "model": hit.image.model} for hit in page.hits], ensure_ascii=False))
+        return
+    if not page.hits:
+        click.echo("no matches", err=True)
+    for hit in page.hits:
+        click.echo(f"{hit.score:7.2f}  {hit.image.path}  {hit.image.caption}")
+
+
+@cli.command()
+@click.argument("images", nargs=-1, required=True)
+@model_option
+@batch_option
+@device_option
+@json_option
+def caption(images, model, batch_size, device, as_json) -> None:
+    """Caption image files or http(s) URLs and print the captions; nothing is stored."""
+    from indexer.caption import DEFAULT_BATCH_SIZE, Captioner
+    from indexer.pipeline import caption_sources
+
+    captioner = Captioner(model, device=device)
+    results = caption_sources(list(images), captioner, batch_size or DEFAULT_BATCH_SIZE[captioner.device])
+    if as_json:
+        click.echo(json.dumps([
+            {"image": r.image, "caption": r.caption} if r.error is None else {"image": r.image, "error": r.error}
+            for r in results], ensure_ascii=False))
+    else:
+        for result in results:
+            if result.error is None:
+                click.echo(f"{result.image}: {result.caption}")
+            else:
+                click.echo(f"{result.image}: error: {result.error}", err=True)
+    if any(result.error for result in results):
+        sys.exit(1)
+
+
+@cli.command()
+@data_dir_option
+@json_option
+def stats(data_dir, as_json) -> None:
+    """Counts of indexed and failed photos, models used, roots."""
+    with open_store(data_dir) as store:
+        numbers = store.stats()
+        failures = store.failures() if not as_json else []
+    if as_json:
+        click.echo(json.dumps(numbers, ensure_ascii=False))
+        return
+    click.echo(f"images:     {numbers['images']} ({numbers['duplicates']} duplicates, {numbers['edited']} edited)")
+    click.echo(f"failed:     {numbers['failed']}")
+    for model_id, count in numbers["models"].items():
+        click.echo(f"model:      {model_id} ({count})")
+    for root in numbers["roots"]:
+        click.echo(f"root:       {root}")
+    click.echo(f"data dir:   {numbers['data_dir']}")
+    for path, error in failures[:20]:
+        click.echo(f"  failed: {path}: {error}")
+    if len(failures) > 20:
+        click.echo(f"  ... and {len(failures) - 20} more")
+
+
+@cli.command("rebuild-fulltext")
+@data_dir_option
+def rebuild_fulltext(data_dir) -> None:
+    """Rebuild the search index from the DB (the DB is the source of truth)."""
+    with open_store(data_dir) as store:
+        store.sync_fulltext(rebuild=True)
+        count = store.stats()["images"]
+    click.echo(f"rebuilt the search index: {count} images")
+
+
+@cli.command()
+@data_dir_option
+@json_option
+def check(data_dir, as_json) -> None:
+    """Report disagreement between the DB and the search index, and indexed files missing on disk."""
+    with open_store(data_dir) as store:
+        report = store.check()
+    if as_json:
+        click.echo(json.dumps({"ok": report.ok, "fulltext_lag": report.fulltext_lag,
+                               "missing_in_fulltext": report.missing_in_fulltext,
+                               "stale_in_fulltext": report.stale_in_fulltext,
+                               "missing_on_disk": report.missing_on_disk}))
+    else:
+        click.echo(f"search index: {len(report.missing_in_fulltext)} missing, {len(report.stale_in_fulltext)} stale, "
+                   f"{report.fulltext_lag} changes behind")
+        click.echo(f"missing on disk: {len(report.missing_on_disk)}")
+        for path in report.missing_on_disk[:20]:
+            click.echo(f"  {path}")
+        if report.missing_in_fulltext or report.stale_in_fulltext or report.fulltext_lag:
+            click.echo("fix the search index with: captionary rebuild-fulltext")
+        if report.missing_on_disk:
+            click.echo("remove missing files with: captionary index ROOT (or captionary forget ROOT)")
+    if not report.ok:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("root", type=click.Path())
+@data_dir_option
+def forget(root, data_dir) -> None:
+    """Remove ROOT and everything under it from the index (the photos are not touched)."""
+    with open_store(data_dir) as store:
+        removed = store.forget_root(root)
+    click.echo(f"forgot {root}: {removed} files removed from the index")
+
+
+def main() -> None:
+    cli(prog_name="captionary")

@@ -1,0 +1,107 @@
+"""Walk photo roots and yield file records (filesystem only: stat, never open)."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+IMAGE_EXTENSIONS = frozenset(
+    {"jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff", "heic", "heif"}
+)
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    path: str
+    root: str
+    size: int
+    mtime_ns: int
+
+    @property
+    def folder(self) -> str:
+        return os.path.dirname(self.path)
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.path)
+
+    @property
+    def ext(self) -> str:
+        return extension(self.path)
+
+
+def extension(path: str) -> str:
+    return os.path.splitext(path)[1][1:].lower()
+
+
+def is_image_name(name: str) -> bool:
+    return not name.startswith(".") and extension(name) in IMAGE_EXTENSIONS
+
+
+def normalize_root(root: str | Path) -> str:
+    """Roots are stored by real path, so two spellings of one folder are one root."""
+    return os.path.realpath(os.path.expanduser(str(root)))
+
+
+def is_excluded(path: str, root: str, patterns: Sequence[str]) -> bool:
+    """A pattern matches the name, the path relative to the root, or the absolute path."""
+    if not patterns:
+        return False
+    relative = os.path.relpath(path, root)
+    name = os.path.basename(path)
+    return any(
+        fnmatch.fnmatch(name, pattern) or fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(path, pattern)
+        for pattern in patterns
+    )
+
+
+def crawl(
+    root: str,
+    excludes: Sequence[str] = (),
+    follow_symlinks: bool = False,
+    on_error: Callable[[str, OSError], None] | None = None,
+) -> Iterator[tuple[str, list[FileRecord]]]:
+    """Yield (folder, image records) for every folder under root, depth first, sorted by name.
+
+    Hidden files and folders are skipped. Symlinks are not followed unless asked; when they
+    are, a folder already visited (by real path) is not entered again, so link loops end.
+    """
+    visited: set[tuple[int, int]] = set()
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            identity = os.stat(folder)
+            if (identity.st_dev, identity.st_ino) in visited:
+                continue
+            visited.add((identity.st_dev, identity.st_ino))
+            with os.scandir(folder) as entries:
+                ordered = sorted(entries, key=lambda entry: entry.name)
+        except OSError as error:
+            if on_error:
+                on_error(folder, error)
+            continue
+        records: list[FileRecord] = []
+        subfolders: list[str] = []
+        for entry in ordered:
+            if entry.name.startswith("."):
+                continue
+            try:
+                if entry.is_symlink() and not follow_symlinks:
+                    continue
+                if entry.is_dir(follow_symlinks=follow_symlinks):
+                    if not is_excluded(entry.path, root, excludes):
+                        subfolders.append(entry.path)
+                elif is_image_name(entry.name) and entry.is_file(follow_symlinks=follow_symlinks):
+                    if is_excluded(entry.path, root, excludes):
+                        continue
+                    stat = entry.stat(follow_symlinks=follow_symlinks)
+                    records.append(FileRecord(entry.path, root, stat.st_size, stat.st_mtime_ns))
+            except OSError as error:
+                if on_error:
+                    on_error(entry.path, error)
+        yield folder, records
+        stack.extend(reversed(subfolders))

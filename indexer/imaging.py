@@ -1,0 +1,183 @@
+"""Open photos safely: reduced-size decode, EXIF orientation, RGB conversion, metadata, thumbnails."""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+try:  # iPhone photos are HEIC; pillow-heif teaches Pillow to read them.
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
+    pass
+
+# Photos larger than this are refused as "absurd" even below Pillow's bomb limit in one dimension.
+MAX_SIDE = 65_000
+THUMBNAIL_SIDE = 320
+THUMBNAIL_QUALITY = 82
+EXIF_IFD = 0x8769
+TAG_DATETIME_ORIGINAL = 36867
+TAG_DATETIME = 306
+TAG_MODEL = 272
+TAG_MAKE = 271
+
+
+class ImageReadError(Exception):
+    """A file that cannot be read as an image; the message is the short reason stored in the DB."""
+
+
+@dataclass(frozen=True)
+class PhotoInfo:
+    width: int
+    height: int
+    format: str
+    taken_at: datetime | None
+    camera: str | None
+
+
+@dataclass
+class DecodedPhoto:
+    image: Image.Image  # RGB, EXIF-rotated, reduced to about what the model and thumbnail need
+    info: PhotoInfo
+
+
+def _parse_exif_date(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.strptime(value.strip().rstrip("\x00")[:19], "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None
+
+
+def _exif_info(image: Image.Image) -> tuple[datetime | None, str | None]:
+    try:
+        exif = image.getexif()
+        taken = _parse_exif_date(exif.get_ifd(EXIF_IFD).get(TAG_DATETIME_ORIGINAL)) or _parse_exif_date(
+            exif.get(TAG_DATETIME))
+        model = exif.get(TAG_MODEL)
+        make = exif.get(TAG_MAKE)
+    except Exception:  # EXIF in the wild is often broken; it is optional metadata
+        return None, None
+    camera = None
+    if isinstance(model, str) and model.strip("\x00 "):
+        camera = model.strip("\x00 ")
+        if isinstance(make, str) and make.strip("\x00 ") and not camera.startswith(make.strip("\x00 ")):
+            camera = f"{make.strip(chr(0) + ' ')} {camera}"
+    return taken, camera
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """RGB the way a person would expect to see it: transparency on white, 16-bit scaled down."""
+    if image.mode == "RGB":
+        return image
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+        image = image.convert("I")
+    if image.mode == "I":
+        image = image.point(lambda value: value * (1 / 256)).convert("L")
+    if image.mode == "F":
+        image = image.convert("L")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def open_photo(source: str | Path | bytes, min_side: int = 0) -> DecodedPhoto:
+    """Decode a photo for captioning, reading no more pixels than needed.
+
+    JPEGs are decoded by the decoder itself at 1/2, 1/4 or 1/8 scale (draft mode) to the
+    smallest size whose sides are both still at least `min_side`: a 224 px model never needs
+    the 12 MP. Raises ImageReadError with a short reason for anything unreadable.
+    """
+    stream = io.BytesIO(source) if isinstance(source, bytes) else source
+    try:
+        if isinstance(source, (str, Path)) and os.path.getsize(source) == 0:
+            raise ImageReadError("empty file")
+        if isinstance(source, bytes) and not source:
+            raise ImageReadError("empty file")
+        with Image.open(stream) as image:
+            width, height = image.size
+            if width <= 0 or height <= 0 or width > MAX_SIDE or height > MAX_SIDE:
+                raise ImageReadError(f"absurd dimensions {width}x{height}")
+            if width * height > Image.MAX_IMAGE_PIXELS:
+                raise ImageReadError(
+                    f"too many pixels ({width}x{height}; limit {Image.MAX_IMAGE_PIXELS}): possible decompression bomb")
+            image_format = image.format or "unknown"
+            taken_at, camera = _exif_info(image)
+            orientation = image.getexif().get(0x0112, 1) if image_format in ("JPEG", "TIFF", "WEBP", "PNG") else 1
+            if min_side and image_format == "JPEG":
+                image.draft("RGB", (min_side, min_side))
+            image.seek(0)  # first frame of animations
+            image.load()
+            rotated = ImageOps.exif_transpose(image)
+            rgb = to_rgb(rotated)
+            if rgb is image:
+                rgb = image.copy()
+    except ImageReadError:
+        raise
+    except Image.DecompressionBombError as error:
+        raise ImageReadError("too many pixels to decode safely (possible decompression bomb)") from None
+    except UnidentifiedImageError:
+        raise ImageReadError("not an image (unrecognised format)") from None
+    except (OSError, ValueError, SyntaxError, EOFError, MemoryError) as error:
+        raise ImageReadError(f"cannot decode: {error}".splitlines()[0]) from None
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    return DecodedPhoto(rgb, PhotoInfo(width, height, image_format, taken_at, camera))
+
+
+def make_thumbnail(image: Image.Image, side: int = THUMBNAIL_SIDE) -> Image.Image:
+    thumb = image.copy()
+    thumb.thumbnail((side, side), Image.Resampling.LANCZOS)
+    return thumb
+
+
+def save_thumbnail(image: Image.Image, target: Path) -> None:
+    """Write atomically so a reader (the app) never sees half a thumbnail."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")
+    make_thumbnail(image).save(temporary, "JPEG", quality=THUMBNAIL_QUALITY)
+    os.replace(temporary, target)
+
+
+ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated photo is an error to record, not gray pixels
+
+
+URL_TIMEOUT_SECONDS = 15
+URL_MAX_BYTES = 50 * 1024 * 1024
+
+
+def fetch_url(url: str, timeout: float = URL_TIMEOUT_SECONDS, max_bytes: int = URL_MAX_BYTES) -> bytes:
+    """Download an image with a timeout and a size cap; failures become ImageReadError."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={"User-Agent": "captionary"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            declared = response.headers.get("Content-Length")
+            if declared and declared.isdigit() and int(declared) > max_bytes:
+                raise ImageReadError(f"too large ({int(declared)} bytes; limit {max_bytes})")
+            data = response.read(max_bytes + 1)
+    except ImageReadError:
+        raise
+    except urllib.error.HTTPError as error:
+        raise ImageReadError(f"download failed: HTTP {error.code}") from None
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        reason = getattr(error, "reason", error)
+        raise ImageReadError(f"download failed: {reason}") from None
+    if len(data) > max_bytes:
+        raise ImageReadError(f"too large (over {max_bytes} bytes)")
+    return data

@@ -1,0 +1,536 @@
+"""Indexing: decide what is new, changed or gone, feed decoded batches to the captioner, commit."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+from filelock import FileLock, Timeout
+from sqlalchemy import delete, func, insert, select, text, update
+
+from db.errors import CaptionaryError, IndexLockedError
+from db.faults import crash_point
+from db.models import Content, File, Meta, Pending, Root
+from db.store import Store, thumbnail_path, utcnow
+from indexer.caption import CaptionModel, resolve_model_id
+from indexer.crawl import FileRecord, crawl, extension, normalize_root
+from indexer.imaging import ImageReadError, PhotoInfo, THUMBNAIL_SIDE, open_photo, save_thumbnail
+
+if TYPE_CHECKING:  # pragma: no cover
+    from PIL import Image
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+LOCK_NAME = "index.lock"
+SCAN_COMMIT_EVERY = 2000  # files marked seen per scan transaction
+FULLTEXT_SYNC_SECONDS = 2.0  # search sees new captions within about this long
+PREFETCH_BATCHES = 3  # keep this many batches decoded ahead of the model
+
+
+class Progress(Protocol):
+    def scanned(self, files: int) -> None: ...
+    def start(self, total: int) -> None: ...
+    def advance(self, count: int) -> None: ...
+
+
+class NoProgress:
+    def scanned(self, files: int) -> None:
+        pass
+
+    def start(self, total: int) -> None:
+        pass
+
+    def advance(self, count: int) -> None:
+        pass
+
+
+@dataclass
+class IndexOptions:
+    model: str | None = None
+    batch_size: int | None = None
+    device: str = "auto"
+    workers: int | None = None
+    threads: int | None = None
+    excludes: Sequence[str] = ()
+    follow_symlinks: bool = False
+    recaption: bool = False
+    thumbnails: bool = True
+
+
+@dataclass
+class IndexReport:
+    captioned: int = 0
+    unchanged: int = 0
+    reused: int = 0  # moved, renamed, duplicated or touched files: no model call
+    failed: int = 0
+    removed: int = 0
+    other_model: int = 0
+    seconds: float = 0.0
+    decode_seconds: float = 0.0
+    model_seconds: float = 0.0
+    store_seconds: float = 0.0
+    model_loaded: bool = False
+    unreadable_folders: list[str] = field(default_factory=list)
+
+    @property
+    def processed(self) -> int:
+        return self.captioned + self.reused + self.failed
+
+    @property
+    def images_per_second(self) -> float:
+        return self.processed / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> str:
+        line = (f"{self.captioned} captioned, {self.unchanged} unchanged, {self.reused} reused, "
+                f"{self.failed} failed, {self.removed} removed in {self.seconds:.1f}s")
+        if self.processed:
+            line += (f" ({self.images_per_second:.1f} images/s; decode {self.decode_seconds:.1f}s, "
+                     f"model {self.model_seconds:.1f}s, store {self.store_seconds:.1f}s)")
+        if self.other_model:
+            line += f"; {self.other_model} captions are from another model (--recaption to redo them)"
+        return line
+
+
+@dataclass
+class Prepared:
+    """A pending file after a worker read it: reusable by hash, decoded for the model, or failed."""
+
+    path: str
+    root: str
+    size: int
+    mtime_ns: int
+    content_hash: str | None = None
+    image: Image.Image | None = None
+    info: PhotoInfo | None = None
+    error: str | None = None
+    vanished: bool = False
+    caption: str | None = None
+    decode_seconds: float = 0.0
+
+
+def default_split(device: str, cores: int | None = None) -> tuple[int, int]:
+    """(decode workers, torch threads): on a CPU they share the cores, so neither gets all of them."""
+    cores = cores or os.cpu_count() or 1
+    if device == "cpu":
+        workers = max(1, min(4, cores // 2))
+        return workers, max(1, cores - workers)
+    return max(2, min(8, cores)), max(1, min(4, cores))
+
+
+def ordered_prefetch(function: Callable[[T], R], items: Iterable[T], pool: ThreadPoolExecutor,
+                     ahead: int) -> Iterator[R]:
+    """Map in a thread pool, yielding in input order with at most `ahead` items in flight.
+
+    The bound is what keeps memory flat: decoded photos never pile up faster than the
+    model consumes them, however large the collection.
+    """
+    window: deque[Future[R]] = deque()
+    for item in items:
+        window.append(pool.submit(function, item))
+        if len(window) >= ahead:
+            yield window.popleft().result()
+    while window:
+        yield window.popleft().result()
+
+
+def hash_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class Indexer:
+    """One index run over some roots; `run()` does it all under the data dir's writer lock."""
+
+    def __init__(self, store: Store, roots: Sequence[str | Path], options: IndexOptions,
+                 captioner_factory: Callable[[IndexOptions], CaptionModel],
+                 progress: Progress | None = None) -> None:
+        self.store = store
+        self.roots = [normalize_root(root) for root in roots]
+        self.options = options
+        self.model_id = resolve_model_id(options.model)
+        self.captioner_factory = captioner_factory
+        self.progress = progress or NoProgress()
+        self.report = IndexReport()
+        self._captioner: CaptionModel | None = None
+        self._local = threading.local()
+
+    # -- entry point ---------------------------------------------------------------------------
+
+    def run(self) -> IndexReport:
+        for root in self.roots:
+            if not os.path.isdir(root):
+                raise CaptionaryError(f"{root} is not a folder (is the disk mounted?); nothing was changed")
+        lock = FileLock(str(self.store.data_dir / LOCK_NAME))
+        try:
+            # An OS-level lock: released by the kernel even when the indexer is killed with -9.
+            lock.acquire(timeout=0)
+        except Timeout:
+            raise IndexLockedError(
+                f"Another 'captionary index' is already running on {self.store.data_dir}; "
+                "wait for it to finish (search keeps working meanwhile)") from None
+        started = time.perf_counter()
+        try:
+            # A previous run may have been killed after committing rows but before Whoosh saw them.
+            self.store.sync_fulltext()
+            run_id = self._begin_run()
+            for root in self.roots:
+                self._scan_root(root, run_id)
+            if self.options.recaption:
+                self._queue_recaptions()
+            self._process_pending(run_id)
+            with self.store.sessions.begin() as session:
+                self.store.collect_orphan_contents(session)
+                for root in self.roots:
+                    session.get(Root, root).last_indexed_at = utcnow()
+            self.store.sync_fulltext()
+            self.report.other_model = self._count_other_model()
+        finally:
+            self.report.seconds = time.perf_counter() - started
+            lock.release()
+        return self.report
+
+    def _begin_run(self) -> int:
+        with self.store.sessions.begin() as session:
+            run_id = int(session.get(Meta, "run").value) + 1 if session.get(Meta, "run") else 1
+            session.merge(Meta(key="run", value=str(run_id)))
+            for root in self.roots:
+                if session.get(Root, root) is None:
+                    session.add(Root(path=root, added_at=utcnow(), last_indexed_at=None))
+            # Pending work is recomputed from the disk on every run; a killed run's list is stale.
+            session.execute(delete(Pending))
+        return run_id
+
+    # -- scan: stat every file, compare with the DB, mark what is seen, queue what changed ----
+
+    def _scan_root(self, root: str, run_id: int) -> None:
+        unreadable: list[str] = []
+
+        def remember_error(path: str, error: OSError) -> None:
+            if os.path.isdir(path) or path not in unreadable:
+                unreadable.append(path)
+
+        session = self.store.sessions()
+        try:
+            session.begin()
+            since_commit = 0
+            for folder, records in crawl(root, self.options.excludes, self.options.follow_symlinks, remember_error):
+                known = {
+                    path: (file_id, size, mtime_ns)
+                    for file_id, path, size, mtime_ns in session.execute(
+                        select(File.id, File.path, File.size, File.mtime_ns).where(File.folder == folder))
+                }
+                seen_ids: list[int] = []
+                new_pending: list[dict] = []
+                for record in records:
+                    existing = known.get(record.path)
+                    if existing is not None:
+                        seen_ids.append(existing[0])
+                        if (existing[1], existing[2]) == (record.size, record.mtime_ns):
+                            self.report.unchanged += 1  # a stat, nothing more
+                            continue
+                    new_pending.append({"path": record.path, "root": root, "size": record.size,
+                                        "mtime_ns": record.mtime_ns})
+                if seen_ids:
+                    session.execute(update(File).where(File.id.in_(seen_ids)).values(seen_run=run_id))
+                if new_pending:
+                    session.execute(insert(Pending).prefix_with("OR IGNORE"), new_pending)
+                since_commit += len(records)
+                self.progress.scanned(len(records))
+                crash_point("scan")
+                if since_commit >= SCAN_COMMIT_EVERY:
+                    session.commit()
+                    session.begin()
+                    since_commit = 0
+            session.commit()
+            self.report.unreadable_folders.extend(unreadable)
+            self._sweep(session, root, run_id, unreadable)
+        finally:
+            session.close()
+
+    def _sweep(self, session, root: str, run_id: int, unreadable: Sequence[str]) -> None:
+        """Delete rows under this root that the scan did not see: those files are gone."""
+        with session.begin():
+            candidates = session.execute(
+                select(File.id, File.path).where(
+                    File.path.startswith(root.rstrip(os.sep) + os.sep, autoescape=True), File.seen_run != run_id))
+            # A folder we could not read is not evidence that its photos are gone.
+            protected = tuple(folder.rstrip(os.sep) + os.sep for folder in unreadable)
+            gone = [file_id for file_id, path in candidates if not (protected and path.startswith(protected))]
+            if gone:
+                self.store.delete_files(session, self.store.next_seq(session), gone)
+            self.report.removed += len(gone)
+
+    def _queue_recaptions(self) -> None:
+        """One file per content whose automatic caption came from another model (never a person's)."""
+        with self.store.sessions.begin() as session:
+            first_file = (
+                select(func.min(File.id)).join(Content, File.content_id == Content.id)
+                .where(Content.model != self.model_id, Content.user_caption.is_(None))
+                .group_by(Content.id)
+            )
+            rows = session.execute(select(File.path, File.root, File.size, File.mtime_ns).where(File.id.in_(first_file)))
+            values = [{"path": p, "root": r, "size": s, "mtime_ns": m} for p, r, s, m in rows]
+            if values:
+                session.execute(insert(Pending).prefix_with("OR IGNORE"), values)
+
+    def _count_other_model(self) -> int:
+        with self.store.sessions() as session:
+            return session.scalar(
+                select(func.count()).select_from(File).join(Content, File.content_id == Content.id)
+                .where(Content.model != self.model_id, Content.user_caption.is_(None))) or 0
+
+    # -- process: hash and decode in workers, caption in batches, commit --------------------------
+
+    def _pending(self) -> Iterator[Pending]:
+        """Stream the queue in id order without holding a cursor open across commits."""
+        last_id = 0
+        while True:
+            with self.store.sessions() as session:
+                chunk = list(session.scalars(select(Pending).where(Pending.id > last_id).order_by(Pending.id).limit(500)))
+            if not chunk:
+                return
+            yield from chunk
+            last_id = chunk[-1].id
+
+    def _captioner_ready(self) -> CaptionModel:
+        # The model loads only once there is something to caption: an unchanged tree never pays for it.
+        if self._captioner is None:
+            self._captioner = self.captioner_factory(self.options)
+            self.report.model_loaded = True
+        return self._captioner
+
+    def _process_pending(self, run_id: int) -> None:
+        with self.store.sessions() as session:
+            total = session.scalar(select(func.count()).select_from(Pending)) or 0
+        self.progress.start(total)
+        if not total:
+            return
+        captioner = self._captioner_ready()
+        batch_size = self.options.batch_size or 8
+        workers = self.options.workers or 1
+        self._min_side = max(captioner.input_side, THUMBNAIL_SIDE if self.options.thumbnails else 0)
+        to_model: list[Prepared] = []
+        to_write: list[Prepared] = []
+        last_sync = time.perf_counter()
+        # Decode runs in worker threads (Pillow and hashlib release the GIL) a few batches ahead of
+        # the model, so the model does not wait on the disk; the window bounds memory.
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
+            for prepared in ordered_prefetch(self._prepare, self._pending(), pool, batch_size * PREFETCH_BATCHES):
+                self.report.decode_seconds += prepared.decode_seconds
+                (to_model if prepared.image is not None else to_write).append(prepared)
+                if len(to_model) >= batch_size:
+                    to_write.extend(self._caption(captioner, to_model))
+                    to_model = []
+                if len(to_write) >= batch_size:
+                    self._write(to_write, run_id)
+                    to_write = []
+                    if time.perf_counter() - last_sync >= FULLTEXT_SYNC_SECONDS:
+                        self._sync()
+                        last_sync = time.perf_counter()
+            to_write.extend(self._caption(captioner, to_model))
+            if to_write:
+                self._write(to_write, run_id)
+
+    def _sync(self) -> None:
+        started = time.perf_counter()
+        self.store.sync_fulltext()
+        self.report.store_seconds += time.perf_counter() - started
+
+    def _content_lookup(self, content_hash: str) -> tuple[str, bool] | None:
+        """(model, edited by a person) for a known content, from a worker thread's own connection."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = self.store.engine.connect()
+        row = connection.execute(
+            text("SELECT model, user_caption IS NOT NULL FROM contents WHERE hash = :hash"),
+            {"hash": content_hash}).first()
+        connection.rollback()  # end the read transaction so the WAL can be checkpointed
+        return (row[0], bool(row[1])) if row else None
+
+    def _prepare(self, pending: Pending) -> Prepared:
+        started = time.perf_counter()
+        item = Prepared(pending.path, pending.root, pending.size, pending.mtime_ns)
+        try:
+            stat = os.stat(pending.path)
+            with open(pending.path, "rb") as handle:
+                data = handle.read()
+        except FileNotFoundError:
+            item.vanished = True  # deleted since the scan; the next run's sweep settles it
+            return item
+        except OSError as error:
+            item.error = f"cannot read: {error.strerror or error}"
+            return item
+        # Record the stat of the bytes we actually read, so a file written meanwhile is redone next time.
+        item.size, item.mtime_ns = stat.st_size, stat.st_mtime_ns
+        item.content_hash = hash_bytes(data)
+        known = self._content_lookup(item.content_hash)
+        needs_caption = known is None or (
+            self.options.recaption and not known[1] and known[0] != self.model_id)
+        if needs_caption:
+            try:
+                decoded = open_photo(data, self._min_side)
+                item.info = decoded.info
+                item.image = decoded.image
+                if self.options.thumbnails:
+                    target = thumbnail_path(self.store.thumbnail_dir, item.content_hash)
+                    if not target.exists():
+                        # The decode the model needs also makes the app's thumbnail: no photo is decoded twice.
+                        try:
+                            save_thumbnail(item.image, target)
+                        except OSError:
+                            pass  # a thumbnail is a cache; the app makes it on first view instead
+                item.image = _reduce_for_model(item.image, self._captioner.input_side)
+            except ImageReadError as error:
+                item.error = str(error)
+                item.image = None
+        item.decode_seconds = time.perf_counter() - started
+        return item
+
+    def _caption(self, captioner: CaptionModel, batch: list[Prepared]) -> list[Prepared]:
+        if not batch:
+            return []
+        started = time.perf_counter()
+        captions = captioner.caption([item.image for item in batch])
+        self.report.model_seconds += time.perf_counter() - started
+        for item, caption in zip(batch, captions):
+            item.caption = caption
+            item.image = None  # free the pixels as soon as the model is done with them
+        crash_point("caption")
+        return batch
+
+    def _write(self, batch: list[Prepared], run_id: int) -> None:
+        """Commit one batch atomically: a crash loses at most the batch in flight."""
+        started = time.perf_counter()
+        now = utcnow()
+        with self.store.sessions.begin() as session:
+            seq = self.store.next_seq(session)
+            changed_contents: list[int] = []
+            for item in batch:
+                if item.vanished:
+                    session.execute(delete(Pending).where(Pending.path == item.path))
+                    continue
+                file = session.scalar(select(File).where(File.path == item.path))
+                previous_content = file.content if file is not None else None
+                content = None
+                if item.error is None:
+                    content = session.scalar(select(Content).where(Content.hash == item.content_hash))
+                    if content is None:
+                        content = Content(
+                            hash=item.content_hash, width=item.info.width, height=item.info.height,
+                            format=item.info.format, taken_at=item.info.taken_at, camera=item.info.camera,
+                            caption=item.caption, model=self.model_id, captioned_at=now)
+                        # A person's caption follows the path when the photo's bytes are edited.
+                        if previous_content is not None and previous_content.user_caption is not None:
+                            content.user_caption = previous_content.user_caption
+                            content.edited_at = previous_content.edited_at
+                        session.add(content)
+                        session.flush()
+                        self.report.captioned += 1
+                    elif item.caption is not None and content.model != self.model_id and content.user_caption is None:
+                        content.caption, content.model, content.captioned_at = item.caption, self.model_id, now
+                        changed_contents.append(content.id)
+                        self.report.captioned += 1
+                    else:
+                        self.report.reused += 1
+                else:
+                    self.report.failed += 1
+                if file is None:
+                    file = File(path=item.path)
+                    session.add(file)
+                file.root = item.root
+                file.folder = os.path.dirname(item.path)
+                file.name = os.path.basename(item.path)
+                file.ext = extension(item.path)
+                file.size = item.size
+                file.mtime_ns = item.mtime_ns
+                file.content = content
+                file.error = item.error
+                file.indexed_at = now
+                file.seen_run = run_id
+                file.ft_seq = seq
+                session.execute(delete(Pending).where(Pending.path == item.path))
+            self.store.mark_files_changed(session, seq, content_ids=changed_contents)
+            crash_point("commit")
+        self.report.store_seconds += time.perf_counter() - started
+        self.progress.advance(len(batch))
+
+
+def _reduce_for_model(image: Image.Image, side: int) -> Image.Image:
+    """Shrink so the shorter side is about `side`; the processor's own resize is then cheap."""
+    from PIL import Image as PILImage
+
+    shorter = min(image.size)
+    if shorter <= side * 1.5:
+        return image
+    scale = side / shorter
+    return image.resize((max(side, round(image.width * scale)), max(side, round(image.height * scale))),
+                        PILImage.Resampling.BILINEAR)
+
+
+def index_roots(store: Store, roots: Sequence[str | Path], options: IndexOptions,
+                captioner_factory: Callable[[IndexOptions], CaptionModel] | None = None,
+                progress: Progress | None = None) -> IndexReport:
+    """Index the roots into the store: the one function the CLI and the app call."""
+    return Indexer(store, roots, options, captioner_factory or load_captioner, progress).run()
+
+
+def load_captioner(options: IndexOptions) -> CaptionModel:
+    """Load the configured model with a deliberate split of the cores between torch and decoding."""
+    from indexer.caption import DEFAULT_BATCH_SIZE, Captioner, pick_device
+
+    device = pick_device(options.device)
+    workers, threads = default_split(device)
+    options.workers = options.workers or workers
+    options.batch_size = options.batch_size or DEFAULT_BATCH_SIZE[device]
+    return Captioner(options.model, device=device, threads=options.threads or threads)
+
+
+# -- captioning files and URLs without storing anything (`captionary caption`) -----------------------
+
+
+@dataclass(frozen=True)
+class CaptionResult:
+    image: str
+    caption: str | None = None
+    error: str | None = None
+
+
+def caption_sources(sources: Sequence[str], captioner: CaptionModel, batch_size: int = 8,
+                    fetch: Callable[[str], bytes] | None = None) -> list[CaptionResult]:
+    """Caption files or http(s) URLs in batches; a source that fails gets its error, the rest go on."""
+    from indexer.imaging import fetch_url
+
+    fetch = fetch or fetch_url
+    results: dict[int, CaptionResult] = {}
+    batch: list[tuple[int, Image.Image]] = []
+
+    def flush() -> None:
+        captions = captioner.caption([image for _, image in batch])
+        for (position, _), caption in zip(batch, captions):
+            results[position] = CaptionResult(sources[position], caption=caption)
+        batch.clear()
+
+    for position, source in enumerate(sources):
+        try:
+            if source.startswith(("http://", "https://")):
+                data: bytes | str = fetch(source)
+            else:
+                data = source
+                if not os.path.isfile(source):
+                    raise ImageReadError("no such file")
+            batch.append((position, open_photo(data, captioner.input_side).image))
+        except ImageReadError as error:
+            results[position] = CaptionResult(source, error=str(error))
+        if len(batch) >= batch_size:
+            flush()
+    if batch:
+        flush()
+    return [results[position] for position in range(len(sources))]

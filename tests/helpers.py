@@ -1,0 +1,30 @@
+"""Small helpers shared by tests: index a tree with the fake captioner, read back state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from db.store import Store
+from indexer.pipeline import IndexOptions, IndexReport, index_roots
+
+
+def index_with(store: Store, roots, captioner, **options) -> IndexReport:
+    options.setdefault("model", captioner.model_id)
+    return index_roots(store, [Path(root) for root in roots], IndexOptions(**options), lambda _: captioner)
+
+
+def paths_found(store: Store, query: str, limit: int = 1000) -> set[str]:
+    return {hit.image.path for hit in store.search(query, limit=limit).hits}
+
+
+def db_state(store: Store) -> dict[str, str | None]:
+    """path -> caption (or the failure reason): what a clean run must also produce."""
+    from sqlalchemy import select
+
+    from db.models import Content, File
+
+    with store.sessions() as session:
+        rows = session.execute(select(File.path, Content.caption, Content.user_caption, File.error)
+                               .outerjoin(Content, File.content_id == Content.id))
+        return {path: (user or caption) if error is None else f"failed: {error}"
+                for path, caption, user, error in rows}

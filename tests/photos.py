@@ -1,0 +1,124 @@
+"""Make photo trees with Pillow: nested folders, every format, EXIF rotation, odd names and bad files."""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+import random
+from pathlib import Path
+
+from PIL import Image
+
+# Colours the fake captioner recognises, with the caption it gives them.
+CAPTIONS = {
+    (220, 30, 30): "a red car parked on a city street",
+    (30, 30, 220): "a dog running on the beach near the sea",
+    (30, 200, 30): "two children playing with a ball in a park",
+    (240, 240, 240): "a snowy mountain under a blue sky",
+    (230, 200, 40): "a plate of food on a wooden table",
+}
+COLOURS = list(CAPTIONS)
+
+
+def photo(size=(64, 48), colour=(220, 30, 30), noise: int = 0, seed: int = 0) -> Image.Image:
+    """A flat colour, optionally with noise (sigma `noise`) so JPEG files have realistic entropy."""
+    image = Image.new("RGB", size, colour)
+    if noise:
+        random.seed(seed)  # effect_noise draws from C's rand; this keeps the Python side reproducible
+        channels = [Image.effect_noise(size, noise) for _ in range(3)]
+        grain = Image.merge("RGB", channels)
+        # Noise centred on the colour: blend keeps the average near `colour`.
+        image = Image.blend(image, grain, 0.25)
+    return image
+
+
+def save_jpeg(image: Image.Image, path: Path, orientation: int | None = None, taken: str | None = None,
+              camera: str | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    exif = Image.Exif()
+    if orientation:
+        exif[0x0112] = orientation
+    if camera:
+        exif[272] = camera
+    if taken:
+        exif.get_ifd(0x8769)[36867] = taken
+    image.save(path, "JPEG", exif=exif.tobytes(), quality=90)
+    return path
+
+
+def write_all_formats(folder: Path, colour=(30, 30, 220)) -> list[Path]:
+    """One image per supported format (and odd pixel modes), all of the same colour."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    folder.mkdir(parents=True, exist_ok=True)
+    base = photo(colour=colour)
+    made = []
+    for name, converted, options in [
+        ("photo.jpg", base, {}),
+        ("PHOTO_UPPER.JPEG", base, {}),
+        ("palette.png", base.convert("P"), {}),
+        ("transparent.png", base.convert("RGBA"), {}),
+        ("grey.png", base.convert("L"), {}),
+        ("image.webp", base, {}),
+        ("animated.gif", base.convert("P"), {"save_all": True,
+                                            "append_images": [photo(colour=(0, 0, 0)).convert("P")]}),
+        ("bitmap.bmp", base, {}),
+        ("scan.tif", base.convert("CMYK"), {}),
+        ("scan16.tiff", base.convert("L").convert("I;16"), {}),
+        ("iphone.heic", base, {}),
+    ]:
+        target = folder / name
+        converted.save(target, **options)
+        made.append(target)
+    return made
+
+
+def write_bad_files(folder: Path) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    bad = {}
+    bad["empty"] = folder / "empty.jpg"
+    bad["empty"].write_bytes(b"")
+    good = folder / "_whole.jpg"
+    photo(size=(200, 150), noise=40).save(good, "JPEG")
+    bad["truncated"] = folder / "truncated.jpg"
+    bad["truncated"].write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    good.unlink()
+    bad["text"] = folder / "notes.png"
+    bad["text"].write_text("this is not a picture\n")
+    bad["bomb"] = folder / "bomb.png"
+    bad["bomb"].write_bytes(_bomb_png())
+    return bad
+
+
+@functools.lru_cache(maxsize=1)
+def _bomb_png() -> bytes:
+    """Tiny on disk, enormous when decoded: Pillow's decompression-bomb check must refuse it."""
+    buffer = io.BytesIO()
+    Image.new("1", (20_000, 20_000)).save(buffer, "PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def make_photo_tree(root: Path) -> dict:
+    """A realistic little archive; returns what a test needs to know about it."""
+    tree: dict = {"root": root}
+    tree["red"] = save_jpeg(photo(colour=COLOURS[0]), root / "2019" / "city trip" / "IMG_0001.jpg",
+                            taken="2019:06:01 12:00:00", camera="Pixel 4")
+    tree["beach"] = save_jpeg(photo(colour=COLOURS[1]), root / "2019" / "holidays" / "beach_2019" / "img_001.jpg",
+                              taken="2019:08:15 10:30:00")
+    tree["park"] = save_jpeg(photo(colour=COLOURS[2]), root / "2020" / "spring" / "park.jpg")
+    # Stored landscape, shown portrait: orientation 6 means "rotate 90 degrees clockwise to view".
+    tree["rotated"] = save_jpeg(photo(size=(80, 40), colour=COLOURS[3]), root / "2020" / "rotated.jpg",
+                                orientation=6)
+    tree["unicode"] = save_jpeg(photo(colour=COLOURS[4]), root / "2021" / "été à Paris" / "crème brûlée 1.jpg")
+    tree["formats"] = write_all_formats(root / "2021" / "formats", colour=COLOURS[1])
+    tree["bad"] = write_bad_files(root / "broken")
+    (root / "2021" / "notes.txt").write_text("ignored")
+    hidden = root / ".thumbnails"
+    hidden.mkdir()
+    photo().save(hidden / "hidden.jpg")
+    photo().save(root / "2020" / ".hidden.jpg")
+    # A link back into the tree: must not hang the crawl nor index photos twice.
+    os.symlink(root, root / "2020" / "loop")
+    return tree

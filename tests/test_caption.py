@@ -1,0 +1,83 @@
+"""The Captioner loads models through from_pretrained (the tiny offline model here) and captions batches."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from db.errors import ModelLoadError
+from indexer.caption import Captioner, resolve_model_id
+from tests.photos import COLOURS, photo
+
+
+@pytest.fixture(scope="module")
+def captioner(tiny_model):
+    return Captioner(str(tiny_model), device="cpu", threads=1)
+
+
+def test_tiny_model_loads_through_from_pretrained(captioner, tiny_model):
+    assert captioner.model_id == str(tiny_model)
+    assert captioner.device == "cpu"
+    # the input side is read from the saved image processor, not assumed
+    assert captioner.input_side == 32
+
+
+def test_batched_captions_equal_one_by_one(captioner):
+    images = [photo(colour=colour, noise=30, seed=i) for i, colour in enumerate(COLOURS)]
+    batched = captioner.caption(images)
+    single = [captioner.caption([image])[0] for image in images]
+    assert batched == single
+    assert all(isinstance(text, str) and text for text in batched)
+    assert all(text == " ".join(text.split()) for text in batched)  # whitespace normalised
+
+
+def test_empty_batch_captions_nothing(captioner):
+    assert captioner.caption([]) == []
+
+
+def test_generation_settings_are_configurable(tiny_model):
+    short = Captioner(str(tiny_model), device="cpu", max_length=4, num_beams=1)
+    # max_length counts the start token, so at most 3 words come out
+    assert all(len(text.split()) <= 3 for text in short.caption([photo(), photo(colour=(0, 0, 255))]))
+
+
+def test_default_model_fails_offline_with_one_line_fix():
+    with pytest.raises(ModelLoadError) as raised:
+        Captioner("nlpconnect/vit-gpt2-image-captioning", device="cpu")
+    message = str(raised.value)
+    assert "\n" not in message
+    assert "nlpconnect/vit-gpt2-image-captioning" in message and "--model PATH_TO_LOCAL_MODEL" in message
+
+
+def test_missing_local_folder_is_named(tmp_path):
+    with pytest.raises(ModelLoadError, match="no such folder"):
+        Captioner(str(tmp_path / "nope"), device="cpu")
+
+
+def test_folder_without_a_captioning_model_is_refused(tmp_path):
+    from transformers import GPT2Config
+
+    GPT2Config(n_layer=1, n_embd=8, n_head=2).save_pretrained(tmp_path)
+    with pytest.raises(ModelLoadError, match="Cannot load model"):
+        Captioner(str(tmp_path), device="cpu")
+
+
+def test_model_id_precedence(monkeypatch):
+    assert resolve_model_id(None) == "nlpconnect/vit-gpt2-image-captioning"
+    monkeypatch.setenv("CAPTIONARY_MODEL", "/models/blip")
+    assert resolve_model_id(None) == "/models/blip"
+    assert resolve_model_id("explicit") == "explicit"
+
+
+def test_search_and_stats_never_import_torch(tmp_path):
+    # `captionary search` and `stats` must start fast: no torch, no transformers.
+    code = (
+        "import sys; from click.testing import CliRunner; from indexer.cli import cli\n"
+        f"CliRunner().invoke(cli, ['stats', '--data-dir', {str(tmp_path)!r}])\n"
+        f"CliRunner().invoke(cli, ['search', 'dog', '--data-dir', {str(tmp_path)!r}])\n"
+        "import db.store, indexer.pipeline\n"
+        "print(__import__('json').dumps(['torch' in sys.modules, 'transformers' in sys.modules]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [False, False]

@@ -1,0 +1,73 @@
+"""Crawling: which files are photos, hidden files, symlinks, excludes."""
+
+import os
+from pathlib import Path
+
+from indexer.crawl import crawl, is_excluded
+from tests.photos import make_photo_tree, photo
+
+
+def crawled_paths(root, **options) -> list[str]:
+    return [record.path for _, records in crawl(str(root), **options) for record in records]
+
+
+def test_crawl_finds_every_format_case_insensitively(photo_tree):
+    paths = crawled_paths(photo_tree["root"])
+    names = {os.path.basename(p) for p in paths}
+    # every supported extension, whatever its case
+    assert {p.name for p in photo_tree["formats"]} <= names
+    assert "PHOTO_UPPER.JPEG" in names
+    # bad files are still crawled: they must be recorded as failed, not silently ignored
+    assert {"empty.jpg", "truncated.jpg", "notes.png", "bomb.png"} <= names
+    # non-image extensions are ignored
+    assert "notes.txt" not in names
+
+
+def test_crawl_skips_hidden_files_and_folders(photo_tree):
+    paths = crawled_paths(photo_tree["root"])
+    assert not any("/." in p for p in paths)
+
+
+def test_crawl_does_not_follow_symlink_loop_by_default(photo_tree):
+    paths = crawled_paths(photo_tree["root"])
+    # each photo once: the loop link was not entered
+    assert len(paths) == len(set(paths))
+    assert not any("/loop/" in p for p in paths)
+
+
+def test_follow_symlinks_detects_loops(photo_tree, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    photo().save(elsewhere / "linked.jpg")
+    os.symlink(elsewhere, photo_tree["root"] / "linked-folder")
+    paths = crawled_paths(photo_tree["root"], follow_symlinks=True)
+    # the linked folder is followed ...
+    assert any(p.endswith("linked-folder/linked.jpg") for p in paths)
+    # ... and the loop back to the root terminates without duplicating the tree
+    assert len([p for p in paths if p.endswith("IMG_0001.jpg")]) == 1
+
+
+def test_exclude_globs_match_names_and_relative_paths(photo_tree):
+    root = str(photo_tree["root"])
+    paths = crawled_paths(root, excludes=["2019/holidays", "*.png"])
+    assert not any("/2019/holidays/" in p for p in paths)
+    assert not any(p.endswith(".png") for p in paths)
+    assert any(p.endswith("IMG_0001.jpg") for p in paths)
+    assert is_excluded(f"{root}/a/b.jpg", root, ["a"]) is False  # a file named b.jpg in folder a: folder pruned separately
+    assert is_excluded(f"{root}/a", root, ["a"]) is True
+
+
+def test_crawl_reports_unreadable_folders(tmp_path):
+    root = tmp_path / "photos"
+    locked = root / "locked"
+    locked.mkdir(parents=True)
+    photo().save(locked / "a.jpg")
+    errors = []
+    if os.geteuid() == 0:
+        # root can read anything: simulate the error through a folder that vanishes instead
+        list(crawl(str(root / "missing"), on_error=lambda path, error: errors.append(path)))
+    else:  # pragma: no cover - CI runs as root
+        locked.chmod(0)
+        list(crawl(str(root), on_error=lambda path, error: errors.append(path)))
+        locked.chmod(0o755)
+    assert errors

@@ -1,0 +1,331 @@
+"""Indexing and re-indexing: incremental, rename-aware, edits kept, models, roots, schema, locking."""
+
+import os
+import shutil
+import sqlite3
+import time
+
+import pytest
+from sqlalchemy import select
+
+from db.errors import CaptionaryError, IndexLockedError, SchemaTooNewError
+from db.models import SCHEMA_VERSION, Content, File
+from db.store import Store, thumbnail_path
+from indexer.pipeline import IndexOptions, Indexer, index_roots, ordered_prefetch
+from tests.conftest import FakeCaptioner, tree_snapshot
+from tests.helpers import db_state, index_with, paths_found
+from tests.photos import COLOURS, make_photo_tree, photo, save_jpeg
+
+
+class CountingFactory:
+    """A captioner factory that records whether the model was loaded at all."""
+
+    def __init__(self, model_id="fake-model"):
+        self.loads = 0
+        self.captioner = FakeCaptioner(model_id)
+
+    def __call__(self, options):
+        self.loads += 1
+        return self.captioner
+
+    def images_captioned(self):
+        return sum(self.captioner.batches)
+
+
+def run(store, root, factory, **options):
+    options.setdefault("model", factory.captioner.model_id)
+    return index_roots(store, [root], IndexOptions(**options), factory)
+
+
+@pytest.fixture
+def store(data_dir):
+    with Store.open(data_dir) as opened:
+        yield opened
+
+
+def test_first_index_records_images_and_failures(store, photo_tree):
+    factory = CountingFactory()
+    report = run(store, photo_tree["root"], factory)
+    stats = store.stats()
+    # 5 tree photos + 11 formats; the 4 bad files are recorded, not fatal
+    assert (report.captioned, report.failed) == (15, 4)
+    assert stats["images"] == 16 and stats["failed"] == 4
+    # photo.jpg and PHOTO_UPPER.JPEG are byte-identical: captioned once, both searchable
+    assert report.reused == 1 and stats["duplicates"] == 1
+    assert factory.images_captioned() == 15
+    reasons = dict(store.failures())
+    assert reasons[str(photo_tree["bad"]["empty"])] == "empty file"
+
+
+def test_metadata_is_stored(store, photo_tree):
+    run(store, photo_tree["root"], CountingFactory())
+    red = store.image_by_path(photo_tree["red"])
+    assert (red.width, red.height, red.format, red.camera) == (64, 48, "JPEG", "Pixel 4")
+    assert red.taken_at.year == 2019 and red.model == "fake-model"
+    rotated = store.image_by_path(photo_tree["rotated"])
+    assert (rotated.width, rotated.height) == (40, 80)  # EXIF orientation applied
+
+
+def test_index_writes_nothing_into_the_photo_tree(store, photo_tree):
+    before = tree_snapshot(photo_tree["root"])
+    run(store, photo_tree["root"], CountingFactory())
+    assert tree_snapshot(photo_tree["root"]) == before
+
+
+def test_reindex_skips_unchanged_images_without_loading_the_model(store, photo_tree):
+    run(store, photo_tree["root"], CountingFactory())
+    second = CountingFactory()
+    report = run(store, photo_tree["root"], second)
+    assert (report.captioned, report.unchanged, report.failed) == (0, 20, 0)
+    # an unchanged tree costs a stat per file: the model is never even loaded
+    assert second.loads == 0
+    assert "0 captioned, 20 unchanged" in report.summary()
+
+
+def test_new_and_modified_files_are_captioned(store, photo_tree):
+    run(store, photo_tree["root"], CountingFactory())
+    save_jpeg(photo(colour=COLOURS[0]), photo_tree["root"] / "2022" / "new.jpg")
+    # overwrite the park photo with the red-car picture: new bytes, new caption
+    save_jpeg(photo(colour=COLOURS[0], size=(70, 50)), photo_tree["park"])
+    factory = CountingFactory()
+    report = run(store, photo_tree["root"], factory)
+    assert report.captioned == 2 and factory.images_captioned() == 2
+    assert store.image_by_path(photo_tree["park"]).caption == "a red car parked on a city street"
+    assert str(photo_tree["park"]) in paths_found(store, "car")
+    assert str(photo_tree["park"]) not in paths_found(store, "children")
+
+
+def test_touched_file_with_same_bytes_is_not_recaptioned(store, photo_tree):
+    run(store, photo_tree["root"], CountingFactory())
+    later = time.time() + 100
+    os.utime(photo_tree["red"], (later, later))
+    factory = CountingFactory()
+    report = run(store, photo_tree["root"], factory)
+    assert report.reused == 1 and report.captioned == 0 and factory.images_captioned() == 0
+    # the new mtime is recorded, so the next run does not hash it again
+    assert run(store, photo_tree["root"], CountingFactory()).unchanged == 20
+
+
+def test_deleted_files_disappear_from_db_and_search(store, photo_tree):
+    run(store, photo_tree["root"], CountingFactory())
+    photo_tree["red"].unlink()
+    report = run(store, photo_tree["root"], CountingFactory())
+    assert report.removed == 1
+    assert paths_found(store, "car") == set()
+    assert str(photo_tree["red"]) not in db_state(store)
+    assert store.check().ok
+
+
+def test_moved_file_keeps_caption_without_the_model(store, photo_tree, tmp_path):
+    other_root = tmp_path / "other"
+    other_root.mkdir()
+    run(store, photo_tree["root"], CountingFactory())
+    run(store, other_root, CountingFactory())
+    thumbnail = thumbnail_path(store.thumbnail_dir, store.image_by_path(photo_tree["red"]).content_hash)
+    assert thumbnail.exists()
+    renamed = photo_tree["root"] / "2019" / "renamed car.jpg"
+    os.rename(photo_tree["red"], renamed)
+    shutil.move(photo_tree["park"], other_root / "park.jpg")  # across roots
+    factory = CountingFactory()
+    first = run(store, photo_tree["root"], factory)
+    second = run(store, other_root, factory)
+    # a move is a path update: no model call at all
+    assert factory.images_captioned() == 0 and factory.loads <= 2
+    assert first.reused == 1 and first.removed == 2 and second.reused == 1
+    assert paths_found(store, "car") == {str(renamed)}
+    assert str(other_root / "park.jpg") in paths_found(store, "children")
+    assert str(photo_tree["park"]) not in paths_found(store, "children")
+    # the thumbnail is keyed by content, so it survives the move
+    assert thumbnail.exists()
+
+
+def test_user_caption_survives_reindex_and_recaption(store, photo_tree):
+    run(store, photo_tree["root"], CountingFactory())
+    red = store.image_by_path(photo_tree["red"])
+    store.set_caption(red.id, "Grandpa's old Volvo")
+    assert paths_found(store, "volvo") == {str(photo_tree["red"])}
+    run(store, photo_tree["root"], CountingFactory("other-model"), recaption=True)
+    assert store.image_by_path(photo_tree["red"]).caption == "Grandpa's old Volvo"
+    # editing the photo's bytes keeps the person's caption on the path
+    save_jpeg(photo(colour=COLOURS[0], size=(90, 60)), photo_tree["red"])
+    run(store, photo_tree["root"], CountingFactory())
+    assert store.image_by_path(photo_tree["red"]).caption == "Grandpa's old Volvo"
+    assert store.image_by_path(photo_tree["red"]).edited
+
+
+def test_reverting_a_user_caption_restores_the_models(store, photo_tree):
+    run(store, photo_tree["root"], CountingFactory())
+    red = store.image_by_path(photo_tree["red"])
+    store.set_caption(red.id, "mine")
+    reverted = store.set_caption(red.id, None)
+    assert reverted.caption == "a red car parked on a city street" and not reverted.edited
+    with pytest.raises(CaptionaryError):
+        store.set_caption(red.id, "   ")
+
+
+def test_model_change_keeps_old_captions_unless_recaption(store, photo_tree):
+    run(store, photo_tree["root"], CountingFactory("model-a"))
+    save_jpeg(photo(colour=COLOURS[2], size=(66, 50)), photo_tree["root"] / "new.jpg")
+    factory_b = CountingFactory("model-b")
+    report = run(store, photo_tree["root"], factory_b)
+    # only the new file goes to model-b; the summary says how many are from another model
+    assert report.captioned == 1 and report.other_model == 16
+    assert "16 captions are from another model" in report.summary()
+    assert store.image_by_path(photo_tree["root"] / "new.jpg").model == "model-b"
+    assert store.image_by_path(photo_tree["red"]).model == "model-a"
+    recaption = CountingFactory("model-b")
+    report = run(store, photo_tree["root"], recaption, recaption=True)
+    # 15 distinct contents from model-a (one duplicate pair) are re-captioned, each once
+    assert recaption.images_captioned() == 15 and report.other_model == 0
+    assert store.stats()["model"] == ["model-b"]
+
+
+def test_exclude_removes_matching_paths(store, photo_tree):
+    run(store, photo_tree["root"], CountingFactory())
+    report = run(store, photo_tree["root"], CountingFactory(), excludes=["formats"])
+    assert report.removed == 11
+    assert not any("/formats/" in path for path in db_state(store))
+
+
+def test_forget_root_removes_everything_under_it(store, photo_tree):
+    before = tree_snapshot(photo_tree["root"])
+    run(store, photo_tree["root"], CountingFactory())
+    removed = store.forget_root(photo_tree["root"])
+    assert removed == 20 and db_state(store) == {}
+    assert paths_found(store, "*") == set()
+    assert store.stats()["roots"] == []
+    assert tree_snapshot(photo_tree["root"]) == before  # files untouched
+
+
+def test_missing_root_is_an_error_not_a_mass_delete(store, photo_tree, tmp_path):
+    run(store, photo_tree["root"], CountingFactory())
+    with pytest.raises(CaptionaryError, match="not a folder"):
+        run(store, tmp_path / "unmounted", CountingFactory())
+    assert store.stats()["images"] == 16
+
+
+def test_unreadable_subfolder_is_not_swept(store, photo_tree, monkeypatch):
+    run(store, photo_tree["root"], CountingFactory())
+    holidays = str(photo_tree["beach"].parent)
+    real_scandir = os.scandir
+
+    def failing_scandir(path):
+        if str(path) == holidays:
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", failing_scandir)
+    report = run(store, photo_tree["root"], CountingFactory())
+    # the photos we could not list are kept, not deleted
+    assert report.removed == 0 and holidays in report.unreadable_folders
+    assert str(photo_tree["beach"]) in db_state(store)
+
+
+def test_second_indexer_on_same_data_dir_is_refused(store, photo_tree):
+    from filelock import FileLock
+
+    with FileLock(str(store.data_dir / "index.lock")):
+        with pytest.raises(IndexLockedError, match="already running"):
+            run(store, photo_tree["root"], CountingFactory())
+
+
+def test_db_from_newer_schema_is_refused(data_dir):
+    Store.open(data_dir).close()
+    with sqlite3.connect(data_dir / "captionary.db") as connection:
+        connection.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION + 1),))
+    with pytest.raises(SchemaTooNewError, match="newer captionary"):
+        Store.open(data_dir)
+
+
+def test_schema_version_is_recorded(store):
+    with sqlite3.connect(store.data_dir / "captionary.db") as connection:
+        version = connection.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
+    assert int(version) == SCHEMA_VERSION
+
+
+def test_lagging_fulltext_is_repaired_by_search(store, photo_tree):
+    run(store, photo_tree["root"], CountingFactory())
+    # Simulate a crash after the DB commit but before Whoosh saw it.
+    with store.sessions.begin() as session:
+        seq = store.next_seq(session)
+        session.get(Content, 1).user_caption = "zebra crossing"
+        store.mark_files_changed(session, seq, content_ids=[1])
+    assert store.check().fulltext_lag == 1
+    assert paths_found(store, "zebra")  # search noticed the lag and synced first
+    assert store.check().ok
+
+
+def test_deleted_fulltext_directory_is_rebuilt(store, photo_tree):
+    run(store, photo_tree["root"], CountingFactory())
+    store.fulltext.close()
+    shutil.rmtree(store.data_dir / "fulltext")
+    assert len(paths_found(store, "*")) == 16
+
+
+def test_check_reports_stale_documents_and_rebuild_fixes_them(store, photo_tree):
+    run(store, photo_tree["root"], CountingFactory())
+    writer = store.fulltext.index.writer()
+    writer.add_document(id="99999", caption="ghost")
+    writer.commit()
+    report = store.check()
+    assert report.stale_in_fulltext == [99999] and not report.ok
+    store.sync_fulltext(rebuild=True)
+    assert store.check().ok
+
+
+def test_check_reports_files_missing_on_disk(store, photo_tree):
+    run(store, photo_tree["root"], CountingFactory())
+    photo_tree["park"].unlink()
+    assert store.check().missing_on_disk == [str(photo_tree["park"])]
+
+
+def test_batches_reach_the_model_at_batch_size(store, tmp_path):
+    root = tmp_path / "many"
+    for i in range(21):
+        save_jpeg(photo(colour=COLOURS[i % 5], noise=10, seed=i), root / f"{i:03}.jpg")
+    factory = CountingFactory()
+    run(store, root, factory, batch_size=8, workers=2)
+    assert factory.captioner.batches == [8, 8, 5]
+
+
+def test_model_sees_reduced_images(store, tmp_path):
+    root = tmp_path / "big"
+    photo(size=(4000, 3000), noise=20).save(root.mkdir() or root / "big.jpg")
+    factory = CountingFactory()
+    run(store, root, factory)
+    # draft decode + reduction: the fake model (input side 32) never sees the 12 MP
+    width, height = factory.captioner.seen_sizes[0]
+    assert min(width, height) <= 48
+
+
+def test_ordered_prefetch_bounds_work_in_flight():
+    from concurrent.futures import ThreadPoolExecutor
+    import threading
+
+    started = []
+    lock = threading.Lock()
+
+    def work(item):
+        with lock:
+            started.append(item)
+        return item * 2
+
+    consumed = []
+    with ThreadPoolExecutor(2) as pool:
+        for result in ordered_prefetch(work, iter(range(100)), pool, ahead=4):
+            time.sleep(0.001)  # a slow consumer
+            with lock:
+                # never more than `ahead` items submitted beyond what was consumed
+                assert len(started) <= len(consumed) + 5
+            consumed.append(result)
+    assert consumed == [i * 2 for i in range(100)]
+
+
+def test_worker_error_is_recorded_and_does_not_stall(store, tmp_path):
+    root = tmp_path / "mixed"
+    for i in range(10):
+        save_jpeg(photo(colour=COLOURS[i % 5]), root / f"{i}.jpg")
+    (root / "5.jpg").write_bytes(b"garbage")
+    report = run(store, root, CountingFactory(), workers=2, batch_size=3)
+    assert (report.captioned, report.failed) == (9 - 4, 1) or report.captioned + report.reused == 9
+    assert report.failed == 1 and store.stats()["images"] == 9

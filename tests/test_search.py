@@ -1,0 +1,118 @@
+"""Search behaviour with known captions: stemming, file-name words, phrases, operators, hostile input."""
+
+import pytest
+
+from db.errors import QueryError
+from db.fulltext import Filters, parse_query, path_words
+from db.store import Store
+from tests.conftest import FakeCaptioner
+from tests.helpers import index_with, paths_found
+from tests.photos import make_photo_tree
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    # Searching changes nothing, so one indexed tree serves the whole module.
+    base = tmp_path_factory.mktemp("search")
+    tree = make_photo_tree(base / "photos")
+    store = Store.open(base / "data")
+    index_with(store, [tree["root"]], FakeCaptioner())
+    yield store, tree
+    store.close()
+
+
+def test_stemming_finds_plural_and_singular(indexed):
+    store, tree = indexed
+    # caption says "children playing"; "child" and "plays" still match through the stemmer
+    assert str(tree["park"]) in paths_found(store, "playing")
+    assert str(tree["park"]) in paths_found(store, "plays")
+    assert str(tree["red"]) in paths_found(store, "cars")
+
+
+def test_folder_and_file_name_words_are_searchable(indexed):
+    store, tree = indexed
+    # "holidays/beach_2019/img_001.jpg": folder words count, split at _ and digits
+    assert str(tree["beach"]) in paths_found(store, "holidays")
+    assert str(tree["beach"]) in paths_found(store, "2019 beach")
+    # accents fold both ways
+    assert str(tree["unicode"]) in paths_found(store, "creme brulee")
+    assert str(tree["unicode"]) in paths_found(store, "crème")
+
+
+def test_words_are_anded(indexed):
+    store, tree = indexed
+    assert paths_found(store, "red car") == {str(tree["red"])}
+    assert paths_found(store, "red dog") == set()
+
+
+def test_phrases_or_not_and_prefix(indexed):
+    store, tree = indexed
+    assert paths_found(store, '"city street"') == {str(tree["red"])}
+    assert paths_found(store, '"street city"') == set()  # order matters in a phrase
+    assert paths_found(store, "car OR mountain") == {str(tree["red"]), str(tree["rotated"])}
+    assert str(tree["red"]) not in paths_found(store, "city NOT car")
+    assert str(tree["rotated"]) in paths_found(store, "mount*")
+
+
+def test_results_are_best_first_and_limited(indexed):
+    store, _ = indexed
+    page = store.search("beach", limit=3)
+    assert len(page.hits) == 3 and page.total > 3
+    scores = [hit.score for hit in page.hits]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_filters_narrow_results(indexed):
+    store, tree = indexed
+    formats_folder = str(tree["formats"][0].parent)
+    only_folder = store.search("", Filters(folder=formats_folder), limit=100)
+    assert only_folder.total == len(tree["formats"])
+    pngs = store.search("dog", Filters(exts=("png",)), limit=100)
+    assert {hit.image.ext for hit in pngs.hits} == {"png"}
+    from datetime import date
+
+    summer_2019 = store.search("", Filters(date_from=date(2019, 8, 1), date_to=date(2019, 8, 31)), limit=100)
+    assert [hit.image.path for hit in summer_2019.hits] == [str(tree["beach"])]
+
+
+@pytest.mark.parametrize("query", [
+    '"unbalanced', "((", "dog)", "AND", "dog AND", "OR dog", "NOT", "path:/etc/passwd", "x:y:z", "a" * 5000,
+])
+def test_malformed_queries_raise_query_error_with_one_line(indexed, query):
+    store, _ = indexed
+    with pytest.raises(QueryError) as raised:
+        store.search(query)
+    assert "\n" not in str(raised.value) and str(raised.value)
+
+
+@pytest.mark.parametrize("query", [
+    "", "   ", "*", "?", "~", "dog~2", "foo^2", "[a TO b]", "\\", "'", "\x00", "-foo", "+dog", "👍", "caption:dog",
+    "file:beach", "ext:png", '""', "dog (beach OR sea)", "NOT cat dog", "the", "a*b?c", "100%", "ü" * 300,
+])
+def test_odd_queries_give_results_or_nothing_never_a_crash(indexed, query):
+    store, _ = indexed
+    page = store.search(query, limit=5)
+    assert isinstance(page.hits, list)
+
+
+def test_parse_query_reports_lone_operators_helpfully():
+    with pytest.raises(QueryError, match="needs a search word"):
+        parse_query("dog OR")
+    assert parse_query("") is None
+
+
+def test_path_words_split_names():
+    assert path_words("/p/2019/holidays/beach_2019/IMG_001.jpg", "/p") == "2019 holidays beach 2019 IMG 001 jpg"
+
+
+def test_search_drops_ids_the_db_no_longer_has(photo_tree, data_dir):
+    store, tree = Store.open(data_dir), photo_tree
+    index_with(store, [tree["root"]], FakeCaptioner())
+    # Delete a row behind Whoosh's back (as a crash between the two could): search must not show it.
+    from sqlalchemy import delete
+
+    from db.models import File
+
+    with store.sessions.begin() as session:
+        session.execute(delete(File).where(File.path == str(tree["red"])))
+    assert str(tree["red"]) not in paths_found(store, "car")
