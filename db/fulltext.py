@@ -248,11 +248,14 @@ class FulltextIndex:
         try:
             with self.index.searcher() as searcher:
                 options = {"filter": filter_query} if filter_query is not None else {}
-                if sort == "date" or query is None:
+                by_date = sort in ("date", "date_asc") or query is None
+                if by_date:
                     options.update(sortedby="day", reverse=sort != "date_asc")
                 results = searcher.search(matcher, limit=offset + limit, **options)
-                total = len(results) if results.has_exact_length() else results.estimated_length()
-                page = [(int(hit["id"]), float(hit.score or 0.0)) for hit in results[offset: offset + limit]]
+                total = len(results)
+                # With a sort order, Whoosh's "score" is the sort key: not a relevance to show.
+                page = [(int(hit["id"]), 0.0 if by_date else float(hit.score or 0.0))
+                        for hit in results[offset: offset + limit]]
         except QueryError:
             raise
         except Exception as error:

@@ -145,6 +145,8 @@ def search(query, data_dir, limit, as_json) -> None:
     Words are ANDed; "quoted phrases", OR, NOT, (groups) and prefix* work.
     Put a query that starts with - after --: captionary search -- -foo
     """
+    if not query.strip():
+        raise QueryUsageError("Empty query: give some words to search for (or * for every photo)")
     with open_store(data_dir) as store:
         page = store.search(query, Filters(), limit=limit)
     if as_json:

@@ -6,7 +6,7 @@ import hashlib
 import os
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -319,23 +319,47 @@ class Indexer:
         self._min_side = max(captioner.input_side, THUMBNAIL_SIDE if self.options.thumbnails else 0)
         to_model: list[Prepared] = []
         to_write: list[Prepared] = []
+        # Byte-identical files met while their twin waits for the model: captioned once, written after it.
+        followers: dict[str, list[Prepared]] = {}
+        window = batch_size * PREFETCH_BATCHES
+        # Hashes captioned lately: a worker may have looked them up just before their commit.
+        recent: OrderedDict[str, None] = OrderedDict()
         last_sync = time.perf_counter()
+
+        def caption_waiting() -> None:
+            for item in self._caption(captioner, to_model):
+                to_write.append(item)
+                to_write.extend(followers.pop(item.content_hash, []))
+                recent[item.content_hash] = None
+            while len(recent) > 4 * window:
+                recent.popitem(last=False)
+            to_model.clear()
+
         # Decode runs in worker threads (Pillow and hashlib release the GIL) a few batches ahead of
         # the model, so the model does not wait on the disk; the window bounds memory.
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
-            for prepared in ordered_prefetch(self._prepare, self._pending(), pool, batch_size * PREFETCH_BATCHES):
+            for prepared in ordered_prefetch(self._prepare, self._pending(), pool, window):
                 self.report.decode_seconds += prepared.decode_seconds
-                (to_model if prepared.image is not None else to_write).append(prepared)
+                if prepared.image is None:
+                    to_write.append(prepared)
+                elif prepared.content_hash in recent:
+                    prepared.image = None  # its twin is captioned and written (or queued) already
+                    to_write.append(prepared)
+                elif prepared.content_hash in followers:
+                    prepared.image = None
+                    followers[prepared.content_hash].append(prepared)
+                else:
+                    followers[prepared.content_hash] = []
+                    to_model.append(prepared)
                 if len(to_model) >= batch_size:
-                    to_write.extend(self._caption(captioner, to_model))
-                    to_model = []
+                    caption_waiting()
                 if len(to_write) >= batch_size:
                     self._write(to_write, run_id)
-                    to_write = []
+                    to_write.clear()
                     if time.perf_counter() - last_sync >= FULLTEXT_SYNC_SECONDS:
                         self._sync()
                         last_sync = time.perf_counter()
-            to_write.extend(self._caption(captioner, to_model))
+            caption_waiting()
             if to_write:
                 self._write(to_write, run_id)
 

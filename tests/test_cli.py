@@ -1,0 +1,168 @@
+"""The CLI contract through click's CliRunner: commands, flags, JSON fields, exit codes."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from indexer import pipeline
+from indexer.cli import cli
+from tests.conftest import FakeCaptioner
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture
+def indexed_cli(runner, photo_tree, data_dir, monkeypatch):
+    # The CLI's own code path, with the fake captioner instead of a model.
+    monkeypatch.setattr(pipeline, "load_captioner", lambda options: FakeCaptioner(options.model or "fake-model"))
+    result = runner.invoke(cli, ["index", str(photo_tree["root"]), "--data-dir", str(data_dir), "--model", "fake-model"])
+    assert result.exit_code == 0, result.output
+    return photo_tree, data_dir, result
+
+
+def test_index_prints_one_line_summary(indexed_cli):
+    _, _, result = indexed_cli
+    line = result.output.strip().splitlines()[-1]
+    assert line.startswith("15 captioned, 0 unchanged, 1 reused, 4 failed, 0 removed in ")
+
+
+def test_search_json_shape(runner, indexed_cli):
+    tree, data_dir, _ = indexed_cli
+    result = runner.invoke(cli, ["search", "red car", "--data-dir", str(data_dir), "--json"])
+    assert result.exit_code == 0
+    hits = json.loads(result.output)
+    assert [hit["path"] for hit in hits] == [str(tree["red"])]
+    assert hits[0]["caption"] == "a red car parked on a city street"
+    assert isinstance(hits[0]["score"], float) and hits[0]["path"].startswith("/")
+
+
+def test_search_limit_and_human_output(runner, indexed_cli):
+    _, data_dir, _ = indexed_cli
+    result = runner.invoke(cli, ["search", "dog", "--data-dir", str(data_dir), "--limit", "2"])
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 0 and len(lines) == 2
+    score, path, caption = lines[0].split("  ", 2)[0], None, lines[0]
+    assert float(score) > 0 and "dog running on the beach" in caption
+
+
+def test_query_starting_with_dash_after_double_dash(runner, indexed_cli):
+    _, data_dir, _ = indexed_cli
+    result = runner.invoke(cli, ["search", "--data-dir", str(data_dir), "--json", "--", "-foo"])
+    assert result.exit_code == 0 and json.loads(result.output) == []
+
+
+@pytest.mark.parametrize("query", ['"red car', "dog AND", "path:/etc/passwd", "(dog"])
+def test_unparseable_query_exits_2_with_one_line(runner, indexed_cli, query):
+    _, data_dir, _ = indexed_cli
+    result = runner.invoke(cli, ["search", query, "--data-dir", str(data_dir)])
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("Error: ")
+    assert "Traceback" not in result.output
+
+
+def test_empty_query_exits_2(runner, indexed_cli):
+    _, data_dir, _ = indexed_cli
+    result = runner.invoke(cli, ["search", "  ", "--data-dir", str(data_dir), "--json"])
+    assert result.exit_code == 2 and "Empty query" in result.stderr and result.stdout == ""
+
+
+def test_stats_json(runner, indexed_cli):
+    tree, data_dir, _ = indexed_cli
+    result = runner.invoke(cli, ["stats", "--data-dir", str(data_dir), "--json"])
+    stats = json.loads(result.output)
+    assert {"images": 16, "failed": 4, "duplicates": 1, "model": ["fake-model"]}.items() <= stats.items()
+    assert stats["roots"] == [str(tree["root"])]
+
+
+def test_stats_human_lists_failures(runner, indexed_cli):
+    _, data_dir, _ = indexed_cli
+    result = runner.invoke(cli, ["stats", "--data-dir", str(data_dir)])
+    assert "failed:     4" in result.output and "empty file" in result.output
+
+
+def test_commands_on_missing_index_say_how_to_build_one(runner, tmp_path):
+    for command in (["search", "dog"], ["stats"], ["check"]):
+        result = runner.invoke(cli, [*command, "--data-dir", str(tmp_path / "none")])
+        assert result.exit_code == 1
+        assert "captionary index" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "none").exists()  # reading never creates a data dir
+
+
+def test_data_dir_from_environment(runner, indexed_cli, monkeypatch):
+    _, data_dir, _ = indexed_cli
+    monkeypatch.setenv("CAPTIONARY_DATA_DIR", str(data_dir))
+    result = runner.invoke(cli, ["stats", "--json"])
+    assert json.loads(result.output)["images"] == 16
+
+
+def test_check_and_rebuild_fulltext(runner, indexed_cli):
+    tree, data_dir, _ = indexed_cli
+    ok = runner.invoke(cli, ["check", "--data-dir", str(data_dir), "--json"])
+    assert ok.exit_code == 0 and json.loads(ok.output)["ok"] is True
+    tree["park"].unlink()
+    bad = runner.invoke(cli, ["check", "--data-dir", str(data_dir), "--json"])
+    assert bad.exit_code == 1 and json.loads(bad.output)["missing_on_disk"] == [str(tree["park"])]
+    rebuilt = runner.invoke(cli, ["rebuild-fulltext", "--data-dir", str(data_dir)])
+    assert rebuilt.exit_code == 0 and "16 images" in rebuilt.output
+
+
+def test_forget_unknown_root_is_a_clear_error(runner, indexed_cli, tmp_path):
+    _, data_dir, _ = indexed_cli
+    result = runner.invoke(cli, ["forget", str(tmp_path / "elsewhere"), "--data-dir", str(data_dir)])
+    assert result.exit_code == 1 and "not an indexed root" in result.stderr
+
+
+def test_caption_command_json_with_a_failure(runner, tiny_model, photo_tree):
+    result = runner.invoke(cli, ["caption", str(photo_tree["red"]), str(photo_tree["bad"]["text"]),
+                                 "http://127.0.0.1:9/x.jpg", "--model", str(tiny_model), "--json"])
+    # one failed source -> exit 1, but every other image still gets its caption
+    assert result.exit_code == 1
+    items = json.loads(result.stdout)
+    assert items[0]["image"] == str(photo_tree["red"]) and items[0]["caption"]
+    assert items[1] == {"image": str(photo_tree["bad"]["text"]), "error": "not an image (unrecognised format)"}
+    assert items[2]["error"].startswith("download failed")
+
+
+def test_caption_fetches_urls(runner, tiny_model, photo_tree):
+    import http.server
+    import threading
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(photo_tree["red"].parent), **kwargs)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/IMG_0001.jpg"
+        result = runner.invoke(cli, ["caption", url, "--model", str(tiny_model), "--json"])
+    finally:
+        server.shutdown()
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["caption"]
+
+
+def test_bad_model_is_one_line_exit_1(runner, photo_tree, tmp_path):
+    result = runner.invoke(cli, ["caption", str(photo_tree["red"]), "--model", str(tmp_path / "missing")])
+    assert result.exit_code == 1
+    assert len(result.stderr.strip().splitlines()) == 1 and "no such folder" in result.stderr
+
+
+def test_unexpected_errors_are_one_line_unless_debug(runner, indexed_cli, monkeypatch):
+    _, data_dir, _ = indexed_cli
+    from db.store import Store
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("disk on fire\nsecond line")
+
+    monkeypatch.setattr(Store, "stats", broken)
+    result = runner.invoke(cli, ["stats", "--data-dir", str(data_dir)])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "Error: RuntimeError: disk on fire second line (set CAPTIONARY_DEBUG=1 for a traceback)"

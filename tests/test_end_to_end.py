@@ -1,0 +1,140 @@
+"""The real `captionary` command in subprocesses: a full index with the tiny model, crashes, locking."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from db.store import Store
+from tests.conftest import tree_snapshot
+from tests.helpers import db_state
+from tests.photos import COLOURS, make_photo_tree, photo, save_jpeg
+
+pytestmark = pytest.mark.slow
+
+
+def captionary(*args, env=None, check=True, **kwargs) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **(env or {})}
+    result = subprocess.run([sys.executable, "-m", "indexer", *map(str, args)], capture_output=True, text=True,
+                            env=full_env, timeout=300, **kwargs)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_index_search_stats_end_to_end(photo_tree, data_dir, tiny_model):
+    before = tree_snapshot(photo_tree["root"])
+    indexed = captionary("index", photo_tree["root"], "--data-dir", data_dir, "--model", tiny_model,
+                         "--batch-size", "4")
+    summary = indexed.stdout.strip().splitlines()[-1]
+    assert summary.startswith("15 captioned, 0 unchanged, 1 reused, 4 failed")
+    assert "Traceback" not in indexed.stderr
+
+    stats = json.loads(captionary("stats", "--data-dir", data_dir, "--json").stdout)
+    assert (stats["images"], stats["failed"], stats["duplicates"]) == (16, 4, 1)
+    assert stats["model"] == [str(tiny_model)] and stats["roots"] == [str(photo_tree["root"])]
+
+    # the tiny model's words are random, but folder words are known: search by them
+    hits = json.loads(captionary("search", "holidays", "--data-dir", data_dir, "--json").stdout)
+    assert [hit["path"] for hit in hits] == [str(photo_tree["beach"])]
+    assert set(hits[0]) >= {"path", "caption", "score"} and hits[0]["caption"]
+
+    # a word from a real caption finds that photo
+    word = max(hits[0]["caption"].split(), key=len)  # the longest: never a stop word like "the"
+    found = json.loads(captionary("search", word, "--data-dir", data_dir, "--json", "--limit", "100").stdout)
+    assert str(photo_tree["beach"]) in [hit["path"] for hit in found]
+
+    with Store.open_existing(data_dir) as store:
+        failures = dict(store.failures())
+    assert failures[str(photo_tree["bad"]["bomb"])].startswith("too many pixels")
+    # nothing was written into the photo tree; everything lives in the data dir
+    assert tree_snapshot(photo_tree["root"]) == before
+    assert (data_dir / "captionary.db").exists() and (data_dir / "fulltext").is_dir()
+
+    again = captionary("index", photo_tree["root"], "--data-dir", data_dir, "--model", tiny_model)
+    assert again.stdout.strip().splitlines()[-1].startswith("0 captioned, 20 unchanged")
+
+
+def test_unparseable_query_exits_2_without_traceback(photo_tree, data_dir, tiny_model):
+    captionary("index", photo_tree["root"], "--data-dir", data_dir, "--model", tiny_model)
+    result = captionary("search", '"unbalanced', "--data-dir", data_dir, check=False)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_default_model_offline_fails_in_one_line(photo_tree):
+    result = captionary("caption", photo_tree["red"], check=False, env={"HF_HUB_OFFLINE": "1"})
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "--model PATH_TO_LOCAL_MODEL" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def crash_tree(tmp_path_factory, tiny_model):
+    """A tree of 40 photos and the state a clean, uninterrupted index of it produces."""
+    base = tmp_path_factory.mktemp("crash")
+    root = base / "photos"
+    for i in range(40):
+        save_jpeg(photo(size=(96, 72), colour=COLOURS[i % 5], noise=25, seed=i),
+                  root / f"folder{i % 4}" / f"photo_{i:02}.jpg")
+    save_jpeg(photo(size=(96, 72)), root / "folder0" / "twin_a.jpg")
+    save_jpeg(photo(size=(96, 72)), root / "folder3" / "twin_b.jpg")
+    (root / "folder1" / "broken.jpg").write_bytes(b"\xff\xd8 not really")
+    clean_dir = base / "clean"
+    captionary("index", root, "--data-dir", clean_dir, "--model", tiny_model, "--batch-size", "4")
+    return root, final_state(clean_dir)
+
+
+def final_state(data_dir):
+    with Store.open_existing(data_dir) as store:
+        everything = sorted(hit.image.path for hit in store.search("*", limit=1000).hits)
+        by_word = {word: sorted(hit.image.path for hit in store.search(word, limit=1000).hits)
+                   for word in ("folder0", "photo", "city", "dog", "beach", "the")}
+        return {"rows": db_state(store), "all": everything, "words": by_word, "check": store.check().ok}
+
+
+@pytest.mark.parametrize("point", ["scan:2", "caption:3", "commit:4", "fulltext-write:1", "fulltext-commit:1"])
+def test_kill_at_any_moment_then_rerun_equals_a_clean_index(crash_tree, tmp_path, tiny_model, point):
+    root, clean = crash_tree
+    data_dir = tmp_path / "data"
+    killed = captionary("index", root, "--data-dir", data_dir, "--model", tiny_model, "--batch-size", "4",
+                        env={"CAPTIONARY_CRASH_AT": point}, check=False)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    resumed = captionary("index", root, "--data-dir", data_dir, "--model", tiny_model, "--batch-size", "4")
+    assert "Traceback" not in resumed.stderr
+    state = final_state(data_dir)
+    # same paths, same captions, same failures, same search results, DB and Whoosh in agreement
+    assert state == clean
+
+
+def test_second_indexer_is_refused_while_search_keeps_working(crash_tree, tmp_path, tiny_model):
+    root, _ = crash_tree
+    data_dir = tmp_path / "data"
+    env = {**os.environ, "CAPTIONARY_PAUSE_AT": "caption:4"}
+    first = subprocess.Popen([sys.executable, "-m", "indexer", "index", str(root), "--data-dir", str(data_dir),
+                              "--model", str(tiny_model), "--batch-size", "4"], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 120
+        images = 0
+        while time.time() < deadline and images < 8:
+            time.sleep(0.5)
+            stats = captionary("stats", "--data-dir", data_dir, "--json", check=False)
+            images = json.loads(stats.stdout)["images"] if stats.returncode == 0 else 0
+        # readers see the batches committed so far while the writer is still running
+        assert images >= 8
+        found = json.loads(captionary("search", "*", "--data-dir", data_dir, "--json", "--limit", "100").stdout)
+        assert len(found) == images
+
+        started = time.time()
+        second = captionary("index", root, "--data-dir", data_dir, "--model", tiny_model, check=False)
+        assert second.returncode == 1 and "already running" in second.stderr
+        assert time.time() - started < 30  # refused at once, not after waiting
+    finally:
+        first.kill()
+        first.wait()
+    # the lock dies with the process, even with kill -9
+    after = captionary("index", root, "--data-dir", data_dir, "--model", tiny_model)
+    assert "captioned" in after.stdout
