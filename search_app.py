@@ -1,0 +1,295 @@
+"""Streamlit app: search photos by caption, look at them, fix captions, caption an upload."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import streamlit as st
+
+from db.errors import CaptionaryError, NotIndexedError, QueryError
+from db.fulltext import Filters, highlight
+from db.store import ImageRecord, SearchPage, Store, default_data_dir, thumbnail_path
+
+PAGE_SIZE = 50
+COLUMNS = 5
+SORTS = {"Relevance": "relevance", "Newest first": "date", "Oldest first": "date_asc"}
+QUERY_HELP = """
+- `red car`: both words (in the caption, or the folder and file name)
+- `"red car"`: the exact phrase
+- `car OR bike`, `beach NOT dog`, `(sea OR lake) boat`
+- `sun*`: words starting with *sun*
+- `caption:dog` only the caption, `file:2019` only folder/file names, `ext:png`
+- empty: browse everything (newest first), with the filters on the left
+"""
+
+
+def data_dir() -> Path:
+    return default_data_dir()
+
+
+@st.cache_resource(show_spinner=False)
+def open_store(path: str) -> Store:
+    return Store.open_existing(path)
+
+
+@st.cache_resource(show_spinner="Loading the captioning model…")
+def load_captioner(model_id: str):
+    from indexer.caption import Captioner
+
+    return Captioner(model_id)
+
+
+def escape_markdown(text: str) -> str:
+    return re.sub(r"([\\`*_{}\[\]<>()#+\-.!|~:$])", r"\\\1", text)
+
+
+def highlighted_markdown(text: str, terms: set[str]) -> str:
+    return "".join(f"**{escape_markdown(piece)}**" if matched else escape_markdown(piece)
+                   for piece, matched in highlight(text, terms))
+
+
+def folder_label(roots: list[str]):
+    """Show folders as `root-name/sub/folder` rather than long absolute paths."""
+
+    def label(folder: str) -> str:
+        for root in sorted(roots, key=len, reverse=True):
+            if folder == root or folder.startswith(root.rstrip("/") + "/"):
+                return Path(root).name + folder[len(root):]
+        return folder
+
+    return label
+
+
+def select_image(file_id: int | None) -> None:
+    st.session_state["selected"] = file_id
+
+
+# -- search page ---------------------------------------------------------------------------------
+
+
+def filters_ui(store: Store) -> tuple[Filters, str]:
+    with st.sidebar:
+        st.header("Filters")
+        folders = store.folders()
+        folder = st.selectbox("Folder", ["All folders", *folders], key="folder",
+                              format_func=folder_label(store.stats()["roots"]))
+        use_dates = st.checkbox("Limit to dates", key="use_dates")
+        date_from = date_to = None
+        if use_dates:
+            chosen = st.date_input("Taken between", value=(date(2000, 1, 1), date.today()), key="dates")
+            if isinstance(chosen, (tuple, list)) and len(chosen) == 2:
+                date_from, date_to = chosen
+        exts = st.multiselect("File type", store.extensions(), key="exts")
+        sort = st.radio("Sort", list(SORTS), key="sort")
+    filters = Filters(folder=None if folder == "All folders" else folder, exts=tuple(exts),
+                      date_from=date_from, date_to=date_to)
+    return filters, SORTS[sort]
+
+
+def results_ui(store: Store, page: SearchPage) -> None:
+    for start in range(0, len(page.hits), COLUMNS):
+        for column, hit in zip(st.columns(COLUMNS), page.hits[start: start + COLUMNS]):
+            with column:
+                thumbnail_ui(store, hit.image)
+                st.markdown(highlighted_markdown(hit.image.caption, page.terms))
+                st.caption(escape_markdown(hit.image.name))
+                st.button("Open", key=f"open-{hit.image.id}", on_click=select_image, args=(hit.image.id,))
+
+
+def thumbnail_ui(store: Store, image: ImageRecord) -> None:
+    from indexer.imaging import ImageReadError, ensure_thumbnail
+
+    try:
+        # Only paths from the DB, looked up by id, are ever read: no widget can name a file.
+        thumbnail = ensure_thumbnail(thumbnail_path(store.thumbnail_dir, image.content_hash), image.path)
+        st.image(str(thumbnail), width="stretch")
+    except (ImageReadError, OSError):
+        st.caption("(photo unavailable)")
+
+
+def pager_ui(total: int) -> None:
+    pages = max(1, -(-total // PAGE_SIZE))
+    if pages == 1:
+        return
+    current = st.session_state.get("page", 0)
+    previous_column, label_column, next_column = st.columns([1, 2, 1])
+    previous_column.button("← Previous", key="page-prev", disabled=current == 0,
+                           on_click=lambda: st.session_state.update(page=current - 1))
+    label_column.markdown(f"Page {current + 1} of {pages}")
+    next_column.button("Next →", key="page-next", disabled=current + 1 >= pages,
+                       on_click=lambda: st.session_state.update(page=current + 1))
+
+
+def query_ui() -> str:
+    query_column, help_column = st.columns([6, 1], vertical_alignment="bottom")
+    # Typing a new query from the detail view goes back to the results.
+    query = query_column.text_input("Search your photos", key="query", placeholder="a dog on the beach",
+                                    on_change=select_image, args=(None,))
+    with help_column.popover("Query help"):
+        st.markdown(QUERY_HELP)
+    return query
+
+
+def search_ui(store: Store, query: str, filters: Filters, sort: str) -> None:
+    # A new query or filter starts again at the first page.
+    signature = (query, filters, sort)
+    if st.session_state.get("signature") != signature:
+        st.session_state["signature"] = signature
+        st.session_state["page"] = 0
+    page_number = st.session_state.get("page", 0)
+    try:
+        page = store.search(query, filters, sort, offset=page_number * PAGE_SIZE, limit=PAGE_SIZE)
+    except QueryError as error:
+        st.warning(f"Can't search for that: {error}")
+        return
+    st.session_state["result_ids"] = [hit.image.id for hit in page.hits]
+    noun = "photo" if page.total == 1 else "photos"
+    st.caption(f"{page.total} {noun} · {page.seconds * 1000:.0f} ms")
+    if not page.hits:
+        st.info("No photos match. Try fewer words, a prefix like `sun*`, or other filters.")
+        return
+    results_ui(store, page)
+    pager_ui(page.total)
+
+
+# -- detail view ---------------------------------------------------------------------------------
+
+
+def neighbours_ui(file_id: int) -> None:
+    ids = st.session_state.get("result_ids", [])
+    position = ids.index(file_id) if file_id in ids else None
+    back, previous, following = st.columns([2, 1, 1])
+    back.button("← Back to results", key="detail-back", on_click=select_image, args=(None,))
+    has_previous = position is not None and position > 0
+    has_next = position is not None and position + 1 < len(ids)
+    previous.button("Previous", key="detail-prev", disabled=not has_previous, on_click=select_image,
+                    args=(ids[position - 1] if has_previous else None,))
+    following.button("Next", key="detail-next", disabled=not has_next, on_click=select_image,
+                     args=(ids[position + 1] if has_next else None,))
+
+
+def metadata_ui(image: ImageRecord) -> None:
+    rows = {
+        "Path": image.path,
+        "Taken": image.taken_at.strftime("%Y-%m-%d %H:%M") if image.taken_at else "unknown (file date "
+        f"{image.mtime:%Y-%m-%d})",
+        "Dimensions": f"{image.width} × {image.height}",
+        "Size": f"{image.size / 1_000_000:.1f} MB" if image.size >= 100_000 else f"{image.size / 1000:.0f} kB",
+        "Format": image.format,
+        "Camera": image.camera or "unknown",
+        "Caption by": "a person (edited)" if image.edited else image.model,
+    }
+    st.table({"": list(rows), "value": list(rows.values())})
+
+
+def edit_caption_ui(store: Store, image: ImageRecord) -> None:
+    with st.form(f"edit-{image.id}"):
+        text = st.text_area("Caption", value=image.caption, key=f"caption-{image.id}")
+        saved = st.form_submit_button("Save caption")
+    if saved:
+        try:
+            store.set_caption(image.id, text)
+            st.success("Saved. Re-indexing will keep your caption.")
+        except CaptionaryError as error:
+            st.error(str(error))
+    if image.edited and st.button("Revert to the model's caption", key=f"revert-{image.id}"):
+        store.set_caption(image.id, None)
+        st.rerun()
+
+
+def detail_ui(store: Store, file_id: int) -> None:
+    from indexer.imaging import ImageReadError, display_image
+
+    try:
+        image = store.image(file_id)
+    except NotIndexedError:
+        st.warning("That photo is no longer in the index.")
+        st.button("← Back to results", key="detail-back", on_click=select_image, args=(None,))
+        return
+    neighbours_ui(file_id)
+    picture, details = st.columns([3, 2])
+    with picture:
+        try:
+            shown = display_image(image.path)
+            # Scale down to the column, never blow a small picture up.
+            st.image(shown, width="stretch" if shown.width >= 700 else shown.width)
+        except (ImageReadError, OSError) as error:
+            st.warning(f"Cannot show the photo: {error}")
+    with details:
+        st.subheader(image.name)
+        st.markdown(escape_markdown(image.caption))
+        metadata_ui(image)
+        edit_caption_ui(store, image)
+
+
+# -- caption an image ----------------------------------------------------------------------------
+
+
+def caption_ui() -> None:
+    from indexer.caption import resolve_model_id
+    from indexer.imaging import ImageReadError, fetch_url, open_photo
+
+    st.write("Get a caption for any photo; nothing is stored.")
+    uploaded = st.file_uploader("Photo", type=["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff",
+                                               "heic", "heif"], key="upload")
+    url = st.text_input("…or an image URL", key="caption-url", placeholder="https://…")
+    if not st.button("Caption it", key="caption-go"):
+        return
+    if uploaded is None and not url.strip():
+        st.warning("Upload a photo or paste a URL first.")
+        return
+    try:
+        captioner = load_captioner(resolve_model_id(None))
+        data = uploaded.getvalue() if uploaded is not None else fetch_url(url.strip())
+        photo = open_photo(data, captioner.input_side).image
+        caption = captioner.caption([photo])[0]
+    except ImageReadError as error:
+        st.error(f"Cannot read that image: {error}")
+        return
+    except CaptionaryError as error:
+        st.error(str(error))
+        return
+    st.image(photo, width=320)
+    st.success(caption)
+
+
+# -- page ----------------------------------------------------------------------------------------
+
+
+def empty_state_ui(path: Path) -> None:
+    st.info("There is no photo index here yet. Build one with:")
+    st.code(f"captionary index ~/Pictures --data-dir {path}", language="bash")
+
+
+def main() -> None:
+    st.set_page_config(page_title="captionary", page_icon="🖼️", layout="wide")
+    st.title("captionary")
+    path = data_dir()
+    try:
+        store = open_store(str(path))
+    except NotIndexedError:
+        store = None
+    except CaptionaryError as error:
+        st.error(str(error))
+        return
+    search_tab, caption_tab = st.tabs(["Search", "Caption an image"])
+    with search_tab:
+        if store is None:
+            empty_state_ui(path)
+        else:
+            # The search box and filters stay on the page in the detail view too, so their state
+            # (which Streamlit drops for widgets that are not drawn) survives a visit to a photo.
+            query = query_ui()
+            filters, sort = filters_ui(store)
+            if st.session_state.get("selected") is not None:
+                detail_ui(store, st.session_state["selected"])
+            else:
+                search_ui(store, query, filters, sort)
+    with caption_tab:
+        caption_ui()
+
+
+if __name__ == "__main__":
+    main()

@@ -261,3 +261,20 @@ class FulltextIndex:
         except Exception as error:
             raise QueryError(f"Cannot run query: {error}") from None
         return page, total, terms
+
+
+def highlight(text: str, terms: set[str]) -> list[tuple[str, bool]]:
+    """Split text into (segment, matched) pieces: a word matches when it analyses to a query term."""
+    if not terms or not text:
+        return [(text, False)]
+    pieces: list[tuple[str, bool]] = []
+    position = 0
+    for token in text_analyzer()(text, chars=True, removestops=False):
+        if token.text in terms:
+            if token.startchar > position:
+                pieces.append((text[position:token.startchar], False))
+            pieces.append((text[token.startchar:token.endchar], True))
+            position = token.endchar
+    if position < len(text):
+        pieces.append((text[position:], False))
+    return pieces

@@ -257,5 +257,25 @@ def forget(root, data_dir) -> None:
     click.echo(f"forgot {root}: {removed} files removed from the index")
 
 
+@cli.command()
+@data_dir_option
+@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: the whole network).")
+def app(data_dir, port, host) -> None:
+    """Open the search app in the browser (streamlit run search_app.py)."""
+    import importlib.util
+    import subprocess
+
+    spec = importlib.util.find_spec("search_app")
+    if spec is None or spec.origin is None:
+        raise click.ClickException("search_app.py is not installed; reinstall captionary: pip install -e .")
+    env = dict(os.environ)
+    if data_dir is not None:
+        env["CAPTIONARY_DATA_DIR"] = str(Path(data_dir).expanduser().resolve())
+    command = [sys.executable, "-m", "streamlit", "run", spec.origin, "--server.address", host,
+               "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    sys.exit(subprocess.call(command, env=env))
+
+
 def main() -> None:
     cli(prog_name="captionary")

@@ -181,3 +181,18 @@ def fetch_url(url: str, timeout: float = URL_TIMEOUT_SECONDS, max_bytes: int = U
     if len(data) > max_bytes:
         raise ImageReadError(f"too large (over {max_bytes} bytes)")
     return data
+
+
+def ensure_thumbnail(thumbnail_file: Path, photo_path: str) -> Path:
+    """The cached thumbnail, made now from the photo if indexing did not make it."""
+    if not thumbnail_file.exists():
+        decoded = open_photo(photo_path, THUMBNAIL_SIDE)
+        save_thumbnail(decoded.image, thumbnail_file)
+    return thumbnail_file
+
+
+def display_image(photo_path: str, max_side: int = 1600) -> Image.Image:
+    """The photo upright and scaled to a screen, never the full 12 MP."""
+    image = open_photo(photo_path, max_side).image
+    image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return image

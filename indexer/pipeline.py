@@ -315,7 +315,7 @@ class Indexer:
             return
         captioner = self._captioner_ready()
         batch_size = self.options.batch_size or 8
-        workers = self.options.workers or 1
+        workers = self.options.workers or default_split(getattr(captioner, "device", "cpu"))[0]
         self._min_side = max(captioner.input_side, THUMBNAIL_SIDE if self.options.thumbnails else 0)
         to_model: list[Prepared] = []
         to_write: list[Prepared] = []

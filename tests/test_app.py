@@ -1,0 +1,202 @@
+"""The Streamlit app through streamlit.testing's AppTest: empty state, search, filters, paging, detail, edits."""
+
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from db.store import Store
+from tests.conftest import FakeCaptioner
+from tests.helpers import index_with
+from tests.photos import COLOURS, photo, save_jpeg
+
+APP = str(Path(__file__).resolve().parent.parent / "search_app.py")
+
+
+def start_app(data_dir, monkeypatch) -> AppTest:
+    monkeypatch.setenv("CAPTIONARY_DATA_DIR", str(data_dir))
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def search(app: AppTest, query: str) -> AppTest:
+    app.text_input(key="query").input(query).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def unescape(markdown: str) -> str:
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def shown_names(app: AppTest) -> list[str]:
+    """File names under the thumbnails, in grid order."""
+    names = [unescape(element.value) for element in app.caption]
+    return [name for name in names if name.lower().endswith((".jpg", ".jpeg", ".png", ".heic", ".webp", ".gif",
+                                                             ".bmp", ".tif", ".tiff"))]
+
+
+def result_count(app: AppTest) -> str:
+    return next(element.value for element in app.caption if " ms" in element.value)
+
+
+@pytest.fixture
+def indexed(photo_tree, data_dir):
+    with Store.open(data_dir) as store:
+        index_with(store, [photo_tree["root"]], FakeCaptioner())
+    return photo_tree, data_dir
+
+
+def test_empty_state_shows_the_command_to_build_an_index(tmp_path, monkeypatch):
+    app = start_app(tmp_path / "nothing-here", monkeypatch)
+    assert "no photo index here yet" in app.info[0].value
+    assert f"captionary index ~/Pictures --data-dir {tmp_path / 'nothing-here'}" in app.code[0].value
+
+
+def test_search_shows_thumbnails_captions_and_count(indexed, monkeypatch):
+    tree, data_dir = indexed
+    app = search(start_app(data_dir, monkeypatch), "red car")
+    assert shown_names(app) == ["IMG_0001.jpg"]
+    assert result_count(app).startswith("1 photo ·")
+    # matched words are highlighted in the caption
+    assert any("**red**" in element.value and "**car**" in element.value for element in app.markdown)
+    # the grid shows the cached thumbnail, never the photo itself
+    assert len(app.image) == 1
+
+
+def test_no_results_says_so(indexed, monkeypatch):
+    _, data_dir = indexed
+    app = search(start_app(data_dir, monkeypatch), "spaceship")
+    assert "No photos match" in app.info[0].value and shown_names(app) == []
+
+
+def test_malformed_query_is_a_friendly_warning(indexed, monkeypatch):
+    _, data_dir = indexed
+    for query in ['"red car', "path:/etc/passwd", "dog AND"]:
+        app = search(start_app(data_dir, monkeypatch), query)
+        assert app.warning and "Can't search for that" in app.warning[0].value
+        assert not app.exception and shown_names(app) == []
+
+
+def test_empty_query_browses_everything(indexed, monkeypatch):
+    _, data_dir = indexed
+    app = start_app(data_dir, monkeypatch)
+    assert result_count(app).startswith("16 photos")
+
+
+def test_folder_filter(indexed, monkeypatch):
+    tree, data_dir = indexed
+    app = start_app(data_dir, monkeypatch)
+    app.selectbox(key="folder").select(str(tree["beach"].parent)).run()
+    assert shown_names(app) == ["img_001.jpg"]
+
+
+def test_file_type_filter(indexed, monkeypatch):
+    _, data_dir = indexed
+    app = start_app(data_dir, monkeypatch)
+    app.multiselect(key="exts").select("png").run()
+    names = shown_names(app)
+    assert names and all(name.endswith(".png") for name in names)
+
+
+def test_date_filter(indexed, monkeypatch):
+    from datetime import date
+
+    _, data_dir = indexed
+    app = start_app(data_dir, monkeypatch)
+    app.checkbox(key="use_dates").check().run()
+    app.date_input(key="dates").set_value((date(2019, 8, 1), date(2019, 8, 31))).run()
+    assert shown_names(app) == ["img_001.jpg"]
+
+
+def test_sort_by_date(indexed, monkeypatch):
+    _, data_dir = indexed
+    app = search(start_app(data_dir, monkeypatch), "car OR beach")
+    app.radio(key="sort").set_value("Oldest first").run()
+    # the two EXIF-dated 2019 photos: June before August
+    assert shown_names(app)[:2] == ["IMG_0001.jpg", "img_001.jpg"]
+
+
+def test_paging(tmp_path, data_dir, monkeypatch):
+    root = tmp_path / "many"
+    for i in range(57):
+        save_jpeg(photo(colour=COLOURS[1], size=(40 + i, 30)), root / f"dog_{i:03}.jpg")
+    with Store.open(data_dir) as store:
+        index_with(store, [root], FakeCaptioner())
+    app = search(start_app(data_dir, monkeypatch), "dog")
+    assert len(shown_names(app)) == 50 and result_count(app).startswith("57 photos")
+    app.button(key="page-next").click().run()
+    assert len(shown_names(app)) == 7
+    assert any("Page 2 of 2" in element.value for element in app.markdown)
+    # a new query starts again at page one
+    search(app, "dog beach")
+    assert len(shown_names(app)) == 50
+
+
+def test_detail_view_and_neighbours(indexed, monkeypatch):
+    tree, data_dir = indexed
+    app = search(start_app(data_dir, monkeypatch), "holidays OR city")
+    first, second = shown_names(app)[:2]
+    first_id = app.session_state["result_ids"][0]
+    app.button(key=f"open-{first_id}").click().run()
+    assert app.subheader[0].value == first
+    table = app.table[0].value
+    assert "Pixel 4" in table.to_string() or "unknown" in table.to_string()
+    app.button(key="detail-next").click().run()
+    assert app.subheader[0].value == second
+    app.button(key="detail-back").click().run()
+    assert shown_names(app)[:2] == [first, second]
+
+
+def test_detail_shows_metadata(indexed, monkeypatch):
+    tree, data_dir = indexed
+    app = search(start_app(data_dir, monkeypatch), "red car")
+    app.button(key=f"open-{app.session_state['result_ids'][0]}").click().run()
+    text = app.table[0].value.to_string()
+    assert str(tree["red"]) in text and "64 × 48" in text and "Pixel 4" in text and "2019-06-01" in text
+    assert "fake-model" in text
+
+
+def test_edit_caption_is_searchable_and_survives_reindex(indexed, monkeypatch):
+    tree, data_dir = indexed
+    app = search(start_app(data_dir, monkeypatch), "red car")
+    file_id = app.session_state["result_ids"][0]
+    app.button(key=f"open-{file_id}").click().run()
+    app.text_area(key=f"caption-{file_id}").input("Grandpa's old Volvo")  # sent with the form's submit
+    submit = next(button for button in app.button if button.label == "Save caption")
+    submit.click().run()
+    assert app.success and "Re-indexing will keep" in app.success[0].value
+    with Store.open(data_dir) as store:
+        index_with(store, [tree["root"]], FakeCaptioner("another-model"), recaption=True)
+        assert [hit.image.path for hit in store.search("volvo").hits] == [str(tree["red"])]
+    app.button(key="detail-back").click().run()
+    search(app, "volvo")
+    assert shown_names(app) == ["IMG_0001.jpg"]
+
+
+def test_caption_tab_without_input_asks_for_one(indexed, monkeypatch):
+    _, data_dir = indexed
+    app = start_app(data_dir, monkeypatch)
+    app.button(key="caption-go").click().run()
+    assert any("Upload a photo or paste a URL" in element.value for element in app.warning)
+
+
+def test_caption_tab_with_missing_model_says_why(indexed, monkeypatch, tmp_path):
+    tree, data_dir = indexed
+    monkeypatch.setenv("CAPTIONARY_MODEL", str(tmp_path / "no-model"))
+    app = start_app(data_dir, monkeypatch)
+    app.text_input(key="caption-url").input("http://127.0.0.1:9/x.jpg").run()
+    app.button(key="caption-go").click().run()
+    assert app.error and "Cannot load model" in app.error[0].value
+
+
+def test_unknown_id_in_session_cannot_show_anything(indexed, monkeypatch):
+    # The app reads photos only by DB id; an id that is not in the DB shows nothing but a notice.
+    _, data_dir = indexed
+    app = start_app(data_dir, monkeypatch)
+    app.session_state["selected"] = 999_999
+    app.run()
+    assert "no longer in the index" in app.warning[0].value and not app.image
