@@ -13,6 +13,7 @@ from db.fulltext import Filters, highlight
 from db.store import ImageRecord, SearchPage, Store, default_data_dir, thumbnail_path
 
 PAGE_SIZE = 50
+TOP_TAGS = 30
 COLUMNS = 5
 SORTS = {"Relevance": "relevance", "Newest first": "date", "Oldest first": "date_asc"}
 QUERY_HELP = """
@@ -20,7 +21,7 @@ QUERY_HELP = """
 - `"red car"`: the exact phrase
 - `car OR bike`, `beach NOT dog`, `(sea OR lake) boat`
 - `sun*`: words starting with *sun*
-- `caption:dog` only the caption, `file:2019` only folder/file names, `ext:png`
+- `tag:dog` photos tagged *dog*; `caption:dog` only the caption, `file:2019` only folder/file names, `ext:png`
 - empty: browse everything (newest first), with the filters on the left
 """
 
@@ -83,8 +84,11 @@ def filters_ui(store: Store) -> tuple[Filters, str]:
                 date_from, date_to = chosen
         exts = st.multiselect("File type", store.extensions(), key="exts")
         sort = st.radio("Sort", list(SORTS), key="sort")
+        counts = dict(store.tag_counts(TOP_TAGS))
+        chosen_tags = st.pills("Tags", list(counts), selection_mode="multi", key="tags",
+                               format_func=lambda tag: f"{tag} ({counts.get(tag, 0)})") or []
     filters = Filters(folder=None if folder == "All folders" else folder, exts=tuple(exts),
-                      date_from=date_from, date_to=date_to)
+                      tags=tuple(chosen_tags), date_from=date_from, date_to=date_to)
     return filters, SORTS[sort]
 
 
@@ -180,6 +184,7 @@ def metadata_ui(image: ImageRecord) -> None:
         "Format": image.format,
         "Camera": image.camera or "unknown",
         "Caption by": "a person (edited)" if image.edited else image.model,
+        "Tags": ", ".join(image.tags) or "none",
     }
     st.table({"": list(rows), "value": list(rows.values())})
 
@@ -197,6 +202,20 @@ def edit_caption_ui(store: Store, image: ImageRecord) -> None:
     if image.edited and st.button("Revert to the model's caption", key=f"revert-{image.id}"):
         store.set_caption(image.id, None)
         st.rerun()
+
+
+def edit_tags_ui(store: Store, image: ImageRecord) -> None:
+    with st.form(f"tags-{image.id}"):
+        text = st.text_input("Tags (comma-separated)", value=", ".join(image.tags), key=f"tags-{image.id}-text")
+        saved = st.form_submit_button("Save tags")
+    if saved:
+        wanted = {tag.strip().lower() for tag in text.split(",") if tag.strip()}
+        current = set(image.tags)
+        try:
+            store.edit_tags(image.id, add=sorted(wanted - current), remove=sorted(current - wanted))
+            st.success("Tags saved. Re-indexing will keep them.")
+        except CaptionaryError as error:
+            st.error(str(error))
 
 
 def detail_ui(store: Store, file_id: int) -> None:
@@ -222,6 +241,7 @@ def detail_ui(store: Store, file_id: int) -> None:
         st.markdown(escape_markdown(image.caption))
         metadata_ui(image)
         edit_caption_ui(store, image)
+        edit_tags_ui(store, image)
 
 
 # -- caption an image ----------------------------------------------------------------------------

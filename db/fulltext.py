@@ -22,7 +22,7 @@ from db.errors import QueryError
 
 MAX_QUERY_LENGTH = 1000
 # Fields a person may name in a query (`caption:dog`, `file:beach`, `ext:png`).
-USER_FIELDS = ("caption", "file", "ext")
+USER_FIELDS = ("caption", "file", "ext", "tag")
 DEFAULT_FIELDS = ("caption", "file")
 INDEX_ID_FILE = "captionary-index-id"
 
@@ -41,6 +41,7 @@ def make_schema() -> Schema:
         # Every ancestor folder of the file, so a folder filter is one term lookup.
         folder=KEYWORD(commas=True),
         ext=ID(),
+        tag=KEYWORD(commas=True, lowercase=True, scorable=True),
         # Days since 1970 of the date taken (EXIF), else of the file's mtime.
         day=NUMERIC(int, bits=32, sortable=True, signed=True),
     )
@@ -54,17 +55,19 @@ class FulltextDoc:
     root: str
     ext: str
     day: int
+    tags: str = ""  # comma-separated
 
 
 @dataclass(frozen=True)
 class Filters:
     folder: str | None = None
     exts: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
     date_from: date | None = None
     date_to: date | None = None
 
     def is_empty(self) -> bool:
-        return not (self.folder or self.exts or self.date_from or self.date_to)
+        return not (self.folder or self.exts or self.tags or self.date_from or self.date_to)
 
 
 _SPLIT_WORDS = re.compile(r"[^\W\d_]+|\d+")
@@ -146,6 +149,8 @@ def _filter_query(filters: Filters) -> wq.Query | None:
         parts.append(wq.Term("folder", str(Path(filters.folder))))
     if filters.exts:
         parts.append(wq.Or([wq.Term("ext", ext.lower().lstrip(".")) for ext in filters.exts]))
+    for tag in filters.tags:
+        parts.append(wq.Term("tag", tag))
     if filters.date_from or filters.date_to:
         low = filters.date_from.toordinal() - _EPOCH if filters.date_from else None
         high = filters.date_to.toordinal() - _EPOCH if filters.date_to else None
@@ -221,6 +226,7 @@ class FulltextIndex:
                 folder=ancestor_folders(doc.path),
                 ext=doc.ext,
                 day=doc.day,
+                tag=doc.tags,
             )
         for file_id in deleted_ids:
             writer.delete_by_term("id", str(file_id))

@@ -49,10 +49,25 @@ class Content(Base):
     orphaned_at: Mapped[datetime | None] = mapped_column(index=True)
 
     files: Mapped[list[File]] = relationship(back_populates="content")
+    tags: Mapped[list[Tag]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
 
     @property
     def effective_caption(self) -> str:
         return self.user_caption if self.user_caption is not None else self.caption
+
+    @property
+    def visible_tags(self) -> list[str]:
+        return sorted(tag.tag for tag in self.tags if tag.source != "hidden")
+
+
+class Tag(Base):
+    """A keyword on a content: `auto` (from the caption), `user` (a person's), or `hidden` (an auto
+    tag a person removed, remembered so that re-indexing does not bring it back)."""
+
+    __tablename__ = "tags"
+    content_id: Mapped[int] = mapped_column(ForeignKey("contents.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String, primary_key=True, index=True)
+    source: Mapped[str]
 
 
 class File(Base):

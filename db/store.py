@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session, joinedload, sessionmaker
 from db.faults import crash_point
 from db.errors import CaptionaryError, NotIndexedError, SchemaTooNewError
 from db.fulltext import Filters, FulltextDoc, FulltextIndex, day_number
-from db.models import SCHEMA_VERSION, Base, Content, File, FulltextDelete, Meta, Root
+from db.models import SCHEMA_VERSION, Base, Content, File, FulltextDelete, Meta, Root, Tag
+from db.tags import auto_tags, normalize_tag
 
 DB_NAME = "captionary.db"
 FULLTEXT_DIR = "fulltext"
@@ -57,6 +58,7 @@ class ImageRecord:
     taken_at: datetime | None
     camera: str | None
     content_hash: str
+    tags: list[str] = field(default_factory=list)
 
     @property
     def date(self) -> datetime:
@@ -110,6 +112,7 @@ def _record(file: File) -> ImageRecord:
         taken_at=content.taken_at,
         camera=content.camera,
         content_hash=content.hash,
+        tags=content.visible_tags,
     )
 
 
@@ -271,17 +274,19 @@ class Store:
         return True
 
     def _changed_docs(self, session: Session, after: int, upto: int) -> Iterator[FulltextDoc]:
+        tags = (select(func.group_concat(Tag.tag, ",")).where(Tag.content_id == Content.id, Tag.source != "hidden")
+                .scalar_subquery())
         rows = session.execute(
             select(File.id, File.path, File.root, File.ext, File.mtime_ns, Content.caption,
-                   Content.user_caption, Content.taken_at)
+                   Content.user_caption, Content.taken_at, tags)
             .join(Content, File.content_id == Content.id)
             .where(File.ft_seq > after, File.ft_seq <= upto)
             .execution_options(yield_per=SYNC_CHUNK)
         )
-        for file_id, path, root, ext, mtime_ns, caption, user_caption, taken_at in rows:
+        for file_id, path, root, ext, mtime_ns, caption, user_caption, taken_at, tag_list in rows:
             when = taken_at.date() if taken_at else date.fromtimestamp(mtime_ns / 1e9)
             yield FulltextDoc(file_id, user_caption if user_caption is not None else caption,
-                              path, root, ext, day_number(when))
+                              path, root, ext, day_number(when), tag_list or "")
 
     def ensure_fulltext(self) -> None:
         """Repair a lagging Whoosh index (e.g. after a crash) unless a writer is busy doing so."""
@@ -294,7 +299,7 @@ class Store:
         """Rows for the given ids; ids that are no longer in the DB are simply absent."""
         with self.sessions() as session:
             files = session.scalars(
-                select(File).options(joinedload(File.content))
+                select(File).options(joinedload(File.content).selectinload(Content.tags))
                 .where(File.id.in_(list(file_ids)), File.content_id.is_not(None))
             )
             return {file.id: _record(file) for file in files}
@@ -385,10 +390,47 @@ class Store:
             seq = self.next_seq(session)
             file.content.user_caption = text
             file.content.edited_at = utcnow() if text is not None else None
+            self.set_auto_tags(file.content)  # auto-tags follow the caption a person sees
             self.mark_files_changed(session, seq, content_ids=[file.content.id])
         # Show the edit in search at once; if the indexer holds the lock it will sync it.
         self.sync_fulltext(wait=2)
         return self.image(file_id)
+
+    @staticmethod
+    def set_auto_tags(content: Content) -> None:
+        """Replace the content's auto-tags with those of its current caption; a person's tags stay,
+        and tags a person removed stay removed."""
+        kept = {tag.tag: tag for tag in content.tags if tag.source != "auto"}
+        content.tags = list(kept.values()) + [
+            Tag(tag=tag, source="auto") for tag in auto_tags(content.effective_caption) if tag not in kept]
+
+    def edit_tags(self, file_id: int, add: Sequence[str] = (), remove: Sequence[str] = ()) -> ImageRecord:
+        """A person's tag edit: added tags are theirs; removed ones stay removed through re-indexing."""
+        with self.sessions.begin() as session:
+            file = session.get(File, file_id)
+            if file is None or file.content is None:
+                raise NotIndexedError(f"No indexed image with id {file_id}")
+            current = {tag.tag: tag for tag in file.content.tags}
+            for source, names in (("user", add), ("hidden", remove)):
+                for name in filter(None, map(normalize_tag, names)):
+                    if name in current:
+                        current[name].source = source
+                    elif source == "user":
+                        current[name] = Tag(tag=name, source="user")
+                        file.content.tags.append(current[name])
+            self.mark_files_changed(session, self.next_seq(session), content_ids=[file.content.id])
+        self.sync_fulltext(wait=2)
+        return self.image(file_id)
+
+    def tag_counts(self, limit: int | None = None) -> list[tuple[str, int]]:
+        """Tags with the number of photos (paths) that carry them, most used first."""
+        with self.sessions() as session:
+            count = func.count(File.id)
+            query = (select(Tag.tag, count).join(File, File.content_id == Tag.content_id)
+                     .where(Tag.source != "hidden").group_by(Tag.tag).order_by(count.desc(), Tag.tag))
+            if limit:
+                query = query.limit(limit)
+            return [(tag, number) for tag, number in session.execute(query)]
 
     # -- roots and consistency -----------------------------------------------------------------
 

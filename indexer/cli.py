@@ -257,6 +257,87 @@ def forget(root, data_dir) -> None:
     click.echo(f"forgot {root}: {removed} files removed from the index")
 
 
+@cli.command("set-caption")
+@click.argument("path", type=click.Path())
+@click.argument("text")
+@data_dir_option
+def set_caption(path, text, data_dir) -> None:
+    """Set a person's caption for the indexed photo at PATH (kept by re-indexing)."""
+    with open_store(data_dir) as store:
+        record = store.set_caption(store.image_by_path(path).id, text)
+    click.echo(f"{record.path}: {record.caption}")
+
+
+@cli.command()
+@data_dir_option
+@json_option
+@click.option("--limit", type=click.IntRange(1, 1_000_000), default=None, help="Only the N most used tags.")
+def tags(data_dir, as_json, limit) -> None:
+    """List tags with the number of photos carrying them, most used first."""
+    with open_store(data_dir) as store:
+        counts = store.tag_counts(limit)
+    if as_json:
+        click.echo(json.dumps([{"tag": tag, "count": count} for tag, count in counts], ensure_ascii=False))
+        return
+    for tag, count in counts:
+        click.echo(f"{count:8}  {tag}")
+
+
+@cli.command()
+@click.argument("path", type=click.Path())
+@click.option("--add", multiple=True, metavar="TAG", help="Add a tag (repeatable).")
+@click.option("--remove", multiple=True, metavar="TAG", help="Remove a tag; re-indexing will not bring it back.")
+@data_dir_option
+@json_option
+def tag(path, add, remove, data_dir, as_json) -> None:
+    """Edit the tags of the indexed photo at PATH."""
+    with open_store(data_dir) as store:
+        record = store.edit_tags(store.image_by_path(path).id, add, remove)
+    if as_json:
+        click.echo(json.dumps({"path": record.path, "tags": record.tags}, ensure_ascii=False))
+    else:
+        click.echo(f"{record.path}: {', '.join(record.tags) or '(no tags)'}")
+
+
+@cli.command()
+@click.option("--format", "file_format", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to FILE instead of standard output.")
+@data_dir_option
+def export(file_format, output, data_dir) -> None:
+    """Export one row per image: path, caption, tags, model, date taken (streamed)."""
+    from db.export import export_rows, write_csv, write_json
+
+    writer = write_csv if file_format == "csv" else write_json
+    with open_store(data_dir) as store:
+        if output is None:
+            writer(export_rows(store), sys.stdout)
+            return
+        temporary = output.with_name(f".{output.name}.tmp")
+        with open(temporary, "w", encoding="utf-8", newline="") as handle:
+            count = writer(export_rows(store), handle)
+        os.replace(temporary, output)
+    click.echo(f"exported {count} images to {output}", err=True)
+
+
+@cli.command("export-xmp")
+@click.option("--sidecar-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write sidecars under DIR, mirroring the photos' absolute paths.")
+@click.option("--next-to-photos", is_flag=True, help="Write photo.jpg.xmp beside each photo (opt-in).")
+@data_dir_option
+def export_xmp(sidecar_dir, next_to_photos, data_dir) -> None:
+    """Write XMP sidecars (dc:description = caption, dc:subject = tags); existing ones are merged."""
+    from db.export import export_xmp as write_sidecars
+
+    with open_store(data_dir) as store:
+        report = write_sidecars(store, sidecar_dir, next_to_photos)
+    for path, error in report.failed:
+        click.echo(f"warning: {path}: {error}", err=True)
+    click.echo(f"{report.written} sidecars written, {report.unchanged} unchanged, {len(report.failed)} failed")
+    if report.failed:
+        sys.exit(1)
+
+
 @cli.command()
 @data_dir_option
 @click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)

@@ -131,8 +131,9 @@ def open_photo(source: str | Path | bytes, min_side: int = 0) -> DecodedPhoto:
         raise ImageReadError("too many pixels to decode safely (possible decompression bomb)") from None
     except UnidentifiedImageError:
         raise ImageReadError("not an image (unrecognised format)") from None
-    except (OSError, ValueError, SyntaxError, EOFError, MemoryError) as error:
-        raise ImageReadError(f"cannot decode: {error}".splitlines()[0]) from None
+    except Exception as error:  # decoders raise all sorts (struct.error, IndexError...) on corrupt files
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ImageReadError(f"cannot decode: {reason}"[:200]) from None
     if orientation in (5, 6, 7, 8):
         width, height = height, width
     return DecodedPhoto(rgb, PhotoInfo(width, height, image_format, taken_at, camera))

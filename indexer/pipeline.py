@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, insert, select, text, update
 
 from db.errors import CaptionaryError, IndexLockedError
 from db.faults import crash_point
-from db.models import Content, File, Meta, Pending, Root
+from db.models import Content, File, Meta, Pending, Root, Tag
 from db.store import Store, thumbnail_path, utcnow
 from indexer.caption import CaptionModel, resolve_model_id
 from indexer.crawl import FileRecord, crawl, extension, normalize_root
@@ -455,11 +455,16 @@ class Indexer:
                         if previous_content is not None and previous_content.user_caption is not None:
                             content.user_caption = previous_content.user_caption
                             content.edited_at = previous_content.edited_at
+                        if previous_content is not None:  # and so do their tag edits
+                            content.tags = [Tag(tag=tag.tag, source=tag.source)
+                                            for tag in previous_content.tags if tag.source != "auto"]
+                        self.store.set_auto_tags(content)
                         session.add(content)
                         session.flush()
                         self.report.captioned += 1
                     elif item.caption is not None and content.model != self.model_id and content.user_caption is None:
                         content.caption, content.model, content.captioned_at = item.caption, self.model_id, now
+                        self.store.set_auto_tags(content)
                         changed_contents.append(content.id)
                         self.report.captioned += 1
                     else:

@@ -1,0 +1,134 @@
+"""Search latency of the app at 100,000 indexed photos, and a page of 50 thumbnails from the cache.
+
+    python bench/app_search.py            # builds a synthetic 100k-photo index once into bench/.cache
+
+The index is synthetic (COCO-style captions, 2,000 folders, dates over 20 years) because captioning
+100k real photos takes hours here; search cost depends on the index, not on the pixels. Reports
+server-side times: Store.search for the first page (p50/p95 over many queries, with and without
+filters), a whole run of the Streamlit script through AppTest (query -> rendered grid of 50), and
+serving 50 cached thumbnails vs decoding them from the photos.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.photoset import CACHE, realistic_photo  # noqa: E402
+
+QUERIES = ["dog", "beach", "red car", '"city street"', "children playing", "snow OR mountain", "surf*",
+           "dog NOT beach", "woman sitting park", "plate food table", "horse field", "night", "bicycle street",
+           "giraffe", "boat lake", "cat living room", "people", "elephant grass", "train", "bird flying sky"]
+
+
+def build_index(count: int) -> Path:
+    from db.store import Store
+    from tests.synthetic import insert_synthetic
+
+    data_dir = CACHE / f"app-index-{count}"
+    if (data_dir / ".complete").exists():
+        return data_dir
+    started = time.perf_counter()
+    with Store.open(data_dir) as store:
+        insert_synthetic(store, count)
+        print(f"built DB with {count} photos in {time.perf_counter() - started:.1f}s", flush=True)
+        started = time.perf_counter()
+        store.sync_fulltext()
+        print(f"built the Whoosh index from the DB in {time.perf_counter() - started:.1f}s", flush=True)
+    (data_dir / ".complete").write_text("ok")
+    return data_dir
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def time_searches(store, label: str, queries, filters, sort="relevance", repeat: int = 3) -> None:
+    timings, totals = [], []
+    for _ in range(repeat):
+        for query in queries:
+            started = time.perf_counter()
+            page = store.search(query, filters, sort, limit=50)
+            timings.append((time.perf_counter() - started) * 1000)
+            totals.append(page.total)
+    print(f"{label:44} p50 {statistics.median(timings):6.1f} ms   p95 {percentile(timings, 0.95):6.1f} ms   "
+          f"max {max(timings):6.1f} ms   (median hits {int(statistics.median(totals))})")
+
+
+def time_thumbnails(store, hits) -> None:
+    """50 thumbnails from the cache vs made from 12 MP photos: what a page costs with and without it."""
+    from db.store import thumbnail_path
+    from indexer.imaging import ensure_thumbnail, open_photo, save_thumbnail
+
+    photos_dir = CACHE / "app-thumbnail-photos"
+    photos_dir.mkdir(parents=True, exist_ok=True)
+    sources = []
+    for number in range(5):  # five distinct 12 MP photos stand in for the originals
+        target = photos_dir / f"p{number}.jpg"
+        if not target.exists():
+            realistic_photo((4000, 3000), number).save(target, quality=90)
+        sources.append(str(target))
+    started = time.perf_counter()
+    for index, hit in enumerate(hits):
+        save_thumbnail(open_photo(sources[index % 5], 320).image,
+                       thumbnail_path(store.thumbnail_dir, hit.image.content_hash))
+    made = time.perf_counter() - started
+    started = time.perf_counter()
+    sizes = 0
+    for index, hit in enumerate(hits):
+        cached = ensure_thumbnail(thumbnail_path(store.thumbnail_dir, hit.image.content_hash), sources[index % 5])
+        sizes += len(cached.read_bytes())
+    served = time.perf_counter() - started
+    print(f"page of {len(hits)} thumbnails: made from 12 MP photos {made * 1000:.0f} ms; "
+          f"served from the cache {served * 1000:.1f} ms ({sizes / len(hits) / 1000:.0f} kB each, not the "
+          f"{os.path.getsize(sources[0]) / 1e6:.1f} MB photo)")
+
+
+def time_app(data_dir: Path, queries) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["CAPTIONARY_DATA_DIR"] = str(data_dir)
+    app = AppTest.from_file(str(ROOT / "search_app.py"), default_timeout=120)
+    app.run()
+    timings = []
+    for query in queries:
+        started = time.perf_counter()
+        app.text_input(key="query").input(query).run()
+        timings.append((time.perf_counter() - started) * 1000)
+        assert not app.exception, app.exception
+    print(f"{'whole app run (query -> grid of 50 rendered)':44} p50 {statistics.median(timings):6.1f} ms   "
+          f"p95 {percentile(timings, 0.95):6.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=100_000)
+    args = parser.parse_args()
+
+    from db.fulltext import Filters
+    from db.store import Store
+
+    data_dir = build_index(args.count)
+    with Store.open_existing(data_dir) as store:
+        store.search("warm up", limit=1)
+        print(f"{args.count} photos indexed; first page = 50 results; {os.cpu_count()} cores")
+        time_searches(store, "search, relevance", QUERIES, Filters())
+        time_searches(store, "search + folder filter", QUERIES, Filters(folder="/photos/2015"))
+        time_searches(store, "search + date range + type, newest first", QUERIES,
+                      Filters(exts=("jpg",), date_from=date(2010, 1, 1), date_to=date(2014, 12, 31)), "date")
+        time_searches(store, "browse everything, newest first (empty query)", [""], Filters(), "date", repeat=10)
+        time_thumbnails(store, store.search("dog", limit=50).hits)
+    time_app(data_dir, QUERIES[:10])
+
+
+if __name__ == "__main__":
+    main()
