@@ -26,13 +26,21 @@ QUERY_HELP = """
 """
 
 
+MODE_HELP = ("hybrid: words and meaning (finds puppy for dog); keyword: the words as typed; "
+             "semantic: meaning only")
+
+
 def data_dir() -> Path:
     return default_data_dir()
 
 
 @st.cache_resource(show_spinner=False)
 def open_store(path: str) -> Store:
-    return Store.open_existing(path)
+    from indexer.pipeline import enable_embeddings
+
+    store = Store.open_existing(path)
+    enable_embeddings(store)  # the caption vectors load once per server, on the first semantic query
+    return store
 
 
 @st.cache_resource(show_spinner="Loading the captioning model…")
@@ -126,27 +134,35 @@ def pager_ui(total: int) -> None:
                        on_click=lambda: st.session_state.update(page=current + 1))
 
 
-def query_ui() -> str:
-    query_column, help_column = st.columns([6, 1], vertical_alignment="bottom")
+def query_ui(store: Store) -> tuple[str, str]:
+    query_column, mode_column, help_column = st.columns([6, 2, 1], vertical_alignment="bottom")
     # Typing a new query from the detail view goes back to the results.
     query = query_column.text_input("Search your photos", key="query", placeholder="a dog on the beach",
                                     on_change=select_image, args=(None,))
+    if store.has_embeddings():
+        mode = mode_column.segmented_control("Match", ["hybrid", "keyword", "semantic"], default="hybrid",
+                                             key="mode", help=MODE_HELP) or "hybrid"
+    else:
+        mode = "keyword"
     with help_column.popover("Query help"):
         st.markdown(QUERY_HELP)
-    return query
+    return query, mode
 
 
-def search_ui(store: Store, query: str, filters: Filters, sort: str) -> None:
+def search_ui(store: Store, query: str, mode: str, filters: Filters, sort: str) -> None:
     # A new query or filter starts again at the first page.
-    signature = (query, filters, sort)
+    signature = (query, mode, filters, sort)
     if st.session_state.get("signature") != signature:
         st.session_state["signature"] = signature
         st.session_state["page"] = 0
     page_number = st.session_state.get("page", 0)
     try:
-        page = store.search(query, filters, sort, offset=page_number * PAGE_SIZE, limit=PAGE_SIZE)
+        page = store.search(query, filters, sort, offset=page_number * PAGE_SIZE, limit=PAGE_SIZE, mode=mode)
     except QueryError as error:
         st.warning(f"Can't search for that: {error}")
+        return
+    except CaptionaryError as error:  # e.g. the embedding model cannot be loaded
+        st.error(str(error))
         return
     st.session_state["result_ids"] = [hit.image.id for hit in page.hits]
     noun = "photo" if page.total == 1 else "photos"
@@ -301,12 +317,12 @@ def main() -> None:
         else:
             # The search box and filters stay on the page in the detail view too, so their state
             # (which Streamlit drops for widgets that are not drawn) survives a visit to a photo.
-            query = query_ui()
+            query, mode = query_ui(store)
             filters, sort = filters_ui(store)
             if st.session_state.get("selected") is not None:
                 detail_ui(store, st.session_state["selected"])
             else:
-                search_ui(store, query, filters, sort)
+                search_ui(store, query, mode, filters, sort)
     with caption_tab:
         caption_ui()
 

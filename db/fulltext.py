@@ -35,6 +35,8 @@ def text_analyzer():
 def make_schema() -> Schema:
     return Schema(
         id=ID(stored=True, unique=True),
+        # The same id as a column: docnum -> file id for whole result sets without reading stored fields.
+        fid=NUMERIC(int, bits=64, sortable=True, signed=False),
         caption=TEXT(analyzer=text_analyzer(), phrase=True),
         # Folder and file-name words, so `beach` finds holidays/beach_2019/img_001.jpg.
         file=TEXT(analyzer=text_analyzer(), phrase=True),
@@ -135,6 +137,20 @@ def parse_query(text: str, schema: Schema | None = None) -> wq.Query | None:
         raise QueryError(f"Cannot parse query: {error}") from None
 
 
+_SYNTAX = re.compile(r'[()"*?]|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE|REQUIRE)\b|\b[A-Za-z_]+:')
+
+
+def is_plain(text: str) -> bool:
+    """Only words: no operators, quotes, groups, wildcards or fields (those keep their boolean meaning)."""
+    return not _SYNTAX.search(text)
+
+
+def semantic_text(text: str) -> str:
+    """The words of a query to embed: syntax and negated words removed ("dog NOT cat" -> "dog")."""
+    without_negations = re.sub(r"\b(?:NOT|ANDNOT)\s+(\([^)]*\)|\"[^\"]*\"|\S+)", " ", text)
+    return " ".join(_SYNTAX.sub(" ", without_negations).split())
+
+
 def query_terms(query: wq.Query | None) -> set[str]:
     """Analysed terms of a parsed query (for highlighting matched words)."""
     if query is None:
@@ -221,6 +237,7 @@ class FulltextIndex:
         for doc in docs:
             writer.update_document(
                 id=str(doc.file_id),
+                fid=doc.file_id,
                 caption=doc.caption,
                 file=path_words(doc.path, doc.root),
                 folder=ancestor_folders(doc.path),
@@ -235,6 +252,14 @@ class FulltextIndex:
         with self.index.searcher() as searcher:
             for fields in searcher.all_stored_fields():
                 yield int(fields["id"])
+
+    def matching_ids(self, query: wq.Query | None, filters: Filters = Filters()) -> set[int]:
+        """Every file id the boolean query and filters admit (no scoring, no stored-field reads)."""
+        parts = [part for part in (query, _filter_query(filters)) if part is not None]
+        matcher = parts[0] if len(parts) == 1 else wq.And(parts) if parts else wq.Every()
+        with self.index.searcher() as searcher:
+            column = searcher.reader().column_reader("fid")
+            return {int(column[docnum]) for docnum in searcher.docs_for_query(matcher)}
 
     def search(
         self,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 SCHEMA_VERSION = 1
@@ -44,6 +44,10 @@ class Content(Base):
     # What a person wrote; re-indexing never touches it, and it wins over `caption`.
     user_caption: Mapped[str | None] = mapped_column(Text)
     edited_at: Mapped[datetime | None]
+    # Sentence embedding of the caption shown (float16, unit length) and the model that made it;
+    # NULL until computed, and reset whenever that caption changes.
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    embedder: Mapped[str | None] = mapped_column(index=True)
     # When the last path with these bytes went away. Kept for a grace period, so a photo moved to
     # another root (indexed in a later run) or restored from a backup is not captioned again.
     orphaned_at: Mapped[datetime | None] = mapped_column(index=True)

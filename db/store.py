@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Protocol
 
 from platformdirs import user_data_dir
 from sqlalchemy import create_engine, delete, event, func, select, update
@@ -17,7 +18,8 @@ from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from db.faults import crash_point
 from db.errors import CaptionaryError, NotIndexedError, SchemaTooNewError
-from db.fulltext import Filters, FulltextDoc, FulltextIndex, day_number
+from db.fulltext import Filters, FulltextDoc, FulltextIndex, day_number, is_plain, parse_query, semantic_text
+from db.semantic import VectorIndex, reciprocal_rank_fusion, to_blob
 from db.models import SCHEMA_VERSION, Base, Content, File, FulltextDelete, Meta, Root, Tag
 from db.tags import auto_tags, normalize_tag
 
@@ -77,6 +79,21 @@ class SearchPage:
     total: int
     terms: set[str]
     seconds: float
+    mode: str = "keyword"
+
+
+SEARCH_MODES = ("keyword", "semantic", "hybrid")
+# Cosine floor for MiniLM caption embeddings, chosen with bench/search_quality.py on tests/eval: just
+# above the best match of any off-topic query (0.23), keeping 89% of relevant caption/query pairs.
+# Below it a caption is not about the query, so semantic search shows nothing rather than junk.
+SIMILARITY_FLOOR = 0.25
+SEMANTIC_CANDIDATES = 500
+
+
+class EmbedderLike(Protocol):
+    model_id: str
+
+    def encode(self, texts: Sequence[str]): ...
 
 
 @dataclass
@@ -134,6 +151,22 @@ class Store:
         self.engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
         self.fulltext = FulltextIndex(data_dir / FULLTEXT_DIR)
+        # Semantic search: the front end names the embedder and how to load it (db/ imports no torch).
+        self.embedder_id: str | None = None
+        self._embedder_factory: Callable[[], EmbedderLike] | None = None
+        self._embedder: EmbedderLike | None = None
+        self._vectors: VectorIndex | None = None
+
+    def use_embedder(self, embedder_id: str, factory: Callable[[], EmbedderLike]) -> None:
+        """Enable semantic search and embedding of edited captions; the model loads on first use."""
+        self.embedder_id, self._embedder_factory = embedder_id, factory
+        self._embedder = None
+
+    @property
+    def embedder(self) -> EmbedderLike | None:
+        if self._embedder is None and self._embedder_factory is not None:
+            self._embedder = self._embedder_factory()
+        return self._embedder
 
     # -- opening and schema ------------------------------------------------------------------
 
@@ -320,16 +353,113 @@ class Store:
         return self.image(file_id)
 
     def search(self, text: str, filters: Filters = Filters(), sort: str = "relevance",
-               offset: int = 0, limit: int = 20) -> SearchPage:
-        """Whoosh finds ids; the rows come from SQLite, so a deleted path can never be shown."""
+               offset: int = 0, limit: int = 20, mode: str = "auto") -> SearchPage:
+        """Whoosh (and the caption vectors) find ids; the rows come from SQLite, so a deleted path is never shown.
+
+        mode: keyword (BM25), semantic (caption embeddings), hybrid (both, fused), or auto:
+        hybrid when this store has embeddings for its embedder, else keyword.
+        """
         started = time.perf_counter()
         self.ensure_fulltext()
         if self.fulltext.index_id() is None:
             raise NotIndexedError(f"No search index in {self.data_dir}; run: captionary rebuild-fulltext")
-        page, total, terms = self.fulltext.search(text, filters, sort, offset, limit)
+        mode = self.resolve_mode(mode)
+        if mode == "keyword" or not text.strip():
+            page, total, terms = self.fulltext.search(text, filters, sort, offset, limit)
+            mode = "keyword"
+        else:
+            page, total, terms = self._semantic_search(text, filters, sort, offset, limit, mode)
         rows = self.images([file_id for file_id, _ in page])
         hits = [SearchHit(rows[file_id], score) for file_id, score in page if file_id in rows]
-        return SearchPage(hits, total, terms, time.perf_counter() - started)
+        return SearchPage(hits, total, terms, time.perf_counter() - started, mode)
+
+    def has_embeddings(self) -> bool:
+        if self.embedder_id is None:
+            return False
+        with self.sessions() as session:
+            return session.scalar(select(Content.id).where(Content.embedder == self.embedder_id).limit(1)) is not None
+
+    def resolve_mode(self, mode: str) -> str:
+        if mode == "auto":
+            return "hybrid" if self.has_embeddings() else "keyword"
+        if mode not in SEARCH_MODES:
+            raise CaptionaryError(f"Unknown search mode '{mode}'; use one of {', '.join(SEARCH_MODES)}")
+        if mode != "keyword" and not self.has_embeddings():
+            raise NotIndexedError(f"No caption embeddings for {mode} search yet; run: captionary reembed")
+        return mode
+
+    def vectors(self) -> VectorIndex:
+        """The caption vectors, loaded once and reloaded only when the DB changed since."""
+        if self._vectors is None or self._vectors.embedder_id != self.embedder_id:
+            self._vectors = VectorIndex(self.embedder_id)
+        self._vectors.refresh(self.sessions)
+        return self._vectors
+
+    def _semantic_search(self, text: str, filters: Filters, sort: str, offset: int, limit: int,
+                         mode: str) -> tuple[list[tuple[int, float]], int, set[str]]:
+        query = parse_query(text, self.fulltext.schema)
+        candidates = max(SEMANTIC_CANDIDATES, offset + limit)
+        # Operators, quotes and fields keep their boolean meaning: the vectors may reorder what
+        # the boolean query admits, never add to it. Filters apply before ranking.
+        boolean = not is_plain(text)
+        admitted = None
+        if boolean or not filters.is_empty():
+            admitted = self.fulltext.matching_ids(query if boolean else None, filters)
+        vector = self.embedder.encode([semantic_text(text) or text])[0]
+        semantic = self.vectors().top(vector, candidates, SIMILARITY_FLOOR, admitted)
+        if mode == "semantic":
+            ranked = semantic
+        else:
+            keyword, _, _ = self.fulltext.search(text, filters, "relevance", 0, candidates)
+            ranked = reciprocal_rank_fusion([file_id for file_id, _ in keyword], [file_id for file_id, _ in semantic])
+        if sort in ("date", "date_asc"):
+            ranked = self._by_date([file_id for file_id, _ in ranked], newest_first=sort == "date")
+        from db.fulltext import query_terms
+
+        return ranked[offset: offset + limit], len(ranked), query_terms(query)
+
+    def _by_date(self, file_ids: list[int], newest_first: bool) -> list[tuple[int, float]]:
+        with self.sessions() as session:
+            rows = session.execute(select(File.id, Content.taken_at, File.mtime_ns)
+                                   .join(Content, File.content_id == Content.id).where(File.id.in_(file_ids))).all()
+        def when(row) -> float:
+            return row[1].timestamp() if row[1] else row[2] / 1e9
+        rows.sort(key=when, reverse=newest_first)
+        return [(file_id, 0.0) for file_id, _, _ in rows]
+
+    def pending_embeddings(self, content_ids: Sequence[int] | None = None) -> int:
+        with self.sessions() as session:
+            return session.scalar(select(func.count()).select_from(Content)
+                                  .where(self._needs_embedding(content_ids))) or 0
+
+    def _needs_embedding(self, content_ids: Sequence[int] | None = None):
+        needed = (Content.embedding.is_(None)) | (Content.embedder.is_(None)) | (Content.embedder != self.embedder_id)
+        return needed if content_ids is None else needed & Content.id.in_(list(content_ids))
+
+    def embed_pending(self, batch_size: int = 256, content_ids: Sequence[int] | None = None) -> int:
+        """Embed every caption (or those of `content_ids`) that has no embedding from the current embedder;
+        captions only, no image is read. Each batch commits, so a crash loses at most one batch."""
+        if self.embedder_id is None or not self.pending_embeddings(content_ids):
+            return 0  # nothing to do: the embedding model is not even loaded
+        embedder = self.embedder
+        done = 0
+        while True:
+            with self.sessions() as session:
+                batch = session.execute(select(Content.id, Content.caption, Content.user_caption)
+                                        .where(self._needs_embedding(content_ids)).limit(batch_size)).all()
+            if not batch:
+                return done
+            vectors = embedder.encode([user if user is not None else caption for _, caption, user in batch])
+            crash_point("embed")
+            with self.sessions.begin() as session:
+                for (content_id, caption, user), vector in zip(batch, vectors):
+                    # Only if the caption is still the one embedded (a person may have edited it meanwhile).
+                    session.execute(update(Content).where(
+                        Content.id == content_id, Content.caption == caption,
+                        Content.user_caption.is_(None) if user is None else Content.user_caption == user)
+                        .values(embedding=to_blob(vector), embedder=self.embedder_id))
+                self.next_seq(session)  # the vector index reloads on a new sequence
+            done += len(batch)
 
     def stats(self) -> dict:
         with self.sessions() as session:
@@ -341,6 +471,9 @@ class Store:
                 .group_by(Content.model).order_by(func.count().desc())).all()
             edited = session.scalar(select(func.count()).select_from(Content).where(Content.user_caption.is_not(None)))
             roots = session.scalars(select(Root.path).order_by(Root.path)).all()
+            embedders = dict(session.execute(select(Content.embedder, func.count()).where(
+                Content.embedder.is_not(None), Content.embedding.is_not(None)).group_by(Content.embedder)).all())
+            embedded = embedders.get(self.embedder_id, 0) if self.embedder_id else sum(embedders.values())
         return {
             "images": images,
             "failed": failed,
@@ -350,6 +483,8 @@ class Store:
             "models": {model: count for model, count in models},
             "roots": list(roots),
             "data_dir": str(self.data_dir),
+            "embedded": embedded,
+            "embedders": embedders,
         }
 
     def failures(self) -> list[tuple[str, str]]:
@@ -388,12 +523,16 @@ class Store:
             if file is None or file.content is None:
                 raise NotIndexedError(f"No indexed image with id {file_id}")
             seq = self.next_seq(session)
+            content_id = file.content.id
             file.content.user_caption = text
             file.content.edited_at = utcnow() if text is not None else None
             self.set_auto_tags(file.content)  # auto-tags follow the caption a person sees
+            file.content.embedding = None  # and so does the embedding
             self.mark_files_changed(session, seq, content_ids=[file.content.id])
         # Show the edit in search at once; if the indexer holds the lock it will sync it.
         self.sync_fulltext(wait=2)
+        if self.has_embeddings():  # semantic search is in use: this caption's vector changes now
+            self.embed_pending(content_ids=[content_id])
         return self.image(file_id)
 
     @staticmethod

@@ -56,6 +56,18 @@ batch_option = click.option("--batch-size", type=click.IntRange(1, 4096), defaul
                             help="Images per model call [default: 32 on CUDA, 8 on CPU].")
 device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto",
                              show_default=True)
+embedder_option = click.option(
+    "--embedder", default=None, help="sentence-transformers model id or folder for semantic search "
+    "[default: $CAPTIONARY_EMBEDDER or the packaged all-MiniLM-L6-v2].")
+
+
+def open_semantic_store(data_dir, embedder=None, create=False):
+    """A store that can embed captions and queries (the embedding model loads only if needed)."""
+    from indexer.pipeline import enable_embeddings
+
+    store = Store.open(data_dir, create=create)
+    enable_embeddings(store, embedder)
+    return store
 
 
 @click.group(cls=CaptionaryGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -115,14 +127,16 @@ class TqdmProgress:
 @click.option("--recaption", is_flag=True,
               help="Re-caption photos captioned by another model (a person's captions are kept).")
 @click.option("--no-thumbnails", is_flag=True, help="Do not cache thumbnails for the app.")
+@embedder_option
+@click.option("--no-embeddings", is_flag=True, help="Skip caption embeddings (keyword search only).")
 def index(roots, data_dir, model, batch_size, device, workers, threads, excludes, follow_symlinks,
-          recaption, no_thumbnails) -> None:
+          recaption, no_thumbnails, embedder, no_embeddings) -> None:
     """Crawl ROOTS, caption every new or changed photo, and update the search index."""
     from indexer.pipeline import IndexOptions, index_roots
 
     options = IndexOptions(model=model, batch_size=batch_size, device=device, workers=workers, threads=threads,
                            excludes=excludes, follow_symlinks=follow_symlinks, recaption=recaption,
-                           thumbnails=not no_thumbnails)
+                           thumbnails=not no_thumbnails, embeddings=not no_embeddings, embedder=embedder)
     progress = TqdmProgress()
     with open_store(data_dir, create=True) as store:
         try:
@@ -138,8 +152,11 @@ def index(roots, data_dir, model, batch_size, device, workers, threads, excludes
 @click.argument("query")
 @data_dir_option
 @click.option("--limit", type=click.IntRange(1, 100_000), default=20, show_default=True)
+@click.option("--mode", type=click.Choice(["auto", "keyword", "semantic", "hybrid"]), default="auto",
+              show_default=True, help="auto: hybrid when captions have embeddings, else keyword.")
+@embedder_option
 @json_option
-def search(query, data_dir, limit, as_json) -> None:
+def search(query, data_dir, limit, mode, embedder, as_json) -> None:
     """Find photos whose caption (or folder/file name) matches QUERY.
 
     Words are ANDed; "quoted phrases", OR, NOT, (groups) and prefix* work.
@@ -147,17 +164,18 @@ def search(query, data_dir, limit, as_json) -> None:
     """
     if not query.strip():
         raise QueryUsageError("Empty query: give some words to search for (or * for every photo)")
-    with open_store(data_dir) as store:
-        page = store.search(query, Filters(), limit=limit)
+    with open_semantic_store(data_dir, embedder) as store:
+        page = store.search(query, Filters(), limit=limit, mode=mode)
     if as_json:
         click.echo(json.dumps([
-            {"path": hit.image.path, "caption": hit.image.caption, "score": round(hit.score, 4), "id": hit.image.id,
-             "edited": hit.image.edited, "model": hit.image.model} for hit in page.hits], ensure_ascii=False))
+            {"path": hit.image.path, "caption": hit.image.caption, "score": round(hit.score, 4), "mode": page.mode,
+             "id": hit.image.id, "edited": hit.image.edited, "model": hit.image.model, "tags": hit.image.tags}
+            for hit in page.hits], ensure_ascii=False))
         return
     if not page.hits:
         click.echo("no matches", err=True)
     for hit in page.hits:
-        click.echo(f"{hit.score:7.2f}  {hit.image.path}  {hit.image.caption}")
+        click.echo(f"{hit.score:7.3f}  {hit.image.path}  {hit.image.caption}")
 
 
 @cli.command()
@@ -261,11 +279,23 @@ def forget(root, data_dir) -> None:
 @click.argument("path", type=click.Path())
 @click.argument("text")
 @data_dir_option
-def set_caption(path, text, data_dir) -> None:
-    """Set a person's caption for the indexed photo at PATH (kept by re-indexing)."""
-    with open_store(data_dir) as store:
+@embedder_option
+def set_caption(path, text, data_dir, embedder) -> None:
+    """Set a person's caption for the indexed photo at PATH (kept by re-indexing, re-embedded at once)."""
+    with open_semantic_store(data_dir, embedder) as store:
         record = store.set_caption(store.image_by_path(path).id, text)
     click.echo(f"{record.path}: {record.caption}")
+
+
+@cli.command()
+@data_dir_option
+@embedder_option
+def reembed(data_dir, embedder) -> None:
+    """Compute caption embeddings that are missing or from another embedder (no image is read)."""
+    with open_semantic_store(data_dir, embedder) as store:
+        done = store.embed_pending()
+        total = store.stats()["embedded"]
+    click.echo(f"embedded {done} captions with {store.embedder_id}; {total} captions have embeddings")
 
 
 @cli.command()

@@ -64,6 +64,8 @@ class IndexOptions:
     follow_symlinks: bool = False
     recaption: bool = False
     thumbnails: bool = True
+    embeddings: bool = True  # embed captions for semantic search, in the same batches
+    embedder: str | None = None
 
 
 @dataclass
@@ -78,6 +80,8 @@ class IndexReport:
     decode_seconds: float = 0.0
     model_seconds: float = 0.0
     store_seconds: float = 0.0
+    embedded: int = 0
+    embed_seconds: float = 0.0
     model_loaded: bool = False
     unreadable_folders: list[str] = field(default_factory=list)
 
@@ -94,7 +98,8 @@ class IndexReport:
                 f"{self.failed} failed, {self.removed} removed in {self.seconds:.1f}s")
         if self.processed:
             line += (f" ({self.images_per_second:.1f} images/s; decode {self.decode_seconds:.1f}s, "
-                     f"model {self.model_seconds:.1f}s, store {self.store_seconds:.1f}s)")
+                     f"model {self.model_seconds:.1f}s, store {self.store_seconds:.1f}s, "
+                     f"embed {self.embed_seconds:.1f}s)")
         if self.other_model:
             line += f"; {self.other_model} captions are from another model (--recaption to redo them)"
         return line
@@ -186,6 +191,7 @@ class Indexer:
             if self.options.recaption:
                 self._queue_recaptions()
             self._process_pending(run_id)
+            self._embed()  # leftovers: a new embedder, or a run killed before it embedded
             with self.store.sessions.begin() as session:
                 self.store.collect_orphan_contents(session)
                 for root in self.roots:
@@ -356,12 +362,19 @@ class Indexer:
                 if len(to_write) >= batch_size:
                     self._write(to_write, run_id)
                     to_write.clear()
+                    self._embed()  # the captions just written, in one batch
                     if time.perf_counter() - last_sync >= FULLTEXT_SYNC_SECONDS:
                         self._sync()
                         last_sync = time.perf_counter()
             caption_waiting()
             if to_write:
                 self._write(to_write, run_id)
+
+    def _embed(self) -> None:
+        if self.options.embeddings:
+            started = time.perf_counter()
+            self.report.embedded += self.store.embed_pending()
+            self.report.embed_seconds += time.perf_counter() - started
 
     def _sync(self) -> None:
         started = time.perf_counter()
@@ -464,6 +477,7 @@ class Indexer:
                         self.report.captioned += 1
                     elif item.caption is not None and content.model != self.model_id and content.user_caption is None:
                         content.caption, content.model, content.captioned_at = item.caption, self.model_id, now
+                        content.embedding = None
                         self.store.set_auto_tags(content)
                         changed_contents.append(content.id)
                         self.report.captioned += 1
@@ -508,7 +522,23 @@ def index_roots(store: Store, roots: Sequence[str | Path], options: IndexOptions
                 captioner_factory: Callable[[IndexOptions], CaptionModel] | None = None,
                 progress: Progress | None = None) -> IndexReport:
     """Index the roots into the store: the one function the CLI and the app call."""
+    if options.embeddings and store.embedder_id is None:
+        enable_embeddings(store, options.embedder, options.threads)
     return Indexer(store, roots, options, captioner_factory or load_captioner, progress).run()
+
+
+def enable_embeddings(store: Store, embedder: str | None = None, threads: int | None = None) -> None:
+    """Let the store embed captions and answer semantic queries; the model loads on first need."""
+    from indexer.caption import resolve_embedder_id
+
+    embedder_id = resolve_embedder_id(embedder)
+
+    def load():
+        from indexer.caption import Embedder
+
+        return Embedder(embedder_id, threads=threads)
+
+    store.use_embedder(embedder_id, load)
 
 
 def load_captioner(options: IndexOptions) -> CaptionModel:

@@ -10,6 +10,7 @@ from indexer.pipeline import IndexOptions, IndexReport, index_roots
 
 def index_with(store: Store, roots, captioner, **options) -> IndexReport:
     options.setdefault("model", captioner.model_id)
+    options.setdefault("embeddings", False)  # the semantic tests turn them on
     return index_roots(store, [Path(root) for root in roots], IndexOptions(**options), lambda _: captioner)
 
 

@@ -200,3 +200,16 @@ def test_unknown_id_in_session_cannot_show_anything(indexed, monkeypatch):
     app.session_state["selected"] = 999_999
     app.run()
     assert "no longer in the index" in app.warning[0].value and not app.image
+
+
+def test_match_mode_toggle_with_embeddings(photo_tree, data_dir, monkeypatch):
+    with Store.open(data_dir) as store:
+        from indexer.pipeline import enable_embeddings
+
+        enable_embeddings(store)
+        index_with(store, [photo_tree["root"]], FakeCaptioner(), embeddings=True)
+    app = search(start_app(data_dir, monkeypatch), "automobile")
+    # hybrid by default: "automobile" finds the red car by meaning
+    assert shown_names(app)[0] == "IMG_0001.jpg"
+    app.segmented_control(key="mode").set_value("keyword").run()
+    assert shown_names(app) == [] and "No photos match" in app.info[0].value

@@ -74,9 +74,11 @@ def test_search_and_detail_in_a_real_browser(app_server):
         page.get_by_text("12 photos").wait_for(timeout=30_000)
         images = page.locator("[data-testid='stMainBlockContainer'] img")
         images.first.wait_for(timeout=30_000)
+        # the run is over when the browse grid (16) has been replaced by the 12 results
         page.wait_for_function(
-            "() => [...document.querySelectorAll(\"[data-testid='stMainBlockContainer'] img\")]"
-            ".every(img => img.complete && img.naturalWidth > 0)", timeout=30_000)
+            "() => { const imgs = [...document.querySelectorAll(\"[data-testid='stMainBlockContainer'] img\")];"
+            " return imgs.length === 12 && imgs.every(img => img.complete && img.naturalWidth > 0); }",
+            timeout=60_000)
         widths = images.evaluate_all("(imgs) => imgs.map(img => img.naturalWidth)")
         # every result thumbnail actually rendered, and none is the full photo
         assert len(widths) == 12 and all(0 < width <= 320 for width in widths), widths

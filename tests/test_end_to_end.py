@@ -55,12 +55,13 @@ def test_index_search_stats_end_to_end(photo_tree, data_dir, tiny_model):
     assert tree_snapshot(photo_tree["root"]) == before
     assert (data_dir / "captionary.db").exists() and (data_dir / "fulltext").is_dir()
 
+    assert stats["embedded"] == 15  # captions embedded for semantic search, one per distinct photo
     again = captionary("index", photo_tree["root"], "--data-dir", data_dir, "--model", tiny_model)
     assert again.stdout.strip().splitlines()[-1].startswith("0 captioned, 20 unchanged")
 
 
 def test_unparseable_query_exits_2_without_traceback(photo_tree, data_dir, tiny_model):
-    captionary("index", photo_tree["root"], "--data-dir", data_dir, "--model", tiny_model)
+    captionary("index", photo_tree["root"], "--data-dir", data_dir, "--model", tiny_model, "--no-embeddings")
     result = captionary("search", '"unbalanced', "--data-dir", data_dir, check=False)
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
 
@@ -83,7 +84,7 @@ def crash_tree(tmp_path_factory, tiny_model):
     save_jpeg(photo(size=(96, 72)), root / "folder3" / "twin_b.jpg")
     (root / "folder1" / "broken.jpg").write_bytes(b"\xff\xd8 not really")
     clean_dir = base / "clean"
-    captionary("index", root, "--data-dir", clean_dir, "--model", tiny_model, "--batch-size", "4")
+    captionary("index", root, "--data-dir", clean_dir, "--model", tiny_model, "--batch-size", "4", "--no-embeddings")
     return root, final_state(clean_dir)
 
 
@@ -99,10 +100,10 @@ def final_state(data_dir):
 def test_kill_at_any_moment_then_rerun_equals_a_clean_index(crash_tree, tmp_path, tiny_model, point):
     root, clean = crash_tree
     data_dir = tmp_path / "data"
-    killed = captionary("index", root, "--data-dir", data_dir, "--model", tiny_model, "--batch-size", "4",
-                        env={"CAPTIONARY_CRASH_AT": point}, check=False)
+    common = ("--data-dir", data_dir, "--model", tiny_model, "--batch-size", "4", "--no-embeddings")
+    killed = captionary("index", root, *common, env={"CAPTIONARY_CRASH_AT": point}, check=False)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
-    resumed = captionary("index", root, "--data-dir", data_dir, "--model", tiny_model, "--batch-size", "4")
+    resumed = captionary("index", root, *common)
     assert "Traceback" not in resumed.stderr
     state = final_state(data_dir)
     # same paths, same captions, same failures, same search results, DB and Whoosh in agreement
@@ -114,7 +115,7 @@ def test_second_indexer_is_refused_while_search_keeps_working(crash_tree, tmp_pa
     data_dir = tmp_path / "data"
     env = {**os.environ, "CAPTIONARY_PAUSE_AT": "caption:4"}
     first = subprocess.Popen([sys.executable, "-m", "indexer", "index", str(root), "--data-dir", str(data_dir),
-                              "--model", str(tiny_model), "--batch-size", "4"], env=env,
+                              "--model", str(tiny_model), "--batch-size", "4", "--no-embeddings"], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.time() + 120
@@ -136,5 +137,22 @@ def test_second_indexer_is_refused_while_search_keeps_working(crash_tree, tmp_pa
         first.kill()
         first.wait()
     # the lock dies with the process, even with kill -9
-    after = captionary("index", root, "--data-dir", data_dir, "--model", tiny_model)
+    after = captionary("index", root, "--data-dir", data_dir, "--model", tiny_model, "--no-embeddings")
     assert "captioned" in after.stdout
+
+
+def test_kill_while_embedding_then_rerun_embeds_everything_once(crash_tree, tmp_path, tiny_model):
+    root, clean = crash_tree
+    data_dir = tmp_path / "data"
+    common = ("--data-dir", data_dir, "--model", tiny_model, "--batch-size", "4")
+    killed = captionary("index", root, *common, env={"CAPTIONARY_CRASH_AT": "embed:2"}, check=False)
+    assert killed.returncode == -signal.SIGKILL
+    resumed = captionary("index", root, *common)
+    assert "Traceback" not in resumed.stderr
+    state = final_state(data_dir)
+    assert state["rows"] == clean["rows"] and state["check"]
+    stats = json.loads(captionary("stats", "--data-dir", data_dir, "--json").stdout)
+    # every distinct caption has exactly one embedding, from the one embedder
+    assert stats["embedded"] == stats["images"] - stats["duplicates"]
+    hybrid = json.loads(captionary("search", "photo", "--data-dir", data_dir, "--json").stdout)
+    assert hybrid and hybrid[0]["mode"] == "hybrid"

@@ -34,6 +34,7 @@ class CountingFactory:
 
 def run(store, root, factory, **options):
     options.setdefault("model", factory.captioner.model_id)
+    options.setdefault("embeddings", False)
     return index_roots(store, [root], IndexOptions(**options), factory)
 
 

@@ -1,0 +1,88 @@
+"""Caption vectors in one in-memory matrix: cosine ranking, and rank fusion with the keyword results."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+from sqlalchemy import select
+
+from db.models import Content, File, Meta
+
+# float16 halves memory (100k x 384 = 77 MB, 1M = 768 MB) at no cost in ranking; dot products run
+# in float32 a block at a time so no full-size float32 copy is ever made.
+STORAGE_DTYPE = np.float16
+BLOCK_ROWS = 32_768
+RRF_K = 60  # reciprocal rank fusion constant (Cormack et al. 2009); ranks beyond ~60 weigh little
+
+
+def to_blob(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype=STORAGE_DTYPE).tobytes()
+
+
+class VectorIndex:
+    """Embeddings of every searchable path for one embedder, reloaded when the DB's change counter moves."""
+
+    def __init__(self, embedder_id: str) -> None:
+        self.embedder_id = embedder_id
+        self.file_ids = np.zeros(0, dtype=np.int64)
+        self.matrix = np.zeros((0, 0), dtype=STORAGE_DTYPE)
+        self._loaded_seq: int | None = None
+        self._lock = threading.Lock()
+
+    def refresh(self, sessions) -> None:
+        with self._lock, sessions() as session:
+            row = session.get(Meta, "seq")
+            seq = int(row.value) if row else 0
+            if seq == self._loaded_seq:
+                return
+            rows = session.execute(
+                select(File.id, Content.embedding).join(Content, File.content_id == Content.id)
+                .where(Content.embedder == self.embedder_id, Content.embedding.is_not(None))
+                .order_by(File.id)).all()
+            self.file_ids = np.fromiter((file_id for file_id, _ in rows), dtype=np.int64, count=len(rows))
+            blob = b"".join(embedding for _, embedding in rows)
+            dimension = len(rows[0][1]) // np.dtype(STORAGE_DTYPE).itemsize if rows else 0
+            self.matrix = np.frombuffer(blob, dtype=STORAGE_DTYPE).reshape(len(rows), dimension) if rows \
+                else np.zeros((0, 0), dtype=STORAGE_DTYPE)
+            self._loaded_seq = seq
+
+    def __len__(self) -> int:
+        return len(self.file_ids)
+
+    @property
+    def nbytes(self) -> int:
+        return self.matrix.nbytes + self.file_ids.nbytes
+
+    def scores(self, query: np.ndarray) -> np.ndarray:
+        """Cosine similarity of the query with every row (rows and query are unit length)."""
+        query = np.asarray(query, dtype=np.float32).reshape(-1)
+        out = np.empty(len(self.file_ids), dtype=np.float32)
+        for start in range(0, len(out), BLOCK_ROWS):
+            out[start: start + BLOCK_ROWS] = self.matrix[start: start + BLOCK_ROWS].astype(np.float32) @ query
+        return out
+
+    def top(self, query: np.ndarray, k: int, floor: float = -1.0,
+            allowed: Sequence[int] | None = None) -> list[tuple[int, float]]:
+        """Best k (file_id, similarity) at or above the floor, among `allowed` ids when given."""
+        if not len(self.file_ids):
+            return []
+        scores = self.scores(query)
+        if allowed is not None:
+            mask = np.isin(self.file_ids, np.fromiter(allowed, dtype=np.int64))
+            scores = np.where(mask, scores, -np.inf)
+        candidates = np.flatnonzero(scores >= floor)
+        if len(candidates) > k:
+            candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
+        ordered = candidates[np.argsort(-scores[candidates], kind="stable")]
+        return [(int(self.file_ids[i]), float(scores[i])) for i in ordered]
+
+
+def reciprocal_rank_fusion(*rankings: Sequence[int], k: int = RRF_K) -> list[tuple[int, float]]:
+    """Fuse ranked id lists: each id scores sum(1 / (k + rank)); best first."""
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
+    return sorted(fused.items(), key=lambda pair: (-pair[1], pair[0]))

