@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import shutil
+import threading
 import uuid
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -190,6 +192,7 @@ class FulltextIndex:
         self.directory = directory
         self.schema = make_schema()
         self._index: whoosh_index.Index | None = None
+        self._local = threading.local()
 
     def index_id(self) -> str | None:
         """Identity of the on-disk index; a new one means the DB must resend every document."""
@@ -215,9 +218,22 @@ class FulltextIndex:
         return new_id
 
     def close(self) -> None:
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is not None:
+            searcher.close()
+            self._local.searcher = None
         if self._index is not None:
             self._index.close()
             self._index = None
+
+    @contextmanager
+    def searcher(self):
+        """A searcher per thread, kept open and refreshed (cheap when nothing changed): opening one per
+        query costs ~12 ms at 100k photos."""
+        searcher = getattr(self._local, "searcher", None)
+        searcher = self.index.searcher() if searcher is None else searcher.refresh()
+        self._local.searcher = searcher
+        yield searcher
 
     @property
     def index(self) -> whoosh_index.Index:
@@ -249,7 +265,7 @@ class FulltextIndex:
             writer.delete_by_term("id", str(file_id))
 
     def all_ids(self) -> Iterator[int]:
-        with self.index.searcher() as searcher:
+        with self.searcher() as searcher:
             for fields in searcher.all_stored_fields():
                 yield int(fields["id"])
 
@@ -257,7 +273,7 @@ class FulltextIndex:
         """Every file id the boolean query and filters admit (no scoring, no stored-field reads)."""
         parts = [part for part in (query, _filter_query(filters)) if part is not None]
         matcher = parts[0] if len(parts) == 1 else wq.And(parts) if parts else wq.Every()
-        with self.index.searcher() as searcher:
+        with self.searcher() as searcher:
             column = searcher.reader().column_reader("fid")
             return {int(column[docnum]) for docnum in searcher.docs_for_query(matcher)}
 
@@ -268,8 +284,11 @@ class FulltextIndex:
         sort: str = "relevance",
         offset: int = 0,
         limit: int = 20,
+        count: bool = True,
     ) -> tuple[list[tuple[int, float]], int, set[str]]:
-        """Return ([(file_id, score)], total hits, matched terms) for one page of results."""
+        """Return ([(file_id, score)], total hits, matched terms) for one page of results.
+
+        count=False skips counting every match (the total is then only the page's length)."""
         query = parse_query(text, self.schema)
         if query is wq.NullQuery:
             return [], 0, set()
@@ -277,13 +296,13 @@ class FulltextIndex:
         matcher = query if query is not None else wq.Every()
         filter_query = _filter_query(filters)
         try:
-            with self.index.searcher() as searcher:
+            with self.searcher() as searcher:
                 options = {"filter": filter_query} if filter_query is not None else {}
                 by_date = sort in ("date", "date_asc") or query is None
                 if by_date:
                     options.update(sortedby="day", reverse=sort != "date_asc")
                 results = searcher.search(matcher, limit=offset + limit, **options)
-                total = len(results)
+                total = len(results) if count else results.scored_length()
                 # With a sort order, Whoosh's "score" is the sort key: not a relevance to show.
                 page = [(int(hit["id"]), 0.0 if by_date else float(hit.score or 0.0))
                         for hit in results[offset: offset + limit]]

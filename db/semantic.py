@@ -10,10 +10,11 @@ from sqlalchemy import select
 
 from db.models import Content, File, Meta
 
-# float16 halves memory (100k x 384 = 77 MB, 1M = 768 MB) at no cost in ranking; dot products run
-# in float32 a block at a time so no full-size float32 copy is ever made.
+# Stored as float16 in the DB (768 bytes a caption: no loss that changes a ranking); held as float32 in
+# memory, because converting float16 on every query costs more than the dot product itself
+# (measured: 67 ms vs ~15 ms for 100k x 384). 100k captions = 154 MB; 1M = 1.5 GB.
 STORAGE_DTYPE = np.float16
-BLOCK_ROWS = 32_768
+MEMORY_DTYPE = np.float32
 RRF_K = 60  # reciprocal rank fusion constant (Cormack et al. 2009); ranks beyond ~60 weigh little
 
 
@@ -27,7 +28,7 @@ class VectorIndex:
     def __init__(self, embedder_id: str) -> None:
         self.embedder_id = embedder_id
         self.file_ids = np.zeros(0, dtype=np.int64)
-        self.matrix = np.zeros((0, 0), dtype=STORAGE_DTYPE)
+        self.matrix = np.zeros((0, 0), dtype=MEMORY_DTYPE)
         self._loaded_seq: int | None = None
         self._lock = threading.Lock()
 
@@ -44,8 +45,8 @@ class VectorIndex:
             self.file_ids = np.fromiter((file_id for file_id, _ in rows), dtype=np.int64, count=len(rows))
             blob = b"".join(embedding for _, embedding in rows)
             dimension = len(rows[0][1]) // np.dtype(STORAGE_DTYPE).itemsize if rows else 0
-            self.matrix = np.frombuffer(blob, dtype=STORAGE_DTYPE).reshape(len(rows), dimension) if rows \
-                else np.zeros((0, 0), dtype=STORAGE_DTYPE)
+            self.matrix = np.frombuffer(blob, dtype=STORAGE_DTYPE).reshape(len(rows), dimension).astype(
+                MEMORY_DTYPE) if rows else np.zeros((0, 0), dtype=MEMORY_DTYPE)
             self._loaded_seq = seq
 
     def __len__(self) -> int:
@@ -57,11 +58,7 @@ class VectorIndex:
 
     def scores(self, query: np.ndarray) -> np.ndarray:
         """Cosine similarity of the query with every row (rows and query are unit length)."""
-        query = np.asarray(query, dtype=np.float32).reshape(-1)
-        out = np.empty(len(self.file_ids), dtype=np.float32)
-        for start in range(0, len(out), BLOCK_ROWS):
-            out[start: start + BLOCK_ROWS] = self.matrix[start: start + BLOCK_ROWS].astype(np.float32) @ query
-        return out
+        return self.matrix @ np.asarray(query, dtype=MEMORY_DTYPE).reshape(-1)  # one matrix-vector product
 
     def top(self, query: np.ndarray, k: int, floor: float = -1.0,
             allowed: Sequence[int] | None = None) -> list[tuple[int, float]]:

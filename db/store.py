@@ -87,7 +87,8 @@ SEARCH_MODES = ("keyword", "semantic", "hybrid")
 # above the best match of any off-topic query (0.23), keeping 89% of relevant caption/query pairs.
 # Below it a caption is not about the query, so semantic search shows nothing rather than junk.
 SIMILARITY_FLOOR = 0.25
-SEMANTIC_CANDIDATES = 500
+# How deep each list goes before fusion: RRF weight at rank 200 is a quarter of rank 1's.
+SEMANTIC_CANDIDATES = 200
 
 
 class EmbedderLike(Protocol):
@@ -410,7 +411,7 @@ class Store:
         if mode == "semantic":
             ranked = semantic
         else:
-            keyword, _, _ = self.fulltext.search(text, filters, "relevance", 0, candidates)
+            keyword, _, _ = self.fulltext.search(text, filters, "relevance", 0, candidates, count=False)
             ranked = reciprocal_rank_fusion([file_id for file_id, _ in keyword], [file_id for file_id, _ in semantic])
         if sort in ("date", "date_asc"):
             ranked = self._by_date([file_id for file_id, _ in ranked], newest_first=sort == "date")

@@ -1,6 +1,6 @@
-"""Search latency of the app at 100,000 indexed photos, and a page of 50 thumbnails from the cache.
+"""Search latency at 100,000 indexed photos (keyword, hybrid, the app), vector memory, and thumbnails.
 
-    python bench/app_search.py            # builds a synthetic 100k-photo index once into bench/.cache
+    python bench/search_latency.py        # builds a synthetic 100k-photo index once into bench/.cache
 
 The index is synthetic (COCO-style captions, 2,000 folders, dates over 20 years) because captioning
 100k real photos takes hours here; search cost depends on the index, not on the pixels. Reports
@@ -29,11 +29,15 @@ QUERIES = ["dog", "beach", "red car", '"city street"', "children playing", "snow
            "giraffe", "boat lake", "cat living room", "people", "elephant grass", "train", "bird flying sky"]
 
 
-def build_index(count: int) -> Path:
+def build_index(count: int, embedder) -> Path:
+    from sqlalchemy import select, update
+
+    from db.models import Content
+    from db.semantic import to_blob
     from db.store import Store
     from tests.synthetic import insert_synthetic
 
-    data_dir = CACHE / f"app-index-{count}"
+    data_dir = CACHE / f"search-index-{count}"
     if (data_dir / ".complete").exists():
         return data_dir
     started = time.perf_counter()
@@ -43,6 +47,19 @@ def build_index(count: int) -> Path:
         started = time.perf_counter()
         store.sync_fulltext()
         print(f"built the Whoosh index from the DB in {time.perf_counter() - started:.1f}s", flush=True)
+        # Synthetic captions repeat (3,360 distinct), so embed each distinct one once and share it.
+        with store.sessions() as session:
+            captions = sorted(set(session.scalars(select(Content.caption))))
+        started = time.perf_counter()
+        vectors = dict(zip(captions, embedder.encode(captions)))
+        seconds = time.perf_counter() - started
+        print(f"embedded {len(captions)} distinct captions in {seconds:.1f}s = {len(captions) / seconds:.0f} "
+              f"captions/s (1 torch thread)", flush=True)
+        with store.sessions.begin() as session:
+            for caption, vector in vectors.items():
+                session.execute(update(Content).where(Content.caption == caption)
+                                .values(embedding=to_blob(vector), embedder=embedder.model_id))
+            store.next_seq(session)
     (data_dir / ".complete").write_text("ok")
     return data_dir
 
@@ -52,12 +69,12 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
-def time_searches(store, label: str, queries, filters, sort="relevance", repeat: int = 3) -> None:
+def time_searches(store, label: str, queries, filters, sort="relevance", repeat: int = 3, mode="keyword") -> None:
     timings, totals = [], []
     for _ in range(repeat):
         for query in queries:
             started = time.perf_counter()
-            page = store.search(query, filters, sort, limit=50)
+            page = store.search(query, filters, sort, limit=50, mode=mode)
             timings.append((time.perf_counter() - started) * 1000)
             totals.append(page.total)
     print(f"{label:44} p50 {statistics.median(timings):6.1f} ms   p95 {percentile(timings, 0.95):6.1f} ms   "
@@ -105,7 +122,7 @@ def time_app(data_dir: Path, queries) -> None:
         app.text_input(key="query").input(query).run()
         timings.append((time.perf_counter() - started) * 1000)
         assert not app.exception, app.exception
-    print(f"{'whole app run (query -> grid of 50 rendered)':44} p50 {statistics.median(timings):6.1f} ms   "
+    print(f"{'whole app run, hybrid (query -> grid of 50)':44} p50 {statistics.median(timings):6.1f} ms   "
           f"p95 {percentile(timings, 0.95):6.1f} ms")
 
 
@@ -114,19 +131,35 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=100_000)
     args = parser.parse_args()
 
+    import torch
+
     from db.fulltext import Filters
     from db.store import Store
+    from indexer.caption import DEFAULT_EMBEDDER, Embedder
 
-    data_dir = build_index(args.count)
+    torch.set_num_threads(1)
+    embedder = Embedder(DEFAULT_EMBEDDER, threads=1)
+    data_dir = build_index(args.count, embedder)
     with Store.open_existing(data_dir) as store:
-        store.search("warm up", limit=1)
-        print(f"{args.count} photos indexed; first page = 50 results; {os.cpu_count()} cores")
-        time_searches(store, "search, relevance", QUERIES, Filters())
-        time_searches(store, "search + folder filter", QUERIES, Filters(folder="/photos/2015"))
-        time_searches(store, "search + date range + type, newest first", QUERIES,
+        store.use_embedder(DEFAULT_EMBEDDER, lambda: embedder)
+        store.search("warm up", limit=1, mode="hybrid")
+        vectors = store.vectors()
+        print(f"{args.count} photos indexed; first page = 50 results; {os.cpu_count()} cores, 1 torch thread")
+        print(f"caption vectors in memory: {len(vectors)} x {vectors.matrix.shape[1]} float16 = "
+              f"{vectors.nbytes / 1e6:.0f} MB (float32 would be {vectors.matrix.size * 4 / 1e6:.0f} MB)")
+        time_searches(store, "keyword, relevance", QUERIES, Filters())
+        time_searches(store, "keyword + folder filter", QUERIES, Filters(folder="/photos/2015"))
+        time_searches(store, "keyword + date range + type, newest first", QUERIES,
                       Filters(exts=("jpg",), date_from=date(2010, 1, 1), date_to=date(2014, 12, 31)), "date")
         time_searches(store, "browse everything, newest first (empty query)", [""], Filters(), "date", repeat=10)
-        time_thumbnails(store, store.search("dog", limit=50).hits)
+        time_searches(store, "hybrid (query embedding + BM25 + RRF)", QUERIES, Filters(), mode="hybrid")
+        time_searches(store, "semantic", QUERIES, Filters(), mode="semantic")
+        time_searches(store, "hybrid + folder filter", QUERIES, Filters(folder="/photos/2015"), mode="hybrid")
+        started = time.perf_counter()
+        for _ in range(20):
+            embedder.encode(["a dog running on the beach"])
+        print(f"{'  of which: embedding one query':44} {(time.perf_counter() - started) / 20 * 1000:6.1f} ms")
+        time_thumbnails(store, store.search("dog", limit=50, mode="keyword").hits)
     time_app(data_dir, QUERIES[:10])
 
 
