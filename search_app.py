@@ -79,20 +79,20 @@ def select_image(file_id: int | None) -> None:
 
 
 def filters_ui(store: Store) -> tuple[Filters, str]:
+    facets = store.facets(TOP_TAGS)
     with st.sidebar:
         st.header("Filters")
-        folders = store.folders()
-        folder = st.selectbox("Folder", ["All folders", *folders], key="folder",
-                              format_func=folder_label(store.stats()["roots"]))
+        folder = st.selectbox("Folder", ["All folders", *facets.folders], key="folder",
+                              format_func=folder_label(facets.roots))
         use_dates = st.checkbox("Limit to dates", key="use_dates")
         date_from = date_to = None
         if use_dates:
             chosen = st.date_input("Taken between", value=(date(2000, 1, 1), date.today()), key="dates")
             if isinstance(chosen, (tuple, list)) and len(chosen) == 2:
                 date_from, date_to = chosen
-        exts = st.multiselect("File type", store.extensions(), key="exts")
+        exts = st.multiselect("File type", facets.extensions, key="exts")
         sort = st.radio("Sort", list(SORTS), key="sort")
-        counts = dict(store.tag_counts(TOP_TAGS))
+        counts = dict(facets.tags)
         chosen_tags = st.pills("Tags", list(counts), selection_mode="multi", key="tags",
                                format_func=lambda tag: f"{tag} ({counts.get(tag, 0)})") or []
     filters = Filters(folder=None if folder == "All folders" else folder, exts=tuple(exts),

@@ -27,6 +27,7 @@ MAX_QUERY_LENGTH = 1000
 USER_FIELDS = ("caption", "file", "ext", "tag")
 DEFAULT_FIELDS = ("caption", "file")
 INDEX_ID_FILE = "captionary-index-id"
+WRITER_LIMIT_MB = 16
 
 
 def text_analyzer():
@@ -242,9 +243,12 @@ class FulltextIndex:
         return self._index
 
     def writer(self, timeout: float):
-        """Whoosh's writer holds an OS file lock, released even if the process is killed."""
+        """Whoosh's writer holds an OS file lock, released even if the process is killed.
+
+        limitmb caps the postings Whoosh buffers (also when it merges segments) before spilling to
+        temporary files: without it, memory grows with the size of the index being merged."""
         try:
-            return self.index.writer(timeout=timeout)
+            return self.index.writer(timeout=timeout, limitmb=WRITER_LIMIT_MB)
         except LockError:
             return None
 

@@ -97,6 +97,14 @@ class EmbedderLike(Protocol):
     def encode(self, texts: Sequence[str]): ...
 
 
+@dataclass(frozen=True)
+class Facets:
+    folders: list[str]
+    extensions: list[str]
+    tags: list[tuple[str, int]]
+    roots: list[str]
+
+
 @dataclass
 class CheckReport:
     missing_in_fulltext: list[int] = field(default_factory=list)
@@ -157,6 +165,7 @@ class Store:
         self._embedder_factory: Callable[[], EmbedderLike] | None = None
         self._embedder: EmbedderLike | None = None
         self._vectors: VectorIndex | None = None
+        self._facets: tuple[tuple[int, int], Facets] | None = None
 
     def use_embedder(self, embedder_id: str, factory: Callable[[], EmbedderLike]) -> None:
         """Enable semantic search and embedding of edited captions; the model loads on first use."""
@@ -506,6 +515,17 @@ class Store:
                         break
                     current = current.parent
         return sorted(result)
+
+    def facets(self, top_tags: int = 30) -> Facets:
+        """Folders, file types, top tags and roots for filter widgets; recomputed only after the DB changes
+        (each is a scan over every photo: ~0.5 s at 100k, too slow for every page view)."""
+        with self.sessions() as session:
+            seq = self._meta_int(session, "seq")
+        cached = self._facets
+        if cached is None or cached[0] != (seq, top_tags):
+            facets = Facets(self.folders(), self.extensions(), self.tag_counts(top_tags), self.stats()["roots"])
+            self._facets = cached = ((seq, top_tags), facets)
+        return cached[1]
 
     def extensions(self) -> list[str]:
         with self.sessions() as session:
