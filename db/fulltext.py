@@ -301,7 +301,12 @@ class FulltextIndex:
         filter_query = _filter_query(filters)
         try:
             with self.searcher() as searcher:
-                options = {"filter": filter_query} if filter_query is not None else {}
+                options = {}
+                if filter_query is not None:
+                    # Intersected lazily with the query (cost follows the query's matches), not Whoosh's
+                    # filter=, which first lists every document the filter admits (all of them for ext:jpg).
+                    matcher = wq.And([matcher, wq.ConstantScoreQuery(filter_query, 0.0)]) if query is not None \
+                        else filter_query
                 by_date = sort in ("date", "date_asc") or query is None
                 if by_date:
                     options.update(sortedby="day", reverse=sort != "date_asc")

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from db.faults import crash_point
 from db.errors import CaptionaryError, NotIndexedError, SchemaTooNewError
-from db.fulltext import Filters, FulltextDoc, FulltextIndex, day_number, is_plain, parse_query, semantic_text
+from db.fulltext import (Filters, FulltextDoc, FulltextIndex, day_number, is_plain, parse_query, query_terms,
+                         semantic_text)
 from db.semantic import VectorIndex, reciprocal_rank_fusion, to_blob
 from db.models import SCHEMA_VERSION, Base, Content, File, FulltextDelete, Meta, Root, Tag
 from db.tags import auto_tags, normalize_tag
@@ -409,23 +410,24 @@ class Store:
                          mode: str) -> tuple[list[tuple[int, float]], int, set[str]]:
         query = parse_query(text, self.fulltext.schema)
         candidates = max(SEMANTIC_CANDIDATES, offset + limit)
-        # Operators, quotes and fields keep their boolean meaning: the vectors may reorder what
-        # the boolean query admits, never add to it. Filters apply before ranking.
-        boolean = not is_plain(text)
-        admitted = None
-        if boolean or not filters.is_empty():
-            admitted = self.fulltext.matching_ids(query if boolean else None, filters)
+        keyword, _, _ = self.fulltext.search(text, filters, "relevance", 0, candidates, count=False)
+        # Operators, quotes, fields and wildcards keep their boolean meaning: the vectors may reorder
+        # the documents the boolean query admits (its best `candidates` by BM25), never add to them.
+        # Filters apply before ranking.
+        if not is_plain(text):
+            admitted = {file_id for file_id, _ in keyword}
+        elif not filters.is_empty():
+            admitted = self.fulltext.matching_ids(None, filters)
+        else:
+            admitted = None
         vector = self.embedder.encode([semantic_text(text) or text])[0]
         semantic = self.vectors().top(vector, candidates, SIMILARITY_FLOOR, admitted)
         if mode == "semantic":
             ranked = semantic
         else:
-            keyword, _, _ = self.fulltext.search(text, filters, "relevance", 0, candidates, count=False)
             ranked = reciprocal_rank_fusion([file_id for file_id, _ in keyword], [file_id for file_id, _ in semantic])
         if sort in ("date", "date_asc"):
             ranked = self._by_date([file_id for file_id, _ in ranked], newest_first=sort == "date")
-        from db.fulltext import query_terms
-
         return ranked[offset: offset + limit], len(ranked), query_terms(query)
 
     def _by_date(self, file_ids: list[int], newest_first: bool) -> list[tuple[int, float]]:
