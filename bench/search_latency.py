@@ -145,8 +145,8 @@ def main() -> None:
         store.search("warm up", limit=1, mode="hybrid")
         vectors = store.vectors()
         print(f"{args.count} photos indexed; first page = 50 results; {os.cpu_count()} cores, 1 torch thread")
-        print(f"caption vectors in memory: {len(vectors)} x {vectors.matrix.shape[1]} float16 = "
-              f"{vectors.nbytes / 1e6:.0f} MB (float32 would be {vectors.matrix.size * 4 / 1e6:.0f} MB)")
+        print(f"caption vectors in memory: {len(vectors)} x {vectors.matrix.shape[1]} {vectors.matrix.dtype} = "
+              f"{vectors.nbytes / 1e6:.0f} MB (stored in the DB as float16: {vectors.matrix.size * 2 / 1e6:.0f} MB)")
         time_searches(store, "keyword, relevance", QUERIES, Filters())
         time_searches(store, "keyword + folder filter", QUERIES, Filters(folder="/photos/2015"))
         time_searches(store, "keyword + date range + type, newest first", QUERIES,
