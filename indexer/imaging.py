@@ -127,7 +127,7 @@ def open_photo(source: str | Path | bytes, min_side: int = 0) -> DecodedPhoto:
                 rgb = image.copy()
     except ImageReadError:
         raise
-    except Image.DecompressionBombError as error:
+    except Image.DecompressionBombError:
         raise ImageReadError("too many pixels to decode safely (possible decompression bomb)") from None
     except UnidentifiedImageError:
         raise ImageReadError("not an image (unrecognised format)") from None

@@ -21,7 +21,7 @@ from db.faults import crash_point
 from db.models import Content, File, Meta, Pending, Root, Tag
 from db.store import Store, thumbnail_path, utcnow
 from indexer.caption import CaptionModel, resolve_model_id
-from indexer.crawl import FileRecord, crawl, extension, normalize_root
+from indexer.crawl import crawl, extension, normalize_root
 from indexer.imaging import ImageReadError, PhotoInfo, THUMBNAIL_SIDE, open_photo, save_thumbnail
 
 if TYPE_CHECKING:  # pragma: no cover

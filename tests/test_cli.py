@@ -45,8 +45,8 @@ def test_search_limit_and_human_output(runner, indexed_cli):
     result = runner.invoke(cli, ["search", "dog", "--data-dir", str(data_dir), "--limit", "2"])
     lines = result.output.strip().splitlines()
     assert result.exit_code == 0 and len(lines) == 2
-    score, path, caption = lines[0].split("  ", 2)[0], None, lines[0]
-    assert float(score) > 0 and "dog running on the beach" in caption
+    score, path, caption = lines[0].split("  ", 2)
+    assert float(score) > 0 and path.startswith("/") and caption == "a dog running on the beach near the sea"
 
 
 def test_query_starting_with_dash_after_double_dash(runner, indexed_cli):

@@ -1,10 +1,9 @@
 """Crawling: which files are photos, hidden files, symlinks, excludes."""
 
 import os
-from pathlib import Path
 
 from indexer.crawl import crawl, is_excluded
-from tests.photos import make_photo_tree, photo
+from tests.photos import photo
 
 
 def crawled_paths(root, **options) -> list[str]:
@@ -53,8 +52,10 @@ def test_exclude_globs_match_names_and_relative_paths(photo_tree):
     assert not any("/2019/holidays/" in p for p in paths)
     assert not any(p.endswith(".png") for p in paths)
     assert any(p.endswith("IMG_0001.jpg") for p in paths)
-    assert is_excluded(f"{root}/a/b.jpg", root, ["a"]) is False  # a file named b.jpg in folder a: folder pruned separately
+    # a pattern names a folder (pruned as a whole) or a file; it is not a substring match
     assert is_excluded(f"{root}/a", root, ["a"]) is True
+    assert is_excluded(f"{root}/a/b.jpg", root, ["a"]) is False
+    assert is_excluded(f"{root}/ab.jpg", root, ["a"]) is False
 
 
 def test_crawl_reports_unreadable_folders(tmp_path):

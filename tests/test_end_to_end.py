@@ -12,7 +12,7 @@ import pytest
 from db.store import Store
 from tests.conftest import tree_snapshot
 from tests.helpers import db_state
-from tests.photos import COLOURS, make_photo_tree, photo, save_jpeg
+from tests.photos import COLOURS, photo, save_jpeg
 
 pytestmark = pytest.mark.slow
 

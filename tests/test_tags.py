@@ -13,10 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from db.errors import CaptionaryError
-from db.export import export_rows, export_xmp, sidecar_xml, write_csv, write_json
+from db.export import export_rows, export_xmp, sidecar_xml, write_json
 from db.store import Store
 from db.tags import auto_tags, normalize_tag
-from indexer import pipeline
 from indexer.cli import cli
 from tests.conftest import FakeCaptioner, tree_snapshot
 from tests.helpers import index_with, paths_found
