@@ -17,6 +17,7 @@ from whoosh import query as wq
 from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.support.charset import accent_map
 from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
+from whoosh.filedb.filestore import FileStorage
 from whoosh.index import LockError
 from whoosh.qparser import AndGroup, MultifieldParser, plugins
 
@@ -245,10 +246,13 @@ class FulltextIndex:
     def writer(self, timeout: float):
         """Whoosh's writer holds an OS file lock, released even if the process is killed.
 
-        limitmb caps the postings Whoosh buffers (also when it merges segments) before spilling to
-        temporary files: without it, memory grows with the size of the index being merged."""
+        Each writer gets its own index object over plain file reads (no mmap), dropped after its
+        commit, and limitmb caps the postings it buffers (merges included) before spilling to disk:
+        with a shared memory-mapped index object, the indexer's RSS grew with every commit
+        (354 vs 296 MB after 10,000 photos, bench/throughput.py --sweep)."""
+        storage = FileStorage(str(self.directory), supports_mmap=False)
         try:
-            return self.index.writer(timeout=timeout, limitmb=WRITER_LIMIT_MB)
+            return storage.open_index(schema=self.schema).writer(timeout=timeout, limitmb=WRITER_LIMIT_MB)
         except LockError:
             return None
 
