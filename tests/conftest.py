@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -75,7 +74,3 @@ def tree_snapshot(root: Path) -> dict[str, tuple[int, int]]:
             stat = os.lstat(path)
             snapshot[path] = (stat.st_size, stat.st_mtime_ns)
     return snapshot
-
-
-def captionary_command() -> list[str]:
-    return [sys.executable, "-m", "indexer"]
