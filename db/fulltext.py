@@ -8,6 +8,7 @@ import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -326,13 +327,18 @@ class FulltextIndex:
         return page, total, terms
 
 
+@lru_cache(maxsize=1)
+def _highlight_analyzer():
+    return text_analyzer()  # built once: the app highlights 50 captions a page
+
+
 def highlight(text: str, terms: set[str]) -> list[tuple[str, bool]]:
     """Split text into (segment, matched) pieces: a word matches when it analyses to a query term."""
     if not terms or not text:
         return [(text, False)]
     pieces: list[tuple[str, bool]] = []
     position = 0
-    for token in text_analyzer()(text, chars=True, removestops=False):
+    for token in _highlight_analyzer()(text, chars=True, removestops=False):
         if token.text in terms:
             if token.startchar > position:
                 pieces.append((text[position:token.startchar], False))

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from platformdirs import user_data_dir
 from sqlalchemy import create_engine, delete, event, func, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
@@ -52,7 +53,6 @@ class ImageRecord:
     size: int
     mtime: datetime
     caption: str
-    auto_caption: str
     edited: bool
     model: str
     width: int
@@ -130,7 +130,6 @@ def _record(file: File) -> ImageRecord:
         size=file.size,
         mtime=datetime.fromtimestamp(file.mtime_ns / 1e9, timezone.utc).replace(tzinfo=None),
         caption=content.effective_caption,
-        auto_caption=content.caption,
         edited=content.user_caption is not None,
         model=content.model,
         width=content.width,
@@ -258,8 +257,9 @@ class Store:
         for start in range(0, len(file_ids), 500):
             chunk = list(file_ids[start: start + 500])
             session.execute(delete(File).where(File.id.in_(chunk)))
-            for file_id in chunk:
-                session.merge(FulltextDelete(file_id=file_id, seq=seq))
+            session.execute(sqlite_insert(FulltextDelete).on_conflict_do_update(
+                index_elements=[FulltextDelete.file_id], set_={"seq": seq}),
+                [{"file_id": file_id, "seq": seq} for file_id in chunk])
 
     # -- keeping Whoosh in step with the DB ----------------------------------------------------
 
@@ -410,11 +410,14 @@ class Store:
                          mode: str) -> tuple[list[tuple[int, float]], int, set[str]]:
         query = parse_query(text, self.fulltext.schema)
         candidates = max(SEMANTIC_CANDIDATES, offset + limit)
-        keyword, _, _ = self.fulltext.search(text, filters, "relevance", 0, candidates, count=False)
+        boolean = not is_plain(text)
+        # The BM25 list: fused with the vectors in hybrid mode, and the boundary of a boolean query.
+        keyword = (self.fulltext.search(text, filters, "relevance", 0, candidates, count=False)[0]
+                   if mode == "hybrid" or boolean else [])
         # Operators, quotes, fields and wildcards keep their boolean meaning: the vectors may reorder
         # the documents the boolean query admits (its best `candidates` by BM25), never add to them.
         # Filters apply before ranking.
-        if not is_plain(text):
+        if boolean:
             admitted = {file_id for file_id, _ in keyword}
         elif not filters.is_empty():
             admitted = self.fulltext.matching_ids(None, filters)
@@ -482,7 +485,6 @@ class Store:
                 select(Content.model, func.count()).join(File, File.content_id == Content.id)
                 .group_by(Content.model).order_by(func.count().desc())).all()
             edited = session.scalar(select(func.count()).select_from(Content).where(Content.user_caption.is_not(None)))
-            roots = session.scalars(select(Root.path).order_by(Root.path)).all()
             embedders = dict(session.execute(select(Content.embedder, func.count()).where(
                 Content.embedder.is_not(None), Content.embedding.is_not(None)).group_by(Content.embedder)).all())
             embedded = embedders.get(self.embedder_id, 0) if self.embedder_id else sum(embedders.values())
@@ -493,7 +495,7 @@ class Store:
             "edited": edited,
             "model": [model for model, _ in models],
             "models": {model: count for model, count in models},
-            "roots": list(roots),
+            "roots": self.roots(),
             "data_dir": str(self.data_dir),
             "embedded": embedded,
             "embedders": embedders,
@@ -525,9 +527,13 @@ class Store:
             seq = self._meta_int(session, "seq")
         cached = self._facets
         if cached is None or cached[0] != (seq, top_tags):
-            facets = Facets(self.folders(), self.extensions(), self.tag_counts(top_tags), self.stats()["roots"])
+            facets = Facets(self.folders(), self.extensions(), self.tag_counts(top_tags), self.roots())
             self._facets = cached = ((seq, top_tags), facets)
         return cached[1]
+
+    def roots(self) -> list[str]:
+        with self.sessions() as session:
+            return list(session.scalars(select(Root.path).order_by(Root.path)))
 
     def extensions(self) -> list[str]:
         with self.sessions() as session:

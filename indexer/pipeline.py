@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from filelock import FileLock, Timeout
 from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.orm import selectinload
 
 from db.errors import CaptionaryError, IndexLockedError
 from db.faults import crash_point
@@ -82,7 +83,6 @@ class IndexReport:
     store_seconds: float = 0.0
     embedded: int = 0
     embed_seconds: float = 0.0
-    model_loaded: bool = False
     unreadable_folders: list[str] = field(default_factory=list)
 
     @property
@@ -310,7 +310,6 @@ class Indexer:
         # The model loads only once there is something to caption: an unchanged tree never pays for it.
         if self._captioner is None:
             self._captioner = self.captioner_factory(self.options)
-            self.report.model_loaded = True
         return self._captioner
 
     def _process_pending(self, run_id: int) -> None:
@@ -450,15 +449,22 @@ class Indexer:
         with self.store.sessions.begin() as session:
             seq = self.store.next_seq(session)
             changed_contents: list[int] = []
+            # Two lookups for the whole batch, not two per photo.
+            paths = [item.path for item in batch]
+            files = {file.path: file for file in session.scalars(
+                select(File).options(selectinload(File.content).selectinload(Content.tags))
+                .where(File.path.in_(paths)))}
+            hashes = {item.content_hash for item in batch if item.error is None and not item.vanished}
+            contents = {content.hash: content for content in session.scalars(
+                select(Content).where(Content.hash.in_(hashes)))}
             for item in batch:
                 if item.vanished:
-                    session.execute(delete(Pending).where(Pending.path == item.path))
-                    continue
-                file = session.scalar(select(File).where(File.path == item.path))
+                    continue  # deleted since the scan; the next run's sweep settles it
+                file = files.get(item.path)
                 previous_content = file.content if file is not None else None
                 content = None
                 if item.error is None:
-                    content = session.scalar(select(Content).where(Content.hash == item.content_hash))
+                    content = contents.get(item.content_hash)
                     if content is None:
                         content = Content(
                             hash=item.content_hash, width=item.info.width, height=item.info.height,
@@ -473,20 +479,20 @@ class Indexer:
                                             for tag in previous_content.tags if tag.source != "auto"]
                         self.store.set_auto_tags(content)
                         session.add(content)
-                        session.flush()
+                        contents[content.hash] = content  # a twin later in this batch reuses it
                         self.report.captioned += 1
                     elif item.caption is not None and content.model != self.model_id and content.user_caption is None:
                         content.caption, content.model, content.captioned_at = item.caption, self.model_id, now
                         content.embedding = None
                         self.store.set_auto_tags(content)
-                        changed_contents.append(content.id)
+                        changed_contents.append(content)
                         self.report.captioned += 1
                     else:
                         self.report.reused += 1
                 else:
                     self.report.failed += 1
                 if file is None:
-                    file = File(path=item.path)
+                    file = files[item.path] = File(path=item.path)
                     session.add(file)
                 file.root = item.root
                 file.folder = os.path.dirname(item.path)
@@ -499,8 +505,9 @@ class Indexer:
                 file.indexed_at = now
                 file.seen_run = run_id
                 file.ft_seq = seq
-                session.execute(delete(Pending).where(Pending.path == item.path))
-            self.store.mark_files_changed(session, seq, content_ids=changed_contents)
+            session.execute(delete(Pending).where(Pending.path.in_(paths)))
+            session.flush()
+            self.store.mark_files_changed(session, seq, content_ids=[content.id for content in changed_contents])
             crash_point("commit")
         self.report.store_seconds += time.perf_counter() - started
         self.progress.advance(len(batch))
