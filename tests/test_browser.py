@@ -92,9 +92,10 @@ def test_search_and_detail_in_a_real_browser(app_server):
             page.screenshot(path=str(ARTIFACTS / "app-debug.png"), full_page=True)
             raise
         page.get_by_role("button", name="Save caption").wait_for(timeout=30_000)
-        detail = page.locator("[data-testid='stMainBlockContainer'] img").first
-        detail.wait_for(timeout=30_000)
-        assert detail.evaluate("img => img.naturalWidth") > 0
+        # the detail view shows one image (the grid is gone); wait until the browser has decoded it
+        page.wait_for_function(
+            "() => { const imgs = [...document.querySelectorAll(\"[data-testid='stMainBlockContainer'] img\")];"
+            " return imgs.length === 1 && imgs[0].complete && imgs[0].naturalWidth > 0; }", timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / "app-detail.png"), full_page=True)
         browser.close()
     assert (ARTIFACTS / "app-detail.png").stat().st_size > 10_000
