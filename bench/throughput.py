@@ -3,6 +3,8 @@
     python bench/throughput.py                 # 200 photo-size JPEGs, the tiny offline model
     python bench/throughput.py --count 500 --model /path/to/vit-gpt2 --device cuda
     python bench/throughput.py --sweep 1000,10000   # peak RSS of the pipeline (no-op model) by collection size
+    python bench/throughput.py --device cuda --model full-size --count 1024 --distinct 128 \
+        --batch-sizes 16,32,64,128 --seed-count 128      # GPU: the default model's shapes, random weights
 
 Each mode runs in its own child process so its peak RSS is its own; torch's threads are pinned
 (--threads, default 1) so the modes compete for the same cores on the same terms.
@@ -23,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.photoset import photo_set, tiny_model  # noqa: E402
+from bench.photoset import full_size_model, photo_set, random_embedder, tiny_model  # noqa: E402
 
 
 class NoOpCaptioner:
@@ -38,6 +40,14 @@ class NoOpCaptioner:
 
 
 def peak_rss_mb() -> float:
+    """This process's peak RSS. Linux's VmHWM, not getrusage: ru_maxrss survives exec, so a child would
+    report its parent's peak when the parent is the larger (it is, after building a full-size model)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -48,7 +58,7 @@ def run_seed_loop(folder: Path, args) -> dict:
     from indexer.caption import Captioner
 
     captioner = Captioner(args.model, device=args.device, threads=args.threads)
-    paths = sorted(folder.rglob("*.jpg"))
+    paths = sorted(folder.rglob("*.jpg"))[: args.seed_count]
     started = time.perf_counter()
     for path in paths:
         image = Image.open(path)
@@ -75,17 +85,19 @@ def run_pipeline(folder: Path, args, no_op: bool = False) -> dict:
 
     captioner = NoOpCaptioner(args.input_side) if no_op else load_captioner(options)
     options.workers = options.workers or default_split(args.device)[0]
-    embedder = Embedder(DEFAULT_EMBEDDER, device=args.device, threads=args.threads) if embeddings else None
+    embedder_id = args.embedder or DEFAULT_EMBEDDER
+    embedder = Embedder(embedder_id, device=args.device, threads=args.threads) if embeddings else None
     auto_tags("warm up")  # the tagger's dictionary loads once per process (~2 s), like a model
     with tempfile.TemporaryDirectory() as data_dir, Store.open(data_dir) as store:
         if embedder is not None:
-            store.use_embedder(DEFAULT_EMBEDDER, lambda: embedder)
+            store.use_embedder(embedder_id, lambda: embedder)
         started = time.perf_counter()
         report = index_roots(store, [folder], options, lambda _options: captioner)
         seconds = time.perf_counter() - started
     return {"images": report.processed, "seconds": seconds, "decode_s": report.decode_seconds,
             "model_s": report.model_seconds, "store_s": report.store_seconds, "embed_s": report.embed_seconds,
-            "failed": report.failed, "workers": options.workers, "batch_size": options.batch_size}
+            "failed": report.failed, "workers": options.workers, "batch_size": options.batch_size,
+            "embedded": report.embedded}
 
 
 def child(args) -> None:
@@ -100,31 +112,57 @@ def child(args) -> None:
     else:
         result = run_pipeline(folder, args, no_op=True)
     result["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    if args.device == "cuda":
+        result["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
     result["images_per_s"] = result["images"] / result["seconds"]
     print(json.dumps(result))
 
 
-def spawn(mode: str, folder: Path, args) -> dict:
+def spawn(mode: str, folder: Path, args, batch_size: int | None = None, no_embeddings: bool = False) -> dict:
     command = [sys.executable, __file__, "--child", mode, "--folder", str(folder), "--model", str(args.model),
                "--device", args.device, "--threads", str(args.threads), "--input-side", str(args.input_side)]
-    if args.batch_size:
-        command += ["--batch-size", str(args.batch_size)]
+    if args.seed_count:
+        command += ["--seed-count", str(args.seed_count)]
+    if batch_size:
+        command += ["--batch-size", str(batch_size)]
     if args.workers:
         command += ["--workers", str(args.workers)]
-    if args.no_embeddings:
+    if args.embedder:
+        command += ["--embedder", args.embedder]
+    if no_embeddings:
         command += ["--no-embeddings"]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    finished = subprocess.run(command, capture_output=True, text=True, check=False)
+    if finished.returncode:
+        raise SystemExit(f"{mode} failed:\n{finished.stderr[-3000:]}")
+    return json.loads(finished.stdout.strip().splitlines()[-1])
+
+
+def describe(mode: str, result: dict) -> str:
+    line = (f"{mode:12} {result['images']:5} images in {result['seconds']:7.1f}s = "
+            f"{result['images_per_s']:6.2f} images/s, peak RSS {result['peak_rss_mb']:.0f} MB")
+    if "peak_gpu_mb" in result:
+        line += f", peak GPU memory {result['peak_gpu_mb']:.0f} MB"
+    if "decode_s" in result:
+        line += (f" (decode {result['decode_s']:.1f}s in workers, model {result['model_s']:.1f}s, "
+                 f"store {result['store_s']:.1f}s, embed {result['embed_s']:.1f}s for {result['embedded']}; "
+                 f"workers={result['workers']} batch={result['batch_size']})")
+    return line
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=200)
-    parser.add_argument("--model", default=None, help="model id or folder [default: the tiny offline model]")
+    parser.add_argument("--model", default=None, help="model id or folder, or 'full-size' (the default model's "
+                        "shapes with random weights) [default: the tiny offline model]")
+    parser.add_argument("--embedder", default=None, help="embedding model folder, or 'random:FOLDER' for FOLDER's "
+                        "architecture with random weights [default: the packaged MiniLM]")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1, help="torch threads, pinned for every mode")
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--batch-sizes", default=None, help="comma-separated: one pipeline run per batch size")
+    parser.add_argument("--seed-count", type=int, default=None, help="time the slow seed loop on this many")
+    parser.add_argument("--distinct", type=int, default=None, help="distinct pictures in the photo set")
     parser.add_argument("--input-side", type=int, default=224)
     parser.add_argument("--no-embeddings", action="store_true", help="pipeline without caption embeddings")
     parser.add_argument("--sweep", default=None, help="comma-separated collection sizes for the memory sweep")
@@ -135,7 +173,11 @@ def main() -> None:
         args.mode = args.child
         child(args)
         return
+    if args.model == "full-size":
+        args.model = str(full_size_model())
     args.model = args.model or str(tiny_model())
+    if args.embedder and args.embedder.startswith("random:"):
+        args.embedder = str(random_embedder(Path(args.embedder.split(":", 1)[1])))
     print(f"torch threads pinned to {args.threads}; cores: {os.cpu_count()}; model: {args.model}", flush=True)
     if args.sweep:
         for count in [int(value) for value in args.sweep.split(",")]:
@@ -144,18 +186,24 @@ def main() -> None:
             print(f"sweep {count:>6} images (640x480): {result['images_per_s']:7.1f} images/s, "
                   f"peak RSS {result['peak_rss_mb']:.0f} MB", flush=True)
         return
-    folder = photo_set(args.count)
-    results = {mode: spawn(mode, folder, args) for mode in ("seed", "pipeline", "decode-only")}
-    for mode, result in results.items():
-        print(f"{mode:12} {result['images']:5} images in {result['seconds']:7.1f}s = "
-              f"{result['images_per_s']:6.2f} images/s, peak RSS {result['peak_rss_mb']:.0f} MB"
-              + (f" (decode {result['decode_s']:.1f}s in workers, model {result['model_s']:.1f}s, "
-                 f"store {result['store_s']:.1f}s, embed {result['embed_s']:.1f}s; "
-                 f"workers={result['workers']} batch={result['batch_size']})"
-                 if "decode_s" in result else ""))
-    pipeline, seed, ceiling = (results[m]["images_per_s"] for m in ("pipeline", "seed", "decode-only"))
-    print(f"ratio pipeline/seed = {pipeline / seed:.2f}   ratio decode-only/pipeline = {ceiling / pipeline:.2f}")
-
+    folder = photo_set(args.count, distinct=args.distinct)
+    seed = spawn("seed", folder, args)
+    print(describe("seed", seed), flush=True)
+    pipelines = []
+    for batch_size in [int(value) for value in (args.batch_sizes or str(args.batch_size or 0)).split(",")]:
+        result = spawn("pipeline", folder, args, batch_size, no_embeddings=args.no_embeddings)
+        print(describe("pipeline", result), flush=True)
+        pipelines.append(result)
+    best = max(pipelines, key=lambda result: result["images_per_s"])
+    if not args.no_embeddings:
+        plain = spawn("pipeline", folder, args, best["batch_size"], no_embeddings=True)
+        print(describe("no embedding", plain), flush=True)
+        print(f"ratio with/without caption embeddings = {best['images_per_s'] / plain['images_per_s']:.2f}")
+    ceiling = spawn("decode-only", folder, args, best["batch_size"])
+    print(describe("decode-only", ceiling), flush=True)
+    print(f"ratio pipeline/seed = {best['images_per_s'] / seed['images_per_s']:.2f}   "
+          f"ratio decode-only/pipeline = {ceiling['images_per_s'] / best['images_per_s']:.2f}   "
+          f"(pipeline at batch {best['batch_size']})")
 
 if __name__ == "__main__":
     main()

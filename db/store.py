@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from platformdirs import user_data_dir
-from sqlalchemy import create_engine, delete, event, func, select, update
+from sqlalchemy import bindparam, create_engine, delete, event, func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, joinedload, sessionmaker
@@ -466,13 +466,18 @@ class Store:
                 return done
             vectors = embedder.encode([user if user is not None else caption for _, caption, user in batch])
             crash_point("embed")
+            contents = Content.__table__.c
+            # One statement for the batch, and only where the caption is still the one embedded
+            # (a person may have edited it meanwhile).
+            store_vector = (update(Content.__table__)
+                            .where(contents.id == bindparam("content_id"),
+                                   contents.caption.is_not_distinct_from(bindparam("embedded_caption")),
+                                   contents.user_caption.is_not_distinct_from(bindparam("embedded_user")))
+                            .values(embedding=bindparam("vector"), embedder=self.embedder_id))
             with self.sessions.begin() as session:
-                for (content_id, caption, user), vector in zip(batch, vectors):
-                    # Only if the caption is still the one embedded (a person may have edited it meanwhile).
-                    session.execute(update(Content).where(
-                        Content.id == content_id, Content.caption == caption,
-                        Content.user_caption.is_(None) if user is None else Content.user_caption == user)
-                        .values(embedding=to_blob(vector), embedder=self.embedder_id))
+                session.execute(store_vector, [
+                    {"content_id": content_id, "embedded_caption": caption, "embedded_user": user,
+                     "vector": to_blob(vector)} for (content_id, caption, user), vector in zip(batch, vectors)])
                 self.next_seq(session)  # the vector index reloads on a new sequence
             done += len(batch)
 

@@ -53,7 +53,7 @@ model_option = click.option(
     "--model", default=None, help="Hugging Face model id or local folder [default: $CAPTIONARY_MODEL or "
     "nlpconnect/vit-gpt2-image-captioning].")
 batch_option = click.option("--batch-size", type=click.IntRange(1, 4096), default=None,
-                            help="Images per model call [default: 32 on CUDA, 8 on CPU].")
+                            help="Images per model call [default: 64 on CUDA, 8 on CPU; halved if the GPU runs out of memory].")
 device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto",
                              show_default=True)
 embedder_option = click.option(

@@ -359,20 +359,24 @@ class Indexer:
                 if len(to_model) >= batch_size:
                     caption_waiting()
                 if len(to_write) >= batch_size:
-                    self._write(to_write, run_id)
+                    written = self._write(to_write, run_id)
                     to_write.clear()
-                    self._embed()  # the captions just written, in one batch
+                    self._embed(written)  # the captions just written, in one batch
                     if time.perf_counter() - last_sync >= FULLTEXT_SYNC_SECONDS:
                         self._sync()
                         last_sync = time.perf_counter()
             caption_waiting()
             if to_write:
-                self._write(to_write, run_id)
+                self._embed(self._write(to_write, run_id))
 
-    def _embed(self) -> None:
-        if self.options.embeddings:
+    def _embed(self, content_ids: Sequence[int] | None = None) -> None:
+        """Embed the given contents' captions, or (None) every caption without a current embedding.
+
+        During a run only the batch just written is named: looking for "any caption without an
+        embedding" scans the whole contents table (50 ms at 100k photos), once per batch."""
+        if self.options.embeddings and (content_ids is None or content_ids):
             started = time.perf_counter()
-            self.report.embedded += self.store.embed_pending()
+            self.report.embedded += self.store.embed_pending(content_ids=content_ids)
             self.report.embed_seconds += time.perf_counter() - started
 
     def _sync(self) -> None:
@@ -442,13 +446,15 @@ class Indexer:
         crash_point("caption")
         return batch
 
-    def _write(self, batch: list[Prepared], run_id: int) -> None:
-        """Commit one batch atomically: a crash loses at most the batch in flight."""
+    def _write(self, batch: list[Prepared], run_id: int) -> list[int]:
+        """Commit one batch atomically (a crash loses at most the batch in flight); returns the ids of
+        the contents whose caption it wrote."""
         started = time.perf_counter()
         now = utcnow()
         with self.store.sessions.begin() as session:
             seq = self.store.next_seq(session)
-            changed_contents: list[int] = []
+            changed_contents: list[Content] = []
+            captioned: list[Content] = []
             # Two lookups for the whole batch, not two per photo.
             paths = [item.path for item in batch]
             files = {file.path: file for file in session.scalars(
@@ -480,12 +486,14 @@ class Indexer:
                         self.store.set_auto_tags(content)
                         session.add(content)
                         contents[content.hash] = content  # a twin later in this batch reuses it
+                        captioned.append(content)
                         self.report.captioned += 1
                     elif item.caption is not None and content.model != self.model_id and content.user_caption is None:
                         content.caption, content.model, content.captioned_at = item.caption, self.model_id, now
                         content.embedding = None
                         self.store.set_auto_tags(content)
                         changed_contents.append(content)
+                        captioned.append(content)
                         self.report.captioned += 1
                     else:
                         self.report.reused += 1
@@ -509,8 +517,10 @@ class Indexer:
             session.flush()
             self.store.mark_files_changed(session, seq, content_ids=[content.id for content in changed_contents])
             crash_point("commit")
+            written = [content.id for content in captioned]
         self.report.store_seconds += time.perf_counter() - started
         self.progress.advance(len(batch))
+        return written
 
 
 def _reduce_for_model(image: Image.Image, side: int) -> Image.Image:
@@ -530,11 +540,13 @@ def index_roots(store: Store, roots: Sequence[str | Path], options: IndexOptions
                 progress: Progress | None = None) -> IndexReport:
     """Index the roots into the store: the one function the CLI and the app call."""
     if options.embeddings and store.embedder_id is None:
-        enable_embeddings(store, options.embedder, options.threads)
+        # Captions are embedded where they are captioned: on the GPU when there is one.
+        enable_embeddings(store, options.embedder, options.threads, options.device)
     return Indexer(store, roots, options, captioner_factory or load_captioner, progress).run()
 
 
-def enable_embeddings(store: Store, embedder: str | None = None, threads: int | None = None) -> None:
+def enable_embeddings(store: Store, embedder: str | None = None, threads: int | None = None,
+                      device: str = "cpu") -> None:
     """Let the store embed captions and answer semantic queries; the model loads on first need."""
     from indexer.caption import resolve_embedder_id
 
@@ -543,7 +555,7 @@ def enable_embeddings(store: Store, embedder: str | None = None, threads: int | 
     def load():
         from indexer.caption import Embedder
 
-        return Embedder(embedder_id, threads=threads)
+        return Embedder(embedder_id, device=device, threads=threads)
 
     store.use_embedder(embedder_id, load)
 

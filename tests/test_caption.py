@@ -36,6 +36,44 @@ def test_empty_batch_captions_nothing(captioner):
     assert captioner.caption([]) == []
 
 
+def test_batch_too_big_for_gpu_memory_is_split_and_later_batches_shrink(tiny_model, monkeypatch):
+    import torch
+
+    captioner = Captioner(str(tiny_model), device="cpu", threads=1)
+    images = [photo(colour=colour, noise=30, seed=i) for i, colour in enumerate(COLOURS)]
+    expected = captioner.caption(images)
+    generate = captioner.model.generate
+    sizes = []
+
+    def generate_with_two_photos_of_memory(pixel_values, **kwargs):
+        sizes.append(len(pixel_values))
+        if len(pixel_values) > 2:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+        return generate(pixel_values=pixel_values, **kwargs)
+
+    monkeypatch.setattr(captioner.model, "generate", generate_with_two_photos_of_memory)
+    # same captions, same order: splitting a batch must not drop or shuffle photos
+    assert captioner.caption(images) == expected
+    assert captioner.max_batch == 2
+    sizes.clear()
+    captioner.caption(images)
+    # the next batch is cut to the size that fitted at once, without failing first
+    assert max(sizes) == 2 and len(sizes) == -(-len(images) // 2)
+
+
+def test_out_of_gpu_memory_for_one_photo_says_what_to_do(tiny_model, monkeypatch):
+    import torch
+
+    captioner = Captioner(str(tiny_model), device="cpu", threads=1)
+
+    def no_memory(**kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+
+    monkeypatch.setattr(captioner.model, "generate", no_memory)
+    with pytest.raises(ModelLoadError, match="--device cpu"):
+        captioner.caption([photo()])
+
+
 def test_generation_settings_are_configurable(tiny_model):
     short = Captioner(str(tiny_model), device="cpu", max_length=4, num_beams=1)
     # max_length counts the start token, so at most 3 words come out

@@ -16,6 +16,7 @@ from tests.conftest import FakeCaptioner
 from tests.eval.harness import build_eval_store, evaluate, format_table
 from tests.eval.offtopic import OFF_TOPIC
 from tests.helpers import index_with
+from tests.photos import photo
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +90,30 @@ def test_index_embeds_every_caption(semantic_store, photo_tree):
     assert stats["embedded"] == 15 and semantic_store.pending_embeddings() == 0
     hits = semantic_store.search("automobile", mode="semantic", limit=3).hits
     assert hits[0].image.path == str(photo_tree["red"])
+
+
+def test_embedding_during_a_run_looks_up_only_the_batch_just_written(semantic_store, photo_tree, monkeypatch):
+    from sqlalchemy import event
+
+    for number in range(6):  # new photos, written in three batches of two
+        (photo_tree["root"] / "new").mkdir(exist_ok=True)
+        photo(colour=(40 * number, 90, 200), seed=number).save(photo_tree["root"] / "new" / f"n{number}.jpg")
+    scans = []
+
+    def count_scans(connection, cursor, statement, parameters, context, executemany):
+        # "any caption without a current embedding" reads every row of contents; with a whole
+        # library in the DB, doing it after every batch made indexing quadratic
+        if "contents.embedding IS NULL" in statement and "contents.id IN" not in statement:
+            scans.append(statement)
+
+    event.listen(semantic_store.engine, "before_cursor_execute", count_scans)
+    try:
+        report = index_with(semantic_store, [photo_tree["root"]], FakeCaptioner(), embeddings=True, batch_size=2)
+    finally:
+        event.remove(semantic_store.engine, "before_cursor_execute", count_scans)
+    assert report.captioned == 6 and report.embedded == 6
+    assert semantic_store.pending_embeddings() == 0
+    assert len(scans) <= 1  # the one leftover pass per run (a new embedder, a killed run), not one per batch
 
 
 def test_moved_file_keeps_its_embedding(semantic_store, photo_tree):
