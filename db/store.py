@@ -281,7 +281,7 @@ class Store:
         """
         with self.sessions() as session:
             index_id = session.get(Meta, "fulltext_index_id")
-        if rebuild or index_id is None or index_id.value != self.fulltext.index_id():
+        if rebuild or index_id is None or index_id.value != self.fulltext.index_id() or not self.fulltext.is_current():
             new_id = self.fulltext.create()
             with self.sessions.begin() as session:
                 session.merge(Meta(key="fulltext_index_id", value=new_id))

@@ -116,3 +116,61 @@ def test_search_drops_ids_the_db_no_longer_has(photo_tree, data_dir):
     with store.sessions.begin() as session:
         session.execute(delete(File).where(File.path == str(tree["red"])))
     assert str(tree["red"]) not in paths_found(store, "car")
+
+
+PHRASES = ['"city street"', '"red car"', '"car parked"', '"dog on the beach"', '"riding a wave"',
+           '"a man riding a wave"', '"plate of food on a wooden table"', '"street city"', '"park car"',
+           '"wave riding"', '"bear sitting"', '"teddy bear"', 'dog "blue sky"', '"red car" OR "old building"',
+           'surfer NOT "riding a wave"', '"the"', '"city street"~3']
+
+
+@pytest.fixture(scope="module")
+def synthetic_store(tmp_path_factory):
+    from tests.synthetic import insert_synthetic
+
+    store = Store.open(tmp_path_factory.mktemp("synthetic"))
+    insert_synthetic(store, 3000)
+    store.sync_fulltext()
+    yield store
+    store.close()
+
+
+@pytest.mark.parametrize("text", PHRASES)
+def test_phrases_from_word_pairs_match_exactly_what_phrase_search_matches(synthetic_store, text):
+    from db.fulltext import with_word_pairs
+
+    query = parse_query(text, synthetic_store.fulltext.schema)
+    with synthetic_store.fulltext.searcher() as searcher:
+        by_positions = set(searcher.docs_for_query(query))  # Whoosh's own phrase matching
+        by_pairs = set(searcher.docs_for_query(with_word_pairs(query)))
+    # the fast path is an optimisation, never a different answer (order, stop words, long phrases)
+    assert by_pairs == by_positions
+
+
+def test_index_without_word_pairs_is_rebuilt_by_the_next_sync(tmp_path):
+    from whoosh import index as whoosh_index
+
+    from db.fulltext import CAPTION_PAIRS, document_fields, make_schema
+    from tests.synthetic import insert_synthetic
+
+    with Store.open(tmp_path) as store:
+        insert_synthetic(store, 200)
+        store.sync_fulltext()
+        expected = {hit.image.id for hit in store.search('"city street"', limit=500).hits}
+        # Replace it with what the previous version wrote: the same documents, no word-pair field.
+        with store.sessions() as session:
+            docs = list(store._changed_docs(session, 0, store._meta_int(session, "seq")))
+        store.fulltext.close()
+        old_schema = make_schema()
+        old_schema.remove(CAPTION_PAIRS)
+        writer = whoosh_index.create_in(str(store.fulltext.directory), old_schema).writer()
+        for doc in docs:
+            writer.add_document(**{name: value for name, value in document_fields(doc).items()
+                                   if name != CAPTION_PAIRS})
+        writer.commit()
+        assert not store.fulltext.is_current()
+        # an old index still answers phrases (Whoosh's own way) until the next sync rebuilds it
+        assert {hit.image.id for hit in store.search('"city street"', limit=500).hits} == expected
+        store.sync_fulltext()
+        assert store.fulltext.is_current()
+        assert expected and {hit.image.id for hit in store.search('"city street"', limit=500).hits} == expected
