@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 from whoosh import index as whoosh_index
 from whoosh import query as wq
-from whoosh.analysis import BiWordFilter, CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+from whoosh.analysis import CharsetFilter, Filter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.support.charset import accent_map
 from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
@@ -39,9 +40,26 @@ def text_analyzer():
     return RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map) | StopFilter() | StemFilter()
 
 
+class WordPairs(Filter):
+    """Adjacent words joined by a space ("citi street"); nothing for fewer than two words.
+
+    Whoosh's own BiWordFilter does this but fails on a caption with no words left after stop words."""
+
+    def __call__(self, tokens):
+        previous = None
+        for token in tokens:
+            if token.stopped:
+                continue
+            text = token.text  # the tokenizer reuses one token object: keep the text before changing it
+            if previous is not None:
+                token.text = f"{previous} {text}"
+                yield token
+            previous = text
+
+
 def pair_analyzer():
     """The caption's analysed words (as text_analyzer), joined in adjacent pairs: what a phrase is made of."""
-    return text_analyzer() | BiWordFilter(sep=" ")
+    return text_analyzer() | WordPairs()
 
 
 def make_schema() -> Schema:
@@ -203,6 +221,7 @@ def with_word_pairs(query: wq.Query) -> wq.Query:
 
 
 def _filter_query(filters: Filters) -> wq.Query | None:
+    """Folder, type and tag filters as a Whoosh query; dates are filtered on the day column instead."""
     parts: list[wq.Query] = []
     if filters.folder:
         parts.append(wq.Term("folder", str(Path(filters.folder))))
@@ -210,13 +229,26 @@ def _filter_query(filters: Filters) -> wq.Query | None:
         parts.append(wq.Or([wq.Term("ext", ext.lower().lstrip(".")) for ext in filters.exts]))
     for tag in filters.tags:
         parts.append(wq.Term("tag", tag))
-    if filters.date_from or filters.date_to:
-        low = filters.date_from.toordinal() - _EPOCH if filters.date_from else None
-        high = filters.date_to.toordinal() - _EPOCH if filters.date_to else None
-        parts.append(wq.NumericRange("day", low, high))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else wq.And(parts)
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Per-document arrays (index = Whoosh docnum) of one index generation."""
+
+    day: np.ndarray
+    fid: np.ndarray
+    live: np.ndarray  # False for deleted documents, which keep their docnum until a merge
+
+    def date_mask(self, filters: Filters) -> np.ndarray:
+        mask = self.live.copy()
+        if filters.date_from:
+            mask &= self.day >= day_number(filters.date_from)
+        if filters.date_to:
+            mask &= self.day <= day_number(filters.date_to)
+        return mask
 
 
 _EPOCH = date(1970, 1, 1).toordinal()
@@ -314,14 +346,43 @@ class FulltextIndex:
             for fields in searcher.all_stored_fields():
                 yield int(fields["id"])
 
+    def columns(self, searcher) -> Columns:
+        """The day, file id and liveness of every document, read once per index generation.
+
+        With them a date range is an array comparison, and browsing by date an array sort, where
+        Whoosh unions the posting lists of a numeric range's terms and sorts in Python: 180 ms for
+        2010-2014 at 100k photos, against ~80 ms once per change of the index to read the columns."""
+        cached = getattr(self._local, "columns", None)
+        if cached is None or cached[0] is not searcher:
+            reader = searcher.reader()
+            count = reader.doc_count_all()
+            live = np.ones(count, dtype=bool)
+            if reader.has_deletions():
+                live[:] = False
+                live[np.fromiter(reader.all_doc_ids(), dtype=np.int64)] = True
+            columns = Columns(day=np.fromiter(reader.column_reader("day"), dtype=np.int64, count=count),
+                              fid=np.fromiter(reader.column_reader("fid"), dtype=np.int64, count=count),
+                              live=live)
+            self._local.columns = cached = (searcher, columns)
+        return cached[1]
+
+    def _candidates(self, searcher, query: wq.Query | None, filters: Filters) -> np.ndarray:
+        """Docnums that the query (None: every document) and all the filters admit, unscored."""
+        columns = self.columns(searcher)
+        parts = [part for part in (query, _filter_query(filters)) if part is not None]
+        if not parts:
+            return np.flatnonzero(columns.date_mask(filters))
+        matcher = parts[0] if len(parts) == 1 else wq.And(parts)
+        docnums = np.fromiter(searcher.docs_for_query(matcher), dtype=np.int64)
+        if filters.date_from or filters.date_to:
+            docnums = docnums[columns.date_mask(filters)[docnums]]
+        return docnums
+
     def matching_ids(self, query: wq.Query | None, filters: Filters = Filters()) -> set[int]:
         """Every file id the boolean query and filters admit (no scoring, no stored-field reads)."""
         with self.searcher() as searcher:
             query = self._executable(query, searcher) if query is not None else None
-            parts = [part for part in (query, _filter_query(filters)) if part is not None]
-            matcher = parts[0] if len(parts) == 1 else wq.And(parts) if parts else wq.Every()
-            column = searcher.reader().column_reader("fid")
-            return {int(column[docnum]) for docnum in searcher.docs_for_query(matcher)}
+            return set(self.columns(searcher).fid[self._candidates(searcher, query, filters)].tolist())
 
     def search(
         self,
@@ -339,17 +400,21 @@ class FulltextIndex:
         if query is wq.NullQuery:
             return [], 0, set()
         terms = query_terms(query)
-        filter_query = _filter_query(filters)
         try:
             with self.searcher() as searcher:
-                matcher = self._executable(query, searcher) if query is not None else wq.Every()
-                options = {}
+                if query is None:  # browsing: every photo the filters admit, by date
+                    page, total = self._browse(searcher, filters, sort, offset, limit)
+                    return page, total, terms
+                matcher = self._executable(query, searcher)
+                filter_query = _filter_query(filters)
                 if filter_query is not None:
                     # Intersected lazily with the query (cost follows the query's matches), not Whoosh's
                     # filter=, which first lists every document the filter admits (all of them for ext:jpg).
-                    matcher = wq.And([matcher, wq.ConstantScoreQuery(filter_query, 0.0)]) if query is not None \
-                        else filter_query
-                by_date = sort in ("date", "date_asc") or query is None
+                    matcher = wq.And([matcher, wq.ConstantScoreQuery(filter_query, 0.0)])
+                options = {}
+                if filters.date_from or filters.date_to:
+                    options["filter"] = set(np.flatnonzero(self.columns(searcher).date_mask(filters)).tolist())
+                by_date = sort in ("date", "date_asc")
                 if by_date:
                     options.update(sortedby="day", reverse=sort != "date_asc")
                 results = searcher.search(matcher, limit=offset + limit, **options)
@@ -362,6 +427,15 @@ class FulltextIndex:
         except Exception as error:
             raise QueryError(f"Cannot run query: {error}") from None
         return page, total, terms
+
+    def _browse(self, searcher, filters: Filters, sort: str, offset: int,
+                limit: int) -> tuple[list[tuple[int, float]], int]:
+        columns = self.columns(searcher)
+        docnums = self._candidates(searcher, None, filters)
+        # Newest first unless asked otherwise; equal days keep docnum order (stable sort).
+        keys = columns.day[docnums] if sort == "date_asc" else -columns.day[docnums]
+        page = docnums[np.argsort(keys, kind="stable")[offset: offset + limit]]
+        return [(int(file_id), 0.0) for file_id in columns.fid[page]], len(docnums)
 
 
 @lru_cache(maxsize=1)
