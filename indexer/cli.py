@@ -61,12 +61,13 @@ embedder_option = click.option(
     "[default: $CAPTIONARY_EMBEDDER or the packaged all-MiniLM-L6-v2].")
 
 
-def open_semantic_store(data_dir, embedder=None, create=False):
-    """A store that can embed captions and queries (the embedding model loads only if needed)."""
+def open_semantic_store(data_dir, embedder=None, queries=True):
+    """A store that can embed queries and captions (the embedding model loads only if needed);
+    queries=False for bulk work, which wants torch's batching."""
     from indexer.pipeline import enable_embeddings
 
-    store = Store.open(data_dir, create=create)
-    enable_embeddings(store, embedder)
+    store = Store.open(data_dir, create=False)
+    enable_embeddings(store, embedder, queries=queries)
     return store
 
 
@@ -292,7 +293,7 @@ def set_caption(path, text, data_dir, embedder) -> None:
 @embedder_option
 def reembed(data_dir, embedder) -> None:
     """Compute caption embeddings that are missing or from another embedder (no image is read)."""
-    with open_semantic_store(data_dir, embedder) as store:
+    with open_semantic_store(data_dir, embedder, queries=False) as store:
         done = store.embed_pending()
         total = store.stats()["embedded"]
     click.echo(f"embedded {done} captions with {store.embedder_id}; {total} captions have embeddings")

