@@ -110,7 +110,7 @@ def document_fields(doc: FulltextDoc) -> dict:
         "id": str(doc.file_id),
         "fid": doc.file_id,
         "caption": doc.caption,
-        "caption_pairs": doc.caption,
+        CAPTION_PAIRS: doc.caption,
         "file": path_words(doc.path, doc.root),
         "folder": ancestor_folders(doc.path),
         "ext": doc.ext,
