@@ -223,3 +223,21 @@ def test_word_pairs_skip_stop_words_and_survive_captions_without_two_words():
         "red car", "car park", "park citi", "citi street"]
     for caption in ("", "the a", "dog"):  # Whoosh's BiWordFilter raised here, failing the whole index write
         assert list(pairs(caption)) == []
+
+
+def test_a_rebuild_by_another_process_is_picked_up_by_running_searches(tmp_path):
+    from tests.synthetic import insert_synthetic
+
+    with Store.open(tmp_path) as app, Store.open(tmp_path) as other:  # two processes' views of one data dir
+        insert_synthetic(app, 300)
+        app.sync_fulltext()
+        before = app.search("", sort="date", limit=1000)  # opens searchers and reads the date columns
+        assert before.total == 300
+        gone = [hit.image.id for hit in before.hits[:100]]
+        with other.sessions.begin() as session:
+            other.delete_files(session, other.next_seq(session), gone)
+        other.sync_fulltext(rebuild=True)  # a new index: new docnums, generations counted from the start
+        after = app.search("", sort="date", limit=1000)
+        # the app's pooled searchers and cached columns described the old index: they must not be used
+        assert after.total == 200 and not {hit.image.id for hit in after.hits} & set(gone)
+        assert {hit.image.id for hit in after.hits} == {hit.image.id for hit in before.hits[100:]}
