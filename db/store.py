@@ -332,10 +332,13 @@ class Store:
             yield FulltextDoc(file_id, user_caption if user_caption is not None else caption,
                               path, root, ext, day_number(when), tag_list or "")
 
-    def ensure_fulltext(self) -> None:
-        """Repair a lagging Whoosh index (e.g. after a crash) unless a writer is busy doing so."""
-        if self.fulltext_lag():
-            self.sync_fulltext(wait=0)
+    def ensure_fulltext(self) -> bool:
+        """Repair a lagging Whoosh index (e.g. after a crash) unless a writer is busy doing so; returns
+        whether there is an index to search."""
+        if not self.fulltext_lag():
+            return True  # in step with the DB, so it exists
+        self.sync_fulltext(wait=0)
+        return self.fulltext.index_id() is not None
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -371,8 +374,7 @@ class Store:
         hybrid when this store has embeddings for its embedder, else keyword.
         """
         started = time.perf_counter()
-        self.ensure_fulltext()
-        if self.fulltext.index_id() is None:
+        if not self.ensure_fulltext():
             raise NotIndexedError(f"No search index in {self.data_dir}; run: captionary rebuild-fulltext")
         mode = self.resolve_mode(mode)
         if mode == "keyword" or not text.strip():
@@ -408,12 +410,13 @@ class Store:
 
     def _semantic_search(self, text: str, filters: Filters, sort: str, offset: int, limit: int,
                          mode: str) -> tuple[list[tuple[int, float]], int, set[str]]:
-        query = parse_query(text, self.fulltext.schema)
         candidates = max(SEMANTIC_CANDIDATES, offset + limit)
         boolean = not is_plain(text)
         # The BM25 list: fused with the vectors in hybrid mode, and the boundary of a boolean query.
-        keyword = (self.fulltext.search(text, filters, "relevance", 0, candidates, count=False)[0]
-                   if mode == "hybrid" or boolean else [])
+        if mode == "hybrid" or boolean:
+            keyword, _, terms = self.fulltext.search(text, filters, "relevance", 0, candidates, count=False)
+        else:
+            keyword, terms = [], query_terms(parse_query(text, self.fulltext.schema))  # parsing validates it
         # Operators, quotes, fields and wildcards keep their boolean meaning: the vectors may reorder
         # the documents the boolean query admits (its best `candidates` by BM25), never add to them.
         # Filters apply before ranking.
@@ -431,7 +434,7 @@ class Store:
             ranked = reciprocal_rank_fusion([file_id for file_id, _ in keyword], [file_id for file_id, _ in semantic])
         if sort in ("date", "date_asc"):
             ranked = self._by_date([file_id for file_id, _ in ranked], newest_first=sort == "date")
-        return ranked[offset: offset + limit], len(ranked), query_terms(query)
+        return ranked[offset: offset + limit], len(ranked), terms
 
     def _by_date(self, file_ids: list[int], newest_first: bool) -> list[tuple[int, float]]:
         with self.sessions() as session:
@@ -453,10 +456,18 @@ class Store:
 
     def embed_pending(self, batch_size: int = 256, content_ids: Sequence[int] | None = None) -> int:
         """Embed every caption (or those of `content_ids`) that has no embedding from the current embedder;
-        captions only, no image is read. Each batch commits, so a crash loses at most one batch."""
-        if self.embedder_id is None or not self.pending_embeddings(content_ids):
-            return 0  # nothing to do: the embedding model is not even loaded
-        embedder = self.embedder
+        captions only, no image is read. Each batch commits, so a crash loses at most one batch. The model
+        loads only once there is a caption to embed."""
+        if self.embedder_id is None:
+            return 0
+        contents = Content.__table__.c
+        # One statement per batch, and only where the caption is still the one embedded (a person may
+        # have edited it meanwhile).
+        store_vector = (update(Content.__table__)
+                        .where(contents.id == bindparam("content_id"),
+                               contents.caption.is_not_distinct_from(bindparam("embedded_caption")),
+                               contents.user_caption.is_not_distinct_from(bindparam("embedded_user")))
+                        .values(embedding=bindparam("vector"), embedder=self.embedder_id))
         done = 0
         while True:
             with self.sessions() as session:
@@ -464,16 +475,8 @@ class Store:
                                         .where(self._needs_embedding(content_ids)).limit(batch_size)).all()
             if not batch:
                 return done
-            vectors = embedder.encode([user if user is not None else caption for _, caption, user in batch])
+            vectors = self.embedder.encode([user if user is not None else caption for _, caption, user in batch])
             crash_point("embed")
-            contents = Content.__table__.c
-            # One statement for the batch, and only where the caption is still the one embedded
-            # (a person may have edited it meanwhile).
-            store_vector = (update(Content.__table__)
-                            .where(contents.id == bindparam("content_id"),
-                                   contents.caption.is_not_distinct_from(bindparam("embedded_caption")),
-                                   contents.user_caption.is_not_distinct_from(bindparam("embedded_user")))
-                            .values(embedding=bindparam("vector"), embedder=self.embedder_id))
             with self.sessions.begin() as session:
                 session.execute(store_vector, [
                     {"content_id": content_id, "embedded_caption": caption, "embedded_user": user,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -61,14 +63,15 @@ embedder_option = click.option(
     "[default: $CAPTIONARY_EMBEDDER or the packaged all-MiniLM-L6-v2].")
 
 
-def open_semantic_store(data_dir, embedder=None, queries=True):
-    """A store that can embed queries and captions (the embedding model loads only if needed);
+@contextmanager
+def open_semantic_store(data_dir, embedder=None, queries=True) -> Iterator[Store]:
+    """open_store, able to embed queries and captions (the embedding model loads only if needed);
     queries=False for bulk work, which wants torch's batching."""
     from indexer.pipeline import enable_embeddings
 
-    store = Store.open(data_dir, create=False)
-    enable_embeddings(store, embedder, queries=queries)
-    return store
+    with open_store(data_dir) as store:
+        enable_embeddings(store, embedder, queries=queries)
+        yield store
 
 
 @click.group(cls=CaptionaryGroup, context_settings={"help_option_names": ["-h", "--help"]})

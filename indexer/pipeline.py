@@ -453,8 +453,7 @@ class Indexer:
         now = utcnow()
         with self.store.sessions.begin() as session:
             seq = self.store.next_seq(session)
-            changed_contents: list[Content] = []
-            captioned: list[Content] = []
+            captioned: list[Content] = []  # new contents, and contents re-captioned by this model
             # Two lookups for the whole batch, not two per photo.
             paths = [item.path for item in batch]
             files = {file.path: file for file in session.scalars(
@@ -492,7 +491,6 @@ class Indexer:
                         content.caption, content.model, content.captioned_at = item.caption, self.model_id, now
                         content.embedding = None
                         self.store.set_auto_tags(content)
-                        changed_contents.append(content)
                         captioned.append(content)
                         self.report.captioned += 1
                     else:
@@ -515,9 +513,10 @@ class Indexer:
                 file.ft_seq = seq
             session.execute(delete(Pending).where(Pending.path.in_(paths)))
             session.flush()
-            self.store.mark_files_changed(session, seq, content_ids=[content.id for content in changed_contents])
-            crash_point("commit")
             written = [content.id for content in captioned]
+            # Other paths with a re-captioned content show the new caption too.
+            self.store.mark_files_changed(session, seq, content_ids=written)
+            crash_point("commit")
         self.report.store_seconds += time.perf_counter() - started
         self.progress.advance(len(batch))
         return written
