@@ -10,14 +10,28 @@ import streamlit as st
 
 from db.errors import CaptionaryError, NotIndexedError, QueryError
 from db.fulltext import Filters, highlight
-from db.store import ImageRecord, SearchPage, Store, default_data_dir, thumbnail_path
+from db.search import RELATED
+from db.store import (
+    ImageRecord,
+    SearchHit,
+    SearchPage,
+    Store,
+    default_data_dir,
+    thumbnail_path,
+)
 
+_MARKDOWN_SPECIAL = re.compile(r"[!-/:-@\[-`{-~]")
 PAGE_SIZE = 50
 TOP_TAGS = 30
 COLUMNS = 5
 SORTS = {"Relevance": "relevance", "Newest first": "date", "Oldest first": "date_asc"}
 QUERY_HELP = """
-- `red car`: both words (in the caption, or the folder and file name)
+Photos whose words match come first: `red car` finds photos with both words (in the caption, the tags,
+or the folder and file name), those that say "red car" side by side first. After them, under
+**Related**, photos that match by meaning only (`puppy` finds dogs); a query with operators, quotes or
+fields shows matches only.
+
+- `red car`: both words
 - `"red car"`: the exact phrase
 - `car OR bike`, `beach NOT dog`, `(sea OR lake) boat`
 - `sun*`: words starting with *sun*
@@ -26,8 +40,8 @@ QUERY_HELP = """
 """
 
 
-MODE_HELP = ("hybrid: words and meaning (finds puppy for dog); keyword: the words as typed; "
-             "semantic: meaning only")
+MODE_HELP = ("hybrid: photos whose words match, then photos related by meaning (puppy finds dogs); "
+             "keyword: the words as typed; semantic: ranked by meaning alone")
 
 
 def data_dir() -> Path:
@@ -53,7 +67,9 @@ def load_captioner(model_id: str):
 
 
 def escape_markdown(text: str) -> str:
-    return re.sub(r"([\\`*_{}\[\]<>()#+\-.!|~:$])", r"\\\1", text)
+    """Text from a file or a person, shown as text: every ASCII punctuation mark escaped (CommonMark allows
+    it for all of them), so no link, image, HTML, autolinked URL or Streamlit directive can form."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\g<0>", text.replace("\n", " "))
 
 
 def highlighted_markdown(text: str, terms: set[str]) -> str:
@@ -96,18 +112,27 @@ def filters_ui(store: Store) -> tuple[Filters, str]:
         sort = st.radio("Sort", list(SORTS), key="sort")
         counts = dict(facets.tags)
         chosen_tags = st.pills("Tags", list(counts), selection_mode="multi", key="tags",
-                               format_func=lambda tag: f"{tag} ({counts.get(tag, 0)})") or []
+                               format_func=lambda tag: f"{escape_markdown(tag)} ({counts.get(tag, 0)})") or []
     filters = Filters(folder=None if folder == "All folders" else folder, exts=tuple(exts),
                       tags=tuple(chosen_tags), date_from=date_from, date_to=date_to)
     return filters, SORTS[sort]
 
 
 def results_ui(store: Store, page: SearchPage) -> None:
-    for start in range(0, len(page.hits), COLUMNS):
-        for column, hit in zip(st.columns(COLUMNS), page.hits[start: start + COLUMNS]):
+    matches = [hit for hit in page.hits if hit.match != RELATED]
+    related = [hit for hit in page.hits if hit.match == RELATED]
+    grid_ui(store, matches, page.terms)
+    if related:
+        st.subheader("Related", help="No word of the query matches these photos; their captions mean something close.")
+        grid_ui(store, related, page.terms)
+
+
+def grid_ui(store: Store, hits: list[SearchHit], terms: set[str]) -> None:
+    for start in range(0, len(hits), COLUMNS):
+        for column, hit in zip(st.columns(COLUMNS), hits[start: start + COLUMNS]):
             with column:
                 thumbnail_ui(store, hit.image)
-                st.markdown(highlighted_markdown(hit.image.caption, page.terms))
+                st.markdown(highlighted_markdown(hit.image.caption, terms))
                 st.caption(escape_markdown(hit.image.name))
                 st.button("Open", key=f"open-{hit.image.id}", on_click=select_image, args=(hit.image.id,))
 
@@ -151,6 +176,16 @@ def query_ui(store: Store) -> tuple[str, str]:
     return query, mode
 
 
+def result_count(page: SearchPage) -> str:
+    """"12 photos · 9 related": the matches, then the photos related by meaning only."""
+    noun = "photo" if page.matches == 1 else "photos"
+    parts = [f"{page.matches} {noun}"]
+    if page.related:
+        parts.append(f"{page.related} related")
+    parts.append(f"{page.seconds * 1000:.0f} ms")
+    return " · ".join(parts)
+
+
 def search_ui(store: Store, query: str, mode: str, filters: Filters, sort: str) -> None:
     # A new query or filter starts again at the first page.
     signature = (query, mode, filters, sort)
@@ -167,8 +202,7 @@ def search_ui(store: Store, query: str, mode: str, filters: Filters, sort: str) 
         st.error(str(error))
         return
     st.session_state["result_ids"] = [hit.image.id for hit in page.hits]
-    noun = "photo" if page.total == 1 else "photos"
-    st.caption(f"{page.total} {noun} · {page.seconds * 1000:.0f} ms")
+    st.caption(result_count(page))
     if not page.hits:
         st.info("No photos match. Try fewer words, a prefix like `sun*`, or other filters.")
         return
@@ -192,19 +226,31 @@ def neighbours_ui(file_id: int) -> None:
                      args=(ids[position + 1] if has_next else None,))
 
 
+def short_path(image: ImageRecord) -> str:
+    """The path under its root, `root-name/sub/IMG_1.jpg`: the full path is in the copy box below."""
+    return folder_label([image.root])(image.path)
+
+
 def metadata_ui(image: ImageRecord) -> None:
     rows = {
-        "Path": image.path,
         "Taken": image.taken_at.strftime("%Y-%m-%d %H:%M") if image.taken_at else "unknown (file date "
         f"{image.mtime:%Y-%m-%d})",
         "Dimensions": f"{image.width} × {image.height}",
         "Size": f"{image.size / 1_000_000:.1f} MB" if image.size >= 100_000 else f"{image.size / 1000:.0f} kB",
         "Format": image.format,
         "Camera": image.camera or "unknown",
-        "Caption by": "a person (edited)" if image.edited else image.model,
+        "Caption by": "a person (edited)" if image.edited else model_name(image.model),
         "Tags": ", ".join(image.tags) or "none",
+        "Folder": short_path(image).rsplit("/", 1)[0],
     }
-    st.table({"": list(rows), "value": list(rows.values())})
+    # Every value comes from a file or a person: escaped, so it shows as text (no link, no remote image).
+    st.markdown("\n".join(f"- **{label}:** {escape_markdown(value)}" for label, value in rows.items()))
+    st.code(image.path, language=None, wrap_lines=True)  # the full path, with a copy button
+
+
+def model_name(model: str) -> str:
+    """A model's name as people know it (`vit-gpt2-image-captioning`), not the folder it was loaded from."""
+    return Path(model.rstrip("/")).name or model
 
 
 def edit_caption_ui(store: Store, image: ImageRecord) -> None:
@@ -255,7 +301,7 @@ def detail_ui(store: Store, file_id: int) -> None:
         except (ImageReadError, OSError) as error:
             st.warning(f"Cannot show the photo: {error}")
     with details:
-        st.subheader(image.name)
+        st.subheader(escape_markdown(image.name))
         st.markdown(escape_markdown(image.caption))
         metadata_ui(image)
         edit_caption_ui(store, image)
@@ -290,7 +336,7 @@ def caption_ui() -> None:
         st.error(str(error))
         return
     st.image(photo, width=320)
-    st.success(caption)
+    st.success(escape_markdown(caption))
 
 
 # -- page ----------------------------------------------------------------------------------------

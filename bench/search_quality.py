@@ -1,10 +1,13 @@
-"""Search quality on tests/eval: P@10 and R@50 per mode and query kind, and how the similarity floor was chosen.
+"""Search quality on three unlike libraries (tests/eval/libraries.py), per mode and query kind, and the
+related-photo rule's trade-off.
 
-    python bench/search_quality.py
+    python bench/search_quality.py            # the table: precision, recall, P@10, R-precision, AP
+    python bench/search_quality.py --sweep    # the same metrics for other floors and z-scores
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -14,34 +17,55 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> None:
-    import numpy as np
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sweep", action="store_true", help="also try other related-photo thresholds")
+    arguments = parser.parse_args()
 
-    from db.store import SIMILARITY_FLOOR
+    import torch
+
+    torch.set_num_threads(2)
+    from db import ranking
     from indexer.caption import DEFAULT_EMBEDDER, Embedder
-    from tests.eval.captions import QUERIES, all_captions, relevant_captions
-    from tests.eval.harness import build_eval_store, evaluate, format_table
+    from tests.eval.harness import build_library_store, evaluate_library, format_table
+    from tests.eval.libraries import libraries
     from tests.eval.offtopic import OFF_TOPIC
 
     embedder = Embedder(threads=2)
-    with tempfile.TemporaryDirectory() as data_dir:
-        store = build_eval_store(Path(data_dir), DEFAULT_EMBEDDER, lambda: embedder)
-        print(f"{len(all_captions())} captions, {len(QUERIES)} queries, floor {SIMILARITY_FLOOR}")
-        print(format_table(evaluate(store)))
-        store.close()
-    captions = all_captions()
-    vectors = embedder.encode(captions)
-    relevant, irrelevant = [], []
-    for query in QUERIES:
-        similarities = vectors @ embedder.encode([query])[0]
-        wanted = relevant_captions(query)
-        for caption, similarity in zip(captions, similarities):
-            (relevant if caption in wanted else irrelevant).append(similarity)
-    off_topic_best = (vectors @ embedder.encode(OFF_TOPIC).T).max(axis=0)
-    print(f"\nbest match of each off-topic query: max {off_topic_best.max():.3f}, median {np.median(off_topic_best):.3f}")
-    for floor in (0.20, 0.25, 0.30, 0.35):
-        print(f"floor {floor:.2f}: keeps {np.mean(np.array(relevant) >= floor):.0%} of relevant pairs, "
-              f"{np.mean(np.array(irrelevant) >= floor):.1%} of irrelevant ones, "
-              f"{np.sum(off_topic_best >= floor)}/{len(OFF_TOPIC)} off-topic queries get results")
+    print(f"related photos: cosine >= {ranking.RELATED_FLOOR} ({ranking.PARTIAL_FLOOR} with some of the query's words) "
+          f"and z >= {ranking.RELATED_Z}\n")
+    with tempfile.TemporaryDirectory() as temporary:
+        stores = []
+        for library in libraries():
+            if library.name == "varied":  # queries about nothing any photo shows
+                library.queries.update({query: ("off-topic", frozenset()) for query in OFF_TOPIC})
+            store = build_library_store(Path(temporary) / library.name, library, DEFAULT_EMBEDDER, lambda: embedder)
+            stores.append((library, store))
+            print(f"{library.name}: {len(library.captions)} captions, {len(library.queries)} queries")
+            print(format_table(library.name, evaluate_library(store, library)) + "\n")
+        if arguments.sweep:
+            sweep(stores)
+        for _, store in stores:
+            store.close()
+
+
+def sweep(stores) -> None:
+    """Hybrid mode's headline figures for other thresholds: what each choice costs where."""
+    from db import ranking
+    from tests.eval.harness import evaluate_library
+
+    print("| floor | partial floor | z | shapes precision | shapes recall | varied synonym R-prec | varied keyword precision "
+          "| beach absent: empty | varied off-topic: empty |")
+    print("|---" * 9 + "|")
+    for floor, partial, z in [(floor, partial, z) for floor in (0.25, 0.28, 0.30, 0.33, 0.35)
+                              for partial in (0.33, 0.40, 0.45) for z in (0.0, 2.0, 2.5) if partial >= floor]:
+        ranking.RELATED_FLOOR, ranking.PARTIAL_FLOOR, ranking.RELATED_Z = floor, partial, z
+        if True:
+            scores = {library.name: evaluate_library(store, library, ("hybrid",))["hybrid"]
+                      for library, store in stores}
+            print(f"| {floor:.2f} | {partial:.2f} | {z:.1f} | {scores['shapes']['all']['precision']:.2f} "
+                  f"| {scores['shapes']['all']['recall']:.2f} | {scores['varied']['synonym']['R-prec']:.2f} "
+                  f"| {scores['varied']['keyword']['precision']:.2f} | {scores['beach']['absent']['precision']:.2f} "
+                  f"| {scores['varied']['off-topic']['precision']:.2f} |")
 
 
 if __name__ == "__main__":

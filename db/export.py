@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import TextIO
 from sqlalchemy import func, select
 
 from db.errors import CaptionaryError
-from db.models import Content, File, Tag
+from db.models import Content, File, Tag, plausible_date
 from db.store import Store
 
 EXPORT_CHUNK = 1000
@@ -51,8 +52,17 @@ def export_rows(store: Store) -> Iterator[ExportRow]:
         for path, caption, user_caption, model, taken_at, tag_list in chunk:
             yield ExportRow(path, user_caption if user_caption is not None else caption,
                             sorted(tag_list.split(",")) if tag_list else [], model,
-                            taken_at.isoformat() if taken_at else None, user_caption is not None)
+                            taken_at.isoformat() if plausible_date(taken_at) else None, user_caption is not None)
         last_path = chunk[-1][0]
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A cell a spreadsheet will show, not run: OWASP's advice for CSV injection is a leading quote on
+    anything starting like a formula (a caption "=cmd|' /C calc'!A0", a tag "+SUM(...)")."""
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
 
 
 def write_csv(rows: Iterator[ExportRow], out: TextIO) -> int:
@@ -60,8 +70,8 @@ def write_csv(rows: Iterator[ExportRow], out: TextIO) -> int:
     writer.writerow(FIELDS)
     count = 0
     for row in rows:
-        writer.writerow([row.path, row.caption, ";".join(row.tags), row.model, row.taken_at or "",
-                         "yes" if row.edited else ""])
+        writer.writerow([spreadsheet_safe(cell) for cell in (
+            row.path, row.caption, ";".join(row.tags), row.model, row.taken_at or "", "yes" if row.edited else "")])
         count += 1
     return count
 
@@ -84,6 +94,7 @@ NS = {
     "x": "adobe:ns:meta/",
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
     "dc": "http://purl.org/dc/elements/1.1/",
+    "xmp": "http://ns.adobe.com/xap/1.0/",
     "xml": "http://www.w3.org/XML/1998/namespace",
 }
 for _prefix, _uri in NS.items():
@@ -111,13 +122,41 @@ def _keep_prefixes(existing: bytes) -> None:
             pass  # a prefix ElementTree reserves (ns0...): it will pick its own
 
 
+# Characters XML 1.0 forbids (C0 controls but tab, newline, carriage return; lone surrogates; U+FFFE/F).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Written into every sidecar captionary writes: one it wrote but can no longer parse may be rewritten.
+CREATOR_TOOL = "captionary"
+
+
+def xml_text(text: str) -> str:
+    return _NOT_XML.sub("\ufffd", text)
+
+
+def _written_by_us(existing: bytes) -> bool:
+    """A sidecar only captionary wrote: marked so, or (written before the mark) holding nothing but a
+    caption and tags once its forbidden characters are replaced. Rewriting it loses nobody's work."""
+    if f'xmp:CreatorTool="{CREATOR_TOOL}"'.encode() in existing:
+        return True
+    try:
+        root = ET.fromstring(xml_text(existing.decode("utf-8")))
+    except (ET.ParseError, UnicodeDecodeError):
+        return False
+    ours = {_q("dc", "description"), _q("dc", "subject")}
+    descriptions = root.iter(_q("rdf", "Description"))
+    return all(set(description.attrib) <= {_q("rdf", "about")} and all(child.tag in ours for child in description)
+               for description in descriptions)
+
+
 def sidecar_xml(existing: bytes | None, caption: str, tags: list[str]) -> bytes:
     """An XMP packet with dc:description and dc:subject; everything else in `existing` is kept."""
+    caption, tags = xml_text(caption), [xml_text(tag) for tag in tags]
     if existing:
         try:
             _keep_prefixes(existing)
             root = ET.fromstring(existing)
         except ET.ParseError as error:
+            if _written_by_us(existing):  # ours, broken by an older captionary: nothing of anyone else's to keep
+                return sidecar_xml(None, caption, tags)
             raise SidecarError(f"existing sidecar is not valid XML ({error}); left untouched") from None
         rdf = root if root.tag == _q("rdf", "RDF") else root.find(_q("rdf", "RDF"))
         if rdf is None:
@@ -125,6 +164,7 @@ def sidecar_xml(existing: bytes | None, caption: str, tags: list[str]) -> bytes:
     else:
         root = ET.Element(_q("x", "xmpmeta"))
         rdf = ET.SubElement(root, _q("rdf", "RDF"))
+        ET.SubElement(rdf, _q("rdf", "Description"), {_q("rdf", "about"): "", _q("xmp", "CreatorTool"): CREATOR_TOOL})
     descriptions = rdf.findall(_q("rdf", "Description"))
     for description in descriptions:  # drop our two properties wherever they are ...
         for name in ("description", "subject"):

@@ -8,20 +8,27 @@ import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
 from whoosh import index as whoosh_index
 from whoosh import query as wq
-from whoosh.analysis import CharsetFilter, Filter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
-from whoosh.support.charset import accent_map
+from whoosh.analysis import (
+    CharsetFilter,
+    Filter,
+    LowercaseFilter,
+    RegexTokenizer,
+    StemFilter,
+    StopFilter,
+)
 from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import LockError
 from whoosh.qparser import AndGroup, MultifieldParser, plugins
+from whoosh.support.charset import accent_map
 
 from db.errors import QueryError
 
@@ -61,6 +68,19 @@ class WordPairs(Filter):
 def pair_analyzer():
     """The caption's analysed words (as text_analyzer), joined in adjacent pairs: what a phrase is made of."""
     return text_analyzer() | WordPairs()
+
+
+@lru_cache(maxsize=1)
+def _query_pair_analyzer():
+    return pair_analyzer()
+
+
+def query_pairs(text: str) -> list[str]:
+    """A plain query's adjacent words as the caption_pairs field holds them ("red circles" -> "red circl"):
+    a caption holding them side by side ranks above one that merely holds them all."""
+    if not is_plain(text):
+        return []
+    return list(dict.fromkeys(token.text for token in _query_pair_analyzer()(text)))
 
 
 def make_schema() -> Schema:
@@ -235,6 +255,9 @@ def _filter_query(filters: Filters) -> wq.Query | None:
     return parts[0] if len(parts) == 1 else wq.And(parts)
 
 
+_UNKNOWN_DAY = -(2**31)  # for an id the index lacks: sorts last when newest first, and negates safely
+
+
 @dataclass(frozen=True)
 class Columns:
     """Per-document arrays (index = Whoosh docnum) of one index generation."""
@@ -242,6 +265,26 @@ class Columns:
     day: np.ndarray
     fid: np.ndarray
     live: np.ndarray  # False for deleted documents, which keep their docnum until a merge
+
+    @cached_property
+    def _by_fid(self) -> tuple[np.ndarray, np.ndarray]:
+        """Live documents' file ids, sorted, and their docnums."""
+        live = np.flatnonzero(self.live)
+        order = np.argsort(self.fid[live], kind="stable")
+        return self.fid[live][order], live[order]
+
+    def docnums_of(self, file_ids: np.ndarray) -> np.ndarray:
+        """The docnum of each file id, -1 for ids the index does not hold."""
+        fids, docnums = self._by_fid
+        if not len(fids):
+            return np.full(len(file_ids), -1, dtype=np.int64)
+        positions = np.clip(np.searchsorted(fids, file_ids), 0, len(fids) - 1)
+        return np.where(fids[positions] == file_ids, docnums[positions], -1)
+
+    def days_of(self, file_ids: np.ndarray) -> np.ndarray:
+        """The day column of each file id (ids not in the index sort last, newest first)."""
+        docnums = self.docnums_of(file_ids)
+        return np.where(docnums >= 0, self.day[np.maximum(docnums, 0)], _UNKNOWN_DAY)
 
     def date_mask(self, filters: Filters) -> np.ndarray:
         mask = self.live.copy()
@@ -318,13 +361,19 @@ class FulltextIndex:
 
     @contextmanager
     def searcher(self):
-        """A searcher kept open and refreshed (cheap when nothing changed), lent to one caller at a time.
+        """A searcher kept open while the index is unchanged, lent to one caller at a time.
 
         Opening one costs ~12 ms at 100k photos, and Streamlit runs every rerun on a new thread, so
         searchers live in a small pool rather than per thread; they are never used by two threads at once."""
         with self._lock:
             searcher = self._idle_searchers.pop() if self._idle_searchers else None
-        searcher = self.index.searcher() if searcher is None else searcher.refresh()
+        if searcher is not None and not searcher.up_to_date():
+            # Not Searcher.refresh(): it reuses the reader of every segment whose id is unchanged, and a
+            # reused reader keeps that segment's old deletions, so an updated document counted twice.
+            searcher.close()
+            searcher = None
+        if searcher is None:
+            searcher = self.index.searcher()
         try:
             yield searcher
         finally:
@@ -415,9 +464,59 @@ class FulltextIndex:
 
     def matching_ids(self, query: wq.Query | None, filters: Filters = Filters()) -> set[int]:
         """Every file id the boolean query and filters admit (no scoring, no stored-field reads)."""
+        return set(self.matching_fids(query, filters).tolist())
+
+    def matching_fids(self, query: wq.Query | None, filters: Filters = Filters()) -> np.ndarray:
+        """matching_ids as a sorted array, for masks over other per-file arrays."""
         with self.searcher() as searcher:
             query = self._executable(query, searcher) if query is not None else None
-            return set(self.columns(searcher).fid[self._candidates(searcher, query, filters)].tolist())
+            return np.sort(self.columns(searcher).fid[self._candidates(searcher, query, filters)])
+
+    def adjacency(self, text: str) -> dict[int, int]:
+        """file id -> how many of the query's adjacent word pairs its caption holds side by side."""
+        pairs = query_pairs(text)
+        counts: dict[int, int] = {}
+        with self.searcher() as searcher:
+            if not pairs or CAPTION_PAIRS not in searcher.schema:
+                return counts
+            fids = self.columns(searcher).fid
+            found = [fids[np.fromiter(searcher.docs_for_query(wq.Term(CAPTION_PAIRS, pair)), dtype=np.int64)]
+                     for pair in pairs]
+        ids, numbers = np.unique(np.concatenate(found), return_counts=True)
+        return dict(zip(ids.tolist(), numbers.tolist()))
+
+    def hold_some_words(self, text: str, file_ids: np.ndarray) -> np.ndarray:
+        """Whether each file's caption or file name holds any word of a plain query.
+
+        Each word's postings are stepped with skip_to over the few ids asked about: much cheaper than
+        listing every document that holds a common word."""
+        held = np.zeros(len(file_ids), dtype=bool)
+        words = list(dict.fromkeys(token.text for token in _highlight_analyzer()(text)))
+        if not words or not len(file_ids):
+            return held
+        with self.searcher() as searcher:
+            docnums = self.columns(searcher).docnums_of(file_ids)
+            order = [int(i) for i in np.argsort(docnums) if docnums[i] >= 0]
+            reader = searcher.reader()
+            for field in DEFAULT_FIELDS:
+                for word in words:
+                    if (field, word) not in reader:
+                        continue
+                    matcher = wq.Term(field, word).matcher(searcher)
+                    for i in order:
+                        if not matcher.is_active():
+                            break
+                        if held[i]:
+                            continue
+                        if matcher.id() < docnums[i]:
+                            matcher.skip_to(int(docnums[i]))
+                        held[i] = matcher.is_active() and matcher.id() == docnums[i]
+        return held
+
+    def days_of(self, file_ids: np.ndarray) -> np.ndarray:
+        """The date column (days since 1970 of the date taken, else the file's) of each file id."""
+        with self.searcher() as searcher:
+            return self.columns(searcher).days_of(file_ids)
 
     def search(
         self,
@@ -441,6 +540,9 @@ class FulltextIndex:
                     page, total = self._browse(searcher, filters, sort, offset, limit)
                     return page, total, terms
                 matcher = self._executable(query, searcher)
+                pairs = query_pairs(text) if CAPTION_PAIRS in searcher.schema else []
+                if pairs:  # the words side by side score higher; the pairs never add a document
+                    matcher = wq.AndMaybe(matcher, wq.Or([wq.Term(CAPTION_PAIRS, pair) for pair in pairs]))
                 filter_query = _filter_query(filters)
                 if filter_query is not None:
                     # Intersected lazily with the query (cost follows the query's matches), not Whoosh's

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 SCHEMA_VERSION = 1
+# The first photograph was taken in 1826; a camera clock reset to 0001:01:01 or set to 2099 says nothing.
+EARLIEST_PHOTO = datetime(1826, 1, 1)
+
+
+def plausible_date(value: datetime | None) -> datetime | None:
+    """A date taken as it can be believed, else None (unknown): read from files and from stored rows."""
+    if value is None or value < EARLIEST_PHOTO or value > datetime.now() + timedelta(days=1):
+        return None
+    return value
 
 
 class Base(DeclarativeBase):

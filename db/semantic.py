@@ -1,9 +1,8 @@
-"""Caption vectors in one in-memory matrix: cosine ranking, and rank fusion with the keyword results."""
+"""Caption vectors in one in-memory matrix: a query's cosine similarity with every caption."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 
 import numpy as np
 from sqlalchemy import select
@@ -15,7 +14,6 @@ from db.models import Content, File, Meta
 # (measured: 67 ms vs ~15 ms for 100k x 384). 100k captions = 154 MB; 1M = 1.5 GB.
 STORAGE_DTYPE = np.float16
 MEMORY_DTYPE = np.float32
-RRF_K = 60  # reciprocal rank fusion constant (Cormack et al. 2009); ranks beyond ~60 weigh little
 
 
 def to_blob(vector: np.ndarray) -> bytes:
@@ -60,26 +58,10 @@ class VectorIndex:
         """Cosine similarity of the query with every row (rows and query are unit length)."""
         return self.matrix @ np.asarray(query, dtype=MEMORY_DTYPE).reshape(-1)  # one matrix-vector product
 
-    def top(self, query: np.ndarray, k: int, floor: float = -1.0,
-            allowed: Sequence[int] | None = None) -> list[tuple[int, float]]:
-        """Best k (file_id, similarity) at or above the floor, among `allowed` ids when given."""
-        if not len(self.file_ids):
-            return []
-        scores = self.scores(query)
-        if allowed is not None:
-            mask = np.isin(self.file_ids, np.fromiter(allowed, dtype=np.int64))
-            scores = np.where(mask, scores, -np.inf)
-        candidates = np.flatnonzero(scores >= floor)
-        if len(candidates) > k:
-            candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
-        ordered = candidates[np.argsort(-scores[candidates], kind="stable")]
-        return [(int(self.file_ids[i]), float(scores[i])) for i in ordered]
-
-
-def reciprocal_rank_fusion(*rankings: Sequence[int], k: int = RRF_K) -> list[tuple[int, float]]:
-    """Fuse ranked id lists: each id scores sum(1 / (k + rank)); best first."""
-    fused: dict[int, float] = {}
-    for ranking in rankings:
-        for rank, item in enumerate(ranking, start=1):
-            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
-    return sorted(fused.items(), key=lambda pair: (-pair[1], pair[0]))
+    def mask_of(self, file_ids: np.ndarray) -> np.ndarray:
+        """A row mask holding the given file ids (rows are in file id order, so this is a binary search)."""
+        mask = np.zeros(len(self.file_ids), dtype=bool)
+        if len(file_ids) and len(self.file_ids):
+            positions = np.clip(np.searchsorted(self.file_ids, file_ids), 0, len(self.file_ids) - 1)
+            mask[positions[self.file_ids[positions] == file_ids]] = True
+        return mask

@@ -17,13 +17,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
-from db.faults import crash_point
 from db.errors import CaptionaryError, NotIndexedError, SchemaTooNewError
-from db.fulltext import (Filters, FulltextDoc, FulltextIndex, day_number, is_plain, parse_query, query_terms,
-                         semantic_text)
-from db.semantic import VectorIndex, reciprocal_rank_fusion, to_blob
-from db.models import SCHEMA_VERSION, Base, Content, File, FulltextDelete, Meta, Root, Tag
-from db.tags import auto_tags, normalize_tag
+from db.faults import crash_point
+from db.fulltext import Filters, FulltextDoc, FulltextIndex, day_number
+from db.models import SCHEMA_VERSION, Base, Content, File, FulltextDelete, Meta, Root, Tag, plausible_date
+from db.ranking import Mode, parse_mode, parse_sort
+from db.search import WORDS, Found, keyword_search, meaning_search
+from db.semantic import VectorIndex, to_blob
+from db.tags import auto_tags, normalize_tag, printable
 
 DB_NAME = "captionary.db"
 FULLTEXT_DIR = "fulltext"
@@ -63,33 +64,26 @@ class ImageRecord:
     content_hash: str
     tags: list[str] = field(default_factory=list)
 
-    @property
-    def date(self) -> datetime:
-        return self.taken_at or self.mtime
-
 
 @dataclass(frozen=True)
 class SearchHit:
     image: ImageRecord
     score: float
+    match: str = WORDS  # "words": the query's words match; "related": by meaning only (db/ranking.py)
 
 
 @dataclass(frozen=True)
 class SearchPage:
     hits: list[SearchHit]
-    total: int
+    total: int  # matches and related photos together
     terms: set[str]
     seconds: float
     mode: str = "keyword"
+    related: int = 0  # how many of `total` are related photos (they come after every match)
 
-
-SEARCH_MODES = ("keyword", "semantic", "hybrid")
-# Cosine floor for MiniLM caption embeddings, chosen with bench/search_quality.py on tests/eval: just
-# above the best match of any off-topic query (0.23), keeping 89% of relevant caption/query pairs.
-# Below it a caption is not about the query, so semantic search shows nothing rather than junk.
-SIMILARITY_FLOOR = 0.25
-# How deep each list goes before fusion: RRF weight at rank 200 is a quarter of rank 1's.
-SEMANTIC_CANDIDATES = 200
+    @property
+    def matches(self) -> int:
+        return self.total - self.related
 
 
 class EmbedderLike(Protocol):
@@ -135,7 +129,7 @@ def _record(file: File) -> ImageRecord:
         width=content.width,
         height=content.height,
         format=content.format,
-        taken_at=content.taken_at,
+        taken_at=plausible_date(content.taken_at),
         camera=content.camera,
         content_hash=content.hash,
         tags=content.visible_tags,
@@ -328,6 +322,7 @@ class Store:
             .execution_options(yield_per=SYNC_CHUNK)
         )
         for file_id, path, root, ext, mtime_ns, caption, user_caption, taken_at, tag_list in rows:
+            taken_at = plausible_date(taken_at)  # rows stored before dates were checked too
             when = taken_at.date() if taken_at else date.fromtimestamp(mtime_ns / 1e9)
             yield FulltextDoc(file_id, user_caption if user_caption is not None else caption,
                               path, root, ext, day_number(when), tag_list or "")
@@ -370,21 +365,28 @@ class Store:
                offset: int = 0, limit: int = 20, mode: str = "auto") -> SearchPage:
         """Whoosh (and the caption vectors) find ids; the rows come from SQLite, so a deleted path is never shown.
 
-        mode: keyword (BM25), semantic (caption embeddings), hybrid (both, fused), or auto:
-        hybrid when this store has embeddings for its embedder, else keyword.
+        mode: keyword, semantic, hybrid (db/ranking.py says what each does), or auto: hybrid when this
+        store has embeddings for its embedder, else keyword.
         """
         started = time.perf_counter()
+        chosen_sort = parse_sort(sort)
         if not self.ensure_fulltext():
             raise NotIndexedError(f"No search index in {self.data_dir}; run: captionary rebuild-fulltext")
-        mode = self.resolve_mode(mode)
-        if mode == "keyword" or not text.strip():
-            page, total, terms = self.fulltext.search(text, filters, sort, offset, limit)
-            mode = "keyword"
+        chosen = self.resolve_mode(mode)
+        found: Found
+        if chosen is Mode.KEYWORD or not text.strip():
+            found, chosen = keyword_search(self.fulltext, text, filters, chosen_sort, offset, limit), Mode.KEYWORD
         else:
-            page, total, terms = self._semantic_search(text, filters, sort, offset, limit, mode)
-        rows = self.images([file_id for file_id, _ in page])
-        hits = [SearchHit(rows[file_id], score) for file_id, score in page if file_id in rows]
-        return SearchPage(hits, total, terms, time.perf_counter() - started, mode)
+            found = meaning_search(self.fulltext, self.vectors(), self._encode_query, text, filters, chosen_sort,
+                                   offset, limit, chosen)
+        rows = self.images([file_id for file_id, _, _ in found.page])
+        hits = [SearchHit(rows[file_id], score, match) for file_id, score, match in found.page if file_id in rows]
+        return SearchPage(hits, found.matches + found.related, found.terms, time.perf_counter() - started,
+                          chosen.value, found.related)
+
+    def _encode_query(self, text: str):
+        assert self.embedder is not None
+        return self.embedder.encode([text])[0]
 
     def has_embeddings(self) -> bool:
         if self.embedder_id is None:
@@ -392,58 +394,21 @@ class Store:
         with self.sessions() as session:
             return session.scalar(select(Content.id).where(Content.embedder == self.embedder_id).limit(1)) is not None
 
-    def resolve_mode(self, mode: str) -> str:
+    def resolve_mode(self, mode: str) -> Mode:
         if mode == "auto":
-            return "hybrid" if self.has_embeddings() else "keyword"
-        if mode not in SEARCH_MODES:
-            raise CaptionaryError(f"Unknown search mode '{mode}'; use one of {', '.join(SEARCH_MODES)}")
-        if mode != "keyword" and not self.has_embeddings():
-            raise NotIndexedError(f"No caption embeddings for {mode} search yet; run: captionary reembed")
-        return mode
+            return Mode.HYBRID if self.has_embeddings() else Mode.KEYWORD
+        chosen = parse_mode(mode)
+        if chosen is not Mode.KEYWORD and not self.has_embeddings():
+            raise NotIndexedError(f"No caption embeddings for {chosen.value} search yet; run: captionary reembed")
+        return chosen
 
     def vectors(self) -> VectorIndex:
         """The caption vectors, loaded once and reloaded only when the DB changed since."""
+        assert self.embedder_id is not None
         if self._vectors is None or self._vectors.embedder_id != self.embedder_id:
             self._vectors = VectorIndex(self.embedder_id)
         self._vectors.refresh(self.sessions)
         return self._vectors
-
-    def _semantic_search(self, text: str, filters: Filters, sort: str, offset: int, limit: int,
-                         mode: str) -> tuple[list[tuple[int, float]], int, set[str]]:
-        candidates = max(SEMANTIC_CANDIDATES, offset + limit)
-        boolean = not is_plain(text)
-        # The BM25 list: fused with the vectors in hybrid mode, and the boundary of a boolean query.
-        if mode == "hybrid" or boolean:
-            keyword, _, terms = self.fulltext.search(text, filters, "relevance", 0, candidates, count=False)
-        else:
-            keyword, terms = [], query_terms(parse_query(text, self.fulltext.schema))  # parsing validates it
-        # Operators, quotes, fields and wildcards keep their boolean meaning: the vectors may reorder
-        # the documents the boolean query admits (its best `candidates` by BM25), never add to them.
-        # Filters apply before ranking.
-        if boolean:
-            admitted = {file_id for file_id, _ in keyword}
-        elif not filters.is_empty():
-            admitted = self.fulltext.matching_ids(None, filters)
-        else:
-            admitted = None
-        vector = self.embedder.encode([semantic_text(text) or text])[0]
-        semantic = self.vectors().top(vector, candidates, SIMILARITY_FLOOR, admitted)
-        if mode == "semantic":
-            ranked = semantic
-        else:
-            ranked = reciprocal_rank_fusion([file_id for file_id, _ in keyword], [file_id for file_id, _ in semantic])
-        if sort in ("date", "date_asc"):
-            ranked = self._by_date([file_id for file_id, _ in ranked], newest_first=sort == "date")
-        return ranked[offset: offset + limit], len(ranked), terms
-
-    def _by_date(self, file_ids: list[int], newest_first: bool) -> list[tuple[int, float]]:
-        with self.sessions() as session:
-            rows = session.execute(select(File.id, Content.taken_at, File.mtime_ns)
-                                   .join(Content, File.content_id == Content.id).where(File.id.in_(file_ids))).all()
-        def when(row) -> float:
-            return row[1].timestamp() if row[1] else row[2] / 1e9
-        rows.sort(key=when, reverse=newest_first)
-        return [(file_id, 0.0) for file_id, _, _ in rows]
 
     def pending_embeddings(self, content_ids: Sequence[int] | None = None) -> int:
         with self.sessions() as session:
@@ -552,7 +517,7 @@ class Store:
     def set_caption(self, file_id: int, text: str | None) -> ImageRecord:
         """Save a person's caption (None reverts to the model's); re-indexing never overwrites it."""
         if text is not None:
-            text = " ".join(text.split())
+            text = " ".join(printable(text).split())
             if not text:
                 raise CaptionaryError("A caption cannot be empty; to go back to the model's caption, revert it")
         with self.sessions.begin() as session:

@@ -1,4 +1,10 @@
-"""Auto-tags from captions: the nouns and colours of a caption, lower-case and singular."""
+"""Auto-tags from captions: the nouns and colours of a caption, lower-case and singular.
+
+A word is a tag by its role in the caption's grammar, not by whether a dictionary also lists an
+adjective sense: captions are noun phrases joined by prepositions, conjunctions and verbs ("a red square
+on a white background", "a man riding a wave"), so the last word of each phrase is its head noun
+("square", even though "square" is also an adjective) and the words before it are modifiers, tags
+only when they name a thing ("street light", "plastic bag"), not a quality ("small dog")."""
 
 from __future__ import annotations
 
@@ -9,12 +15,20 @@ from functools import lru_cache
 from whoosh.analysis import STOP_WORDS
 
 # Closed-class words (pronouns, determiners, quantifiers) are a small fixed set the lemma dictionary
-# mislabels as nouns ("my", "another"); Whoosh's STOP_WORDS has the articles and prepositions.
+# mislabels as nouns ("my", "another"); Whoosh's STOP_WORDS has the articles and some prepositions.
 FUNCTION_WORDS = frozenset(
     "i me my mine you your yours he him his she her hers it its we our ours they them their theirs this these "
     "those another other others each every either neither some any all both none such what which who whom "
-    "whose there here very just also only own same than too".split()
+    "whose there here very just also only own same than too is are was were be been being has have had do does "
+    "that".split()
 ) | frozenset(STOP_WORDS)
+# Words that end a noun phrase: prepositions, conjunctions and particles ("on", "and", "out").
+PHRASE_BREAKS = frozenset(
+    "about above across after against along alongside amid among around as at atop before behind below beneath "
+    "beside besides between beyond by down during for from in inside into like near of off on onto out outside "
+    "over past through throughout to toward towards under underneath until up upon via with within without "
+    "and or but nor while where whilst".split()
+)
 # Colours are adjectives, not nouns, but "red car" should be findable and browsable by "red".
 COLOURS = frozenset(
     "red orange yellow green blue purple pink brown black white gray grey silver gold golden beige "
@@ -32,55 +46,133 @@ ING_NOUNS = frozenset("building wedding painting clothing ceiling railing evenin
                       "frosting stuffing pudding sling swing king string wing".split())
 MAX_TAG_LENGTH = 40
 
-_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+_TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|[^\w\s]|\d+")
 
 
 @lru_cache(maxsize=1)
 def _engines():
-    # lemminflect: a lemma dictionary with parts of speech (shipped in the wheel, works offline);
-    # inflect: irregular singulars it lacks (people -> person).
+    # lemminflect: a lemma dictionary with parts of speech and inflections (shipped in the wheel,
+    # works offline); inflect: irregular singulars it lacks (people -> person).
     import inflect
-    from lemminflect import getAllLemmas
+    from lemminflect import getAllInflections, getAllLemmas
 
-    return getAllLemmas, inflect.engine()
+    return getAllLemmas, getAllInflections, inflect.engine()
+
+
+@lru_cache(maxsize=20_000)
+def _lemmas(word: str) -> dict:
+    return _engines()[0](word)
+
+
+@lru_cache(maxsize=20_000)
+def _gradable(word: str) -> bool:
+    """Has a comparative ("smaller", "older"): a quality, where "plastic" or "chocolate" name a material."""
+    return "JJR" in _engines()[1](word, upos="ADJ")
+
+
+def _is_action(word: str) -> bool:
+    """A participle ("riding", "covered"; not "bed" or "building"): after its subject it is the verb."""
+    verbs = _lemmas(word).get("VERB", ())
+    return word.endswith(("ing", "ed")) and any(verb != word for verb in verbs) and word not in ING_NOUNS
 
 
 @lru_cache(maxsize=20_000)
 def noun_lemma(word: str) -> str | None:
     """The singular of `word` if it can be a noun (dogs -> dog, people -> person), else None."""
-    get_all_lemmas, inflector = _engines()
-    lemmas = get_all_lemmas(word)
+    _, _, inflector = _engines()
+    lemmas = _lemmas(word)
     if not lemmas:
         return word  # not in the dictionary: names, foreign words ("brûlée", "frisbee") are things
     nouns = lemmas.get("NOUN")
-    if not nouns or "ADV" in lemmas or "ADJ" in lemmas:
-        # "up", "home" say where, "old", "small" say how: a tag names what is in the photo
+    if not nouns:
         return None
-    if word.endswith("ing") and "VERB" in lemmas and word not in ING_NOUNS:
-        return None  # "sitting", "standing": an action here, not a thing
     lemma = nouns[0]
     if lemma == word:
         singular = inflector.singular_noun(word)
         # inflect guesses ("bus" -> "bu"); trust it only where the dictionary knows the result
-        if singular and singular != word and get_all_lemmas(singular).get("NOUN"):
+        if singular and singular != word and _lemmas(singular).get("NOUN"):
             lemma = singular
     return lemma
 
 
+def _head_tag(word: str) -> str | None:
+    """The last word of a noun phrase: a tag if it can be a noun at all ("a red square")."""
+    if word in COLOURS or word in ING_NOUNS:
+        return word
+    lemmas = _lemmas(word)
+    if _is_action(word):
+        return None  # "sitting on a bench": an action, even where it ends the phrase
+    if set(lemmas) == {"VERB"} and word in lemmas["VERB"]:
+        # The dictionary knows only the verb ("a pan", "a rug"), but after "a" it is a thing.
+        singular = _engines()[2].singular_noun(word)
+        return singular if singular and _lemmas(singular) else word
+    return noun_lemma(word)
+
+
+def _is_quality(word: str) -> bool:
+    lemmas = _lemmas(word)
+    return "ADJ" in lemmas and (_gradable(word) or "NOUN" not in lemmas)
+
+
+def _modifier_tag(word: str) -> str | None:
+    """A word before the head: a tag if it names a thing ("street light", "glass bowl"), not a quality."""
+    if word in COLOURS:
+        return word
+    if _is_action(word):
+        return None  # "living room", "stuffed animal": describe the head
+    lemmas = _lemmas(word)
+    if lemmas and "NOUN" not in lemmas:
+        return None  # "wooden", "sandy"
+    if lemmas and _is_quality(word):
+        return None  # "small", "old", "light blue": a quality, though nouns in some sense
+    return noun_lemma(word)
+
+
+def _phrases(caption: str) -> list[list[str]]:
+    """The caption's runs of content words, split at function words, breaks, punctuation and verbs."""
+    phrases: list[list[str]] = []
+    current: list[str] = []
+
+    def close() -> None:
+        nonlocal current
+        if current:
+            phrases.append(current)
+        current = []
+
+    for token in _TOKEN.findall(unicodedata.normalize("NFC", caption).lower()):
+        word, _, possessive = token.partition("'")
+        if not word[0].isalpha() or word in FUNCTION_WORDS or word in PHRASE_BREAKS or word in CAPTION_FILLER:
+            close()
+            continue
+        if current and _is_action(word) and not _is_quality(current[-1]):
+            close()  # the verb after a subject ends its phrase and is no tag ("a small fishing boat" has none)
+            continue
+        current.append(word)
+        if possessive:  # "a woman's cat": the owner is a phrase of its own
+            close()
+    close()
+    return phrases
+
+
+def printable(text: str) -> str:
+    """Text without control characters or lone surrogates (XML cannot hold them; a terminal misreads them)."""
+    return "".join(char for char in text if unicodedata.category(char) not in ("Cc", "Cs") or char.isspace())
+
+
 def normalize_tag(text: str) -> str:
     """A person's tag: lower case, single spaces, no commas (they separate tags in the index)."""
-    text = unicodedata.normalize("NFC", text).lower().replace(",", " ")
+    text = printable(unicodedata.normalize("NFC", text)).lower().replace(",", " ")
     return " ".join(text.split())[:MAX_TAG_LENGTH]
 
 
 def auto_tags(caption: str) -> list[str]:
     """Tags for a caption, in caption order, without duplicates."""
     tags: list[str] = []
-    for match in _WORD.finditer(unicodedata.normalize("NFC", caption).lower()):
-        word = match.group().split("'")[0]  # "dog's" -> "dog"
-        if len(word) < 2 or word in FUNCTION_WORDS or word in CAPTION_FILLER:
-            continue
-        tag = word if word in COLOURS else noun_lemma(word)
-        if tag and tag not in CAPTION_FILLER and tag not in tags:
-            tags.append(tag)
+    for phrase in _phrases(caption):
+        for position, word in enumerate(phrase):
+            if len(word) < 2:
+                continue
+            tag = _head_tag(word) if position == len(phrase) - 1 else _modifier_tag(word)
+            if tag and tag not in CAPTION_FILLER and tag not in tags:
+                tags.append(tag)
     return tags

@@ -13,6 +13,7 @@ import click
 
 from db.errors import CaptionaryError
 from db.fulltext import Filters
+from db.search import RELATED
 from db.store import Store, open_store
 
 DEBUG = bool(os.environ.get("CAPTIONARY_DEBUG"))
@@ -161,7 +162,7 @@ def index(roots, data_dir, model, batch_size, device, workers, threads, excludes
 @embedder_option
 @json_option
 def search(query, data_dir, limit, mode, embedder, as_json) -> None:
-    """Find photos whose caption (or folder/file name) matches QUERY.
+    """Find photos whose caption, tags or folder/file names match QUERY, then photos related by meaning.
 
     Words are ANDed; "quoted phrases", OR, NOT, (groups) and prefix* work.
     Put a query that starts with - after --: captionary search -- -foo
@@ -173,13 +174,18 @@ def search(query, data_dir, limit, mode, embedder, as_json) -> None:
     if as_json:
         click.echo(json.dumps([
             {"path": hit.image.path, "caption": hit.image.caption, "score": round(hit.score, 4), "mode": page.mode,
-             "id": hit.image.id, "edited": hit.image.edited, "model": hit.image.model, "tags": hit.image.tags}
+             "match": hit.match, "id": hit.image.id, "edited": hit.image.edited, "model": hit.image.model,
+             "tags": hit.image.tags}
             for hit in page.hits], ensure_ascii=False))
         return
     if not page.hits:
         click.echo("no matches", err=True)
+    shown_related = False
     for hit in page.hits:
-        click.echo(f"{hit.score:7.3f}  {hit.image.path}  {hit.image.caption}")
+        if hit.match == RELATED and not shown_related:
+            click.echo("-- related --")  # photos found by meaning only: after every word match
+            shown_related = True
+        click.echo(f"{hit.image.path}  {hit.image.caption}")
 
 
 @cli.command()

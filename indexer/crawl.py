@@ -63,13 +63,22 @@ def crawl(
     excludes: Sequence[str] = (),
     follow_symlinks: bool = False,
     on_error: Callable[[str, OSError], None] | None = None,
+    skip: Sequence[str | Path] = (),
 ) -> Iterator[tuple[str, list[FileRecord]]]:
     """Yield (folder, image records) for every folder under root, depth first, sorted by name.
 
-    Hidden files and folders are skipped. Symlinks are not followed unless asked; when they
-    are, a folder already visited (by real path) is not entered again, so link loops end.
+    Hidden files and folders are skipped, and so are the folders in `skip` (captionary's own data dir:
+    inside a photo root its thumbnails would be indexed, and grow, on every run). Symlinks are not
+    followed unless asked; when they are, a folder already visited (by real path) is not entered again,
+    so link loops end.
     """
     visited: set[tuple[int, int]] = set()
+    for folder in skip:
+        try:
+            identity = os.stat(folder)
+            visited.add((identity.st_dev, identity.st_ino))
+        except OSError:
+            pass  # not there yet: nothing to skip
     stack = [root]
     while stack:
         folder = stack.pop()

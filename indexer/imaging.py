@@ -11,6 +11,8 @@ from pathlib import Path
 
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from db.models import plausible_date
+
 try:  # iPhone photos are HEIC; pillow-heif teaches Pillow to read them.
     from pillow_heif import register_heif_opener
 
@@ -52,7 +54,7 @@ def _parse_exif_date(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        return datetime.strptime(value.strip().rstrip("\x00")[:19], "%Y:%m:%d %H:%M:%S")
+        return plausible_date(datetime.strptime(value.strip().rstrip("\x00")[:19], "%Y:%m:%d %H:%M:%S"))
     except ValueError:
         return None
 

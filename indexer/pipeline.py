@@ -23,7 +23,7 @@ from db.models import Content, File, Meta, Pending, Root, Tag
 from db.store import Store, thumbnail_path, utcnow
 from indexer.caption import CaptionModel, resolve_model_id
 from indexer.crawl import crawl, extension, normalize_root
-from indexer.imaging import ImageReadError, PhotoInfo, THUMBNAIL_SIDE, open_photo, save_thumbnail
+from indexer.imaging import THUMBNAIL_SIDE, ImageReadError, PhotoInfo, open_photo, save_thumbnail
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
@@ -227,7 +227,8 @@ class Indexer:
         try:
             session.begin()
             since_commit = 0
-            for folder, records in crawl(root, self.options.excludes, self.options.follow_symlinks, remember_error):
+            for folder, records in crawl(root, self.options.excludes, self.options.follow_symlinks, remember_error,
+                                         skip=[self.store.data_dir]):
                 known = {
                     path: (file_id, size, mtime_ns)
                     for file_id, path, size, mtime_ns in session.execute(

@@ -39,6 +39,12 @@ def shown_names(app: AppTest) -> list[str]:
                                                              ".bmp", ".tif", ".tiff"))]
 
 
+def metadata(app: AppTest) -> str:
+    """The detail view's metadata list, unescaped, and the full path shown under it."""
+    listed = next(unescape(element.value) for element in app.markdown if "**Taken:**" in element.value)
+    return listed + "\n" + app.code[0].value
+
+
 def result_count(app: AppTest) -> str:
     return next(element.value for element in app.caption if " ms" in element.value)
 
@@ -142,11 +148,10 @@ def test_detail_view_and_neighbours(indexed, monkeypatch):
     first, second = shown_names(app)[:2]
     first_id = app.session_state["result_ids"][0]
     app.button(key=f"open-{first_id}").click().run()
-    assert app.subheader[0].value == first
-    table = app.table[0].value
-    assert "Pixel 4" in table.to_string() or "unknown" in table.to_string()
+    assert unescape(app.subheader[0].value) == first
+    assert "Pixel 4" in metadata(app) or "unknown" in metadata(app)
     app.button(key="detail-next").click().run()
-    assert app.subheader[0].value == second
+    assert unescape(app.subheader[0].value) == second
     app.button(key="detail-back").click().run()
     assert shown_names(app)[:2] == [first, second]
 
@@ -155,7 +160,7 @@ def test_detail_shows_metadata(indexed, monkeypatch):
     tree, data_dir = indexed
     app = search(start_app(data_dir, monkeypatch), "red car")
     app.button(key=f"open-{app.session_state['result_ids'][0]}").click().run()
-    text = app.table[0].value.to_string()
+    text = metadata(app)
     assert str(tree["red"]) in text and "64 × 48" in text and "Pixel 4" in text and "2019-06-01" in text
     assert "fake-model" in text
 

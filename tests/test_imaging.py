@@ -104,8 +104,8 @@ def test_draft_decode_feeds_the_model_nearly_the_same_pixels(tmp_path):
     import numpy as np
     from transformers import ViTImageProcessor
 
-    from indexer.pipeline import _reduce_for_model
     from bench.photoset import realistic_photo
+    from indexer.pipeline import _reduce_for_model
 
     processor = ViTImageProcessor(size={"height": 224, "width": 224})
     for seed in range(2):

@@ -300,8 +300,8 @@ def test_model_sees_reduced_images(store, tmp_path):
 
 
 def test_ordered_prefetch_bounds_work_in_flight():
-    from concurrent.futures import ThreadPoolExecutor
     import threading
+    from concurrent.futures import ThreadPoolExecutor
 
     started = []
     lock = threading.Lock()

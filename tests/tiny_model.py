@@ -43,10 +43,10 @@ def build_random_model(target: Path, seed: int, vocabulary_size: int, encoder: d
     from transformers import (
         GPT2Config,
         PreTrainedTokenizerFast,
-        ViTConfig,
-        ViTImageProcessor,
         VisionEncoderDecoderConfig,
         VisionEncoderDecoderModel,
+        ViTConfig,
+        ViTImageProcessor,
     )
     from transformers.utils import logging as hf_logging
 

@@ -1,0 +1,135 @@
+"""How search results are chosen and ordered: modes, sorts, the related-photo rule, fusion and tiers.
+
+The default search returns two tiers. *Matches* are the photos whose words (caption, tags, folder and file
+names) match the query as keyword mode does; they are ordered by adjacency of the query's words, then by
+BM25 fused with caption similarity. *Related* photos match by meaning only and come after every match,
+admitted by `related_mask`. This module is pure: the Store gathers the lists and similarities and calls it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+from db.errors import CaptionaryError
+
+
+class Mode(str, Enum):
+    KEYWORD = "keyword"  # the words as typed: matches only, BM25 (+ adjacency)
+    SEMANTIC = "semantic"  # meaning only: ranked by caption similarity
+    HYBRID = "hybrid"  # matches (BM25 fused with similarity), then related photos
+
+
+class Sort(str, Enum):
+    RELEVANCE = "relevance"
+    DATE = "date"  # newest first
+    DATE_ASC = "date_asc"
+
+
+MODES = tuple(mode.value for mode in Mode)
+SORTS = tuple(sort.value for sort in Sort)
+
+
+def parse_mode(value: str | Mode) -> Mode:
+    try:
+        return Mode(value)
+    except ValueError:
+        raise CaptionaryError(f"Unknown search mode '{value}'; use one of {', '.join(MODES)}") from None
+
+
+def parse_sort(value: str | Sort) -> Sort:
+    try:
+        return Sort(value)
+    except ValueError:
+        raise CaptionaryError(f"Unknown sort '{value}'; use one of {', '.join(SORTS)}") from None
+
+
+# A photo is *related* to a query when its caption is both close in absolute terms and far above what
+# the query's similarity is to this library's typical caption. Chosen with `bench/search_quality.py
+# --sweep` on three unlike libraries (varied scenes, one-subject shapes, a beach holiday):
+# - The z-score (median and MAD of the query's similarity with the whole library) adapts to the library:
+#   in a library of one subject every caption is close to every on-subject query, so a fixed floor
+#   returned all of it; with the z-score, only what stands out from the library is related.
+# - The absolute floor stops queries about nothing in the library: off-topic queries reach at most 0.26
+#   with any caption of the evaluation libraries, while a one-word synonym with a sentence is often
+#   just above 0.3 ("puppy" vs "a dog sleeping on a couch").
+# - A caption that shares a word with the query but lacks the others is lifted by that word alone ("red
+#   car" vs "a red beach umbrella" 0.32), so it needs the higher PARTIAL_FLOOR.
+RELATED_FLOOR = 0.28
+PARTIAL_FLOOR = 0.40
+RELATED_Z = 2.0
+# How deep each list goes before fusion: RRF weight at rank 200 is a quarter of rank 1's.
+CANDIDATES = 200
+RRF_K = 60  # reciprocal rank fusion constant (Cormack et al. 2009); ranks beyond ~60 weigh little
+SPREAD_SAMPLE = 20_000  # rows sampled for the library's median and spread: a strided sample is exact enough
+
+
+def library_spread(similarities: np.ndarray) -> tuple[float, float]:
+    """Median and robust standard deviation (1.4826 MAD) of a query's similarity with the library."""
+    if not len(similarities):
+        return 0.0, 1.0
+    step = max(1, len(similarities) // SPREAD_SAMPLE)
+    sample = similarities[::step]
+    median = float(np.median(sample))
+    spread = float(np.median(np.abs(sample - median))) * 1.4826
+    return median, max(spread, 1e-6)
+
+
+def related_mask(similarities: np.ndarray, eligible: np.ndarray | None = None,
+                 hold_some_words: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+    """Rows whose caption is close enough to the query to show without a word match.
+
+    hold_some_words(rows) says which of those rows hold some of the query's words (but not all: those
+    are matches); it is asked only about the rows the higher PARTIAL_FLOOR would drop."""
+    median, spread = library_spread(similarities)
+    mask = (similarities >= RELATED_FLOOR) & ((similarities - median) / spread >= RELATED_Z)
+    if eligible is not None:
+        mask &= eligible
+    if hold_some_words is not None:
+        doubtful = np.flatnonzero(mask & (similarities < PARTIAL_FLOOR))
+        if len(doubtful):
+            mask[doubtful[hold_some_words(doubtful)]] = False
+    return mask
+
+
+def reciprocal_rank_fusion(*rankings: Sequence[int], k: int = RRF_K) -> list[tuple[int, float]]:
+    """Fuse ranked id lists: each id scores sum(1 / (k + rank)); best first."""
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
+    return sorted(fused.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+def rank_matches(bm25: Sequence[int], by_similarity: Sequence[int],
+                 adjacency: dict[int, int] | None = None) -> list[tuple[int, float]]:
+    """Matches best first: more of the query's words side by side in the caption ("a red circle" above
+    "a black circle on a red background"), then BM25 and caption similarity fused."""
+    fused = reciprocal_rank_fusion(bm25, by_similarity)
+    if adjacency:
+        fused.sort(key=lambda pair: -adjacency.get(pair[0], 0))  # stable: fusion order within a level
+    return fused
+
+
+def top_rows(similarities: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:
+    """Row numbers of the k most similar rows the mask admits, best first."""
+    rows = np.flatnonzero(mask)
+    if len(rows) > k:
+        rows = rows[np.argpartition(-similarities[rows], k - 1)[:k]]
+    return rows[np.argsort(-similarities[rows], kind="stable")]
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One search's full ordering before paging: (file id, score, "words" | "related")."""
+
+    results: list[tuple[int, float, str]]
+    matches: int
+    related: int
+
+    @property
+    def total(self) -> int:
+        return self.matches + self.related

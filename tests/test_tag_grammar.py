@@ -1,0 +1,68 @@
+"""Auto-tags by a word's role in the caption: a table of real-looking caption phrases and the tags they
+must and must not give. A dictionary that also lists an adjective sense ("square", "light", "glass",
+"plastic", "chocolate", "orange") must not hide a noun; a quality ("small", "old") or an action
+("sitting") must never become a tag."""
+
+import pytest
+
+from db.tags import auto_tags
+
+# caption -> (tags it must give, tags it must not give)
+TABLE: list[tuple[str, set[str], set[str]]] = [
+    ("a red square", {"red", "square"}, set()),
+    ("a red circle and a blue square on a white background", {"red", "circle", "blue", "square", "white"},
+     {"background"}),
+    ("a street light", {"street", "light"}, set()),
+    ("a glass of water", {"glass", "water"}, set()),
+    ("a plastic bag", {"plastic", "bag"}, set()),
+    ("a chocolate cake", {"chocolate", "cake"}, set()),
+    ("an orange on a table", {"orange", "table"}, set()),
+    ("sitting on a bench", {"bench"}, {"sitting", "sit"}),
+    ("a small dog", {"dog"}, {"small"}),
+    ("an old man walking along the shore", {"man", "shore"}, {"old", "walking", "walk"}),
+    ("a young boy and a little girl", {"boy", "girl"}, {"young", "little"}),
+    ("a light blue shirt on a hanger", {"blue", "shirt", "hanger"}, {"light"}),
+    ("a square table with four chairs", {"table", "chair"}, {"square"}),
+    ("a man riding a wave on top of a surfboard", {"man", "wave", "surfboard"}, {"riding", "ride", "top"}),
+    ("two dogs playing with a frisbee in the grass", {"dog", "frisbee", "grass"}, {"playing", "play", "two"}),
+    ("a group of people standing around a red bus", {"person", "red", "bus"}, {"group", "standing"}),
+    ("children and mice near the geese", {"child", "mouse", "goose"}, set()),
+    ("A Woman's BLACK cat, sleeping on the couch!", {"woman", "black", "cat", "couch"}, {"sleeping"}),
+    ("crème brûlée on a table", {"crème", "brûlée", "table"}, set()),
+    ("an old building next to a bus stop", {"building", "bus", "stop"}, {"old", "next"}),
+    ("a living room with a couch and a television", {"room", "couch", "television"}, {"living"}),
+    ("a snow covered mountain under a blue sky", {"snow", "mountain", "blue", "sky"}, {"covered", "cover"}),
+    ("a close up of a piece of paper", {"paper"}, {"close", "piece"}),
+    ("a tennis ball bouncing near the net", {"tennis", "ball", "net"}, {"bouncing"}),
+    ("steamed broccoli on a white plate", {"broccoli", "white", "plate"}, {"steamed"}),
+    ("a cat curled up on a blanket", {"cat", "blanket"}, {"curled", "up"}),
+    ("a dog looking out of a window", {"dog", "window"}, {"looking", "out"}),
+    ("a busy city street with cars and buses", {"city", "street", "car", "bus"}, {"busy"}),
+    ("a wooden bench in a park", {"bench", "park"}, {"wooden"}),
+    ("a stuffed animal on a bed", {"animal", "bed"}, {"stuffed"}),
+    ("a wedding cake with white frosting", {"wedding", "cake", "white", "frosting"}, set()),
+    ("a black and white dog standing on a sandy beach", {"black", "white", "dog", "beach"}, {"sandy"}),
+    ("a woman holding an umbrella in the rain", {"woman", "umbrella", "rain"}, {"holding"}),
+    ("a pizza sitting on top of a pan", {"pizza", "pan"}, {"sitting"}),
+    ("a cup of coffee next to a laptop", {"cup", "coffee", "laptop"}, set()),
+    ("a stop sign on a street corner", {"stop", "sign", "street", "corner"}, set()),
+    ("a traffic light on a city street corner", {"traffic", "light", "city", "street", "corner"}, set()),
+    ("a metal fence around a brick house", {"metal", "fence", "brick", "house"}, set()),
+    ("a man in a dark suit", {"man", "suit"}, {"dark"}),
+    ("a bowl of fresh fruit", {"bowl", "fruit"}, {"fresh"}),
+    ("a silver car parked in a garage", {"silver", "car", "garage"}, {"parked", "park"}),
+    ("a paper plate with a slice of pizza", {"paper", "plate", "slice", "pizza"}, set()),
+    ("a baby elephant next to its mother", {"baby", "elephant", "mother"}, {"its"}),
+    ("the of and a an in on", set(), {"of", "and"}),
+]
+
+
+def test_the_table_is_big_enough_to_mean_something():
+    assert len(TABLE) >= 40
+
+
+@pytest.mark.parametrize("caption, must, must_not", TABLE, ids=[row[0] for row in TABLE])
+def test_tags_follow_the_caption_grammar(caption, must, must_not):
+    tags = set(auto_tags(caption))
+    assert must <= tags, f"missing {must - tags}"
+    assert not (must_not & tags), f"unwanted {must_not & tags}"
