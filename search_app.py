@@ -138,11 +138,14 @@ def grid_ui(store: Store, hits: list[SearchHit], terms: set[str]) -> None:
 
 
 def thumbnail_ui(store: Store, image: ImageRecord) -> None:
-    from indexer.imaging import ImageReadError, ensure_thumbnail
+    from indexer.imaging import ImageReadError, check_indexed_file, ensure_thumbnail
 
     try:
         # Only paths from the DB, looked up by id, are ever read: no widget can name a file.
-        thumbnail = ensure_thumbnail(thumbnail_path(store.thumbnail_dir, image.content_hash), image.path)
+        cached = thumbnail_path(store.thumbnail_dir, image.content_hash)
+        if not cached.exists():
+            check_indexed_file(image.path, image.size)
+        thumbnail = ensure_thumbnail(cached, image.path)
         st.image(str(thumbnail), width="stretch")
     except (ImageReadError, OSError):
         st.caption("(photo unavailable)")
@@ -283,7 +286,7 @@ def edit_tags_ui(store: Store, image: ImageRecord) -> None:
 
 
 def detail_ui(store: Store, file_id: int) -> None:
-    from indexer.imaging import ImageReadError, display_image
+    from indexer.imaging import ImageReadError, check_indexed_file, display_image
 
     try:
         image = store.image(file_id)
@@ -295,6 +298,7 @@ def detail_ui(store: Store, file_id: int) -> None:
     picture, details = st.columns([3, 2])
     with picture:
         try:
+            check_indexed_file(image.path, image.size)
             shown = display_image(image.path)
             # Scale down to the column, never blow a small picture up.
             st.image(shown, width="stretch" if shown.width >= 700 else shown.width)
@@ -313,7 +317,8 @@ def detail_ui(store: Store, file_id: int) -> None:
 
 def caption_ui() -> None:
     from indexer.caption import resolve_model_id
-    from indexer.imaging import ImageReadError, fetch_url, open_photo
+    from indexer.fetch import fetch_url
+    from indexer.imaging import ImageReadError, open_photo
 
     st.write("Get a caption for any photo; nothing is stored.")
     uploaded = st.file_uploader("Photo", type=["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff",

@@ -27,3 +27,11 @@ class NotIndexedError(CaptionaryError):
 
 class ModelLoadError(CaptionaryError):
     pass
+
+
+class BusyError(CaptionaryError):
+    """Another process (an index run) holds the DB's write lock longer than this write may wait."""
+
+
+class DamagedCatalogError(CaptionaryError):
+    """The SQLite catalog cannot be read; the message says where it is and how to recover."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
 import shutil
 import threading
@@ -33,10 +35,15 @@ from whoosh.support.charset import accent_map
 from db.errors import QueryError
 
 MAX_QUERY_LENGTH = 1000
+MAX_EXPANSIONS = 2000  # words one wildcard may stand for
 # Fields a person may name in a query (`caption:dog`, `file:beach`, `ext:png`).
 USER_FIELDS = ("caption", "file", "ext", "tag")
 DEFAULT_FIELDS = ("caption", "file")
 INDEX_ID_FILE = "captionary-index-id"
+# What the documents hold; a new value makes the next sync rebuild an older index.
+# 2: file names whole (`img_043.jpg`) as well as split into words.
+FORMAT_FILE = "captionary-format"
+FORMAT = "2"
 # Adjacent caption words as single terms ("citi street"): a quoted phrase becomes a term lookup.
 CAPTION_PAIRS = "caption_pairs"
 WRITER_LIMIT_MB = 16
@@ -144,9 +151,11 @@ _SPLIT_WORDS = re.compile(r"[^\W\d_]+|\d+")
 
 
 def path_words(path: str, root: str) -> str:
-    """Words of the folders under the root and of the file name, split at _ - . and digit boundaries."""
+    """Words of the folders under the root and of the file name, split at _ - . and digit boundaries,
+    then the file name whole and without its extension, so `img_043` and `IMG_043.jpg` find IMG_043.jpg."""
     relative = path[len(root):] if path.startswith(root) else path
-    return " ".join(_SPLIT_WORDS.findall(relative))
+    name = os.path.basename(path)
+    return " ".join([*_SPLIT_WORDS.findall(relative), name, os.path.splitext(name)[0]])
 
 
 def ancestor_folders(path: str) -> str:
@@ -155,7 +164,9 @@ def ancestor_folders(path: str) -> str:
     return ",".join(folders)
 
 
-_FIELD_SYNTAX = re.compile(r"(?:^|[\s(])([A-Za-z_]+):")
+# Whoosh reads `name:` as a field wherever a word starts, even after - . , (`x-folder:/tmp`), so any
+# `name:` not inside a word is checked; only the documented fields are reachable from a query.
+_FIELD_SYNTAX = re.compile(r"(?<![\w])([A-Za-z_]\w*):")
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "REQUIRE"}
 
 
@@ -184,6 +195,20 @@ def _validate(text: str) -> None:
     if words and (words[-1] in _OPERATORS or words[0] in _OPERATORS - {"NOT"}):
         operator = words[-1] if words[-1] in _OPERATORS else words[0]
         raise QueryError(f"Operator {operator} needs a search word on each side (lower-case it to search for it)")
+    for first, second in zip(words, words[1:]):
+        # `red OR OR blue` was silently an AND; `NOT NOT red` a parser crash. "AND NOT" is fine.
+        if first in _OPERATORS and second in _OPERATORS and not (second == "NOT" and first in ("AND", "OR")):
+            raise QueryError(f"Operators {first} {second} in a row: put a search word between them")
+
+
+def _check_fields(query: wq.Query) -> None:
+    """Every part of the parsed query reads a documented field (or the word pairs derived from captions)."""
+    fieldname = getattr(query, "fieldname", None)
+    if fieldname is not None and fieldname not in USER_FIELDS:
+        raise QueryError(f"Unknown field '{fieldname}:' in query; use one of "
+                         f"{', '.join(f + ':' for f in USER_FIELDS)} or put the text in quotes")
+    for child in query.children():
+        _check_fields(child)
 
 
 def make_parser(schema: Schema) -> MultifieldParser:
@@ -191,6 +216,8 @@ def make_parser(schema: Schema) -> MultifieldParser:
     # Boosts and ranges make no sense for captions and only turn typos into surprises.
     parser.remove_plugin_class(plugins.BoostPlugin)
     parser.remove_plugin_class(plugins.RangePlugin)
+    # `-red` means NOT red, as in every search engine people use (after `--` on the command line).
+    parser.add_plugin(plugins.PlusMinusPlugin())
     return parser
 
 
@@ -201,12 +228,17 @@ def parse_query(text: str, schema: Schema | None = None) -> wq.Query | None:
         return None
     _validate(text)
     try:
-        return make_parser(schema or make_schema()).parse(text)
+        parser = make_parser(schema or make_schema())
+        query = parser.parse(text)
+        if query is wq.NullQuery and re.search(r"(?:^|\s)-\w", text):
+            query = parser.parse("* " + text)  # only exclusions (`-red`): every photo but those
     except Exception as error:  # Whoosh raises assorted types for odd input
         raise QueryError(f"Cannot parse query: {error}") from None
+    _check_fields(query)
+    return query
 
 
-_SYNTAX = re.compile(r'[()"*?]|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE|REQUIRE)\b|\b[A-Za-z_]+:')
+_SYNTAX = re.compile(r'[()"*?]|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE|REQUIRE)\b|\b[A-Za-z_]+:|(?:^|(?<=\s))[-+](?=\w)')
 
 
 def is_plain(text: str) -> bool:
@@ -216,7 +248,7 @@ def is_plain(text: str) -> bool:
 
 def semantic_text(text: str) -> str:
     """The words of a query to embed: syntax and negated words removed ("dog NOT cat" -> "dog")."""
-    without_negations = re.sub(r"\b(?:NOT|ANDNOT)\s+(\([^)]*\)|\"[^\"]*\"|\S+)", " ", text)
+    without_negations = re.sub(r"\b(?:NOT|ANDNOT)\s+(\([^)]*\)|\"[^\"]*\"|\S+)|(?:^|(?<=\s))-\S+", " ", text)
     return " ".join(_SYNTAX.sub(" ", without_negations).split())
 
 
@@ -256,6 +288,18 @@ def _filter_query(filters: Filters) -> wq.Query | None:
 
 
 _UNKNOWN_DAY = -(2**31)  # for an id the index lacks: sorts last when newest first, and negates safely
+
+
+def _bound_expansions(query: wq.Query, reader) -> None:
+    """Refuse a wildcard that stands for too many words: `?????*` expanded to every word of a large
+    library and took 8 s and 456 MB; over MAX_EXPANSIONS words it is a QueryError that says why."""
+    if isinstance(query, wq.MultiTerm):
+        expanded = sum(1 for _ in itertools.islice(query._btexts(reader), MAX_EXPANSIONS + 1))
+        if expanded > MAX_EXPANSIONS:
+            raise QueryError(f"'{query}' matches more than {MAX_EXPANSIONS} different words; "
+                             "put more letters before the * or ?")
+    for child in query.children():
+        _bound_expansions(child, reader)
 
 
 @dataclass(frozen=True)
@@ -330,11 +374,16 @@ class FulltextIndex:
         return marker_id
 
     def is_current(self) -> bool:
-        """Whether the on-disk index has this version's fields (an older one is rebuilt by the next sync)."""
-        return CAPTION_PAIRS in self.index.schema
+        """Whether the on-disk index is this version's (an older one is rebuilt by the next sync)."""
+        try:
+            written_format = (self.directory / FORMAT_FILE).read_text().strip()
+        except OSError:
+            written_format = ""
+        return CAPTION_PAIRS in self.index.schema and written_format == FORMAT
 
     @staticmethod
     def _executable(query: wq.Query, searcher) -> wq.Query:
+        _bound_expansions(query, searcher.reader())
         # An index from before the word-pair field still answers phrases, Whoosh's slower way.
         return with_word_pairs(query) if CAPTION_PAIRS in searcher.schema else query
 
@@ -346,6 +395,7 @@ class FulltextIndex:
         self.directory.mkdir(parents=True)
         self._index = whoosh_index.create_in(str(self.directory), self.schema)
         new_id = uuid.uuid4().hex
+        (self.directory / FORMAT_FILE).write_text(FORMAT)
         (self.directory / INDEX_ID_FILE).write_text(new_id)
         self._opened_id = new_id
         return new_id

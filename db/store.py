@@ -15,9 +15,10 @@ from platformdirs import user_data_dir
 from sqlalchemy import bindparam, create_engine, delete, event, func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
-from db.errors import CaptionaryError, NotIndexedError, SchemaTooNewError
+from db.errors import BusyError, CaptionaryError, DamagedCatalogError, NotIndexedError, SchemaTooNewError
 from db.faults import crash_point
 from db.fulltext import Filters, FulltextDoc, FulltextIndex, day_number
 from db.models import SCHEMA_VERSION, Base, Content, File, FulltextDelete, Meta, Root, Tag, plausible_date
@@ -31,6 +32,10 @@ FULLTEXT_DIR = "fulltext"
 THUMBNAIL_DIR = "thumbnails"
 SYNC_CHUNK = 2000
 ORPHAN_GRACE = timedelta(days=30)
+# How long a write waits for another process's write lock: the indexer's own writes wait long (its
+# commits are short and it has nothing better to do); a person's edit waits briefly and says why.
+WRITE_WAIT_SECONDS = 30
+EDIT_WAIT_SECONDS = 5.0
 
 
 def default_data_dir() -> Path:
@@ -141,8 +146,21 @@ def _set_sqlite_pragmas(dbapi_connection, _record) -> None:
     # WAL: readers (search, the app) keep working while the indexer writes.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={WRITE_WAIT_SECONDS * 1000}")
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _set_read_only_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.close()
+
+
+def _reset_busy_timeout(dbapi_connection, _record) -> None:
+    """A connection goes back to the pool with the default wait, whatever `Store.writing` set."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={WRITE_WAIT_SECONDS * 1000}")
     cursor.close()
 
 
@@ -160,6 +178,7 @@ class Store:
         self._embedder: EmbedderLike | None = None
         self._vectors: VectorIndex | None = None
         self._facets: tuple[tuple[int, int], Facets] | None = None
+        self.read_only = False  # opened from a folder it cannot write: reads only, no full-text repair
 
     def use_embedder(self, embedder_id: str, factory: Callable[[], EmbedderLike]) -> None:
         """Enable semantic search and embedding of edited captions; the model loads on first use."""
@@ -180,11 +199,31 @@ class Store:
         db_path = data_dir / DB_NAME
         if not db_path.exists() and not create:
             raise NotIndexedError(f"No index in {data_dir}; run: captionary index PHOTO_FOLDER --data-dir {data_dir}")
+        if db_path.exists() and db_path.stat().st_size == 0:
+            raise DamagedCatalogError(f"The catalog at {db_path} is empty (0 bytes): restore it from a backup, or "
+                                      "delete it to start a new library")
         data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(f"sqlite:///{db_path}")
-        event.listen(engine, "connect", _set_sqlite_pragmas)
+        # A backup or a NAS share may be read-only: search and stats still work, without writing anything.
+        read_only = db_path.exists() and not (os.access(data_dir, os.W_OK) and os.access(db_path, os.W_OK))
+        if read_only:
+            engine = create_engine(f"sqlite:///file:{db_path}?mode=ro&immutable=1&uri=true")
+            event.listen(engine, "connect", _set_read_only_pragmas)
+        else:
+            engine = create_engine(f"sqlite:///{db_path}")
+            event.listen(engine, "connect", _set_sqlite_pragmas)
+            event.listen(engine, "checkin", _reset_busy_timeout)
         store = cls(data_dir, engine)
-        store._migrate()
+        store.read_only = read_only
+        try:
+            store._migrate()
+        except DatabaseError as error:
+            store.close()
+            if "locked" in str(error) or "busy" in str(error):
+                raise
+            reason = str(error.orig) if error.orig is not None else type(error).__name__
+            raise DamagedCatalogError(
+                f"The catalog at {db_path} is damaged ({reason}): restore it from a backup, or move it away and "
+                "run captionary index again to build a new one (captions are recomputed)") from None
         return store
 
     @classmethod
@@ -203,6 +242,9 @@ class Store:
                 raise SchemaTooNewError(
                     f"The index in {self.data_dir} was written by a newer captionary (schema {version}, "
                     f"this one knows {SCHEMA_VERSION}); upgrade captionary: pip install -U captionary")
+            if version < SCHEMA_VERSION and self.read_only:
+                raise CaptionaryError(f"The catalog in {self.data_dir} needs an upgrade, but it is read-only; "
+                                      "open it once where it can be written")
             for target, step in MIGRATIONS:
                 if version < target:
                     step(session)
@@ -222,6 +264,20 @@ class Store:
     @property
     def thumbnail_dir(self) -> Path:
         return self.data_dir / THUMBNAIL_DIR
+
+    @contextmanager
+    def writing(self, wait_seconds: float) -> Iterator[Session]:
+        """A write transaction that waits at most `wait_seconds` for another process's write lock, then
+        raises BusyError (a search never waits on the indexer; an edit waits briefly)."""
+        try:
+            with self.sessions.begin() as session:
+                session.connection().exec_driver_sql(f"PRAGMA busy_timeout={int(wait_seconds * 1000)}")
+                yield session
+        except OperationalError as error:
+            if "locked" not in str(error) and "busy" not in str(error):
+                raise
+            raise BusyError("The library is busy: an index run is writing to it. Try again in a moment "
+                            f"(waited {wait_seconds:g} s)") from None
 
     # -- change sequence: every write that the full-text index must see gets a number ----------
 
@@ -277,7 +333,7 @@ class Store:
             index_id = session.get(Meta, "fulltext_index_id")
         if rebuild or index_id is None or index_id.value != self.fulltext.index_id() or not self.fulltext.is_current():
             new_id = self.fulltext.create()
-            with self.sessions.begin() as session:
+            with self.writing(wait) as session:
                 session.merge(Meta(key="fulltext_index_id", value=new_id))
                 session.merge(Meta(key="fulltext_seq", value="0"))
         writer = self.fulltext.writer(timeout=wait)
@@ -305,7 +361,7 @@ class Store:
         except BaseException:
             writer.cancel()
             raise
-        with self.sessions.begin() as session:
+        with self.writing(wait) as session:
             if self._meta_int(session, "fulltext_seq") < head:
                 session.merge(Meta(key="fulltext_seq", value=str(head)))
             session.execute(delete(FulltextDelete).where(FulltextDelete.seq <= head))
@@ -330,9 +386,12 @@ class Store:
     def ensure_fulltext(self) -> bool:
         """Repair a lagging Whoosh index (e.g. after a crash) unless a writer is busy doing so; returns
         whether there is an index to search."""
-        if not self.fulltext_lag():
-            return True  # in step with the DB, so it exists
-        self.sync_fulltext(wait=0)
+        if self.read_only or (not self.fulltext_lag() and self.fulltext.is_current()):
+            return self.fulltext.index_id() is not None
+        try:
+            self.sync_fulltext(wait=0)
+        except BusyError:
+            pass  # an index run is committing: answer from the index as it is; that run syncs it
         return self.fulltext.index_id() is not None
 
     # -- reading -----------------------------------------------------------------------------
@@ -520,7 +579,7 @@ class Store:
             text = " ".join(printable(text).split())
             if not text:
                 raise CaptionaryError("A caption cannot be empty; to go back to the model's caption, revert it")
-        with self.sessions.begin() as session:
+        with self.writing(EDIT_WAIT_SECONDS) as session:
             file = session.get(File, file_id)
             if file is None or file.content is None:
                 raise NotIndexedError(f"No indexed image with id {file_id}")
@@ -531,8 +590,7 @@ class Store:
             self.set_auto_tags(file.content)  # auto-tags follow the caption a person sees
             file.content.embedding = None  # and so does the embedding
             self.mark_files_changed(session, seq, content_ids=[file.content.id])
-        # Show the edit in search at once; if the indexer holds the lock it will sync it.
-        self.sync_fulltext(wait=2)
+        self._show_edit()
         if self.has_embeddings():  # semantic search is in use: this caption's vector changes now
             self.embed_pending(content_ids=[content_id])
         return self.image(file_id)
@@ -547,7 +605,7 @@ class Store:
 
     def edit_tags(self, file_id: int, add: Sequence[str] = (), remove: Sequence[str] = ()) -> ImageRecord:
         """A person's tag edit: added tags are theirs; removed ones stay removed through re-indexing."""
-        with self.sessions.begin() as session:
+        with self.writing(EDIT_WAIT_SECONDS) as session:
             file = session.get(File, file_id)
             if file is None or file.content is None:
                 raise NotIndexedError(f"No indexed image with id {file_id}")
@@ -560,8 +618,15 @@ class Store:
                         current[name] = Tag(tag=name, source="user")
                         file.content.tags.append(current[name])
             self.mark_files_changed(session, self.next_seq(session), content_ids=[file.content.id])
-        self.sync_fulltext(wait=2)
+        self._show_edit()
         return self.image(file_id)
+
+    def _show_edit(self) -> None:
+        """Show a committed edit in search at once; if an index run holds a lock, that run syncs it."""
+        try:
+            self.sync_fulltext(wait=2)
+        except BusyError:
+            pass
 
     def tag_counts(self, limit: int | None = None) -> list[tuple[str, int]]:
         """Tags with the number of photos (paths) that carry them, most used first."""

@@ -141,7 +141,7 @@ def _phrases(caption: str) -> list[list[str]]:
 
     for token in _TOKEN.findall(unicodedata.normalize("NFC", caption).lower()):
         word, _, possessive = token.partition("'")
-        if not word[0].isalpha() or word in FUNCTION_WORDS or word in PHRASE_BREAKS or word in CAPTION_FILLER:
+        if not word or not word[0].isalpha() or word in FUNCTION_WORDS or word in PHRASE_BREAKS or word in CAPTION_FILLER:
             close()
             continue
         if current and _is_action(word) and not _is_quality(current[-1]):

@@ -40,6 +40,8 @@ class CaptionaryGroup(click.Group):
             raise exception(" ".join(str(error).split())) from None
         except KeyboardInterrupt:
             raise click.Abort() from None
+        except BrokenPipeError:
+            raise  # the reader of our output left (`| head`): not an error to report
         except Exception as error:
             if DEBUG:
                 raise
@@ -134,14 +136,17 @@ class TqdmProgress:
 @click.option("--no-thumbnails", is_flag=True, help="Do not cache thumbnails for the app.")
 @embedder_option
 @click.option("--no-embeddings", is_flag=True, help="Skip caption embeddings (keyword search only).")
+@click.option("--allow-removal", is_flag=True,
+              help="Remove photos that are gone even when most of a root is (else they are kept: an unmounted disk).")
 def index(roots, data_dir, model, batch_size, device, workers, threads, excludes, follow_symlinks,
-          recaption, no_thumbnails, embedder, no_embeddings) -> None:
+          recaption, no_thumbnails, embedder, no_embeddings, allow_removal) -> None:
     """Crawl ROOTS, caption every new or changed photo, and update the search index."""
     from indexer.pipeline import IndexOptions, index_roots
 
     options = IndexOptions(model=model, batch_size=batch_size, device=device, workers=workers, threads=threads,
                            excludes=excludes, follow_symlinks=follow_symlinks, recaption=recaption,
-                           thumbnails=not no_thumbnails, embeddings=not no_embeddings, embedder=embedder)
+                           thumbnails=not no_thumbnails, embeddings=not no_embeddings, embedder=embedder,
+                           allow_removal=allow_removal)
     progress = TqdmProgress()
     with open_store(data_dir, create=True) as store:
         try:
@@ -150,6 +155,9 @@ def index(roots, data_dir, model, batch_size, device, workers, threads, excludes
             progress.close()
     for folder in report.unreadable_folders:
         click.echo(f"warning: could not read {folder}", err=True)
+    for root, gone, known in report.held_back:
+        click.echo(f"warning: {gone} of {known} photos under {root} are gone (an unmounted disk?); none were "
+                   "removed. If they were deleted on purpose: captionary index --allow-removal", err=True)
     click.echo(report.summary())
 
 
@@ -393,10 +401,23 @@ def app(data_dir, port, host) -> None:
     env = dict(os.environ)
     if data_dir is not None:
         env["CAPTIONARY_DATA_DIR"] = str(Path(data_dir).expanduser().resolve())
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"warning: the app will be reachable from the network at {host}:{port}, with forms that edit "
+                   "captions and tags and no password; use it only on a network you trust", err=True)
     command = [sys.executable, "-m", "streamlit", "run", spec.origin, "--server.address", host,
-               "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+               "--server.port", str(port), "--browser.gatherUsageStats", "false",
+               # the printed address is the one given, so Streamlit never looks up this machine's external IP
+               "--browser.serverAddress", host,
+               # a private photo app: no Deploy button, no developer menu
+               "--client.toolbarMode", "minimal"]
     sys.exit(subprocess.call(command, env=env))
 
 
 def main() -> None:
-    cli(prog_name="captionary")
+    try:
+        cli(prog_name="captionary")
+    except BrokenPipeError:
+        # `captionary search '*' | head -1`: the reader left; end quietly as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(141)

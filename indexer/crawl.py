@@ -58,6 +58,21 @@ def is_excluded(path: str, root: str, patterns: Sequence[str]) -> bool:
     )
 
 
+def is_excluded_below(path: str, root: str, patterns: Sequence[str]) -> bool:
+    """The file, or a folder between it and the root, matches a pattern: the crawl never reaches it."""
+    if not patterns:
+        return False
+    current = path
+    while current != root and current.startswith(root):
+        if is_excluded(current, root, patterns):
+            return True
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    return False
+
+
 def crawl(
     root: str,
     excludes: Sequence[str] = (),

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from stat import S_ISLNK, S_ISREG
+from typing import BinaryIO
 from datetime import datetime
 from pathlib import Path
 
@@ -33,6 +38,60 @@ TAG_MAKE = 271
 
 class ImageReadError(Exception):
     """A file that cannot be read as an image; the message is the short reason stored in the DB."""
+
+
+# Larger files are refused unread: no photo format needs more for a picture the pixel cap allows, and
+# a 3 GB "huge.jpg" must not cost 3 GB of memory per decode worker.
+MAX_PHOTO_BYTES = 1 << 30
+HASH_CHUNK = 1 << 20
+
+
+@contextmanager
+def open_regular(path: str, follow_symlinks: bool = False) -> Iterator[tuple[BinaryIO, os.stat_result]]:
+    """The file open for reading, with the stat of what was opened; refused unless a regular file.
+
+    Opened non-blocking, so a FIFO or device swapped in since the scan cannot hang the open, and
+    checked with fstat after opening, so what is read is what was checked. Without follow_symlinks a
+    file replaced by a link is refused (the crawl never follows one either)."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    if not follow_symlinks:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    descriptor = os.open(path, flags)
+    try:
+        stat = os.fstat(descriptor)
+        if not S_ISREG(stat.st_mode):
+            raise ImageReadError("not a regular file")
+        os.set_blocking(descriptor, True)
+        handle = os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+    with handle:
+        yield handle, stat
+
+
+def check_indexed_file(path: str, size: int) -> None:
+    """Before a front end reads an indexed photo: the path must still be a regular file, or a link (an
+    index run with --follow-symlinks) whose target has the indexed size; a photo replaced by a link to
+    something else since it was indexed is not shown through the link."""
+    try:
+        status = os.lstat(path)
+        if S_ISLNK(status.st_mode):
+            status = os.stat(path)
+            if not S_ISREG(status.st_mode) or status.st_size != size:
+                raise ImageReadError("replaced by a link since it was indexed; run captionary index again")
+    except OSError as error:
+        raise ImageReadError(f"cannot read: {error.strerror or error}") from None
+    if not S_ISREG(status.st_mode):
+        raise ImageReadError("not a regular file")
+
+
+def hash_file(handle: BinaryIO) -> str:
+    """SHA-256 of the file's bytes, read in chunks: memory stays flat whatever the size."""
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: handle.read(HASH_CHUNK), b""):
+        digest.update(chunk)
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -96,7 +155,7 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def open_photo(source: str | Path | bytes, min_side: int = 0) -> DecodedPhoto:
+def open_photo(source: str | Path | bytes | BinaryIO, min_side: int = 0) -> DecodedPhoto:
     """Decode a photo for captioning, reading no more pixels than needed.
 
     JPEGs are decoded by the decoder itself at 1/2, 1/4 or 1/8 scale (draft mode) to the
@@ -109,6 +168,10 @@ def open_photo(source: str | Path | bytes, min_side: int = 0) -> DecodedPhoto:
             raise ImageReadError("empty file")
         if isinstance(source, bytes) and not source:
             raise ImageReadError("empty file")
+        if hasattr(source, "seek") and not isinstance(source, bytes) and source.seek(0, io.SEEK_END) == 0:
+            raise ImageReadError("empty file")
+        if hasattr(stream, "seek"):
+            stream.seek(0)
         with Image.open(stream) as image:
             width, height = image.size
             if width <= 0 or height <= 0 or width > MAX_SIDE or height > MAX_SIDE:
@@ -156,34 +219,6 @@ def save_thumbnail(image: Image.Image, target: Path) -> None:
 
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated photo is an error to record, not gray pixels
-
-
-URL_TIMEOUT_SECONDS = 15
-URL_MAX_BYTES = 50 * 1024 * 1024
-
-
-def fetch_url(url: str, timeout: float = URL_TIMEOUT_SECONDS, max_bytes: int = URL_MAX_BYTES) -> bytes:
-    """Download an image with a timeout and a size cap; failures become ImageReadError."""
-    import urllib.error
-    import urllib.request
-
-    request = urllib.request.Request(url, headers={"User-Agent": "captionary"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            declared = response.headers.get("Content-Length")
-            if declared and declared.isdigit() and int(declared) > max_bytes:
-                raise ImageReadError(f"too large ({int(declared)} bytes; limit {max_bytes})")
-            data = response.read(max_bytes + 1)
-    except ImageReadError:
-        raise
-    except urllib.error.HTTPError as error:
-        raise ImageReadError(f"download failed: HTTP {error.code}") from None
-    except (urllib.error.URLError, OSError, ValueError) as error:
-        reason = getattr(error, "reason", error)
-        raise ImageReadError(f"download failed: {reason}") from None
-    if len(data) > max_bytes:
-        raise ImageReadError(f"too large (over {max_bytes} bytes)")
-    return data
 
 
 def ensure_thumbnail(thumbnail_file: Path, photo_path: str) -> Path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import time
@@ -11,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, Protocol, TypeVar
 
 from filelock import FileLock, Timeout
 from sqlalchemy import delete, func, insert, select, text, update
@@ -22,8 +21,9 @@ from db.faults import crash_point
 from db.models import Content, File, Meta, Pending, Root, Tag
 from db.store import Store, thumbnail_path, utcnow
 from indexer.caption import CaptionModel, resolve_model_id
-from indexer.crawl import crawl, extension, normalize_root
-from indexer.imaging import THUMBNAIL_SIDE, ImageReadError, PhotoInfo, open_photo, save_thumbnail
+from indexer.crawl import crawl, extension, is_excluded_below, normalize_root
+from indexer.imaging import (MAX_PHOTO_BYTES, THUMBNAIL_SIDE, ImageReadError, PhotoInfo, hash_file, open_photo,
+                             open_regular, save_thumbnail)
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
@@ -63,6 +63,7 @@ class IndexOptions:
     threads: int | None = None
     excludes: Sequence[str] = ()
     follow_symlinks: bool = False
+    allow_removal: bool = False  # remove files even when most of a root is gone (else held back)
     recaption: bool = False
     thumbnails: bool = True
     embeddings: bool = True  # embed captions for semantic search, in the same batches
@@ -84,6 +85,7 @@ class IndexReport:
     embedded: int = 0
     embed_seconds: float = 0.0
     unreadable_folders: list[str] = field(default_factory=list)
+    held_back: list[tuple[str, int, int]] = field(default_factory=list)  # (root, gone, known): not removed
 
     @property
     def processed(self) -> int:
@@ -145,10 +147,6 @@ def ordered_prefetch(function: Callable[[T], R], items: Iterable[T], pool: Threa
             yield window.popleft().result()
     while window:
         yield window.popleft().result()
-
-
-def hash_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 class Indexer:
@@ -270,7 +268,16 @@ class Indexer:
                     File.path.startswith(root.rstrip(os.sep) + os.sep, autoescape=True), File.seen_run != run_id))
             # A folder we could not read is not evidence that its photos are gone.
             protected = tuple(folder.rstrip(os.sep) + os.sep for folder in unreadable)
-            gone = [file_id for file_id, path in candidates if not (protected and path.startswith(protected))]
+            gone_paths = [(file_id, path) for file_id, path in candidates
+                          if not (protected and path.startswith(protected))]
+            gone = [file_id for file_id, _ in gone_paths]
+            # Files the person excluded are removed as asked; only the others can mean an unmounted disk.
+            vanished = sum(not is_excluded_below(path, root, self.options.excludes) for _, path in gone_paths)
+            known = session.scalar(select(func.count()).select_from(File).where(File.root == root)) or 0
+            if vanished and vanished > known * MASS_REMOVAL_SHARE and not self.options.allow_removal:
+                # An unmounted disk is an empty folder: losing most of a root is held back until asked for.
+                self.report.held_back.append((root, vanished, known))
+                return
             if gone:
                 self.store.delete_files(session, self.store.next_seq(session), gone)
             self.report.removed += len(gone)
@@ -400,40 +407,40 @@ class Indexer:
         started = time.perf_counter()
         item = Prepared(pending.path, pending.root, pending.size, pending.mtime_ns)
         try:
-            stat = os.stat(pending.path)
-            with open(pending.path, "rb") as handle:
-                data = handle.read()
+            with open_regular(pending.path, self.options.follow_symlinks) as (handle, stat):
+                # Record the stat of the bytes we actually read, so a file written meanwhile is redone next time.
+                item.size, item.mtime_ns = stat.st_size, stat.st_mtime_ns
+                if stat.st_size > MAX_PHOTO_BYTES:
+                    raise ImageReadError(f"too large ({stat.st_size} bytes; limit {MAX_PHOTO_BYTES})")
+                item.content_hash = hash_file(handle)
+                known = self._content_lookup(item.content_hash)
+                needs_caption = known is None or (
+                    self.options.recaption and not known[1] and known[0] != self.model_id)
+                if needs_caption:
+                    self._decode(item, handle)
         except FileNotFoundError:
             item.vanished = True  # deleted since the scan; the next run's sweep settles it
-            return item
+        except ImageReadError as error:
+            item.error = str(error)
+            item.image = None
         except OSError as error:
             item.error = f"cannot read: {error.strerror or error}"
-            return item
-        # Record the stat of the bytes we actually read, so a file written meanwhile is redone next time.
-        item.size, item.mtime_ns = stat.st_size, stat.st_mtime_ns
-        item.content_hash = hash_bytes(data)
-        known = self._content_lookup(item.content_hash)
-        needs_caption = known is None or (
-            self.options.recaption and not known[1] and known[0] != self.model_id)
-        if needs_caption:
-            try:
-                decoded = open_photo(data, self._min_side)
-                item.info = decoded.info
-                item.image = decoded.image
-                if self.options.thumbnails:
-                    target = thumbnail_path(self.store.thumbnail_dir, item.content_hash)
-                    if not target.exists():
-                        # The decode the model needs also makes the app's thumbnail: no photo is decoded twice.
-                        try:
-                            save_thumbnail(item.image, target)
-                        except OSError:
-                            pass  # a thumbnail is a cache; the app makes it on first view instead
-                item.image = _reduce_for_model(item.image, self._captioner.input_side)
-            except ImageReadError as error:
-                item.error = str(error)
-                item.image = None
         item.decode_seconds = time.perf_counter() - started
         return item
+
+    def _decode(self, item: Prepared, handle: BinaryIO) -> None:
+        """Decode once for the model and the app's thumbnail (the same decode makes both)."""
+        decoded = open_photo(handle, self._min_side)
+        item.info = decoded.info
+        item.image = decoded.image
+        if self.options.thumbnails:
+            target = thumbnail_path(self.store.thumbnail_dir, item.content_hash)
+            if not target.exists():
+                try:
+                    save_thumbnail(item.image, target)
+                except OSError:
+                    pass  # a thumbnail is a cache; the app makes it on first view instead
+        item.image = _reduce_for_model(item.image, self._captioner.input_side)
 
     def _caption(self, captioner: CaptionModel, batch: list[Prepared]) -> list[Prepared]:
         if not batch:
@@ -523,6 +530,9 @@ class Indexer:
         return written
 
 
+MASS_REMOVAL_SHARE = 0.5  # a run that would remove more than this share of a root's photos removes none
+
+
 def _reduce_for_model(image: Image.Image, side: int) -> Image.Image:
     """Shrink so the shorter side is about `side`; the processor's own resize is then cheap."""
     from PIL import Image as PILImage
@@ -592,7 +602,7 @@ class CaptionResult:
 def caption_sources(sources: Sequence[str], captioner: CaptionModel, batch_size: int = 8,
                     fetch: Callable[[str], bytes] | None = None) -> list[CaptionResult]:
     """Caption files or http(s) URLs in batches; a source that fails gets its error, the rest go on."""
-    from indexer.imaging import fetch_url
+    from indexer.fetch import fetch_url
 
     fetch = fetch or fetch_url
     results: dict[int, CaptionResult] = {}

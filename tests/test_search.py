@@ -102,7 +102,8 @@ def test_parse_query_reports_lone_operators_helpfully():
 
 
 def test_path_words_split_names():
-    assert path_words("/p/2019/holidays/beach_2019/IMG_001.jpg", "/p") == "2019 holidays beach 2019 IMG 001 jpg"
+    assert path_words("/p/2019/holidays/beach_2019/IMG_001.jpg", "/p") == \
+        "2019 holidays beach 2019 IMG 001 jpg IMG_001.jpg IMG_001"
 
 
 def test_search_drops_ids_the_db_no_longer_has(photo_tree, data_dir):

@@ -66,3 +66,9 @@ def test_tags_follow_the_caption_grammar(caption, must, must_not):
     tags = set(auto_tags(caption))
     assert must <= tags, f"missing {must - tags}"
     assert not (must_not & tags), f"unwanted {must_not & tags}"
+
+
+@pytest.mark.parametrize("caption", ["", "'", "''", "=cmd|' /C calc'!A0", "...", "a 'quoted' word", "dog's'",
+                                     "\x00\x01", "🙂 a cat 🙂", "123 456", "-", "a" * 5000])
+def test_odd_captions_never_crash_the_tagger(caption):
+    assert isinstance(auto_tags(caption), list)
