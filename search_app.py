@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date
 from pathlib import Path
@@ -22,6 +23,42 @@ from db.store import (
 
 _MARKDOWN_SPECIAL = re.compile(r"[!-/:-@\[-`{-~]")
 PAGE_SIZE = 50
+VIEWS = ["Search", "Caption a photo"]
+PAGE_CSS = """
+[data-testid="stMainBlockContainer"] { padding-top: 1.5rem; }
+[class*="st-key-grid-"] [data-testid="stHorizontalBlock"] {
+  display: grid !important; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap: 1rem;
+}
+[class*="st-key-grid-"] [data-testid="stColumn"] { width: auto !important; min-width: 0 !important; }
+[class*="st-key-grid-"] img { aspect-ratio: 1 / 1; object-fit: cover; cursor: pointer; border-radius: 0.4rem; }
+[class*="st-key-grid-"] [data-testid="stCaptionContainer"] { overflow-wrap: break-word; }
+"""
+# Trusted page behaviour (no user data in it): a click on a thumbnail presses its tile's Open button;
+# in the photo view the arrow keys press Previous/Next and Escape presses Back, unless a text field has
+# the focus. Installed once per page; it looks the buttons up at the moment of the click or key.
+BEHAVIOUR_JS = """
+export default function () {
+  if (window.__captionaryBehaviour) { return; }
+  window.__captionaryBehaviour = true;
+  const press = (selector) => {
+    const button = document.querySelector(selector + " button");
+    if (button && !button.disabled) { button.click(); return true; }
+    return false;
+  };
+  document.addEventListener("click", (event) => {
+    const image = event.target.closest && event.target.closest('[class*="st-key-grid-"] img');
+    const tile = image && image.closest('[data-testid="stColumn"]');
+    const open = tile && tile.querySelector('[class*="st-key-open-"] button');
+    if (open) { open.click(); }
+  });
+  document.addEventListener("keydown", (event) => {
+    const target = event.target;
+    if (target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))) { return; }
+    const keys = {ArrowLeft: ".st-key-detail-prev", ArrowRight: ".st-key-detail-next", Escape: ".st-key-detail-back"};
+    if (keys[event.key] && press(keys[event.key])) { event.preventDefault(); }
+  });
+}
+"""
 TOP_TAGS = 30
 COLUMNS = 5
 SORTS = {"Relevance": "relevance", "Newest first": "date", "Oldest first": "date_asc"}
@@ -42,6 +79,17 @@ fields shows matches only.
 
 MODE_HELP = ("hybrid: photos whose words match, then photos related by meaning (puppy finds dogs); "
              "keyword: the words as typed; semantic: ranked by meaning alone")
+
+
+@st.cache_resource(show_spinner=False)
+def _behaviour():
+    import streamlit.components.v2 as components
+
+    return components.component("captionary_behaviour", js=BEHAVIOUR_JS, isolate_styles=False)
+
+
+def behaviour_ui() -> None:
+    _behaviour()(key="behaviour")
 
 
 def data_dir() -> Path:
@@ -96,9 +144,11 @@ def select_image(file_id: int | None) -> None:
 # -- search page ---------------------------------------------------------------------------------
 
 
-def filters_ui(store: Store) -> tuple[Filters, str]:
+def filters_ui(store: Store, query: str) -> tuple[Filters, str]:
     facets = store.facets(TOP_TAGS)
     with st.sidebar:
+        with st.popover("How to search", width="stretch"):
+            st.markdown(QUERY_HELP)
         st.header("Filters")
         folder = st.selectbox("Folder", ["All folders", *facets.folders], key="folder",
                               format_func=folder_label(facets.roots))
@@ -109,7 +159,9 @@ def filters_ui(store: Store) -> tuple[Filters, str]:
             if isinstance(chosen, (tuple, list)) and len(chosen) == 2:
                 date_from, date_to = chosen
         exts = st.multiselect("File type", facets.extensions, key="exts")
-        sort = st.radio("Sort", list(SORTS), key="sort")
+        # Browsing (no query) is by date: "Relevance" would name an order that is not used.
+        orders = list(SORTS) if query.strip() else [name for name in SORTS if SORTS[name] != "relevance"]
+        sort = st.radio("Sort", orders, key="sort" if query.strip() else "browse-sort")
         counts = dict(facets.tags)
         chosen_tags = st.pills("Tags", list(counts), selection_mode="multi", key="tags",
                                format_func=lambda tag: f"{escape_markdown(tag)} ({counts.get(tag, 0)})") or []
@@ -128,13 +180,22 @@ def results_ui(store: Store, page: SearchPage) -> None:
 
 
 def grid_ui(store: Store, hits: list[SearchHit], terms: set[str]) -> None:
-    for start in range(0, len(hits), COLUMNS):
-        for column, hit in zip(st.columns(COLUMNS), hits[start: start + COLUMNS]):
+    if not hits:
+        return
+    # One row of columns that the page's CSS lays out as a grid: as many columns as fit the window
+    # (5 at 1400 px, 2 at 800 px), every tile square.
+    with st.container(key=f"grid-{hits[0].match}"):
+        for column, hit in zip(st.columns(len(hits)), hits):
             with column:
                 thumbnail_ui(store, hit.image)
                 st.markdown(highlighted_markdown(hit.image.caption, terms))
-                st.caption(escape_markdown(hit.image.name))
+                st.caption(breakable(escape_markdown(hit.image.name)))
                 st.button("Open", key=f"open-{hit.image.id}", on_click=select_image, args=(hit.image.id,))
+
+
+def breakable(name: str) -> str:
+    """A long file name may wrap after _ - . (IMG_20190801_1234.jpg), not in the middle of a number."""
+    return re.sub(r"([_\-.])", "\\1\u200b", name)
 
 
 def thumbnail_ui(store: Store, image: ImageRecord) -> None:
@@ -165,17 +226,14 @@ def pager_ui(total: int) -> None:
 
 
 def query_ui(store: Store) -> tuple[str, str]:
-    query_column, mode_column, help_column = st.columns([6, 2, 1], vertical_alignment="bottom")
     # Typing a new query from the detail view goes back to the results.
-    query = query_column.text_input("Search your photos", key="query", placeholder="a dog on the beach",
-                                    on_change=select_image, args=(None,))
+    query = st.text_input("Search your photos", key="query", placeholder="a dog on the beach",
+                          on_change=select_image, args=(None,))
     if store.has_embeddings():
-        mode = mode_column.segmented_control("Match", ["hybrid", "keyword", "semantic"], default="hybrid",
-                                             key="mode", help=MODE_HELP) or "hybrid"
+        mode = st.segmented_control("Match", ["hybrid", "keyword", "semantic"], default="hybrid",
+                                    key="mode", help=MODE_HELP) or "hybrid"
     else:
         mode = "keyword"
-    with help_column.popover("Query help"):
-        st.markdown(QUERY_HELP)
     return query, mode
 
 
@@ -315,8 +373,18 @@ def detail_ui(store: Store, file_id: int) -> None:
 # -- caption an image ----------------------------------------------------------------------------
 
 
-def caption_ui() -> None:
+def caption_model(store: Store | None) -> str:
+    """The model named for the app (`captionary app --model`, $CAPTIONARY_MODEL), else the one that wrote
+    most of this library's captions, else the default: a caption here reads like the library's."""
     from indexer.caption import resolve_model_id
+
+    if os.environ.get("CAPTIONARY_MODEL") or store is None:
+        return resolve_model_id(None)
+    used = store.models()
+    return used[0] if used else resolve_model_id(None)
+
+
+def caption_ui(store: Store | None) -> None:
     from indexer.fetch import fetch_url
     from indexer.imaging import ImageReadError, open_photo
 
@@ -330,7 +398,7 @@ def caption_ui() -> None:
         st.warning("Upload a photo or paste a URL first.")
         return
     try:
-        captioner = load_captioner(resolve_model_id(None))
+        captioner = load_captioner(caption_model(store))
         data = uploaded.getvalue() if uploaded is not None else fetch_url(url.strip())
         photo = open_photo(data, captioner.input_side).image
         caption = captioner.caption([photo])[0]
@@ -338,7 +406,7 @@ def caption_ui() -> None:
         st.error(f"Cannot read that image: {error}")
         return
     except CaptionaryError as error:
-        st.error(str(error))
+        st.error(f"{error}. To use another model here, start the app with: captionary app --model PATH")
         return
     st.image(photo, width=320)
     st.success(escape_markdown(caption))
@@ -354,7 +422,8 @@ def empty_state_ui(path: Path) -> None:
 
 def main() -> None:
     st.set_page_config(page_title="captionary", page_icon="🖼️", layout="wide")
-    st.title("captionary")
+    st.html(f"<style>{PAGE_CSS}</style>")
+    st.markdown("### captionary")
     path = data_dir()
     try:
         store = open_store(str(path))
@@ -363,21 +432,21 @@ def main() -> None:
     except CaptionaryError as error:
         st.error(str(error))
         return
-    search_tab, caption_tab = st.tabs(["Search", "Caption an image"])
-    with search_tab:
-        if store is None:
-            empty_state_ui(path)
+    behaviour_ui()
+    view = st.segmented_control("View", VIEWS, default=VIEWS[0], key="view", label_visibility="collapsed")
+    if view == "Caption a photo":
+        caption_ui(store)  # no sidebar here: its filters are for searching
+    elif store is None:
+        empty_state_ui(path)
+    else:
+        # The search box and filters stay on the page in the detail view too, so their state
+        # (which Streamlit drops for widgets that are not drawn) survives a visit to a photo.
+        query, mode = query_ui(store)
+        filters, sort = filters_ui(store, query)
+        if st.session_state.get("selected") is not None:
+            detail_ui(store, st.session_state["selected"])
         else:
-            # The search box and filters stay on the page in the detail view too, so their state
-            # (which Streamlit drops for widgets that are not drawn) survives a visit to a photo.
-            query, mode = query_ui(store)
-            filters, sort = filters_ui(store)
-            if st.session_state.get("selected") is not None:
-                detail_ui(store, st.session_state["selected"])
-            else:
-                search_ui(store, query, mode, filters, sort)
-    with caption_tab:
-        caption_ui()
+            search_ui(store, query, mode, filters, sort)
 
 
 if __name__ == "__main__":

@@ -533,6 +533,12 @@ class Store:
             "embedders": embedders,
         }
 
+    def models(self) -> list[str]:
+        """The models that wrote this library's automatic captions, most used first."""
+        with self.sessions() as session:
+            count = func.count(Content.id)
+            return list(session.scalars(select(Content.model).group_by(Content.model).order_by(count.desc())))
+
     def failures(self) -> list[tuple[str, str]]:
         with self.sessions() as session:
             return [(path, error) for path, error in session.execute(

@@ -35,6 +35,43 @@ def resolve_model_id(model: str | None) -> str:
     return model or os.environ.get("CAPTIONARY_MODEL") or DEFAULT_MODEL
 
 
+DEFAULT_MODEL_SIZE = "about 1 GB"
+HUB_PROBE_SECONDS = 3
+
+
+def hub_cached(model_id: str) -> bool:
+    """Whether a Hub model's files are already in the local Hugging Face cache (no network needed)."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(model_id, "config.json"), str)
+    except Exception:  # an id that is not a valid repo name is simply not cached
+        return False
+
+
+def loading_note(model_id: str) -> str:
+    """What loading this model will involve, for the line printed before it loads."""
+    if _looks_like_path(model_id) or hub_cached(model_id):
+        return ""
+    size = DEFAULT_MODEL_SIZE if model_id == DEFAULT_MODEL else "its size depends on the model"
+    return f" (first use downloads it from the Hugging Face Hub: {size})"
+
+
+def _hub_unreachable() -> str | None:
+    """Why the Hub cannot be reached, found in seconds, not after the Hub client's retries (27 s)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        return "HF_HUB_OFFLINE is set"
+    host = urlsplit(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
+    try:
+        socket.create_connection((host, 443), timeout=HUB_PROBE_SECONDS).close()
+    except OSError as error:
+        return f"{host} is not reachable: {error.strerror or error}"
+    return None
+
+
 def _looks_like_path(model_id: str) -> bool:
     # Hub ids look like "org/name"; anything starting like a file-system path is one.
     return model_id.startswith((".", "/", "~")) or os.path.exists(model_id)
@@ -129,20 +166,30 @@ class Captioner:
         if _looks_like_path(model_id) and not os.path.isdir(os.path.expanduser(model_id)):
             raise ModelLoadError(f"Cannot load model '{model_id}': no such folder; pass --model with the folder "
                                  "of a saved model, or a Hugging Face model id")
+        local_only = False
         if os.path.isdir(os.path.expanduser(model_id)):
             model_id = os.path.expanduser(model_id)
+        elif hub_cached(model_id):
+            local_only = True  # cached: no network round trip, and it works offline
+        else:
+            reason = _hub_unreachable()
+            if reason:
+                raise ModelLoadError(
+                    f"Cannot download model '{model_id}': {reason}. Fix it with one of: --model PATH (a folder "
+                    "saved with save_pretrained, see README), CAPTIONARY_MODEL=PATH, or a run with network access "
+                    "so the model is downloaded and cached")
         try:
-            config = AutoConfig.from_pretrained(model_id)
+            config = AutoConfig.from_pretrained(model_id, local_files_only=local_only)
             if config.model_type == "vision-encoder-decoder":
-                self.image_processor = AutoImageProcessor.from_pretrained(model_id)
-                self.tokenizer = AutoTokenizer.from_pretrained(model_id)
+                self.image_processor = AutoImageProcessor.from_pretrained(model_id, local_files_only=local_only)
+                self.tokenizer = AutoTokenizer.from_pretrained(model_id, local_files_only=local_only)
                 self.processor = None
-                model = VisionEncoderDecoderModel.from_pretrained(model_id)
+                model = VisionEncoderDecoderModel.from_pretrained(model_id, local_files_only=local_only)
             else:
-                self.processor = AutoProcessor.from_pretrained(model_id)
+                self.processor = AutoProcessor.from_pretrained(model_id, local_files_only=local_only)
                 self.image_processor = getattr(self.processor, "image_processor", self.processor)
                 self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
-                model = AutoModelForImageTextToText.from_pretrained(model_id)
+                model = AutoModelForImageTextToText.from_pretrained(model_id, local_files_only=local_only)
         except ModelLoadError:
             raise
         except (OSError, ValueError, KeyError, TypeError, ImportError) as error:

@@ -17,6 +17,7 @@ from db.search import RELATED
 from db.store import Store, open_store
 
 DEBUG = bool(os.environ.get("CAPTIONARY_DEBUG"))
+FAILURES_SHOWN = 5  # failed files listed under the summary line of `index`
 
 
 class QueryUsageError(click.ClickException):
@@ -100,6 +101,12 @@ class TqdmProgress:
             self.scan_bar = tqdm(desc="scanning", unit=" files", leave=False, file=sys.stderr)
         self.scan_bar.update(files)
 
+    def loading(self, model_id: str) -> None:
+        from indexer.caption import loading_note
+
+        # Always said, even when piped: loading can take a while, and a silent wait looks like a hang.
+        click.echo(f"loading model {model_id}{loading_note(model_id)}…", err=True)
+
     def start(self, total: int) -> None:
         if self.scan_bar is not None:
             self.scan_bar.close()
@@ -136,10 +143,11 @@ class TqdmProgress:
 @click.option("--no-thumbnails", is_flag=True, help="Do not cache thumbnails for the app.")
 @embedder_option
 @click.option("--no-embeddings", is_flag=True, help="Skip caption embeddings (keyword search only).")
+@click.option("--verbose", "-v", is_flag=True, help="List every failed file under the summary (else the first 5).")
 @click.option("--allow-removal", is_flag=True,
               help="Remove photos that are gone even when most of a root is (else they are kept: an unmounted disk).")
 def index(roots, data_dir, model, batch_size, device, workers, threads, excludes, follow_symlinks,
-          recaption, no_thumbnails, embedder, no_embeddings, allow_removal) -> None:
+          recaption, no_thumbnails, embedder, no_embeddings, verbose, allow_removal) -> None:
     """Crawl ROOTS, caption every new or changed photo, and update the search index."""
     from indexer.pipeline import IndexOptions, index_roots
 
@@ -159,6 +167,11 @@ def index(roots, data_dir, model, batch_size, device, workers, threads, excludes
         click.echo(f"warning: {gone} of {known} photos under {root} are gone (an unmounted disk?); none were "
                    "removed. If they were deleted on purpose: captionary index --allow-removal", err=True)
     click.echo(report.summary())
+    shown = report.failures if verbose else report.failures[:FAILURES_SHOWN]
+    for path, reason in shown:
+        click.echo(f"  failed: {path}: {reason}")
+    if len(report.failures) > len(shown):
+        click.echo(f"  ... and {len(report.failures) - len(shown)} more (--verbose, or captionary stats, lists all)")
 
 
 @cli.command()
@@ -390,7 +403,9 @@ def export_xmp(sidecar_dir, next_to_photos, data_dir) -> None:
 @data_dir_option
 @click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: the whole network).")
-def app(data_dir, port, host) -> None:
+@click.option("--model", default=None, help="Model for the Caption tab [default: $CAPTIONARY_MODEL, else the model "
+              "that captioned the library].")
+def app(data_dir, port, host, model) -> None:
     """Open the search app in the browser (streamlit run search_app.py)."""
     import importlib.util
     import subprocess
@@ -401,16 +416,22 @@ def app(data_dir, port, host) -> None:
     env = dict(os.environ)
     if data_dir is not None:
         env["CAPTIONARY_DATA_DIR"] = str(Path(data_dir).expanduser().resolve())
+    if model is not None:
+        env["CAPTIONARY_MODEL"] = model
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: the app will be reachable from the network at {host}:{port}, with forms that edit "
                    "captions and tags and no password; use it only on a network you trust", err=True)
-    command = [sys.executable, "-m", "streamlit", "run", spec.origin, "--server.address", host,
-               "--server.port", str(port), "--browser.gatherUsageStats", "false",
-               # the printed address is the one given, so Streamlit never looks up this machine's external IP
-               "--browser.serverAddress", host,
-               # a private photo app: no Deploy button, no developer menu
-               "--client.toolbarMode", "minimal"]
-    sys.exit(subprocess.call(command, env=env))
+    sys.exit(subprocess.call(streamlit_command(spec.origin, host, port), env=env))
+
+
+def streamlit_command(script: str, host: str, port: int) -> list[str]:
+    """How `captionary app` starts Streamlit (the browser test starts it the same way)."""
+    return [sys.executable, "-m", "streamlit", "run", script, "--server.address", host,
+            "--server.port", str(port), "--browser.gatherUsageStats", "false",
+            # the printed address is the one given, so Streamlit never looks up this machine's external IP
+            "--browser.serverAddress", host,
+            # a private photo app: no Deploy button, no developer menu
+            "--client.toolbarMode", "minimal"]
 
 
 def main() -> None:

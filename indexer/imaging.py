@@ -9,10 +9,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from stat import S_ISLNK, S_ISREG
-from typing import BinaryIO
 from datetime import datetime
 from pathlib import Path
+from stat import S_ISLNK, S_ISREG
+from typing import BinaryIO
 
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 

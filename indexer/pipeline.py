@@ -16,14 +16,22 @@ from filelock import FileLock, Timeout
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.orm import selectinload
 
-from db.errors import CaptionaryError, IndexLockedError
+from db.errors import CaptionaryError, IndexLockedError, ModelLoadError
 from db.faults import crash_point
 from db.models import Content, File, Meta, Pending, Root, Tag
 from db.store import Store, thumbnail_path, utcnow
 from indexer.caption import CaptionModel, resolve_model_id
 from indexer.crawl import crawl, extension, is_excluded_below, normalize_root
-from indexer.imaging import (MAX_PHOTO_BYTES, THUMBNAIL_SIDE, ImageReadError, PhotoInfo, hash_file, open_photo,
-                             open_regular, save_thumbnail)
+from indexer.imaging import (
+    MAX_PHOTO_BYTES,
+    THUMBNAIL_SIDE,
+    ImageReadError,
+    PhotoInfo,
+    hash_file,
+    open_photo,
+    open_regular,
+    save_thumbnail,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
@@ -39,12 +47,16 @@ PREFETCH_BATCHES = 3  # keep this many batches decoded ahead of the model
 
 class Progress(Protocol):
     def scanned(self, files: int) -> None: ...
+    def loading(self, model_id: str) -> None: ...
     def start(self, total: int) -> None: ...
     def advance(self, count: int) -> None: ...
 
 
 class NoProgress:
     def scanned(self, files: int) -> None:
+        pass
+
+    def loading(self, model_id: str) -> None:
         pass
 
     def start(self, total: int) -> None:
@@ -86,6 +98,7 @@ class IndexReport:
     embed_seconds: float = 0.0
     unreadable_folders: list[str] = field(default_factory=list)
     held_back: list[tuple[str, int, int]] = field(default_factory=list)  # (root, gone, known): not removed
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) of this run's failures
 
     @property
     def processed(self) -> int:
@@ -188,7 +201,11 @@ class Indexer:
                 self._scan_root(root, run_id)
             if self.options.recaption:
                 self._queue_recaptions()
-            self._process_pending(run_id)
+            try:
+                self._process_pending(run_id)
+            except ModelLoadError:
+                self._forget_roots_never_indexed()
+                raise
             self._embed()  # leftovers: a new embedder, or a run killed before it embedded
             with self.store.sessions.begin() as session:
                 self.store.collect_orphan_contents(session)
@@ -200,6 +217,16 @@ class Indexer:
             self.report.seconds = time.perf_counter() - started
             lock.release()
         return self.report
+
+    def _forget_roots_never_indexed(self) -> None:
+        """A first run that could not load its model leaves no empty root behind in `stats`."""
+        with self.store.sessions.begin() as session:
+            for root in self.roots:
+                known = session.get(Root, root)
+                has_files = session.scalar(select(File.id).where(File.root == root).limit(1)) is not None
+                if known is not None and known.last_indexed_at is None and not has_files:
+                    session.delete(known)
+            session.execute(delete(Pending))
 
     def _begin_run(self) -> int:
         with self.store.sessions.begin() as session:
@@ -317,6 +344,7 @@ class Indexer:
     def _captioner_ready(self) -> CaptionModel:
         # The model loads only once there is something to caption: an unchanged tree never pays for it.
         if self._captioner is None:
+            self.progress.loading(self.model_id)
             self._captioner = self.captioner_factory(self.options)
         return self._captioner
 
@@ -505,6 +533,7 @@ class Indexer:
                         self.report.reused += 1
                 else:
                     self.report.failed += 1
+                    self.report.failures.append((item.path, item.error or "unreadable"))
                 if file is None:
                     file = files[item.path] = File(path=item.path)
                     session.add(file)

@@ -29,7 +29,8 @@ def search(app: AppTest, query: str) -> AppTest:
 
 
 def unescape(markdown: str) -> str:
-    return re.sub(r"\\(.)", r"\1", markdown)
+    """Markdown escapes and the zero-width break points the grid puts in file names, removed."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u200b", "")
 
 
 def shown_names(app: AppTest) -> list[str]:
@@ -37,6 +38,12 @@ def shown_names(app: AppTest) -> list[str]:
     names = [unescape(element.value) for element in app.caption]
     return [name for name in names if name.lower().endswith((".jpg", ".jpeg", ".png", ".heic", ".webp", ".gif",
                                                              ".bmp", ".tif", ".tiff"))]
+
+
+def caption_view(app: AppTest) -> AppTest:
+    app.segmented_control(key="view").set_value("Caption a photo").run()
+    assert not app.exception, app.exception
+    return app
 
 
 def metadata(app: AppTest) -> str:
@@ -184,7 +191,7 @@ def test_edit_caption_is_searchable_and_survives_reindex(indexed, monkeypatch):
 
 def test_caption_tab_without_input_asks_for_one(indexed, monkeypatch):
     _, data_dir = indexed
-    app = start_app(data_dir, monkeypatch)
+    app = caption_view(start_app(data_dir, monkeypatch))
     app.button(key="caption-go").click().run()
     assert any("Upload a photo or paste a URL" in element.value for element in app.warning)
 
@@ -192,7 +199,7 @@ def test_caption_tab_without_input_asks_for_one(indexed, monkeypatch):
 def test_caption_tab_with_missing_model_says_why(indexed, monkeypatch, tmp_path):
     tree, data_dir = indexed
     monkeypatch.setenv("CAPTIONARY_MODEL", str(tmp_path / "no-model"))
-    app = start_app(data_dir, monkeypatch)
+    app = caption_view(start_app(data_dir, monkeypatch))
     app.text_input(key="caption-url").input("http://127.0.0.1:9/x.jpg").run()
     app.button(key="caption-go").click().run()
     assert app.error and "Cannot load model" in app.error[0].value
@@ -218,3 +225,25 @@ def test_match_mode_toggle_with_embeddings(photo_tree, data_dir, monkeypatch):
     assert shown_names(app)[0] == "IMG_0001.jpg"
     app.segmented_control(key="mode").set_value("keyword").run()
     assert shown_names(app) == [] and "No photos match" in app.info[0].value
+
+
+def test_caption_tab_uses_the_model_that_captioned_the_library(photo_tree, data_dir, monkeypatch):
+    from db.errors import ModelLoadError
+    from indexer import caption
+
+    with Store.open(data_dir) as store:
+        index_with(store, [photo_tree["root"]], FakeCaptioner("/models/the-library-model"))
+    asked = []
+
+    class RecordingCaptioner:
+        def __init__(self, model_id=None, **kwargs):
+            asked.append(model_id)
+            raise ModelLoadError(f"Cannot load model '{model_id}' (offline)")
+
+    monkeypatch.setattr(caption, "Captioner", RecordingCaptioner)
+    app = caption_view(start_app(data_dir, monkeypatch))
+    app.text_input(key="caption-url").input("https://example.com/x.jpg").run()
+    app.button(key="caption-go").click().run()
+    # the library's model, not the default one; and the error says how to choose another
+    assert asked == ["/models/the-library-model"]
+    assert "captionary app --model" in app.error[0].value

@@ -1,9 +1,10 @@
-"""One real-browser test: the Streamlit app in headless Chromium, driven by Playwright."""
+"""The Streamlit app in headless Chromium, driven by Playwright, at 1400 px and at 800 px (a laptop in
+split view): clickable thumbnails, keyboard navigation, nothing cut off, nothing that sends a user away.
+Screenshots land in test-artifacts/ for a person to look at."""
 
 import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -11,13 +12,41 @@ from pathlib import Path
 import pytest
 
 from db.store import Store
+from indexer.cli import streamlit_command
 from indexer.pipeline import IndexOptions, index_roots, load_captioner
 
 CHROMIUM = "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
+MAIN = "[data-testid='stMainBlockContainer']"
 
 pytestmark = pytest.mark.slow
+
+# Every button and widget label whose text is cut: wider than its own box where that box clips, or
+# sticking out of an ancestor that clips (the match toggle was clipped by its column, not by itself).
+CUT_CONTROLS_JS = """
+() => {
+  const clips = (el) => ["hidden", "clip", "auto", "scroll"].includes(getComputedStyle(el).overflowX);
+  const visible = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+  const cut = [];
+  const controls = document.querySelectorAll('button, [data-testid="stWidgetLabel"]');
+  for (const control of controls) {
+    if (!visible(control)) continue;
+    const name = (control.innerText || "").trim();
+    if (!name) continue;
+    for (const el of [control, ...control.querySelectorAll("*")]) {
+      if (visible(el) && clips(el) && el.scrollWidth > el.clientWidth + 1) { cut.push(name + " (text)"); break; }
+    }
+    const box = control.getBoundingClientRect();
+    for (let parent = control.parentElement; parent && parent !== document.body; parent = parent.parentElement) {
+      if (!clips(parent)) continue;
+      const outer = parent.getBoundingClientRect();
+      if (box.right > outer.right + 1 || box.left < outer.left - 1) { cut.push(name + " (clipped)"); break; }
+    }
+  }
+  return cut;
+}
+"""
 
 
 def free_port() -> int:
@@ -32,10 +61,8 @@ def app_server(photo_tree, data_dir, tiny_model):
         index_roots(store, [photo_tree["root"]], IndexOptions(model=str(tiny_model)), load_captioner)
     port = free_port()
     env = {**os.environ, "CAPTIONARY_DATA_DIR": str(data_dir)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "search_app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    command = [*streamlit_command(str(REPO / "search_app.py"), "127.0.0.1", port), "--server.headless", "true"]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 60
@@ -45,7 +72,7 @@ def app_server(photo_tree, data_dir, tiny_model):
                     break
             except OSError:
                 if time.time() > deadline or server.poll() is not None:
-                    raise RuntimeError(f"streamlit did not start: {server.stdout.read().decode()[-2000:]}")
+                    raise RuntimeError(f"streamlit did not start: {server.stdout.read().decode()[-2000:]}") from None
                 time.sleep(0.5)
         yield url, photo_tree
     finally:
@@ -53,9 +80,22 @@ def app_server(photo_tree, data_dir, tiny_model):
         server.wait(timeout=20)
 
 
+def wait_for_images(page, count: int) -> None:
+    """Until exactly `count` images are in the main area and the browser has decoded all of them."""
+    page.wait_for_function(
+        "(count) => { const imgs = [...document.querySelectorAll(\"" + MAIN + " img\")];"
+        " return imgs.length === count && imgs.every(img => img.complete && img.naturalWidth > 0); }",
+        arg=count, timeout=60_000)
+
+
+def detail_name(page) -> str:
+    return page.locator(f"{MAIN} h3").last.inner_text().replace("\u200b", "")
+
+
 @pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
                     reason="Debian's chromium is not installed (.ci/run installs it)")
-def test_search_and_detail_in_a_real_browser(app_server):
+@pytest.mark.parametrize("width", [1400, 800])
+def test_the_app_in_a_real_browser(app_server, width):
     from playwright.sync_api import sync_playwright
 
     url, tree = app_server
@@ -65,37 +105,59 @@ def test_search_and_detail_in_a_real_browser(app_server):
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_page(viewport={"width": width, "height": 1000})
         page.goto(url)
         search_box = page.get_by_label("Search your photos")
         search_box.wait_for(timeout=60_000)
+        wait_for_images(page, 16)  # browsing: every photo, newest first
+        page.screenshot(path=str(ARTIFACTS / f"app-grid-{width}.png"), full_page=True)
+        # a private photo app: nothing that sends the user to a cloud service
+        assert page.get_by_text("Deploy", exact=True).count() == 0
+        assert page.evaluate(CUT_CONTROLS_JS) == [], "cut-off controls while browsing"
+        # tiles of one size: every thumbnail is square and they line up in rows
+        boxes = page.locator(f"{MAIN} img").evaluate_all(
+            "(imgs) => imgs.map(img => { const r = img.getBoundingClientRect(); return [r.width, r.height, r.top]; })")
+        assert all(abs(w - h) <= 1 for w, h, _ in boxes), boxes
+        columns = sum(1 for _, _, top in boxes if abs(top - boxes[0][2]) <= 1)
+        assert columns == (5 if width == 1400 else 2), columns
+
         search_box.fill("holidays OR formats")
         search_box.press("Enter")
         page.get_by_text("12 photos").wait_for(timeout=30_000)
-        images = page.locator("[data-testid='stMainBlockContainer'] img")
-        images.first.wait_for(timeout=30_000)
-        # the run is over when the browse grid (16) has been replaced by the 12 results
-        page.wait_for_function(
-            "() => { const imgs = [...document.querySelectorAll(\"[data-testid='stMainBlockContainer'] img\")];"
-            " return imgs.length === 12 && imgs.every(img => img.complete && img.naturalWidth > 0); }",
-            timeout=60_000)
-        widths = images.evaluate_all("(imgs) => imgs.map(img => img.naturalWidth)")
-        # every result thumbnail actually rendered, and none is the full photo
-        assert len(widths) == 12 and all(0 < width <= 320 for width in widths), widths
-        page.screenshot(path=str(ARTIFACTS / "app-search.png"), full_page=True)
+        wait_for_images(page, 12)
+        widths = page.locator(f"{MAIN} img").evaluate_all("(imgs) => imgs.map(img => img.naturalWidth)")
+        assert all(0 < width_ <= 320 for width_ in widths), widths  # thumbnails, never the full photo
+        assert page.evaluate(CUT_CONTROLS_JS) == [], "cut-off controls on the results"
+        page.screenshot(path=str(ARTIFACTS / f"app-search-{width}.png"), full_page=True)
 
-        main = page.locator("[data-testid='stMainBlockContainer']")
-        main.get_by_role("button", name="Open", exact=True).first.click()
-        try:
-            page.get_by_text("Back to results").wait_for(timeout=30_000)
-        except Exception:
-            page.screenshot(path=str(ARTIFACTS / "app-debug.png"), full_page=True)
-            raise
+        # the thumbnail itself opens the photo
+        page.locator(f"{MAIN} img").nth(1).click()
         page.get_by_role("button", name="Save caption").wait_for(timeout=30_000)
-        # the detail view shows one image (the grid is gone); wait until the browser has decoded it
+        wait_for_images(page, 1)
+        second = detail_name(page)
+        assert page.evaluate(CUT_CONTROLS_JS) == [], "cut-off controls in the photo view"
+        page.screenshot(path=str(ARTIFACTS / f"app-photo-{width}.png"), full_page=True)
+        # arrow keys step through the results, Escape goes back to the grid
+        page.evaluate("() => document.activeElement && document.activeElement.blur()")  # no text field focused
+        page.keyboard.press("ArrowLeft")
         page.wait_for_function(
-            "() => { const imgs = [...document.querySelectorAll(\"[data-testid='stMainBlockContainer'] img\")];"
-            " return imgs.length === 1 && imgs[0].complete && imgs[0].naturalWidth > 0; }", timeout=60_000)
-        page.screenshot(path=str(ARTIFACTS / "app-detail.png"), full_page=True)
+            "(name) => { const h = [...document.querySelectorAll(\"" + MAIN + " h3\")].pop();"
+            " return h && h.innerText.replace(/\\u200b/g, '') !== name; }", arg=second, timeout=30_000)
+        first = detail_name(page)
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function(
+            "(name) => { const h = [...document.querySelectorAll(\"" + MAIN + " h3\")].pop();"
+            " return h && h.innerText.replace(/\\u200b/g, '') === name; }", arg=second, timeout=30_000)
+        assert first != second
+        page.keyboard.press("Escape")
+        wait_for_images(page, 12)
+
+        page.get_by_text("Caption a photo", exact=True).click()
+        page.get_by_role("button", name="Caption it").wait_for(timeout=30_000)
+        # the search filters are not shown where they do not apply
+        assert page.get_by_text("Filters", exact=True).count() == 0
+        assert page.evaluate(CUT_CONTROLS_JS) == [], "cut-off controls on the caption view"
+        page.screenshot(path=str(ARTIFACTS / f"app-caption-{width}.png"), full_page=True)
         browser.close()
-    assert (ARTIFACTS / "app-detail.png").stat().st_size > 10_000
+    for view in ("grid", "search", "photo", "caption"):
+        assert (ARTIFACTS / f"app-{view}-{width}.png").stat().st_size > 10_000

@@ -85,7 +85,42 @@ def test_default_model_fails_offline_with_one_line_fix():
         Captioner("nlpconnect/vit-gpt2-image-captioning", device="cpu")
     message = str(raised.value)
     assert "\n" not in message
-    assert "nlpconnect/vit-gpt2-image-captioning" in message and "--model PATH_TO_LOCAL_MODEL" in message
+    # every way to fix it, named: the flag, the environment variable, a run with network
+    assert "nlpconnect/vit-gpt2-image-captioning" in message and "--model PATH" in message
+    assert "CAPTIONARY_MODEL" in message and "network" in message
+
+
+def test_an_unreachable_hub_fails_in_seconds_not_after_retries(monkeypatch):
+    import socket
+    import time
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)  # as on a user's machine with no network
+    monkeypatch.setenv("HF_ENDPOINT", "https://hub.invalid")  # resolving it fails at once, as offline
+
+    def no_network(*args, **kwargs):
+        raise OSError(101, "Network is unreachable")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    started = time.monotonic()
+    with pytest.raises(ModelLoadError, match="is not reachable"):
+        Captioner("someone/not-cached-model", device="cpu")
+    assert time.monotonic() - started < 10  # was 27 s of the Hub client's retries
+
+
+def test_index_says_which_model_it_loads_and_leaves_no_empty_root(photo_tree, data_dir):
+    from click.testing import CliRunner
+
+    from db.store import Store
+    from indexer.cli import cli
+
+    runner = CliRunner()
+    result = runner.invoke(cli, ["index", str(photo_tree["root"]), "--data-dir", str(data_dir),
+                                 "--model", "someone/not-cached-model"])
+    assert result.exit_code == 1
+    assert "loading model someone/not-cached-model (first use downloads it from the Hugging Face Hub" in result.stderr
+    assert "--model PATH" in result.stderr and "CAPTIONARY_MODEL" in result.stderr
+    with Store.open(data_dir) as store:
+        assert store.roots() == [] and store.stats()["images"] == 0  # was: a root with 0 images
 
 
 def test_missing_local_folder_is_named(tmp_path):

@@ -24,10 +24,28 @@ def indexed_cli(runner, photo_tree, data_dir, monkeypatch):
     return photo_tree, data_dir, result
 
 
-def test_index_prints_one_line_summary(indexed_cli):
-    _, _, result = indexed_cli
-    line = result.output.strip().splitlines()[-1]
-    assert line.startswith("15 captioned, 0 unchanged, 1 reused, 4 failed, 0 removed in ")
+def test_index_prints_one_line_summary_then_the_failed_files(indexed_cli):
+    tree, _, result = indexed_cli
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].startswith("15 captioned, 0 unchanged, 1 reused, 4 failed, 0 removed in ")
+    # which files failed and why, not only how many
+    failed = [line for line in lines[1:] if line.startswith("  failed: ")]
+    assert len(failed) == 4 and any(str(tree["bad"]["text"]) in line and "not an image" in line for line in failed)
+    # the model line comes first, on stderr, so a slow first load never looks like a hang
+    assert result.stderr.startswith("loading model fake-model")
+
+
+def test_index_lists_five_failures_unless_verbose(runner, photo_tree, data_dir, monkeypatch):
+    monkeypatch.setattr(pipeline, "load_captioner", lambda options: FakeCaptioner(options.model or "fake-model"))
+    for number in range(7):
+        (photo_tree["root"] / f"broken{number}.jpg").write_bytes(b"not a photo")
+    arguments = ["index", str(photo_tree["root"]), "--data-dir", str(data_dir), "--model", "fake-model"]
+    lines = runner.invoke(cli, arguments).stdout.splitlines()
+    assert sum(line.startswith("  failed: ") for line in lines) == 5 and "6 more" in lines[-1]
+    for number in range(7):
+        (photo_tree["root"] / f"broken{number}.jpg").write_bytes(b"still not a photo")
+    lines = runner.invoke(cli, [*arguments, "--verbose"]).stdout.splitlines()
+    assert sum(line.startswith("  failed: ") for line in lines) == 7
 
 
 def test_search_json_shape(runner, indexed_cli):

@@ -30,7 +30,7 @@ def test_index_search_stats_end_to_end(photo_tree, data_dir, tiny_model):
     before = tree_snapshot(photo_tree["root"])
     indexed = captionary("index", photo_tree["root"], "--data-dir", data_dir, "--model", tiny_model,
                          "--batch-size", "4")
-    summary = indexed.stdout.strip().splitlines()[-1]
+    summary = indexed.stdout.strip().splitlines()[0]
     assert summary.startswith("15 captioned, 0 unchanged, 1 reused, 4 failed")
     assert "Traceback" not in indexed.stderr
 
@@ -57,7 +57,7 @@ def test_index_search_stats_end_to_end(photo_tree, data_dir, tiny_model):
 
     assert stats["embedded"] == 15  # captions embedded for semantic search, one per distinct photo
     again = captionary("index", photo_tree["root"], "--data-dir", data_dir, "--model", tiny_model)
-    assert again.stdout.strip().splitlines()[-1].startswith("0 captioned, 20 unchanged")
+    assert again.stdout.strip().splitlines()[0].startswith("0 captioned, 20 unchanged")
 
 
 def test_unparseable_query_exits_2_without_traceback(photo_tree, data_dir, tiny_model):
@@ -69,7 +69,7 @@ def test_unparseable_query_exits_2_without_traceback(photo_tree, data_dir, tiny_
 def test_default_model_offline_fails_in_one_line(photo_tree):
     result = captionary("caption", photo_tree["red"], check=False, env={"HF_HUB_OFFLINE": "1"})
     assert result.returncode == 1
-    assert result.stderr.count("\n") == 1 and "--model PATH_TO_LOCAL_MODEL" in result.stderr
+    assert result.stderr.count("\n") == 1 and "--model PATH" in result.stderr and "CAPTIONARY_MODEL" in result.stderr
 
 
 @pytest.fixture(scope="module")
