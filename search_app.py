@@ -60,7 +60,6 @@ export default function () {
 }
 """
 TOP_TAGS = 30
-COLUMNS = 5
 SORTS = {"Relevance": "relevance", "Newest first": "date", "Oldest first": "date_asc"}
 QUERY_HELP = """
 Photos whose words match come first: `red car` finds photos with both words (in the caption, the tags,
