@@ -38,7 +38,7 @@ def _resolve(host: str, port: int, deadline: float) -> str:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
         raise ImageReadError(f"download failed: cannot resolve {host} ({error})") from None
-    addresses = [info[4][0] for info in infos]
+    addresses = [str(info[4][0]) for info in infos]
     refused = [address for address in addresses if not is_public_address(address)]
     if refused or not addresses:
         raise ImageReadError(f"refused: {host} is a private, loopback or link-local address ({refused[0]})"
@@ -57,12 +57,13 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     def __init__(self, host: str, address: str, port: int, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self._tls)
         self._address = address
 
     def connect(self) -> None:
         raw = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(raw, server_hostname=self.host)  # certificate checked for the name
+        self.sock = self._tls.wrap_socket(raw, server_hostname=self.host)  # certificate checked for the name
 
 
 def fetch_url(url: str, deadline_seconds: float = URL_DEADLINE_SECONDS, max_bytes: int = URL_MAX_BYTES) -> bytes:

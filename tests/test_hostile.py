@@ -477,3 +477,26 @@ def test_a_photo_replaced_by_a_link_is_not_shown_through_it(store, photo_tree, t
     photo_tree["red"].symlink_to(secret)
     with pytest.raises(ImageReadError, match="replaced by a link"):
         check_indexed_file(red.path, red.size)
+
+
+def test_https_is_verified_against_the_name_even_though_the_connection_goes_to_the_checked_address(
+        tmp_path, monkeypatch):
+    import ssl
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    key, certificate = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(certificate), "-days", "1", "-subj", "/CN=localhost"], check=True, capture_output=True)
+    server = _Server("127.0.0.1", lambda request: request.send_error(404))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificate, key)
+    server.server.socket = context.wrap_socket(server.server.socket, server_side=True)
+    monkeypatch.setattr(fetch, "is_public_address", lambda address: True)
+    try:
+        # a certificate nobody vouches for is refused: TLS is checked, not switched off by the pinning
+        with pytest.raises(ImageReadError, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+            fetch.fetch_url(server.url.replace("http://", "https://").replace("127.0.0.1", "localhost") + "/x.jpg",
+                            deadline_seconds=5)
+    finally:
+        server.close()
