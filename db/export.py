@@ -8,7 +8,7 @@ import os
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
@@ -191,7 +191,7 @@ def sidecar_xml(existing: bytes | None, caption: str, tags: list[str]) -> bytes:
 class XmpReport:
     written: int = 0
     unchanged: int = 0
-    failed: list[tuple[str, str]] | None = None
+    failed: list[tuple[str, str]] = field(default_factory=list)
 
 
 def sidecar_path(photo: str, sidecar_dir: Path | None) -> Path:
@@ -206,7 +206,7 @@ def export_xmp(store: Store, sidecar_dir: Path | None = None, next_to_photos: bo
     if (sidecar_dir is None) == (not next_to_photos):
         raise CaptionaryError("Choose where sidecars go: --sidecar-dir DIR, or --next-to-photos to write "
                               "photo.jpg.xmp beside each photo")
-    report = XmpReport(failed=[])
+    report = XmpReport()
     for row in export_rows(store):
         target = sidecar_path(row.path, sidecar_dir)
         try:

@@ -598,7 +598,7 @@ class FulltextIndex:
                     # Intersected lazily with the query (cost follows the query's matches), not Whoosh's
                     # filter=, which first lists every document the filter admits (all of them for ext:jpg).
                     matcher = wq.And([matcher, wq.ConstantScoreQuery(filter_query, 0.0)])
-                options = {}
+                options: dict[str, object] = {}
                 if filters.date_from or filters.date_to:
                     options["filter"] = set(np.flatnonzero(self.columns(searcher).date_mask(filters)).tolist())
                 by_date = sort in ("date", "date_asc")

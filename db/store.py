@@ -484,10 +484,11 @@ class Store:
         loads only once there is a caption to embed."""
         if self.embedder_id is None:
             return 0
-        contents = Content.__table__.c
+        table = Content.__table__
+        contents = table.c
         # One statement per batch, and only where the caption is still the one embedded (a person may
         # have edited it meanwhile).
-        store_vector = (update(Content.__table__)
+        store_vector = (update(table)  # type: ignore[arg-type]  # a Table; the stubs say FromClause
                         .where(contents.id == bindparam("content_id"),
                                contents.caption.is_not_distinct_from(bindparam("embedded_caption")),
                                contents.user_caption.is_not_distinct_from(bindparam("embedded_user")))
@@ -499,7 +500,9 @@ class Store:
                                         .where(self._needs_embedding(content_ids)).limit(batch_size)).all()
             if not batch:
                 return done
-            vectors = self.embedder.encode([user if user is not None else caption for _, caption, user in batch])
+            embedder = self.embedder
+            assert embedder is not None  # embedder_id is set, so a factory is too
+            vectors = embedder.encode([user if user is not None else caption for _, caption, user in batch])
             crash_point("embed")
             with self.sessions.begin() as session:
                 session.execute(store_vector, [
@@ -510,8 +513,8 @@ class Store:
 
     def stats(self) -> dict:
         with self.sessions() as session:
-            images = session.scalar(select(func.count()).select_from(File).where(File.content_id.is_not(None)))
-            distinct = session.scalar(select(func.count(func.distinct(File.content_id))))
+            images = session.scalar(select(func.count()).select_from(File).where(File.content_id.is_not(None))) or 0
+            distinct = session.scalar(select(func.count(func.distinct(File.content_id)))) or 0
             failed = session.scalar(select(func.count()).select_from(File).where(File.error.is_not(None)))
             models = session.execute(
                 select(Content.model, func.count()).join(File, File.content_id == Content.id)
@@ -541,7 +544,7 @@ class Store:
 
     def failures(self) -> list[tuple[str, str]]:
         with self.sessions() as session:
-            return [(path, error) for path, error in session.execute(
+            return [(path, error or "") for path, error in session.execute(
                 select(File.path, File.error).where(File.error.is_not(None)).order_by(File.path))]
 
     def folders(self) -> list[str]:

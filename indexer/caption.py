@@ -189,7 +189,8 @@ class Captioner:
                 self.processor = AutoProcessor.from_pretrained(model_id, local_files_only=local_only)
                 self.image_processor = getattr(self.processor, "image_processor", self.processor)
                 self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
-                model = AutoModelForImageTextToText.from_pretrained(model_id, local_files_only=local_only)
+                model = AutoModelForImageTextToText.from_pretrained(  # type: ignore[assignment]
+                    model_id, local_files_only=local_only)
         except ModelLoadError:
             raise
         except (OSError, ValueError, KeyError, TypeError, ImportError) as error:
@@ -199,7 +200,7 @@ class Captioner:
                     f"Cannot load model '{self.model_id}': not an image-to-text model ({reason}); "
                     "pass --model with a captioning model such as nlpconnect/vit-gpt2-image-captioning") from None
             raise ModelLoadError(f"Cannot load model '{self.model_id}' ({reason}); {fix}") from None
-        self.model = model.to(self.device, dtype=self.dtype).eval()
+        self.model = model.to(self.device, dtype=self.dtype).eval()  # type: ignore[arg-type]
         self.input_side = _input_side(self.image_processor)
 
     def caption(self, images: Sequence[Image.Image]) -> list[str]:

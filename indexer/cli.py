@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -89,8 +90,8 @@ class TqdmProgress:
 
     def __init__(self) -> None:
         self.enabled = sys.stderr.isatty()
-        self.bar = None
-        self.scan_bar = None
+        self.bar: Any = None  # tqdm bars, made on first use
+        self.scan_bar: Any = None
 
     def scanned(self, files: int) -> None:
         if not self.enabled:

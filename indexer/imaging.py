@@ -176,7 +176,7 @@ def open_photo(source: str | Path | bytes | BinaryIO, min_side: int = 0) -> Deco
             width, height = image.size
             if width <= 0 or height <= 0 or width > MAX_SIDE or height > MAX_SIDE:
                 raise ImageReadError(f"absurd dimensions {width}x{height}")
-            if width * height > Image.MAX_IMAGE_PIXELS:
+            if Image.MAX_IMAGE_PIXELS is not None and width * height > Image.MAX_IMAGE_PIXELS:
                 raise ImageReadError(
                     f"too many pixels ({width}x{height}; limit {Image.MAX_IMAGE_PIXELS}): possible decompression bomb")
             image_format = image.format or "unknown"

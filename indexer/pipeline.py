@@ -128,7 +128,7 @@ class Prepared:
     root: str
     size: int
     mtime_ns: int
-    content_hash: str | None = None
+    content_hash: str = ""  # "" until a worker has hashed the bytes
     image: Image.Image | None = None
     info: PhotoInfo | None = None
     error: str | None = None
@@ -210,7 +210,9 @@ class Indexer:
             with self.store.sessions.begin() as session:
                 self.store.collect_orphan_contents(session)
                 for root in self.roots:
-                    session.get(Root, root).last_indexed_at = utcnow()
+                    known = session.get(Root, root)
+                    if known is not None:  # added by _begin_run; `forget` from another process may drop it
+                        known.last_indexed_at = utcnow()
             self.store.sync_fulltext()
             self.report.other_model = self._count_other_model()
         finally:
@@ -230,7 +232,8 @@ class Indexer:
 
     def _begin_run(self) -> int:
         with self.store.sessions.begin() as session:
-            run_id = int(session.get(Meta, "run").value) + 1 if session.get(Meta, "run") else 1
+            previous = session.get(Meta, "run")
+            run_id = int(previous.value) + 1 if previous is not None else 1
             session.merge(Meta(key="run", value=str(run_id)))
             for root in self.roots:
                 if session.get(Root, root) is None:
@@ -468,13 +471,16 @@ class Indexer:
                     save_thumbnail(item.image, target)
                 except OSError:
                     pass  # a thumbnail is a cache; the app makes it on first view instead
+        assert self._captioner is not None  # loaded before any file is prepared
         item.image = _reduce_for_model(item.image, self._captioner.input_side)
 
     def _caption(self, captioner: CaptionModel, batch: list[Prepared]) -> list[Prepared]:
         if not batch:
             return []
         started = time.perf_counter()
-        captions = captioner.caption([item.image for item in batch])
+        images = [item.image for item in batch if item.image is not None]
+        assert len(images) == len(batch)  # only decoded items are sent to the model
+        captions = captioner.caption(images)
         self.report.model_seconds += time.perf_counter() - started
         for item, caption in zip(batch, captions):
             item.caption = caption
@@ -507,6 +513,7 @@ class Indexer:
                 if item.error is None:
                     content = contents.get(item.content_hash)
                     if content is None:
+                        assert item.info is not None  # bytes no content has yet were decoded in this run
                         content = Content(
                             hash=item.content_hash, width=item.info.width, height=item.info.height,
                             format=item.info.format, taken_at=item.info.taken_at, camera=item.info.camera,

@@ -74,7 +74,8 @@ class NumpyQueryEncoder:
         self.heads = config["num_attention_heads"]
         self.layers = config["num_hidden_layers"]
         self.eps = config.get("layer_norm_eps", 1e-12)
-        settings = _read_json(folder / "sentence_bert_config.json") or {}
+        settings = _read_json(folder / "sentence_bert_config.json")
+        settings = settings if isinstance(settings, dict) else {}
         self.max_tokens = min(max_tokens, settings.get("max_seq_length", max_tokens),
                               config.get("max_position_embeddings", max_tokens))
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
