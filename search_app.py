@@ -24,6 +24,10 @@ from db.store import (
 _MARKDOWN_SPECIAL = re.compile(r"[!-/:-@\[-`{-~]")
 PAGE_SIZE = 50
 VIEWS = ["Search", "Caption a photo"]
+# The search page's widgets: kept while the Caption view is shown (Streamlit drops the state of widgets
+# a run does not draw, and the query, the filters and the open photo should be there on the way back).
+SEARCH_STATE = ("query", "mode", "folder", "use_dates", "dates", "exts", "sort", "browse-sort", "tags", "selected",
+                "page")
 PAGE_CSS = """
 [data-testid="stMainBlockContainer"] { padding-top: 1.5rem; }
 [class*="st-key-grid-"] [data-testid="stHorizontalBlock"] {
@@ -237,11 +241,15 @@ def query_ui(store: Store) -> tuple[str, str]:
 
 
 def result_count(page: SearchPage) -> str:
-    """"12 photos · 9 related": the matches, then the photos related by meaning only."""
-    noun = "photo" if page.matches == 1 else "photos"
-    parts = [f"{page.matches} {noun}"]
-    if page.related:
-        parts.append(f"{page.related} related")
+    """"12 photos · 9 related": the matches, then the photos related by meaning only ("9 related photos"
+    when no word matched)."""
+    def photos(count: int) -> str:
+        return "photo" if count == 1 else "photos"
+
+    if page.related and not page.matches:
+        parts = [f"{page.related} related {photos(page.related)}"]
+    else:
+        parts = [f"{page.matches} {photos(page.matches)}"] + ([f"{page.related} related"] if page.related else [])
     parts.append(f"{page.seconds * 1000:.0f} ms")
     return " · ".join(parts)
 
@@ -432,6 +440,9 @@ def main() -> None:
         st.error(str(error))
         return
     behaviour_ui()
+    for key in SEARCH_STATE:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]  # re-assigned, a widget's value outlives the widget
     view = st.segmented_control("View", VIEWS, default=VIEWS[0], key="view", label_visibility="collapsed")
     if view == "Caption a photo":
         caption_ui(store)  # no sidebar here: its filters are for searching

@@ -141,10 +141,12 @@ def _written_by_us(existing: bytes) -> bool:
         root = ET.fromstring(xml_text(existing.decode("utf-8")))
     except (ET.ParseError, UnicodeDecodeError):
         return False
-    ours = {_q("dc", "description"), _q("dc", "subject")}
-    descriptions = root.iter(_q("rdf", "Description"))
-    return all(set(description.attrib) <= {_q("rdf", "about")} and all(child.tag in ours for child in description)
-               for description in descriptions)
+    ours = {_q("x", "xmpmeta"), _q("rdf", "RDF"), _q("rdf", "Description"), _q("dc", "description"),
+            _q("dc", "subject"), _q("rdf", "Alt"), _q("rdf", "Bag"), _q("rdf", "li")}
+    attributes = {_q("rdf", "about"), _q("xml", "lang")}
+    elements = list(root.iter())
+    return (any(element.tag == _q("dc", "description") for element in elements)
+            and all(element.tag in ours and set(element.attrib) <= attributes for element in elements))
 
 
 def sidecar_xml(existing: bytes | None, caption: str, tags: list[str]) -> bytes:

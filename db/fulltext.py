@@ -33,6 +33,7 @@ from whoosh.qparser import AndGroup, MultifieldParser, plugins
 from whoosh.support.charset import accent_map
 
 from db.errors import QueryError
+from db.ranking import positions_in
 
 MAX_QUERY_LENGTH = 1000
 MAX_EXPANSIONS = 2000  # words one wildcard may stand for
@@ -320,10 +321,8 @@ class Columns:
     def docnums_of(self, file_ids: np.ndarray) -> np.ndarray:
         """The docnum of each file id, -1 for ids the index does not hold."""
         fids, docnums = self._by_fid
-        if not len(fids):
-            return np.full(len(file_ids), -1, dtype=np.int64)
-        positions = np.clip(np.searchsorted(fids, file_ids), 0, len(fids) - 1)
-        return np.where(fids[positions] == file_ids, docnums[positions], -1)
+        positions = positions_in(fids, file_ids)
+        return np.where(positions >= 0, docnums[positions], -1)
 
     def days_of(self, file_ids: np.ndarray) -> np.ndarray:
         """The day column of each file id (ids not in the index sort last, newest first)."""
@@ -541,7 +540,7 @@ class FulltextIndex:
         Each word's postings are stepped with skip_to over the few ids asked about: much cheaper than
         listing every document that holds a common word."""
         held = np.zeros(len(file_ids), dtype=bool)
-        words = list(dict.fromkeys(token.text for token in _highlight_analyzer()(text)))
+        words = list(dict.fromkeys(token.text for token in _words_analyzer()(text)))
         if not words or not len(file_ids):
             return held
         with self.searcher() as searcher:
@@ -626,8 +625,8 @@ class FulltextIndex:
 
 
 @lru_cache(maxsize=1)
-def _highlight_analyzer():
-    return text_analyzer()  # built once: the app highlights 50 captions a page
+def _words_analyzer():
+    return text_analyzer()  # built once: the app highlights 50 captions a page, and search checks words
 
 
 def highlight(text: str, terms: set[str]) -> list[tuple[str, bool]]:
@@ -636,7 +635,7 @@ def highlight(text: str, terms: set[str]) -> list[tuple[str, bool]]:
         return [(text, False)]
     pieces: list[tuple[str, bool]] = []
     position = 0
-    for token in _highlight_analyzer()(text, chars=True, removestops=False):
+    for token in _words_analyzer()(text, chars=True, removestops=False):
         if token.text in terms:
             if token.startchar > position:
                 pieces.append((text[position:token.startchar], False))

@@ -9,7 +9,6 @@ admitted by `related_mask`. This module is pure: the Store gathers the lists and
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from enum import Enum
 
 import numpy as np
@@ -114,22 +113,17 @@ def rank_matches(bm25: Sequence[int], by_similarity: Sequence[int],
     return fused
 
 
+def positions_in(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """For each id, its position in `sorted_ids`, or -1 where it is absent (a binary search each)."""
+    if not len(sorted_ids):
+        return np.full(len(ids), -1, dtype=np.int64)
+    positions = np.clip(np.searchsorted(sorted_ids, ids), 0, len(sorted_ids) - 1)
+    return np.where(sorted_ids[positions] == ids, positions, -1)
+
+
 def top_rows(similarities: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:
     """Row numbers of the k most similar rows the mask admits, best first."""
     rows = np.flatnonzero(mask)
     if len(rows) > k:
         rows = rows[np.argpartition(-similarities[rows], k - 1)[:k]]
     return rows[np.argsort(-similarities[rows], kind="stable")]
-
-
-@dataclass(frozen=True)
-class Ranked:
-    """One search's full ordering before paging: (file id, score, "words" | "related")."""
-
-    results: list[tuple[int, float, str]]
-    matches: int
-    related: int
-
-    @property
-    def total(self) -> int:
-        return self.matches + self.related

@@ -8,6 +8,7 @@ import numpy as np
 from sqlalchemy import select
 
 from db.models import Content, File, Meta
+from db.ranking import positions_in
 
 # Stored as float16 in the DB (768 bytes a caption: no loss that changes a ranking); held as float32 in
 # memory, because converting float16 on every query costs more than the dot product itself
@@ -61,7 +62,6 @@ class VectorIndex:
     def mask_of(self, file_ids: np.ndarray) -> np.ndarray:
         """A row mask holding the given file ids (rows are in file id order, so this is a binary search)."""
         mask = np.zeros(len(self.file_ids), dtype=bool)
-        if len(file_ids) and len(self.file_ids):
-            positions = np.clip(np.searchsorted(self.file_ids, file_ids), 0, len(self.file_ids) - 1)
-            mask[positions[self.file_ids[positions] == file_ids]] = True
+        positions = positions_in(self.file_ids, file_ids)
+        mask[positions[positions >= 0]] = True
         return mask

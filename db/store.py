@@ -516,9 +516,7 @@ class Store:
             images = session.scalar(select(func.count()).select_from(File).where(File.content_id.is_not(None))) or 0
             distinct = session.scalar(select(func.count(func.distinct(File.content_id)))) or 0
             failed = session.scalar(select(func.count()).select_from(File).where(File.error.is_not(None)))
-            models = session.execute(
-                select(Content.model, func.count()).join(File, File.content_id == Content.id)
-                .group_by(Content.model).order_by(func.count().desc())).all()
+            models = self._model_counts(session)
             edited = session.scalar(select(func.count()).select_from(Content).where(Content.user_caption.is_not(None)))
             embedders = dict(session.execute(select(Content.embedder, func.count()).where(
                 Content.embedder.is_not(None), Content.embedding.is_not(None)).group_by(Content.embedder)).all())
@@ -537,10 +535,15 @@ class Store:
         }
 
     def models(self) -> list[str]:
-        """The models that wrote this library's automatic captions, most used first."""
+        """The models that wrote this library's automatic captions, most used first (by photos)."""
         with self.sessions() as session:
-            count = func.count(Content.id)
-            return list(session.scalars(select(Content.model).group_by(Content.model).order_by(count.desc())))
+            return [model for model, _ in self._model_counts(session)]
+
+    @staticmethod
+    def _model_counts(session: Session) -> list[tuple[str, int]]:
+        return [(model, count) for model, count in session.execute(
+            select(Content.model, func.count()).join(File, File.content_id == Content.id)
+            .group_by(Content.model).order_by(func.count().desc()))]
 
     def failures(self) -> list[tuple[str, str]]:
         with self.sessions() as session:

@@ -43,7 +43,7 @@ class CaptionaryGroup(click.Group):
         except KeyboardInterrupt:
             raise click.Abort() from None
         except BrokenPipeError:
-            raise  # the reader of our output left (`| head`): not an error to report
+            raise  # the reader of our output left (`| head`): click ends quietly, as Unix tools do
         except Exception as error:
             if DEBUG:
                 raise
@@ -404,7 +404,7 @@ def export_xmp(sidecar_dir, next_to_photos, data_dir) -> None:
 @data_dir_option
 @click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: the whole network).")
-@click.option("--model", default=None, help="Model for the Caption tab [default: $CAPTIONARY_MODEL, else the model "
+@click.option("--model", default=None, help="Model for the Caption view [default: $CAPTIONARY_MODEL, else the model "
               "that captioned the library].")
 def app(data_dir, port, host, model) -> None:
     """Open the search app in the browser (streamlit run search_app.py)."""
@@ -436,10 +436,4 @@ def streamlit_command(script: str, host: str, port: int) -> list[str]:
 
 
 def main() -> None:
-    try:
-        cli(prog_name="captionary")
-    except BrokenPipeError:
-        # `captionary search '*' | head -1`: the reader left; end quietly as Unix tools do.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(141)
+    cli(prog_name="captionary")

@@ -43,6 +43,9 @@ class ImageReadError(Exception):
 # Larger files are refused unread: no photo format needs more for a picture the pixel cap allows, and
 # a 3 GB "huge.jpg" must not cost 3 GB of memory per decode worker.
 MAX_PHOTO_BYTES = 1 << 30
+# Up to this size a file is read once into memory and both hashed and decoded from there (on a NAS a
+# second read goes over the network); a larger one is hashed in chunks and decoded from the file.
+READ_WHOLE_BYTES = 32 << 20
 HASH_CHUNK = 1 << 20
 
 
@@ -86,12 +89,17 @@ def check_indexed_file(path: str, size: int) -> None:
         raise ImageReadError("not a regular file")
 
 
-def hash_file(handle: BinaryIO) -> str:
-    """SHA-256 of the file's bytes, read in chunks: memory stays flat whatever the size."""
+def read_and_hash(handle: BinaryIO, size: int) -> tuple[str, bytes | BinaryIO]:
+    """SHA-256 of the file's bytes, and what to decode them from: the bytes themselves for an ordinary
+    photo (one read), the rewound file for a large one (memory stays flat whatever the size)."""
+    if size <= READ_WHOLE_BYTES:
+        data = handle.read()
+        return hashlib.sha256(data).hexdigest(), data
     digest = hashlib.sha256()
     for chunk in iter(lambda: handle.read(HASH_CHUNK), b""):
         digest.update(chunk)
-    return digest.hexdigest()
+    handle.seek(0)
+    return digest.hexdigest(), handle
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,9 @@ from indexer.imaging import (
     THUMBNAIL_SIDE,
     ImageReadError,
     PhotoInfo,
-    hash_file,
     open_photo,
     open_regular,
+    read_and_hash,
     save_thumbnail,
 )
 
@@ -443,12 +443,12 @@ class Indexer:
                 item.size, item.mtime_ns = stat.st_size, stat.st_mtime_ns
                 if stat.st_size > MAX_PHOTO_BYTES:
                     raise ImageReadError(f"too large ({stat.st_size} bytes; limit {MAX_PHOTO_BYTES})")
-                item.content_hash = hash_file(handle)
+                item.content_hash, source = read_and_hash(handle, stat.st_size)
                 known = self._content_lookup(item.content_hash)
                 needs_caption = known is None or (
                     self.options.recaption and not known[1] and known[0] != self.model_id)
                 if needs_caption:
-                    self._decode(item, handle)
+                    self._decode(item, source)
         except FileNotFoundError:
             item.vanished = True  # deleted since the scan; the next run's sweep settles it
         except ImageReadError as error:
@@ -459,9 +459,9 @@ class Indexer:
         item.decode_seconds = time.perf_counter() - started
         return item
 
-    def _decode(self, item: Prepared, handle: BinaryIO) -> None:
+    def _decode(self, item: Prepared, source: bytes | BinaryIO) -> None:
         """Decode once for the model and the app's thumbnail (the same decode makes both)."""
-        decoded = open_photo(handle, self._min_side)
+        decoded = open_photo(source, self._min_side)
         item.info = decoded.info
         item.image = decoded.image
         if self.options.thumbnails:

@@ -221,8 +221,9 @@ def test_match_mode_toggle_with_embeddings(photo_tree, data_dir, monkeypatch):
         enable_embeddings(store)
         index_with(store, [photo_tree["root"]], FakeCaptioner(), embeddings=True)
     app = search(start_app(data_dir, monkeypatch), "automobile")
-    # hybrid by default: "automobile" finds the red car by meaning
+    # hybrid by default: "automobile" finds the red car by meaning, shown as related (no word matches)
     assert shown_names(app)[0] == "IMG_0001.jpg"
+    assert re.match(r"\d+ related photos? · ", result_count(app)) and app.subheader[0].value == "Related"
     app.segmented_control(key="mode").set_value("keyword").run()
     assert shown_names(app) == [] and "No photos match" in app.info[0].value
 
@@ -247,3 +248,14 @@ def test_caption_tab_uses_the_model_that_captioned_the_library(photo_tree, data_
     # the library's model, not the default one; and the error says how to choose another
     assert asked == ["/models/the-library-model"]
     assert "captionary app --model" in app.error[0].value
+
+
+def test_the_search_survives_a_visit_to_the_caption_view(indexed, monkeypatch):
+    _, data_dir = indexed
+    app = search(start_app(data_dir, monkeypatch), "red car")
+    app.checkbox(key="use_dates").check().run()
+    caption_view(app)
+    app.segmented_control(key="view").set_value("Search").run()
+    # the query, its results and the filters are as they were (with tabs they were never dropped)
+    assert app.text_input(key="query").value == "red car" and shown_names(app) == ["IMG_0001.jpg"]
+    assert app.checkbox(key="use_dates").value
