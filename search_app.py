@@ -284,14 +284,15 @@ def search_ui(store: Store, query: str, mode: str, filters: Filters, sort: str) 
 def neighbours_ui(file_id: int) -> None:
     ids = st.session_state.get("result_ids", [])
     position = ids.index(file_id) if file_id in ids else None
-    back, previous, following = st.columns([2, 1, 1])
-    back.button("← Back to results", key="detail-back", on_click=select_image, args=(None,))
     has_previous = position is not None and position > 0
     has_next = position is not None and position + 1 < len(ids)
-    previous.button("Previous", key="detail-prev", disabled=not has_previous, on_click=select_image,
-                    args=(ids[position - 1] if has_previous else None,))
-    following.button("Next", key="detail-next", disabled=not has_next, on_click=select_image,
-                     args=(ids[position + 1] if has_next else None,))
+    # One row of buttons at their natural widths, side by side (columns spread them across the page).
+    with st.container(horizontal=True):
+        st.button("← Back to results", key="detail-back", on_click=select_image, args=(None,), help="Esc")
+        st.button("‹ Previous", key="detail-prev", disabled=not has_previous, on_click=select_image,
+                  args=(ids[position - 1] if has_previous else None,), help="Left arrow")
+        st.button("Next ›", key="detail-next", disabled=not has_next, on_click=select_image,
+                  args=(ids[position + 1] if has_next else None,), help="Right arrow")
 
 
 def short_path(image: ImageRecord) -> str:

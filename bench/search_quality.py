@@ -3,6 +3,7 @@ related-photo rule's trade-off.
 
     python bench/search_quality.py            # the table: precision, recall, P@10, R-precision, AP
     python bench/search_quality.py --sweep    # the same metrics for other floors and z-scores
+    python bench/search_quality.py --heldout  # libraries and queries that played no part in choosing them
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sweep", action="store_true", help="also try other related-photo thresholds")
+    parser.add_argument("--heldout", action="store_true", help="measure on the held-out libraries instead")
     arguments = parser.parse_args()
 
     import torch
@@ -27,6 +29,7 @@ def main() -> None:
     from db import ranking
     from indexer.caption import DEFAULT_EMBEDDER, Embedder
     from tests.eval.harness import build_library_store, evaluate_library, format_table
+    from tests.eval.heldout import heldout_libraries
     from tests.eval.libraries import libraries
     from tests.eval.offtopic import OFF_TOPIC
 
@@ -35,14 +38,14 @@ def main() -> None:
           f"and z >= {ranking.RELATED_Z}\n")
     with tempfile.TemporaryDirectory() as temporary:
         stores = []
-        for library in libraries():
+        for library in heldout_libraries() if arguments.heldout else libraries():
             if library.name == "varied":  # queries about nothing any photo shows
                 library.queries.update({query: ("off-topic", frozenset()) for query in OFF_TOPIC})
             store = build_library_store(Path(temporary) / library.name, library, DEFAULT_EMBEDDER, lambda: embedder)
             stores.append((library, store))
             print(f"{library.name}: {len(library.captions)} captions, {len(library.queries)} queries")
             print(format_table(library.name, evaluate_library(store, library)) + "\n")
-        if arguments.sweep:
+        if arguments.sweep and not arguments.heldout:
             sweep(stores)
         for _, store in stores:
             store.close()
