@@ -353,6 +353,7 @@ class FulltextIndex:
         self.schema = make_schema()
         self._index: whoosh_index.Index | None = None
         self._opened_id: str | None = None  # the identity of the index self._index reads
+        self._format_checked: tuple[str | None, bool] = ("", False)  # (identity, whether it is current)
         self._lock = threading.Lock()
         self._idle_searchers: list = []
         self._columns: tuple[tuple, Columns] | None = None  # (index generation, its columns)
@@ -373,12 +374,18 @@ class FulltextIndex:
         return marker_id
 
     def is_current(self) -> bool:
-        """Whether the on-disk index is this version's (an older one is rebuilt by the next sync)."""
-        try:
-            written_format = (self.directory / FORMAT_FILE).read_text().strip()
-        except OSError:
-            written_format = ""
-        return CAPTION_PAIRS in self.index.schema and written_format == FORMAT
+        """Whether the on-disk index is this version's (an older one is rebuilt by the next sync).
+
+        Read once per opened index, not on every search: an index changes format only when rebuilt,
+        and a rebuild gives it a new identity (or, in this process, closes it first)."""
+        index = self.index
+        if self._format_checked[0] != self._opened_id:
+            try:
+                written_format = (self.directory / FORMAT_FILE).read_text().strip()
+            except OSError:
+                written_format = ""
+            self._format_checked = (self._opened_id, CAPTION_PAIRS in index.schema and written_format == FORMAT)
+        return self._format_checked[1]
 
     @staticmethod
     def _executable(query: wq.Query, searcher) -> wq.Query:
@@ -400,6 +407,7 @@ class FulltextIndex:
         return new_id
 
     def close(self) -> None:
+        self._format_checked = ("", False)  # an index opened again is checked again
         with self._lock:
             idle, self._idle_searchers, self._columns = self._idle_searchers, [], None
         for searcher in idle:
