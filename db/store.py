@@ -19,7 +19,6 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from db.errors import BusyError, CaptionaryError, DamagedCatalogError, NotIndexedError, SchemaTooNewError
-from db.faults import crash_point
 from db.fulltext import Filters, FulltextDoc, FulltextIndex, day_number
 from db.models import SCHEMA_VERSION, Base, Content, File, FulltextDelete, Meta, Root, Tag, plausible_date
 from db.ranking import Mode, parse_mode, parse_sort
@@ -164,8 +163,15 @@ def _reset_busy_timeout(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def no_checkpoint(name: str) -> None:
+    """A named moment between two durable steps (tests/crashing_cli.py kills the process at one)."""
+
+
 class Store:
     """Open with Store.open(data_dir); every front end goes through one of these."""
+
+    # Called at each named moment of a write; the crash tests replace it to kill the process there.
+    checkpoint: Callable[[str], None] = staticmethod(no_checkpoint)
 
     def __init__(self, data_dir: Path, engine: Engine) -> None:
         self.data_dir = data_dir
@@ -355,9 +361,9 @@ class Store:
                 deleted += session.scalars(select(File.id).where(
                     File.ft_seq > synced, File.ft_seq <= head, File.content_id.is_(None)))
                 self.fulltext.apply(writer, docs, deleted)
-            crash_point("fulltext-write")
+            self.checkpoint("fulltext-write")
             writer.commit()
-            crash_point("fulltext-commit")
+            self.checkpoint("fulltext-commit")
         except BaseException:
             writer.cancel()
             raise
@@ -503,7 +509,7 @@ class Store:
             embedder = self.embedder
             assert embedder is not None  # embedder_id is set, so a factory is too
             vectors = embedder.encode([user if user is not None else caption for _, caption, user in batch])
-            crash_point("embed")
+            self.checkpoint("embed")
             with self.sessions.begin() as session:
                 session.execute(store_vector, [
                     {"content_id": content_id, "embedded_caption": caption, "embedded_user": user,

@@ -17,7 +17,6 @@ from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.orm import selectinload
 
 from db.errors import CaptionaryError, IndexLockedError, ModelLoadError
-from db.faults import crash_point
 from db.models import Content, File, Meta, Pending, Root, Tag
 from db.store import Store, thumbnail_path, utcnow
 from indexer.caption import CaptionModel, resolve_model_id
@@ -279,7 +278,7 @@ class Indexer:
                     session.execute(insert(Pending).prefix_with("OR IGNORE"), new_pending)
                 since_commit += len(records)
                 self.progress.scanned(len(records))
-                crash_point("scan")
+                self.store.checkpoint("scan")
                 if since_commit >= SCAN_COMMIT_EVERY:
                     session.commit()
                     session.begin()
@@ -485,7 +484,7 @@ class Indexer:
         for item, caption in zip(batch, captions):
             item.caption = caption
             item.image = None  # free the pixels as soon as the model is done with them
-        crash_point("caption")
+        self.store.checkpoint("caption")
         return batch
 
     def _write(self, batch: list[Prepared], run_id: int) -> list[int]:
@@ -560,7 +559,7 @@ class Indexer:
             written = [content.id for content in captioned]
             # Other paths with a re-captioned content show the new caption too.
             self.store.mark_files_changed(session, seq, content_ids=written)
-            crash_point("commit")
+            self.store.checkpoint("commit")
         self.report.store_seconds += time.perf_counter() - started
         self.progress.advance(len(batch))
         return written

@@ -19,7 +19,6 @@ def offline_environment(monkeypatch, tmp_path_factory):
     # No test may use a user's real data dir or model settings.
     monkeypatch.setenv("CAPTIONARY_DATA_DIR", str(tmp_path_factory.mktemp("default-data")))
     monkeypatch.delenv("CAPTIONARY_MODEL", raising=False)
-    monkeypatch.delenv("CAPTIONARY_CRASH_AT", raising=False)
 
 
 @pytest.fixture(scope="session")

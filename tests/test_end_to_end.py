@@ -17,9 +17,11 @@ from tests.photos import COLOURS, photo, save_jpeg
 pytestmark = pytest.mark.slow
 
 
-def captionary(*args, env=None, check=True, **kwargs) -> subprocess.CompletedProcess:
+def captionary(*args, env=None, check=True, stop=None, **kwargs) -> subprocess.CompletedProcess:
+    """Run the command; stop=("kill", "commit:4") runs it through tests/crashing_cli.py, killed at that point."""
     full_env = {**os.environ, **(env or {})}
-    result = subprocess.run([sys.executable, "-m", "indexer", *map(str, args)], capture_output=True, text=True,
+    entry = ["-m", "tests.crashing_cli", *stop, "--"] if stop else ["-m", "indexer"]
+    result = subprocess.run([sys.executable, *entry, *map(str, args)], capture_output=True, text=True,
                             env=full_env, timeout=300, **kwargs)
     if check:
         assert result.returncode == 0, result.stderr
@@ -101,7 +103,7 @@ def test_kill_at_any_moment_then_rerun_equals_a_clean_index(crash_tree, tmp_path
     root, clean = crash_tree
     data_dir = tmp_path / "data"
     common = ("--data-dir", data_dir, "--model", tiny_model, "--batch-size", "4", "--no-embeddings")
-    killed = captionary("index", root, *common, env={"CAPTIONARY_CRASH_AT": point}, check=False)
+    killed = captionary("index", root, *common, stop=("kill", point), check=False)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     resumed = captionary("index", root, *common)
     assert "Traceback" not in resumed.stderr
@@ -113,10 +115,9 @@ def test_kill_at_any_moment_then_rerun_equals_a_clean_index(crash_tree, tmp_path
 def test_second_indexer_is_refused_while_search_keeps_working(crash_tree, tmp_path, tiny_model):
     root, _ = crash_tree
     data_dir = tmp_path / "data"
-    env = {**os.environ, "CAPTIONARY_PAUSE_AT": "caption:4"}
-    first = subprocess.Popen([sys.executable, "-m", "indexer", "index", str(root), "--data-dir", str(data_dir),
-                              "--model", str(tiny_model), "--batch-size", "4", "--no-embeddings"], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = subprocess.Popen([sys.executable, "-m", "tests.crashing_cli", "pause", "caption:4", "--", "index", str(root),
+                              "--data-dir", str(data_dir), "--model", str(tiny_model), "--batch-size", "4",
+                              "--no-embeddings"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.time() + 120
         images = 0
@@ -145,7 +146,7 @@ def test_kill_while_embedding_then_rerun_embeds_everything_once(crash_tree, tmp_
     root, clean = crash_tree
     data_dir = tmp_path / "data"
     common = ("--data-dir", data_dir, "--model", tiny_model, "--batch-size", "4")
-    killed = captionary("index", root, *common, env={"CAPTIONARY_CRASH_AT": "embed:2"}, check=False)
+    killed = captionary("index", root, *common, stop=("kill", "embed:2"), check=False)
     assert killed.returncode == -signal.SIGKILL
     resumed = captionary("index", root, *common)
     assert "Traceback" not in resumed.stderr
