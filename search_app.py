@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date
 from pathlib import Path
@@ -11,15 +10,12 @@ import streamlit as st
 
 from db.errors import CaptionaryError, NotIndexedError, QueryError
 from db.fulltext import Filters, highlight
-from db.search import RELATED
-from db.store import (
-    ImageRecord,
-    SearchHit,
-    SearchPage,
-    Store,
-    default_data_dir,
-    thumbnail_path,
-)
+from db.reads import ImageRecord
+from db.schema import thumbnail_path
+from db.search import RELATED, SearchHit, SearchPage
+from db.store import Store
+from db.tags import normalize_tag
+from indexer.settings import Settings
 
 _MARKDOWN_SPECIAL = re.compile(r"[!-/:-@\[-`{-~]")
 PAGE_SIZE = 50
@@ -95,8 +91,9 @@ def behaviour_ui() -> None:
     _behaviour()(key="behaviour")
 
 
-def data_dir() -> Path:
-    return default_data_dir()
+def settings() -> Settings:
+    """From what `captionary app` passed in the environment (resolving is a few dictionary lookups)."""
+    return Settings.resolve()
 
 
 @st.cache_resource(show_spinner=False)
@@ -106,7 +103,7 @@ def open_store(path: str) -> Store:
     store = Store.open_existing(path)
     # The caption vectors load once per server, on the first semantic query; queries are embedded in
     # numpy (no torch) when the embedder is a BERT sentence model like the default.
-    enable_embeddings(store, queries=True)
+    enable_embeddings(store, settings().embedder, queries=True)
     return store
 
 
@@ -114,7 +111,7 @@ def open_store(path: str) -> Store:
 def load_captioner(model_id: str):
     from indexer.caption import Captioner
 
-    return Captioner(model_id)
+    return Captioner(model_id, settings=settings())
 
 
 def escape_markdown(text: str) -> str:
@@ -290,9 +287,9 @@ def neighbours_ui(file_id: int) -> None:
     with st.container(horizontal=True):
         st.button("← Back to results", key="detail-back", on_click=select_image, args=(None,), help="Esc")
         st.button("‹ Previous", key="detail-prev", disabled=not has_previous, on_click=select_image,
-                  args=(ids[position - 1] if has_previous else None,), help="Left arrow")
+                  args=(ids[position - 1] if has_previous and position is not None else None,), help="Left arrow")
         st.button("Next ›", key="detail-next", disabled=not has_next, on_click=select_image,
-                  args=(ids[position + 1] if has_next else None,), help="Right arrow")
+                  args=(ids[position + 1] if has_next and position is not None else None,), help="Right arrow")
 
 
 def short_path(image: ImageRecord) -> str:
@@ -342,7 +339,7 @@ def edit_tags_ui(store: Store, image: ImageRecord) -> None:
         text = st.text_input("Tags (comma-separated)", value=", ".join(image.tags), key=f"tags-{image.id}-text")
         saved = st.form_submit_button("Save tags")
     if saved:
-        wanted = {tag.strip().lower() for tag in text.split(",") if tag.strip()}
+        wanted = {normalize_tag(tag) for tag in text.split(",")} - {""}  # as the store normalises them
         current = set(image.tags)
         try:
             store.edit_tags(image.id, add=sorted(wanted - current), remove=sorted(current - wanted))
@@ -384,40 +381,36 @@ def detail_ui(store: Store, file_id: int) -> None:
 def caption_model(store: Store | None) -> str:
     """The model named for the app (`captionary app --model`, $CAPTIONARY_MODEL), else the one that wrote
     most of this library's captions, else the default: a caption here reads like the library's."""
-    from indexer.caption import resolve_model_id
-
-    if os.environ.get("CAPTIONARY_MODEL") or store is None:
-        return resolve_model_id(None)
+    if settings().model_named or store is None:
+        return settings().model
     used = store.models()
-    return used[0] if used else resolve_model_id(None)
+    return used[0] if used else settings().model
 
 
 def caption_ui(store: Store | None) -> None:
-    from indexer.fetch import fetch_url
-    from indexer.imaging import ImageReadError, open_photo
+    from indexer.crawl import IMAGE_EXTENSIONS
+    from indexer.sources import caption_sources
 
     st.write("Get a caption for any photo; nothing is stored.")
-    uploaded = st.file_uploader("Photo", type=["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff",
-                                               "heic", "heif"], key="upload")
+    uploaded = st.file_uploader("Photo", type=sorted(IMAGE_EXTENSIONS), key="upload")
     url = st.text_input("…or an image URL", key="caption-url", placeholder="https://…")
     if not st.button("Caption it", key="caption-go"):
         return
     if uploaded is None and not url.strip():
         st.warning("Upload a photo or paste a URL first.")
         return
+    source: str | bytes = uploaded.getvalue() if uploaded is not None else url.strip()
     try:
-        captioner = load_captioner(caption_model(store))
-        data = uploaded.getvalue() if uploaded is not None else fetch_url(url.strip())
-        photo = open_photo(data, captioner.input_side).image
-        caption = captioner.caption([photo])[0]
-    except ImageReadError as error:
-        st.error(f"Cannot read that image: {error}")
-        return
+        result = caption_sources([source], load_captioner(caption_model(store)), names=["upload"],
+                                 keep_pictures=True)[0]
     except CaptionaryError as error:
         st.error(f"{error}. To use another model here, start the app with: captionary app --model PATH")
         return
-    st.image(photo, width=320)
-    st.success(escape_markdown(caption))
+    if result.error is not None or result.picture is None:
+        st.error(f"Cannot read that image: {result.error}")
+        return
+    st.image(result.picture, width=320)
+    st.success(escape_markdown(result.caption or ""))
 
 
 # -- page ----------------------------------------------------------------------------------------
@@ -432,7 +425,7 @@ def main() -> None:
     st.set_page_config(page_title="captionary", page_icon="🖼️", layout="wide")
     st.html(f"<style>{PAGE_CSS}</style>")
     st.markdown("### captionary")
-    path = data_dir()
+    path = settings().data_dir
     try:
         store = open_store(str(path))
     except NotIndexedError:

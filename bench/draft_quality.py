@@ -32,7 +32,7 @@ def main() -> None:
 
     from indexer.caption import Captioner
     from indexer.imaging import THUMBNAIL_SIDE, open_photo
-    from indexer.pipeline import _reduce_for_model
+    from indexer.stages import reduce_for_model
 
     torch.set_num_threads(1)
     captioner = Captioner(args.model or str(tiny_model()), device="cpu", threads=1)
@@ -45,7 +45,7 @@ def main() -> None:
         full_seconds += time.perf_counter() - started
         started = time.perf_counter()
         # exactly what the pipeline does: draft to the thumbnail/model size, then reduce for the model
-        draft = _reduce_for_model(open_photo(str(path), max(captioner.input_side, THUMBNAIL_SIDE)).image,
+        draft = reduce_for_model(open_photo(str(path), max(captioner.input_side, THUMBNAIL_SIDE)).image,
                                   captioner.input_side)
         draft_seconds += time.perf_counter() - started
         tensors = [captioner.image_processor(images=[image], return_tensors="np").pixel_values

@@ -32,6 +32,7 @@ QUERIES = ["dog", "beach", "red car", '"city street"', "children playing", "snow
 def build_index(count: int, embedder) -> Path:
     from sqlalchemy import select, update
 
+    from db.catalog import next_seq
     from db.models import Content
     from db.semantic import to_blob
     from db.store import Store
@@ -59,7 +60,7 @@ def build_index(count: int, embedder) -> Path:
             for caption, vector in vectors.items():
                 session.execute(update(Content).where(Content.caption == caption)
                                 .values(embedding=to_blob(vector), embedder=embedder.model_id))
-            store.next_seq(session)
+            next_seq(session)
     (data_dir / ".complete").write_text("ok")
     return data_dir
 
@@ -83,7 +84,7 @@ def time_searches(store, label: str, queries, filters, sort="relevance", repeat:
 
 def time_thumbnails(store, hits) -> None:
     """50 thumbnails from the cache vs made from 12 MP photos: what a page costs with and without it."""
-    from db.store import thumbnail_path
+    from db.schema import thumbnail_path
     from indexer.imaging import ensure_thumbnail, open_photo, save_thumbnail
 
     photos_dir = CACHE / "app-thumbnail-photos"

@@ -74,17 +74,19 @@ def run_pipeline(folder: Path, args, no_op: bool = False) -> dict:
     Models are loaded before the clock starts, as for the seed loop: this measures indexing, not loading.
     """
     from db.store import Store
-    from indexer.caption import DEFAULT_EMBEDDER, Embedder
-    from indexer.pipeline import IndexOptions, index_roots, load_captioner
+    from indexer.caption import Embedder
+    from indexer.pipeline import index_roots, load_captioner
+    from indexer.report import IndexOptions
+    from indexer.settings import DEFAULT_EMBEDDER
+    from indexer.stages import default_split
 
     embeddings = not no_op and not args.no_embeddings
     options = IndexOptions(model=args.model, device=args.device, batch_size=args.batch_size,
-                           workers=args.workers, threads=args.threads, embeddings=embeddings)
+                           workers=args.workers or default_split(args.device)[0], threads=args.threads,
+                           embeddings=embeddings)
     from db.tags import auto_tags
-    from indexer.pipeline import default_split
 
     captioner = NoOpCaptioner(args.input_side) if no_op else load_captioner(options)
-    options.workers = options.workers or default_split(args.device)[0]
     embedder_id = args.embedder or DEFAULT_EMBEDDER
     embedder = Embedder(embedder_id, device=args.device, threads=args.threads) if embeddings else None
     auto_tags("warm up")  # the tagger's dictionary loads once per process (~2 s), like a model

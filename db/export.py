@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from db.errors import CaptionaryError
-from db.models import Content, File, Tag, plausible_date
+from db.models import Content, File, plausible_date, visible_tags_sql
 from db.store import Store
 
 EXPORT_CHUNK = 1000
@@ -38,21 +38,19 @@ class ExportRow:
 
 def export_rows(store: Store) -> Iterator[ExportRow]:
     """Every indexed image, in path order, a chunk at a time: memory stays flat for a million rows."""
-    tags = (select(func.group_concat(Tag.tag, ",")).where(Tag.content_id == Content.id, Tag.source != "hidden")
-            .scalar_subquery())
     last_path = ""
     while True:
         with store.sessions() as session:
             chunk = session.execute(
-                select(File.path, Content.caption, Content.user_caption, Content.model, Content.taken_at, tags)
+                select(File.path, Content.effective_caption, Content.user_caption.is_not(None), Content.model,
+                       Content.taken_at, visible_tags_sql())
                 .join(Content, File.content_id == Content.id)
                 .where(File.path > last_path).order_by(File.path).limit(EXPORT_CHUNK)).all()
         if not chunk:
             return
-        for path, caption, user_caption, model, taken_at, tag_list in chunk:
-            yield ExportRow(path, user_caption if user_caption is not None else caption,
-                            sorted(tag_list.split(",")) if tag_list else [], model,
-                            taken_at.isoformat() if plausible_date(taken_at) else None, user_caption is not None)
+        for path, caption, edited, model, taken_at, tag_list in chunk:
+            yield ExportRow(path, caption, sorted(tag_list.split(",")) if tag_list else [], model,
+                            taken_at.isoformat() if plausible_date(taken_at) else None, bool(edited))
         last_path = chunk[-1][0]
 
 

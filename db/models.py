@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import ColumnElement, ForeignKey, Index, Integer, LargeBinary, ScalarSelect, String, Text, func, select
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 SCHEMA_VERSION = 1
 # The first photograph was taken in 1826; a camera clock reset to 0001:01:01 or set to 2099 says nothing.
 EARLIEST_PHOTO = datetime(1826, 1, 1)
+
+
+def utcnow() -> datetime:
+    """Row time stamps: naive UTC, as SQLite stores them."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def plausible_date(value: datetime | None) -> datetime | None:
@@ -64,9 +70,16 @@ class Content(Base):
     files: Mapped[list[File]] = relationship(back_populates="content")
     tags: Mapped[list[Tag]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
 
-    @property
+    @hybrid_property
     def effective_caption(self) -> str:
+        """The caption shown, searched, embedded and exported: a person's wins over the model's.
+        The one home of that rule, in Python and (below) in SQL."""
         return self.user_caption if self.user_caption is not None else self.caption
+
+    @effective_caption.inplace.expression
+    @classmethod
+    def _effective_caption_sql(cls) -> ColumnElement[str]:
+        return func.coalesce(cls.user_caption, cls.caption)
 
     @property
     def visible_tags(self) -> list[str]:
@@ -81,6 +94,12 @@ class Tag(Base):
     content_id: Mapped[int] = mapped_column(ForeignKey("contents.id", ondelete="CASCADE"), primary_key=True)
     tag: Mapped[str] = mapped_column(String, primary_key=True, index=True)
     source: Mapped[str]
+
+
+def visible_tags_sql() -> ScalarSelect[str]:
+    """A content's tags a person has not removed, comma-joined, for a query that reads many rows."""
+    return (select(func.group_concat(Tag.tag, ",")).where(Tag.content_id == Content.id, Tag.source != "hidden")
+            .scalar_subquery())
 
 
 class File(Base):

@@ -2,16 +2,77 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from db.errors import NotIndexedError
 from db.fulltext import Filters, FulltextIndex, is_plain, parse_query, semantic_text
-from db.ranking import CANDIDATES, Mode, Sort, rank_matches, related_mask, top_rows
-from db.semantic import VectorIndex
+from db.ranking import CANDIDATES, Mode, Sort, parse_mode, parse_sort, rank_matches, related_mask, top_rows
+from db.reads import ImageRecord, images
+from db.semantic import VectorIndex, has_embeddings
+from db.sync import ensure_fulltext
+
+if TYPE_CHECKING:  # pragma: no cover
+    from db.store import Store
 
 WORDS, RELATED = "words", "related"
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    image: ImageRecord
+    score: float
+    match: str = WORDS  # WORDS: the query's words match; RELATED: by meaning only (db/ranking.py)
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    hits: list[SearchHit]
+    total: int  # matches and related photos together
+    terms: set[str]
+    seconds: float
+    mode: str = "keyword"
+    related: int = 0  # how many of `total` are related photos (they come after every match)
+
+    @property
+    def matches(self) -> int:
+        return self.total - self.related
+
+
+def search(store: Store, text: str, filters: Filters = Filters(), sort: str = "relevance", offset: int = 0,
+           limit: int = 20, mode: str = "auto") -> SearchPage:
+    """Whoosh (and the caption vectors) find ids; the rows come from SQLite, so a deleted path is never shown.
+
+    mode: keyword, semantic, hybrid (db/ranking.py says what each does), or auto: hybrid when the store
+    has embeddings for its embedder, else keyword."""
+    started = time.perf_counter()
+    chosen_sort = parse_sort(sort)
+    if not ensure_fulltext(store):
+        raise NotIndexedError(f"No search index in {store.data_dir}; run: captionary rebuild-fulltext")
+    chosen = resolve_mode(store, mode)
+    found: Found
+    if chosen is Mode.KEYWORD or not text.strip():
+        found, chosen = keyword_search(store.fulltext, text, filters, chosen_sort, offset, limit), Mode.KEYWORD
+    else:
+        found = meaning_search(store.fulltext, store.vectors(), store.encode_query, text, filters, chosen_sort,
+                               offset, limit, chosen)
+    rows = images(store, [file_id for file_id, _, _ in found.page])
+    hits = [SearchHit(rows[file_id], score, match) for file_id, score, match in found.page if file_id in rows]
+    return SearchPage(hits, found.matches + found.related, found.terms, time.perf_counter() - started,
+                      chosen.value, found.related)
+
+
+def resolve_mode(store: Store, mode: str) -> Mode:
+    if mode == "auto":
+        return Mode.HYBRID if has_embeddings(store) else Mode.KEYWORD
+    chosen = parse_mode(mode)
+    if chosen is not Mode.KEYWORD and not has_embeddings(store):
+        raise NotIndexedError(f"No caption embeddings for {chosen.value} search yet; run: captionary reembed")
+    return chosen
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,20 @@
-"""Caption vectors in one in-memory matrix: a query's cosine similarity with every caption."""
+"""Caption vectors: embedding captions in batches, and one in-memory matrix for a query's similarity with each."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, bindparam, select, update
 
+from db.catalog import next_seq
 from db.models import Content, File, Meta
 from db.ranking import positions_in
+
+if TYPE_CHECKING:  # pragma: no cover
+    from db.store import Store
 
 # Stored as float16 in the DB (768 bytes a caption: no loss that changes a ranking); held as float32 in
 # memory, because converting float16 on every query costs more than the dot product itself
@@ -65,3 +71,49 @@ class VectorIndex:
         positions = positions_in(self.file_ids, file_ids)
         mask[positions[positions >= 0]] = True
         return mask
+
+
+def has_embeddings(store: Store) -> bool:
+    if store.embedder_id is None:
+        return False
+    with store.sessions() as session:
+        return session.scalar(select(Content.id).where(Content.embedder == store.embedder_id).limit(1)) is not None
+
+
+def _needs_embedding(embedder_id: str, content_ids: Sequence[int] | None = None) -> ColumnElement[bool]:
+    needed = Content.embedding.is_(None) | Content.embedder.is_(None) | (Content.embedder != embedder_id)
+    return needed if content_ids is None else needed & Content.id.in_(list(content_ids))
+
+
+def embed_pending(store: Store, batch_size: int = 256, content_ids: Sequence[int] | None = None) -> int:
+    """Embed every caption (or those of `content_ids`) that has no embedding from the store's embedder;
+    captions only, no image is read. Each batch commits, so a crash loses at most one batch. The model
+    loads only once there is a caption to embed."""
+    if store.embedder_id is None:
+        return 0
+    table = Content.__table__
+    contents = table.c
+    # One statement per batch, and only where the caption is still the one embedded (a person may
+    # have edited it meanwhile).
+    store_vector = (update(table)  # type: ignore[arg-type]  # a Table; the stubs say FromClause
+                    .where(contents.id == bindparam("content_id"),
+                           contents.caption.is_not_distinct_from(bindparam("embedded_caption")),
+                           contents.user_caption.is_not_distinct_from(bindparam("embedded_user")))
+                    .values(embedding=bindparam("vector"), embedder=store.embedder_id))
+    done = 0
+    while True:
+        with store.sessions() as session:
+            batch = session.execute(select(Content.id, Content.caption, Content.user_caption, Content.effective_caption)
+                                    .where(_needs_embedding(store.embedder_id, content_ids)).limit(batch_size)).all()
+        if not batch:
+            return done
+        embedder = store.embedder
+        assert embedder is not None  # embedder_id is set, so a factory is too
+        vectors = embedder.encode([shown for _, _, _, shown in batch])
+        store.checkpoint("embed")
+        with store.sessions.begin() as session:
+            session.execute(store_vector, [
+                {"content_id": content_id, "embedded_caption": caption, "embedded_user": user, "vector": to_blob(vector)}
+                for (content_id, caption, user, _), vector in zip(batch, vectors)])
+            next_seq(session)  # the vector index reloads on a new sequence
+        done += len(batch)

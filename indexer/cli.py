@@ -8,16 +8,16 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import click
 
 from db.errors import CaptionaryError
 from db.fulltext import Filters
-from db.search import RELATED
-from db.store import Store, open_store
+from db.store import Store
+from db.store import open_store as open_library
+from indexer.console import TqdmProgress, print_search_page, streamlit_command
+from indexer.settings import DEFAULT_BATCH_SIZE, Settings
 
-DEBUG = bool(os.environ.get("CAPTIONARY_DEBUG"))
 FAILURES_SHOWN = 5  # failed files listed under the summary line of `index`
 
 
@@ -36,7 +36,7 @@ class CaptionaryGroup(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except CaptionaryError as error:
-            if DEBUG:
+            if Settings.resolve().debug:
                 raise
             exception = QueryUsageError if error.exit_code == 2 else click.ClickException
             raise exception(" ".join(str(error).split())) from None
@@ -45,7 +45,7 @@ class CaptionaryGroup(click.Group):
         except BrokenPipeError:
             raise  # the reader of our output left (`| head`): click ends quietly, as Unix tools do
         except Exception as error:
-            if DEBUG:
+            if Settings.resolve().debug:
                 raise
             message = " ".join(str(error).split()) or type(error).__name__
             raise click.ClickException(
@@ -60,12 +60,19 @@ model_option = click.option(
     "--model", default=None, help="Hugging Face model id or local folder [default: $CAPTIONARY_MODEL or "
     "nlpconnect/vit-gpt2-image-captioning].")
 batch_option = click.option("--batch-size", type=click.IntRange(1, 4096), default=None,
-                            help="Images per model call [default: 64 on CUDA, 8 on CPU; halved if the GPU runs out of memory].")
+                            help="Images per model call [default: "
+                            + ", ".join(f"{size} on {device.upper()}" for device, size in DEFAULT_BATCH_SIZE.items())
+                            + "; halved if the GPU runs out of memory].")
 device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto",
                              show_default=True)
 embedder_option = click.option(
     "--embedder", default=None, help="sentence-transformers model id or folder for semantic search "
     "[default: $CAPTIONARY_EMBEDDER or the packaged all-MiniLM-L6-v2].")
+
+
+def open_store(data_dir: Path | None, create: bool = False):
+    """The library that --data-dir or $CAPTIONARY_DATA_DIR names (indexer/settings.py decides)."""
+    return open_library(Settings.resolve(data_dir=data_dir).data_dir, create=create)
 
 
 @contextmanager
@@ -74,8 +81,9 @@ def open_semantic_store(data_dir, embedder=None, queries=True) -> Iterator[Store
     queries=False for bulk work, which wants torch's batching."""
     from indexer.pipeline import enable_embeddings
 
-    with open_store(data_dir) as store:
-        enable_embeddings(store, embedder, queries=queries)
+    settings = Settings.resolve(data_dir=data_dir, embedder=embedder)
+    with open_library(settings.data_dir) as store:
+        enable_embeddings(store, settings.embedder, queries=queries)
         yield store
 
 
@@ -83,47 +91,6 @@ def open_semantic_store(data_dir, embedder=None, queries=True) -> Iterator[Store
 @click.version_option(package_name="captionary")
 def cli() -> None:
     """Caption a photo library with an image-to-text model and search it by what is in the photos."""
-
-
-class TqdmProgress:
-    """Progress bar on a terminal only (done/total, images/s, ETA); silent when piped."""
-
-    def __init__(self) -> None:
-        self.enabled = sys.stderr.isatty()
-        self.bar: Any = None  # tqdm bars, made on first use
-        self.scan_bar: Any = None
-
-    def scanned(self, files: int) -> None:
-        if not self.enabled:
-            return
-        if self.scan_bar is None:
-            from tqdm import tqdm
-
-            self.scan_bar = tqdm(desc="scanning", unit=" files", leave=False, file=sys.stderr)
-        self.scan_bar.update(files)
-
-    def loading(self, model_id: str) -> None:
-        from indexer.caption import loading_note
-
-        # Always said, even when piped: loading can take a while, and a silent wait looks like a hang.
-        click.echo(f"loading model {model_id}{loading_note(model_id)}…", err=True)
-
-    def start(self, total: int) -> None:
-        if self.scan_bar is not None:
-            self.scan_bar.close()
-        if self.enabled and total:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, desc="captioning", unit=" images", file=sys.stderr, smoothing=0.1)
-
-    def advance(self, count: int) -> None:
-        if self.bar is not None:
-            self.bar.update(count)
-
-    def close(self) -> None:
-        for bar in (self.scan_bar, self.bar):
-            if bar is not None:
-                bar.close()
 
 
 @cli.command()
@@ -150,14 +117,16 @@ class TqdmProgress:
 def index(roots, data_dir, model, batch_size, device, workers, threads, excludes, follow_symlinks,
           recaption, no_thumbnails, embedder, no_embeddings, verbose, allow_removal) -> None:
     """Crawl ROOTS, caption every new or changed photo, and update the search index."""
-    from indexer.pipeline import IndexOptions, index_roots
+    from indexer.pipeline import index_roots
+    from indexer.report import IndexOptions
 
-    options = IndexOptions(model=model, batch_size=batch_size, device=device, workers=workers, threads=threads,
-                           excludes=excludes, follow_symlinks=follow_symlinks, recaption=recaption,
-                           thumbnails=not no_thumbnails, embeddings=not no_embeddings, embedder=embedder,
+    settings = Settings.resolve(data_dir=data_dir, model=model, embedder=embedder)
+    options = IndexOptions(model=settings.model, batch_size=batch_size, device=device, workers=workers,
+                           threads=threads, excludes=excludes, follow_symlinks=follow_symlinks, recaption=recaption,
+                           thumbnails=not no_thumbnails, embeddings=not no_embeddings, embedder=settings.embedder,
                            allow_removal=allow_removal)
     progress = TqdmProgress()
-    with open_store(data_dir, create=True) as store:
+    with open_library(settings.data_dir, create=True) as store:
         try:
             report = index_roots(store, roots, options, progress=progress)
         finally:
@@ -193,21 +162,7 @@ def search(query, data_dir, limit, mode, embedder, as_json) -> None:
         raise QueryUsageError("Empty query: give some words to search for (or * for every photo)")
     with open_semantic_store(data_dir, embedder) as store:
         page = store.search(query, Filters(), limit=limit, mode=mode)
-    if as_json:
-        click.echo(json.dumps([
-            {"path": hit.image.path, "caption": hit.image.caption, "score": round(hit.score, 4), "mode": page.mode,
-             "match": hit.match, "id": hit.image.id, "edited": hit.image.edited, "model": hit.image.model,
-             "tags": hit.image.tags}
-            for hit in page.hits], ensure_ascii=False))
-        return
-    if not page.hits:
-        click.echo("no matches", err=True)
-    shown_related = False
-    for hit in page.hits:
-        if hit.match == RELATED and not shown_related:
-            click.echo("-- related --")  # photos found by meaning only: after every word match
-            shown_related = True
-        click.echo(f"{hit.image.path}  {hit.image.caption}")
+    print_search_page(page, as_json)
 
 
 @cli.command()
@@ -218,11 +173,13 @@ def search(query, data_dir, limit, mode, embedder, as_json) -> None:
 @json_option
 def caption(images, model, batch_size, device, as_json) -> None:
     """Caption image files or http(s) URLs and print the captions; nothing is stored."""
-    from indexer.caption import DEFAULT_BATCH_SIZE, Captioner
-    from indexer.pipeline import caption_sources
+    from indexer.caption import Captioner
+    from indexer.settings import batch_size_for
+    from indexer.sources import caption_sources
 
-    captioner = Captioner(model, device=device)
-    results = caption_sources(list(images), captioner, batch_size or DEFAULT_BATCH_SIZE[captioner.device])
+    settings = Settings.resolve(model=model)
+    captioner = Captioner(settings.model, device=device, settings=settings)
+    results = caption_sources(list(images), captioner, batch_size_for(captioner.device, batch_size))
     if as_json:
         click.echo(json.dumps([
             {"image": r.image, "caption": r.caption} if r.error is None else {"image": r.image, "error": r.error}
@@ -414,7 +371,7 @@ def app(data_dir, port, host, model) -> None:
     spec = importlib.util.find_spec("search_app")
     if spec is None or spec.origin is None:
         raise click.ClickException("search_app.py is not installed; reinstall captionary: pip install -e .")
-    env = dict(os.environ)
+    env = dict(os.environ)  # the app resolves its own Settings from these
     if data_dir is not None:
         env["CAPTIONARY_DATA_DIR"] = str(Path(data_dir).expanduser().resolve())
     if model is not None:
@@ -423,16 +380,6 @@ def app(data_dir, port, host, model) -> None:
         click.echo(f"warning: the app will be reachable from the network at {host}:{port}, with forms that edit "
                    "captions and tags and no password; use it only on a network you trust", err=True)
     sys.exit(subprocess.call(streamlit_command(spec.origin, host, port), env=env))
-
-
-def streamlit_command(script: str, host: str, port: int) -> list[str]:
-    """How `captionary app` starts Streamlit (the browser test starts it the same way)."""
-    return [sys.executable, "-m", "streamlit", "run", script, "--server.address", host,
-            "--server.port", str(port), "--browser.gatherUsageStats", "false",
-            # the printed address is the one given, so Streamlit never looks up this machine's external IP
-            "--browser.serverAddress", host,
-            # a private photo app: no Deploy button, no developer menu
-            "--client.toolbarMode", "minimal"]
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from typing import BinaryIO
 
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from db.catalog import PhotoFacts
 from db.models import plausible_date
 
 try:  # iPhone photos are HEIC; pillow-heif teaches Pillow to read them.
@@ -73,6 +74,16 @@ def open_regular(path: str, follow_symlinks: bool = False) -> Iterator[tuple[Bin
         yield handle, stat
 
 
+@contextmanager
+def read_regular_photo(path: str, follow_symlinks: bool = False) -> Iterator[tuple[os.stat_result, str, bytes | BinaryIO]]:
+    """(stat, SHA-256, what to decode from) of a regular file no larger than MAX_PHOTO_BYTES, read once."""
+    with open_regular(path, follow_symlinks) as (handle, stat):
+        if stat.st_size > MAX_PHOTO_BYTES:
+            raise ImageReadError(f"too large ({stat.st_size} bytes; limit {MAX_PHOTO_BYTES})")
+        content_hash, source = read_and_hash(handle, stat.st_size)
+        yield stat, content_hash, source
+
+
 def check_indexed_file(path: str, size: int) -> None:
     """Before a front end reads an indexed photo: the path must still be a regular file, or a link (an
     index run with --follow-symlinks) whose target has the indexed size; a photo replaced by a link to
@@ -102,19 +113,10 @@ def read_and_hash(handle: BinaryIO, size: int) -> tuple[str, bytes | BinaryIO]:
     return digest.hexdigest(), handle
 
 
-@dataclass(frozen=True)
-class PhotoInfo:
-    width: int
-    height: int
-    format: str
-    taken_at: datetime | None
-    camera: str | None
-
-
 @dataclass
 class DecodedPhoto:
     image: Image.Image  # RGB, EXIF-rotated, reduced to about what the model and thumbnail need
-    info: PhotoInfo
+    info: PhotoFacts
 
 
 def _parse_exif_date(value: object) -> datetime | None:
@@ -209,7 +211,7 @@ def open_photo(source: str | Path | bytes | BinaryIO, min_side: int = 0) -> Deco
         raise ImageReadError(f"cannot decode: {reason}"[:200]) from None
     if orientation in (5, 6, 7, 8):
         width, height = height, width
-    return DecodedPhoto(rgb, PhotoInfo(width, height, image_format, taken_at, camera))
+    return DecodedPhoto(rgb, PhotoFacts(width, height, image_format, taken_at, camera))
 
 
 def make_thumbnail(image: Image.Image, side: int = THUMBNAIL_SIDE) -> Image.Image:

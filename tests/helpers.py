@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from db.store import Store
-from indexer.pipeline import IndexOptions, IndexReport, index_roots
+from indexer.pipeline import index_roots
+from indexer.report import IndexOptions, IndexReport
 
 
 def index_with(store: Store, roots, captioner, **options) -> IndexReport:
@@ -29,3 +30,14 @@ def db_state(store: Store) -> dict[str, str | None]:
                                .outerjoin(Content, File.content_id == Content.id))
         return {path: (user or caption) if error is None else f"failed: {error}"
                 for path, caption, user, error in rows}
+
+
+def pending_embeddings(store: Store) -> int:
+    """Contents whose caption has no embedding from the store's embedder."""
+    from sqlalchemy import func, select
+
+    from db.models import Content
+
+    with store.sessions() as session:
+        return session.scalar(select(func.count()).select_from(Content).where(
+            Content.embedding.is_(None) | Content.embedder.is_(None) | (Content.embedder != store.embedder_id))) or 0

@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import insert
 
-from db.models import Content, File, Root, Tag
-from db.store import Store, utcnow
+from db.catalog import next_seq
+from db.models import Content, File, Root, Tag, utcnow
+from db.store import Store
 from db.tags import auto_tags
 
 SUBJECTS = ["a man", "a woman", "two children", "a dog", "a cat", "a group of people", "a red car", "a bird",
@@ -31,7 +32,7 @@ def insert_synthetic(store: Store, count: int, root: str = "/photos", seed: int 
     rng = random.Random(seed)
     tag_cache: dict[str, list[str]] = {}
     with store.sessions.begin() as session:
-        seq = store.next_seq(session)
+        seq = next_seq(session)
         session.merge(Root(path=root, added_at=utcnow(), last_indexed_at=utcnow()))
         now = utcnow()
         for start in range(0, count, 10_000):

@@ -13,7 +13,8 @@ import pytest
 
 from db.store import Store
 from indexer.cli import streamlit_command
-from indexer.pipeline import IndexOptions, index_roots, load_captioner
+from indexer.pipeline import index_roots, load_captioner
+from indexer.report import IndexOptions
 
 CHROMIUM = "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parent.parent

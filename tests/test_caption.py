@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from db.errors import ModelLoadError
-from indexer.caption import Captioner, resolve_model_id
+from indexer.caption import Captioner
+from indexer.settings import Settings
 from tests.photos import COLOURS, photo
 
 
@@ -136,11 +137,17 @@ def test_folder_without_a_captioning_model_is_refused(tmp_path):
         Captioner(str(tmp_path), device="cpu")
 
 
-def test_model_id_precedence(monkeypatch):
-    assert resolve_model_id(None) == "nlpconnect/vit-gpt2-image-captioning"
-    monkeypatch.setenv("CAPTIONARY_MODEL", "/models/blip")
-    assert resolve_model_id(None) == "/models/blip"
-    assert resolve_model_id("explicit") == "explicit"
+def test_settings_take_the_flag_then_the_environment_then_the_default(tmp_path):
+    default = Settings.resolve(environ={})
+    assert default.model == "nlpconnect/vit-gpt2-image-captioning" and not default.model_named
+    assert default.embedder == "sentence-transformers/all-MiniLM-L6-v2" and not default.debug
+    environment = {"CAPTIONARY_MODEL": "/models/blip", "CAPTIONARY_DATA_DIR": str(tmp_path / "env"),
+                   "CAPTIONARY_EMBEDDER": "/models/e5", "CAPTIONARY_DEBUG": "1", "HF_HUB_OFFLINE": "true"}
+    from_env = Settings.resolve(environ=environment)
+    assert (from_env.model, from_env.data_dir, from_env.embedder) == ("/models/blip", tmp_path / "env", "/models/e5")
+    assert from_env.model_named and from_env.debug and from_env.hub_offline  # the app's Caption view needs model_named
+    flags = Settings.resolve(data_dir=tmp_path / "flag", model="explicit", embedder="mine", environ=environment)
+    assert (flags.model, flags.data_dir, flags.embedder) == ("explicit", tmp_path / "flag", "mine")
 
 
 SEARCH_IN_A_FRESH_PROCESS = """

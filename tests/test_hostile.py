@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import update
 
+from db.catalog import next_seq
 from db.errors import BusyError, DamagedCatalogError, QueryError
 from db.export import export_rows, export_xmp, write_csv, write_json
 from db.models import Content, File
@@ -246,9 +247,9 @@ def test_csv_cells_that_look_like_formulas_are_quoted_json_stays_raw(store, phot
 # -- 6, 13. files that are not what they say ----------------------------------------------------------
 
 def test_a_huge_file_is_refused_unread(photo_tree, data_dir, monkeypatch):
-    from indexer import pipeline
+    from indexer import imaging
 
-    monkeypatch.setattr(pipeline, "MAX_PHOTO_BYTES", 10_000)  # a 3 GB test file would be slow to write
+    monkeypatch.setattr(imaging, "MAX_PHOTO_BYTES", 10_000)  # a 3 GB test file would be slow to write
     huge = photo_tree["root"] / "huge.jpg"
     huge.write_bytes(b"\xff\xd8" + os.urandom(20_000))
     with Store.open(data_dir) as store:
@@ -271,10 +272,10 @@ def test_hashing_streams_the_file(photo_tree, data_dir, monkeypatch):
 
 
 def test_a_fifo_swapped_in_after_the_scan_cannot_hang_the_indexer(photo_tree, data_dir, monkeypatch):
-    from indexer import pipeline
+    from indexer import imaging
 
     target = photo_tree["red"]
-    original = pipeline.open_regular
+    original = imaging.open_regular
 
     def swap_then_open(path, follow_symlinks=False):
         if path == str(target) and not os.path.exists(str(target) + ".swapped"):
@@ -283,7 +284,7 @@ def test_a_fifo_swapped_in_after_the_scan_cannot_hang_the_indexer(photo_tree, da
             os.mkfifo(target)  # nobody ever writes into it: a blocking open() would wait forever
         return original(path, follow_symlinks)
 
-    monkeypatch.setattr(pipeline, "open_regular", swap_then_open)
+    monkeypatch.setattr(imaging, "open_regular", swap_then_open)
     photo_tree["red"].touch()  # changed since any earlier scan
     with Store.open(data_dir) as store:
         done = threading.Event()
@@ -372,15 +373,15 @@ def test_a_file_name_as_written_finds_the_file(store, photo_tree, query):
 
 def test_search_answers_and_edits_give_up_quickly_while_another_process_holds_the_write_lock(
         store, photo_tree, data_dir, monkeypatch):
-    from db import store as store_module
+    from db import edits
 
     red = store.image_by_path(photo_tree["red"])
     with store.sessions.begin() as session:  # a committed change the full-text index has not seen yet
-        session.execute(update(File).where(File.id == red.id).values(ft_seq=store.next_seq(session)))
+        session.execute(update(File).where(File.id == red.id).values(ft_seq=next_seq(session)))
     holder = sqlite3.connect(data_dir / "captionary.db", isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # an index run in the middle of a commit
     holder.execute("UPDATE meta SET value = value WHERE key = 'seq'")
-    monkeypatch.setattr(store_module, "EDIT_WAIT_SECONDS", 0.5)
+    monkeypatch.setattr(edits, "EDIT_WAIT_SECONDS", 0.5)
     try:
         started = time.monotonic()
         assert store.search("car", mode="keyword").total == 1  # from the index as it is

@@ -105,14 +105,14 @@ def test_draft_decode_feeds_the_model_nearly_the_same_pixels(tmp_path):
     from transformers import ViTImageProcessor
 
     from bench.photoset import realistic_photo
-    from indexer.pipeline import _reduce_for_model
+    from indexer.stages import reduce_for_model
 
     processor = ViTImageProcessor(size={"height": 224, "width": 224})
     for seed in range(2):
         path = tmp_path / f"{seed}.jpg"
         realistic_photo((2400, 1800), seed).save(path, quality=90)
         full = Image.open(path).convert("RGB")
-        draft = _reduce_for_model(open_photo(path, 320).image, 224)
+        draft = reduce_for_model(open_photo(path, 320).image, 224)
         tensors = [processor(images=[image], return_tensors="np").pixel_values for image in (full, draft)]
         # mean difference under 1% of the [-1, 1] range (measured: about 0.004, half a grey level)
         assert float(np.abs(tensors[0] - tensors[1]).mean()) < 0.02

@@ -7,10 +7,14 @@ import time
 
 import pytest
 
+from db.catalog import mark_files_changed, next_seq
 from db.errors import CaptionaryError, IndexLockedError, SchemaTooNewError
 from db.models import SCHEMA_VERSION, Content
-from db.store import Store, thumbnail_path
-from indexer.pipeline import IndexOptions, index_roots, ordered_prefetch
+from db.schema import thumbnail_path
+from db.store import Store
+from indexer.pipeline import index_roots
+from indexer.report import IndexOptions
+from indexer.stages import ordered_prefetch
 from tests.conftest import FakeCaptioner, tree_snapshot
 from tests.helpers import db_state, paths_found
 from tests.photos import COLOURS, photo, save_jpeg
@@ -247,9 +251,9 @@ def test_lagging_fulltext_is_repaired_by_search(store, photo_tree):
     run(store, photo_tree["root"], CountingFactory())
     # Simulate a crash after the DB commit but before Whoosh saw it.
     with store.sessions.begin() as session:
-        seq = store.next_seq(session)
+        seq = next_seq(session)
         session.get(Content, 1).user_caption = "zebra crossing"
-        store.mark_files_changed(session, seq, content_ids=[1])
+        mark_files_changed(session, seq, content_ids=[1])
     assert store.check().fulltext_lag == 1
     assert paths_found(store, "zebra")  # search noticed the lag and synced first
     assert store.check().ok

@@ -2,9 +2,12 @@
 
 import pytest
 
+from db.catalog import delete_files, next_seq
 from db.errors import QueryError
 from db.fulltext import Filters, parse_query, path_words
+from db.schema import meta_int
 from db.store import Store
+from db.sync import changed_docs
 from tests.conftest import FakeCaptioner
 from tests.helpers import index_with, paths_found
 from tests.photos import make_photo_tree
@@ -170,7 +173,7 @@ def test_index_without_word_pairs_is_rebuilt_by_the_next_sync(tmp_path):
         expected = {hit.image.id for hit in store.search('"city street"', limit=500).hits}
         # Replace it with what the previous version wrote: the same documents, no word-pair field.
         with store.sessions() as session:
-            docs = list(store._changed_docs(session, 0, store._meta_int(session, "seq")))
+            docs = list(changed_docs(session, 0, meta_int(session, "seq")))
         store.fulltext.close()
         old_schema = make_schema()
         old_schema.remove(CAPTION_PAIRS)
@@ -199,7 +202,7 @@ def test_date_filters_and_date_order_agree_with_whoosh_numeric_ranges(tmp_path):
         insert_synthetic(store, 2000)
         store.sync_fulltext()
         with store.sessions.begin() as session:  # deleted documents keep their docnum until a merge
-            store.delete_files(session, store.next_seq(session), list(range(1, 2001, 7)))
+            delete_files(session, next_seq(session), list(range(1, 2001, 7)))
         store.sync_fulltext()
         since, until = date(2010, 1, 1), date(2014, 12, 31)
         window = Filters(date_from=since, date_to=until)
@@ -245,7 +248,7 @@ def test_a_rebuild_by_another_process_is_picked_up_by_running_searches(tmp_path)
         assert before.total == 300
         gone = [hit.image.id for hit in before.hits[:100]]
         with other.sessions.begin() as session:
-            other.delete_files(session, other.next_seq(session), gone)
+            delete_files(session, next_seq(session), gone)
         other.sync_fulltext(rebuild=True)  # a new index: new docnums, generations counted from the start
         after = app.search("", sort="date", limit=1000)
         # the app's pooled searchers and cached columns described the old index: they must not be used

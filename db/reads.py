@@ -1,0 +1,176 @@
+"""Reading the catalog for the front ends: photo records, stats, folders, tags and other filter values."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
+
+from db.errors import NotIndexedError
+from db.models import Content, File, Root, Tag, plausible_date
+from db.schema import meta_int
+
+if TYPE_CHECKING:  # pragma: no cover
+    from db.store import Store
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """What front ends show about one indexed path."""
+
+    id: int
+    path: str
+    root: str
+    name: str
+    ext: str
+    size: int
+    mtime: datetime
+    caption: str
+    edited: bool
+    model: str
+    width: int
+    height: int
+    format: str
+    taken_at: datetime | None
+    camera: str | None
+    content_hash: str
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Facets:
+    folders: list[str]
+    extensions: list[str]
+    tags: list[tuple[str, int]]
+    roots: list[str]
+
+
+def _record(file: File) -> ImageRecord:
+    content = file.content
+    assert content is not None
+    return ImageRecord(
+        id=file.id, path=file.path, root=file.root, name=file.name, ext=file.ext, size=file.size,
+        mtime=datetime.fromtimestamp(file.mtime_ns / 1e9, timezone.utc).replace(tzinfo=None),
+        caption=content.effective_caption, edited=content.user_caption is not None, model=content.model,
+        width=content.width, height=content.height, format=content.format,
+        taken_at=plausible_date(content.taken_at), camera=content.camera, content_hash=content.hash,
+        tags=content.visible_tags)
+
+
+def images(store: Store, file_ids: Sequence[int]) -> dict[int, ImageRecord]:
+    """Rows for the given ids; ids that are no longer in the DB are simply absent."""
+    with store.sessions() as session:
+        files = session.scalars(
+            select(File).options(joinedload(File.content).selectinload(Content.tags))
+            .where(File.id.in_(list(file_ids)), File.content_id.is_not(None)))
+        return {file.id: _record(file) for file in files}
+
+
+def image(store: Store, file_id: int) -> ImageRecord:
+    record = images(store, [file_id]).get(file_id)
+    if record is None:
+        raise NotIndexedError(f"No indexed image with id {file_id}")
+    return record
+
+
+def image_by_path(store: Store, path: str | Path) -> ImageRecord:
+    resolved = str(Path(path).expanduser().absolute())
+    with store.sessions() as session:
+        file_id = session.scalar(select(File.id).where(
+            File.path.in_([resolved, str(Path(resolved).resolve())]), File.content_id.is_not(None)))
+    if file_id is None:
+        raise NotIndexedError(f"{resolved} is not indexed; run: captionary index FOLDER_CONTAINING_IT")
+    return image(store, file_id)
+
+
+def stats(store: Store) -> dict:
+    with store.sessions() as session:
+        count = session.scalar(select(func.count()).select_from(File).where(File.content_id.is_not(None))) or 0
+        distinct = session.scalar(select(func.count(func.distinct(File.content_id)))) or 0
+        failed = session.scalar(select(func.count()).select_from(File).where(File.error.is_not(None)))
+        by_model = model_counts(session)
+        edited = session.scalar(select(func.count()).select_from(Content).where(Content.user_caption.is_not(None)))
+        embedders = dict(session.execute(select(Content.embedder, func.count()).where(
+            Content.embedder.is_not(None), Content.embedding.is_not(None)).group_by(Content.embedder)).all())
+    embedded = embedders.get(store.embedder_id, 0) if store.embedder_id else sum(embedders.values())
+    return {
+        "images": count,
+        "failed": failed,
+        "duplicates": count - distinct,
+        "edited": edited,
+        "model": [model for model, _ in by_model],
+        "models": dict(by_model),
+        "roots": roots(store),
+        "data_dir": str(store.data_dir),
+        "embedded": embedded,
+        "embedders": embedders,
+    }
+
+
+def model_counts(session: Session) -> list[tuple[str, int]]:
+    """The models that wrote automatic captions with their photo counts, most used first."""
+    return [(model, count) for model, count in session.execute(
+        select(Content.model, func.count()).join(File, File.content_id == Content.id)
+        .group_by(Content.model).order_by(func.count().desc()))]
+
+
+def failures(store: Store) -> list[tuple[str, str]]:
+    with store.sessions() as session:
+        return [(path, error or "") for path, error in session.execute(
+            select(File.path, File.error).where(File.error.is_not(None)).order_by(File.path))]
+
+
+def folders(store: Store) -> list[str]:
+    """Every folder that holds an indexed image, with its ancestors up to the root."""
+    result: set[str] = set()
+    with store.sessions() as session:
+        rows = session.execute(select(File.root, File.folder).where(File.content_id.is_not(None)).distinct())
+        for root, folder in rows:
+            current = Path(folder)
+            while True:
+                result.add(str(current))
+                if str(current) == root or current.parent == current:
+                    break
+                current = current.parent
+    return sorted(result)
+
+
+def roots(store: Store) -> list[str]:
+    with store.sessions() as session:
+        return list(session.scalars(select(Root.path).order_by(Root.path)))
+
+
+def extensions(store: Store) -> list[str]:
+    with store.sessions() as session:
+        return list(session.scalars(select(File.ext).where(File.content_id.is_not(None)).distinct().order_by(File.ext)))
+
+
+def tag_counts(store: Store, limit: int | None = None) -> list[tuple[str, int]]:
+    """Tags with the number of photos (paths) that carry them, most used first."""
+    with store.sessions() as session:
+        count = func.count(File.id)
+        query = (select(Tag.tag, count).join(File, File.content_id == Tag.content_id)
+                 .where(Tag.source != "hidden").group_by(Tag.tag).order_by(count.desc(), Tag.tag))
+        if limit:
+            query = query.limit(limit)
+        return [(tag, number) for tag, number in session.execute(query)]
+
+
+class FacetCache:
+    """Filter values, recomputed only after the DB changes (each is a scan over every photo: too slow to
+    redo on every page view of a large library; bench/search_latency.py measures it)."""
+
+    def __init__(self) -> None:
+        self._cached: tuple[tuple[int, int], Facets] | None = None
+
+    def get(self, store: Store, top_tags: int) -> Facets:
+        with store.sessions() as session:
+            key = (meta_int(session, "seq"), top_tags)
+        if self._cached is None or self._cached[0] != key:
+            self._cached = (key, Facets(folders(store), extensions(store), tag_counts(store, top_tags), roots(store)))
+        return self._cached[1]

@@ -1,0 +1,114 @@
+"""The data directory: where each file lives in it, the SQLite engine and its settings, schema migrations."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.errors import CaptionaryError, DamagedCatalogError, NotIndexedError, SchemaTooNewError
+from db.models import SCHEMA_VERSION, Base, Meta
+
+DB_NAME = "captionary.db"
+FULLTEXT_DIR = "fulltext"
+THUMBNAIL_DIR = "thumbnails"
+# How long a write waits for another process's write lock: the indexer's own writes wait long (its
+# commits are short and it has nothing better to do); a person's edit waits briefly and says why.
+WRITE_WAIT_SECONDS = 30
+
+
+def platform_data_dir() -> Path:
+    """Where a library lives when neither --data-dir nor $CAPTIONARY_DATA_DIR says (indexer/settings.py)."""
+    return Path(user_data_dir("captionary", appauthor=False))
+
+
+def thumbnail_path(directory: Path, content_hash: str) -> Path:
+    return directory / content_hash[:2] / f"{content_hash}.jpg"
+
+
+def meta_int(session: Session, key: str) -> int:
+    row = session.get(Meta, key)
+    return int(row.value) if row else 0
+
+
+def _set_sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL: readers (search, the app) keep working while the indexer writes.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA busy_timeout={WRITE_WAIT_SECONDS * 1000}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _set_read_only_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.close()
+
+
+def _reset_busy_timeout(dbapi_connection, _record) -> None:
+    """A connection goes back to the pool with the default wait, whatever `Store.writing` set."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={WRITE_WAIT_SECONDS * 1000}")
+    cursor.close()
+
+
+def open_engine(data_dir: Path, create: bool) -> tuple[Engine, bool]:
+    """The catalog's engine and whether it is read-only; refuses a missing (unless `create`) or empty file."""
+    db_path = data_dir / DB_NAME
+    if not db_path.exists() and not create:
+        raise NotIndexedError(f"No index in {data_dir}; run: captionary index PHOTO_FOLDER --data-dir {data_dir}")
+    if db_path.exists() and db_path.stat().st_size == 0:
+        raise DamagedCatalogError(f"The catalog at {db_path} is empty (0 bytes): restore it from a backup, or "
+                                  "delete it to start a new library")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # A backup or a NAS share may be read-only: search and stats still work, without writing anything.
+    read_only = db_path.exists() and not (os.access(data_dir, os.W_OK) and os.access(db_path, os.W_OK))
+    if read_only:
+        engine = create_engine(f"sqlite:///file:{db_path}?mode=ro&immutable=1&uri=true")
+        event.listen(engine, "connect", _set_read_only_pragmas)
+    else:
+        engine = create_engine(f"sqlite:///{db_path}")
+        event.listen(engine, "connect", _set_sqlite_pragmas)
+        event.listen(engine, "checkin", _reset_busy_timeout)
+    return engine, read_only
+
+
+def damaged(db_path: Path, reason: str) -> DamagedCatalogError:
+    return DamagedCatalogError(
+        f"The catalog at {db_path} is damaged ({reason}): restore it from a backup, or move it away and "
+        "run captionary index again to build a new one (captions are recomputed)")
+
+
+def migrate(sessions: sessionmaker[Session], data_dir: Path, read_only: bool) -> None:
+    """Bring the schema to SCHEMA_VERSION in one transaction, or refuse with the reason."""
+    with sessions.begin() as session:
+        tables = set(session.connection().exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type='table'").scalars())
+        version = meta_int(session, "schema_version") if "meta" in tables else 0
+        if version > SCHEMA_VERSION:
+            raise SchemaTooNewError(
+                f"The index in {data_dir} was written by a newer captionary (schema {version}, "
+                f"this one knows {SCHEMA_VERSION}); upgrade captionary: pip install -U captionary")
+        if version < SCHEMA_VERSION and read_only:
+            raise CaptionaryError(f"The catalog in {data_dir} needs an upgrade, but it is read-only; "
+                                  "open it once where it can be written")
+        for target, step in MIGRATIONS:
+            if version < target:
+                step(session)
+                session.merge(Meta(key="schema_version", value=str(target)))
+                version = target
+
+
+def _create_v1(session: Session) -> None:
+    Base.metadata.create_all(session.connection())
+
+
+# Ordered (version, step) pairs; a new schema version appends a step that upgrades in place.
+MIGRATIONS: list[tuple[int, Callable[[Session], None]]] = [(1, _create_v1)]

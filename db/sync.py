@@ -1,0 +1,141 @@
+"""Keeping the derived Whoosh index in step with the catalog (by change sequence), and `check`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from db.errors import BusyError
+from db.fulltext import FulltextDoc, day_number
+from db.models import Content, File, FulltextDelete, Meta, plausible_date, visible_tags_sql
+from db.schema import meta_int
+
+if TYPE_CHECKING:  # pragma: no cover
+    from db.store import Store
+
+SYNC_CHUNK = 2000
+
+
+@dataclass
+class CheckReport:
+    missing_in_fulltext: list[int] = field(default_factory=list)
+    stale_in_fulltext: list[int] = field(default_factory=list)
+    missing_on_disk: list[str] = field(default_factory=list)
+    fulltext_lag: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing_in_fulltext or self.stale_in_fulltext or self.missing_on_disk or self.fulltext_lag)
+
+
+def fulltext_lag(store: Store) -> int:
+    """How many change sequences the Whoosh index is behind the DB (0: in step)."""
+    with store.sessions() as session:
+        head = meta_int(session, "seq")
+        synced = meta_int(session, "fulltext_seq")
+        index_id = session.get(Meta, "fulltext_index_id")
+    if index_id is None or index_id.value != store.fulltext.index_id():
+        return max(head, 1)
+    return max(0, head - synced)
+
+
+def sync_fulltext(store: Store, wait: float = 30.0, rebuild: bool = False) -> bool:
+    """Bring Whoosh up to the DB's sequence; returns False if another process holds its lock.
+
+    Idempotent: documents are written by id, so a crash between the Whoosh commit and the
+    DB's note of it only means the same documents are written again next time.
+    """
+    fulltext = store.fulltext
+    with store.sessions() as session:
+        index_id = session.get(Meta, "fulltext_index_id")
+    if rebuild or index_id is None or index_id.value != fulltext.index_id() or not fulltext.is_current():
+        new_id = fulltext.create()
+        with store.writing(wait) as session:
+            session.merge(Meta(key="fulltext_index_id", value=new_id))
+            session.merge(Meta(key="fulltext_seq", value="0"))
+    writer = fulltext.writer(timeout=wait)
+    if writer is None:
+        return False
+    try:
+        # Read the DB only while holding Whoosh's lock, so two syncers can never write an
+        # older version of a document over a newer one.
+        with store.sessions() as session:
+            head = meta_int(session, "seq")
+            synced = meta_int(session, "fulltext_seq")
+            if head <= synced:
+                writer.cancel()
+                return True
+            deleted = list(session.scalars(select(FulltextDelete.file_id).where(
+                FulltextDelete.seq > synced, FulltextDelete.seq <= head)))
+            # Files that changed but have no caption (they became unreadable) leave the index.
+            deleted += session.scalars(select(File.id).where(
+                File.ft_seq > synced, File.ft_seq <= head, File.content_id.is_(None)))
+            fulltext.apply(writer, changed_docs(session, synced, head), deleted)
+        store.checkpoint("fulltext-write")
+        writer.commit()
+        store.checkpoint("fulltext-commit")
+    except BaseException:
+        writer.cancel()
+        raise
+    with store.writing(wait) as session:
+        if meta_int(session, "fulltext_seq") < head:
+            session.merge(Meta(key="fulltext_seq", value=str(head)))
+        session.execute(delete(FulltextDelete).where(FulltextDelete.seq <= head))
+    return True
+
+
+def changed_docs(session: Session, after: int, upto: int) -> Iterator[FulltextDoc]:
+    """The full-text documents of files whose sequence is in (after, upto]."""
+    rows = session.execute(
+        select(File.id, File.path, File.root, File.ext, File.mtime_ns, Content.effective_caption,
+               Content.taken_at, visible_tags_sql())
+        .join(Content, File.content_id == Content.id)
+        .where(File.ft_seq > after, File.ft_seq <= upto)
+        .execution_options(yield_per=SYNC_CHUNK)
+    )
+    for file_id, path, root, ext, mtime_ns, caption, taken_at, tag_list in rows:
+        taken_at = plausible_date(taken_at)  # rows stored before dates were checked too
+        when = taken_at.date() if taken_at else date.fromtimestamp(mtime_ns / 1e9)
+        yield FulltextDoc(file_id, caption, path, root, ext, day_number(when), tag_list or "")
+
+
+def ensure_fulltext(store: Store) -> bool:
+    """Repair a lagging Whoosh index (e.g. after a crash) unless a writer is busy doing so; returns
+    whether there is an index to search."""
+    if store.read_only or (not fulltext_lag(store) and store.fulltext.is_current()):
+        return store.fulltext.index_id() is not None
+    try:
+        sync_fulltext(store, wait=0)
+    except BusyError:
+        pass  # an index run is committing: answer from the index as it is; that run syncs it
+    return store.fulltext.index_id() is not None
+
+
+def show_edit(store: Store) -> None:
+    """Show a committed edit in search at once; if an index run holds a lock, that run syncs it."""
+    try:
+        sync_fulltext(store, wait=2)
+    except BusyError:
+        pass
+
+
+def check(store: Store) -> CheckReport:
+    report = CheckReport(fulltext_lag=fulltext_lag(store))
+    with store.sessions() as session:
+        db_ids = set(session.scalars(select(File.id).where(File.content_id.is_not(None))))
+        for path in session.scalars(select(File.path)):
+            if not os.path.lexists(path):
+                report.missing_on_disk.append(path)
+    try:
+        index_ids = set(store.fulltext.all_ids()) if store.fulltext.index_id() else set()
+    except Exception:
+        index_ids = set()
+    report.missing_in_fulltext = sorted(db_ids - index_ids)
+    report.stale_in_fulltext = sorted(index_ids - db_ids)
+    return report

@@ -1,0 +1,80 @@
+"""The CLI's terminal side: progress bars, how search results print, how `captionary app` starts Streamlit."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from db.search import RELATED, SearchPage
+
+
+class TqdmProgress:
+    """Progress bar on a terminal only (done/total, images/s, ETA); silent when piped."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+        self.bar: Any = None  # tqdm bars, made on first use
+        self.scan_bar: Any = None
+
+    def scanned(self, files: int) -> None:
+        if not self.enabled:
+            return
+        if self.scan_bar is None:
+            from tqdm import tqdm
+
+            self.scan_bar = tqdm(desc="scanning", unit=" files", leave=False, file=sys.stderr)
+        self.scan_bar.update(files)
+
+    def loading(self, model_id: str) -> None:
+        from indexer.caption import loading_note
+
+        # Always said, even when piped: loading can take a while, and a silent wait looks like a hang.
+        click.echo(f"loading model {model_id}{loading_note(model_id)}…", err=True)
+
+    def start(self, total: int) -> None:
+        if self.scan_bar is not None:
+            self.scan_bar.close()
+        if self.enabled and total:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc="captioning", unit=" images", file=sys.stderr, smoothing=0.1)
+
+    def advance(self, count: int) -> None:
+        if self.bar is not None:
+            self.bar.update(count)
+
+    def close(self) -> None:
+        for bar in (self.scan_bar, self.bar):
+            if bar is not None:
+                bar.close()
+
+
+def print_search_page(page: SearchPage, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps([
+            {"path": hit.image.path, "caption": hit.image.caption, "score": round(hit.score, 4), "mode": page.mode,
+             "match": hit.match, "id": hit.image.id, "edited": hit.image.edited, "model": hit.image.model,
+             "tags": hit.image.tags}
+            for hit in page.hits], ensure_ascii=False))
+        return
+    if not page.hits:
+        click.echo("no matches", err=True)
+    shown_related = False
+    for hit in page.hits:
+        if hit.match == RELATED and not shown_related:
+            click.echo("-- related --")  # photos found by meaning only: after every word match
+            shown_related = True
+        click.echo(f"{hit.image.path}  {hit.image.caption}")
+
+
+def streamlit_command(script: str, host: str, port: int) -> list[str]:
+    """How `captionary app` starts Streamlit (the browser test starts it the same way)."""
+    return [sys.executable, "-m", "streamlit", "run", script, "--server.address", host,
+            "--server.port", str(port), "--browser.gatherUsageStats", "false",
+            # the printed address is the one given, so Streamlit never looks up this machine's external IP
+            "--browser.serverAddress", host,
+            # a private photo app: no Deploy button, no developer menu
+            "--client.toolbarMode", "minimal"]

@@ -1,0 +1,84 @@
+"""What an index run is asked to do (IndexOptions), what it tells while running (Progress), what it did (IndexReport)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from indexer.settings import DEFAULT_EMBEDDER, DEFAULT_MODEL
+
+
+class Progress(Protocol):
+    def scanned(self, files: int) -> None: ...
+    def loading(self, model_id: str) -> None: ...
+    def start(self, total: int) -> None: ...
+    def advance(self, count: int) -> None: ...
+
+
+class NoProgress:
+    def scanned(self, files: int) -> None:
+        pass
+
+    def loading(self, model_id: str) -> None:
+        pass
+
+    def start(self, total: int) -> None:
+        pass
+
+    def advance(self, count: int) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class IndexOptions:
+    model: str = DEFAULT_MODEL
+    batch_size: int | None = None  # None: indexer/settings.py's default for the device
+    device: str = "auto"
+    workers: int | None = None  # None: indexer/stages.py default_split
+    threads: int | None = None
+    excludes: Sequence[str] = ()
+    follow_symlinks: bool = False
+    allow_removal: bool = False  # remove files even when most of a root is gone (else held back)
+    recaption: bool = False
+    thumbnails: bool = True
+    embeddings: bool = True  # embed captions for semantic search, in the same batches
+    embedder: str = DEFAULT_EMBEDDER
+
+
+@dataclass
+class IndexReport:
+    captioned: int = 0
+    unchanged: int = 0
+    reused: int = 0  # moved, renamed, duplicated or touched files: no model call
+    failed: int = 0
+    removed: int = 0
+    other_model: int = 0
+    seconds: float = 0.0
+    decode_seconds: float = 0.0
+    model_seconds: float = 0.0
+    store_seconds: float = 0.0
+    embedded: int = 0
+    embed_seconds: float = 0.0
+    unreadable_folders: list[str] = field(default_factory=list)
+    held_back: list[tuple[str, int, int]] = field(default_factory=list)  # (root, gone, known): not removed
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) of this run's failures
+
+    @property
+    def processed(self) -> int:
+        return self.captioned + self.reused + self.failed
+
+    @property
+    def images_per_second(self) -> float:
+        return self.processed / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> str:
+        line = (f"{self.captioned} captioned, {self.unchanged} unchanged, {self.reused} reused, "
+                f"{self.failed} failed, {self.removed} removed in {self.seconds:.1f}s")
+        if self.processed:
+            line += (f" ({self.images_per_second:.1f} images/s; decode {self.decode_seconds:.1f}s, "
+                     f"model {self.model_seconds:.1f}s, store {self.store_seconds:.1f}s, "
+                     f"embed {self.embed_seconds:.1f}s)")
+        if self.other_model:
+            line += f"; {self.other_model} captions are from another model (--recaption to redo them)"
+        return line

@@ -1,0 +1,51 @@
+"""One home for what flags and environment variables configure. Each front end resolves a Settings once
+(a flag beats its variable, which beats the default) and passes it down; no other module reads os.environ."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from db.schema import platform_data_dir
+
+DEFAULT_MODEL = "nlpconnect/vit-gpt2-image-captioning"
+DEFAULT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
+DEFAULT_HUB = "https://huggingface.co"
+# Images per model call. CUDA: on an H200, batches of 16/32/64/128 ran 51/86/120/134 images/s with peak GPU
+# memory 1.1/1.7/2.8/4.9 GB (bench/throughput.py); 64 leaves room on small cards, and a batch that does not
+# fit is split anyway (Captioner.caption).
+DEFAULT_BATCH_SIZE = {"cuda": 64, "mps": 16, "cpu": 8}
+_TRUE = ("1", "true", "yes", "on")
+
+
+def batch_size_for(device: str, asked: int | None = None) -> int:
+    return asked or DEFAULT_BATCH_SIZE.get(device, DEFAULT_BATCH_SIZE["cpu"])
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    model: str
+    embedder: str
+    model_named: bool = False  # the model came from --model or $CAPTIONARY_MODEL, not the default
+    debug: bool = False  # $CAPTIONARY_DEBUG: tracebacks instead of one-line errors
+    hub_offline: bool = False  # $HF_HUB_OFFLINE: never try the Hugging Face Hub
+    hub_endpoint: str = DEFAULT_HUB  # $HF_ENDPOINT: a Hub mirror
+
+    @classmethod
+    def resolve(cls, data_dir: Path | str | None = None, model: str | None = None, embedder: str | None = None,
+                environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        named_model = model or env.get("CAPTIONARY_MODEL") or None
+        chosen_dir = data_dir or env.get("CAPTIONARY_DATA_DIR")
+        return cls(
+            data_dir=Path(chosen_dir).expanduser().resolve() if chosen_dir else platform_data_dir(),
+            model=named_model or DEFAULT_MODEL,
+            embedder=embedder or env.get("CAPTIONARY_EMBEDDER") or DEFAULT_EMBEDDER,
+            model_named=named_model is not None,
+            debug=bool(env.get("CAPTIONARY_DEBUG")),
+            hub_offline=env.get("HF_HUB_OFFLINE", "").lower() in _TRUE,
+            hub_endpoint=env.get("HF_ENDPOINT") or DEFAULT_HUB,
+        )

@@ -1,0 +1,61 @@
+"""Captioning files and URLs without storing anything: `captionary caption` and the app's Caption view."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from indexer.caption import CaptionModel
+from indexer.imaging import ImageReadError, open_photo
+
+if TYPE_CHECKING:  # pragma: no cover
+    from PIL import Image
+
+
+@dataclass(frozen=True)
+class CaptionResult:
+    image: str
+    caption: str | None = None
+    error: str | None = None
+    picture: Image.Image | None = None  # the decoded photo, when the caller asked to show it
+
+
+def is_url(source: str) -> bool:
+    return source.startswith(("http://", "https://"))
+
+
+def caption_sources(sources: Sequence[str | bytes], captioner: CaptionModel, batch_size: int = 8,
+                    fetch: Callable[[str], bytes] | None = None, names: Sequence[str] | None = None,
+                    keep_pictures: bool = False) -> list[CaptionResult]:
+    """Caption files, http(s) URLs or uploaded bytes in batches; a source that fails gets its error, the rest
+    go on. `names` labels the results (an upload's file name), else the source itself."""
+    from indexer.fetch import fetch_url
+
+    fetch = fetch or fetch_url
+    labels = list(names) if names is not None else [str(source) for source in sources]
+    results: dict[int, CaptionResult] = {}
+    batch: list[tuple[int, Image.Image]] = []
+
+    def flush() -> None:
+        captions = captioner.caption([image for _, image in batch])
+        for (position, image), caption in zip(batch, captions):
+            results[position] = CaptionResult(labels[position], caption=caption, picture=image if keep_pictures else None)
+        batch.clear()
+
+    for position, source in enumerate(sources):
+        try:
+            data: bytes | str = source
+            if isinstance(source, str) and is_url(source):
+                data = fetch(source)
+            elif isinstance(source, str) and not os.path.isfile(source):
+                raise ImageReadError("no such file")
+            batch.append((position, open_photo(data, captioner.input_side).image))
+        except ImageReadError as error:
+            results[position] = CaptionResult(labels[position], error=str(error))
+        if len(batch) >= batch_size:
+            flush()
+    if batch:
+        flush()
+    return [results[position] for position in range(len(sources))]

@@ -1,0 +1,188 @@
+"""The index run's stages: read (hash, decode, thumbnail) -> caption -> write. Each stage is a small object
+with one call, so a runner can be swapped (a fake captioner in tests, a distributed runner later) and a
+stage's input and output are plain values (PendingFile, Prepared, Outcome)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
+
+from db.catalog import Catalog, Outcome, PendingFile, PhotoFacts
+from db.schema import thumbnail_path
+from indexer.caption import CaptionModel
+from indexer.imaging import THUMBNAIL_SIDE, ImageReadError, open_photo, read_regular_photo, save_thumbnail
+from indexer.report import IndexOptions, IndexReport, Progress
+
+if TYPE_CHECKING:  # pragma: no cover
+    from PIL import Image
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def default_split(device: str, cores: int | None = None) -> tuple[int, int]:
+    """(decode workers, torch threads): on a CPU they share the cores, so neither gets all of them."""
+    cores = cores or os.cpu_count() or 1
+    if device == "cpu":
+        workers = max(1, min(4, cores // 2))
+        return workers, max(1, cores - workers)
+    return max(2, min(8, cores)), max(1, min(4, cores))
+
+
+def ordered_prefetch(function: Callable[[T], R], items: Iterable[T], pool: ThreadPoolExecutor,
+                     ahead: int) -> Iterator[R]:
+    """Map in a thread pool, yielding in input order with at most `ahead` items in flight.
+
+    The bound is what keeps memory flat: decoded photos never pile up faster than the
+    model consumes them, however large the collection.
+    """
+    window: deque[Future[R]] = deque()
+    for item in items:
+        window.append(pool.submit(function, item))
+        if len(window) >= ahead:
+            yield window.popleft().result()
+    while window:
+        yield window.popleft().result()
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """Decided once, after the model loaded and before any file is read; the decode workers only read it."""
+
+    model_id: str
+    batch_size: int
+    workers: int
+    decode_side: int  # the shorter side a decode keeps: enough for the model and the thumbnail
+    model_side: int
+    recaption: bool
+    thumbnails: bool
+    follow_symlinks: bool
+    thumbnail_dir: Path
+
+
+@dataclass
+class Prepared:
+    """A pending file after the reader: known bytes (by hash), decoded pixels for the model, or a failure."""
+
+    path: str
+    root: str
+    size: int
+    mtime_ns: int
+    content_hash: str = ""  # "" until a worker has hashed the bytes
+    image: Image.Image | None = None
+    facts: PhotoFacts | None = None
+    error: str | None = None
+    vanished: bool = False
+    caption: str | None = None
+    decode_seconds: float = 0.0
+
+    def outcome(self) -> Outcome:
+        return Outcome(self.path, self.root, self.size, self.mtime_ns, self.content_hash, self.facts, self.caption,
+                       self.error, self.vanished)
+
+
+class Reader:
+    """Stage 1, run in decode threads: hash the bytes, and decode only those the catalog needs a caption for."""
+
+    def __init__(self, catalog: Catalog, plan: RunPlan) -> None:
+        self.catalog, self.plan = catalog, plan
+
+    def __call__(self, pending: PendingFile) -> Prepared:
+        started = time.perf_counter()
+        item = Prepared(pending.path, pending.root, pending.size, pending.mtime_ns)
+        try:
+            with read_regular_photo(pending.path, self.plan.follow_symlinks) as (stat, content_hash, source):
+                # Record the stat of the bytes we actually read, so a file written meanwhile is redone next time.
+                item.size, item.mtime_ns, item.content_hash = stat.st_size, stat.st_mtime_ns, content_hash
+                known = self.catalog.lookup_hash(content_hash)
+                if known is None or (self.plan.recaption and not known[1] and known[0] != self.plan.model_id):
+                    self._decode(item, source)
+        except FileNotFoundError:
+            item.vanished = True  # deleted since the scan; the next run's sweep settles it
+        except ImageReadError as error:
+            item.error, item.image = str(error), None
+        except OSError as error:
+            item.error = f"cannot read: {error.strerror or error}"
+        item.decode_seconds = time.perf_counter() - started
+        return item
+
+    def _decode(self, item: Prepared, source: bytes | BinaryIO) -> None:
+        """Decode once for the model and the app's thumbnail (the same decode makes both)."""
+        decoded = open_photo(source, self.plan.decode_side)
+        item.facts = decoded.info
+        if self.plan.thumbnails:
+            target = thumbnail_path(self.plan.thumbnail_dir, item.content_hash)
+            if not target.exists():
+                try:
+                    save_thumbnail(decoded.image, target)
+                except OSError:
+                    pass  # a thumbnail is a cache; the app makes it on first view instead
+        item.image = reduce_for_model(decoded.image, self.plan.model_side)
+
+
+class CaptionStage:
+    """Stage 2: one model call per batch; the pixels are freed as soon as the model is done with them."""
+
+    def __init__(self, captioner: CaptionModel, report: IndexReport, checkpoint: Callable[[str], None]) -> None:
+        self.captioner, self.report, self.checkpoint = captioner, report, checkpoint
+
+    def __call__(self, batch: list[Prepared]) -> list[Prepared]:
+        if not batch:
+            return []
+        started = time.perf_counter()
+        images = [item.image for item in batch if item.image is not None]
+        assert len(images) == len(batch)  # only decoded items are sent to the model
+        captions = self.captioner.caption(images)
+        self.report.model_seconds += time.perf_counter() - started
+        for item, caption in zip(batch, captions):
+            item.caption, item.image = caption, None
+        self.checkpoint("caption")
+        return batch
+
+
+class Writer:
+    """Stage 3: one catalog transaction per batch; returns the ids of the contents whose caption it wrote."""
+
+    def __init__(self, catalog: Catalog, run_id: int, plan: RunPlan, report: IndexReport, progress: Progress) -> None:
+        self.catalog, self.run_id, self.plan, self.report, self.progress = catalog, run_id, plan, report, progress
+
+    def __call__(self, batch: list[Prepared]) -> list[int]:
+        started = time.perf_counter()
+        recorded = self.catalog.record_batch([item.outcome() for item in batch], self.run_id, self.plan.model_id)
+        self.report.captioned += len(recorded.captioned)
+        self.report.reused += recorded.reused
+        self.report.failed += len(recorded.failures)
+        self.report.failures.extend(recorded.failures)
+        self.report.store_seconds += time.perf_counter() - started
+        self.progress.advance(len(batch))
+        return recorded.captioned
+
+
+def make_plan(options: IndexOptions, captioner: CaptionModel, thumbnail_dir: Path) -> RunPlan:
+    from indexer.settings import batch_size_for
+
+    device = getattr(captioner, "device", "cpu")
+    return RunPlan(
+        model_id=options.model, batch_size=batch_size_for(device, options.batch_size),
+        workers=options.workers or default_split(device)[0],
+        decode_side=max(captioner.input_side, THUMBNAIL_SIDE if options.thumbnails else 0),
+        model_side=captioner.input_side, recaption=options.recaption, thumbnails=options.thumbnails,
+        follow_symlinks=options.follow_symlinks, thumbnail_dir=thumbnail_dir)
+
+
+def reduce_for_model(image: Image.Image, side: int) -> Image.Image:
+    """Shrink so the shorter side is about `side`; the processor's own resize is then cheap."""
+    from PIL import Image as PILImage
+
+    shorter = min(image.size)
+    if shorter <= side * 1.5:
+        return image
+    scale = side / shorter
+    return image.resize((max(side, round(image.width * scale)), max(side, round(image.height * scale))),
+                        PILImage.Resampling.BILINEAR)
