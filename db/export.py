@@ -49,8 +49,9 @@ def export_rows(store: Store) -> Iterator[ExportRow]:
         if not chunk:
             return
         for path, caption, edited, model, taken_at, tag_list in chunk:
+            taken = plausible_date(taken_at)
             yield ExportRow(path, caption, sorted(tag_list.split(",")) if tag_list else [], model,
-                            taken_at.isoformat() if plausible_date(taken_at) else None, bool(edited))
+                            taken.isoformat() if taken else None, bool(edited))
         last_path = chunk[-1][0]
 
 

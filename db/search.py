@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from db.errors import NotIndexedError
-from db.fulltext import Filters, FulltextIndex, is_plain, parse_query, semantic_text
+from db.fulltext import Filters, FulltextIndex
+from db.query import is_plain, parse_query, semantic_text
 from db.ranking import CANDIDATES, Mode, Sort, parse_mode, parse_sort, rank_matches, related_mask, top_rows
 from db.reads import ImageRecord, images
 from db.semantic import VectorIndex, has_embeddings

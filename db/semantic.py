@@ -17,8 +17,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from db.store import Store
 
 # Stored as float16 in the DB (768 bytes a caption: no loss that changes a ranking); held as float32 in
-# memory, because converting float16 on every query costs more than the dot product itself
-# (measured: 67 ms vs ~15 ms for 100k x 384). 100k captions = 154 MB; 1M = 1.5 GB.
+# memory, because converting float16 on every query would cost more than the dot product itself
+# (bench/search_latency.py prints the memory a library's vectors take).
 STORAGE_DTYPE = np.float16
 MEMORY_DTYPE = np.float32
 

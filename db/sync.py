@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from db.documents import FulltextDoc, day_number
 from db.errors import BusyError
-from db.fulltext import FulltextDoc, day_number
 from db.models import Content, File, FulltextDelete, Meta, plausible_date, visible_tags_sql
 from db.schema import meta_int
 

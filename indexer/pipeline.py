@@ -177,7 +177,7 @@ class Indexer:
         """Embed the given contents' captions, or (None) every caption without a current embedding.
 
         During a run only the batch just written is named: looking for "any caption without an
-        embedding" scans the whole contents table (50 ms at 100k photos), once per batch."""
+        embedding" scans the whole contents table once per batch (bench/growth.py)."""
         if self.options.embeddings and (content_ids is None or content_ids):
             started = time.perf_counter()
             self.report.embedded += self.store.embed_pending(content_ids=content_ids)

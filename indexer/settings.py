@@ -13,9 +13,9 @@ from db.schema import platform_data_dir
 DEFAULT_MODEL = "nlpconnect/vit-gpt2-image-captioning"
 DEFAULT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_HUB = "https://huggingface.co"
-# Images per model call. CUDA: on an H200, batches of 16/32/64/128 ran 51/86/120/134 images/s with peak GPU
-# memory 1.1/1.7/2.8/4.9 GB (bench/throughput.py); 64 leaves room on small cards, and a batch that does not
-# fit is split anyway (Captioner.caption).
+# Images per model call. CUDA: 64 is near the top of the throughput curve on a large card while leaving room
+# on small ones (README, Performance: bench/throughput.py --batch-sizes); a batch that does not fit is split
+# anyway (Captioner.caption).
 DEFAULT_BATCH_SIZE = {"cuda": 64, "mps": 16, "cpu": 8}
 _TRUE = ("1", "true", "yes", "on")
 

@@ -356,9 +356,9 @@ def test_a_leading_minus_means_not(store, photo_tree):
 
 
 def test_wildcards_that_stand_for_too_many_words_are_refused(store, monkeypatch):
-    from db import fulltext
+    from db import query
 
-    monkeypatch.setattr(fulltext, "MAX_EXPANSIONS", 3)  # a library's vocabulary, in small
+    monkeypatch.setattr(query, "MAX_EXPANSIONS", 3)  # a library's vocabulary, in small
     with pytest.raises(QueryError, match="more than 3 different words"):
         store.search("?????*", mode="keyword")
     assert store.search("mount*", mode="keyword").total >= 1

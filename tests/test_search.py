@@ -3,8 +3,10 @@
 import pytest
 
 from db.catalog import delete_files, next_seq
+from db.documents import path_words
 from db.errors import QueryError
-from db.fulltext import Filters, parse_query, path_words
+from db.fulltext import Filters
+from db.query import parse_query
 from db.schema import meta_int
 from db.store import Store
 from db.sync import changed_docs
@@ -147,7 +149,8 @@ def synthetic_store(tmp_path_factory):
 @pytest.mark.parametrize(("text", "uses_pairs", "matches"), PHRASES)
 def test_phrases_from_word_pairs_match_exactly_what_phrase_search_matches(synthetic_store, text, uses_pairs,
                                                                            matches):
-    from db.fulltext import CAPTION_PAIRS, with_word_pairs
+    from db.documents import CAPTION_PAIRS
+    from db.query import with_word_pairs
 
     query = parse_query(text, synthetic_store.fulltext.schema)
     rewritten = with_word_pairs(query)
@@ -164,7 +167,7 @@ def test_phrases_from_word_pairs_match_exactly_what_phrase_search_matches(synthe
 def test_index_without_word_pairs_is_rebuilt_by_the_next_sync(tmp_path):
     from whoosh import index as whoosh_index
 
-    from db.fulltext import CAPTION_PAIRS, document_fields, make_schema
+    from db.documents import CAPTION_PAIRS, document_fields, make_schema
     from tests.synthetic import insert_synthetic
 
     with Store.open(tmp_path) as store:
@@ -195,7 +198,7 @@ def test_date_filters_and_date_order_agree_with_whoosh_numeric_ranges(tmp_path):
 
     from whoosh import query as wq
 
-    from db.fulltext import day_number
+    from db.documents import day_number
     from tests.synthetic import insert_synthetic
 
     with Store.open(tmp_path) as store:
@@ -228,7 +231,7 @@ def test_date_filters_and_date_order_agree_with_whoosh_numeric_ranges(tmp_path):
 
 
 def test_word_pairs_skip_stop_words_and_survive_captions_without_two_words():
-    from db.fulltext import pair_analyzer
+    from db.documents import pair_analyzer
 
     pairs = pair_analyzer()
     # stop words drop out as in phrase queries, so "car on a street" pairs "car street"

@@ -1,0 +1,126 @@
+"""What a full-text document holds: the Whoosh schema, its analyzers (stemming, accents, word pairs), and
+the fields made from one catalog row."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from whoosh.analysis import CharsetFilter, Filter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
+from whoosh.support.charset import accent_map
+
+# Fields a person may name in a query (`caption:dog`, `file:beach`, `ext:png`).
+USER_FIELDS = ("caption", "file", "ext", "tag")
+
+
+DEFAULT_FIELDS = ("caption", "file")
+
+
+# What the documents hold; a new value makes the next sync rebuild an older index.
+# 2: file names whole (`img_043.jpg`) as well as split into words.
+FORMAT = "2"
+
+
+# Adjacent caption words as single terms ("citi street"): a quoted phrase becomes a term lookup.
+CAPTION_PAIRS = "caption_pairs"
+
+
+def text_analyzer():
+    """Lower-case, stem (`dogs` finds `dog`) and fold accents (`creme` finds `crème`)."""
+    return RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map) | StopFilter() | StemFilter()
+
+
+class WordPairs(Filter):
+    """Adjacent words joined by a space ("citi street"); nothing for fewer than two words.
+
+    Whoosh's own BiWordFilter does this but fails on a caption with no words left after stop words."""
+
+    def __call__(self, tokens):
+        previous = None
+        for token in tokens:
+            if token.stopped:
+                continue
+            text = token.text  # the tokenizer reuses one token object: keep the text before changing it
+            if previous is not None:
+                token.text = f"{previous} {text}"
+                yield token
+            previous = text
+
+
+def pair_analyzer():
+    """The caption's analysed words (as text_analyzer), joined in adjacent pairs: what a phrase is made of."""
+    return text_analyzer() | WordPairs()
+
+
+def make_schema() -> Schema:
+    return Schema(
+        id=ID(stored=True, unique=True),
+        # The same id as a column: docnum -> file id for whole result sets without reading stored fields.
+        fid=NUMERIC(int, bits=64, sortable=True, signed=False),
+        caption=TEXT(analyzer=text_analyzer(), phrase=True),
+        # Whoosh checks a phrase by reading word positions for every document holding all its words;
+        # a pair is one posting list, far cheaper on a large library.
+        caption_pairs=TEXT(analyzer=pair_analyzer(), phrase=False),
+        # Folder and file-name words, so `beach` finds holidays/beach_2019/img_001.jpg.
+        file=TEXT(analyzer=text_analyzer(), phrase=True),
+        # Every ancestor folder of the file, so a folder filter is one term lookup.
+        folder=KEYWORD(commas=True),
+        ext=ID(),
+        tag=KEYWORD(commas=True, lowercase=True, scorable=True),
+        # Days since 1970 of the date taken (EXIF), else of the file's mtime.
+        day=NUMERIC(int, bits=32, sortable=True, signed=True),
+    )
+
+
+@dataclass(frozen=True)
+class FulltextDoc:
+    file_id: int
+    caption: str
+    path: str
+    root: str
+    ext: str
+    day: int
+    tags: str = ""  # comma-separated
+
+
+def document_fields(doc: FulltextDoc) -> dict:
+    return {
+        "id": str(doc.file_id),
+        "fid": doc.file_id,
+        "caption": doc.caption,
+        CAPTION_PAIRS: doc.caption,
+        "file": path_words(doc.path, doc.root),
+        "folder": ancestor_folders(doc.path),
+        "ext": doc.ext,
+        "day": doc.day,
+        "tag": doc.tags,
+    }
+
+
+_SPLIT_WORDS = re.compile(r"[^\W\d_]+|\d+")
+
+
+def path_words(path: str, root: str) -> str:
+    """Words of the folders under the root and of the file name, split at _ - . and digit boundaries,
+    then the file name whole and without its extension, so `img_043` and `IMG_043.jpg` find IMG_043.jpg."""
+    relative = path[len(root):] if path.startswith(root) else path
+    name = os.path.basename(path)
+    return " ".join([*_SPLIT_WORDS.findall(relative), name, os.path.splitext(name)[0]])
+
+
+def ancestor_folders(path: str) -> str:
+    parts = Path(path).parent.parts
+    folders = [str(Path(*parts[: i + 1])) for i in range(len(parts))]
+    return ",".join(folders)
+
+
+_EPOCH = date(1970, 1, 1).toordinal()
+
+
+def day_number(value: date) -> int:
+    return value.toordinal() - _EPOCH
+

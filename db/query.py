@@ -1,0 +1,179 @@
+"""The query language: validating and parsing what a person typed, its words for meaning search and
+highlighting, and the bounds that keep a query cheap."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from functools import lru_cache
+
+from whoosh import query as wq
+from whoosh.fields import Schema
+from whoosh.qparser import AndGroup, MultifieldParser, plugins
+
+from db.documents import CAPTION_PAIRS, DEFAULT_FIELDS, USER_FIELDS, make_schema, pair_analyzer, text_analyzer
+from db.errors import QueryError
+
+MAX_QUERY_LENGTH = 1000
+
+
+MAX_EXPANSIONS = 2000  # words one wildcard may stand for
+
+
+@lru_cache(maxsize=1)
+def _query_pair_analyzer():
+    return pair_analyzer()
+
+
+def query_pairs(text: str) -> list[str]:
+    """A plain query's adjacent words as the caption_pairs field holds them ("red circles" -> "red circl"):
+    a caption holding them side by side ranks above one that merely holds them all."""
+    if not is_plain(text):
+        return []
+    return list(dict.fromkeys(token.text for token in _query_pair_analyzer()(text)))
+
+
+# Whoosh reads `name:` as a field wherever a word starts, even after - . , (`x-folder:/tmp`), so any
+# `name:` not inside a word is checked; only the documented fields are reachable from a query.
+_FIELD_SYNTAX = re.compile(r"(?<![\w])([A-Za-z_]\w*):")
+
+
+_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "REQUIRE"}
+
+
+def _validate(text: str) -> None:
+    """Reject what Whoosh would silently misread, with a message that says how to fix it."""
+    if len(text) > MAX_QUERY_LENGTH:
+        raise QueryError(f"Query is too long ({len(text)} characters; at most {MAX_QUERY_LENGTH})")
+    if text.count('"') % 2:
+        raise QueryError('Unbalanced quote in query: close the phrase with "')
+    # A phrase stands in as one word, so `"red car" OR "old building"` has a word on each side of OR.
+    outside_quotes = re.sub(r'"[^"]*"', ' "" ', text)
+    depth = 0
+    for char in outside_quotes:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            break
+    if depth != 0:
+        raise QueryError("Unbalanced parenthesis in query: every ( needs a matching )")
+    for field in _FIELD_SYNTAX.findall(outside_quotes):
+        if field.lower() not in USER_FIELDS:
+            raise QueryError(
+                f"Unknown field '{field}:' in query; use one of {', '.join(f + ':' for f in USER_FIELDS)}"
+                " or put the text in quotes"
+            )
+    words = outside_quotes.replace("(", " ").replace(")", " ").split()
+    if words and (words[-1] in _OPERATORS or words[0] in _OPERATORS - {"NOT"}):
+        operator = words[-1] if words[-1] in _OPERATORS else words[0]
+        raise QueryError(f"Operator {operator} needs a search word on each side (lower-case it to search for it)")
+    for first, second in zip(words, words[1:]):
+        # `red OR OR blue` was silently an AND; `NOT NOT red` a parser crash. "AND NOT" is fine.
+        if first in _OPERATORS and second in _OPERATORS and not (second == "NOT" and first in ("AND", "OR")):
+            raise QueryError(f"Operators {first} {second} in a row: put a search word between them")
+
+
+def _check_fields(query: wq.Query) -> None:
+    """Every part of the parsed query reads a documented field (or the word pairs derived from captions)."""
+    fieldname = getattr(query, "fieldname", None)
+    if fieldname is not None and fieldname not in USER_FIELDS:
+        raise QueryError(f"Unknown field '{fieldname}:' in query; use one of "
+                         f"{', '.join(f + ':' for f in USER_FIELDS)} or put the text in quotes")
+    for child in query.children():
+        _check_fields(child)
+
+
+def make_parser(schema: Schema) -> MultifieldParser:
+    parser = MultifieldParser(list(DEFAULT_FIELDS), schema, group=AndGroup)
+    # Boosts and ranges make no sense for captions and only turn typos into surprises.
+    parser.remove_plugin_class(plugins.BoostPlugin)
+    parser.remove_plugin_class(plugins.RangePlugin)
+    # `-red` means NOT red, as in every search engine people use (after `--` on the command line).
+    parser.add_plugin(plugins.PlusMinusPlugin())
+    return parser
+
+
+def parse_query(text: str, schema: Schema | None = None) -> wq.Query | None:
+    """Parse a user's query; None means "match everything" (an empty query)."""
+    text = text.strip()
+    if not text:
+        return None
+    _validate(text)
+    try:
+        parser = make_parser(schema or make_schema())
+        query = parser.parse(text)
+        if query is wq.NullQuery and re.search(r"(?:^|\s)-\w", text):
+            query = parser.parse("* " + text)  # only exclusions (`-red`): every photo but those
+    except Exception as error:  # Whoosh raises assorted types for odd input
+        raise QueryError(f"Cannot parse query: {error}") from None
+    _check_fields(query)
+    return query
+
+
+_SYNTAX = re.compile(r'[()"*?]|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE|REQUIRE)\b|\b[A-Za-z_]+:|(?:^|(?<=\s))[-+](?=\w)')
+
+
+def is_plain(text: str) -> bool:
+    """Only words: no operators, quotes, groups, wildcards or fields (those keep their boolean meaning)."""
+    return not _SYNTAX.search(text)
+
+
+def semantic_text(text: str) -> str:
+    """The words of a query to embed: syntax and negated words removed ("dog NOT cat" -> "dog")."""
+    without_negations = re.sub(r"\b(?:NOT|ANDNOT)\s+(\([^)]*\)|\"[^\"]*\"|\S+)|(?:^|(?<=\s))-\S+", " ", text)
+    return " ".join(_SYNTAX.sub(" ", without_negations).split())
+
+
+def query_terms(query: wq.Query | None) -> set[str]:
+    """Analysed terms of a parsed query (for highlighting matched words)."""
+    if query is None:
+        return set()
+    return {text.decode() if isinstance(text, bytes) else str(text)
+            for field, text in query.iter_all_terms() if field in DEFAULT_FIELDS}
+
+
+def with_word_pairs(query: wq.Query) -> wq.Query:
+    """The same query with caption phrases answered from the word-pair field.
+
+    A two-word phrase is exactly its pair (both come from the same analysed words, stop words
+    dropped as the phrase query drops them); a longer one needs all its pairs and is then checked
+    as a phrase, only on the few documents that hold them all."""
+    if isinstance(query, wq.Phrase) and query.fieldname == "caption" and query.slop == 1 and len(query.words) > 1:
+        words = query.words
+        pairs = [wq.Term(CAPTION_PAIRS, f"{first} {second}") for first, second in zip(words, words[1:])]
+        return pairs[0] if len(pairs) == 1 else wq.And([*pairs, query])
+    return query.apply(with_word_pairs)
+
+
+def bound_expansions(query: wq.Query, reader) -> None:
+    """Refuse a wildcard that stands for too many words: `?????*` expands to every word of a large
+    library, seconds and hundreds of MB; over MAX_EXPANSIONS words it is a QueryError that says why."""
+    if isinstance(query, wq.MultiTerm):
+        expanded = sum(1 for _ in itertools.islice(query._btexts(reader), MAX_EXPANSIONS + 1))
+        if expanded > MAX_EXPANSIONS:
+            raise QueryError(f"'{query}' matches more than {MAX_EXPANSIONS} different words; "
+                             "put more letters before the * or ?")
+    for child in query.children():
+        bound_expansions(child, reader)
+
+
+@lru_cache(maxsize=1)
+def words_analyzer():
+    return text_analyzer()  # built once: the app highlights 50 captions a page, and search checks words
+
+
+def highlight(text: str, terms: set[str]) -> list[tuple[str, bool]]:
+    """Split text into (segment, matched) pieces: a word matches when it analyses to a query term."""
+    if not terms or not text:
+        return [(text, False)]
+    pieces: list[tuple[str, bool]] = []
+    position = 0
+    for token in words_analyzer()(text, chars=True, removestops=False):
+        if token.text in terms:
+            if token.startchar > position:
+                pieces.append((text[position:token.startchar], False))
+            pieces.append((text[token.startchar:token.endchar], True))
+            position = token.endchar
+    if position < len(text):
+        pieces.append((text[position:], False))
+    return pieces
+

@@ -1,0 +1,100 @@
+"""The search app's page assets: its CSS, its click and keyboard behaviour, the search help, and how text
+from files and people is written into the page (always escaped: it shows as text, never as markup)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from db.query import highlight
+from db.search import SearchPage
+
+_MARKDOWN_SPECIAL = re.compile(r"[!-/:-@\[-`{-~]")
+
+PAGE_CSS = """
+[data-testid="stMainBlockContainer"] { padding-top: 1.5rem; }
+[class*="st-key-grid-"] [data-testid="stHorizontalBlock"] {
+  display: grid !important; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap: 1rem;
+}
+[class*="st-key-grid-"] [data-testid="stColumn"] { width: auto !important; min-width: 0 !important; }
+[class*="st-key-grid-"] img { aspect-ratio: 1 / 1; object-fit: cover; cursor: pointer; border-radius: 0.4rem; }
+[class*="st-key-grid-"] [data-testid="stCaptionContainer"] { overflow-wrap: break-word; }
+"""
+# Trusted page behaviour (no user data in it): a click on a thumbnail presses its tile's Open button;
+# in the photo view the arrow keys press Previous/Next and Escape presses Back, unless a text field has
+# the focus. Installed once per page; it looks the buttons up at the moment of the click or key.
+BEHAVIOUR_JS = """
+export default function () {
+  if (window.__captionaryBehaviour) { return; }
+  window.__captionaryBehaviour = true;
+  const press = (selector) => {
+    const button = document.querySelector(selector + " button");
+    if (button && !button.disabled) { button.click(); return true; }
+    return false;
+  };
+  document.addEventListener("click", (event) => {
+    const image = event.target.closest && event.target.closest('[class*="st-key-grid-"] img');
+    const tile = image && image.closest('[data-testid="stColumn"]');
+    const open = tile && tile.querySelector('[class*="st-key-open-"] button');
+    if (open) { open.click(); }
+  });
+  document.addEventListener("keydown", (event) => {
+    const target = event.target;
+    if (target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))) { return; }
+    const keys = {ArrowLeft: ".st-key-detail-prev", ArrowRight: ".st-key-detail-next", Escape: ".st-key-detail-back"};
+    if (keys[event.key] && press(keys[event.key])) { event.preventDefault(); }
+  });
+}
+"""
+QUERY_HELP = """
+Photos whose words match come first: `red car` finds photos with both words (in the caption, the tags,
+or the folder and file name), those that say "red car" side by side first. After them, under
+**Related**, photos that match by meaning only (`puppy` finds dogs); a query with operators, quotes or
+fields shows matches only.
+
+- `red car`: both words
+- `"red car"`: the exact phrase
+- `car OR bike`, `beach NOT dog`, `(sea OR lake) boat`
+- `sun*`: words starting with *sun*
+- `tag:dog` photos tagged *dog*; `caption:dog` only the caption, `file:2019` only folder/file names, `ext:png`
+- empty: browse everything (newest first), with the filters on the left
+"""
+
+
+MODE_HELP = ("hybrid: photos whose words match, then photos related by meaning (puppy finds dogs); "
+             "keyword: the words as typed; semantic: ranked by meaning alone")
+
+
+def escape_markdown(text: str) -> str:
+    """Text from a file or a person, shown as text: every ASCII punctuation mark escaped (CommonMark allows
+    it for all of them), so no link, image, HTML, autolinked URL or Streamlit directive can form."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\g<0>", text.replace("\n", " "))
+
+
+def highlighted_markdown(text: str, terms: set[str]) -> str:
+    return "".join(f"**{escape_markdown(piece)}**" if matched else escape_markdown(piece)
+                   for piece, matched in highlight(text, terms))
+
+
+def breakable(name: str) -> str:
+    """A long file name may wrap after _ - . (IMG_20190801_1234.jpg), not in the middle of a number."""
+    return re.sub(r"([_\-.])", "\\1\u200b", name)
+
+
+def result_count(page: SearchPage) -> str:
+    """"12 photos · 9 related": the matches, then the photos related by meaning only ("9 related photos"
+    when no word matched)."""
+    def photos(count: int) -> str:
+        return "photo" if count == 1 else "photos"
+
+    if page.related and not page.matches:
+        parts = [f"{page.related} related {photos(page.related)}"]
+    else:
+        parts = [f"{page.matches} {photos(page.matches)}"] + ([f"{page.related} related"] if page.related else [])
+    parts.append(f"{page.seconds * 1000:.0f} ms")
+    return " · ".join(parts)
+
+
+def model_name(model: str) -> str:
+    """A model's name as people know it (`vit-gpt2-image-captioning`), not the folder it was loaded from."""
+    return Path(model.rstrip("/")).name or model
