@@ -22,17 +22,18 @@ from search_assets import (
     QUERY_HELP,
     breakable,
     escape_markdown,
+    folder_label,
     highlighted_markdown,
     model_name,
     result_count,
+    short_path,
 )
 
 PAGE_SIZE = 50
 VIEWS = ["Search", "Caption a photo"]
 # The search page's widgets: kept while the Caption view is shown (Streamlit drops the state of widgets
 # a run does not draw, and the query, the filters and the open photo should be there on the way back).
-SEARCH_STATE = ("query", "mode", "folder", "use_dates", "dates", "exts", "sort", "browse-sort", "tags", "selected",
-                "page")
+SEARCH_STATE = ("query", "mode", "folder", "use_dates", "dates", "exts", "sort", "browse-sort", "tags", "selected", "page")
 TOP_TAGS = 30
 SORTS = {"Relevance": "relevance", "Newest first": "date", "Oldest first": "date_asc"}
 
@@ -71,18 +72,6 @@ def load_captioner(model_id: str):
     return Captioner(model_id, settings=settings())
 
 
-def folder_label(roots: list[str]):
-    """Show folders as `root-name/sub/folder` rather than long absolute paths."""
-
-    def label(folder: str) -> str:
-        for root in sorted(roots, key=len, reverse=True):
-            if folder == root or folder.startswith(root.rstrip("/") + "/"):
-                return Path(root).name + folder[len(root):]
-        return folder
-
-    return label
-
-
 def select_image(file_id: int | None) -> None:
     st.session_state["selected"] = file_id
 
@@ -96,8 +85,7 @@ def filters_ui(store: Store, query: str) -> tuple[Filters, str]:
         with st.popover("How to search", width="stretch"):
             st.markdown(QUERY_HELP)
         st.header("Filters")
-        folder = st.selectbox("Folder", ["All folders", *facets.folders], key="folder",
-                              format_func=folder_label(facets.roots))
+        folder = st.selectbox("Folder", ["All folders", *facets.folders], key="folder", format_func=folder_label(facets.roots))
         use_dates = st.checkbox("Limit to dates", key="use_dates")
         date_from = date_to = None
         if use_dates:
@@ -109,10 +97,23 @@ def filters_ui(store: Store, query: str) -> tuple[Filters, str]:
         orders = list(SORTS) if query.strip() else [name for name in SORTS if SORTS[name] != "relevance"]
         sort = st.radio("Sort", orders, key="sort" if query.strip() else "browse-sort")
         counts = dict(facets.tags)
-        chosen_tags = st.pills("Tags", list(counts), selection_mode="multi", key="tags",
-                               format_func=lambda tag: f"{escape_markdown(tag)} ({counts.get(tag, 0)})") or []
-    filters = Filters(folder=None if folder == "All folders" else folder, exts=tuple(exts),
-                      tags=tuple(chosen_tags), date_from=date_from, date_to=date_to)
+        chosen_tags = (
+            st.pills(
+                "Tags",
+                list(counts),
+                selection_mode="multi",
+                key="tags",
+                format_func=lambda tag: f"{escape_markdown(tag)} ({counts.get(tag, 0)})",
+            )
+            or []
+        )
+    filters = Filters(
+        folder=None if folder == "All folders" else folder,
+        exts=tuple(exts),
+        tags=tuple(chosen_tags),
+        date_from=date_from,
+        date_to=date_to,
+    )
     return filters, SORTS[sort]
 
 
@@ -159,20 +160,25 @@ def pager_ui(total: int) -> None:
         return
     current = st.session_state.get("page", 0)
     previous_column, label_column, next_column = st.columns([1, 2, 1])
-    previous_column.button("← Previous", key="page-prev", disabled=current == 0,
-                           on_click=lambda: st.session_state.update(page=current - 1))
+    previous_column.button(
+        "← Previous", key="page-prev", disabled=current == 0, on_click=lambda: st.session_state.update(page=current - 1)
+    )
     label_column.markdown(f"Page {current + 1} of {pages}")
-    next_column.button("Next →", key="page-next", disabled=current + 1 >= pages,
-                       on_click=lambda: st.session_state.update(page=current + 1))
+    next_column.button(
+        "Next →", key="page-next", disabled=current + 1 >= pages, on_click=lambda: st.session_state.update(page=current + 1)
+    )
 
 
 def query_ui(store: Store) -> tuple[str, str]:
     # Typing a new query from the detail view goes back to the results.
-    query = st.text_input("Search your photos", key="query", placeholder="a dog on the beach",
-                          on_change=select_image, args=(None,))
+    query = st.text_input(
+        "Search your photos", key="query", placeholder="a dog on the beach", on_change=select_image, args=(None,)
+    )
     if store.has_embeddings():
-        mode = st.segmented_control("Match", ["hybrid", "keyword", "semantic"], default="hybrid",
-                                    key="mode", help=MODE_HELP) or "hybrid"
+        mode = (
+            st.segmented_control("Match", ["hybrid", "keyword", "semantic"], default="hybrid", key="mode", help=MODE_HELP)
+            or "hybrid"
+        )
     else:
         mode = "keyword"
     return query, mode
@@ -213,21 +219,27 @@ def neighbours_ui(file_id: int) -> None:
     # One row of buttons at their natural widths, side by side (columns spread them across the page).
     with st.container(horizontal=True):
         st.button("← Back to results", key="detail-back", on_click=select_image, args=(None,), help="Esc")
-        st.button("‹ Previous", key="detail-prev", disabled=not has_previous, on_click=select_image,
-                  args=(ids[position - 1] if has_previous and position is not None else None,), help="Left arrow")
-        st.button("Next ›", key="detail-next", disabled=not has_next, on_click=select_image,
-                  args=(ids[position + 1] if has_next and position is not None else None,), help="Right arrow")
-
-
-def short_path(image: ImageRecord) -> str:
-    """The path under its root, `root-name/sub/IMG_1.jpg`: the full path is in the copy box below."""
-    return folder_label([image.root])(image.path)
+        st.button(
+            "‹ Previous",
+            key="detail-prev",
+            disabled=not has_previous,
+            on_click=select_image,
+            args=(ids[position - 1] if has_previous and position is not None else None,),
+            help="Left arrow",
+        )
+        st.button(
+            "Next ›",
+            key="detail-next",
+            disabled=not has_next,
+            on_click=select_image,
+            args=(ids[position + 1] if has_next and position is not None else None,),
+            help="Right arrow",
+        )
 
 
 def metadata_ui(image: ImageRecord) -> None:
     rows = {
-        "Taken": image.taken_at.strftime("%Y-%m-%d %H:%M") if image.taken_at else "unknown (file date "
-        f"{image.mtime:%Y-%m-%d})",
+        "Taken": image.taken_at.strftime("%Y-%m-%d %H:%M") if image.taken_at else f"unknown (file date {image.mtime:%Y-%m-%d})",
         "Dimensions": f"{image.width} × {image.height}",
         "Size": f"{image.size / 1_000_000:.1f} MB" if image.size >= 100_000 else f"{image.size / 1000:.0f} kB",
         "Format": image.format,
@@ -323,8 +335,7 @@ def caption_ui(store: Store | None) -> None:
         return
     source: str | bytes = uploaded.getvalue() if uploaded is not None else url.strip()
     try:
-        result = caption_sources([source], load_captioner(caption_model(store)), names=["upload"],
-                                 keep_pictures=True)[0]
+        result = caption_sources([source], load_captioner(caption_model(store)), names=["upload"], keep_pictures=True)[0]
     except CaptionaryError as error:
         st.error(f"{error}. To use another model here, start the app with: captionary app --model PATH")
         return

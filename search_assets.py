@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from db.query import highlight
+from db.reads import ImageRecord
 from db.search import SearchPage
 
 _MARKDOWN_SPECIAL = re.compile(r"[!-/:-@\[-`{-~]")
@@ -61,8 +62,10 @@ fields shows matches only.
 """
 
 
-MODE_HELP = ("hybrid: photos whose words match, then photos related by meaning (puppy finds dogs); "
-             "keyword: the words as typed; semantic: ranked by meaning alone")
+MODE_HELP = (
+    "hybrid: photos whose words match, then photos related by meaning (puppy finds dogs); "
+    "keyword: the words as typed; semantic: ranked by meaning alone"
+)
 
 
 def escape_markdown(text: str) -> str:
@@ -72,8 +75,9 @@ def escape_markdown(text: str) -> str:
 
 
 def highlighted_markdown(text: str, terms: set[str]) -> str:
-    return "".join(f"**{escape_markdown(piece)}**" if matched else escape_markdown(piece)
-                   for piece, matched in highlight(text, terms))
+    return "".join(
+        f"**{escape_markdown(piece)}**" if matched else escape_markdown(piece) for piece, matched in highlight(text, terms)
+    )
 
 
 def breakable(name: str) -> str:
@@ -82,8 +86,9 @@ def breakable(name: str) -> str:
 
 
 def result_count(page: SearchPage) -> str:
-    """"12 photos · 9 related": the matches, then the photos related by meaning only ("9 related photos"
+    """ "12 photos · 9 related": the matches, then the photos related by meaning only ("9 related photos"
     when no word matched)."""
+
     def photos(count: int) -> str:
         return "photo" if count == 1 else "photos"
 
@@ -98,3 +103,20 @@ def result_count(page: SearchPage) -> str:
 def model_name(model: str) -> str:
     """A model's name as people know it (`vit-gpt2-image-captioning`), not the folder it was loaded from."""
     return Path(model.rstrip("/")).name or model
+
+
+def folder_label(roots: list[str]):
+    """Show folders as `root-name/sub/folder` rather than long absolute paths."""
+
+    def label(folder: str) -> str:
+        for root in sorted(roots, key=len, reverse=True):
+            if folder == root or folder.startswith(root.rstrip("/") + "/"):
+                return Path(root).name + folder[len(root) :]
+        return folder
+
+    return label
+
+
+def short_path(image: ImageRecord) -> str:
+    """The path under its root, `root-name/sub/IMG_1.jpg`: the full path is in the copy box below."""
+    return folder_label([image.root])(image.path)

@@ -45,11 +45,9 @@ def main() -> None:
         full_seconds += time.perf_counter() - started
         started = time.perf_counter()
         # exactly what the pipeline does: draft to the thumbnail/model size, then reduce for the model
-        draft = reduce_for_model(open_photo(str(path), max(captioner.input_side, THUMBNAIL_SIDE)).image,
-                                  captioner.input_side)
+        draft = reduce_for_model(open_photo(str(path), max(captioner.input_side, THUMBNAIL_SIDE)).image, captioner.input_side)
         draft_seconds += time.perf_counter() - started
-        tensors = [captioner.image_processor(images=[image], return_tensors="np").pixel_values
-                   for image in (full, draft)]
+        tensors = [captioner.image_processor(images=[image], return_tensors="np").pixel_values for image in (full, draft)]
         difference = np.abs(tensors[0] - tensors[1])
         mean_diffs.append(float(difference.mean()))
         max_diffs.append(float(difference.max()))
@@ -58,8 +56,10 @@ def main() -> None:
     count = len(paths)
     print(f"{count} photos 4000x3000, model {captioner.model_id} (input {captioner.input_side}px)")
     print(f"decode: full {full_seconds / count * 1000:.0f} ms/photo, draft {draft_seconds / count * 1000:.0f} ms/photo")
-    print(f"pixel tensor |full - draft| (range [-1, 1]): mean {np.mean(mean_diffs):.4f}, "
-          f"worst photo's mean {max(mean_diffs):.4f}, largest single value {max(max_diffs):.3f}")
+    print(
+        f"pixel tensor |full - draft| (range [-1, 1]): mean {np.mean(mean_diffs):.4f}, "
+        f"worst photo's mean {max(mean_diffs):.4f}, largest single value {max(max_diffs):.3f}"
+    )
     print(f"identical captions: {same}/{count}")
 
 

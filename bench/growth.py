@@ -66,8 +66,10 @@ def main() -> None:
             results[label] = seconds
             print(f"{label:8} {seconds:7.1f}s  {report.summary()}", flush=True)
             shutil.rmtree(data_dir)
-    print(f"{args.count} new photos into a {args.library}-photo library vs an empty one: "
-          f"{results['library'] / results['empty']:.2f}x the time (batch {args.batch_size})")
+    print(
+        f"{args.count} new photos into a {args.library}-photo library vs an empty one: "
+        f"{results['library'] / results['empty']:.2f}x the time (batch {args.batch_size})"
+    )
 
 
 if __name__ == "__main__":

@@ -52,8 +52,7 @@ def _write_photo(job: tuple[Path, tuple[int, int], int, int]) -> None:
         realistic_photo(size, seed).save(target, "JPEG", quality=quality)
 
 
-def photo_set(count: int, size: tuple[int, int] = (4000, 3000), quality: int = 90,
-              distinct: int | None = None) -> Path:
+def photo_set(count: int, size: tuple[int, int] = (4000, 3000), quality: int = 90, distinct: int | None = None) -> Path:
     """Folder of `count` JPEGs (made once, reused by later runs), in sub-folders of 100.
 
     distinct=N draws only N pictures and gives the rest of the files unique bytes by a numbered trailer
@@ -107,7 +106,6 @@ def random_embedder(source: Path) -> Path:
 
     target = CACHE / f"random-{source.name}"
     if not (target / "model.safetensors").exists():
-        shutil.copytree(source, target, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("*.safetensors", "*.bin", "README.md"))
+        shutil.copytree(source, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.safetensors", "*.bin", "README.md"))
         AutoModel.from_config(AutoConfig.from_pretrained(target)).save_pretrained(target)
     return target

@@ -49,8 +49,10 @@ def main() -> None:
         second_seconds = time.perf_counter() - started
     print(f"first run : {first.summary()}  [{first_seconds:.2f}s wall]")
     print(f"re-run    : {second.summary()}  [{second_seconds:.2f}s wall, model loads: {len(loads) - 1}]")
-    print(f"no-op re-index = {second_seconds:.2f}s for {args.count} files = {second_seconds / first_seconds:.4f} "
-          f"of the first run ({first_seconds / second_seconds:.0f}x faster)")
+    print(
+        f"no-op re-index = {second_seconds:.2f}s for {args.count} files = {second_seconds / first_seconds:.4f} "
+        f"of the first run ({first_seconds / second_seconds:.0f}x faster)"
+    )
 
 
 if __name__ == "__main__":

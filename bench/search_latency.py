@@ -24,9 +24,28 @@ sys.path.insert(0, str(ROOT))
 
 from bench.photoset import CACHE, realistic_photo  # noqa: E402
 
-QUERIES = ["dog", "beach", "red car", '"city street"', "children playing", "snow OR mountain", "surf*",
-           "dog NOT beach", "woman sitting park", "plate food table", "horse field", "night", "bicycle street",
-           "giraffe", "boat lake", "cat living room", "people", "elephant grass", "train", "bird flying sky"]
+QUERIES = [
+    "dog",
+    "beach",
+    "red car",
+    '"city street"',
+    "children playing",
+    "snow OR mountain",
+    "surf*",
+    "dog NOT beach",
+    "woman sitting park",
+    "plate food table",
+    "horse field",
+    "night",
+    "bicycle street",
+    "giraffe",
+    "boat lake",
+    "cat living room",
+    "people",
+    "elephant grass",
+    "train",
+    "bird flying sky",
+]
 
 
 def build_index(count: int, embedder) -> Path:
@@ -54,12 +73,18 @@ def build_index(count: int, embedder) -> Path:
         started = time.perf_counter()
         vectors = dict(zip(captions, embedder.encode(captions)))
         seconds = time.perf_counter() - started
-        print(f"embedded {len(captions)} distinct captions in {seconds:.1f}s = {len(captions) / seconds:.0f} "
-              f"captions/s (1 torch thread)", flush=True)
+        print(
+            f"embedded {len(captions)} distinct captions in {seconds:.1f}s = {len(captions) / seconds:.0f} "
+            f"captions/s (1 torch thread)",
+            flush=True,
+        )
         with store.sessions.begin() as session:
             for caption, vector in vectors.items():
-                session.execute(update(Content).where(Content.caption == caption)
-                                .values(embedding=to_blob(vector), embedder=embedder.model_id))
+                session.execute(
+                    update(Content)
+                    .where(Content.caption == caption)
+                    .values(embedding=to_blob(vector), embedder=embedder.model_id)
+                )
             next_seq(session)
     (data_dir / ".complete").write_text("ok")
     return data_dir
@@ -78,8 +103,10 @@ def time_searches(store, label: str, queries, filters, sort="relevance", repeat:
             page = store.search(query, filters, sort, limit=50, mode=mode)
             timings.append((time.perf_counter() - started) * 1000)
             totals.append(page.total)
-    print(f"{label:44} p50 {statistics.median(timings):6.1f} ms   p95 {percentile(timings, 0.95):6.1f} ms   "
-          f"max {max(timings):6.1f} ms   (median hits {int(statistics.median(totals))})")
+    print(
+        f"{label:44} p50 {statistics.median(timings):6.1f} ms   p95 {percentile(timings, 0.95):6.1f} ms   "
+        f"max {max(timings):6.1f} ms   (median hits {int(statistics.median(totals))})"
+    )
 
 
 def time_thumbnails(store, hits) -> None:
@@ -97,8 +124,7 @@ def time_thumbnails(store, hits) -> None:
         sources.append(str(target))
     started = time.perf_counter()
     for index, hit in enumerate(hits):
-        save_thumbnail(open_photo(sources[index % 5], 320).image,
-                       thumbnail_path(store.thumbnail_dir, hit.image.content_hash))
+        save_thumbnail(open_photo(sources[index % 5], 320).image, thumbnail_path(store.thumbnail_dir, hit.image.content_hash))
     made = time.perf_counter() - started
     started = time.perf_counter()
     sizes = 0
@@ -106,9 +132,11 @@ def time_thumbnails(store, hits) -> None:
         cached = ensure_thumbnail(thumbnail_path(store.thumbnail_dir, hit.image.content_hash), sources[index % 5])
         sizes += len(cached.read_bytes())
     served = time.perf_counter() - started
-    print(f"page of {len(hits)} thumbnails: made from 12 MP photos {made * 1000:.0f} ms; "
-          f"served from the cache {served * 1000:.1f} ms ({sizes / len(hits) / 1000:.0f} kB each, not the "
-          f"{os.path.getsize(sources[0]) / 1e6:.1f} MB photo)")
+    print(
+        f"page of {len(hits)} thumbnails: made from 12 MP photos {made * 1000:.0f} ms; "
+        f"served from the cache {served * 1000:.1f} ms ({sizes / len(hits) / 1000:.0f} kB each, not the "
+        f"{os.path.getsize(sources[0]) / 1e6:.1f} MB photo)"
+    )
 
 
 def time_app(data_dir: Path, queries) -> None:
@@ -124,8 +152,10 @@ def time_app(data_dir: Path, queries) -> None:
         app.text_input(key="query").input(query).run()
         timings.append((time.perf_counter() - started) * 1000)
         assert not app.exception, app.exception
-    print(f"{'whole app run, hybrid (query -> grid of 50)':44} p50 {statistics.median(timings):6.1f} ms   "
-          f"p95 {percentile(timings, 0.95):6.1f} ms")
+    print(
+        f"{'whole app run, hybrid (query -> grid of 50)':44} p50 {statistics.median(timings):6.1f} ms   "
+        f"p95 {percentile(timings, 0.95):6.1f} ms"
+    )
 
 
 def main() -> None:
@@ -154,12 +184,19 @@ def main() -> None:
         store.search("warm up", limit=1, mode="hybrid")
         vectors = store.vectors()
         print(f"{args.count} photos indexed; first page = 50 results; {os.cpu_count()} cores, 1 torch thread")
-        print(f"caption vectors in memory: {len(vectors)} x {vectors.matrix.shape[1]} {vectors.matrix.dtype} = "
-              f"{vectors.nbytes / 1e6:.0f} MB (stored in the DB as float16: {vectors.matrix.size * 2 / 1e6:.0f} MB)")
+        print(
+            f"caption vectors in memory: {len(vectors)} x {vectors.matrix.shape[1]} {vectors.matrix.dtype} = "
+            f"{vectors.nbytes / 1e6:.0f} MB (stored in the DB as float16: {vectors.matrix.size * 2 / 1e6:.0f} MB)"
+        )
         time_searches(store, "keyword, relevance", QUERIES, Filters())
         time_searches(store, "keyword + folder filter", QUERIES, Filters(folder="/photos/2015"))
-        time_searches(store, "keyword + date range + type, newest first", QUERIES,
-                      Filters(exts=("jpg",), date_from=date(2010, 1, 1), date_to=date(2014, 12, 31)), "date")
+        time_searches(
+            store,
+            "keyword + date range + type, newest first",
+            QUERIES,
+            Filters(exts=("jpg",), date_from=date(2010, 1, 1), date_to=date(2014, 12, 31)),
+            "date",
+        )
         time_searches(store, "browse everything, newest first (empty query)", [""], Filters(), "date", repeat=10)
         time_searches(store, "hybrid (query embedding + BM25 + RRF)", QUERIES, Filters(), mode="hybrid")
         time_searches(store, "semantic", QUERIES, Filters(), mode="semantic")
@@ -168,8 +205,10 @@ def main() -> None:
             started = time.perf_counter()
             for query in QUERIES:
                 encoder.encode([query])
-            print(f"{'  of which: embedding one query, ' + label:44} "
-                  f"{(time.perf_counter() - started) / len(QUERIES) * 1000:6.1f} ms")
+            print(
+                f"{'  of which: embedding one query, ' + label:44} "
+                f"{(time.perf_counter() - started) / len(QUERIES) * 1000:6.1f} ms"
+            )
         time_thumbnails(store, store.search("dog", limit=50, mode="keyword").hits)
     time_app(data_dir, QUERIES[:10])
 

@@ -34,8 +34,10 @@ def main() -> None:
     from tests.eval.offtopic import OFF_TOPIC
 
     embedder = Embedder(threads=2)
-    print(f"related photos: cosine >= {ranking.RELATED_FLOOR} ({ranking.PARTIAL_FLOOR} with some of the query's words) "
-          f"and z >= {ranking.RELATED_Z}\n")
+    print(
+        f"related photos: cosine >= {ranking.RELATED_FLOOR} ({ranking.PARTIAL_FLOOR} with some of the query's words) "
+        f"and z >= {ranking.RELATED_Z}\n"
+    )
     with tempfile.TemporaryDirectory() as temporary:
         stores = []
         for library in heldout_libraries() if arguments.heldout else libraries():
@@ -56,19 +58,27 @@ def sweep(stores) -> None:
     from db import ranking
     from tests.eval.harness import evaluate_library
 
-    print("| floor | partial floor | z | shapes precision | shapes recall | varied synonym R-prec | varied keyword precision "
-          "| beach absent: empty | varied off-topic: empty |")
+    print(
+        "| floor | partial floor | z | shapes precision | shapes recall | varied synonym R-prec | varied keyword precision "
+        "| beach absent: empty | varied off-topic: empty |"
+    )
     print("|---" * 9 + "|")
-    for floor, partial, z in [(floor, partial, z) for floor in (0.25, 0.28, 0.30, 0.33, 0.35)
-                              for partial in (0.33, 0.40, 0.45) for z in (0.0, 2.0, 2.5) if partial >= floor]:
+    for floor, partial, z in [
+        (floor, partial, z)
+        for floor in (0.25, 0.28, 0.30, 0.33, 0.35)
+        for partial in (0.33, 0.40, 0.45)
+        for z in (0.0, 2.0, 2.5)
+        if partial >= floor
+    ]:
         ranking.RELATED_FLOOR, ranking.PARTIAL_FLOOR, ranking.RELATED_Z = floor, partial, z
         if True:
-            scores = {library.name: evaluate_library(store, library, ("hybrid",))["hybrid"]
-                      for library, store in stores}
-            print(f"| {floor:.2f} | {partial:.2f} | {z:.1f} | {scores['shapes']['all']['precision']:.2f} "
-                  f"| {scores['shapes']['all']['recall']:.2f} | {scores['varied']['synonym']['R-prec']:.2f} "
-                  f"| {scores['varied']['keyword']['precision']:.2f} | {scores['beach']['absent']['precision']:.2f} "
-                  f"| {scores['varied']['off-topic']['precision']:.2f} |")
+            scores = {library.name: evaluate_library(store, library, ("hybrid",))["hybrid"] for library, store in stores}
+            print(
+                f"| {floor:.2f} | {partial:.2f} | {z:.1f} | {scores['shapes']['all']['precision']:.2f} "
+                f"| {scores['shapes']['all']['recall']:.2f} | {scores['varied']['synonym']['R-prec']:.2f} "
+                f"| {scores['varied']['keyword']['precision']:.2f} | {scores['beach']['absent']['precision']:.2f} "
+                f"| {scores['varied']['off-topic']['precision']:.2f} |"
+            )
 
 
 if __name__ == "__main__":

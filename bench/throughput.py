@@ -81,9 +81,14 @@ def run_pipeline(folder: Path, args, no_op: bool = False) -> dict:
     from indexer.stages import default_split
 
     embeddings = not no_op and not args.no_embeddings
-    options = IndexOptions(model=args.model, device=args.device, batch_size=args.batch_size,
-                           workers=args.workers or default_split(args.device)[0], threads=args.threads,
-                           embeddings=embeddings)
+    options = IndexOptions(
+        model=args.model,
+        device=args.device,
+        batch_size=args.batch_size,
+        workers=args.workers or default_split(args.device)[0],
+        threads=args.threads,
+        embeddings=embeddings,
+    )
     from db.tags import auto_tags
 
     captioner = NoOpCaptioner(args.input_side) if no_op else load_captioner(options)
@@ -96,10 +101,18 @@ def run_pipeline(folder: Path, args, no_op: bool = False) -> dict:
         started = time.perf_counter()
         report = index_roots(store, [folder], options, lambda _options: captioner)
         seconds = time.perf_counter() - started
-    return {"images": report.processed, "seconds": seconds, "decode_s": report.decode_seconds,
-            "model_s": report.model_seconds, "store_s": report.store_seconds, "embed_s": report.embed_seconds,
-            "failed": report.failed, "workers": options.workers, "batch_size": options.batch_size,
-            "embedded": report.embedded}
+    return {
+        "images": report.processed,
+        "seconds": seconds,
+        "decode_s": report.decode_seconds,
+        "model_s": report.model_seconds,
+        "store_s": report.store_seconds,
+        "embed_s": report.embed_seconds,
+        "failed": report.failed,
+        "workers": options.workers,
+        "batch_size": options.batch_size,
+        "embedded": report.embedded,
+    }
 
 
 def child(args) -> None:
@@ -121,8 +134,22 @@ def child(args) -> None:
 
 
 def spawn(mode: str, folder: Path, args, batch_size: int | None = None, no_embeddings: bool = False) -> dict:
-    command = [sys.executable, __file__, "--child", mode, "--folder", str(folder), "--model", str(args.model),
-               "--device", args.device, "--threads", str(args.threads), "--input-side", str(args.input_side)]
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        mode,
+        "--folder",
+        str(folder),
+        "--model",
+        str(args.model),
+        "--device",
+        args.device,
+        "--threads",
+        str(args.threads),
+        "--input-side",
+        str(args.input_side),
+    ]
     if args.seed_count:
         command += ["--seed-count", str(args.seed_count)]
     if batch_size:
@@ -140,24 +167,36 @@ def spawn(mode: str, folder: Path, args, batch_size: int | None = None, no_embed
 
 
 def describe(mode: str, result: dict) -> str:
-    line = (f"{mode:12} {result['images']:5} images in {result['seconds']:7.1f}s = "
-            f"{result['images_per_s']:6.2f} images/s, peak RSS {result['peak_rss_mb']:.0f} MB")
+    line = (
+        f"{mode:12} {result['images']:5} images in {result['seconds']:7.1f}s = "
+        f"{result['images_per_s']:6.2f} images/s, peak RSS {result['peak_rss_mb']:.0f} MB"
+    )
     if "peak_gpu_mb" in result:
         line += f", peak GPU memory {result['peak_gpu_mb']:.0f} MB"
     if "decode_s" in result:
-        line += (f" (decode {result['decode_s']:.1f}s in workers, model {result['model_s']:.1f}s, "
-                 f"store {result['store_s']:.1f}s, embed {result['embed_s']:.1f}s for {result['embedded']}; "
-                 f"workers={result['workers']} batch={result['batch_size']})")
+        line += (
+            f" (decode {result['decode_s']:.1f}s in workers, model {result['model_s']:.1f}s, "
+            f"store {result['store_s']:.1f}s, embed {result['embed_s']:.1f}s for {result['embedded']}; "
+            f"workers={result['workers']} batch={result['batch_size']})"
+        )
     return line
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=200)
-    parser.add_argument("--model", default=None, help="model id or folder, or 'full-size' (the default model's "
-                        "shapes with random weights) [default: the tiny offline model]")
-    parser.add_argument("--embedder", default=None, help="embedding model folder, or 'random:FOLDER' for FOLDER's "
-                        "architecture with random weights [default: the packaged MiniLM]")
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="model id or folder, or 'full-size' (the default model's "
+        "shapes with random weights) [default: the tiny offline model]",
+    )
+    parser.add_argument(
+        "--embedder",
+        default=None,
+        help="embedding model folder, or 'random:FOLDER' for FOLDER's "
+        "architecture with random weights [default: the packaged MiniLM]",
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1, help="torch threads, pinned for every mode")
     parser.add_argument("--workers", type=int, default=None)
@@ -185,8 +224,11 @@ def main() -> None:
         for count in [int(value) for value in args.sweep.split(",")]:
             folder = photo_set(count, size=(640, 480))
             result = spawn("decode-only", folder, args)
-            print(f"sweep {count:>6} images (640x480): {result['images_per_s']:7.1f} images/s, "
-                  f"peak RSS {result['peak_rss_mb']:.0f} MB", flush=True)
+            print(
+                f"sweep {count:>6} images (640x480): {result['images_per_s']:7.1f} images/s, "
+                f"peak RSS {result['peak_rss_mb']:.0f} MB",
+                flush=True,
+            )
         return
     folder = photo_set(args.count, distinct=args.distinct)
     seed = spawn("seed", folder, args)
@@ -203,9 +245,12 @@ def main() -> None:
         print(f"ratio with/without caption embeddings = {best['images_per_s'] / plain['images_per_s']:.2f}")
     ceiling = spawn("decode-only", folder, args, best["batch_size"])
     print(describe("decode-only", ceiling), flush=True)
-    print(f"ratio pipeline/seed = {best['images_per_s'] / seed['images_per_s']:.2f}   "
-          f"ratio decode-only/pipeline = {ceiling['images_per_s'] / best['images_per_s']:.2f}   "
-          f"(pipeline at batch {best['batch_size']})")
+    print(
+        f"ratio pipeline/seed = {best['images_per_s'] / seed['images_per_s']:.2f}   "
+        f"ratio decode-only/pipeline = {ceiling['images_per_s'] / best['images_per_s']:.2f}   "
+        f"(pipeline at batch {best['batch_size']})"
+    )
+
 
 if __name__ == "__main__":
     main()

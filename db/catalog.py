@@ -47,11 +47,12 @@ def mark_files_changed(session: Session, seq: int, file_ids: Sequence[int] = (),
 def delete_files(session: Session, seq: int, file_ids: Sequence[int]) -> None:
     """Delete file rows and leave a tombstone so the full-text document goes too."""
     for start in range(0, len(file_ids), CHUNK):
-        chunk = list(file_ids[start: start + CHUNK])
+        chunk = list(file_ids[start : start + CHUNK])
         session.execute(delete(File).where(File.id.in_(chunk)))
-        session.execute(sqlite_insert(FulltextDelete).on_conflict_do_update(
-            index_elements=[FulltextDelete.file_id], set_={"seq": seq}),
-            [{"file_id": file_id, "seq": seq} for file_id in chunk])
+        session.execute(
+            sqlite_insert(FulltextDelete).on_conflict_do_update(index_elements=[FulltextDelete.file_id], set_={"seq": seq}),
+            [{"file_id": file_id, "seq": seq} for file_id in chunk],
+        )
 
 
 def retag(content: Content) -> None:
@@ -59,20 +60,20 @@ def retag(content: Content) -> None:
     person removed stay removed."""
     kept = {tag.tag: tag for tag in content.tags if tag.source != "auto"}
     content.tags = list(kept.values()) + [
-        Tag(tag=tag, source="auto") for tag in auto_tags(content.effective_caption) if tag not in kept]
+        Tag(tag=tag, source="auto") for tag in auto_tags(content.effective_caption) if tag not in kept
+    ]
 
 
 def collect_orphan_contents(session: Session, store: Store, grace: timedelta = ORPHAN_GRACE) -> int:
     """Mark contents no path uses any more; delete (with thumbnails) those orphaned for `grace`."""
     now = utcnow()
-    session.execute(update(Content).where(Content.orphaned_at.is_not(None), Content.files.any())
-                    .values(orphaned_at=None))
-    session.execute(update(Content).where(Content.orphaned_at.is_(None), ~Content.files.any())
-                    .values(orphaned_at=now))
-    expired = session.execute(select(Content.id, Content.hash).where(
-        Content.orphaned_at <= now - grace, ~Content.files.any())).all()
+    session.execute(update(Content).where(Content.orphaned_at.is_not(None), Content.files.any()).values(orphaned_at=None))
+    session.execute(update(Content).where(Content.orphaned_at.is_(None), ~Content.files.any()).values(orphaned_at=now))
+    expired = session.execute(
+        select(Content.id, Content.hash).where(Content.orphaned_at <= now - grace, ~Content.files.any())
+    ).all()
     for start in range(0, len(expired), CHUNK):
-        chunk = expired[start: start + CHUNK]
+        chunk = expired[start : start + CHUNK]
         session.execute(delete(Content).where(Content.id.in_([cid for cid, _ in chunk])))
         for _, content_hash in chunk:
             thumbnail_path(store.thumbnail_dir, content_hash).unlink(missing_ok=True)
@@ -132,8 +133,12 @@ class Scan:
 
     def folder(self, folder: str, files: Iterable[tuple[str, int, int]]) -> int:
         """Record one folder's (path, size, mtime_ns) listing; returns how many files are unchanged."""
-        known = {path: (file_id, size, mtime_ns) for file_id, path, size, mtime_ns in self.session.execute(
-            select(File.id, File.path, File.size, File.mtime_ns).where(File.folder == folder))}
+        known = {
+            path: (file_id, size, mtime_ns)
+            for file_id, path, size, mtime_ns in self.session.execute(
+                select(File.id, File.path, File.size, File.mtime_ns).where(File.folder == folder)
+            )
+        }
         seen_ids: list[int] = []
         queued: list[dict] = []
         unchanged = listed = 0
@@ -190,8 +195,14 @@ class Catalog:
     def unseen(self, root: str, run_id: int) -> list[tuple[int, str]]:
         """(id, path) of files under the root that this run's scan did not see."""
         with self.sessions() as session:
-            return [(file_id, path) for file_id, path in session.execute(select(File.id, File.path).where(
-                File.path.startswith(root.rstrip(os.sep) + os.sep, autoescape=True), File.seen_run != run_id))]
+            return [
+                (file_id, path)
+                for file_id, path in session.execute(
+                    select(File.id, File.path).where(
+                        File.path.startswith(root.rstrip(os.sep) + os.sep, autoescape=True), File.seen_run != run_id
+                    )
+                )
+            ]
 
     def count_files(self, root: str) -> int:
         with self.sessions() as session:
@@ -205,8 +216,12 @@ class Catalog:
     def queue_recaptions(self, model_id: str) -> None:
         """Queue one file per content whose automatic caption came from another model (never a person's)."""
         with self.sessions.begin() as session:
-            first_file = (select(func.min(File.id)).join(Content, File.content_id == Content.id)
-                          .where(Content.model != model_id, Content.user_caption.is_(None)).group_by(Content.id))
+            first_file = (
+                select(func.min(File.id))
+                .join(Content, File.content_id == Content.id)
+                .where(Content.model != model_id, Content.user_caption.is_(None))
+                .group_by(Content.id)
+            )
             rows = session.execute(select(File.path, File.root, File.size, File.mtime_ns).where(File.id.in_(first_file)))
             values = [{"path": p, "root": r, "size": s, "mtime_ns": m} for p, r, s, m in rows]
             if values:
@@ -221,8 +236,10 @@ class Catalog:
         last_id = 0
         while True:
             with self.sessions() as session:
-                chunk = [PendingFile(row.id, row.path, row.root, row.size, row.mtime_ns) for row in session.scalars(
-                    select(Pending).where(Pending.id > last_id).order_by(Pending.id).limit(CHUNK))]
+                chunk = [
+                    PendingFile(row.id, row.path, row.root, row.size, row.mtime_ns)
+                    for row in session.scalars(select(Pending).where(Pending.id > last_id).order_by(Pending.id).limit(CHUNK))
+                ]
             if not chunk:
                 return
             yield from chunk
@@ -233,16 +250,23 @@ class Catalog:
         connection = getattr(self._local, "connection", None)
         if connection is None:
             connection = self._local.connection = self.store.engine.connect()
-        row = connection.execute(text("SELECT model, user_caption IS NOT NULL FROM contents WHERE hash = :hash"),
-                                 {"hash": content_hash}).first()
+        row = connection.execute(
+            text("SELECT model, user_caption IS NOT NULL FROM contents WHERE hash = :hash"), {"hash": content_hash}
+        ).first()
         connection.rollback()  # end the read transaction so the WAL can be checkpointed
         return (row[0], bool(row[1])) if row else None
 
     def count_other_model(self, model_id: str) -> int:
         with self.sessions() as session:
-            return session.scalar(
-                select(func.count()).select_from(File).join(Content, File.content_id == Content.id)
-                .where(Content.model != model_id, Content.user_caption.is_(None))) or 0
+            return (
+                session.scalar(
+                    select(func.count())
+                    .select_from(File)
+                    .join(Content, File.content_id == Content.id)
+                    .where(Content.model != model_id, Content.user_caption.is_(None))
+                )
+                or 0
+            )
 
     def record_batch(self, outcomes: Sequence[Outcome], run_id: int, model_id: str) -> Recorded:
         """Commit one batch atomically (a crash loses at most the batch in flight) and dequeue it."""
@@ -251,8 +275,12 @@ class Catalog:
             seq = next_seq(session)
             paths = [item.path for item in outcomes]
             # Two lookups for the whole batch, not two per photo.
-            files = {file.path: file for file in session.scalars(
-                select(File).options(selectinload(File.content).selectinload(Content.tags)).where(File.path.in_(paths)))}
+            files = {
+                file.path: file
+                for file in session.scalars(
+                    select(File).options(selectinload(File.content).selectinload(Content.tags)).where(File.path.in_(paths))
+                )
+            }
             hashes = {item.content_hash for item in outcomes if item.error is None and not item.vanished}
             contents = {content.hash: content for content in session.scalars(select(Content).where(Content.hash.in_(hashes)))}
             captioned: list[Content] = []
@@ -308,8 +336,15 @@ class Catalog:
         return len(ids)
 
 
-def _content_for(session: Session, item: Outcome, contents: dict[str, Content], file: File | None, model_id: str,
-                 captioned: list[Content], recorded: Recorded) -> Content:
+def _content_for(
+    session: Session,
+    item: Outcome,
+    contents: dict[str, Content],
+    file: File | None,
+    model_id: str,
+    captioned: list[Content],
+    recorded: Recorded,
+) -> Content:
     """The content row for a readable file: known bytes are reused, new bytes get their caption, and a
     caption from another model is replaced only when this run re-captioned it (never a person's)."""
     now = utcnow()
@@ -317,9 +352,17 @@ def _content_for(session: Session, item: Outcome, contents: dict[str, Content], 
     if content is None:
         assert item.facts is not None and item.caption is not None  # new bytes are decoded and captioned
         facts = item.facts
-        content = Content(hash=item.content_hash, width=facts.width, height=facts.height, format=facts.format,
-                          taken_at=facts.taken_at, camera=facts.camera, caption=item.caption, model=model_id,
-                          captioned_at=now)
+        content = Content(
+            hash=item.content_hash,
+            width=facts.width,
+            height=facts.height,
+            format=facts.format,
+            taken_at=facts.taken_at,
+            camera=facts.camera,
+            caption=item.caption,
+            model=model_id,
+            captioned_at=now,
+        )
         previous = file.content if file is not None else None
         if previous is not None:
             # A person's caption and tag edits follow the path when the photo's bytes are edited.

@@ -107,7 +107,7 @@ _SPLIT_WORDS = re.compile(r"[^\W\d_]+|\d+")
 def path_words(path: str, root: str) -> str:
     """Words of the folders under the root and of the file name, split at _ - . and digit boundaries,
     then the file name whole and without its extension, so `img_043` and `IMG_043.jpg` find IMG_043.jpg."""
-    relative = path[len(root):] if path.startswith(root) else path
+    relative = path[len(root) :] if path.startswith(root) else path
     name = os.path.basename(path)
     return " ".join([*_SPLIT_WORDS.findall(relative), name, os.path.splitext(name)[0]])
 
@@ -123,4 +123,3 @@ _EPOCH = date(1970, 1, 1).toordinal()
 
 def day_number(value: date) -> int:
     return value.toordinal() - _EPOCH
-

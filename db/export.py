@@ -32,8 +32,14 @@ class ExportRow:
     edited: bool
 
     def as_dict(self) -> dict:
-        return {"path": self.path, "caption": self.caption, "tags": self.tags, "model": self.model,
-                "taken_at": self.taken_at, "edited": self.edited}
+        return {
+            "path": self.path,
+            "caption": self.caption,
+            "tags": self.tags,
+            "model": self.model,
+            "taken_at": self.taken_at,
+            "edited": self.edited,
+        }
 
 
 def export_rows(store: Store) -> Iterator[ExportRow]:
@@ -42,16 +48,31 @@ def export_rows(store: Store) -> Iterator[ExportRow]:
     while True:
         with store.sessions() as session:
             chunk = session.execute(
-                select(File.path, Content.effective_caption, Content.user_caption.is_not(None), Content.model,
-                       Content.taken_at, visible_tags_sql())
+                select(
+                    File.path,
+                    Content.effective_caption,
+                    Content.user_caption.is_not(None),
+                    Content.model,
+                    Content.taken_at,
+                    visible_tags_sql(),
+                )
                 .join(Content, File.content_id == Content.id)
-                .where(File.path > last_path).order_by(File.path).limit(EXPORT_CHUNK)).all()
+                .where(File.path > last_path)
+                .order_by(File.path)
+                .limit(EXPORT_CHUNK)
+            ).all()
         if not chunk:
             return
         for path, caption, edited, model, taken_at, tag_list in chunk:
             taken = plausible_date(taken_at)
-            yield ExportRow(path, caption, sorted(tag_list.split(",")) if tag_list else [], model,
-                            taken.isoformat() if taken else None, bool(edited))
+            yield ExportRow(
+                path,
+                caption,
+                sorted(tag_list.split(",")) if tag_list else [],
+                model,
+                taken.isoformat() if taken else None,
+                bool(edited),
+            )
         last_path = chunk[-1][0]
 
 
@@ -69,8 +90,19 @@ def write_csv(rows: Iterator[ExportRow], out: TextIO) -> int:
     writer.writerow(FIELDS)
     count = 0
     for row in rows:
-        writer.writerow([spreadsheet_safe(cell) for cell in (
-            row.path, row.caption, ";".join(row.tags), row.model, row.taken_at or "", "yes" if row.edited else "")])
+        writer.writerow(
+            [
+                spreadsheet_safe(cell)
+                for cell in (
+                    row.path,
+                    row.caption,
+                    ";".join(row.tags),
+                    row.model,
+                    row.taken_at or "",
+                    "yes" if row.edited else "",
+                )
+            ]
+        )
         count += 1
     return count
 
@@ -140,12 +172,21 @@ def _written_by_us(existing: bytes) -> bool:
         root = ET.fromstring(xml_text(existing.decode("utf-8")))
     except (ET.ParseError, UnicodeDecodeError):
         return False
-    ours = {_q("x", "xmpmeta"), _q("rdf", "RDF"), _q("rdf", "Description"), _q("dc", "description"),
-            _q("dc", "subject"), _q("rdf", "Alt"), _q("rdf", "Bag"), _q("rdf", "li")}
+    ours = {
+        _q("x", "xmpmeta"),
+        _q("rdf", "RDF"),
+        _q("rdf", "Description"),
+        _q("dc", "description"),
+        _q("dc", "subject"),
+        _q("rdf", "Alt"),
+        _q("rdf", "Bag"),
+        _q("rdf", "li"),
+    }
     attributes = {_q("rdf", "about"), _q("xml", "lang")}
     elements = list(root.iter())
-    return (any(element.tag == _q("dc", "description") for element in elements)
-            and all(element.tag in ours and set(element.attrib) <= attributes for element in elements))
+    return any(element.tag == _q("dc", "description") for element in elements) and all(
+        element.tag in ours and set(element.attrib) <= attributes for element in elements
+    )
 
 
 def sidecar_xml(existing: bytes | None, caption: str, tags: list[str]) -> bytes:
@@ -205,8 +246,9 @@ def sidecar_path(photo: str, sidecar_dir: Path | None) -> Path:
 def export_xmp(store: Store, sidecar_dir: Path | None = None, next_to_photos: bool = False) -> XmpReport:
     """Write one sidecar per image; next to the photos only when asked for explicitly."""
     if (sidecar_dir is None) == (not next_to_photos):
-        raise CaptionaryError("Choose where sidecars go: --sidecar-dir DIR, or --next-to-photos to write "
-                              "photo.jpg.xmp beside each photo")
+        raise CaptionaryError(
+            "Choose where sidecars go: --sidecar-dir DIR, or --next-to-photos to write photo.jpg.xmp beside each photo"
+        )
     report = XmpReport()
     for row in export_rows(store):
         target = sidecar_path(row.path, sidecar_dir)

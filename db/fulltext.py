@@ -244,8 +244,7 @@ class FulltextIndex:
         columns are read once per change of the index (bench/search_latency.py times date-range queries)."""
         reader = searcher.reader()
         # Segment ids too: an index rebuilt by another process starts its generations again.
-        generation = (reader.generation(),
-                      tuple(leaf.segment().segment_id() for leaf, _ in reader.leaf_readers()))
+        generation = (reader.generation(), tuple(leaf.segment().segment_id() for leaf, _ in reader.leaf_readers()))
         with self._lock:
             cached = self._columns
         if cached is None or cached[0] != generation:
@@ -254,9 +253,11 @@ class FulltextIndex:
             if reader.has_deletions():
                 live[:] = False
                 live[np.fromiter(reader.all_doc_ids(), dtype=np.int64)] = True
-            columns = Columns(day=np.fromiter(reader.column_reader("day"), dtype=np.int64, count=count),
-                              fid=np.fromiter(reader.column_reader("fid"), dtype=np.int64, count=count),
-                              live=live)
+            columns = Columns(
+                day=np.fromiter(reader.column_reader("day"), dtype=np.int64, count=count),
+                fid=np.fromiter(reader.column_reader("fid"), dtype=np.int64, count=count),
+                live=live,
+            )
             cached = (generation, columns)
             with self._lock:
                 self._columns = cached
@@ -292,8 +293,7 @@ class FulltextIndex:
             if not pairs or CAPTION_PAIRS not in searcher.schema:
                 return counts
             fids = self.columns(searcher).fid
-            found = [fids[np.fromiter(searcher.docs_for_query(wq.Term(CAPTION_PAIRS, pair)), dtype=np.int64)]
-                     for pair in pairs]
+            found = [fids[np.fromiter(searcher.docs_for_query(wq.Term(CAPTION_PAIRS, pair)), dtype=np.int64)] for pair in pairs]
         ids, numbers = np.unique(np.concatenate(found), return_counts=True)
         return dict(zip(ids.tolist(), numbers.tolist()))
 
@@ -369,20 +369,17 @@ class FulltextIndex:
                 results = searcher.search(matcher, limit=offset + limit, **options)
                 total = len(results) if count else results.scored_length()
                 # With a sort order, Whoosh's "score" is the sort key: not a relevance to show.
-                page = [(int(hit["id"]), 0.0 if by_date else float(hit.score or 0.0))
-                        for hit in results[offset: offset + limit]]
+                page = [(int(hit["id"]), 0.0 if by_date else float(hit.score or 0.0)) for hit in results[offset : offset + limit]]
         except QueryError:
             raise
         except Exception as error:
             raise QueryError(f"Cannot run query: {error}") from None
         return page, total, terms
 
-    def _browse(self, searcher, filters: Filters, sort: str, offset: int,
-                limit: int) -> tuple[list[tuple[int, float]], int]:
+    def _browse(self, searcher, filters: Filters, sort: str, offset: int, limit: int) -> tuple[list[tuple[int, float]], int]:
         columns = self.columns(searcher)
         docnums = self._candidates(searcher, None, filters)
         # Newest first unless asked otherwise; equal days keep docnum order (stable sort).
         keys = columns.day[docnums] if sort == "date_asc" else -columns.day[docnums]
-        page = docnums[np.argsort(keys, kind="stable")[offset: offset + limit]]
+        page = docnums[np.argsort(keys, kind="stable")[offset : offset + limit]]
         return [(int(file_id), 0.0) for file_id in columns.fid[page]], len(docnums)
-

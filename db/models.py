@@ -98,8 +98,7 @@ class Tag(Base):
 
 def visible_tags_sql() -> ScalarSelect[str]:
     """A content's tags a person has not removed, comma-joined, for a query that reads many rows."""
-    return (select(func.group_concat(Tag.tag, ",")).where(Tag.content_id == Content.id, Tag.source != "hidden")
-            .scalar_subquery())
+    return select(func.group_concat(Tag.tag, ",")).where(Tag.content_id == Content.id, Tag.source != "hidden").scalar_subquery()
 
 
 class File(Base):

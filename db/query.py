@@ -76,8 +76,10 @@ def _check_fields(query: wq.Query) -> None:
     """Every part of the parsed query reads a documented field (or the word pairs derived from captions)."""
     fieldname = getattr(query, "fieldname", None)
     if fieldname is not None and fieldname not in USER_FIELDS:
-        raise QueryError(f"Unknown field '{fieldname}:' in query; use one of "
-                         f"{', '.join(f + ':' for f in USER_FIELDS)} or put the text in quotes")
+        raise QueryError(
+            f"Unknown field '{fieldname}:' in query; use one of "
+            f"{', '.join(f + ':' for f in USER_FIELDS)} or put the text in quotes"
+        )
     for child in query.children():
         _check_fields(child)
 
@@ -127,8 +129,11 @@ def query_terms(query: wq.Query | None) -> set[str]:
     """Analysed terms of a parsed query (for highlighting matched words)."""
     if query is None:
         return set()
-    return {text.decode() if isinstance(text, bytes) else str(text)
-            for field, text in query.iter_all_terms() if field in DEFAULT_FIELDS}
+    return {
+        text.decode() if isinstance(text, bytes) else str(text)
+        for field, text in query.iter_all_terms()
+        if field in DEFAULT_FIELDS
+    }
 
 
 def with_word_pairs(query: wq.Query) -> wq.Query:
@@ -150,8 +155,7 @@ def bound_expansions(query: wq.Query, reader) -> None:
     if isinstance(query, wq.MultiTerm):
         expanded = sum(1 for _ in itertools.islice(query._btexts(reader), MAX_EXPANSIONS + 1))
         if expanded > MAX_EXPANSIONS:
-            raise QueryError(f"'{query}' matches more than {MAX_EXPANSIONS} different words; "
-                             "put more letters before the * or ?")
+            raise QueryError(f"'{query}' matches more than {MAX_EXPANSIONS} different words; put more letters before the * or ?")
     for child in query.children():
         bound_expansions(child, reader)
 
@@ -170,10 +174,9 @@ def highlight(text: str, terms: set[str]) -> list[tuple[str, bool]]:
     for token in words_analyzer()(text, chars=True, removestops=False):
         if token.text in terms:
             if token.startchar > position:
-                pieces.append((text[position:token.startchar], False))
-            pieces.append((text[token.startchar:token.endchar], True))
+                pieces.append((text[position : token.startchar], False))
+            pieces.append((text[token.startchar : token.endchar], True))
             position = token.endchar
     if position < len(text):
         pieces.append((text[position:], False))
     return pieces
-

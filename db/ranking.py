@@ -77,8 +77,11 @@ def library_spread(similarities: np.ndarray) -> tuple[float, float]:
     return median, max(spread, 1e-6)
 
 
-def related_mask(similarities: np.ndarray, eligible: np.ndarray | None = None,
-                 hold_some_words: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+def related_mask(
+    similarities: np.ndarray,
+    eligible: np.ndarray | None = None,
+    hold_some_words: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> np.ndarray:
     """Rows whose caption is close enough to the query to show without a word match.
 
     hold_some_words(rows) says which of those rows hold some of the query's words (but not all: those
@@ -103,8 +106,9 @@ def reciprocal_rank_fusion(*rankings: Sequence[int], k: int = RRF_K) -> list[tup
     return sorted(fused.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
-def rank_matches(bm25: Sequence[int], by_similarity: Sequence[int],
-                 adjacency: dict[int, int] | None = None) -> list[tuple[int, float]]:
+def rank_matches(
+    bm25: Sequence[int], by_similarity: Sequence[int], adjacency: dict[int, int] | None = None
+) -> list[tuple[int, float]]:
     """Matches best first: more of the query's words side by side in the caption ("a red circle" above
     "a black circle on a red background"), then BM25 and caption similarity fused."""
     fused = reciprocal_rank_fusion(bm25, by_similarity)

@@ -54,20 +54,34 @@ def _record(file: File) -> ImageRecord:
     content = file.content
     assert content is not None
     return ImageRecord(
-        id=file.id, path=file.path, root=file.root, name=file.name, ext=file.ext, size=file.size,
+        id=file.id,
+        path=file.path,
+        root=file.root,
+        name=file.name,
+        ext=file.ext,
+        size=file.size,
         mtime=datetime.fromtimestamp(file.mtime_ns / 1e9, timezone.utc).replace(tzinfo=None),
-        caption=content.effective_caption, edited=content.user_caption is not None, model=content.model,
-        width=content.width, height=content.height, format=content.format,
-        taken_at=plausible_date(content.taken_at), camera=content.camera, content_hash=content.hash,
-        tags=content.visible_tags)
+        caption=content.effective_caption,
+        edited=content.user_caption is not None,
+        model=content.model,
+        width=content.width,
+        height=content.height,
+        format=content.format,
+        taken_at=plausible_date(content.taken_at),
+        camera=content.camera,
+        content_hash=content.hash,
+        tags=content.visible_tags,
+    )
 
 
 def images(store: Store, file_ids: Sequence[int]) -> dict[int, ImageRecord]:
     """Rows for the given ids; ids that are no longer in the DB are simply absent."""
     with store.sessions() as session:
         files = session.scalars(
-            select(File).options(joinedload(File.content).selectinload(Content.tags))
-            .where(File.id.in_(list(file_ids)), File.content_id.is_not(None)))
+            select(File)
+            .options(joinedload(File.content).selectinload(Content.tags))
+            .where(File.id.in_(list(file_ids)), File.content_id.is_not(None))
+        )
         return {file.id: _record(file) for file in files}
 
 
@@ -81,8 +95,9 @@ def image(store: Store, file_id: int) -> ImageRecord:
 def image_by_path(store: Store, path: str | Path) -> ImageRecord:
     resolved = str(Path(path).expanduser().absolute())
     with store.sessions() as session:
-        file_id = session.scalar(select(File.id).where(
-            File.path.in_([resolved, str(Path(resolved).resolve())]), File.content_id.is_not(None)))
+        file_id = session.scalar(
+            select(File.id).where(File.path.in_([resolved, str(Path(resolved).resolve())]), File.content_id.is_not(None))
+        )
     if file_id is None:
         raise NotIndexedError(f"{resolved} is not indexed; run: captionary index FOLDER_CONTAINING_IT")
     return image(store, file_id)
@@ -95,8 +110,13 @@ def stats(store: Store) -> dict:
         failed = session.scalar(select(func.count()).select_from(File).where(File.error.is_not(None)))
         by_model = model_counts(session)
         edited = session.scalar(select(func.count()).select_from(Content).where(Content.user_caption.is_not(None)))
-        embedders = dict(session.execute(select(Content.embedder, func.count()).where(
-            Content.embedder.is_not(None), Content.embedding.is_not(None)).group_by(Content.embedder)).all())
+        embedders = dict(
+            session.execute(
+                select(Content.embedder, func.count())
+                .where(Content.embedder.is_not(None), Content.embedding.is_not(None))
+                .group_by(Content.embedder)
+            ).all()
+        )
     embedded = embedders.get(store.embedder_id, 0) if store.embedder_id else sum(embedders.values())
     return {
         "images": count,
@@ -114,15 +134,23 @@ def stats(store: Store) -> dict:
 
 def model_counts(session: Session) -> list[tuple[str, int]]:
     """The models that wrote automatic captions with their photo counts, most used first."""
-    return [(model, count) for model, count in session.execute(
-        select(Content.model, func.count()).join(File, File.content_id == Content.id)
-        .group_by(Content.model).order_by(func.count().desc()))]
+    return [
+        (model, count)
+        for model, count in session.execute(
+            select(Content.model, func.count())
+            .join(File, File.content_id == Content.id)
+            .group_by(Content.model)
+            .order_by(func.count().desc())
+        )
+    ]
 
 
 def failures(store: Store) -> list[tuple[str, str]]:
     with store.sessions() as session:
-        return [(path, error or "") for path, error in session.execute(
-            select(File.path, File.error).where(File.error.is_not(None)).order_by(File.path))]
+        return [
+            (path, error or "")
+            for path, error in session.execute(select(File.path, File.error).where(File.error.is_not(None)).order_by(File.path))
+        ]
 
 
 def folders(store: Store) -> list[str]:
@@ -154,8 +182,13 @@ def tag_counts(store: Store, limit: int | None = None) -> list[tuple[str, int]]:
     """Tags with the number of photos (paths) that carry them, most used first."""
     with store.sessions() as session:
         count = func.count(File.id)
-        query = (select(Tag.tag, count).join(File, File.content_id == Tag.content_id)
-                 .where(Tag.source != "hidden").group_by(Tag.tag).order_by(count.desc(), Tag.tag))
+        query = (
+            select(Tag.tag, count)
+            .join(File, File.content_id == Tag.content_id)
+            .where(Tag.source != "hidden")
+            .group_by(Tag.tag)
+            .order_by(count.desc(), Tag.tag)
+        )
         if limit:
             query = query.limit(limit)
         return [(tag, number) for tag, number in session.execute(query)]

@@ -65,8 +65,9 @@ def open_engine(data_dir: Path, create: bool) -> tuple[Engine, bool]:
     if not db_path.exists() and not create:
         raise NotIndexedError(f"No index in {data_dir}; run: captionary index PHOTO_FOLDER --data-dir {data_dir}")
     if db_path.exists() and db_path.stat().st_size == 0:
-        raise DamagedCatalogError(f"The catalog at {db_path} is empty (0 bytes): restore it from a backup, or "
-                                  "delete it to start a new library")
+        raise DamagedCatalogError(
+            f"The catalog at {db_path} is empty (0 bytes): restore it from a backup, or delete it to start a new library"
+        )
     data_dir.mkdir(parents=True, exist_ok=True)
     # A backup or a NAS share may be read-only: search and stats still work, without writing anything.
     read_only = db_path.exists() and not (os.access(data_dir, os.W_OK) and os.access(db_path, os.W_OK))
@@ -83,22 +84,24 @@ def open_engine(data_dir: Path, create: bool) -> tuple[Engine, bool]:
 def damaged(db_path: Path, reason: str) -> DamagedCatalogError:
     return DamagedCatalogError(
         f"The catalog at {db_path} is damaged ({reason}): restore it from a backup, or move it away and "
-        "run captionary index again to build a new one (captions are recomputed)")
+        "run captionary index again to build a new one (captions are recomputed)"
+    )
 
 
 def migrate(sessions: sessionmaker[Session], data_dir: Path, read_only: bool) -> None:
     """Bring the schema to SCHEMA_VERSION in one transaction, or refuse with the reason."""
     with sessions.begin() as session:
-        tables = set(session.connection().exec_driver_sql(
-            "SELECT name FROM sqlite_master WHERE type='table'").scalars())
+        tables = set(session.connection().exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'").scalars())
         version = meta_int(session, "schema_version") if "meta" in tables else 0
         if version > SCHEMA_VERSION:
             raise SchemaTooNewError(
                 f"The index in {data_dir} was written by a newer captionary (schema {version}, "
-                f"this one knows {SCHEMA_VERSION}); upgrade captionary: pip install -U captionary")
+                f"this one knows {SCHEMA_VERSION}); upgrade captionary: pip install -U captionary"
+            )
         if version < SCHEMA_VERSION and read_only:
-            raise CaptionaryError(f"The catalog in {data_dir} needs an upgrade, but it is read-only; "
-                                  "open it once where it can be written")
+            raise CaptionaryError(
+                f"The catalog in {data_dir} needs an upgrade, but it is read-only; open it once where it can be written"
+            )
         for target, step in MIGRATIONS:
             if version < target:
                 step(session)

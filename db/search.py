@@ -44,8 +44,15 @@ class SearchPage:
         return self.total - self.related
 
 
-def search(store: Store, text: str, filters: Filters = Filters(), sort: str = "relevance", offset: int = 0,
-           limit: int = 20, mode: str = "auto") -> SearchPage:
+def search(
+    store: Store,
+    text: str,
+    filters: Filters = Filters(),
+    sort: str = "relevance",
+    offset: int = 0,
+    limit: int = 20,
+    mode: str = "auto",
+) -> SearchPage:
     """Whoosh (and the caption vectors) find ids; the rows come from SQLite, so a deleted path is never shown.
 
     mode: keyword, semantic, hybrid (db/ranking.py says what each does), or auto: hybrid when the store
@@ -59,12 +66,14 @@ def search(store: Store, text: str, filters: Filters = Filters(), sort: str = "r
     if chosen is Mode.KEYWORD or not text.strip():
         found, chosen = keyword_search(store.fulltext, text, filters, chosen_sort, offset, limit), Mode.KEYWORD
     else:
-        found = meaning_search(store.fulltext, store.vectors(), store.encode_query, text, filters, chosen_sort,
-                               offset, limit, chosen)
+        found = meaning_search(
+            store.fulltext, store.vectors(), store.encode_query, text, filters, chosen_sort, offset, limit, chosen
+        )
     rows = images(store, [file_id for file_id, _, _ in found.page])
     hits = [SearchHit(rows[file_id], score, match) for file_id, score, match in found.page if file_id in rows]
-    return SearchPage(hits, found.matches + found.related, found.terms, time.perf_counter() - started,
-                      chosen.value, found.related)
+    return SearchPage(
+        hits, found.matches + found.related, found.terms, time.perf_counter() - started, chosen.value, found.related
+    )
 
 
 def resolve_mode(store: Store, mode: str) -> Mode:
@@ -86,14 +95,22 @@ class Found:
     terms: set[str]
 
 
-def keyword_search(fulltext: FulltextIndex, text: str, filters: Filters, sort: Sort, offset: int,
-                   limit: int) -> Found:
+def keyword_search(fulltext: FulltextIndex, text: str, filters: Filters, sort: Sort, offset: int, limit: int) -> Found:
     page, total, terms = fulltext.search(text, filters, sort.value, offset, limit)
     return Found([(file_id, score, WORDS) for file_id, score in page], total, 0, terms)
 
 
-def meaning_search(fulltext: FulltextIndex, vectors: VectorIndex, encode: Callable[[str], np.ndarray],
-                   text: str, filters: Filters, sort: Sort, offset: int, limit: int, mode: Mode) -> Found:
+def meaning_search(
+    fulltext: FulltextIndex,
+    vectors: VectorIndex,
+    encode: Callable[[str], np.ndarray],
+    text: str,
+    filters: Filters,
+    sort: Sort,
+    offset: int,
+    limit: int,
+    mode: Mode,
+) -> Found:
     """Hybrid: the matches (as keyword mode finds them), then related photos; semantic: ranked by meaning.
 
     Operators, quotes, fields and wildcards keep their boolean meaning: the vectors may reorder what the
@@ -136,8 +153,10 @@ def meaning_search(fulltext: FulltextIndex, vectors: VectorIndex, encode: Callab
         ordered_matches = rank_matches([file_id for file_id, _ in bm25], by_similarity, fulltext.adjacency(text))
         related_rows = top_rows(similarities, related, max(0, needed - match_count))
     results = [(file_id, score, WORDS) for file_id, score in ordered_matches]
-    results += [(int(ids[row]), 0.0 if sort is not Sort.RELEVANCE else float(similarities[row]), RELATED)
-                for row in related_rows[:max(0, needed - match_count)]]
+    results += [
+        (int(ids[row]), 0.0 if sort is not Sort.RELEVANCE else float(similarities[row]), RELATED)
+        for row in related_rows[: max(0, needed - match_count)]
+    ]
     return Found(results[offset:needed], match_count, related_count, terms)
 
 

@@ -44,14 +44,19 @@ class VectorIndex:
             if seq == self._loaded_seq:
                 return
             rows = session.execute(
-                select(File.id, Content.embedding).join(Content, File.content_id == Content.id)
+                select(File.id, Content.embedding)
+                .join(Content, File.content_id == Content.id)
                 .where(Content.embedder == self.embedder_id, Content.embedding.is_not(None))
-                .order_by(File.id)).all()
+                .order_by(File.id)
+            ).all()
             self.file_ids = np.fromiter((file_id for file_id, _ in rows), dtype=np.int64, count=len(rows))
             blob = b"".join(embedding for _, embedding in rows)
             dimension = len(rows[0][1]) // np.dtype(STORAGE_DTYPE).itemsize if rows else 0
-            self.matrix = np.frombuffer(blob, dtype=STORAGE_DTYPE).reshape(len(rows), dimension).astype(
-                MEMORY_DTYPE) if rows else np.zeros((0, 0), dtype=MEMORY_DTYPE)
+            self.matrix = (
+                np.frombuffer(blob, dtype=STORAGE_DTYPE).reshape(len(rows), dimension).astype(MEMORY_DTYPE)
+                if rows
+                else np.zeros((0, 0), dtype=MEMORY_DTYPE)
+            )
             self._loaded_seq = seq
 
     def __len__(self) -> int:
@@ -95,16 +100,23 @@ def embed_pending(store: Store, batch_size: int = 256, content_ids: Sequence[int
     contents = table.c
     # One statement per batch, and only where the caption is still the one embedded (a person may
     # have edited it meanwhile).
-    store_vector = (update(table)  # type: ignore[arg-type]  # a Table; the stubs say FromClause
-                    .where(contents.id == bindparam("content_id"),
-                           contents.caption.is_not_distinct_from(bindparam("embedded_caption")),
-                           contents.user_caption.is_not_distinct_from(bindparam("embedded_user")))
-                    .values(embedding=bindparam("vector"), embedder=store.embedder_id))
+    store_vector = (
+        update(table)  # type: ignore[arg-type]  # a Table; the stubs say FromClause
+        .where(
+            contents.id == bindparam("content_id"),
+            contents.caption.is_not_distinct_from(bindparam("embedded_caption")),
+            contents.user_caption.is_not_distinct_from(bindparam("embedded_user")),
+        )
+        .values(embedding=bindparam("vector"), embedder=store.embedder_id)
+    )
     done = 0
     while True:
         with store.sessions() as session:
-            batch = session.execute(select(Content.id, Content.caption, Content.user_caption, Content.effective_caption)
-                                    .where(_needs_embedding(store.embedder_id, content_ids)).limit(batch_size)).all()
+            batch = session.execute(
+                select(Content.id, Content.caption, Content.user_caption, Content.effective_caption)
+                .where(_needs_embedding(store.embedder_id, content_ids))
+                .limit(batch_size)
+            ).all()
         if not batch:
             return done
         embedder = store.embedder
@@ -112,8 +124,12 @@ def embed_pending(store: Store, batch_size: int = 256, content_ids: Sequence[int
         vectors = embedder.encode([shown for _, _, _, shown in batch])
         store.checkpoint("embed")
         with store.sessions.begin() as session:
-            session.execute(store_vector, [
-                {"content_id": content_id, "embedded_caption": caption, "embedded_user": user, "vector": to_blob(vector)}
-                for (content_id, caption, user, _), vector in zip(batch, vectors)])
+            session.execute(
+                store_vector,
+                [
+                    {"content_id": content_id, "embedded_caption": caption, "embedded_user": user, "vector": to_blob(vector)}
+                    for (content_id, caption, user, _), vector in zip(batch, vectors)
+                ],
+            )
             next_seq(session)  # the vector index reloads on a new sequence
         done += len(batch)

@@ -102,8 +102,9 @@ class Store:
         except OperationalError as error:
             if "locked" not in str(error) and "busy" not in str(error):
                 raise
-            raise BusyError("The library is busy: an index run is writing to it. Try again in a moment "
-                            f"(waited {wait_seconds:g} s)") from None
+            raise BusyError(
+                f"The library is busy: an index run is writing to it. Try again in a moment (waited {wait_seconds:g} s)"
+            ) from None
 
     # -- caption vectors -----------------------------------------------------------------------
 
@@ -138,8 +139,15 @@ class Store:
 
     # -- search --------------------------------------------------------------------------------
 
-    def search(self, text: str, filters: Filters = Filters(), sort: str = "relevance",
-               offset: int = 0, limit: int = 20, mode: str = "auto") -> SearchPage:
+    def search(
+        self,
+        text: str,
+        filters: Filters = Filters(),
+        sort: str = "relevance",
+        offset: int = 0,
+        limit: int = 20,
+        mode: str = "auto",
+    ) -> SearchPage:
         return search.search(self, text, filters, sort, offset, limit, mode)
 
     def resolve_mode(self, mode: str) -> Mode:

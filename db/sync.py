@@ -71,11 +71,13 @@ def sync_fulltext(store: Store, wait: float = 30.0, rebuild: bool = False) -> bo
             if head <= synced:
                 writer.cancel()
                 return True
-            deleted = list(session.scalars(select(FulltextDelete.file_id).where(
-                FulltextDelete.seq > synced, FulltextDelete.seq <= head)))
+            deleted = list(
+                session.scalars(select(FulltextDelete.file_id).where(FulltextDelete.seq > synced, FulltextDelete.seq <= head))
+            )
             # Files that changed but have no caption (they became unreadable) leave the index.
-            deleted += session.scalars(select(File.id).where(
-                File.ft_seq > synced, File.ft_seq <= head, File.content_id.is_(None)))
+            deleted += session.scalars(
+                select(File.id).where(File.ft_seq > synced, File.ft_seq <= head, File.content_id.is_(None))
+            )
             fulltext.apply(writer, changed_docs(session, synced, head), deleted)
         store.checkpoint("fulltext-write")
         writer.commit()
@@ -93,8 +95,16 @@ def sync_fulltext(store: Store, wait: float = 30.0, rebuild: bool = False) -> bo
 def changed_docs(session: Session, after: int, upto: int) -> Iterator[FulltextDoc]:
     """The full-text documents of files whose sequence is in (after, upto]."""
     rows = session.execute(
-        select(File.id, File.path, File.root, File.ext, File.mtime_ns, Content.effective_caption,
-               Content.taken_at, visible_tags_sql())
+        select(
+            File.id,
+            File.path,
+            File.root,
+            File.ext,
+            File.mtime_ns,
+            Content.effective_caption,
+            Content.taken_at,
+            visible_tags_sql(),
+        )
         .join(Content, File.content_id == Content.id)
         .where(File.ft_seq > after, File.ft_seq <= upto)
         .execution_options(yield_per=SYNC_CHUNK)

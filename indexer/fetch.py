@@ -41,8 +41,11 @@ def _resolve(host: str, port: int, deadline: float) -> str:
     addresses = [str(info[4][0]) for info in infos]
     refused = [address for address in addresses if not is_public_address(address)]
     if refused or not addresses:
-        raise ImageReadError(f"refused: {host} is a private, loopback or link-local address ({refused[0]})"
-                             if refused else f"download failed: no address for {host}")
+        raise ImageReadError(
+            f"refused: {host} is a private, loopback or link-local address ({refused[0]})"
+            if refused
+            else f"download failed: no address for {host}"
+        )
     return addresses[0]
 
 

@@ -131,8 +131,7 @@ def _parse_exif_date(value: object) -> datetime | None:
 def _exif_info(image: Image.Image) -> tuple[datetime | None, str | None]:
     try:
         exif = image.getexif()
-        taken = _parse_exif_date(exif.get_ifd(EXIF_IFD).get(TAG_DATETIME_ORIGINAL)) or _parse_exif_date(
-            exif.get(TAG_DATETIME))
+        taken = _parse_exif_date(exif.get_ifd(EXIF_IFD).get(TAG_DATETIME_ORIGINAL)) or _parse_exif_date(exif.get(TAG_DATETIME))
         model = exif.get(TAG_MODEL)
         make = exif.get(TAG_MAKE)
     except Exception:  # EXIF in the wild is often broken; it is optional metadata
@@ -188,7 +187,8 @@ def open_photo(source: str | Path | bytes | BinaryIO, min_side: int = 0) -> Deco
                 raise ImageReadError(f"absurd dimensions {width}x{height}")
             if Image.MAX_IMAGE_PIXELS is not None and width * height > Image.MAX_IMAGE_PIXELS:
                 raise ImageReadError(
-                    f"too many pixels ({width}x{height}; limit {Image.MAX_IMAGE_PIXELS}): possible decompression bomb")
+                    f"too many pixels ({width}x{height}; limit {Image.MAX_IMAGE_PIXELS}): possible decompression bomb"
+                )
             image_format = image.format or "unknown"
             taken_at, camera = _exif_info(image)
             orientation = image.getexif().get(0x0112, 1) if image_format in ("JPEG", "TIFF", "WEBP", "PNG") else 1

@@ -29,9 +29,14 @@ MASS_REMOVAL_SHARE = 0.5  # a run that would remove more than this share of a ro
 class Indexer:
     """One index run over some roots; `run()` does it all under the data dir's writer lock."""
 
-    def __init__(self, store: Store, roots: Sequence[str | Path], options: IndexOptions,
-                 captioner_factory: Callable[[IndexOptions], CaptionModel],
-                 progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        roots: Sequence[str | Path],
+        options: IndexOptions,
+        captioner_factory: Callable[[IndexOptions], CaptionModel],
+        progress: Progress | None = None,
+    ) -> None:
         self.store = store
         self.catalog = store.catalog
         self.roots = [normalize_root(root) for root in roots]
@@ -51,7 +56,8 @@ class Indexer:
         except Timeout:
             raise IndexLockedError(
                 f"Another 'captionary index' is already running on {self.store.data_dir}; "
-                "wait for it to finish (search keeps working meanwhile)") from None
+                "wait for it to finish (search keeps working meanwhile)"
+            ) from None
         started = time.perf_counter()
         try:
             # A previous run may have been killed after committing rows but before Whoosh saw them.
@@ -85,8 +91,9 @@ class Indexer:
                 unreadable.append(path)
 
         with self.catalog.scanning(root, run_id) as scan:
-            for folder, records in crawl(root, self.options.excludes, self.options.follow_symlinks, remember_error,
-                                         skip=[self.store.data_dir]):
+            for folder, records in crawl(
+                root, self.options.excludes, self.options.follow_symlinks, remember_error, skip=[self.store.data_dir]
+            ):
                 self.report.unchanged += scan.folder(folder, [(r.path, r.size, r.mtime_ns) for r in records])
                 self.progress.scanned(len(records))
         self.report.unreadable_folders.extend(unreadable)
@@ -96,8 +103,11 @@ class Indexer:
         """Remove what the scan did not see under this root: those files are gone."""
         # A folder we could not read is not evidence that its photos are gone.
         protected = tuple(folder.rstrip(os.sep) + os.sep for folder in unreadable)
-        gone = [(file_id, path) for file_id, path in self.catalog.unseen(root, run_id)
-                if not (protected and path.startswith(protected))]
+        gone = [
+            (file_id, path)
+            for file_id, path in self.catalog.unseen(root, run_id)
+            if not (protected and path.startswith(protected))
+        ]
         # Files the person excluded are removed as asked; only the others can mean an unmounted disk.
         vanished = sum(not is_excluded_below(path, root, self.options.excludes) for _, path in gone)
         if vanished and not self.options.allow_removal:
@@ -189,9 +199,13 @@ class Indexer:
         self.report.store_seconds += time.perf_counter() - started
 
 
-def index_roots(store: Store, roots: Sequence[str | Path], options: IndexOptions,
-                captioner_factory: Callable[[IndexOptions], CaptionModel] | None = None,
-                progress: Progress | None = None) -> IndexReport:
+def index_roots(
+    store: Store,
+    roots: Sequence[str | Path],
+    options: IndexOptions,
+    captioner_factory: Callable[[IndexOptions], CaptionModel] | None = None,
+    progress: Progress | None = None,
+) -> IndexReport:
     """Index the roots into the store: the one function the CLI and the app call."""
     if options.embeddings and store.embedder_id is None:
         # Captions are embedded where they are captioned: on the GPU when there is one.
@@ -199,8 +213,9 @@ def index_roots(store: Store, roots: Sequence[str | Path], options: IndexOptions
     return Indexer(store, roots, options, captioner_factory or load_captioner, progress).run()
 
 
-def enable_embeddings(store: Store, embedder: str = DEFAULT_EMBEDDER, threads: int | None = None,
-                      device: str = "cpu", queries: bool = False) -> None:
+def enable_embeddings(
+    store: Store, embedder: str = DEFAULT_EMBEDDER, threads: int | None = None, device: str = "cpu", queries: bool = False
+) -> None:
     """Let the store embed captions and answer semantic queries; the model loads on first need.
 
     queries=True is for front ends that embed one text at a time (a search, an edited caption): a

@@ -11,8 +11,11 @@ import numpy as np
 
 # The sentence-transformers recipe this reproduces: a BERT encoder, mean pooling, unit length
 # (all-MiniLM-L6-v2 and its BERT-family relatives). Anything else is embedded with torch.
-SUPPORTED_MODULES = ["sentence_transformers.models.Transformer", "sentence_transformers.models.Pooling",
-                     "sentence_transformers.models.Normalize"]
+SUPPORTED_MODULES = [
+    "sentence_transformers.models.Transformer",
+    "sentence_transformers.models.Pooling",
+    "sentence_transformers.models.Normalize",
+]
 
 
 def _read_json(path: Path) -> dict | list | None:
@@ -31,12 +34,16 @@ def supports(location: str | Path) -> bool:
     if not (isinstance(modules, list) and isinstance(config, dict) and isinstance(pooling, dict)):
         return False
     pooling_modes = {key for key, value in pooling.items() if key.startswith("pooling_mode") and value}
-    return ([module.get("type") for module in modules] == SUPPORTED_MODULES
-            and [module.get("path") for module in modules][:2] == ["", "1_Pooling"]
-            and pooling_modes == {"pooling_mode_mean_tokens"}
-            and config.get("model_type") == "bert" and config.get("hidden_act") == "gelu"
-            and config.get("position_embedding_type", "absolute") == "absolute"
-            and (folder / "model.safetensors").is_file() and (folder / "tokenizer.json").is_file())
+    return (
+        [module.get("type") for module in modules] == SUPPORTED_MODULES
+        and [module.get("path") for module in modules][:2] == ["", "1_Pooling"]
+        and pooling_modes == {"pooling_mode_mean_tokens"}
+        and config.get("model_type") == "bert"
+        and config.get("hidden_act") == "gelu"
+        and config.get("position_embedding_type", "absolute") == "absolute"
+        and (folder / "model.safetensors").is_file()
+        and (folder / "tokenizer.json").is_file()
+    )
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
@@ -76,15 +83,15 @@ class NumpyQueryEncoder:
         self.eps = config.get("layer_norm_eps", 1e-12)
         settings = _read_json(folder / "sentence_bert_config.json")
         settings = settings if isinstance(settings, dict) else {}
-        self.max_tokens = min(max_tokens, settings.get("max_seq_length", max_tokens),
-                              config.get("max_position_embeddings", max_tokens))
+        self.max_tokens = min(
+            max_tokens, settings.get("max_seq_length", max_tokens), config.get("max_position_embeddings", max_tokens)
+        )
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.no_padding()  # one text at a time: no padding, no attention mask needed
         self.tokenizer.enable_truncation(self.max_tokens)
         weights = load_file(str(folder / "model.safetensors"))
         # Some checkpoints prefix every name with the architecture ("bert.embeddings...").
-        self.weights = {name.removeprefix("bert."): value.astype(np.float32, copy=False)
-                        for name, value in weights.items()}
+        self.weights = {name.removeprefix("bert."): value.astype(np.float32, copy=False) for name, value in weights.items()}
         self.dimension = config["hidden_size"]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -96,9 +103,11 @@ class NumpyQueryEncoder:
     def _embed(self, text: str) -> np.ndarray:
         w = self.weights
         ids = np.asarray(self.tokenizer.encode(text).ids, dtype=np.int64)
-        hidden = (w["embeddings.word_embeddings.weight"][ids]
-                  + w["embeddings.position_embeddings.weight"][: len(ids)]
-                  + w["embeddings.token_type_embeddings.weight"][0])
+        hidden = (
+            w["embeddings.word_embeddings.weight"][ids]
+            + w["embeddings.position_embeddings.weight"][: len(ids)]
+            + w["embeddings.token_type_embeddings.weight"][0]
+        )
         hidden = _layer_norm(hidden, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
         for layer in range(self.layers):
             hidden = self._layer(hidden, f"encoder.layer.{layer}.")
@@ -124,9 +133,16 @@ class NumpyQueryEncoder:
         scores = np.exp(scores - scores.max(-1, keepdims=True))
         attention = scores / scores.sum(-1, keepdims=True)
         context = (attention @ value).transpose(1, 0, 2).reshape(tokens, width)
-        hidden = _layer_norm(linear(context, "attention.output.dense") + hidden,
-                             w[prefix + "attention.output.LayerNorm.weight"],
-                             w[prefix + "attention.output.LayerNorm.bias"], self.eps)
+        hidden = _layer_norm(
+            linear(context, "attention.output.dense") + hidden,
+            w[prefix + "attention.output.LayerNorm.weight"],
+            w[prefix + "attention.output.LayerNorm.bias"],
+            self.eps,
+        )
         inner = _gelu(linear(hidden, "intermediate.dense"))
-        return _layer_norm(linear(inner, "output.dense") + hidden, w[prefix + "output.LayerNorm.weight"],
-                           w[prefix + "output.LayerNorm.bias"], self.eps)
+        return _layer_norm(
+            linear(inner, "output.dense") + hidden,
+            w[prefix + "output.LayerNorm.weight"],
+            w[prefix + "output.LayerNorm.bias"],
+            self.eps,
+        )

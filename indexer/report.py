@@ -73,12 +73,16 @@ class IndexReport:
         return self.processed / self.seconds if self.seconds else 0.0
 
     def summary(self) -> str:
-        line = (f"{self.captioned} captioned, {self.unchanged} unchanged, {self.reused} reused, "
-                f"{self.failed} failed, {self.removed} removed in {self.seconds:.1f}s")
+        line = (
+            f"{self.captioned} captioned, {self.unchanged} unchanged, {self.reused} reused, "
+            f"{self.failed} failed, {self.removed} removed in {self.seconds:.1f}s"
+        )
         if self.processed:
-            line += (f" ({self.images_per_second:.1f} images/s; decode {self.decode_seconds:.1f}s, "
-                     f"model {self.model_seconds:.1f}s, store {self.store_seconds:.1f}s, "
-                     f"embed {self.embed_seconds:.1f}s)")
+            line += (
+                f" ({self.images_per_second:.1f} images/s; decode {self.decode_seconds:.1f}s, "
+                f"model {self.model_seconds:.1f}s, store {self.store_seconds:.1f}s, "
+                f"embed {self.embed_seconds:.1f}s)"
+            )
         if self.other_model:
             line += f"; {self.other_model} captions are from another model (--recaption to redo them)"
         return line

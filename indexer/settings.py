@@ -35,8 +35,13 @@ class Settings:
     hub_endpoint: str = DEFAULT_HUB  # $HF_ENDPOINT: a Hub mirror
 
     @classmethod
-    def resolve(cls, data_dir: Path | str | None = None, model: str | None = None, embedder: str | None = None,
-                environ: Mapping[str, str] | None = None) -> Settings:
+    def resolve(
+        cls,
+        data_dir: Path | str | None = None,
+        model: str | None = None,
+        embedder: str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Settings:
         env = os.environ if environ is None else environ
         named_model = model or env.get("CAPTIONARY_MODEL") or None
         chosen_dir = data_dir or env.get("CAPTIONARY_DATA_DIR")

@@ -26,9 +26,14 @@ def is_url(source: str) -> bool:
     return source.startswith(("http://", "https://"))
 
 
-def caption_sources(sources: Sequence[str | bytes], captioner: CaptionModel, batch_size: int = 8,
-                    fetch: Callable[[str], bytes] | None = None, names: Sequence[str] | None = None,
-                    keep_pictures: bool = False) -> list[CaptionResult]:
+def caption_sources(
+    sources: Sequence[str | bytes],
+    captioner: CaptionModel,
+    batch_size: int = 8,
+    fetch: Callable[[str], bytes] | None = None,
+    names: Sequence[str] | None = None,
+    keep_pictures: bool = False,
+) -> list[CaptionResult]:
     """Caption files, http(s) URLs or uploaded bytes in batches; a source that fails gets its error, the rest
     go on. `names` labels the results (an upload's file name), else the source itself."""
     from indexer.fetch import fetch_url

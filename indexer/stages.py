@@ -35,8 +35,7 @@ def default_split(device: str, cores: int | None = None) -> tuple[int, int]:
     return max(2, min(8, cores)), max(1, min(4, cores))
 
 
-def ordered_prefetch(function: Callable[[T], R], items: Iterable[T], pool: ThreadPoolExecutor,
-                     ahead: int) -> Iterator[R]:
+def ordered_prefetch(function: Callable[[T], R], items: Iterable[T], pool: ThreadPoolExecutor, ahead: int) -> Iterator[R]:
     """Map in a thread pool, yielding in input order with at most `ahead` items in flight.
 
     The bound is what keeps memory flat: decoded photos never pile up faster than the
@@ -83,8 +82,9 @@ class Prepared:
     decode_seconds: float = 0.0
 
     def outcome(self) -> Outcome:
-        return Outcome(self.path, self.root, self.size, self.mtime_ns, self.content_hash, self.facts, self.caption,
-                       self.error, self.vanished)
+        return Outcome(
+            self.path, self.root, self.size, self.mtime_ns, self.content_hash, self.facts, self.caption, self.error, self.vanished
+        )
 
 
 class Reader:
@@ -169,11 +169,16 @@ def make_plan(options: IndexOptions, captioner: CaptionModel, thumbnail_dir: Pat
 
     device = getattr(captioner, "device", "cpu")
     return RunPlan(
-        model_id=options.model, batch_size=batch_size_for(device, options.batch_size),
+        model_id=options.model,
+        batch_size=batch_size_for(device, options.batch_size),
         workers=options.workers or default_split(device)[0],
         decode_side=max(captioner.input_side, THUMBNAIL_SIDE if options.thumbnails else 0),
-        model_side=captioner.input_side, recaption=options.recaption, thumbnails=options.thumbnails,
-        follow_symlinks=options.follow_symlinks, thumbnail_dir=thumbnail_dir)
+        model_side=captioner.input_side,
+        recaption=options.recaption,
+        thumbnails=options.thumbnails,
+        follow_symlinks=options.follow_symlinks,
+        thumbnail_dir=thumbnail_dir,
+    )
 
 
 def reduce_for_model(image: Image.Image, side: int) -> Image.Image:
@@ -184,5 +189,6 @@ def reduce_for_model(image: Image.Image, side: int) -> Image.Image:
     if shorter <= side * 1.5:
         return image
     scale = side / shorter
-    return image.resize((max(side, round(image.width * scale)), max(side, round(image.height * scale))),
-                        PILImage.Resampling.BILINEAR)
+    return image.resize(
+        (max(side, round(image.width * scale)), max(side, round(image.height * scale))), PILImage.Resampling.BILINEAR
+    )

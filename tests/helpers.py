@@ -26,10 +26,10 @@ def db_state(store: Store) -> dict[str, str | None]:
     from db.models import Content, File
 
     with store.sessions() as session:
-        rows = session.execute(select(File.path, Content.caption, Content.user_caption, File.error)
-                               .outerjoin(Content, File.content_id == Content.id))
-        return {path: (user or caption) if error is None else f"failed: {error}"
-                for path, caption, user, error in rows}
+        rows = session.execute(
+            select(File.path, Content.caption, Content.user_caption, File.error).outerjoin(Content, File.content_id == Content.id)
+        )
+        return {path: (user or caption) if error is None else f"failed: {error}" for path, caption, user, error in rows}
 
 
 def pending_embeddings(store: Store) -> int:
@@ -39,5 +39,11 @@ def pending_embeddings(store: Store) -> int:
     from db.models import Content
 
     with store.sessions() as session:
-        return session.scalar(select(func.count()).select_from(Content).where(
-            Content.embedding.is_(None) | Content.embedder.is_(None) | (Content.embedder != store.embedder_id))) or 0
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(Content)
+                .where(Content.embedding.is_(None) | Content.embedder.is_(None) | (Content.embedder != store.embedder_id))
+            )
+            or 0
+        )

@@ -33,8 +33,9 @@ def photo(size=(64, 48), colour=(220, 30, 30), noise: int = 0, seed: int = 0) ->
     return image
 
 
-def save_jpeg(image: Image.Image, path: Path, orientation: int | None = None, taken: str | None = None,
-              camera: str | None = None) -> Path:
+def save_jpeg(
+    image: Image.Image, path: Path, orientation: int | None = None, taken: str | None = None, camera: str | None = None
+) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     exif = Image.Exif()
     if orientation:
@@ -62,8 +63,7 @@ def write_all_formats(folder: Path, colour=(30, 30, 220)) -> list[Path]:
         ("transparent.png", base.convert("RGBA"), {}),
         ("grey.png", base.convert("L"), {}),
         ("image.webp", base, {}),
-        ("animated.gif", base.convert("P"), {"save_all": True,
-                                            "append_images": [photo(colour=(0, 0, 0)).convert("P")]}),
+        ("animated.gif", base.convert("P"), {"save_all": True, "append_images": [photo(colour=(0, 0, 0)).convert("P")]}),
         ("bitmap.bmp", base, {}),
         ("scan.tif", base.convert("CMYK"), {}),
         ("scan16.tiff", base.convert("L").convert("I;16"), {}),
@@ -103,14 +103,15 @@ def _bomb_png() -> bytes:
 def make_photo_tree(root: Path) -> dict:
     """A realistic little archive; returns what a test needs to know about it."""
     tree: dict = {"root": root}
-    tree["red"] = save_jpeg(photo(colour=COLOURS[0]), root / "2019" / "city trip" / "IMG_0001.jpg",
-                            taken="2019:06:01 12:00:00", camera="Pixel 4")
-    tree["beach"] = save_jpeg(photo(colour=COLOURS[1]), root / "2019" / "holidays" / "beach_2019" / "img_001.jpg",
-                              taken="2019:08:15 10:30:00")
+    tree["red"] = save_jpeg(
+        photo(colour=COLOURS[0]), root / "2019" / "city trip" / "IMG_0001.jpg", taken="2019:06:01 12:00:00", camera="Pixel 4"
+    )
+    tree["beach"] = save_jpeg(
+        photo(colour=COLOURS[1]), root / "2019" / "holidays" / "beach_2019" / "img_001.jpg", taken="2019:08:15 10:30:00"
+    )
     tree["park"] = save_jpeg(photo(colour=COLOURS[2]), root / "2020" / "spring" / "park.jpg")
     # Stored landscape, shown portrait: orientation 6 means "rotate 90 degrees clockwise to view".
-    tree["rotated"] = save_jpeg(photo(size=(80, 40), colour=COLOURS[3]), root / "2020" / "rotated.jpg",
-                                orientation=6)
+    tree["rotated"] = save_jpeg(photo(size=(80, 40), colour=COLOURS[3]), root / "2020" / "rotated.jpg", orientation=6)
     tree["unicode"] = save_jpeg(photo(colour=COLOURS[4]), root / "2021" / "été à Paris" / "crème brûlée 1.jpg")
     tree["formats"] = write_all_formats(root / "2021" / "formats", colour=COLOURS[1])
     tree["bad"] = write_bad_files(root / "broken")

@@ -13,14 +13,58 @@ from db.models import Content, File, Root, Tag, utcnow
 from db.store import Store
 from db.tags import auto_tags
 
-SUBJECTS = ["a man", "a woman", "two children", "a dog", "a cat", "a group of people", "a red car", "a bird",
-            "a surfer", "a skier", "a plate of food", "a train", "a boat", "a horse", "a little girl",
-            "an old building", "a bicycle", "a giraffe", "an elephant", "a teddy bear"]
-ACTIONS = ["standing", "sitting", "riding a wave", "running", "playing with a ball", "parked", "flying",
-           "eating", "walking", "lying", "waiting", "jumping"]
-PLACES = ["on the beach", "in a park", "on a city street", "in the snow", "next to a lake", "in a kitchen",
-          "on a wooden table", "in a field of grass", "under a blue sky", "at night", "in front of a house",
-          "on top of a mountain", "near the sea", "in a living room"]
+SUBJECTS = [
+    "a man",
+    "a woman",
+    "two children",
+    "a dog",
+    "a cat",
+    "a group of people",
+    "a red car",
+    "a bird",
+    "a surfer",
+    "a skier",
+    "a plate of food",
+    "a train",
+    "a boat",
+    "a horse",
+    "a little girl",
+    "an old building",
+    "a bicycle",
+    "a giraffe",
+    "an elephant",
+    "a teddy bear",
+]
+ACTIONS = [
+    "standing",
+    "sitting",
+    "riding a wave",
+    "running",
+    "playing with a ball",
+    "parked",
+    "flying",
+    "eating",
+    "walking",
+    "lying",
+    "waiting",
+    "jumping",
+]
+PLACES = [
+    "on the beach",
+    "in a park",
+    "on a city street",
+    "in the snow",
+    "next to a lake",
+    "in a kitchen",
+    "on a wooden table",
+    "in a field of grass",
+    "under a blue sky",
+    "at night",
+    "in front of a house",
+    "on top of a mountain",
+    "near the sea",
+    "in a living room",
+]
 
 
 def synthetic_caption(rng: random.Random) -> str:
@@ -40,15 +84,38 @@ def insert_synthetic(store: Store, count: int, root: str = "/photos", seed: int 
             for i in range(start, min(count, start + 10_000)):
                 taken = datetime(2005, 1, 1) + timedelta(minutes=rng.randrange(20 * 365 * 24 * 60))
                 caption = synthetic_caption(rng)
-                contents.append({"id": i + 1, "hash": hashlib.sha256(f"{seed}-{i}".encode()).hexdigest(),
-                                 "width": 4000, "height": 3000, "format": "JPEG", "taken_at": taken,
-                                 "camera": "Pixel 4", "caption": caption, "model": "synthetic",
-                                 "captioned_at": now})
+                contents.append(
+                    {
+                        "id": i + 1,
+                        "hash": hashlib.sha256(f"{seed}-{i}".encode()).hexdigest(),
+                        "width": 4000,
+                        "height": 3000,
+                        "format": "JPEG",
+                        "taken_at": taken,
+                        "camera": "Pixel 4",
+                        "caption": caption,
+                        "model": "synthetic",
+                        "captioned_at": now,
+                    }
+                )
                 folder = f"{root}/{taken.year}/event_{i % 2000:04}"
-                files.append({"id": i + 1, "path": f"{folder}/IMG_{i:06}.jpg", "root": root, "folder": folder,
-                              "name": f"IMG_{i:06}.jpg", "ext": "jpg", "size": 3_000_000,
-                              "mtime_ns": int(taken.timestamp() * 1e9), "content_id": i + 1, "error": None,
-                              "indexed_at": now, "seen_run": 1, "ft_seq": seq})
+                files.append(
+                    {
+                        "id": i + 1,
+                        "path": f"{folder}/IMG_{i:06}.jpg",
+                        "root": root,
+                        "folder": folder,
+                        "name": f"IMG_{i:06}.jpg",
+                        "ext": "jpg",
+                        "size": 3_000_000,
+                        "mtime_ns": int(taken.timestamp() * 1e9),
+                        "content_id": i + 1,
+                        "error": None,
+                        "indexed_at": now,
+                        "seen_run": 1,
+                        "ft_seq": seq,
+                    }
+                )
                 if with_tags:
                     if caption not in tag_cache:
                         tag_cache[caption] = auto_tags(caption)

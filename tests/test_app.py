@@ -36,8 +36,11 @@ def unescape(markdown: str) -> str:
 def shown_names(app: AppTest) -> list[str]:
     """File names under the thumbnails, in grid order."""
     names = [unescape(element.value) for element in app.caption]
-    return [name for name in names if name.lower().endswith((".jpg", ".jpeg", ".png", ".heic", ".webp", ".gif",
-                                                             ".bmp", ".tif", ".tiff"))]
+    return [
+        name
+        for name in names
+        if name.lower().endswith((".jpg", ".jpeg", ".png", ".heic", ".webp", ".gif", ".bmp", ".tif", ".tiff"))
+    ]
 
 
 def caption_view(app: AppTest) -> AppTest:

@@ -84,17 +84,20 @@ def app_server(photo_tree, data_dir, tiny_model):
 def wait_for_images(page, count: int) -> None:
     """Until exactly `count` images are in the main area and the browser has decoded all of them."""
     page.wait_for_function(
-        "(count) => { const imgs = [...document.querySelectorAll(\"" + MAIN + " img\")];"
+        '(count) => { const imgs = [...document.querySelectorAll("' + MAIN + ' img")];'
         " return imgs.length === count && imgs.every(img => img.complete && img.naturalWidth > 0); }",
-        arg=count, timeout=60_000)
+        arg=count,
+        timeout=60_000,
+    )
 
 
 def detail_name(page) -> str:
     return page.locator(f"{MAIN} h3").last.inner_text().replace("\u200b", "")
 
 
-@pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
-                    reason="Debian's chromium is not installed (.ci/run installs it)")
+@pytest.mark.skipif(
+    not os.path.exists(CHROMIUM) and not os.environ.get("CI"), reason="Debian's chromium is not installed (.ci/run installs it)"
+)
 @pytest.mark.parametrize("width", [1400, 800])
 def test_the_app_in_a_real_browser(app_server, width):
     from playwright.sync_api import sync_playwright
@@ -104,8 +107,16 @@ def test_the_app_in_a_real_browser(app_server, width):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         page = browser.new_page(viewport={"width": width, "height": 1000})
         page.goto(url)
         search_box = page.get_by_label("Search your photos")
@@ -117,7 +128,8 @@ def test_the_app_in_a_real_browser(app_server, width):
         assert page.evaluate(CUT_CONTROLS_JS) == [], "cut-off controls while browsing"
         # tiles of one size: every thumbnail is square and they line up in rows
         boxes = page.locator(f"{MAIN} img").evaluate_all(
-            "(imgs) => imgs.map(img => { const r = img.getBoundingClientRect(); return [r.width, r.height, r.top]; })")
+            "(imgs) => imgs.map(img => { const r = img.getBoundingClientRect(); return [r.width, r.height, r.top]; })"
+        )
         assert all(abs(w - h) <= 1 for w, h, _ in boxes), boxes
         columns = sum(1 for _, _, top in boxes if abs(top - boxes[0][2]) <= 1)
         assert columns == (5 if width == 1400 else 2), columns
@@ -142,13 +154,19 @@ def test_the_app_in_a_real_browser(app_server, width):
         page.evaluate("() => document.activeElement && document.activeElement.blur()")  # no text field focused
         page.keyboard.press("ArrowLeft")
         page.wait_for_function(
-            "(name) => { const h = [...document.querySelectorAll(\"" + MAIN + " h3\")].pop();"
-            " return h && h.innerText.replace(/\\u200b/g, '') !== name; }", arg=second, timeout=30_000)
+            '(name) => { const h = [...document.querySelectorAll("' + MAIN + ' h3")].pop();'
+            " return h && h.innerText.replace(/\\u200b/g, '') !== name; }",
+            arg=second,
+            timeout=30_000,
+        )
         first = detail_name(page)
         page.keyboard.press("ArrowRight")
         page.wait_for_function(
-            "(name) => { const h = [...document.querySelectorAll(\"" + MAIN + " h3\")].pop();"
-            " return h && h.innerText.replace(/\\u200b/g, '') === name; }", arg=second, timeout=30_000)
+            '(name) => { const h = [...document.querySelectorAll("' + MAIN + ' h3")].pop();'
+            " return h && h.innerText.replace(/\\u200b/g, '') === name; }",
+            arg=second,
+            timeout=30_000,
+        )
         assert first != second
         page.keyboard.press("Escape")
         wait_for_images(page, 12)

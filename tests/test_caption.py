@@ -115,8 +115,9 @@ def test_index_says_which_model_it_loads_and_leaves_no_empty_root(photo_tree, da
     from indexer.cli import cli
 
     runner = CliRunner()
-    result = runner.invoke(cli, ["index", str(photo_tree["root"]), "--data-dir", str(data_dir),
-                                 "--model", "someone/not-cached-model"])
+    result = runner.invoke(
+        cli, ["index", str(photo_tree["root"]), "--data-dir", str(data_dir), "--model", "someone/not-cached-model"]
+    )
     assert result.exit_code == 1
     assert "loading model someone/not-cached-model (first use downloads it from the Hugging Face Hub" in result.stderr
     assert "--model PATH" in result.stderr and "CAPTIONARY_MODEL" in result.stderr
@@ -141,8 +142,13 @@ def test_settings_take_the_flag_then_the_environment_then_the_default(tmp_path):
     default = Settings.resolve(environ={})
     assert default.model == "nlpconnect/vit-gpt2-image-captioning" and not default.model_named
     assert default.embedder == "sentence-transformers/all-MiniLM-L6-v2" and not default.debug
-    environment = {"CAPTIONARY_MODEL": "/models/blip", "CAPTIONARY_DATA_DIR": str(tmp_path / "env"),
-                   "CAPTIONARY_EMBEDDER": "/models/e5", "CAPTIONARY_DEBUG": "1", "HF_HUB_OFFLINE": "true"}
+    environment = {
+        "CAPTIONARY_MODEL": "/models/blip",
+        "CAPTIONARY_DATA_DIR": str(tmp_path / "env"),
+        "CAPTIONARY_EMBEDDER": "/models/e5",
+        "CAPTIONARY_DEBUG": "1",
+        "HF_HUB_OFFLINE": "true",
+    }
     from_env = Settings.resolve(environ=environment)
     assert (from_env.model, from_env.data_dir, from_env.embedder) == ("/models/blip", tmp_path / "env", "/models/e5")
     assert from_env.model_named and from_env.debug and from_env.hub_offline  # the app's Caption view needs model_named
@@ -176,12 +182,18 @@ def test_search_and_stats_never_import_torch(photo_tree, tmp_path, with_embeddin
 
     data_dir = tmp_path / "data"
     with Store.open(data_dir) as store:
-        store.use_embedder(DEFAULT_EMBEDDER,
-                           lambda: NumpyQueryEncoder(DEFAULT_EMBEDDER, embedder_location(DEFAULT_EMBEDDER)))
+        store.use_embedder(DEFAULT_EMBEDDER, lambda: NumpyQueryEncoder(DEFAULT_EMBEDDER, embedder_location(DEFAULT_EMBEDDER)))
         index_with(store, [photo_tree["root"]], FakeCaptioner(), embeddings=with_embeddings)
         assert store.has_embeddings() is with_embeddings
-    out = subprocess.run([sys.executable, "-c", SEARCH_IN_A_FRESH_PROCESS, str(data_dir)],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", SEARCH_IN_A_FRESH_PROCESS, str(data_dir)], capture_output=True, text=True, check=True
+    )
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result == {"stats": 0, "search": 0, "hits": 10, "mode": "hybrid" if with_embeddings else "keyword",
-                      "torch": False, "transformers": False}
+    assert result == {
+        "stats": 0,
+        "search": 0,
+        "hits": 10,
+        "mode": "hybrid" if with_embeddings else "keyword",
+        "torch": False,
+        "transformers": False,
+    }

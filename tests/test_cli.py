@@ -138,8 +138,18 @@ def test_forget_unknown_root_is_a_clear_error(runner, indexed_cli, tmp_path):
 
 
 def test_caption_command_json_with_a_failure(runner, tiny_model, photo_tree):
-    result = runner.invoke(cli, ["caption", str(photo_tree["red"]), str(photo_tree["bad"]["text"]),
-                                 "http://127.0.0.1:9/x.jpg", "--model", str(tiny_model), "--json"])
+    result = runner.invoke(
+        cli,
+        [
+            "caption",
+            str(photo_tree["red"]),
+            str(photo_tree["bad"]["text"]),
+            "http://127.0.0.1:9/x.jpg",
+            "--model",
+            str(tiny_model),
+            "--json",
+        ],
+    )
     # one failed source -> exit 1, but every other image still gets its caption
     assert result.exit_code == 1
     items = json.loads(result.stdout)

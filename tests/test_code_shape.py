@@ -41,4 +41,3 @@ def test_the_checks_see_a_long_function(tmp_path):
     sample.write_text(f"def f():\n{body}\n\n\n# long: a table of values\ndef g():\n{body}\n")
     assert [line.split()[-3] for line in long_functions(sample)] == ["f"]
     assert len(SHIPPED) > 20
-

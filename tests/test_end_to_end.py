@@ -21,8 +21,9 @@ def captionary(*args, env=None, check=True, stop=None, **kwargs) -> subprocess.C
     """Run the command; stop=("kill", "commit:4") runs it through tests/crashing_cli.py, killed at that point."""
     full_env = {**os.environ, **(env or {})}
     entry = ["-m", "tests.crashing_cli", *stop, "--"] if stop else ["-m", "indexer"]
-    result = subprocess.run([sys.executable, *entry, *map(str, args)], capture_output=True, text=True,
-                            env=full_env, timeout=300, **kwargs)
+    result = subprocess.run(
+        [sys.executable, *entry, *map(str, args)], capture_output=True, text=True, env=full_env, timeout=300, **kwargs
+    )
     if check:
         assert result.returncode == 0, result.stderr
     return result
@@ -30,8 +31,7 @@ def captionary(*args, env=None, check=True, stop=None, **kwargs) -> subprocess.C
 
 def test_index_search_stats_end_to_end(photo_tree, data_dir, tiny_model):
     before = tree_snapshot(photo_tree["root"])
-    indexed = captionary("index", photo_tree["root"], "--data-dir", data_dir, "--model", tiny_model,
-                         "--batch-size", "4")
+    indexed = captionary("index", photo_tree["root"], "--data-dir", data_dir, "--model", tiny_model, "--batch-size", "4")
     summary = indexed.stdout.strip().splitlines()[0]
     assert summary.startswith("15 captioned, 0 unchanged, 1 reused, 4 failed")
     assert "Traceback" not in indexed.stderr
@@ -80,8 +80,7 @@ def crash_tree(tmp_path_factory, tiny_model):
     base = tmp_path_factory.mktemp("crash")
     root = base / "photos"
     for i in range(40):
-        save_jpeg(photo(size=(96, 72), colour=COLOURS[i % 5], noise=25, seed=i),
-                  root / f"folder{i % 4}" / f"photo_{i:02}.jpg")
+        save_jpeg(photo(size=(96, 72), colour=COLOURS[i % 5], noise=25, seed=i), root / f"folder{i % 4}" / f"photo_{i:02}.jpg")
     save_jpeg(photo(size=(96, 72)), root / "folder0" / "twin_a.jpg")
     save_jpeg(photo(size=(96, 72)), root / "folder3" / "twin_b.jpg")
     (root / "folder1" / "broken.jpg").write_bytes(b"\xff\xd8 not really")
@@ -93,8 +92,10 @@ def crash_tree(tmp_path_factory, tiny_model):
 def final_state(data_dir):
     with Store.open_existing(data_dir) as store:
         everything = sorted(hit.image.path for hit in store.search("*", limit=1000).hits)
-        by_word = {word: sorted(hit.image.path for hit in store.search(word, limit=1000).hits)
-                   for word in ("folder0", "photo", "city", "dog", "beach", "the")}
+        by_word = {
+            word: sorted(hit.image.path for hit in store.search(word, limit=1000).hits)
+            for word in ("folder0", "photo", "city", "dog", "beach", "the")
+        }
         return {"rows": db_state(store), "all": everything, "words": by_word, "check": store.check().ok}
 
 
@@ -115,9 +116,27 @@ def test_kill_at_any_moment_then_rerun_equals_a_clean_index(crash_tree, tmp_path
 def test_second_indexer_is_refused_while_search_keeps_working(crash_tree, tmp_path, tiny_model):
     root, _ = crash_tree
     data_dir = tmp_path / "data"
-    first = subprocess.Popen([sys.executable, "-m", "tests.crashing_cli", "pause", "caption:4", "--", "index", str(root),
-                              "--data-dir", str(data_dir), "--model", str(tiny_model), "--batch-size", "4",
-                              "--no-embeddings"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.crashing_cli",
+            "pause",
+            "caption:4",
+            "--",
+            "index",
+            str(root),
+            "--data-dir",
+            str(data_dir),
+            "--model",
+            str(tiny_model),
+            "--batch-size",
+            "4",
+            "--no-embeddings",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.time() + 120
         images = 0

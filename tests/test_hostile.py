@@ -45,6 +45,7 @@ def browse_total(store: Store) -> int:
 
 # -- 1. a long-lived store (the app) after edits -----------------------------------------------------
 
+
 def test_long_lived_store_counts_each_photo_once_across_edits_and_deletions(store, photo_tree):
     before = browse_total(store)
     red = store.image_by_path(photo_tree["red"])
@@ -62,8 +63,23 @@ def test_long_lived_store_sees_another_process_index_run_once(store, photo_tree,
     before = browse_total(store)
     save_jpeg(photo(colour=(30, 200, 30)), photo_tree["root"] / "new" / "fresh.jpg")
     save_jpeg(photo(colour=(240, 240, 240)), photo_tree["red"])  # edited bytes: its document is replaced
-    subprocess.run([sys.executable, "-m", "indexer", "index", str(photo_tree["root"]), "--data-dir", str(data_dir),
-                    "--model", str(tiny_model), "--no-embeddings"], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "indexer",
+            "index",
+            str(photo_tree["root"]),
+            "--data-dir",
+            str(data_dir),
+            "--model",
+            str(tiny_model),
+            "--no-embeddings",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     assert browse_total(store) == before + 1
 
 
@@ -89,16 +105,26 @@ def test_app_after_saving_tags_shows_each_photo_once(store, data_dir, monkeypatc
 
 # -- 2, 3. the URL box: http(s) only, public addresses only, one deadline ------------------------------
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "/etc/passwd", "ftp://example.com/x.jpg",
-                                 "file:///dev/zero", "gopher://x"])
+
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "/etc/passwd", "ftp://example.com/x.jpg", "file:///dev/zero", "gopher://x"]
+)
 def test_only_http_urls_are_fetched(url):
     with pytest.raises(ImageReadError, match="only http"):
         fetch.fetch_url(url)
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:9/x.jpg", "http://localhost/x.jpg", "http://10.0.0.1/x.jpg",
-                                 "http://169.254.169.254/latest/meta-data", "http://[::1]/x.jpg",
-                                 "http://0.0.0.0/x.jpg"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/x.jpg",
+        "http://localhost/x.jpg",
+        "http://10.0.0.1/x.jpg",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/x.jpg",
+        "http://0.0.0.0/x.jpg",
+    ],
+)
 def test_private_and_loopback_addresses_are_refused(url):
     with pytest.raises(ImageReadError, match="is a private, loopback or link-local address"):
         fetch.fetch_url(url)
@@ -175,6 +201,7 @@ def test_a_slow_download_stops_at_the_deadline(monkeypatch):
 
 # -- 4. impossible dates -----------------------------------------------------------------------------
 
+
 def test_exif_year_one_is_an_unknown_date_and_date_sort_works(photo_tree, data_dir):
     save_jpeg(photo(colour=(30, 30, 220)), photo_tree["root"] / "clock" / "reset.jpg", taken="0001:01:01 00:00:00")
     with Store.open(data_dir) as store:
@@ -193,34 +220,38 @@ def test_exif_year_one_is_an_unknown_date_and_date_sort_works(photo_tree, data_d
 
 # -- 5, 8. what export writes ------------------------------------------------------------------------
 
+
 def test_control_characters_never_reach_a_sidecar_and_a_broken_own_sidecar_is_repaired(store, photo_tree, tmp_path):
     red = store.image_by_path(photo_tree["red"])
     store.set_caption(red.id, "a red\x01 car")
     assert store.image(red.id).caption == "a red car"  # stripped on the way in
     with store.sessions.begin() as session:  # as an older version stored it
-        session.execute(update(Content).where(Content.id == session.get(File, red.id).content_id)
-                        .values(user_caption="a red\x01 car"))
+        session.execute(
+            update(Content).where(Content.id == session.get(File, red.id).content_id).values(user_caption="a red\x01 car")
+        )
     report = export_xmp(store, tmp_path / "sidecars")
     sidecar = tmp_path / "sidecars" / (str(photo_tree["red"]).lstrip("/") + ".xmp")
     ET.fromstring(sidecar.read_bytes())  # well-formed: the character was replaced on the way out
     assert not report.failed
     # A sidecar an older captionary wrote with the raw character could never be updated again.
-    sidecar.write_bytes(sidecar.read_bytes().replace(b"\xef\xbf\xbd", b"\x01").replace(
-        b' xmp:CreatorTool="captionary"', b""))
+    sidecar.write_bytes(sidecar.read_bytes().replace(b"\xef\xbf\xbd", b"\x01").replace(b' xmp:CreatorTool="captionary"', b""))
     store.set_caption(red.id, "a fixed caption")
     report = export_xmp(store, tmp_path / "sidecars")
     assert not report.failed and b"a fixed caption" in sidecar.read_bytes()
 
 
-@pytest.mark.parametrize("foreign", [
-    b"<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF><broken",
-    # broken only by a control character, but another tool's: it holds a rating, and no description of ours
-    b"<x:xmpmeta xmlns:x='adobe:ns:meta/' xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#' "
-    b"xmlns:xmp='http://ns.adobe.com/xap/1.0/'><rdf:RDF><rdf:Description xmp:Rating='5'>\x01"
-    b"</rdf:Description></rdf:RDF></x:xmpmeta>",
-    b"<x:xmpmeta xmlns:x='adobe:ns:meta/' xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>"
-    b"<rdf:RDF><rdf:Seq>\x01</rdf:Seq></rdf:RDF></x:xmpmeta>",
-])
+@pytest.mark.parametrize(
+    "foreign",
+    [
+        b"<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF><broken",
+        # broken only by a control character, but another tool's: it holds a rating, and no description of ours
+        b"<x:xmpmeta xmlns:x='adobe:ns:meta/' xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#' "
+        b"xmlns:xmp='http://ns.adobe.com/xap/1.0/'><rdf:RDF><rdf:Description xmp:Rating='5'>\x01"
+        b"</rdf:Description></rdf:RDF></x:xmpmeta>",
+        b"<x:xmpmeta xmlns:x='adobe:ns:meta/' xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>"
+        b"<rdf:RDF><rdf:Seq>\x01</rdf:Seq></rdf:RDF></x:xmpmeta>",
+    ],
+)
 def test_someone_elses_broken_sidecar_is_still_left_untouched(store, photo_tree, tmp_path, foreign):
     sidecar = tmp_path / "sidecars" / (str(photo_tree["red"]).lstrip("/") + ".xmp")
     sidecar.parent.mkdir(parents=True)
@@ -246,6 +277,7 @@ def test_csv_cells_that_look_like_formulas_are_quoted_json_stays_raw(store, phot
 
 # -- 6, 13. files that are not what they say ----------------------------------------------------------
 
+
 def test_a_huge_file_is_refused_unread(photo_tree, data_dir, monkeypatch):
     from indexer import imaging
 
@@ -255,7 +287,8 @@ def test_a_huge_file_is_refused_unread(photo_tree, data_dir, monkeypatch):
     with Store.open(data_dir) as store:
         index_with(store, [photo_tree["root"]], FakeCaptioner())
         assert ("huge.jpg", "too large (20002 bytes; limit 10000)") in [
-            (Path(path).name, error) for path, error in store.failures()]
+            (Path(path).name, error) for path, error in store.failures()
+        ]
 
 
 def test_hashing_streams_the_file(photo_tree, data_dir, monkeypatch):
@@ -288,14 +321,16 @@ def test_a_fifo_swapped_in_after_the_scan_cannot_hang_the_indexer(photo_tree, da
     photo_tree["red"].touch()  # changed since any earlier scan
     with Store.open(data_dir) as store:
         done = threading.Event()
-        worker = threading.Thread(target=lambda: (index_with(store, [photo_tree["root"]], FakeCaptioner()),
-                                                  done.set()), daemon=True)
+        worker = threading.Thread(
+            target=lambda: (index_with(store, [photo_tree["root"]], FakeCaptioner()), done.set()), daemon=True
+        )
         worker.start()
         assert done.wait(120), "the indexer hung on a FIFO"
         assert (str(target), "not a regular file") in store.failures()
 
 
 # -- 7. file and person text in the app is text ------------------------------------------------------
+
 
 def test_app_shows_file_and_person_text_as_text(photo_tree, data_dir, monkeypatch):
     from streamlit.testing.v1 import AppTest
@@ -327,6 +362,7 @@ def test_app_shows_file_and_person_text_as_text(photo_tree, data_dir, monkeypatc
 
 # -- 9. the data dir inside a photo root -------------------------------------------------------------
 
+
 def test_a_data_dir_inside_the_photo_root_is_never_indexed(photo_tree):
     inside = photo_tree["root"] / "captionary-data"
     counts = []
@@ -340,8 +376,20 @@ def test_a_data_dir_inside_the_photo_root_is_never_indexed(photo_tree):
 
 # -- 10, 11. queries ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("query", ["-folder:/tmp", "x-id:5", "a.folder:/tmp", "red,folder:/tmp", "x-path:/etc/passwd",
-                                   "red OR OR blue", "NOT NOT red", "car AND AND red"])
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "-folder:/tmp",
+        "x-id:5",
+        "a.folder:/tmp",
+        "red,folder:/tmp",
+        "x-path:/etc/passwd",
+        "red OR OR blue",
+        "NOT NOT red",
+        "car AND AND red",
+    ],
+)
 def test_hidden_fields_and_doubled_operators_are_refused_with_a_message(store, query):
     with pytest.raises(QueryError) as raised:
         store.search(query, mode="keyword")
@@ -371,8 +419,10 @@ def test_a_file_name_as_written_finds_the_file(store, photo_tree, query):
 
 # -- 12. readers never wait on the writer ------------------------------------------------------------
 
+
 def test_search_answers_and_edits_give_up_quickly_while_another_process_holds_the_write_lock(
-        store, photo_tree, data_dir, monkeypatch):
+    store, photo_tree, data_dir, monkeypatch
+):
     from db import edits
 
     red = store.image_by_path(photo_tree["red"])
@@ -396,6 +446,7 @@ def test_search_answers_and_edits_give_up_quickly_while_another_process_holds_th
 
 # -- smaller items ------------------------------------------------------------------------------------
 
+
 def test_an_empty_root_is_not_taken_as_deleted_photos(photo_tree, data_dir, tmp_path):
     with Store.open(data_dir) as store:
         index_with(store, [photo_tree["root"]], FakeCaptioner())
@@ -414,8 +465,9 @@ def test_cli_warns_when_most_of_a_root_is_gone(photo_tree, data_dir, tmp_path):
         index_with(store, [photo_tree["root"]], FakeCaptioner())
     shutil.rmtree(photo_tree["root"])
     photo_tree["root"].mkdir()
-    result = CliRunner().invoke(cli, ["index", str(photo_tree["root"]), "--data-dir", str(data_dir),
-                                      "--model", str(tmp_path / "never-loaded")])
+    result = CliRunner().invoke(
+        cli, ["index", str(photo_tree["root"]), "--data-dir", str(data_dir), "--model", str(tmp_path / "never-loaded")]
+    )
     assert result.exit_code == 0 and "--allow-removal" in result.stderr and "none were removed" in result.stderr
 
 
@@ -456,8 +508,7 @@ def test_a_damaged_or_empty_catalog_says_so(tmp_path):
 
 
 def test_search_into_a_closed_pipe_ends_quietly(store, data_dir):
-    command = (f"{sys.executable} -m indexer search '*' --limit 1000 --mode keyword --data-dir {data_dir} "
-               "| head -c 1 > /dev/null")
+    command = f"{sys.executable} -m indexer search '*' --limit 1000 --mode keyword --data-dir {data_dir} | head -c 1 > /dev/null"
     for _ in range(3):  # small outputs may fit in the pipe before head exits: more tries, more chances
         result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120)
         assert "BrokenPipe" not in result.stderr and "Traceback" not in result.stderr, result.stderr
@@ -487,15 +538,32 @@ def test_a_photo_replaced_by_a_link_is_not_shown_through_it(store, photo_tree, t
         check_indexed_file(red.path, red.size)
 
 
-def test_https_is_verified_against_the_name_even_though_the_connection_goes_to_the_checked_address(
-        tmp_path, monkeypatch):
+def test_https_is_verified_against_the_name_even_though_the_connection_goes_to_the_checked_address(tmp_path, monkeypatch):
     import ssl
 
     if shutil.which("openssl") is None:
         pytest.skip("openssl is not installed")
     key, certificate = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
-                    str(certificate), "-days", "1", "-subj", "/CN=localhost"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(certificate),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ],
+        check=True,
+        capture_output=True,
+    )
     server = _Server("127.0.0.1", lambda request: request.send_error(404))
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(certificate, key)
@@ -504,7 +572,8 @@ def test_https_is_verified_against_the_name_even_though_the_connection_goes_to_t
     try:
         # a certificate nobody vouches for is refused: TLS is checked, not switched off by the pinning
         with pytest.raises(ImageReadError, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
-            fetch.fetch_url(server.url.replace("http://", "https://").replace("127.0.0.1", "localhost") + "/x.jpg",
-                            deadline_seconds=5)
+            fetch.fetch_url(
+                server.url.replace("http://", "https://").replace("127.0.0.1", "localhost") + "/x.jpg", deadline_seconds=5
+            )
     finally:
         server.close()

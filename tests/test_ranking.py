@@ -55,21 +55,29 @@ def test_one_subject_library_returns_the_matches_not_the_whole_library(library_s
 
 
 def test_adjacent_words_rank_above_words_apart(library_store):
-    store = library_store(Library("adjacent", [
-        "a black circle on a red background",
-        "a red square and a black circle on a white background",
-        "a red circle on a yellow background",
-        "a blue star and a red circle on a green background",
-        "a green triangle on a blue background",
-    ]))
+    store = library_store(
+        Library(
+            "adjacent",
+            [
+                "a black circle on a red background",
+                "a red square and a black circle on a white background",
+                "a red circle on a yellow background",
+                "a blue star and a red circle on a green background",
+                "a green triangle on a blue background",
+            ],
+        )
+    )
     for mode in ("hybrid", "keyword"):
-        captions = [hit.image.caption for hit in store.search("red circle", limit=10, mode=mode).hits
-                    if hit.match == WORDS]
+        captions = [hit.image.caption for hit in store.search("red circle", limit=10, mode=mode).hits if hit.match == WORDS]
         # the two captions that say "red circle" first, in any order; then those that hold both words apart
-        assert set(captions[:2]) == {"a red circle on a yellow background",
-                                     "a blue star and a red circle on a green background"}, mode
-        assert set(captions[2:]) == {"a black circle on a red background",
-                                     "a red square and a black circle on a white background"}, mode
+        assert set(captions[:2]) == {
+            "a red circle on a yellow background",
+            "a blue star and a red circle on a green background",
+        }, mode
+        assert set(captions[2:]) == {
+            "a black circle on a red background",
+            "a red square and a black circle on a white background",
+        }, mode
 
 
 def test_colour_and_shape_queries_rank_every_adjacent_match_first(library_store):

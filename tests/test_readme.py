@@ -30,8 +30,13 @@ def documented_flags(row: str) -> set[str]:
 
 
 def code_flags(command: click.Command) -> set[str]:
-    return {flag for parameter in command.params if isinstance(parameter, click.Option)
-            for flag in parameter.opts + parameter.secondary_opts if flag.startswith("--") and flag != "--help"}
+    return {
+        flag
+        for parameter in command.params
+        if isinstance(parameter, click.Option)
+        for flag in parameter.opts + parameter.secondary_opts
+        if flag.startswith("--") and flag != "--help"
+    }
 
 
 def test_every_command_and_flag_is_in_the_readme_table():

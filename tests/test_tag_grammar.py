@@ -10,8 +10,7 @@ from db.tags import auto_tags
 # caption -> (tags it must give, tags it must not give)
 TABLE: list[tuple[str, set[str], set[str]]] = [
     ("a red square", {"red", "square"}, set()),
-    ("a red circle and a blue square on a white background", {"red", "circle", "blue", "square", "white"},
-     {"background"}),
+    ("a red circle and a blue square on a white background", {"red", "circle", "blue", "square", "white"}, {"background"}),
     ("a street light", {"street", "light"}, set()),
     ("a glass of water", {"glass", "water"}, set()),
     ("a plastic bag", {"plastic", "bag"}, set()),
@@ -68,7 +67,22 @@ def test_tags_follow_the_caption_grammar(caption, must, must_not):
     assert not (must_not & tags), f"unwanted {must_not & tags}"
 
 
-@pytest.mark.parametrize("caption", ["", "'", "''", "=cmd|' /C calc'!A0", "...", "a 'quoted' word", "dog's'",
-                                     "\x00\x01", "🙂 a cat 🙂", "123 456", "-", "a" * 5000])
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "",
+        "'",
+        "''",
+        "=cmd|' /C calc'!A0",
+        "...",
+        "a 'quoted' word",
+        "dog's'",
+        "\x00\x01",
+        "🙂 a cat 🙂",
+        "123 456",
+        "-",
+        "a" * 5000,
+    ],
+)
 def test_odd_captions_never_crash_the_tagger(caption):
     assert isinstance(auto_tags(caption), list)

@@ -25,17 +25,20 @@ DC = "{http://purl.org/dc/elements/1.1/}"
 RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 
 
-@pytest.mark.parametrize("caption, tags", [
-    ("a man riding a wave on top of a surfboard", ["man", "wave", "surfboard"]),  # verbs and fillers out
-    ("two dogs playing with a frisbee in the grass", ["dog", "frisbee", "grass"]),  # plural -> singular
-    ("a group of people standing around a red bus", ["person", "red", "bus"]),  # people -> person, colour kept
-    ("children and mice near the geese", ["child", "mouse", "goose"]),  # irregular plurals
-    ("A Woman's BLACK cat, sleeping on the couch!", ["woman", "black", "cat", "couch"]),  # case, punctuation
-    ("a dog and another dog and dogs", ["dog"]),  # duplicates removed
-    ("crème brûlée on a table", ["crème", "brûlée", "table"]),  # unicode kept whole
-    ("the of and a an in on", []),  # nothing but stop words
-    ("an old building next to a bus stop", ["building", "bus", "stop"]),  # -ing noun kept, "bus" not "bu"
-])
+@pytest.mark.parametrize(
+    "caption, tags",
+    [
+        ("a man riding a wave on top of a surfboard", ["man", "wave", "surfboard"]),  # verbs and fillers out
+        ("two dogs playing with a frisbee in the grass", ["dog", "frisbee", "grass"]),  # plural -> singular
+        ("a group of people standing around a red bus", ["person", "red", "bus"]),  # people -> person, colour kept
+        ("children and mice near the geese", ["child", "mouse", "goose"]),  # irregular plurals
+        ("A Woman's BLACK cat, sleeping on the couch!", ["woman", "black", "cat", "couch"]),  # case, punctuation
+        ("a dog and another dog and dogs", ["dog"]),  # duplicates removed
+        ("crème brûlée on a table", ["crème", "brûlée", "table"]),  # unicode kept whole
+        ("the of and a an in on", []),  # nothing but stop words
+        ("an old building next to a bus stop", ["building", "bus", "stop"]),  # -ing noun kept, "bus" not "bu"
+    ],
+)
 def test_auto_tags_normalise_captions(caption, tags):
     assert auto_tags(caption) == tags
 
@@ -91,8 +94,9 @@ def test_tags_cli(store, photo_tree):
     rows = json.loads(listed.output)
     assert listed.exit_code == 0 and len(rows) == 3 and set(rows[0]) == {"tag", "count"}
     assert rows[0]["count"] >= rows[1]["count"] >= rows[2]["count"]
-    edited = runner.invoke(cli, ["tag", str(photo_tree["red"]), "--add", "Volvo", "--remove", "city",
-                                 "--data-dir", data_dir, "--json"])
+    edited = runner.invoke(
+        cli, ["tag", str(photo_tree["red"]), "--add", "Volvo", "--remove", "city", "--data-dir", data_dir, "--json"]
+    )
     assert edited.exit_code == 0 and json.loads(edited.output)["tags"] == ["car", "red", "street", "volvo"]
     missing = runner.invoke(cli, ["tag", "/nowhere/x.jpg", "--add", "a", "--data-dir", data_dir])
     assert missing.exit_code == 1 and "not indexed" in missing.stderr
@@ -100,8 +104,7 @@ def test_tags_cli(store, photo_tree):
 
 def test_set_caption_cli(store, photo_tree):
     runner = CliRunner()
-    result = runner.invoke(cli, ["set-caption", str(photo_tree["red"]), "Grandpa's Volvo",
-                                 "--data-dir", str(store.data_dir)])
+    result = runner.invoke(cli, ["set-caption", str(photo_tree["red"]), "Grandpa's Volvo", "--data-dir", str(store.data_dir)])
     assert result.exit_code == 0 and paths_found(store, "volvo") == {str(photo_tree["red"])}
     missing = runner.invoke(cli, ["set-caption", "/nowhere.jpg", "x", "--data-dir", str(store.data_dir)])
     assert missing.exit_code == 1 and "not indexed" in missing.stderr
@@ -110,10 +113,14 @@ def test_set_caption_cli(store, photo_tree):
 def test_export_csv_and_json(store, photo_tree, tmp_path):
     runner = CliRunner()
     out_csv, out_json = tmp_path / "out.csv", tmp_path / "out.json"
-    assert runner.invoke(cli, ["export", "--format", "csv", "--output", str(out_csv),
-                               "--data-dir", str(store.data_dir)]).exit_code == 0
-    assert runner.invoke(cli, ["export", "--format", "json", "--output", str(out_json),
-                               "--data-dir", str(store.data_dir)]).exit_code == 0
+    assert (
+        runner.invoke(cli, ["export", "--format", "csv", "--output", str(out_csv), "--data-dir", str(store.data_dir)]).exit_code
+        == 0
+    )
+    assert (
+        runner.invoke(cli, ["export", "--format", "json", "--output", str(out_json), "--data-dir", str(store.data_dir)]).exit_code
+        == 0
+    )
     rows = list(csv.DictReader(out_csv.open(encoding="utf-8")))
     records = json.loads(out_json.read_text(encoding="utf-8"))
     assert len(rows) == len(records) == 16
@@ -147,11 +154,13 @@ def test_xmp_sidecar_round_trip_and_merge():
     description = root.find(f"{RDF}RDF/{RDF}Description")
     assert description.find(f"{DC}description/{RDF}Alt/{RDF}li").text == "a dog & a cat <3"
     assert [li.text for li in description.findall(f"{DC}subject/{RDF}Bag/{RDF}li")] == ["dog", "cat"]
-    existing = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-'
-                b'ns#"><rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:dc="http://purl.'
-                b'org/dc/elements/1.1/" xmp:Rating="4"><dc:subject><rdf:Bag><rdf:li>old</rdf:li></rdf:Bag>'
-                b'</dc:subject><dc:creator><rdf:Seq><rdf:li>Ann</rdf:li></rdf:Seq></dc:creator></rdf:Description>'
-                b'</rdf:RDF></x:xmpmeta>')
+    existing = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-'
+        b'ns#"><rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:dc="http://purl.'
+        b'org/dc/elements/1.1/" xmp:Rating="4"><dc:subject><rdf:Bag><rdf:li>old</rdf:li></rdf:Bag>'
+        b"</dc:subject><dc:creator><rdf:Seq><rdf:li>Ann</rdf:li></rdf:Seq></dc:creator></rdf:Description>"
+        b"</rdf:RDF></x:xmpmeta>"
+    )
     merged = sidecar_xml(existing, "new caption", ["new"])
     # our two properties replaced, everything else kept (rating, creator), original prefixes kept
     assert b'xmp:Rating="4"' in merged and b"<rdf:li>Ann</rdf:li>" in merged
@@ -185,21 +194,27 @@ def test_export_xmp_to_sidecar_dir_writes_once(store, photo_tree, tmp_path):
 
 def test_export_xmp_next_to_photos_merges_existing_sidecar(store, photo_tree):
     existing = photo_tree["red"].with_name(photo_tree["red"].name + ".xmp")
-    existing.write_bytes(sidecar_xml(None, "old", ["old"]).replace(
-        b'rdf:about=""', b'rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:Rating="5"'))
+    existing.write_bytes(
+        sidecar_xml(None, "old", ["old"]).replace(
+            b'rdf:about=""', b'rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:Rating="5"'
+        )
+    )
     result = CliRunner().invoke(cli, ["export-xmp", "--next-to-photos", "--data-dir", str(store.data_dir)])
     assert result.exit_code == 0 and "16 sidecars written" in result.output
     text = existing.read_text()
     assert 'xmp:Rating="5"' in text and "a red car parked" in text and "<rdf:li>old</rdf:li>" not in text
 
 
-@pytest.mark.skipif(not shutil.which("exiftool") and not os.environ.get("CI"),
-                    reason="Debian's libimage-exiftool-perl is not installed (.ci/run installs it)")
+@pytest.mark.skipif(
+    not shutil.which("exiftool") and not os.environ.get("CI"),
+    reason="Debian's libimage-exiftool-perl is not installed (.ci/run installs it)",
+)
 def test_exiftool_reads_our_sidecar(store, photo_tree, tmp_path):
     export_xmp(store, sidecar_dir=tmp_path)
     sidecar = tmp_path / (str(photo_tree["red"]).lstrip("/") + ".xmp")
-    output = subprocess.run(["exiftool", "-json", "-XMP:Subject", "-XMP:Description", str(sidecar)],
-                            capture_output=True, text=True, check=True).stdout
+    output = subprocess.run(
+        ["exiftool", "-json", "-XMP:Subject", "-XMP:Description", str(sidecar)], capture_output=True, text=True, check=True
+    ).stdout
     read = json.loads(output)[0]
     assert read["Description"] == "a red car parked on a city street"
     assert read["Subject"] == ["car", "city", "red", "street"]

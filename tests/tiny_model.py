@@ -13,8 +13,9 @@ VOCABULARY = (
 # nlpconnect/vit-gpt2-image-captioning's shapes: ViT-base/16 at 224 px and GPT-2 small (124M) with
 # cross-attention and GPT-2's 50,257-token vocabulary. Random weights, so the captions are nonsense,
 # but every matrix product is the real model's size: what a GPU throughput figure needs.
-FULL_SIZE_ENCODER = dict(image_size=224, patch_size=16, hidden_size=768, num_hidden_layers=12,
-                         num_attention_heads=12, intermediate_size=3072)
+FULL_SIZE_ENCODER = dict(
+    image_size=224, patch_size=16, hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072
+)
 FULL_SIZE_DECODER = dict(n_positions=1024, n_embd=768, n_layer=12, n_head=12)
 FULL_SIZE_VOCABULARY = 50257
 
@@ -22,16 +23,21 @@ FULL_SIZE_VOCABULARY = 50257
 def build_tiny_model(target: Path, image_side: int = 32, seed: int = 0) -> Path:
     """ViT encoder + GPT-2 decoder with small configs (a few hundred kB): what the tests load."""
     return build_random_model(
-        target, seed=seed, vocabulary_size=len(VOCABULARY) + 4,
-        encoder=dict(image_size=image_side, patch_size=8, hidden_size=32, num_hidden_layers=1,
-                     num_attention_heads=2, intermediate_size=37),
-        decoder=dict(n_positions=32, n_embd=32, n_layer=1, n_head=2, initializer_range=0.5))
+        target,
+        seed=seed,
+        vocabulary_size=len(VOCABULARY) + 4,
+        encoder=dict(
+            image_size=image_side, patch_size=8, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=37
+        ),
+        decoder=dict(n_positions=32, n_embd=32, n_layer=1, n_head=2, initializer_range=0.5),
+    )
 
 
 def build_full_size_model(target: Path, seed: int = 0) -> Path:
     """The default model's architecture with random weights (~240M parameters), for GPU benchmarks."""
-    return build_random_model(target, seed=seed, vocabulary_size=FULL_SIZE_VOCABULARY,
-                              encoder=FULL_SIZE_ENCODER, decoder=FULL_SIZE_DECODER)
+    return build_random_model(
+        target, seed=seed, vocabulary_size=FULL_SIZE_VOCABULARY, encoder=FULL_SIZE_ENCODER, decoder=FULL_SIZE_DECODER
+    )
 
 
 def build_random_model(target: Path, seed: int, vocabulary_size: int, encoder: dict, decoder: dict) -> Path:
@@ -59,12 +65,19 @@ def build_random_model(target: Path, seed: int, vocabulary_size: int, encoder: d
     tokenizer_core.decoder = decoders.WordPiece(prefix="##")  # joins words with spaces
     trainer = trainers.WordLevelTrainer(special_tokens=special, vocab_size=vocabulary_size)
     tokenizer_core.train_from_iterator([" ".join(words)], trainer)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tokenizer_core, unk_token="<unk>", pad_token="<pad>",
-                                        bos_token="<s>", eos_token="</s>")
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer_core, unk_token="<unk>", pad_token="<pad>", bos_token="<s>", eos_token="</s>"
+    )
     encoder_config = ViTConfig(**encoder)
-    decoder_config = GPT2Config(vocab_size=len(tokenizer), add_cross_attention=True, is_decoder=True,
-                                bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                                pad_token_id=tokenizer.pad_token_id, **decoder)
+    decoder_config = GPT2Config(
+        vocab_size=len(tokenizer),
+        add_cross_attention=True,
+        is_decoder=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        **decoder,
+    )
     config = VisionEncoderDecoderConfig.from_encoder_decoder_configs(encoder_config, decoder_config)
     config.decoder_start_token_id = tokenizer.bos_token_id
     config.pad_token_id = tokenizer.pad_token_id

@@ -27,14 +27,42 @@ def build_library_store(data_dir: Path, library: Library, embedder_id: str, load
     with store.sessions.begin() as session:
         seq = next_seq(session)
         session.add(Root(path=root, added_at=now, last_indexed_at=now))
-        session.execute(insert(Content), [
-            {"id": i + 1, "hash": hashlib.sha256(caption.encode()).hexdigest(), "width": 640, "height": 480,
-             "format": "JPEG", "caption": caption, "model": "eval", "captioned_at": now}
-            for i, caption in enumerate(library.captions)])
-        session.execute(insert(File), [
-            {"id": i + 1, "path": f"{root}/photo_{i:04}.jpg", "root": root, "folder": root,
-             "name": f"photo_{i:04}.jpg", "ext": "jpg", "size": 1000, "mtime_ns": 0, "content_id": i + 1,
-             "indexed_at": now, "seen_run": 1, "ft_seq": seq} for i in range(len(library.captions))])
+        session.execute(
+            insert(Content),
+            [
+                {
+                    "id": i + 1,
+                    "hash": hashlib.sha256(caption.encode()).hexdigest(),
+                    "width": 640,
+                    "height": 480,
+                    "format": "JPEG",
+                    "caption": caption,
+                    "model": "eval",
+                    "captioned_at": now,
+                }
+                for i, caption in enumerate(library.captions)
+            ],
+        )
+        session.execute(
+            insert(File),
+            [
+                {
+                    "id": i + 1,
+                    "path": f"{root}/photo_{i:04}.jpg",
+                    "root": root,
+                    "folder": root,
+                    "name": f"photo_{i:04}.jpg",
+                    "ext": "jpg",
+                    "size": 1000,
+                    "mtime_ns": 0,
+                    "content_id": i + 1,
+                    "indexed_at": now,
+                    "seen_run": 1,
+                    "ft_seq": seq,
+                }
+                for i in range(len(library.captions))
+            ],
+        )
         for content in session.query(Content):
             retag(content)
     store.embed_pending()
@@ -65,16 +93,17 @@ def judge(found: list[str], relevant: frozenset[str]) -> dict[str, float]:
 
 def evaluate_library(store: Store, library: Library, modes=MODES) -> dict[str, dict[str, dict[str, float]]]:
     """{mode: {query kind or "all": {metric: mean}}}."""
-    sums: dict[str, dict[str, dict[str, list[float]]]] = {
-        mode: defaultdict(lambda: defaultdict(list)) for mode in modes}
+    sums: dict[str, dict[str, dict[str, list[float]]]] = {mode: defaultdict(lambda: defaultdict(list)) for mode in modes}
     for query, (kind, relevant) in library.queries.items():
         for mode in modes:
             found = [hit.image.caption for hit in store.search(query, limit=RESULT_LIMIT, mode=mode).hits]
             for metric, value in judge(found, relevant).items():
                 for bucket in (kind, "all"):
                     sums[mode][bucket][metric].append(value)
-    return {mode: {kind: {metric: sum(values) / len(values) for metric, values in metrics.items()}
-                   for kind, metrics in kinds.items()} for mode, kinds in sums.items()}
+    return {
+        mode: {kind: {metric: sum(values) / len(values) for metric, values in metrics.items()} for kind, metrics in kinds.items()}
+        for mode, kinds in sums.items()
+    }
 
 
 def evaluate(store: Store) -> dict[str, dict[str, dict[str, float]]]:

@@ -15,12 +15,30 @@ def _relevant(captions: list[str], words: tuple[str, ...]) -> frozenset[str]:
     return frozenset(caption for caption in captions if set(caption.split()) & set(words))
 
 
-_GUESTS = ("the bride", "the groom", "a bridesmaid", "an old couple", "two guests", "a flower girl",
-           "the best man", "a group of guests", "the bride and groom", "a little boy in a suit")
-_DOING = ("dancing on the dance floor", "cutting the wedding cake", "walking down the aisle",
-          "posing for photos outside the church", "holding a bouquet of flowers", "sitting at a long table",
-          "raising glasses for a toast", "exchanging rings at the altar", "laughing under string lights",
-          "throwing rice on the steps")
+_GUESTS = (
+    "the bride",
+    "the groom",
+    "a bridesmaid",
+    "an old couple",
+    "two guests",
+    "a flower girl",
+    "the best man",
+    "a group of guests",
+    "the bride and groom",
+    "a little boy in a suit",
+)
+_DOING = (
+    "dancing on the dance floor",
+    "cutting the wedding cake",
+    "walking down the aisle",
+    "posing for photos outside the church",
+    "holding a bouquet of flowers",
+    "sitting at a long table",
+    "raising glasses for a toast",
+    "exchanging rings at the altar",
+    "laughing under string lights",
+    "throwing rice on the steps",
+)
 _WHEN = ("", " in the evening", " at the reception", " in the garden", " after the ceremony")
 
 
@@ -33,12 +51,30 @@ def wedding_library(count: int = 250, seed: int = 3) -> Library:
         if caption not in captions:
             captions.append(caption)
     queries: dict[str, tuple[str, frozenset[str]]] = {
-        query: ("present", _relevant(captions, words)) for query, words in (
-            ("cake", ("cake",)), ("bouquet", ("bouquet",)), ("church", ("church",)), ("rings", ("rings",)),
-            ("dancing", ("dancing",)))}
-    queries.update({query: ("absent", frozenset()) for query in (
-        "surfboard", "snowy mountain", "laptop on a desk", "red car", "giraffe", "pizza", "train station",
-        "cat on a sofa")})
+        query: ("present", _relevant(captions, words))
+        for query, words in (
+            ("cake", ("cake",)),
+            ("bouquet", ("bouquet",)),
+            ("church", ("church",)),
+            ("rings", ("rings",)),
+            ("dancing", ("dancing",)),
+        )
+    }
+    queries.update(
+        {
+            query: ("absent", frozenset())
+            for query in (
+                "surfboard",
+                "snowy mountain",
+                "laptop on a desk",
+                "red car",
+                "giraffe",
+                "pizza",
+                "train station",
+                "cat on a sofa",
+            )
+        }
+    )
     return Library("wedding", captions, queries)
 
 
@@ -59,23 +95,46 @@ _SYNONYMS = {
 
 def synonym_set() -> Library:
     captions = all_captions()
-    return Library("synonyms", captions, {
-        query: ("synonym", _relevant(captions, words)) for query, words in _SYNONYMS.items()})
+    return Library("synonyms", captions, {query: ("synonym", _relevant(captions, words)) for query, words in _SYNONYMS.items()})
 
 
 _SCENES = {
-    "market": ["a woman selling vegetables at a market stall", "crates of fruit at an outdoor market",
-               "people shopping at a farmers market", "a vendor weighing tomatoes on a scale"],
-    "music": ["a man playing a guitar on stage", "a band performing at a concert",
-              "a woman singing into a microphone", "a violinist playing in the street"],
-    "garden": ["a garden full of red roses", "tulips blooming in a flower bed",
-               "a woman watering plants in her garden", "sunflowers in a field"],
-    "cycling": ["a man riding a bicycle down a street", "bicycles parked along a fence",
-                "a cyclist racing on a mountain road", "a child learning to ride a bicycle"],
-    "reading": ["a shelf full of old books", "a woman reading a book in a cafe",
-                "stacks of books in a library", "a child reading on a bed"],
-    "fishing": ["a man fishing from a wooden dock", "a fisherman holding a large fish",
-                "two people fishing in a small lake", "fishing rods leaning against a boat"],
+    "market": [
+        "a woman selling vegetables at a market stall",
+        "crates of fruit at an outdoor market",
+        "people shopping at a farmers market",
+        "a vendor weighing tomatoes on a scale",
+    ],
+    "music": [
+        "a man playing a guitar on stage",
+        "a band performing at a concert",
+        "a woman singing into a microphone",
+        "a violinist playing in the street",
+    ],
+    "garden": [
+        "a garden full of red roses",
+        "tulips blooming in a flower bed",
+        "a woman watering plants in her garden",
+        "sunflowers in a field",
+    ],
+    "cycling": [
+        "a man riding a bicycle down a street",
+        "bicycles parked along a fence",
+        "a cyclist racing on a mountain road",
+        "a child learning to ride a bicycle",
+    ],
+    "reading": [
+        "a shelf full of old books",
+        "a woman reading a book in a cafe",
+        "stacks of books in a library",
+        "a child reading on a bed",
+    ],
+    "fishing": [
+        "a man fishing from a wooden dock",
+        "a fisherman holding a large fish",
+        "two people fishing in a small lake",
+        "fishing rods leaning against a boat",
+    ],
 }
 
 
@@ -98,8 +157,12 @@ def second_varied_library() -> Library:
         "novels": ("synonym", scene("reading")),
         "groceries": ("synonym", scene("market")),
     }
-    queries.update({query: ("off-topic", frozenset()) for query in (
-        "tax spreadsheet", "quantum physics", "snowy mountain peak", "airport runway")})
+    queries.update(
+        {
+            query: ("off-topic", frozenset())
+            for query in ("tax spreadsheet", "quantum physics", "snowy mountain peak", "airport runway")
+        }
+    )
     return Library("varied-2", captions, queries)
 
 

@@ -52,15 +52,42 @@ def shapes_library(count: int = 154, seed: int = 7) -> Library:
     return Library("shapes", captions, queries)
 
 
-_PEOPLE = ("a man", "a woman", "a young boy", "a little girl", "a couple", "a family", "two children",
-           "a group of friends", "an old man", "a teenager")
-_ACTIVITIES = ("walking along the shore", "standing in the surf", "sitting on a towel", "playing in the sand",
-               "building a sand castle", "swimming in the ocean", "lying under a beach umbrella",
-               "flying a kite on the beach", "running on the sand", "looking at the waves")
-_SCENERY = ("waves crashing on a sandy beach", "a beach at sunset with orange clouds", "palm trees on a tropical beach",
-            "footprints in the wet sand", "a lifeguard tower on an empty beach", "seagulls flying over the ocean",
-            "a row of beach chairs and umbrellas", "a wooden pier stretching into the sea",
-            "rocks on the shore at low tide", "a sailboat on the horizon near the beach")
+_PEOPLE = (
+    "a man",
+    "a woman",
+    "a young boy",
+    "a little girl",
+    "a couple",
+    "a family",
+    "two children",
+    "a group of friends",
+    "an old man",
+    "a teenager",
+)
+_ACTIVITIES = (
+    "walking along the shore",
+    "standing in the surf",
+    "sitting on a towel",
+    "playing in the sand",
+    "building a sand castle",
+    "swimming in the ocean",
+    "lying under a beach umbrella",
+    "flying a kite on the beach",
+    "running on the sand",
+    "looking at the waves",
+)
+_SCENERY = (
+    "waves crashing on a sandy beach",
+    "a beach at sunset with orange clouds",
+    "palm trees on a tropical beach",
+    "footprints in the wet sand",
+    "a lifeguard tower on an empty beach",
+    "seagulls flying over the ocean",
+    "a row of beach chairs and umbrellas",
+    "a wooden pier stretching into the sea",
+    "rocks on the shore at low tide",
+    "a sailboat on the horizon near the beach",
+)
 _COLOURS_BEACH = ("red", "blue", "yellow", "striped", "white")
 
 
@@ -83,19 +110,36 @@ def beach_library(count: int = 300, seed: int = 11) -> Library:
             captions.append(caption)
     queries: dict[str, tuple[str, frozenset[str]]] = {
         # nothing on a beach holiday is about these: no word matches, and no caption is close
-        query: ("absent", frozenset()) for query in (
-            "red car", "birthday cake", "snowy mountain", "computer keyboard", "cat sleeping on a couch",
-            "city street at night", "wedding dress", "train station", "pizza", "dog")}
-    for query, words in (("umbrella", ("umbrella",)), ("sunset", ("sunset",)), ("kite", ("kite",)),
-                         ("sand castle", ("castle",)), ("pier", ("pier",))):
+        query: ("absent", frozenset())
+        for query in (
+            "red car",
+            "birthday cake",
+            "snowy mountain",
+            "computer keyboard",
+            "cat sleeping on a couch",
+            "city street at night",
+            "wedding dress",
+            "train station",
+            "pizza",
+            "dog",
+        )
+    }
+    for query, words in (
+        ("umbrella", ("umbrella",)),
+        ("sunset", ("sunset",)),
+        ("kite", ("kite",)),
+        ("sand castle", ("castle",)),
+        ("pier", ("pier",)),
+    ):
         queries[query] = ("present", frozenset(c for c in captions if any(w in c for w in words)))
     return Library("beach", captions, queries)
 
 
 def varied_library() -> Library:
     captions = all_captions()
-    return Library("varied", captions, {
-        query: (kind, frozenset(relevant_captions(query))) for query, (kind, _) in VARIED_QUERIES.items()})
+    return Library(
+        "varied", captions, {query: (kind, frozenset(relevant_captions(query))) for query, (kind, _) in VARIED_QUERIES.items()}
+    )
 
 
 def libraries() -> list[Library]:

@@ -1,0 +1,192 @@
+"""The CLI's library commands: stats, check and repair, a person's edits, tags, exports, re-embedding."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from indexer.cli_options import data_dir_option, embedder_option, json_option, open_semantic_store, open_store
+
+
+@click.command()
+@data_dir_option
+@json_option
+def stats(data_dir, as_json) -> None:
+    """Counts of indexed and failed photos, models used, roots."""
+    with open_store(data_dir) as store:
+        numbers = store.stats()
+        failures = store.failures() if not as_json else []
+    if as_json:
+        click.echo(json.dumps(numbers, ensure_ascii=False))
+        return
+    click.echo(f"images:     {numbers['images']} ({numbers['duplicates']} duplicates, {numbers['edited']} edited)")
+    click.echo(f"failed:     {numbers['failed']}")
+    for model_id, count in numbers["models"].items():
+        click.echo(f"model:      {model_id} ({count})")
+    for root in numbers["roots"]:
+        click.echo(f"root:       {root}")
+    click.echo(f"data dir:   {numbers['data_dir']}")
+    for path, error in failures[:20]:
+        click.echo(f"  failed: {path}: {error}")
+    if len(failures) > 20:
+        click.echo(f"  ... and {len(failures) - 20} more")
+
+
+@click.command("rebuild-fulltext")
+@data_dir_option
+def rebuild_fulltext(data_dir) -> None:
+    """Rebuild the search index from the DB (the DB is the source of truth)."""
+    with open_store(data_dir) as store:
+        store.sync_fulltext(rebuild=True)
+        count = store.stats()["images"]
+    click.echo(f"rebuilt the search index: {count} images")
+
+
+@click.command()
+@data_dir_option
+@json_option
+def check(data_dir, as_json) -> None:
+    """Report disagreement between the DB and the search index, and indexed files missing on disk."""
+    with open_store(data_dir) as store:
+        report = store.check()
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "fulltext_lag": report.fulltext_lag,
+                    "missing_in_fulltext": report.missing_in_fulltext,
+                    "stale_in_fulltext": report.stale_in_fulltext,
+                    "missing_on_disk": report.missing_on_disk,
+                }
+            )
+        )
+    else:
+        click.echo(
+            f"search index: {len(report.missing_in_fulltext)} missing, {len(report.stale_in_fulltext)} stale, "
+            f"{report.fulltext_lag} changes behind"
+        )
+        click.echo(f"missing on disk: {len(report.missing_on_disk)}")
+        for path in report.missing_on_disk[:20]:
+            click.echo(f"  {path}")
+        if report.missing_in_fulltext or report.stale_in_fulltext or report.fulltext_lag:
+            click.echo("fix the search index with: captionary rebuild-fulltext")
+        if report.missing_on_disk:
+            click.echo("remove missing files with: captionary index ROOT (or captionary forget ROOT)")
+    if not report.ok:
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("root", type=click.Path())
+@data_dir_option
+def forget(root, data_dir) -> None:
+    """Remove ROOT and everything under it from the index (the photos are not touched)."""
+    with open_store(data_dir) as store:
+        removed = store.forget_root(root)
+    click.echo(f"forgot {root}: {removed} files removed from the index")
+
+
+@click.command("set-caption")
+@click.argument("path", type=click.Path())
+@click.argument("text")
+@data_dir_option
+@embedder_option
+def set_caption(path, text, data_dir, embedder) -> None:
+    """Set a person's caption for the indexed photo at PATH (kept by re-indexing, re-embedded at once)."""
+    with open_semantic_store(data_dir, embedder) as store:
+        record = store.set_caption(store.image_by_path(path).id, text)
+    click.echo(f"{record.path}: {record.caption}")
+
+
+@click.command()
+@data_dir_option
+@embedder_option
+def reembed(data_dir, embedder) -> None:
+    """Compute caption embeddings that are missing or from another embedder (no image is read)."""
+    with open_semantic_store(data_dir, embedder, queries=False) as store:
+        done = store.embed_pending()
+        total = store.stats()["embedded"]
+    click.echo(f"embedded {done} captions with {store.embedder_id}; {total} captions have embeddings")
+
+
+@click.command()
+@data_dir_option
+@json_option
+@click.option("--limit", type=click.IntRange(1, 1_000_000), default=None, help="Only the N most used tags.")
+def tags(data_dir, as_json, limit) -> None:
+    """List tags with the number of photos carrying them, most used first."""
+    with open_store(data_dir) as store:
+        counts = store.tag_counts(limit)
+    if as_json:
+        click.echo(json.dumps([{"tag": tag, "count": count} for tag, count in counts], ensure_ascii=False))
+        return
+    for tag, count in counts:
+        click.echo(f"{count:8}  {tag}")
+
+
+@click.command()
+@click.argument("path", type=click.Path())
+@click.option("--add", multiple=True, metavar="TAG", help="Add a tag (repeatable).")
+@click.option("--remove", multiple=True, metavar="TAG", help="Remove a tag; re-indexing will not bring it back.")
+@data_dir_option
+@json_option
+def tag(path, add, remove, data_dir, as_json) -> None:
+    """Edit the tags of the indexed photo at PATH."""
+    with open_store(data_dir) as store:
+        record = store.edit_tags(store.image_by_path(path).id, add, remove)
+    if as_json:
+        click.echo(json.dumps({"path": record.path, "tags": record.tags}, ensure_ascii=False))
+    else:
+        click.echo(f"{record.path}: {', '.join(record.tags) or '(no tags)'}")
+
+
+@click.command()
+@click.option("--format", "file_format", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write to FILE instead of standard output."
+)
+@data_dir_option
+def export(file_format, output, data_dir) -> None:
+    """Export one row per image: path, caption, tags, model, date taken (streamed)."""
+    from db.export import export_rows, write_csv, write_json
+
+    writer = write_csv if file_format == "csv" else write_json
+    with open_store(data_dir) as store:
+        if output is None:
+            writer(export_rows(store), sys.stdout)
+            return
+        temporary = output.with_name(f".{output.name}.tmp")
+        with open(temporary, "w", encoding="utf-8", newline="") as handle:
+            count = writer(export_rows(store), handle)
+        os.replace(temporary, output)
+    click.echo(f"exported {count} images to {output}", err=True)
+
+
+@click.command("export-xmp")
+@click.option(
+    "--sidecar-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write sidecars under DIR, mirroring the photos' absolute paths.",
+)
+@click.option("--next-to-photos", is_flag=True, help="Write photo.jpg.xmp beside each photo (opt-in).")
+@data_dir_option
+def export_xmp(sidecar_dir, next_to_photos, data_dir) -> None:
+    """Write XMP sidecars (dc:description = caption, dc:subject = tags); existing ones are merged."""
+    from db.export import export_xmp as write_sidecars
+
+    with open_store(data_dir) as store:
+        report = write_sidecars(store, sidecar_dir, next_to_photos)
+    for path, error in report.failed:
+        click.echo(f"warning: {path}: {error}", err=True)
+    click.echo(f"{report.written} sidecars written, {report.unchanged} unchanged, {len(report.failed)} failed")
+    if report.failed:
+        sys.exit(1)
+
+
+LIBRARY_COMMANDS = [stats, rebuild_fulltext, check, forget, set_caption, reembed, tags, tag, export, export_xmp]

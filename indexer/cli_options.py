@@ -1,0 +1,58 @@
+"""What the CLI's commands share: the common options, and opening the library that settings name."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from db.store import Store
+from db.store import open_store as open_library
+from indexer.settings import DEFAULT_BATCH_SIZE, Settings
+
+data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the DB, search index and thumbnails live [default: $CAPTIONARY_DATA_DIR or the per-user data dir].",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+model_option = click.option(
+    "--model",
+    default=None,
+    help="Hugging Face model id or local folder [default: $CAPTIONARY_MODEL or nlpconnect/vit-gpt2-image-captioning].",
+)
+batch_option = click.option(
+    "--batch-size",
+    type=click.IntRange(1, 4096),
+    default=None,
+    help="Images per model call [default: "
+    + ", ".join(f"{size} on {device.upper()}" for device, size in DEFAULT_BATCH_SIZE.items())
+    + "; halved if the GPU runs out of memory].",
+)
+device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True)
+embedder_option = click.option(
+    "--embedder",
+    default=None,
+    help="sentence-transformers model id or folder for semantic search "
+    "[default: $CAPTIONARY_EMBEDDER or the packaged all-MiniLM-L6-v2].",
+)
+
+
+def open_store(data_dir: Path | None, create: bool = False):
+    """The library that --data-dir or $CAPTIONARY_DATA_DIR names (indexer/settings.py decides)."""
+    return open_library(Settings.resolve(data_dir=data_dir).data_dir, create=create)
+
+
+@contextmanager
+def open_semantic_store(data_dir, embedder=None, queries=True) -> Iterator[Store]:
+    """open_store, able to embed queries and captions (the embedding model loads only if needed);
+    queries=False for bulk work, which wants torch's batching."""
+    from indexer.pipeline import enable_embeddings
+
+    settings = Settings.resolve(data_dir=data_dir, embedder=embedder)
+    with open_library(settings.data_dir) as store:
+        enable_embeddings(store, settings.embedder, queries=queries)
+        yield store
