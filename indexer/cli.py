@@ -193,12 +193,11 @@ def search(query, data_dir, limit, mode, embedder, as_json) -> None:
 def caption(images, model, batch_size, device, as_json) -> None:
     """Caption image files or http(s) URLs and print the captions; nothing is stored."""
     from indexer.caption import Captioner
-    from indexer.settings import batch_size_for
     from indexer.sources import caption_sources
 
     settings = Settings.resolve(model=model)
     captioner = Captioner(settings.model, device=device, settings=settings)
-    results = caption_sources(list(images), captioner, batch_size_for(captioner.device, batch_size))
+    results = caption_sources(list(images), captioner, batch_size)
     if as_json:
         click.echo(
             json.dumps(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from indexer.caption import CaptionModel
 from indexer.imaging import ImageReadError, open_photo
+from indexer.settings import batch_size_for
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
@@ -29,7 +30,7 @@ def is_url(source: str) -> bool:
 def caption_sources(
     sources: Sequence[str | bytes],
     captioner: CaptionModel,
-    batch_size: int = 8,
+    batch_size: int | None = None,
     fetch: Callable[[str], bytes] | None = None,
     names: Sequence[str] | None = None,
     keep_pictures: bool = False,
@@ -39,6 +40,7 @@ def caption_sources(
     from indexer.fetch import fetch_url
 
     fetch = fetch or fetch_url
+    batch_size = batch_size_for(getattr(captioner, "device", "cpu"), batch_size)
     labels = list(names) if names is not None else [str(source) for source in sources]
     results: dict[int, CaptionResult] = {}
     batch: list[tuple[int, Image.Image]] = []
