@@ -77,7 +77,7 @@ def run_pipeline(folder: Path, args, no_op: bool = False) -> dict:
     from indexer.caption import Embedder
     from indexer.pipeline import index_roots, load_captioner
     from indexer.report import IndexOptions
-    from indexer.settings import DEFAULT_EMBEDDER
+    from indexer.settings import DEFAULT_EMBEDDER, batch_size_for
     from indexer.stages import default_split
 
     embeddings = not no_op and not args.no_embeddings
@@ -110,7 +110,7 @@ def run_pipeline(folder: Path, args, no_op: bool = False) -> dict:
         "embed_s": report.embed_seconds,
         "failed": report.failed,
         "workers": options.workers,
-        "batch_size": options.batch_size,
+        "batch_size": batch_size_for(getattr(captioner, "device", args.device), options.batch_size),
         "embedded": report.embedded,
     }
 
