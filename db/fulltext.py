@@ -18,10 +18,15 @@ from whoosh import query as wq
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import LockError
 
+from db import documents
 from db.documents import CAPTION_PAIRS, DEFAULT_FIELDS, FORMAT, FulltextDoc, day_number, document_fields, make_schema
 from db.errors import QueryError
 from db.query import bound_expansions, parse_query, query_pairs, query_terms, with_word_pairs, words_analyzer
 from db.ranking import positions_in
+
+# Whoosh pickles the schema into the index, analyzers and all: indexes written before the full-text code
+# was split name this module for the word-pair filter, and must still open without a rebuild.
+WordPairs = documents.WordPairs
 
 INDEX_ID_FILE = "captionary-index-id"
 
