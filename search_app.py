@@ -9,9 +9,11 @@ import streamlit as st
 
 from db.errors import CaptionaryError, NotIndexedError, QueryError
 from db.fulltext import Filters
+from db.meaning import RELATED
 from db.reads import ImageRecord
 from db.schema import thumbnail_path
-from db.search import RELATED, SearchHit, SearchPage
+from db.search import SearchHit, SearchPage
+from db.semantic import has_image_embeddings
 from db.store import Store
 from db.tags import normalize_tag
 from indexer.settings import Settings
@@ -56,12 +58,13 @@ def settings() -> Settings:
 
 @st.cache_resource(show_spinner=False)
 def open_store(path: str) -> Store:
-    from indexer.pipeline import enable_embeddings
+    from indexer.pipeline import enable_embeddings, enable_image_search
 
     store = Store.open_existing(path)
     # The caption vectors load once per server, on the first semantic query; queries are embedded in
     # numpy (no torch) when the embedder is a BERT sentence model like the default.
     enable_embeddings(store, settings().embedder, queries=True)
+    enable_image_search(store, settings().image_embedder, settings().image_embedder_named)
     return store
 
 
@@ -175,10 +178,8 @@ def query_ui(store: Store) -> tuple[str, str]:
         "Search your photos", key="query", placeholder="a dog on the beach", on_change=select_image, args=(None,)
     )
     if store.has_embeddings():
-        mode = (
-            st.segmented_control("Match", ["hybrid", "keyword", "semantic"], default="hybrid", key="mode", help=MODE_HELP)
-            or "hybrid"
-        )
+        modes = ["hybrid", "keyword", "semantic"] + (["visual"] if has_image_embeddings(store) else [])
+        mode = st.segmented_control("Match", modes, default="hybrid", key="mode", help=MODE_HELP) or "hybrid"
     else:
         mode = "keyword"
     return query, mode

@@ -63,8 +63,8 @@ fields shows matches only.
 
 
 MODE_HELP = (
-    "hybrid: photos whose words match, then photos related by meaning (puppy finds dogs); "
-    "keyword: the words as typed; semantic: ranked by meaning alone"
+    "hybrid: photos whose words match, then photos related by meaning or by what is in the pixels (puppy finds "
+    "dogs); keyword: the words as typed; semantic: ranked by caption meaning alone; visual: by the pixels alone"
 )
 
 

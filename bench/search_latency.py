@@ -51,9 +51,9 @@ QUERIES = [
 def build_index(count: int, embedder) -> Path:
     from sqlalchemy import select, update
 
-    from db.catalog import next_seq
     from db.models import Content
     from db.semantic import to_blob
+    from db.sequence import next_seq
     from db.store import Store
     from tests.synthetic import insert_synthetic
 

@@ -8,18 +8,18 @@ import os
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, insert, select, text, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
+from db.batch import Outcome, Recorded, record_batch
 from db.errors import NotIndexedError
-from db.models import Content, File, FulltextDelete, Meta, Pending, Root, Tag, utcnow
+from db.models import Content, File, Meta, Pending, Root, utcnow
 from db.schema import thumbnail_path
-from db.tags import auto_tags
+from db.sequence import delete_files, next_seq
 
 if TYPE_CHECKING:  # pragma: no cover
     from db.store import Store
@@ -27,41 +27,6 @@ if TYPE_CHECKING:  # pragma: no cover
 SCAN_COMMIT_EVERY = 2000  # files marked seen per scan transaction
 ORPHAN_GRACE = timedelta(days=30)
 CHUNK = 500  # ids per IN (...) list
-
-
-def next_seq(session: Session) -> int:
-    """Allocate the sequence number for the rows this transaction changes."""
-    row = session.get(Meta, "seq")
-    value = int(row.value) + 1 if row else 1
-    session.merge(Meta(key="seq", value=str(value)))
-    return value
-
-
-def mark_files_changed(session: Session, seq: int, file_ids: Sequence[int] = (), content_ids: Sequence[int] = ()) -> None:
-    if file_ids:
-        session.execute(update(File).where(File.id.in_(file_ids)).values(ft_seq=seq))
-    if content_ids:
-        session.execute(update(File).where(File.content_id.in_(content_ids)).values(ft_seq=seq))
-
-
-def delete_files(session: Session, seq: int, file_ids: Sequence[int]) -> None:
-    """Delete file rows and leave a tombstone so the full-text document goes too."""
-    for start in range(0, len(file_ids), CHUNK):
-        chunk = list(file_ids[start : start + CHUNK])
-        session.execute(delete(File).where(File.id.in_(chunk)))
-        session.execute(
-            sqlite_insert(FulltextDelete).on_conflict_do_update(index_elements=[FulltextDelete.file_id], set_={"seq": seq}),
-            [{"file_id": file_id, "seq": seq} for file_id in chunk],
-        )
-
-
-def retag(content: Content) -> None:
-    """Replace the content's auto-tags with those of the caption shown; a person's tags stay, and tags a
-    person removed stay removed."""
-    kept = {tag.tag: tag for tag in content.tags if tag.source != "auto"}
-    content.tags = list(kept.values()) + [
-        Tag(tag=tag, source="auto") for tag in auto_tags(content.effective_caption) if tag not in kept
-    ]
 
 
 def collect_orphan_contents(session: Session, store: Store, grace: timedelta = ORPHAN_GRACE) -> int:
@@ -81,17 +46,6 @@ def collect_orphan_contents(session: Session, store: Store, grace: timedelta = O
 
 
 @dataclass(frozen=True)
-class PhotoFacts:
-    """What decoding a photo tells about it (indexer/imaging.py reads it)."""
-
-    width: int
-    height: int
-    format: str
-    taken_at: datetime | None
-    camera: str | None
-
-
-@dataclass(frozen=True)
 class PendingFile:
     """A file the scan queued: new, or changed since it was indexed."""
 
@@ -100,28 +54,6 @@ class PendingFile:
     root: str
     size: int
     mtime_ns: int
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What the pipeline learned about one pending file: bytes known by hash, a new caption, or a failure."""
-
-    path: str
-    root: str
-    size: int
-    mtime_ns: int
-    content_hash: str = ""
-    facts: PhotoFacts | None = None  # set when the bytes were decoded (new to the catalog, or re-captioned)
-    caption: str | None = None
-    error: str | None = None
-    vanished: bool = False  # deleted since the scan: nothing is written, the next sweep settles it
-
-
-@dataclass
-class Recorded:
-    captioned: list[int] = field(default_factory=list)  # content ids whose caption this batch wrote
-    reused: int = 0
-    failures: list[tuple[str, str]] = field(default_factory=list)
 
 
 class Scan:
@@ -268,42 +200,32 @@ class Catalog:
                 or 0
             )
 
-    def record_batch(self, outcomes: Sequence[Outcome], run_id: int, model_id: str) -> Recorded:
-        """Commit one batch atomically (a crash loses at most the batch in flight) and dequeue it."""
-        recorded = Recorded()
+    def record_batch(
+        self, outcomes: Sequence[Outcome], run_id: int, model_id: str, image_embedder: str | None = None
+    ) -> Recorded:
+        return record_batch(self.store, outcomes, run_id, model_id, image_embedder)
+
+    def without_image_vectors(self, embedder_id: str, after: int, limit: int) -> list[tuple[int, str]]:
+        """(content id, one of its paths) for contents with no image vector from this embedder, by id."""
+        with self.sessions() as session:
+            first_path = select(func.min(File.path)).where(File.content_id == Content.id, File.error.is_(None)).scalar_subquery()
+            rows = session.execute(
+                select(Content.id, first_path)
+                .where(Content.id > after, (Content.image_embedder != embedder_id) | Content.image_embedder.is_(None))
+                .order_by(Content.id)
+                .limit(limit)
+            )
+            return [(content_id, path) for content_id, path in rows if path is not None]
+
+    def store_image_vectors(self, vectors: Sequence[tuple[int, bytes]], embedder_id: str) -> None:
+        """One transaction per batch; the new sequence number makes searchers reload the image vectors."""
         with self.sessions.begin() as session:
-            seq = next_seq(session)
-            paths = [item.path for item in outcomes]
-            # Two lookups for the whole batch, not two per photo.
-            files = {
-                file.path: file
-                for file in session.scalars(
-                    select(File).options(selectinload(File.content).selectinload(Content.tags)).where(File.path.in_(paths))
+            for content_id, blob in vectors:
+                session.execute(
+                    update(Content).where(Content.id == content_id).values(image_embedding=blob, image_embedder=embedder_id)
                 )
-            }
-            hashes = {item.content_hash for item in outcomes if item.error is None and not item.vanished}
-            contents = {content.hash: content for content in session.scalars(select(Content).where(Content.hash.in_(hashes)))}
-            captioned: list[Content] = []
-            for item in outcomes:
-                if item.vanished:
-                    continue
-                file = files.get(item.path)
-                content = None
-                if item.error is None:
-                    content = _content_for(session, item, contents, file, model_id, captioned, recorded)
-                else:
-                    recorded.failures.append((item.path, item.error))
-                if file is None:
-                    file = files[item.path] = File(path=item.path)
-                    session.add(file)
-                _describe_file(file, item, content, run_id, seq)
-            session.execute(delete(Pending).where(Pending.path.in_(paths)))
-            session.flush()
-            recorded.captioned = [content.id for content in captioned]
-            # Other paths with a re-captioned content show the new caption too.
-            mark_files_changed(session, seq, content_ids=recorded.captioned)
-            self.store.checkpoint("commit")
-        return recorded
+            next_seq(session)
+            self.store.checkpoint("image-embed")
 
     def finish_run(self, roots: Sequence[str]) -> None:
         with self.sessions.begin() as session:
@@ -334,63 +256,3 @@ class Catalog:
             session.delete(known)
             collect_orphan_contents(session, self.store)
         return len(ids)
-
-
-def _content_for(
-    session: Session,
-    item: Outcome,
-    contents: dict[str, Content],
-    file: File | None,
-    model_id: str,
-    captioned: list[Content],
-    recorded: Recorded,
-) -> Content:
-    """The content row for a readable file: known bytes are reused, new bytes get their caption, and a
-    caption from another model is replaced only when this run re-captioned it (never a person's)."""
-    now = utcnow()
-    content = contents.get(item.content_hash)
-    if content is None:
-        assert item.facts is not None and item.caption is not None  # new bytes are decoded and captioned
-        facts = item.facts
-        content = Content(
-            hash=item.content_hash,
-            width=facts.width,
-            height=facts.height,
-            format=facts.format,
-            taken_at=facts.taken_at,
-            camera=facts.camera,
-            caption=item.caption,
-            model=model_id,
-            captioned_at=now,
-        )
-        previous = file.content if file is not None else None
-        if previous is not None:
-            # A person's caption and tag edits follow the path when the photo's bytes are edited.
-            content.user_caption, content.edited_at = previous.user_caption, previous.edited_at
-            content.tags = [Tag(tag=tag.tag, source=tag.source) for tag in previous.tags if tag.source != "auto"]
-        retag(content)
-        session.add(content)
-        contents[content.hash] = content  # a twin later in this batch reuses it
-        captioned.append(content)
-    elif item.caption is not None and content.model != model_id and content.user_caption is None:
-        content.caption, content.model, content.captioned_at = item.caption, model_id, now
-        content.embedding = None
-        retag(content)
-        captioned.append(content)
-    else:
-        recorded.reused += 1
-    return content
-
-
-def _describe_file(file: File, item: Outcome, content: Content | None, run_id: int, seq: int) -> None:
-    file.root = item.root
-    file.folder = os.path.dirname(item.path)
-    file.name = os.path.basename(item.path)
-    file.ext = os.path.splitext(item.path)[1][1:].lower()
-    file.size = item.size
-    file.mtime_ns = item.mtime_ns
-    file.content = content
-    file.error = item.error
-    file.indexed_at = utcnow()
-    file.seen_run = run_id
-    file.ft_seq = seq

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from db.catalog import mark_files_changed, next_seq, retag
 from db.errors import CaptionaryError, NotIndexedError
 from db.models import File, Tag, utcnow
 from db.reads import ImageRecord, image
 from db.semantic import embed_pending, has_embeddings
+from db.sequence import mark_files_changed, next_seq
 from db.sync import show_edit
-from db.tags import normalize_tag, printable
+from db.tags import normalize_tag, printable, retag
 
 if TYPE_CHECKING:  # pragma: no cover
     from db.store import Store

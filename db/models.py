@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, ForeignKey, Index, Integer, LargeBinary, S
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # The first photograph was taken in 1826; a camera clock reset to 0001:01:01 or set to 2099 says nothing.
 EARLIEST_PHOTO = datetime(1826, 1, 1)
 
@@ -63,6 +63,10 @@ class Content(Base):
     # NULL until computed, and reset whenever that caption changes.
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
     embedder: Mapped[str | None] = mapped_column(index=True)
+    # Image embedding of the pixels (float16, unit length) from a CLIP-family model, and that model's id;
+    # NULL until computed. Schema 2.
+    image_embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    image_embedder: Mapped[str | None] = mapped_column(index=True)
     # When the last path with these bytes went away. Kept for a grace period, so a photo moved to
     # another root (indexed in a later run) or restored from a backup is not captioned again.
     orphaned_at: Mapped[datetime | None] = mapped_column(index=True)

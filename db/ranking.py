@@ -19,7 +19,8 @@ from db.errors import CaptionaryError
 class Mode(str, Enum):
     KEYWORD = "keyword"  # the words as typed: matches only, BM25 (+ adjacency)
     SEMANTIC = "semantic"  # meaning only: ranked by caption similarity
-    HYBRID = "hybrid"  # matches (BM25 fused with similarity), then related photos
+    HYBRID = "hybrid"  # matches (BM25 fused with similarity), then related photos (by caption or pixels)
+    VISUAL = "visual"  # pixels only: ranked by the image embedder's text-to-photo similarity
 
 
 class Sort(str, Enum):
@@ -63,6 +64,11 @@ RELATED_Z = 2.0
 # How deep each list goes before fusion: RRF weight at rank 200 is a quarter of rank 1's.
 CANDIDATES = 200
 RRF_K = 60  # reciprocal rank fusion constant (Cormack et al. 2009); ranks beyond ~60 weigh little
+# Text-to-photo cosines of a CLIP-family model live in a lower range than MiniLM's caption cosines, so the
+# pixels get their own floor; the z-score rule is shared. PROVISIONAL: CLIP ViT-B/32 puts a matching
+# text-photo pair around 0.25-0.35 and unrelated ones around 0.10-0.20, but no CLIP weights exist on the
+# machine this was written on, so this floor has not been swept like RELATED_FLOOR (README, Search by pixels).
+PIXEL_FLOOR = 0.22
 SPREAD_SAMPLE = 20_000  # rows sampled for the library's median and spread: a strided sample is exact enough
 
 
@@ -77,17 +83,23 @@ def library_spread(similarities: np.ndarray) -> tuple[float, float]:
     return median, max(spread, 1e-6)
 
 
+def close_mask(similarities: np.ndarray, floor: float = RELATED_FLOOR) -> np.ndarray:
+    """Rows close to the query both in absolute terms and against this library's typical row."""
+    median, spread = library_spread(similarities)
+    return (similarities >= floor) & ((similarities - median) / spread >= RELATED_Z)
+
+
 def related_mask(
     similarities: np.ndarray,
     eligible: np.ndarray | None = None,
     hold_some_words: Callable[[np.ndarray], np.ndarray] | None = None,
+    floor: float = RELATED_FLOOR,
 ) -> np.ndarray:
-    """Rows whose caption is close enough to the query to show without a word match.
+    """Rows whose caption (or, with floor=PIXEL_FLOOR, pixels) are close enough to show without a word match.
 
     hold_some_words(rows) says which of those rows hold some of the query's words (but not all: those
     are matches); it is asked only about the rows the higher PARTIAL_FLOOR would drop."""
-    median, spread = library_spread(similarities)
-    mask = (similarities >= RELATED_FLOOR) & ((similarities - median) / spread >= RELATED_Z)
+    mask = close_mask(similarities, floor)
     if eligible is not None:
         mask &= eligible
     if hold_some_words is not None:

@@ -117,6 +117,13 @@ def stats(store: Store) -> dict:
                 .group_by(Content.embedder)
             ).all()
         )
+        image_embedders = dict(
+            session.execute(
+                select(Content.image_embedder, func.count())
+                .where(Content.image_embedder.is_not(None), Content.image_embedding.is_not(None))
+                .group_by(Content.image_embedder)
+            ).all()
+        )
     embedded = embedders.get(store.embedder_id, 0) if store.embedder_id else sum(embedders.values())
     return {
         "images": count,
@@ -129,6 +136,9 @@ def stats(store: Store) -> dict:
         "data_dir": str(store.data_dir),
         "embedded": embedded,
         "embedders": embedders,
+        # distinct photos with image vectors (all image embedders), and per image embedder
+        "image_embedded": sum(image_embedders.values()),
+        "image_embedders": image_embedders,
     }
 
 

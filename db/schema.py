@@ -109,9 +109,20 @@ def migrate(sessions: sessionmaker[Session], data_dir: Path, read_only: bool) ->
                 version = target
 
 
-def _create_v1(session: Session) -> None:
+def _create_tables(session: Session) -> None:
+    """A new catalog gets today's tables whole; the steps after it only add what an older one lacks."""
     Base.metadata.create_all(session.connection())
 
 
+def _add_image_embeddings(session: Session) -> None:
+    connection = session.connection()
+    columns = {row[1] for row in connection.exec_driver_sql("PRAGMA table_info(contents)")}
+    if "image_embedding" not in columns:
+        connection.exec_driver_sql("ALTER TABLE contents ADD COLUMN image_embedding BLOB")
+    if "image_embedder" not in columns:
+        connection.exec_driver_sql("ALTER TABLE contents ADD COLUMN image_embedder VARCHAR")
+    connection.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_contents_image_embedder ON contents (image_embedder)")
+
+
 # Ordered (version, step) pairs; a new schema version appends a step that upgrades in place.
-MIGRATIONS: list[tuple[int, Callable[[Session], None]]] = [(1, _create_v1)]
+MIGRATIONS: list[tuple[int, Callable[[Session], None]]] = [(1, _create_tables), (2, _add_image_embeddings)]

@@ -9,18 +9,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from db.errors import NotIndexedError
+from db.errors import ModelLoadError, NotIndexedError
 from db.fulltext import Filters, FulltextIndex
-from db.query import is_plain, parse_query, semantic_text
-from db.ranking import CANDIDATES, Mode, Sort, parse_mode, parse_sort, rank_matches, related_mask, top_rows
+from db.meaning import WORDS, Found, Pixels, meaning_search
+from db.ranking import Mode, Sort, parse_mode, parse_sort
 from db.reads import ImageRecord, images
-from db.semantic import VectorIndex, has_embeddings
+from db.semantic import VectorIndex, has_embeddings, has_image_embeddings
 from db.sync import ensure_fulltext
 
 if TYPE_CHECKING:  # pragma: no cover
     from db.store import Store
-
-WORDS, RELATED = "words", "related"
 
 
 @dataclass(frozen=True)
@@ -28,6 +26,7 @@ class SearchHit:
     image: ImageRecord
     score: float
     match: str = WORDS  # WORDS: the query's words match; RELATED: by meaning only (db/ranking.py)
+    signals: tuple[str, ...] = (WORDS,)  # which found it: WORDS, CAPTION_MEANING, PIXELS (db/meaning.py)
 
 
 @dataclass(frozen=True)
@@ -66,105 +65,43 @@ def search(
     if chosen is Mode.KEYWORD or not text.strip():
         found, chosen = keyword_search(store.fulltext, text, filters, chosen_sort, offset, limit), Mode.KEYWORD
     else:
+        pixels = Pixels(store.image_vectors(), _pixel_encoder(store, chosen)) if has_image_embeddings(store) else None
+        vectors = store.vectors() if chosen is not Mode.VISUAL or has_embeddings(store) else VectorIndex("")
         found = meaning_search(
-            store.fulltext, store.vectors(), store.encode_query, text, filters, chosen_sort, offset, limit, chosen
+            store.fulltext, vectors, store.encode_query, text, filters, chosen_sort, offset, limit, chosen, pixels
         )
-    rows = images(store, [file_id for file_id, _, _ in found.page])
-    hits = [SearchHit(rows[file_id], score, match) for file_id, score, match in found.page if file_id in rows]
+    rows = images(store, [file_id for file_id, _, _, _ in found.page])
+    hits = [SearchHit(rows[file_id], score, match, signals) for file_id, score, match, signals in found.page if file_id in rows]
     return SearchPage(
         hits, found.matches + found.related, found.terms, time.perf_counter() - started, chosen.value, found.related
     )
+
+
+def _pixel_encoder(store: Store, mode: Mode) -> Callable[[str], np.ndarray | None]:
+    def encode(text: str) -> np.ndarray | None:
+        try:
+            return store.encode_image_query(text)
+        except ModelLoadError:
+            if mode is Mode.VISUAL:
+                raise
+            return None  # the model that made the image vectors cannot load here: words and captions still work
+
+    return encode
 
 
 def resolve_mode(store: Store, mode: str) -> Mode:
     if mode == "auto":
         return Mode.HYBRID if has_embeddings(store) else Mode.KEYWORD
     chosen = parse_mode(mode)
+    if chosen is Mode.VISUAL:
+        if not has_image_embeddings(store):
+            raise NotIndexedError("No image embeddings for visual search yet; run: captionary reembed --images")
+        return chosen
     if chosen is not Mode.KEYWORD and not has_embeddings(store):
         raise NotIndexedError(f"No caption embeddings for {chosen.value} search yet; run: captionary reembed")
     return chosen
 
 
-@dataclass(frozen=True)
-class Found:
-    """One page of (file id, score, WORDS | RELATED), with the counts of both tiers."""
-
-    page: list[tuple[int, float, str]]
-    matches: int
-    related: int
-    terms: set[str]
-
-
 def keyword_search(fulltext: FulltextIndex, text: str, filters: Filters, sort: Sort, offset: int, limit: int) -> Found:
     page, total, terms = fulltext.search(text, filters, sort.value, offset, limit)
-    return Found([(file_id, score, WORDS) for file_id, score in page], total, 0, terms)
-
-
-def meaning_search(
-    fulltext: FulltextIndex,
-    vectors: VectorIndex,
-    encode: Callable[[str], np.ndarray],
-    text: str,
-    filters: Filters,
-    sort: Sort,
-    offset: int,
-    limit: int,
-    mode: Mode,
-) -> Found:
-    """Hybrid: the matches (as keyword mode finds them), then related photos; semantic: ranked by meaning.
-
-    Operators, quotes, fields and wildcards keep their boolean meaning: the vectors may reorder what the
-    boolean query admits, never add to it. Filters apply before ranking."""
-    query = parse_query(text, fulltext.schema)  # parsing validates it
-    boolean = not is_plain(text)
-    needed = offset + limit
-    depth = max(CANDIDATES, needed)
-    # The count comes from the full match list below, not from Whoosh (a second pass over every match).
-    bm25, _, terms = fulltext.search(text, filters, Sort.RELEVANCE.value, 0, depth, count=False)
-    match_ids = fulltext.matching_fids(query, filters)
-    match_count = len(match_ids)
-    is_match = vectors.mask_of(match_ids)
-    eligible = None if filters.is_empty() else vectors.mask_of(fulltext.matching_fids(None, filters))
-    similarities = vectors.scores(encode(semantic_text(text) or text))
-    ids = vectors.file_ids
-
-    def some_words(rows: np.ndarray) -> np.ndarray:
-        return fulltext.hold_some_words(text, ids[rows])
-
-    not_matched = ~is_match if eligible is None else ~is_match & eligible
-    related = np.zeros(len(ids), dtype=bool) if boolean else related_mask(similarities, not_matched, some_words)
-
-    if mode is Mode.SEMANTIC:
-        # A word match is evidence of meaning too: semantic mode ranks the hybrid set by similarity alone.
-        admitted = is_match | related
-        if sort is not Sort.RELEVANCE:
-            rows = _by_date(fulltext, ids, np.flatnonzero(admitted), sort)[offset:needed]
-        else:
-            rows = top_rows(similarities, admitted, needed)[offset:]
-        page = [(int(ids[row]), float(similarities[row]), WORDS if is_match[row] else RELATED) for row in rows]
-        return Found(page, int(is_match.sum()), int(related.sum()), terms)
-
-    related_count = int(related.sum())
-    if sort is not Sort.RELEVANCE:
-        ordered_matches = [(int(file_id), 0.0) for file_id in _ids_by_date(fulltext, match_ids, sort)[:needed]]
-        related_rows = _by_date(fulltext, ids, np.flatnonzero(related), sort)
-    else:
-        by_similarity = ids[top_rows(similarities, is_match, depth)].tolist()
-        ordered_matches = rank_matches([file_id for file_id, _ in bm25], by_similarity, fulltext.adjacency(text))
-        related_rows = top_rows(similarities, related, max(0, needed - match_count))
-    results = [(file_id, score, WORDS) for file_id, score in ordered_matches]
-    results += [
-        (int(ids[row]), 0.0 if sort is not Sort.RELEVANCE else float(similarities[row]), RELATED)
-        for row in related_rows[: max(0, needed - match_count)]
-    ]
-    return Found(results[offset:needed], match_count, related_count, terms)
-
-
-def _ids_by_date(fulltext: FulltextIndex, file_ids: np.ndarray, sort: Sort) -> np.ndarray:
-    days = fulltext.days_of(file_ids)
-    return file_ids[np.argsort(days if sort is Sort.DATE_ASC else -days, kind="stable")]
-
-
-def _by_date(fulltext: FulltextIndex, ids: np.ndarray, rows: np.ndarray, sort: Sort) -> np.ndarray:
-    days = fulltext.days_of(ids[rows])
-    return rows[np.argsort(days if sort is Sort.DATE_ASC else -days, kind="stable")]
+    return Found([(file_id, score, WORDS, (WORDS,)) for file_id, score in page], total, 0, terms)

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import ColumnElement, bindparam, select, update
+from sqlalchemy import ColumnElement, bindparam, func, select, update
 
-from db.catalog import next_seq
 from db.models import Content, File, Meta
 from db.ranking import positions_in
+from db.sequence import next_seq
 
 if TYPE_CHECKING:  # pragma: no cover
     from db.store import Store
@@ -28,10 +28,12 @@ def to_blob(vector: np.ndarray) -> bytes:
 
 
 class VectorIndex:
-    """Embeddings of every searchable path for one embedder, reloaded when the DB's change counter moves."""
+    """Embeddings of every searchable path for one embedder, reloaded when the DB's change counter moves:
+    of captions, or (images=True) of the pixels."""
 
-    def __init__(self, embedder_id: str) -> None:
+    def __init__(self, embedder_id: str, images: bool = False) -> None:
         self.embedder_id = embedder_id
+        self.images = images
         self.file_ids = np.zeros(0, dtype=np.int64)
         self.matrix = np.zeros((0, 0), dtype=MEMORY_DTYPE)
         self._loaded_seq: int | None = None
@@ -43,10 +45,13 @@ class VectorIndex:
             seq = int(row.value) if row else 0
             if seq == self._loaded_seq:
                 return
+            vector, embedder = (
+                (Content.image_embedding, Content.image_embedder) if self.images else (Content.embedding, Content.embedder)
+            )
             rows = session.execute(
-                select(File.id, Content.embedding)
+                select(File.id, vector)
                 .join(Content, File.content_id == Content.id)
-                .where(Content.embedder == self.embedder_id, Content.embedding.is_not(None))
+                .where(embedder == self.embedder_id, vector.is_not(None))
                 .order_by(File.id)
             ).all()
             self.file_ids = np.fromiter((file_id for file_id, _ in rows), dtype=np.int64, count=len(rows))
@@ -83,6 +88,27 @@ def has_embeddings(store: Store) -> bool:
         return False
     with store.sessions() as session:
         return session.scalar(select(Content.id).where(Content.embedder == store.embedder_id).limit(1)) is not None
+
+
+def has_image_embeddings(store: Store) -> bool:
+    if store.image_embedder_id is None:
+        return False
+    with store.sessions() as session:
+        found = select(Content.id).where(Content.image_embedder == store.image_embedder_id).limit(1)
+        return session.scalar(found) is not None
+
+
+def image_embedders(store: Store) -> dict[str, int]:
+    """The models that made this library's image vectors, with how many photos each, most first."""
+    with store.sessions() as session:
+        count = func.count()
+        rows = session.execute(
+            select(Content.image_embedder, count)
+            .where(Content.image_embedder.is_not(None))
+            .group_by(Content.image_embedder)
+            .order_by(count.desc())
+        )
+        return {embedder: number for embedder, number in rows if embedder is not None}
 
 
 def _needs_embedding(embedder_id: str, content_ids: Sequence[int] | None = None) -> ColumnElement[bool]:

@@ -57,6 +57,11 @@ class Store:
         self._embedder_factory: Callable[[], EmbedderLike] | None = None
         self._embedder: EmbedderLike | None = None
         self._vectors: VectorIndex | None = None
+        # Search by pixels: the text tower of the image embedder that made the library's image vectors.
+        self.image_embedder_id: str | None = None
+        self._image_factory: Callable[[], EmbedderLike] | None = None
+        self._image_encoder: EmbedderLike | None = None
+        self._image_vectors: VectorIndex | None = None
         self._facets = FacetCache()
 
     @classmethod
@@ -130,6 +135,23 @@ class Store:
             self._vectors = VectorIndex(self.embedder_id)
         self._vectors.refresh(self.sessions)
         return self._vectors
+
+    def use_image_embedder(self, embedder_id: str, factory: Callable[[], EmbedderLike]) -> None:
+        """Enable search by pixels with this model's text tower; it loads on the first query that needs it."""
+        self.image_embedder_id, self._image_factory, self._image_encoder = embedder_id, factory, None
+
+    def encode_image_query(self, text: str):
+        if self._image_encoder is None:
+            assert self._image_factory is not None
+            self._image_encoder = self._image_factory()
+        return self._image_encoder.encode([text])[0]
+
+    def image_vectors(self) -> VectorIndex:
+        assert self.image_embedder_id is not None
+        if self._image_vectors is None or self._image_vectors.embedder_id != self.image_embedder_id:
+            self._image_vectors = VectorIndex(self.image_embedder_id, images=True)
+        self._image_vectors.refresh(self.sessions)
+        return self._image_vectors
 
     def has_embeddings(self) -> bool:
         return semantic.has_embeddings(self)

@@ -14,6 +14,8 @@ from functools import lru_cache
 
 from whoosh.analysis import STOP_WORDS
 
+from db.models import Content, Tag
+
 # Closed-class words (pronouns, determiners, quantifiers) are a small fixed set the lemma dictionary
 # mislabels as nouns ("my", "another"); Whoosh's STOP_WORDS has the articles and some prepositions.
 FUNCTION_WORDS = frozenset(
@@ -178,3 +180,12 @@ def auto_tags(caption: str) -> list[str]:
             if tag and tag not in CAPTION_FILLER and tag not in tags:
                 tags.append(tag)
     return tags
+
+
+def retag(content: Content) -> None:
+    """Replace the content's auto-tags with those of the caption shown; a person's tags stay, and tags a
+    person removed stay removed."""
+    kept = {tag.tag: tag for tag in content.tags if tag.source != "auto"}
+    content.tags = list(kept.values()) + [
+        Tag(tag=tag, source="auto") for tag in auto_tags(content.effective_caption) if tag not in kept
+    ]

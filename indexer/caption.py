@@ -64,6 +64,33 @@ def _hub_unreachable(settings: Settings) -> str | None:
     return None
 
 
+def model_location(
+    model_id: str,
+    settings: Settings,
+    flag: str = "--model",
+    variable: str = "CAPTIONARY_MODEL",
+) -> tuple[str, bool]:
+    """Where to load a model from and whether only local files may be used (a folder, or a Hub model in the
+    cache); a Hub model that cannot be downloaded fails here, in seconds, with the way out."""
+    if _looks_like_path(model_id) and not os.path.isdir(os.path.expanduser(model_id)):
+        raise ModelLoadError(
+            f"Cannot load model '{model_id}': no such folder; pass {flag} with the folder "
+            "of a saved model, or a Hugging Face model id"
+        )
+    if os.path.isdir(os.path.expanduser(model_id)):
+        return os.path.expanduser(model_id), False
+    if hub_cached(model_id):
+        return model_id, True  # cached: no network round trip, and it works offline
+    reason = _hub_unreachable(settings)
+    if reason:
+        raise ModelLoadError(
+            f"Cannot download model '{model_id}': {reason}. Fix it with one of: {flag} PATH (a folder "
+            f"saved with save_pretrained, see README), {variable}=PATH, or a run with network access "
+            "so the model is downloaded and cached"
+        )
+    return model_id, False
+
+
 def _looks_like_path(model_id: str) -> bool:
     # Hub ids look like "org/name"; anything starting like a file-system path is one.
     return model_id.startswith((".", "/", "~")) or os.path.exists(model_id)
@@ -155,26 +182,7 @@ class Captioner:
             VisionEncoderDecoderModel,
         )
 
-        model_id = self.model_id
-        fix = f"pass --model PATH_TO_LOCAL_MODEL, or run once with network access so '{model_id}' is downloaded and cached"
-        if _looks_like_path(model_id) and not os.path.isdir(os.path.expanduser(model_id)):
-            raise ModelLoadError(
-                f"Cannot load model '{model_id}': no such folder; pass --model with the folder "
-                "of a saved model, or a Hugging Face model id"
-            )
-        local_only = False
-        if os.path.isdir(os.path.expanduser(model_id)):
-            model_id = os.path.expanduser(model_id)
-        elif hub_cached(model_id):
-            local_only = True  # cached: no network round trip, and it works offline
-        else:
-            reason = _hub_unreachable(self.settings)
-            if reason:
-                raise ModelLoadError(
-                    f"Cannot download model '{model_id}': {reason}. Fix it with one of: --model PATH (a folder "
-                    "saved with save_pretrained, see README), CAPTIONARY_MODEL=PATH, or a run with network access "
-                    "so the model is downloaded and cached"
-                )
+        model_id, local_only = model_location(self.model_id, self.settings)
         try:
             config = AutoConfig.from_pretrained(model_id, local_files_only=local_only)
             if config.model_type == "vision-encoder-decoder":
@@ -198,7 +206,10 @@ class Captioner:
                     f"Cannot load model '{self.model_id}': not an image-to-text model ({reason}); "
                     "pass --model with a captioning model such as nlpconnect/vit-gpt2-image-captioning"
                 ) from None
-            raise ModelLoadError(f"Cannot load model '{self.model_id}' ({reason}); {fix}") from None
+            raise ModelLoadError(
+                f"Cannot load model '{self.model_id}' ({reason}); pass --model PATH_TO_LOCAL_MODEL, or run once with "
+                f"network access so '{self.model_id}' is downloaded and cached"
+            ) from None
         self.model = model.to(self.device, dtype=self.dtype).eval()  # type: ignore[arg-type]
         self.input_side = _input_side(self.image_processor)
 

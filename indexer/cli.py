@@ -11,6 +11,7 @@ import click
 
 from db.errors import CaptionaryError
 from db.fulltext import Filters
+from db.ranking import MODES
 from db.store import open_store as open_library
 from indexer.cli_library import LIBRARY_COMMANDS
 from indexer.cli_options import (
@@ -18,6 +19,7 @@ from indexer.cli_options import (
     data_dir_option,
     device_option,
     embedder_option,
+    image_embedder_option,
     json_option,
     model_option,
     open_semantic_store,
@@ -94,47 +96,28 @@ def cli() -> None:
 @click.option("--no-thumbnails", is_flag=True, help="Do not cache thumbnails for the app.")
 @embedder_option
 @click.option("--no-embeddings", is_flag=True, help="Skip caption embeddings (keyword search only).")
+@image_embedder_option
 @click.option("--verbose", "-v", is_flag=True, help="List every failed file under the summary (else the first 5).")
 @click.option(
     "--allow-removal",
     is_flag=True,
     help="Remove photos that are gone even when most of a root is (else they are kept: an unmounted disk).",
 )
-def index(
-    roots,
-    data_dir,
-    model,
-    batch_size,
-    device,
-    workers,
-    threads,
-    excludes,
-    follow_symlinks,
-    recaption,
-    no_thumbnails,
-    embedder,
-    no_embeddings,
-    verbose,
-    allow_removal,
-) -> None:
+def index(roots, data_dir, model, embedder, image_embedder, no_thumbnails, no_embeddings, verbose, **flags) -> None:
     """Crawl ROOTS, caption every new or changed photo, and update the search index."""
     from indexer.pipeline import index_roots
     from indexer.report import IndexOptions
 
-    settings = Settings.resolve(data_dir=data_dir, model=model, embedder=embedder)
+    settings = Settings.resolve(data_dir=data_dir, model=model, embedder=embedder, image_embedder=image_embedder)
+    # flags: batch_size, device, workers, threads, excludes, follow_symlinks, recaption, allow_removal
     options = IndexOptions(
         model=settings.model,
-        batch_size=batch_size,
-        device=device,
-        workers=workers,
-        threads=threads,
-        excludes=excludes,
-        follow_symlinks=follow_symlinks,
-        recaption=recaption,
+        embedder=settings.embedder,
+        image_embedder=settings.image_embedder,
+        image_embedder_required=settings.image_embedder_named,
         thumbnails=not no_thumbnails,
         embeddings=not no_embeddings,
-        embedder=settings.embedder,
-        allow_removal=allow_removal,
+        **flags,
     )
     progress = TqdmProgress()
     with open_library(settings.data_dir, create=True) as store:
@@ -142,6 +125,12 @@ def index(
             report = index_roots(store, roots, options, progress=progress)
         finally:
             progress.close()
+    _print_index_report(report, verbose)
+
+
+def _print_index_report(report, verbose: bool) -> None:
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
     for folder in report.unreadable_folders:
         click.echo(f"warning: could not read {folder}", err=True)
     for root, gone, known in report.held_back:
@@ -164,10 +153,10 @@ def index(
 @click.option("--limit", type=click.IntRange(1, 100_000), default=20, show_default=True)
 @click.option(
     "--mode",
-    type=click.Choice(["auto", "keyword", "semantic", "hybrid"]),
+    type=click.Choice(["auto", *MODES]),
     default="auto",
     show_default=True,
-    help="auto: hybrid when captions have embeddings, else keyword.",
+    help="auto: hybrid when captions have embeddings, else keyword; visual: by pixels alone.",
 )
 @embedder_option
 @json_option

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import click
 
-from indexer.cli_options import data_dir_option, embedder_option, json_option, open_semantic_store, open_store
+from indexer.cli_options import (
+    data_dir_option,
+    embedder_option,
+    image_embedder_option,
+    json_option,
+    open_semantic_store,
+    open_store,
+)
+from indexer.settings import Settings
 
 
 @click.command()
@@ -106,8 +114,14 @@ def set_caption(path, text, data_dir, embedder) -> None:
 @click.command()
 @data_dir_option
 @embedder_option
-def reembed(data_dir, embedder) -> None:
-    """Compute caption embeddings that are missing or from another embedder (no image is read)."""
+@click.option("--images", is_flag=True, help="Embed the photos' pixels instead: decodes them, never re-captions.")
+@image_embedder_option
+def reembed(data_dir, embedder, images, image_embedder) -> None:
+    """Compute caption embeddings that are missing or from another embedder (no image is read); with --images,
+    the image vectors for search by pixels."""
+    if images:
+        _reembed_images(data_dir, image_embedder)
+        return
     with open_semantic_store(data_dir, embedder, queries=False) as store:
         done = store.embed_pending()
         total = store.stats()["embedded"]
@@ -187,6 +201,24 @@ def export_xmp(sidecar_dir, next_to_photos, data_dir) -> None:
     click.echo(f"{report.written} sidecars written, {report.unchanged} unchanged, {len(report.failed)} failed")
     if report.failed:
         sys.exit(1)
+
+
+def _reembed_images(data_dir: Path | None, image_embedder: str | None) -> None:
+    from indexer.reembed import reembed_images
+    from indexer.report import IndexOptions
+
+    settings = Settings.resolve(data_dir=data_dir, image_embedder=image_embedder)
+    if settings.image_embedder is None:
+        raise click.UsageError("--images needs an image embedder; --image-embedder none turns them off")
+    with open_store(data_dir) as store:
+        report = reembed_images(store, IndexOptions(image_embedder=settings.image_embedder, image_embedder_required=True))
+        total = store.stats()["image_embedded"]
+    for path, reason in report.failures[:20]:
+        click.echo(f"  failed: {path}: {reason}", err=True)
+    click.echo(
+        f"embedded {report.embedded} photos with {settings.image_embedder} in {report.seconds:.1f}s; "
+        f"{total} photos have image vectors"
+    )
 
 
 LIBRARY_COMMANDS = [stats, rebuild_fulltext, check, forget, set_caption, reembed, tags, tag, export, export_xmp]

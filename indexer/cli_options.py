@@ -50,9 +50,19 @@ def open_store(data_dir: Path | None, create: bool = False):
 def open_semantic_store(data_dir, embedder=None, queries=True) -> Iterator[Store]:
     """open_store, able to embed queries and captions (the embedding model loads only if needed);
     queries=False for bulk work, which wants torch's batching."""
-    from indexer.pipeline import enable_embeddings
+    from indexer.pipeline import enable_embeddings, enable_image_search
 
     settings = Settings.resolve(data_dir=data_dir, embedder=embedder)
     with open_library(settings.data_dir) as store:
         enable_embeddings(store, settings.embedder, queries=queries)
+        enable_image_search(store, settings.image_embedder, settings.image_embedder_named)
         yield store
+
+
+image_embedder_option = click.option(
+    "--image-embedder",
+    default=None,
+    metavar="ID|PATH|none",
+    help="CLIP-family model for search by pixels, embedded from the same decode as the caption [default: "
+    "$CAPTIONARY_IMAGE_EMBEDDER or openai/clip-vit-base-patch32; none: off].",
+)

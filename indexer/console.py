@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from db.search import RELATED, SearchPage
+from db.meaning import RELATED
+from db.search import SearchPage
 
 
 class TqdmProgress:
@@ -67,6 +68,7 @@ def print_search_page(page: SearchPage, as_json: bool) -> None:
                         "edited": hit.image.edited,
                         "model": hit.image.model,
                         "tags": hit.image.tags,
+                        "signals": list(hit.signals),
                     }
                     for hit in page.hits
                 ],

@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from db.catalog import PhotoFacts
+from db.batch import PhotoFacts
 from db.models import plausible_date
 
 try:  # iPhone photos are HEIC; pillow-heif teaches Pillow to read them.

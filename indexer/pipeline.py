@@ -18,12 +18,36 @@ from indexer.caption import CaptionModel
 from indexer.crawl import crawl, is_excluded_below, normalize_root
 from indexer.report import IndexOptions, IndexReport, NoProgress, Progress
 from indexer.settings import DEFAULT_EMBEDDER
-from indexer.stages import CaptionStage, Prepared, Reader, RunPlan, Writer, default_split, make_plan, ordered_prefetch
+from indexer.stages import (
+    CaptionStage,
+    ImageEmbedderLike,
+    Prepared,
+    Reader,
+    RunPlan,
+    Writer,
+    default_split,
+    make_plan,
+    ordered_prefetch,
+)
 
 LOCK_NAME = "index.lock"
 FULLTEXT_SYNC_SECONDS = 2.0  # search sees new captions within about this long
 PREFETCH_BATCHES = 3  # keep this many batches decoded ahead of the model
 MASS_REMOVAL_SHARE = 0.5  # a run that would remove more than this share of a root's photos removes none
+
+
+def writer_lock(store: Store) -> FileLock:
+    """The data dir's writer lock, taken: one index run (or re-embedding) at a time; search never waits on it."""
+    lock = FileLock(str(store.data_dir / LOCK_NAME))
+    try:
+        # An OS-level lock: released by the kernel even when the indexer is killed with -9.
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise IndexLockedError(
+            f"Another 'captionary index' is already running on {store.data_dir}; "
+            "wait for it to finish (search keeps working meanwhile)"
+        ) from None
+    return lock
 
 
 class Indexer:
@@ -36,8 +60,10 @@ class Indexer:
         options: IndexOptions,
         captioner_factory: Callable[[IndexOptions], CaptionModel],
         progress: Progress | None = None,
+        image_embedder_factory: Callable[[IndexOptions], ImageEmbedderLike] | None = None,
     ) -> None:
         self.store = store
+        self.image_embedder_factory = image_embedder_factory or load_image_embedder
         self.catalog = store.catalog
         self.roots = [normalize_root(root) for root in roots]
         self.options = options
@@ -49,15 +75,7 @@ class Indexer:
         for root in self.roots:
             if not os.path.isdir(root):
                 raise CaptionaryError(f"{root} is not a folder (is the disk mounted?); nothing was changed")
-        lock = FileLock(str(self.store.data_dir / LOCK_NAME))
-        try:
-            # An OS-level lock: released by the kernel even when the indexer is killed with -9.
-            lock.acquire(timeout=0)
-        except Timeout:
-            raise IndexLockedError(
-                f"Another 'captionary index' is already running on {self.store.data_dir}; "
-                "wait for it to finish (search keeps working meanwhile)"
-            ) from None
+        lock = writer_lock(self.store)
         started = time.perf_counter()
         try:
             # A previous run may have been killed after committing rows but before Whoosh saw them.
@@ -129,10 +147,28 @@ class Indexer:
         # The model loads only once there is something to caption: an unchanged tree never pays for it.
         self.progress.loading(self.options.model)
         captioner = self.captioner_factory(self.options)
-        plan = make_plan(self.options, captioner, self.store.thumbnail_dir)
-        caption = CaptionStage(captioner, self.report, self.store.checkpoint)
+        image_embedder = self._image_embedder()
+        plan = make_plan(self.options, captioner, self.store.thumbnail_dir, image_embedder)
+        caption = CaptionStage(captioner, self.report, self.store.checkpoint, image_embedder)
         write = Writer(self.catalog, run_id, plan, self.report, self.progress)
         self._feed(plan, Reader(self.catalog, plan), caption, write)
+
+    def _image_embedder(self) -> ImageEmbedderLike | None:
+        """The image embedder, if search by pixels is on. The default one failing to load (offline on a first
+        run) costs only search by pixels, said in one line; one the person named is an error."""
+        if self.options.image_embedder is None:
+            return None
+        self.progress.loading(self.options.image_embedder)
+        try:
+            return self.image_embedder_factory(self.options)
+        except ModelLoadError as error:
+            if self.options.image_embedder_required:
+                raise
+            self.report.warnings.append(
+                f"search by pixels is off for this run: {error}. Captions and words work as usual; to enable it, "
+                "run once with network access, or pass --image-embedder PATH (or none to stop trying)"
+            )
+            return None
 
     def _feed(self, plan: RunPlan, read: Reader, caption: CaptionStage, write: Writer) -> None:
         """Connect the stages: each distinct photo goes to the model once, its byte-identical twins are
@@ -205,12 +241,14 @@ def index_roots(
     options: IndexOptions,
     captioner_factory: Callable[[IndexOptions], CaptionModel] | None = None,
     progress: Progress | None = None,
+    image_embedder_factory: Callable[[IndexOptions], ImageEmbedderLike] | None = None,
 ) -> IndexReport:
     """Index the roots into the store: the one function the CLI and the app call."""
     if options.embeddings and store.embedder_id is None:
         # Captions are embedded where they are captioned: on the GPU when there is one.
         enable_embeddings(store, options.embedder, options.threads, options.device)
-    return Indexer(store, roots, options, captioner_factory or load_captioner, progress).run()
+    indexer = Indexer(store, roots, options, captioner_factory or load_captioner, progress, image_embedder_factory)
+    return indexer.run()
 
 
 def enable_embeddings(
@@ -241,3 +279,30 @@ def load_captioner(options: IndexOptions) -> CaptionModel:
 
     device = pick_device(options.device)
     return Captioner(options.model, device=device, threads=options.threads or default_split(device)[1])
+
+
+def load_image_embedder(options: IndexOptions) -> ImageEmbedderLike:
+    """The run's image embedder, on the captioner's device, with the torch threads the split gives it."""
+    from indexer.caption import pick_device
+    from indexer.vision import ImageEmbedder
+
+    assert options.image_embedder is not None
+    device = pick_device(options.device)
+    return ImageEmbedder(options.image_embedder, device=device, threads=options.threads or default_split(device)[1])
+
+
+def enable_image_search(store: Store, image_embedder: str | None = None, named: bool = False, device: str = "cpu") -> None:
+    """Let the store answer queries by pixels, with the model that made the library's image vectors (or the one
+    the person named); its text tower loads on the first query that needs it."""
+    from db.semantic import image_embedders
+
+    chosen = image_embedder if named else next(iter(image_embedders(store)), None)
+    if chosen is None:
+        return
+
+    def load():
+        from indexer.vision import ImageEmbedder
+
+        return ImageEmbedder(chosen, device=device)
+
+    store.use_image_embedder(chosen, load)

@@ -44,6 +44,8 @@ class IndexOptions:
     thumbnails: bool = True
     embeddings: bool = True  # embed captions for semantic search, in the same batches
     embedder: str = DEFAULT_EMBEDDER
+    image_embedder: str | None = None  # a CLIP-family model for search by pixels; None: none
+    image_embedder_required: bool = False  # named by the person: failing to load it stops the run
 
 
 @dataclass
@@ -60,6 +62,9 @@ class IndexReport:
     store_seconds: float = 0.0
     embedded: int = 0
     embed_seconds: float = 0.0
+    image_embedded: int = 0
+    image_seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)  # one line each, said before the summary
     unreadable_folders: list[str] = field(default_factory=list)
     held_back: list[tuple[str, int, int]] = field(default_factory=list)  # (root, gone, known): not removed
     failures: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) of this run's failures
@@ -81,7 +86,7 @@ class IndexReport:
             line += (
                 f" ({self.images_per_second:.1f} images/s; decode {self.decode_seconds:.1f}s, "
                 f"model {self.model_seconds:.1f}s, store {self.store_seconds:.1f}s, "
-                f"embed {self.embed_seconds:.1f}s)"
+                f"embed {self.embed_seconds:.1f}s" + (f", pixels {self.image_seconds:.1f}s" if self.image_embedded else "") + ")"
             )
         if self.other_model:
             line += f"; {self.other_model} captions are from another model (--recaption to redo them)"

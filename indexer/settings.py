@@ -12,6 +12,9 @@ from db.schema import platform_data_dir
 
 DEFAULT_MODEL = "nlpconnect/vit-gpt2-image-captioning"
 DEFAULT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
+# What Immich ships by default: 151M parameters, 512-d vectors; README "Search by pixels" lists stronger ones.
+DEFAULT_IMAGE_EMBEDDER = "openai/clip-vit-base-patch32"
+NO_IMAGE_EMBEDDER = "none"
 DEFAULT_HUB = "https://huggingface.co"
 # Images per model call. CUDA: 64 is near the top of the throughput curve on a large card while leaving room
 # on small ones (README, Performance: bench/throughput.py --batch-sizes); a batch that does not fit is split
@@ -30,6 +33,8 @@ class Settings:
     model: str
     embedder: str
     model_named: bool = False  # the model came from --model or $CAPTIONARY_MODEL, not the default
+    image_embedder: str | None = DEFAULT_IMAGE_EMBEDDER  # None: no image embeddings ("none")
+    image_embedder_named: bool = False  # named by flag or variable: failing to load it is an error
     debug: bool = False  # $CAPTIONARY_DEBUG: tracebacks instead of one-line errors
     hub_offline: bool = False  # $HF_HUB_OFFLINE: never try the Hugging Face Hub
     hub_endpoint: str = DEFAULT_HUB  # $HF_ENDPOINT: a Hub mirror
@@ -40,16 +45,21 @@ class Settings:
         data_dir: Path | str | None = None,
         model: str | None = None,
         embedder: str | None = None,
+        image_embedder: str | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> Settings:
         env = os.environ if environ is None else environ
         named_model = model or env.get("CAPTIONARY_MODEL") or None
         chosen_dir = data_dir or env.get("CAPTIONARY_DATA_DIR")
+        named_image = image_embedder or env.get("CAPTIONARY_IMAGE_EMBEDDER") or None
+        chosen_image = named_image or DEFAULT_IMAGE_EMBEDDER
         return cls(
             data_dir=Path(chosen_dir).expanduser().resolve() if chosen_dir else platform_data_dir(),
             model=named_model or DEFAULT_MODEL,
             embedder=embedder or env.get("CAPTIONARY_EMBEDDER") or DEFAULT_EMBEDDER,
             model_named=named_model is not None,
+            image_embedder=None if chosen_image.lower() == NO_IMAGE_EMBEDDER else chosen_image,
+            image_embedder_named=named_image is not None,
             debug=bool(env.get("CAPTIONARY_DEBUG")),
             hub_offline=env.get("HF_HUB_OFFLINE", "").lower() in _TRUE,
             hub_endpoint=env.get("HF_ENDPOINT") or DEFAULT_HUB,

@@ -7,14 +7,18 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, Protocol, TypeVar
 
-from db.catalog import Catalog, Outcome, PendingFile, PhotoFacts
+import numpy as np
+
+from db.batch import Outcome, PhotoFacts
+from db.catalog import Catalog, PendingFile
 from db.schema import thumbnail_path
+from db.semantic import to_blob
 from indexer.caption import CaptionModel
 from indexer.imaging import THUMBNAIL_SIDE, ImageReadError, open_photo, read_regular_photo, save_thumbnail
 from indexer.report import IndexOptions, IndexReport, Progress
@@ -58,7 +62,8 @@ class RunPlan:
     batch_size: int
     workers: int
     decode_side: int  # the shorter side a decode keeps: enough for the model and the thumbnail
-    model_side: int
+    model_side: int  # what the models are given: the processors' own resize is then cheap
+    image_embedder: str | None  # the id stored with each image vector
     recaption: bool
     thumbnails: bool
     follow_symlinks: bool
@@ -79,11 +84,21 @@ class Prepared:
     error: str | None = None
     vanished: bool = False
     caption: str | None = None
+    image_vector: bytes | None = None
     decode_seconds: float = 0.0
 
     def outcome(self) -> Outcome:
         return Outcome(
-            self.path, self.root, self.size, self.mtime_ns, self.content_hash, self.facts, self.caption, self.error, self.vanished
+            self.path,
+            self.root,
+            self.size,
+            self.mtime_ns,
+            self.content_hash,
+            self.facts,
+            self.caption,
+            self.error,
+            self.vanished,
+            self.image_vector,
         )
 
 
@@ -126,11 +141,26 @@ class Reader:
         item.image = reduce_for_model(decoded.image, self.plan.model_side)
 
 
-class CaptionStage:
-    """Stage 2: one model call per batch; the pixels are freed as soon as the model is done with them."""
+class ImageEmbedderLike(Protocol):
+    model_id: str
+    input_side: int
 
-    def __init__(self, captioner: CaptionModel, report: IndexReport, checkpoint: Callable[[str], None]) -> None:
+    def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray: ...
+
+
+class CaptionStage:
+    """Stage 2: one model call per batch (and one image-embedder call, on the same pixels, when search by
+    pixels is on); the pixels are freed as soon as the models are done with them."""
+
+    def __init__(
+        self,
+        captioner: CaptionModel,
+        report: IndexReport,
+        checkpoint: Callable[[str], None],
+        image_embedder: ImageEmbedderLike | None = None,
+    ) -> None:
         self.captioner, self.report, self.checkpoint = captioner, report, checkpoint
+        self.image_embedder = image_embedder
 
     def __call__(self, batch: list[Prepared]) -> list[Prepared]:
         if not batch:
@@ -140,6 +170,12 @@ class CaptionStage:
         assert len(images) == len(batch)  # only decoded items are sent to the model
         captions = self.captioner.caption(images)
         self.report.model_seconds += time.perf_counter() - started
+        if self.image_embedder is not None:
+            started = time.perf_counter()
+            for item, vector in zip(batch, self.image_embedder.embed_images(images)):
+                item.image_vector = to_blob(vector)
+            self.report.image_seconds += time.perf_counter() - started
+            self.report.image_embedded += len(batch)
         for item, caption in zip(batch, captions):
             item.caption, item.image = caption, None
         self.checkpoint("caption")
@@ -154,7 +190,8 @@ class Writer:
 
     def __call__(self, batch: list[Prepared]) -> list[int]:
         started = time.perf_counter()
-        recorded = self.catalog.record_batch([item.outcome() for item in batch], self.run_id, self.plan.model_id)
+        outcomes = [item.outcome() for item in batch]
+        recorded = self.catalog.record_batch(outcomes, self.run_id, self.plan.model_id, self.plan.image_embedder)
         self.report.captioned += len(recorded.captioned)
         self.report.reused += recorded.reused
         self.report.failed += len(recorded.failures)
@@ -164,16 +201,20 @@ class Writer:
         return recorded.captioned
 
 
-def make_plan(options: IndexOptions, captioner: CaptionModel, thumbnail_dir: Path) -> RunPlan:
+def make_plan(
+    options: IndexOptions, captioner: CaptionModel, thumbnail_dir: Path, image_embedder: ImageEmbedderLike | None = None
+) -> RunPlan:
     from indexer.settings import batch_size_for
 
     device = getattr(captioner, "device", "cpu")
+    model_side = max(captioner.input_side, image_embedder.input_side if image_embedder is not None else 0)
     return RunPlan(
         model_id=options.model,
         batch_size=batch_size_for(device, options.batch_size),
         workers=options.workers or default_split(device)[0],
-        decode_side=max(captioner.input_side, THUMBNAIL_SIDE if options.thumbnails else 0),
-        model_side=captioner.input_side,
+        decode_side=max(model_side, THUMBNAIL_SIDE if options.thumbnails else 0),
+        model_side=model_side,
+        image_embedder=image_embedder.model_id if image_embedder is not None else None,
         recaption=options.recaption,
         thumbnails=options.thumbnails,
         follow_symlinks=options.follow_symlinks,

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import insert
 
-from db.catalog import next_seq
 from db.models import Content, File, Root, Tag, utcnow
+from db.sequence import next_seq
 from db.store import Store
 from db.tags import auto_tags
 

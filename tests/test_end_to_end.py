@@ -176,3 +176,19 @@ def test_kill_while_embedding_then_rerun_embeds_everything_once(crash_tree, tmp_
     assert stats["embedded"] == stats["images"] - stats["duplicates"]
     hybrid = json.loads(captionary("search", "photo", "--data-dir", data_dir, "--json").stdout)
     assert hybrid and hybrid[0]["mode"] == "hybrid"
+
+
+def test_kill_while_embedding_images_then_rerun_embeds_every_photo_once(crash_tree, tmp_path, tiny_model, tiny_clip):
+    root, clean = crash_tree
+    data_dir = tmp_path / "data"
+    captionary("index", root, "--data-dir", data_dir, "--model", tiny_model, "--no-embeddings", "--image-embedder", "none")
+    again = ("reembed", "--images", "--data-dir", data_dir, "--image-embedder", tiny_clip)
+    killed = captionary(*again, stop=("kill", "image-embed:2"), check=False)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    partial = json.loads(captionary("stats", "--data-dir", data_dir, "--json").stdout)["image_embedded"]
+    resumed = captionary(*again)
+    stats = json.loads(captionary("stats", "--data-dir", data_dir, "--json").stdout)
+    distinct = stats["images"] - stats["duplicates"]
+    # the batches committed before the kill are kept, the re-run does only the rest, and no caption changed
+    assert 0 < partial < distinct and f"embedded {distinct - partial} photos" in resumed.stdout
+    assert stats["image_embedders"] == {str(tiny_clip): distinct} and final_state(data_dir)["rows"] == clean["rows"]

@@ -19,10 +19,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import update
 
-from db.catalog import next_seq
 from db.errors import BusyError, DamagedCatalogError, QueryError
 from db.export import export_rows, export_xmp, write_csv, write_json
 from db.models import Content, File
+from db.sequence import next_seq
 from db.store import Store
 from indexer import fetch
 from indexer.cli import cli

@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from db.catalog import mark_files_changed, next_seq
 from db.errors import CaptionaryError, IndexLockedError, SchemaTooNewError
 from db.models import SCHEMA_VERSION, Content
 from db.schema import thumbnail_path
+from db.sequence import mark_files_changed, next_seq
 from db.store import Store
 from indexer.pipeline import index_roots
 from indexer.report import IndexOptions

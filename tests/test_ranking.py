@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from db.errors import CaptionaryError
 from db.fulltext import Filters
-from db.search import RELATED, WORDS
+from db.meaning import RELATED, WORDS
 from indexer.caption import DEFAULT_EMBEDDER, Embedder
 from indexer.cli import cli
 from tests.eval.harness import build_library_store, evaluate_library

@@ -2,12 +2,12 @@
 
 import pytest
 
-from db.catalog import delete_files, next_seq
 from db.documents import path_words
 from db.errors import QueryError
 from db.fulltext import Filters
 from db.query import parse_query
 from db.schema import meta_int
+from db.sequence import delete_files, next_seq
 from db.store import Store
 from db.sync import changed_docs
 from tests.conftest import FakeCaptioner

@@ -8,9 +8,10 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from db.catalog import next_seq, retag
 from db.models import Content, File, Root, utcnow
+from db.sequence import next_seq
 from db.store import Store
+from db.tags import retag
 from tests.eval.libraries import Library, varied_library
 
 MODES = ("keyword", "semantic", "hybrid")

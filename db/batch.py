@@ -1,0 +1,156 @@
+"""One batch of an index run written atomically: what the stages learned about each file (Outcome) becomes
+content rows (reused by hash, captioned, re-captioned) and file rows, in one transaction."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, selectinload
+
+from db.models import Content, File, Pending, Tag, utcnow
+from db.sequence import mark_files_changed, next_seq
+from db.tags import retag
+
+if TYPE_CHECKING:  # pragma: no cover
+    from db.store import Store
+
+
+@dataclass(frozen=True)
+class PhotoFacts:
+    """What decoding a photo tells about it (indexer/imaging.py reads it)."""
+
+    width: int
+    height: int
+    format: str
+    taken_at: datetime | None
+    camera: str | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the pipeline learned about one pending file: bytes known by hash, a new caption, or a failure."""
+
+    path: str
+    root: str
+    size: int
+    mtime_ns: int
+    content_hash: str = ""
+    facts: PhotoFacts | None = None  # set when the bytes were decoded (new to the catalog, or re-captioned)
+    caption: str | None = None
+    error: str | None = None
+    vanished: bool = False  # deleted since the scan: nothing is written, the next sweep settles it
+    image_vector: bytes | None = None  # the pixels' embedding (float16) from the run's image embedder
+
+
+@dataclass
+class Recorded:
+    captioned: list[int] = field(default_factory=list)  # content ids whose caption this batch wrote
+    reused: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+def record_batch(
+    store: Store, outcomes: Sequence[Outcome], run_id: int, model_id: str, image_embedder: str | None = None
+) -> Recorded:
+    """Commit one batch atomically (a crash loses at most the batch in flight) and dequeue it."""
+    recorded = Recorded()
+    with store.sessions.begin() as session:
+        seq = next_seq(session)
+        paths = [item.path for item in outcomes]
+        # Two lookups for the whole batch, not two per photo.
+        files = {
+            file.path: file
+            for file in session.scalars(
+                select(File).options(selectinload(File.content).selectinload(Content.tags)).where(File.path.in_(paths))
+            )
+        }
+        hashes = {item.content_hash for item in outcomes if item.error is None and not item.vanished}
+        contents = {content.hash: content for content in session.scalars(select(Content).where(Content.hash.in_(hashes)))}
+        captioned: list[Content] = []
+        for item in outcomes:
+            if item.vanished:
+                continue
+            file = files.get(item.path)
+            content = None
+            if item.error is None:
+                content = _content_for(session, item, contents, file, model_id, captioned, recorded)
+                if item.image_vector is not None and image_embedder is not None:
+                    content.image_embedding, content.image_embedder = item.image_vector, image_embedder
+            else:
+                recorded.failures.append((item.path, item.error))
+            if file is None:
+                file = files[item.path] = File(path=item.path)
+                session.add(file)
+            _describe_file(file, item, content, run_id, seq)
+        session.execute(delete(Pending).where(Pending.path.in_(paths)))
+        session.flush()
+        recorded.captioned = [content.id for content in captioned]
+        # Other paths with a re-captioned content show the new caption too.
+        mark_files_changed(session, seq, content_ids=recorded.captioned)
+        store.checkpoint("commit")
+    return recorded
+
+
+def _content_for(
+    session: Session,
+    item: Outcome,
+    contents: dict[str, Content],
+    file: File | None,
+    model_id: str,
+    captioned: list[Content],
+    recorded: Recorded,
+) -> Content:
+    """The content row for a readable file: known bytes are reused, new bytes get their caption, and a
+    caption from another model is replaced only when this run re-captioned it (never a person's)."""
+    now = utcnow()
+    content = contents.get(item.content_hash)
+    if content is None:
+        assert item.facts is not None and item.caption is not None  # new bytes are decoded and captioned
+        facts = item.facts
+        content = Content(
+            hash=item.content_hash,
+            width=facts.width,
+            height=facts.height,
+            format=facts.format,
+            taken_at=facts.taken_at,
+            camera=facts.camera,
+            caption=item.caption,
+            model=model_id,
+            captioned_at=now,
+        )
+        previous = file.content if file is not None else None
+        if previous is not None:
+            # A person's caption and tag edits follow the path when the photo's bytes are edited.
+            content.user_caption, content.edited_at = previous.user_caption, previous.edited_at
+            content.tags = [Tag(tag=tag.tag, source=tag.source) for tag in previous.tags if tag.source != "auto"]
+        retag(content)
+        session.add(content)
+        contents[content.hash] = content  # a twin later in this batch reuses it
+        captioned.append(content)
+    elif item.caption is not None and content.model != model_id and content.user_caption is None:
+        content.caption, content.model, content.captioned_at = item.caption, model_id, now
+        content.embedding = None
+        retag(content)
+        captioned.append(content)
+    else:
+        recorded.reused += 1
+    return content
+
+
+def _describe_file(file: File, item: Outcome, content: Content | None, run_id: int, seq: int) -> None:
+    file.root = item.root
+    file.folder = os.path.dirname(item.path)
+    file.name = os.path.basename(item.path)
+    file.ext = os.path.splitext(item.path)[1][1:].lower()
+    file.size = item.size
+    file.mtime_ns = item.mtime_ns
+    file.content = content
+    file.error = item.error
+    file.indexed_at = utcnow()
+    file.seen_run = run_id
+    file.ft_seq = seq

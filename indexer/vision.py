@@ -1,0 +1,93 @@
+"""ImageEmbedder: photos and texts -> vectors in one space, with a CLIP-family dual encoder (CLIP, SigLIP,
+SigLIP 2) loaded through transformers' Auto classes. Search by pixels, "more like this" and near-duplicates
+all use these vectors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from db.errors import ModelLoadError
+from indexer.caption import _input_side, _quiet_libraries, model_location, pick_device
+from indexer.settings import Settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from PIL import Image
+
+# SigLIP was trained on texts padded to a fixed length and its text tower expects them so; CLIP pads to the
+# longest text of the batch and pools at the end-of-text token.
+PAD_TO_MAX_LENGTH = ("siglip", "siglip2")
+
+
+def _features(output) -> object:
+    """transformers 5 returns an output object whose pooler_output is the projected vector; 4.x a tensor."""
+    return getattr(output, "pooler_output", output)
+
+
+def _unit(vectors) -> np.ndarray:
+    array = vectors.float().cpu().numpy()
+    norms = np.linalg.norm(array, axis=1, keepdims=True)
+    return (array / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+class ImageEmbedder:
+    """One dual encoder: `embed_images` for photos, `embed_texts` for queries; unit-length float32 rows."""
+
+    def __init__(self, model_id: str, device: str = "auto", threads: int | None = None, settings: Settings | None = None) -> None:
+        self.model_id = model_id
+        _quiet_libraries()
+        import torch
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.device = pick_device(device)
+        self.dtype = torch.float16 if self.device == "cuda" else torch.float32
+        location, local_only = model_location(
+            model_id, settings or Settings.resolve(), "--image-embedder", "CAPTIONARY_IMAGE_EMBEDDER"
+        )
+        try:
+            from transformers import AutoModel, AutoProcessor
+
+            self.processor = AutoProcessor.from_pretrained(location, local_files_only=local_only)
+            model = AutoModel.from_pretrained(location, local_files_only=local_only, use_safetensors=True)
+        except (OSError, ValueError, KeyError, TypeError, ImportError) as error:
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise ModelLoadError(f"Cannot load image embedder '{model_id}' ({reason})") from None
+        if not hasattr(model, "get_image_features") or not hasattr(model, "get_text_features"):
+            raise ModelLoadError(
+                f"Cannot use '{model_id}' as an image embedder: it is not a dual encoder such as CLIP or SigLIP "
+                "(pass --image-embedder openai/clip-vit-base-patch32, a folder, or none)"
+            )
+        self.model = model.to(self.device, dtype=self.dtype).eval()
+        self.model_type = str(getattr(model.config, "model_type", ""))
+        # The text tower's window: CLIP 77 tokens, SigLIP 64; longer queries are cut there.
+        self.text_length = int(getattr(getattr(model.config, "text_config", None), "max_position_embeddings", 64))
+        self.input_side = _input_side(getattr(self.processor, "image_processor", self.processor))
+
+    def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
+        import torch
+
+        if not images:
+            return np.zeros((0, 0), dtype=np.float32)
+        inputs = self.processor(images=list(images), return_tensors="pt")
+        pixels = inputs["pixel_values"].to(self.device, dtype=self.dtype)
+        with torch.inference_mode():
+            return _unit(_features(self.model.get_image_features(pixel_values=pixels)))
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        import torch
+
+        if self.model_type in PAD_TO_MAX_LENGTH:
+            padding: dict = {"padding": "max_length", "max_length": self.text_length}
+        else:
+            padding = {"padding": True, "max_length": self.text_length}
+        inputs = self.processor(text=list(texts), truncation=True, return_tensors="pt", **padding)
+        inputs = {key: value.to(self.device) for key, value in inputs.items() if key in ("input_ids", "attention_mask")}
+        with torch.inference_mode():
+            return _unit(_features(self.model.get_text_features(**inputs)))
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Queries, as the store's EmbedderLike asks."""
+        return self.embed_texts(texts)

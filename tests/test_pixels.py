@@ -1,0 +1,185 @@
+"""Search by pixels: image embeddings made from the captioner's decode, stored per content, searched as a third
+signal (related tier) and alone (visual mode); the real CLIP/SigLIP loading path; the schema upgrade."""
+
+import json
+import sqlite3
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from db.models import SCHEMA_VERSION, Content
+from db.store import Store
+from indexer import pipeline
+from indexer.cli import cli
+from indexer.pipeline import enable_embeddings, enable_image_search, index_roots
+from indexer.report import IndexOptions
+from tests.conftest import FakeCaptioner, FakeImageEmbedder
+
+
+def index_with_pixels(store, root, image_embedder, embeddings=True):
+    options = IndexOptions(model="fake-model", embeddings=embeddings, image_embedder=image_embedder.model_id)
+    return index_roots(store, [root], options, lambda _: FakeCaptioner(), image_embedder_factory=lambda _: image_embedder)
+
+
+@pytest.fixture
+def pixel_store(photo_tree, data_dir):
+    fake = FakeImageEmbedder()
+    with Store.open(data_dir) as store:
+        report = index_with_pixels(store, photo_tree["root"], fake)
+        store.use_image_embedder(fake.model_id, lambda: fake)
+        yield store, report, fake
+
+
+def image_vectors(store, embedder_id):
+    with store.sessions() as session:
+        return session.scalar(select(func.count()).select_from(Content).where(Content.image_embedder == embedder_id))
+
+
+def test_each_distinct_photo_gets_an_image_vector_from_the_same_decode(pixel_store):
+    store, report, fake = pixel_store
+    # 15 distinct readable photos, each embedded once, in the captioner's batches (no second decode pass)
+    assert report.image_embedded == fake.images_seen == report.captioned == 15
+    assert image_vectors(store, "fake-clip") == 15
+    assert "pixels" in report.summary()
+
+
+def test_a_photo_found_only_by_its_pixels_is_related_in_hybrid_and_first_in_visual(pixel_store, photo_tree):
+    store, _, _ = pixel_store
+    # "emerald" is in no caption, tag or file name: only the pixels of the green park photo know it
+    hybrid = store.search("emerald", mode="hybrid", limit=50)
+    assert hybrid.matches == 0 and hybrid.related >= 1
+    park = next(hit for hit in hybrid.hits if hit.image.path == str(photo_tree["park"]))
+    assert park.match == "related" and "pixels" in park.signals
+    visual = store.search("emerald", mode="visual", limit=5)
+    assert visual.mode == "visual" and visual.hits[0].image.path == str(photo_tree["park"])
+    assert "pixels" in visual.hits[0].signals
+
+
+def test_a_colour_most_of_the_library_shares_is_not_related_to_everything(pixel_store):
+    store, _, _ = pixel_store
+    # most photos of this tree are blue: like a one-subject library, nothing stands out, so nothing is
+    # related by pixels (the same z-score rule as captions; a fixed floor would return all of them)
+    page = store.search("cobalt", mode="hybrid", limit=50)
+    assert not any("pixels" in hit.signals for hit in page.hits)
+
+
+def test_words_still_come_first_and_say_which_signals_found_them(pixel_store, photo_tree):
+    store, _, _ = pixel_store
+    page = store.search("red car", mode="hybrid", limit=50)
+    first = page.hits[0]
+    # the caption says "a red car", and the fake embedder sees red in its pixels too
+    assert first.image.path == str(photo_tree["red"]) and first.match == "words"
+    assert first.signals[0] == "words" and "pixels" in first.signals
+    assert all(hit.match == "related" for hit in page.hits[page.matches :])
+
+
+def test_a_query_no_pixel_or_caption_knows_returns_nothing_related(pixel_store):
+    store, _, _ = pixel_store
+    assert store.search("quantum chromodynamics", mode="hybrid").total == 0
+
+
+def test_visual_mode_without_image_vectors_says_how_to_get_them(photo_tree, data_dir):
+    with Store.open(data_dir) as store:
+        index_roots(store, [photo_tree["root"]], IndexOptions(model="fake-model", embeddings=False), lambda _: FakeCaptioner())
+        with pytest.raises(Exception, match="reembed --images"):
+            store.search("cobalt", mode="visual")
+
+
+def test_the_real_loading_path_embeds_with_a_tiny_clip(photo_tree, data_dir, tiny_clip):
+    # AutoModel + AutoProcessor from a folder saved with save_pretrained, as openai/clip-vit-base-patch32 loads
+    options = IndexOptions(model="fake-model", embeddings=False, image_embedder=str(tiny_clip), threads=1)
+    with Store.open(data_dir) as store:
+        report = index_roots(store, [photo_tree["root"]], options, lambda _: FakeCaptioner())
+        assert report.image_embedded == 15 and image_vectors(store, str(tiny_clip)) == 15
+        enable_embeddings(store, queries=True)
+        enable_image_search(store)  # picks the model that made the library's vectors
+        assert store.image_embedder_id == str(tiny_clip)
+        page = store.search("a dog on the beach", mode="visual", limit=3)
+        assert len(page.hits) >= 0 and page.mode == "visual"  # random weights: any order, but no error
+        vector = store.image_vectors().matrix[0]
+        assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-3  # unit length, as cosine similarity needs
+
+
+@pytest.mark.parametrize("family", ["clip", "siglip"])
+def test_clip_and_siglip_load_through_the_same_auto_path(tmp_path, family):
+    from PIL import Image
+
+    from indexer.vision import ImageEmbedder
+    from tests.tiny_clip import build_tiny_clip
+
+    embedder = ImageEmbedder(str(build_tiny_clip(tmp_path / family, family)), device="cpu", threads=1)
+    images = embedder.embed_images([Image.new("RGB", (50, 40), "red"), Image.new("RGB", (64, 64), "blue")])
+    texts = embedder.embed_texts(["a dog on the beach", "a birthday cake"])
+    assert embedder.model_type == family and images.shape[1] == texts.shape[1]
+    assert np.allclose(np.linalg.norm(images, axis=1), 1.0, atol=1e-4)
+
+
+def test_features_are_read_from_an_output_object_or_a_bare_tensor():
+    import torch
+
+    from indexer.vision import _features
+
+    tensor = torch.ones(2, 3)
+
+    class Output:  # transformers 5: the projection is the output's pooler_output
+        pooler_output = tensor
+
+    assert _features(Output()) is tensor and _features(tensor) is tensor  # 4.x returned the tensor itself
+
+
+def test_the_default_image_embedder_offline_warns_once_and_indexes_the_captions(photo_tree, data_dir, monkeypatch):
+    monkeypatch.setattr(pipeline, "load_captioner", lambda options: FakeCaptioner())
+    result = CliRunner().invoke(cli, ["index", str(photo_tree["root"]), "--data-dir", str(data_dir), "--no-embeddings"])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: search by pixels is off")]
+    assert len(warnings) == 1 and "openai/clip-vit-base-patch32" in warnings[0] and "--image-embedder" in warnings[0]
+    assert result.stdout.startswith("15 captioned")
+
+
+def test_an_image_embedder_the_person_named_that_cannot_load_is_an_error(photo_tree, data_dir, monkeypatch, tmp_path):
+    monkeypatch.setattr(pipeline, "load_captioner", lambda options: FakeCaptioner())
+    arguments = ["index", str(photo_tree["root"]), "--data-dir", str(data_dir), "--image-embedder", str(tmp_path / "nope")]
+    result = CliRunner().invoke(cli, arguments)
+    last = result.stderr.splitlines()[-1]  # after the two "loading model" lines: one line saying why
+    assert result.exit_code == 1 and "no such folder" in last and "--image-embedder" in last
+
+
+def test_search_json_rows_name_their_signals(pixel_store, data_dir):
+    store, _, _ = pixel_store
+    rows = json.loads(CliRunner().invoke(cli, ["search", "red car", "--data-dir", str(data_dir), "--json"]).stdout)
+    # the CLI has no image embedder that loads offline for this library ("fake-clip"): words and meaning only
+    assert rows[0]["signals"][0] == "words" and set(rows[0]["signals"]) <= {"words", "caption-meaning", "pixels"}
+
+
+def test_a_schema_1_catalog_gains_the_image_columns_and_keeps_its_rows(photo_tree, data_dir):
+    with Store.open(data_dir) as store:
+        index_roots(store, [photo_tree["root"]], IndexOptions(model="fake-model", embeddings=False), lambda _: FakeCaptioner())
+    with sqlite3.connect(data_dir / "captionary.db") as connection:  # as captionary 0.1 left it
+        connection.execute("DROP INDEX ix_contents_image_embedder")
+        connection.execute("ALTER TABLE contents DROP COLUMN image_embedder")
+        connection.execute("ALTER TABLE contents DROP COLUMN image_embedding")
+        connection.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+    with Store.open_existing(data_dir) as store:
+        assert store.stats()["images"] == 16 and image_vectors(store, "x") == 0
+    with sqlite3.connect(data_dir / "captionary.db") as connection:
+        version = connection.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(contents)")}
+    assert int(version) == SCHEMA_VERSION == 2 and {"image_embedding", "image_embedder"} <= columns
+
+
+def test_reembed_images_embeds_a_library_indexed_without_them_and_never_recaptions(photo_tree, data_dir):
+    from indexer.reembed import reembed_images
+
+    captioner, fake = FakeCaptioner(), FakeImageEmbedder()
+    with Store.open(data_dir) as store:
+        index_roots(store, [photo_tree["root"]], IndexOptions(model="fake-model", embeddings=False), lambda _: captioner)
+        captioned = sum(captioner.batches)
+        before = {hit.image.path: hit.image.caption for hit in store.search("*", limit=100).hits}
+        report = reembed_images(store, IndexOptions(image_embedder=fake.model_id), lambda _: fake)
+        assert report.embedded == 15 and image_vectors(store, fake.model_id) == 15
+        assert sum(captioner.batches) == captioned  # the captioner was never called again
+        assert {hit.image.path: hit.image.caption for hit in store.search("*", limit=100).hits} == before
+        assert reembed_images(store, IndexOptions(image_embedder=fake.model_id), lambda _: fake).embedded == 0
+        assert store.stats()["image_embedded"] == 15

@@ -1,0 +1,86 @@
+"""Build tiny random CLIP and SigLIP dual encoders offline, saved like real Hugging Face models."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+WORDS = "a an the photo of dog cat beach sea red blue car cake birthday people table sitting".split()
+
+
+def _bytes_to_unicode() -> dict[int, str]:
+    """GPT-2/CLIP's reversible byte -> printable character table."""
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    characters = printable[:]
+    extra = 0
+    for byte in range(256):
+        if byte not in printable:
+            printable.append(byte)
+            characters.append(256 + extra)
+            extra += 1
+    return dict(zip(printable, map(chr, characters)))
+
+
+def write_clip_tokenizer_files(folder: Path) -> None:
+    """vocab.json + merges.txt in CLIP's format: every byte alone and word-final, plus merges that make the
+    test words single tokens."""
+    symbols = list(_bytes_to_unicode().values())
+    vocab = symbols + [symbol + "</w>" for symbol in symbols]
+    merges: list[str] = []
+    for word in WORDS:
+        current = word[0]
+        for index, char in enumerate(word[1:], start=1):
+            right = char + ("</w>" if index == len(word) - 1 else "")
+            merges.append(f"{current} {right}")
+            current += right
+            vocab.append(current)
+    vocab = list(dict.fromkeys(vocab + ["<|startoftext|>", "<|endoftext|>"]))
+    merges = list(dict.fromkeys(merges))
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.json").write_text(json.dumps({token: index for index, token in enumerate(vocab)}))
+    (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
+
+
+def build_tiny_clip(target: Path, family: str = "clip", image_side: int = 32, seed: int = 0) -> Path:
+    """A random dual encoder with small configs, a CLIPTokenizer from the files above and a CLIPImageProcessor,
+    saved with save_pretrained: loads through AutoModel + AutoProcessor like openai/clip-vit-base-patch32.
+    family="siglip" saves a SiglipModel with the same processor, to prove the Auto path is not CLIP-only."""
+    import torch
+    from transformers import CLIPImageProcessor, CLIPProcessor, CLIPTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    write_clip_tokenizer_files(target / "tokenizer-files")
+    tokenizer = CLIPTokenizer(str(target / "tokenizer-files" / "vocab.json"), str(target / "tokenizer-files" / "merges.txt"))
+    processor = CLIPProcessor(
+        image_processor=CLIPImageProcessor(
+            size={"shortest_edge": image_side}, crop_size={"height": image_side, "width": image_side}
+        ),
+        tokenizer=tokenizer,
+    )
+    text = dict(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=48,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        max_position_embeddings=32,
+    )
+    vision = dict(
+        hidden_size=32, intermediate_size=48, num_hidden_layers=2, num_attention_heads=2, image_size=image_side, patch_size=8
+    )
+    torch.manual_seed(seed)
+    if family == "siglip":
+        from transformers import SiglipConfig, SiglipModel
+
+        model = SiglipModel(SiglipConfig(text_config=text, vision_config=vision))
+    else:
+        from transformers import CLIPConfig, CLIPModel
+
+        text.update(bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+        model = CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=16))
+    model.eval().save_pretrained(target)
+    processor.save_pretrained(target)
+    shutil.rmtree(target / "tokenizer-files")  # the saved tokenizer carries its vocabulary
+    return target
