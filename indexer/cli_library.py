@@ -221,4 +221,70 @@ def _reembed_images(data_dir: Path | None, image_embedder: str | None) -> None:
     )
 
 
-LIBRARY_COMMANDS = [stats, rebuild_fulltext, check, forget, set_caption, reembed, tags, tag, export, export_xmp]
+@click.command()
+@click.argument("source")
+@data_dir_option
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
+@json_option
+def similar(source, data_dir, limit, as_json) -> None:
+    """Photos that look like SOURCE: an indexed photo (its stored vector), another image file, or an http(s) URL."""
+    from db.errors import NotIndexedError
+    from db.looks import similar_to, stored_vector
+    from indexer.sources import embed_picture
+
+    with open_semantic_store(data_dir) as store:
+        vector, exclude = None, None
+        if "://" not in source and os.path.exists(source):
+            try:
+                vector, exclude = stored_vector(store, source), store.image_by_path(source).path
+            except NotIndexedError:
+                pass  # a photo from elsewhere: embedded below like a URL
+        if vector is None:
+            vector = embed_picture(store, source)
+        found = similar_to(store, vector, limit, exclude)
+    if as_json:
+        rows = [{"path": record.path, "similarity": round(score, 4), "caption": record.caption} for record, score in found]
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for record, score in found:
+        click.echo(f"{record.path}  {score:.3f}")
+
+
+@click.command()
+@data_dir_option
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="Cosine similarity of image vectors at or above which photos group [default: 0.95].",
+)
+@json_option
+def duplicates(data_dir, threshold, as_json) -> None:
+    """Groups of near-identical photos (bursts, resized or re-encoded copies, small edits), by their pixels."""
+    from db.looks import DUPLICATE_THRESHOLD, duplicate_groups
+
+    with open_semantic_store(data_dir) as store:
+        groups = duplicate_groups(store, DUPLICATE_THRESHOLD if threshold is None else threshold)
+    if as_json:
+        click.echo(json.dumps([{"paths": g.paths, "similarity": round(g.similarity, 4)} for g in groups], ensure_ascii=False))
+        return
+    for group in groups:
+        click.echo(f"{len(group.paths)} photos, similarity >= {group.similarity:.3f}")
+        for path in group.paths:
+            click.echo(f"  {path}")
+
+
+LIBRARY_COMMANDS = [
+    similar,
+    duplicates,
+    stats,
+    rebuild_fulltext,
+    check,
+    forget,
+    set_caption,
+    reembed,
+    tags,
+    tag,
+    export,
+    export_xmp,
+]

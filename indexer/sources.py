@@ -7,6 +7,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from db.errors import CaptionaryError, NotIndexedError
+from db.store import Store
 from indexer.caption import CaptionModel
 from indexer.imaging import ImageReadError, open_photo
 from indexer.settings import batch_size_for
@@ -66,3 +70,18 @@ def caption_sources(
     if batch:
         flush()
     return [results[position] for position in range(len(sources))]
+
+
+def embed_picture(store: Store, source: str) -> np.ndarray:
+    """The image vector of a file or an http(s) URL, from the model that made the library's image vectors."""
+    from indexer.fetch import fetch_url
+    from indexer.vision import ImageEmbedder
+
+    if store.image_embedder_id is None:
+        raise NotIndexedError("No image vectors in this library yet; run: captionary reembed --images")
+    try:
+        data: bytes | str = fetch_url(source) if is_url(source) else source
+        picture = open_photo(data, 0).image
+    except ImageReadError as error:
+        raise CaptionaryError(f"Cannot read {source}: {error}") from None
+    return ImageEmbedder(store.image_embedder_id).embed_images([picture])[0]

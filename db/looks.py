@@ -1,0 +1,101 @@
+"""Photos that look alike, by their image vectors: "more like this" for one photo, and groups of near-duplicates
+(bursts, resized or re-encoded copies, small edits) across the library."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from sqlalchemy import select
+
+from db.errors import NotIndexedError
+from db.models import Content, File
+from db.reads import ImageRecord, image_by_path, images
+from db.semantic import STORAGE_DTYPE, has_image_embeddings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from db.store import Store
+
+# Cosine at or above which two photos count as near-duplicates. PROVISIONAL, like ranking.PIXEL_FLOOR: CLIP
+# puts a resized or re-encoded copy above 0.95 and a burst shot of the same scene a little lower; not measured
+# here (no CLIP weights on this machine). --threshold overrides it.
+DUPLICATE_THRESHOLD = 0.95
+PAIR_CHUNK = 1024  # rows compared with the whole library per matrix product: memory stays ~chunk x library
+
+
+@dataclass(frozen=True)
+class Group:
+    paths: list[str]
+    similarity: float  # the lowest similarity among the pairs that joined the group
+
+
+def _need_vectors(store: Store) -> None:
+    if not has_image_embeddings(store):
+        raise NotIndexedError("No image vectors in this library yet; run: captionary reembed --images")
+
+
+def stored_vector(store: Store, path: str) -> np.ndarray | None:
+    """The image vector of an indexed photo from the library's image embedder, or None if it has none."""
+    record = image_by_path(store, path)
+    with store.sessions() as session:
+        blob = session.scalar(
+            select(Content.image_embedding)
+            .join(File, File.content_id == Content.id)
+            .where(File.id == record.id, Content.image_embedder == store.image_embedder_id)
+        )
+    return None if blob is None else np.frombuffer(blob, dtype=STORAGE_DTYPE).astype(np.float32)
+
+
+def similar_to(store: Store, vector: np.ndarray, limit: int = 20, exclude: str | None = None) -> list[tuple[ImageRecord, float]]:
+    """The photos whose pixels are most like `vector`, best first (the photo itself left out)."""
+    _need_vectors(store)
+    vectors = store.image_vectors()
+    scores = vectors.scores(vector)
+    order = np.argsort(-scores, kind="stable")[: limit + 1]
+    records = images(store, [int(file_id) for file_id in vectors.file_ids[order]])
+    found = [
+        (records[int(file_id)], float(scores[row]))
+        for row, file_id in zip(order, vectors.file_ids[order])
+        if int(file_id) in records and records[int(file_id)].path != exclude
+    ]
+    return found[:limit]
+
+
+def duplicate_groups(store: Store, threshold: float = DUPLICATE_THRESHOLD) -> list[Group]:
+    """Groups of photos whose image vectors are at least `threshold` alike (byte-identical copies share one
+    vector, so they are always together). Every pair is compared, a chunk of rows at a time."""
+    _need_vectors(store)
+    vectors = store.image_vectors()
+    matrix, file_ids = vectors.matrix, vectors.file_ids
+    parent = list(range(len(file_ids)))
+    weakest: dict[int, float] = {}
+
+    def root(row: int) -> int:
+        while parent[row] != row:
+            parent[row] = parent[parent[row]]
+            row = parent[row]
+        return row
+
+    for start in range(0, len(file_ids), PAIR_CHUNK):
+        block = matrix[start : start + PAIR_CHUNK] @ matrix.T
+        for offset, other in zip(*np.nonzero(block >= threshold)):
+            row = start + int(offset)
+            if int(other) <= row:
+                continue  # each pair once, and never a photo with itself
+            a, b = root(row), root(int(other))
+            similarity = float(block[offset, other])
+            low = min(weakest.get(a, 1.0), weakest.get(b, 1.0), similarity)
+            if a != b:
+                parent[b] = a
+            weakest[a] = low
+    members: dict[int, list[int]] = {}
+    for row in range(len(file_ids)):
+        members.setdefault(root(row), []).append(int(file_ids[row]))
+    records = images(store, [file_id for rows in members.values() if len(rows) > 1 for file_id in rows])
+    groups = [
+        Group(sorted(records[i].path for i in rows if i in records), weakest.get(key, 1.0))
+        for key, rows in members.items()
+        if len(rows) > 1
+    ]
+    return sorted((group for group in groups if len(group.paths) > 1), key=lambda group: group.paths[0])

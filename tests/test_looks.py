@@ -1,0 +1,96 @@
+"""Photos that look alike: `similar` (more like this) and `duplicates` (near-identical groups), by image vectors."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from db.errors import NotIndexedError
+from db.looks import duplicate_groups, similar_to, stored_vector
+from db.store import Store
+from indexer.cli import cli
+from indexer.pipeline import index_roots
+from indexer.report import IndexOptions
+from tests.conftest import FakeCaptioner, FakeImageEmbedder
+from tests.photos import COLOURS, photo, save_jpeg
+
+
+@pytest.fixture
+def copies(tmp_path):
+    """An original, a resized copy, a re-encoded copy, and two photos of other colours."""
+    root = tmp_path / "photos"
+    original = save_jpeg(photo(size=(96, 72), colour=COLOURS[0], noise=20, seed=1), root / "original.jpg")
+    resized = root / "resized.jpg"
+    Image.open(original).resize((48, 36)).save(resized, quality=90)
+    reencoded = root / "reencoded.jpg"
+    Image.open(original).save(reencoded, quality=40)
+    other = [save_jpeg(photo(size=(96, 72), colour=COLOURS[i], noise=20, seed=i), root / f"other{i}.jpg") for i in (1, 2)]
+    return root, [original, resized, reencoded], other
+
+
+@pytest.fixture
+def looks_store(copies, data_dir):
+    root, _, _ = copies
+    fake = FakeImageEmbedder()
+    with Store.open(data_dir) as store:
+        options = IndexOptions(model="fake-model", embeddings=False, image_embedder=fake.model_id)
+        index_roots(store, [root], options, lambda _: FakeCaptioner(), image_embedder_factory=lambda _: fake)
+        store.use_image_embedder(fake.model_id, lambda: fake)
+        yield store
+
+
+def test_a_resized_and_a_re_encoded_copy_group_with_their_original_and_other_photos_do_not(looks_store, copies):
+    _, family, others = copies
+    groups = duplicate_groups(looks_store)
+    assert [group.paths for group in groups] == [sorted(map(str, family))]
+    assert groups[0].similarity >= 0.95
+    assert not any(str(path) in group.paths for group in groups for path in others)
+
+
+def test_a_higher_threshold_than_any_pair_finds_no_group(looks_store):
+    # the fake embedder's copies are exactly alike (1.0): above that, nothing groups
+    assert duplicate_groups(looks_store, threshold=1.01) == []
+
+
+def test_more_like_this_uses_the_stored_vector_and_leaves_the_photo_out(looks_store, copies):
+    _, family, others = copies
+    vector = stored_vector(looks_store, str(family[0]))
+    assert vector is not None
+    found = similar_to(looks_store, vector, limit=10, exclude=str(family[0]))
+    paths = [record.path for record, _ in found]
+    assert str(family[0]) not in paths and set(paths[:2]) == {str(family[1]), str(family[2])}
+    assert [score for _, score in found] == sorted((score for _, score in found), reverse=True)
+
+
+def test_similar_and_duplicates_from_the_cli(looks_store, copies, data_dir):
+    _, family, _ = copies
+    runner = CliRunner()
+    # an indexed photo needs no model: its stored vector is used (the library's embedder, a fake, never loads)
+    rows = json.loads(runner.invoke(cli, ["similar", str(family[0]), "--data-dir", str(data_dir), "--json"]).stdout)
+    assert {row["path"] for row in rows[:2]} == {str(family[1]), str(family[2])} and set(rows[0]) == {
+        "path",
+        "similarity",
+        "caption",
+    }
+    groups = json.loads(runner.invoke(cli, ["duplicates", "--data-dir", str(data_dir), "--json"]).stdout)
+    assert groups == [{"paths": sorted(map(str, family)), "similarity": 1.0}]
+
+
+def test_without_image_vectors_both_say_how_to_make_them(photo_tree, data_dir):
+    with Store.open(data_dir) as store:
+        index_roots(store, [photo_tree["root"]], IndexOptions(model="fake-model", embeddings=False), lambda _: FakeCaptioner())
+    result = CliRunner().invoke(cli, ["duplicates", "--data-dir", str(data_dir)])
+    assert result.exit_code == 1 and "reembed --images" in result.stderr
+    with Store.open(data_dir) as store, pytest.raises(NotIndexedError):
+        duplicate_groups(store)
+
+
+def test_a_file_from_elsewhere_is_embedded_with_the_librarys_model(photo_tree, data_dir, tiny_clip, tmp_path):
+    options = IndexOptions(model="fake-model", embeddings=False, image_embedder=str(tiny_clip), threads=1)
+    with Store.open(data_dir) as store:
+        index_roots(store, [photo_tree["root"]], options, lambda _: FakeCaptioner())
+    outside = save_jpeg(photo(colour=COLOURS[0]), tmp_path / "elsewhere" / "new.jpg")
+    result = CliRunner().invoke(cli, ["similar", str(outside), "--data-dir", str(data_dir), "--limit", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)) == 3  # ranked against the library's 16 photos by the tiny CLIP
