@@ -91,6 +91,18 @@ def model_location(
     return model_id, False
 
 
+def local_folder(model_id: str) -> str | None:
+    """The folder holding a model's files on this machine (a path, or the Hub cache's snapshot), else None."""
+    if os.path.isdir(os.path.expanduser(model_id)):
+        return os.path.expanduser(model_id)
+    try:
+        from huggingface_hub import snapshot_download
+
+        return snapshot_download(model_id, local_files_only=True)
+    except Exception:  # not cached, or not a valid repo id: callers fall back to loading it the usual way
+        return None
+
+
 def _looks_like_path(model_id: str) -> bool:
     # Hub ids look like "org/name"; anything starting like a file-system path is one.
     return model_id.startswith((".", "/", "~")) or os.path.exists(model_id)

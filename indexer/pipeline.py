@@ -301,6 +301,12 @@ def enable_image_search(store: Store, image_embedder: str | None = None, named: 
         return
 
     def load():
+        from indexer import clip_text
+        from indexer.caption import local_folder
+
+        folder = local_folder(chosen)
+        if folder is not None and clip_text.supports(folder):
+            return clip_text.NumpyClipTextEncoder(chosen, folder)  # a query in milliseconds, and no torch
         from indexer.vision import ImageEmbedder
 
         return ImageEmbedder(chosen, device=device)

@@ -42,7 +42,7 @@ def write_clip_tokenizer_files(folder: Path) -> None:
     (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
 
 
-def build_tiny_clip(target: Path, family: str = "clip", image_side: int = 32, seed: int = 0) -> Path:
+def build_tiny_clip(target: Path, family: str = "clip", image_side: int = 32, seed: int = 0, legacy_eos: bool = False) -> Path:
     """A random dual encoder with small configs, a CLIPTokenizer from the files above and a CLIPImageProcessor,
     saved with save_pretrained: loads through AutoModel + AutoProcessor like openai/clip-vit-base-patch32.
     family="siglip" saves a SiglipModel with the same processor, to prove the Auto path is not CLIP-only."""
@@ -78,7 +78,9 @@ def build_tiny_clip(target: Path, family: str = "clip", image_side: int = 32, se
     else:
         from transformers import CLIPConfig, CLIPModel
 
-        text.update(bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+        # legacy_eos: the configs of openai/clip-* say eos 2 and mean "the highest id", which end-of-text is
+        eos = 2 if legacy_eos else tokenizer.eos_token_id
+        text.update(bos_token_id=tokenizer.bos_token_id, eos_token_id=eos, pad_token_id=tokenizer.pad_token_id)
         model = CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=16))
     model.eval().save_pretrained(target)
     processor.save_pretrained(target)
