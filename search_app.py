@@ -47,10 +47,6 @@ def _behaviour():
     return components.component("captionary_behaviour", js=BEHAVIOUR_JS, isolate_styles=False)
 
 
-def behaviour_ui() -> None:
-    _behaviour()(key="behaviour")
-
-
 def settings() -> Settings:
     """From what `captionary app` passed in the environment (resolving is a few dictionary lookups)."""
     return Settings.resolve()
@@ -308,6 +304,18 @@ def detail_ui(store: Store, file_id: int) -> None:
         metadata_ui(image)
         edit_caption_ui(store, image)
         edit_tags_ui(store, image)
+    looks_like_ui(store, image)
+
+
+def looks_like_ui(store: Store, image: ImageRecord) -> None:
+    """More like this: the photos whose pixels are closest to this one's, when the library has image vectors."""
+    from db.looks import similar_to, stored_vector
+
+    vector = stored_vector(store, image.path) if has_image_embeddings(store) else None
+    found = similar_to(store, vector, limit=10, exclude=image.path) if vector is not None else []
+    if found:
+        st.markdown("**More like this**")
+        grid_ui(store, [SearchHit(record, score, "similar") for record, score in found], set())
 
 
 # -- caption an image ----------------------------------------------------------------------------
@@ -367,7 +375,7 @@ def main() -> None:
     except CaptionaryError as error:
         st.error(str(error))
         return
-    behaviour_ui()
+    _behaviour()(key="behaviour")  # thumbnail clicks and the photo view's keys
     for key in SEARCH_STATE:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]  # re-assigned, a widget's value outlives the widget

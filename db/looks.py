@@ -12,7 +12,7 @@ from sqlalchemy import select
 from db.errors import NotIndexedError
 from db.models import Content, File
 from db.reads import ImageRecord, image_by_path, images
-from db.semantic import STORAGE_DTYPE, has_image_embeddings
+from db.semantic import STORAGE_DTYPE, dot_products, has_image_embeddings
 
 if TYPE_CHECKING:  # pragma: no cover
     from db.store import Store
@@ -78,7 +78,7 @@ def duplicate_groups(store: Store, threshold: float = DUPLICATE_THRESHOLD) -> li
         return row
 
     for start in range(0, len(file_ids), PAIR_CHUNK):
-        block = matrix[start : start + PAIR_CHUNK] @ matrix.T
+        block = dot_products(matrix[start : start + PAIR_CHUNK], matrix)
         for offset, other in zip(*np.nonzero(block >= threshold)):
             row = start + int(offset)
             if int(other) <= row:

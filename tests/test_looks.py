@@ -94,3 +94,21 @@ def test_a_file_from_elsewhere_is_embedded_with_the_librarys_model(photo_tree, d
     result = CliRunner().invoke(cli, ["similar", str(outside), "--data-dir", str(data_dir), "--limit", "3", "--json"])
     assert result.exit_code == 0, result.output
     assert len(json.loads(result.stdout)) == 3  # ranked against the library's 16 photos by the tiny CLIP
+
+
+def test_the_photo_view_shows_more_like_this(looks_store, copies, data_dir, monkeypatch):
+    from tests.test_app import start_app, unescape
+
+    _, family, _ = copies
+    app = start_app(data_dir, monkeypatch)
+    original = looks_store.image_by_path(family[0])
+    app.session_state["selected"] = original.id
+    app.run()
+    assert not app.exception, app.exception
+    assert any(element.value == "**More like this**" for element in app.markdown)
+    shown = [unescape(element.value) for element in app.caption]
+    # the two copies are offered, each with its own Open button; the photo itself is not
+    assert {"resized.jpg", "reencoded.jpg"} <= set(shown) and "original.jpg" not in shown
+    copy_id = looks_store.image_by_path(family[1]).id
+    app.button(key=f"open-{copy_id}").click().run()
+    assert unescape(app.subheader[0].value) == "resized.jpg"

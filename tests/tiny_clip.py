@@ -42,7 +42,25 @@ def write_clip_tokenizer_files(folder: Path) -> None:
     (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
 
 
-def build_tiny_clip(target: Path, family: str = "clip", image_side: int = 32, seed: int = 0, legacy_eos: bool = False) -> Path:
+# openai/clip-vit-base-patch32's shapes (151M parameters): ViT-B/32 at 224 px and a 12-layer, 512-wide text
+# tower with a 49,408-token vocabulary. Random weights: every matrix product is the real model's size, which is
+# what a throughput or cold-start figure needs.
+FULL_SIZE_VISION = dict(
+    hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12, image_size=224, patch_size=32
+)
+FULL_SIZE_TEXT = dict(
+    hidden_size=512,
+    intermediate_size=2048,
+    num_hidden_layers=12,
+    num_attention_heads=8,
+    max_position_embeddings=77,
+    vocab_size=49408,
+)
+
+
+def build_tiny_clip(
+    target: Path, family: str = "clip", image_side: int = 32, seed: int = 0, legacy_eos: bool = False, full_size: bool = False
+) -> Path:
     """A random dual encoder with small configs, a CLIPTokenizer from the files above and a CLIPImageProcessor,
     saved with save_pretrained: loads through AutoModel + AutoProcessor like openai/clip-vit-base-patch32.
     family="siglip" saves a SiglipModel with the same processor, to prove the Auto path is not CLIP-only."""
@@ -59,16 +77,24 @@ def build_tiny_clip(target: Path, family: str = "clip", image_side: int = 32, se
         ),
         tokenizer=tokenizer,
     )
-    text = dict(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=48,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        max_position_embeddings=32,
+    text = (
+        dict(FULL_SIZE_TEXT)
+        if full_size
+        else dict(
+            vocab_size=len(tokenizer),
+            hidden_size=32,
+            intermediate_size=48,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            max_position_embeddings=32,
+        )
     )
-    vision = dict(
-        hidden_size=32, intermediate_size=48, num_hidden_layers=2, num_attention_heads=2, image_size=image_side, patch_size=8
+    vision = (
+        dict(FULL_SIZE_VISION)
+        if full_size
+        else dict(
+            hidden_size=32, intermediate_size=48, num_hidden_layers=2, num_attention_heads=2, image_size=image_side, patch_size=8
+        )
     )
     torch.manual_seed(seed)
     if family == "siglip":
@@ -81,7 +107,7 @@ def build_tiny_clip(target: Path, family: str = "clip", image_side: int = 32, se
         # legacy_eos: the configs of openai/clip-* say eos 2 and mean "the highest id", which end-of-text is
         eos = 2 if legacy_eos else tokenizer.eos_token_id
         text.update(bos_token_id=tokenizer.bos_token_id, eos_token_id=eos, pad_token_id=tokenizer.pad_token_id)
-        model = CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=16))
+        model = CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=512 if full_size else 16))
     model.eval().save_pretrained(target)
     processor.save_pretrained(target)
     shutil.rmtree(target / "tokenizer-files")  # the saved tokenizer carries its vocabulary
