@@ -3,6 +3,7 @@
     python bench/pixels.py --cost --count 48     # index with and without a CLIP ViT-B/32 (random weights, real shapes)
     python bench/pixels.py --scale 1000000       # memory and latency of a text-to-photo query over N image vectors
     python bench/pixels.py --cold-start          # `captionary search` in a fresh process, with image vectors
+    python bench/pixels.py --cold-start-large    # the same at 100,000 photos (bench/search_latency.py's library)
 
 Torch threads are pinned (--threads, default 1), and each indexing run is its own child process.
 """
@@ -156,12 +157,62 @@ def cold_start(args) -> None:
         )
 
 
+def cold_start_large(args) -> None:
+    """The 100,000-photo library of bench/search_latency.py, given a random image vector per photo from the
+    full-size CLIP: `captionary search` in fresh processes, with caption and image vectors to load."""
+    import shutil
+
+    import numpy as np
+    from sqlalchemy import select, update
+
+    from db.models import Content
+    from db.semantic import to_blob
+    from db.sequence import next_seq
+    from db.store import Store
+
+    source = CACHE / "search-index-100000"
+    if not source.exists():
+        raise SystemExit("run python bench/search_latency.py once first: it builds the 100,000-photo library")
+    clip = full_size_clip()
+    data_dir = Path(tempfile.mkdtemp()) / "library"
+    shutil.copytree(source, data_dir, ignore=shutil.ignore_patterns("thumbnails"))
+    rng = np.random.default_rng(0)
+    with Store.open(data_dir) as store:
+        with store.sessions() as session:
+            ids = list(session.scalars(select(Content.id)))
+        with store.sessions.begin() as session:
+            for content_id in ids:
+                vector = rng.standard_normal(512).astype(np.float32)
+                session.execute(
+                    update(Content)
+                    .where(Content.id == content_id)
+                    .values(image_embedding=to_blob(vector / np.linalg.norm(vector)), image_embedder=str(clip))
+                )
+            next_seq(session)
+    print(f"{len(ids):,} photos with image vectors", flush=True)
+    for attempt in range(3):
+        started = time.perf_counter()
+        result = subprocess.run(
+            [sys.executable, "-m", "indexer", "search", "a dog on the beach", "--data-dir", str(data_dir), "--json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        print(
+            f"captionary search at {len(ids):,} photos, hybrid with pixels, fresh process #{attempt + 1}: "
+            f"{time.perf_counter() - started:.2f} s ({len(json.loads(result.stdout))} rows)",
+            flush=True,
+        )
+    shutil.rmtree(data_dir.parent)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cost", action="store_true")
     parser.add_argument("--count", type=int, default=48)
     parser.add_argument("--scale", type=int, default=0)
     parser.add_argument("--cold-start", action="store_true")
+    parser.add_argument("--cold-start-large", action="store_true")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--child", nargs=3, metavar=("FOLDER", "MODEL", "CLIP"))
     args = parser.parse_args()
@@ -178,6 +229,8 @@ def main() -> None:
         scale(args)
     if args.cold_start:
         cold_start(args)
+    if args.cold_start_large:
+        cold_start_large(args)
 
 
 if __name__ == "__main__":

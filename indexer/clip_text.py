@@ -38,7 +38,7 @@ class NumpyClipTextEncoder:
     a time. Same vectors as transformers' CLIPModel.get_text_features to float rounding (tests/test_clip_text.py)."""
 
     def __init__(self, model_id: str, location: str | Path) -> None:
-        from safetensors.numpy import load_file
+        from safetensors import safe_open
         from tokenizers import Tokenizer
 
         folder = Path(location)
@@ -53,12 +53,13 @@ class NumpyClipTextEncoder:
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.no_padding()  # one text at a time: nothing to pad
         self.tokenizer.enable_truncation(self.max_tokens)
-        wanted = {
-            name: value
-            for name, value in load_file(str(folder / "model.safetensors")).items()
-            if name.startswith(PREFIX) or name == "text_projection.weight"
-        }
-        self.weights = {name: value.astype(np.float32, copy=False) for name, value in wanted.items()}
+        # Only the text tower is read: the file also holds the vision tower, most of its bytes.
+        with safe_open(str(folder / "model.safetensors"), framework="numpy") as weights:
+            self.weights = {
+                name: weights.get_tensor(name).astype(np.float32, copy=False)
+                for name in weights.keys()
+                if name.startswith(PREFIX) or name == "text_projection.weight"
+            }
         self.dimension = self.weights["text_projection.weight"].shape[0]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
