@@ -217,6 +217,11 @@ class Catalog:
             )
             return [(content_id, path) for content_id, path in rows if path is not None]
 
+    def count_without_image_vectors(self, embedder_id: str) -> int:
+        with self.sessions() as session:
+            missing = (Content.image_embedder != embedder_id) | Content.image_embedder.is_(None)
+            return session.scalar(select(func.count()).select_from(Content).where(missing, Content.files.any())) or 0
+
     def store_image_vectors(self, vectors: Sequence[tuple[int, bytes]], embedder_id: str) -> None:
         """One transaction per batch; the new sequence number makes searchers reload the image vectors."""
         with self.sessions.begin() as session:

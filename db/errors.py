@@ -26,7 +26,11 @@ class NotIndexedError(CaptionaryError):
 
 
 class ModelLoadError(CaptionaryError):
-    pass
+    """A model that cannot load; `reason` is the short why (the message adds how to fix it)."""
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 class BusyError(CaptionaryError):

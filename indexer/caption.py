@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from db.errors import ModelLoadError
-from indexer.settings import DEFAULT_EMBEDDER, DEFAULT_MODEL, Settings
+from indexer.settings import DEFAULT_EMBEDDER, DEFAULT_IMAGE_EMBEDDER, DEFAULT_MODEL, Settings
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
@@ -27,7 +27,7 @@ class CaptionModel(Protocol):
     def caption(self, images: Sequence[Image.Image]) -> list[str]: ...
 
 
-DEFAULT_MODEL_SIZE = "about 1 GB"
+KNOWN_SIZES = {DEFAULT_MODEL: "about 1 GB", DEFAULT_IMAGE_EMBEDDER: "about 600 MB"}
 HUB_PROBE_SECONDS = 3
 
 
@@ -45,7 +45,7 @@ def loading_note(model_id: str) -> str:
     """What loading this model will involve, for the line printed before it loads."""
     if _looks_like_path(model_id) or hub_cached(model_id):
         return ""
-    size = DEFAULT_MODEL_SIZE if model_id == DEFAULT_MODEL else "its size depends on the model"
+    size = KNOWN_SIZES.get(model_id, "its size depends on the model")
     return f" (first use downloads it from the Hugging Face Hub: {size})"
 
 
@@ -86,7 +86,8 @@ def model_location(
         raise ModelLoadError(
             f"Cannot download model '{model_id}': {reason}. Fix it with one of: {flag} PATH (a folder "
             f"saved with save_pretrained, see README), {variable}=PATH, or a run with network access "
-            "so the model is downloaded and cached"
+            "so the model is downloaded and cached",
+            reason=f"cannot download {model_id} ({reason})",
         )
     return model_id, False
 

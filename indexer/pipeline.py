@@ -94,6 +94,8 @@ class Indexer:
             self.catalog.finish_run(self.roots)
             self.store.sync_fulltext()
             self.report.other_model = self.catalog.count_other_model(self.options.model)
+            if self.options.image_embedder is not None and not self.report.warnings:
+                self.report.without_image_vectors = self.catalog.count_without_image_vectors(self.options.image_embedder)
         finally:
             self.report.seconds = time.perf_counter() - started
             lock.release()
@@ -165,8 +167,8 @@ class Indexer:
             if self.options.image_embedder_required:
                 raise
             self.report.warnings.append(
-                f"search by pixels is off for this run: {error}. Captions and words work as usual; to enable it, "
-                "run once with network access, or pass --image-embedder PATH (or none to stop trying)"
+                f"search by pixels is off for this run: {error.reason}. Captions and words work as usual; to turn "
+                "it on, run once with network access or pass --image-embedder PATH (--image-embedder none stops trying)"
             )
             return None
 

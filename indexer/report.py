@@ -56,6 +56,7 @@ class IndexReport:
     failed: int = 0
     removed: int = 0
     other_model: int = 0
+    without_image_vectors: int = 0  # photos indexed earlier, with no vector from this run's image embedder
     seconds: float = 0.0
     decode_seconds: float = 0.0
     model_seconds: float = 0.0
@@ -90,4 +91,6 @@ class IndexReport:
             )
         if self.other_model:
             line += f"; {self.other_model} captions are from another model (--recaption to redo them)"
+        if self.without_image_vectors:
+            line += f"; {self.without_image_vectors} photos have no image vectors yet (captionary reembed --images)"
         return line

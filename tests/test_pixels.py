@@ -134,7 +134,8 @@ def test_the_default_image_embedder_offline_warns_once_and_indexes_the_captions(
     result = CliRunner().invoke(cli, ["index", str(photo_tree["root"]), "--data-dir", str(data_dir), "--no-embeddings"])
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: search by pixels is off")]
-    assert len(warnings) == 1 and "openai/clip-vit-base-patch32" in warnings[0] and "--image-embedder" in warnings[0]
+    assert len(warnings) == 1 and "cannot download openai/clip-vit-base-patch32 (HF_HUB_OFFLINE is set)" in warnings[0]
+    assert "--image-embedder PATH" in warnings[0] and "Fix it with one of" not in warnings[0]  # one reason, one fix
     assert result.stdout.startswith("15 captioned")
 
 
@@ -183,3 +184,13 @@ def test_reembed_images_embeds_a_library_indexed_without_them_and_never_recaptio
         assert {hit.image.path: hit.image.caption for hit in store.search("*", limit=100).hits} == before
         assert reembed_images(store, IndexOptions(image_embedder=fake.model_id), lambda _: fake).embedded == 0
         assert store.stats()["image_embedded"] == 15
+
+
+def test_an_index_run_says_how_many_earlier_photos_lack_image_vectors(photo_tree, data_dir):
+    fake = FakeImageEmbedder()
+    with Store.open(data_dir) as store:
+        index_roots(store, [photo_tree["root"]], IndexOptions(model="fake-model", embeddings=False), lambda _: FakeCaptioner())
+        # a later run with an image embedder embeds only what it captions; the others are named, with the fix
+        report = index_with_pixels(store, photo_tree["root"], fake, embeddings=False)
+        assert report.image_embedded == 0 and report.without_image_vectors == 15
+        assert "15 photos have no image vectors yet (captionary reembed --images)" in report.summary()
