@@ -128,6 +128,18 @@ def scale(args) -> None:
         )
 
 
+def time_fresh_searches(data_dir: Path, label: str) -> None:
+    for attempt in range(3):
+        started = time.perf_counter()
+        command = [sys.executable, "-m", "indexer", "search", "a dog on the beach", "--data-dir", str(data_dir), "--json"]
+        result = subprocess.run(command, capture_output=True, text=True, check=True)
+        print(
+            f"captionary search at {label}, hybrid with pixels, fresh process #{attempt + 1}: "
+            f"{time.perf_counter() - started:.2f} s ({len(json.loads(result.stdout))} rows)",
+            flush=True,
+        )
+
+
 def cold_start(args) -> None:
     """A library with image vectors from the full-size CLIP: `captionary search` in a fresh process."""
     from db.store import Store
@@ -141,20 +153,7 @@ def cold_start(args) -> None:
     options = IndexOptions(model="fake", embeddings=True, image_embedder=str(clip), threads=args.threads)
     with Store.open(data_dir) as store:
         index_roots(store, [folder], options, lambda _: FakeCaptioner())
-    for attempt in range(3):
-        started = time.perf_counter()
-        result = subprocess.run(
-            [sys.executable, "-m", "indexer", "search", "a dog on the beach", "--data-dir", str(data_dir), "--json"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        seconds = time.perf_counter() - started
-        print(
-            f"captionary search, hybrid with pixels, fresh process #{attempt + 1}: {seconds:.2f} s "
-            f"({len(json.loads(result.stdout))} rows)",
-            flush=True,
-        )
+    time_fresh_searches(data_dir, "24 photos")
 
 
 def cold_start_large(args) -> None:
@@ -190,19 +189,7 @@ def cold_start_large(args) -> None:
                 )
             next_seq(session)
     print(f"{len(ids):,} photos with image vectors", flush=True)
-    for attempt in range(3):
-        started = time.perf_counter()
-        result = subprocess.run(
-            [sys.executable, "-m", "indexer", "search", "a dog on the beach", "--data-dir", str(data_dir), "--json"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        print(
-            f"captionary search at {len(ids):,} photos, hybrid with pixels, fresh process #{attempt + 1}: "
-            f"{time.perf_counter() - started:.2f} s ({len(json.loads(result.stdout))} rows)",
-            flush=True,
-        )
+    time_fresh_searches(data_dir, f"{len(ids):,} photos")
     shutil.rmtree(data_dir.parent)
 
 

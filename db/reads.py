@@ -110,20 +110,8 @@ def stats(store: Store) -> dict:
         failed = session.scalar(select(func.count()).select_from(File).where(File.error.is_not(None)))
         by_model = model_counts(session)
         edited = session.scalar(select(func.count()).select_from(Content).where(Content.user_caption.is_not(None)))
-        embedders = dict(
-            session.execute(
-                select(Content.embedder, func.count())
-                .where(Content.embedder.is_not(None), Content.embedding.is_not(None))
-                .group_by(Content.embedder)
-            ).all()
-        )
-        image_embedders = dict(
-            session.execute(
-                select(Content.image_embedder, func.count())
-                .where(Content.image_embedder.is_not(None), Content.image_embedding.is_not(None))
-                .group_by(Content.image_embedder)
-            ).all()
-        )
+        embedders = _vectors_by_model(session, Content.embedder, Content.embedding)
+        image_embedders = _vectors_by_model(session, Content.image_embedder, Content.image_embedding)
     embedded = embedders.get(store.embedder_id, 0) if store.embedder_id else sum(embedders.values())
     return {
         "images": count,
@@ -140,6 +128,12 @@ def stats(store: Store) -> dict:
         "image_embedded": sum(image_embedders.values()),
         "image_embedders": image_embedders,
     }
+
+
+def _vectors_by_model(session: Session, model, vector) -> dict[str, int]:
+    """How many distinct photos hold a vector from each model (of one kind: captions' or pixels')."""
+    rows = session.execute(select(model, func.count()).where(model.is_not(None), vector.is_not(None)).group_by(model))
+    return {name: count for name, count in rows}
 
 
 def model_counts(session: Session) -> list[tuple[str, int]]:

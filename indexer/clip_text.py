@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from indexer.query_encoder import _gelu, _layer_norm, _read_json
+from indexer.query_encoder import _gelu, _layer_norm, _read_json, attention
 
 PREFIX = "text_model."
 
@@ -88,21 +87,14 @@ class NumpyClipTextEncoder:
         def linear(x: np.ndarray, name: str) -> np.ndarray:
             return x @ w[prefix + name + ".weight"].T + w[prefix + name + ".bias"]
 
-        tokens, width = hidden.shape
-        head_size = width // self.heads
-
-        def split_heads(x: np.ndarray) -> np.ndarray:
-            return x.reshape(tokens, self.heads, head_size).transpose(1, 0, 2)
-
         normed = _layer_norm(hidden, w[prefix + "layer_norm1.weight"], w[prefix + "layer_norm1.bias"], self.eps)
-        query = split_heads(linear(normed, "self_attn.q_proj"))
-        key = split_heads(linear(normed, "self_attn.k_proj"))
-        value = split_heads(linear(normed, "self_attn.v_proj"))
-        scores = query @ key.transpose(0, 2, 1) / math.sqrt(head_size)
-        scores = scores + np.triu(np.full((tokens, tokens), -np.inf, dtype=np.float32), k=1)  # causal: no peeking ahead
-        scores = np.exp(scores - scores.max(-1, keepdims=True))
-        attention = scores / scores.sum(-1, keepdims=True)
-        context = (attention @ value).transpose(1, 0, 2).reshape(tokens, width)
+        context = attention(
+            linear(normed, "self_attn.q_proj"),
+            linear(normed, "self_attn.k_proj"),
+            linear(normed, "self_attn.v_proj"),
+            self.heads,
+            causal=True,
+        )
         hidden = hidden + linear(context, "self_attn.out_proj")
         normed = _layer_norm(hidden, w[prefix + "layer_norm2.weight"], w[prefix + "layer_norm2.bias"], self.eps)
         return hidden + linear(self.activation(linear(normed, "mlp.fc1")), "mlp.fc2")

@@ -65,6 +65,22 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float)
     return (x - mean) / np.sqrt(variance + eps) * weight + bias
 
 
+def attention(query: np.ndarray, key: np.ndarray, value: np.ndarray, heads: int, causal: bool = False) -> np.ndarray:
+    """Multi-head scaled dot-product attention over one text's tokens (tokens x width in, tokens x width out)."""
+    tokens, width = query.shape
+    head_size = width // heads
+
+    def split_heads(x: np.ndarray) -> np.ndarray:
+        return x.reshape(tokens, heads, head_size).transpose(1, 0, 2)
+
+    scores = split_heads(query) @ split_heads(key).transpose(0, 2, 1) / math.sqrt(head_size)
+    if causal:  # a token sees itself and what came before it, never what follows
+        scores = scores + np.triu(np.full((tokens, tokens), -np.inf, dtype=np.float32), k=1)
+    scores = np.exp(scores - scores.max(-1, keepdims=True))
+    weights = scores / scores.sum(-1, keepdims=True)
+    return (weights @ split_heads(value)).transpose(1, 0, 2).reshape(tokens, width)
+
+
 class NumpyQueryEncoder:
     """Embeds a few texts at a time (search queries, an edited caption) on the CPU with numpy.
 
@@ -120,19 +136,12 @@ class NumpyQueryEncoder:
         def linear(x: np.ndarray, name: str) -> np.ndarray:
             return x @ w[prefix + name + ".weight"].T + w[prefix + name + ".bias"]
 
-        tokens, width = hidden.shape
-        head_size = width // self.heads
-
-        def split_heads(x: np.ndarray) -> np.ndarray:
-            return x.reshape(tokens, self.heads, head_size).transpose(1, 0, 2)
-
-        query = split_heads(linear(hidden, "attention.self.query"))
-        key = split_heads(linear(hidden, "attention.self.key"))
-        value = split_heads(linear(hidden, "attention.self.value"))
-        scores = query @ key.transpose(0, 2, 1) / math.sqrt(head_size)
-        scores = np.exp(scores - scores.max(-1, keepdims=True))
-        attention = scores / scores.sum(-1, keepdims=True)
-        context = (attention @ value).transpose(1, 0, 2).reshape(tokens, width)
+        context = attention(
+            linear(hidden, "attention.self.query"),
+            linear(hidden, "attention.self.key"),
+            linear(hidden, "attention.self.value"),
+            self.heads,
+        )
         hidden = _layer_norm(
             linear(context, "attention.output.dense") + hidden,
             w[prefix + "attention.output.LayerNorm.weight"],
