@@ -3,8 +3,10 @@ highlighting, and the bounds that keep a query cheap."""
 
 from __future__ import annotations
 
+import calendar
 import itertools
 import re
+from datetime import date
 from functools import lru_cache
 
 from whoosh import query as wq
@@ -180,3 +182,41 @@ def highlight(text: str, terms: set[str]) -> list[tuple[str, bool]]:
     if position < len(text):
         pieces.append((text[position:], False))
     return pieces
+
+
+# `date:` is answered by the day column (date taken, else the file's date), not by Whoosh: it is taken out of
+# the query before parsing and becomes a date filter.
+_DATE_TERM = re.compile(r"(?<![\w])date:(\S*)", re.IGNORECASE)
+_DATE_VALUE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
+DATE_FORMS = "date:2019, date:2019-07, date:2019-07-14 or date:2019-06..2019-08"
+
+
+def date_terms(text: str) -> tuple[str, date | None, date | None]:
+    """The query without its `date:` terms, and the first and last day those allow (None: no bound).
+    Several terms all apply: `date:2019 date:2019-07` is July 2019."""
+    first: date | None = None
+    last: date | None = None
+    for value in _DATE_TERM.findall(text):
+        start, _, end = value.partition("..")
+        low, high = _days(start, value)[0], _days(end or start, value)[1]
+        if high < low:
+            raise QueryError(f"date:{value} ends before it starts; put the earlier date first")
+        first = low if first is None else max(first, low)
+        last = high if last is None else min(last, high)
+    return " ".join(_DATE_TERM.sub(" ", text).split()), first, last
+
+
+def _days(value: str, term: str) -> tuple[date, date]:
+    """The first and last day a year, a month or a day stands for."""
+    found = _DATE_VALUE.fullmatch(value)
+    try:
+        if found is None:
+            raise ValueError(value)
+        year, month, day = int(found[1]), found[2], found[3]
+        if day:
+            return date(year, int(month), int(day)), date(year, int(month), int(day))
+        if month:
+            return date(year, int(month), 1), date(year, int(month), calendar.monthrange(year, int(month))[1])
+        return date(year, 1, 1), date(year, 12, 31)
+    except ValueError:
+        raise QueryError(f"date:{term} is not a date; use {DATE_FORMS}") from None

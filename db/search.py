@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -12,6 +12,7 @@ import numpy as np
 from db.errors import ModelLoadError, NotIndexedError
 from db.fulltext import Filters, FulltextIndex
 from db.meaning import WORDS, Found, Pixels, meaning_search
+from db.query import date_terms
 from db.ranking import Mode, Sort, parse_mode, parse_sort
 from db.reads import ImageRecord, images
 from db.semantic import VectorIndex, has_embeddings, has_image_embeddings
@@ -61,6 +62,7 @@ def search(
     if not ensure_fulltext(store):
         raise NotIndexedError(f"No search index in {store.data_dir}; run: captionary rebuild-fulltext")
     chosen = resolve_mode(store, mode)
+    text, filters = _with_date_terms(text, filters)
     found: Found
     if chosen is Mode.KEYWORD or not text.strip():
         found, chosen = keyword_search(store.fulltext, text, filters, chosen_sort, offset, limit), Mode.KEYWORD
@@ -75,6 +77,17 @@ def search(
     return SearchPage(
         hits, found.matches + found.related, found.terms, time.perf_counter() - started, chosen.value, found.related
     )
+
+
+def _with_date_terms(text: str, filters: Filters) -> tuple[str, Filters]:
+    """`date:` terms become the date filter (both bounds apply when the app's filter is set too)."""
+    text, first, last = date_terms(text)
+    if first is None:
+        return text, filters
+    assert last is not None
+    date_from = first if filters.date_from is None else max(first, filters.date_from)
+    date_to = last if filters.date_to is None else min(last, filters.date_to)
+    return text, replace(filters, date_from=date_from, date_to=date_to)
 
 
 def _pixel_encoder(store: Store, mode: Mode) -> Callable[[str], np.ndarray | None]:
