@@ -14,7 +14,7 @@ from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
 from whoosh.support.charset import accent_map
 
 # Fields a person may name in a query (`caption:dog`, `file:beach`, `ext:png`).
-USER_FIELDS = ("caption", "file", "ext", "tag")
+USER_FIELDS = ("caption", "file", "ext", "tag", "camera")
 
 
 DEFAULT_FIELDS = ("caption", "file")
@@ -22,7 +22,8 @@ DEFAULT_FIELDS = ("caption", "file")
 
 # What the documents hold; a new value makes the next sync rebuild an older index.
 # 2: file names whole (`img_043.jpg`) as well as split into words.
-FORMAT = "2"
+# 3: the camera's make and model words (`camera:pixel`).
+FORMAT = "3"
 
 
 # Adjacent caption words as single terms ("citi street"): a quoted phrase becomes a term lookup.
@@ -71,6 +72,8 @@ def make_schema() -> Schema:
         folder=KEYWORD(commas=True),
         ext=ID(),
         tag=KEYWORD(commas=True, lowercase=True, scorable=True),
+        # The camera's make and model from EXIF ("Google Pixel 4"): reached only as `camera:`.
+        camera=TEXT(analyzer=text_analyzer()),
         # Days since 1970 of the date taken (EXIF), else of the file's mtime.
         day=NUMERIC(int, bits=32, sortable=True, signed=True),
     )
@@ -85,6 +88,7 @@ class FulltextDoc:
     ext: str
     day: int
     tags: str = ""  # comma-separated
+    camera: str = ""
 
 
 def document_fields(doc: FulltextDoc) -> dict:
@@ -98,6 +102,7 @@ def document_fields(doc: FulltextDoc) -> dict:
         "ext": doc.ext,
         "day": doc.day,
         "tag": doc.tags,
+        "camera": doc.camera,
     }
 
 

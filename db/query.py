@@ -43,6 +43,10 @@ _FIELD_SYNTAX = re.compile(r"(?<![\w])([A-Za-z_]\w*):")
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "REQUIRE"}
 
 
+# What a person may write before a colon: the indexed fields, and date: (taken out before parsing).
+FIELD_LIST = ", ".join(field + ":" for field in (*USER_FIELDS, "date"))
+
+
 def _validate(text: str) -> None:
     """Reject what Whoosh would silently misread, with a message that says how to fix it."""
     if len(text) > MAX_QUERY_LENGTH:
@@ -60,10 +64,7 @@ def _validate(text: str) -> None:
         raise QueryError("Unbalanced parenthesis in query: every ( needs a matching )")
     for field in _FIELD_SYNTAX.findall(outside_quotes):
         if field.lower() not in USER_FIELDS:
-            raise QueryError(
-                f"Unknown field '{field}:' in query; use one of {', '.join(f + ':' for f in USER_FIELDS)}"
-                " or put the text in quotes"
-            )
+            raise QueryError(f"Unknown field '{field}:' in query; use one of {FIELD_LIST} or put the text in quotes")
     words = outside_quotes.replace("(", " ").replace(")", " ").split()
     if words and (words[-1] in _OPERATORS or words[0] in _OPERATORS - {"NOT"}):
         operator = words[-1] if words[-1] in _OPERATORS else words[0]
@@ -78,10 +79,7 @@ def _check_fields(query: wq.Query) -> None:
     """Every part of the parsed query reads a documented field (or the word pairs derived from captions)."""
     fieldname = getattr(query, "fieldname", None)
     if fieldname is not None and fieldname not in USER_FIELDS:
-        raise QueryError(
-            f"Unknown field '{fieldname}:' in query; use one of "
-            f"{', '.join(f + ':' for f in USER_FIELDS)} or put the text in quotes"
-        )
+        raise QueryError(f"Unknown field '{fieldname}:' in query; use one of {FIELD_LIST} or put the text in quotes")
     for child in query.children():
         _check_fields(child)
 

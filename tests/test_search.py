@@ -322,3 +322,24 @@ def test_an_index_written_before_the_module_split_still_opens():
     # rebuild on upgrade (73 s for 100,000 photos)
     old = pickle.dumps(WordPairs(), protocol=0).replace(b"db.documents", b"db.fulltext")
     assert b"db.fulltext" in old and isinstance(pickle.loads(old), WordPairs)
+
+
+def test_camera_field_matches_make_or_model_words(indexed):
+    store, tree = indexed
+    red = str(tree["red"])  # EXIF Model "Pixel 4"
+    assert paths_found(store, "camera:pixel") == {red}
+    assert paths_found(store, 'camera:"pixel 4"') == {red}
+    assert paths_found(store, "camera:canon") == set()
+    assert paths_found(store, "pixel") == set()  # camera words are reached only through the field
+
+
+def test_an_index_of_the_previous_format_is_rebuilt_with_camera_words(photo_tree, data_dir):
+    from db.fulltext import FORMAT_FILE
+
+    with Store.open(data_dir) as store:
+        index_with(store, [photo_tree["root"]], FakeCaptioner())
+        (store.fulltext.directory / FORMAT_FILE).write_text("2")  # what the previous version wrote
+        store.fulltext.close()
+        assert not store.fulltext.is_current()
+        store.sync_fulltext()
+        assert store.fulltext.is_current() and paths_found(store, "camera:pixel") == {str(photo_tree["red"])}
