@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from db.errors import NotIndexedError
-from db.models import Content, File, Root, Tag, plausible_date
+from db.models import EARLIEST_PHOTO, Content, File, Root, Tag, plausible_date
 from db.schema import meta_int
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -110,6 +110,15 @@ def stats(store: Store) -> dict:
         failed = session.scalar(select(func.count()).select_from(File).where(File.error.is_not(None)))
         by_model = model_counts(session)
         edited = session.scalar(select(func.count()).select_from(Content).where(Content.user_caption.is_not(None)))
+        dated = (
+            session.scalar(
+                select(func.count())
+                .select_from(File)
+                .join(Content, File.content_id == Content.id)
+                .where(Content.taken_at >= EARLIEST_PHOTO, Content.taken_at <= datetime.now() + timedelta(days=1))
+            )
+            or 0
+        )
         embedders = _vectors_by_model(session, Content.embedder, Content.embedding)
         image_embedders = _vectors_by_model(session, Content.image_embedder, Content.image_embedding)
     embedded = embedders.get(store.embedder_id, 0) if store.embedder_id else sum(embedders.values())
@@ -118,6 +127,7 @@ def stats(store: Store) -> dict:
         "failed": failed,
         "duplicates": count - distinct,
         "edited": edited,
+        "dated": dated,  # photos whose date taken comes from EXIF (the others are dated by their file)
         "model": [model for model, _ in by_model],
         "models": dict(by_model),
         "roots": roots(store),

@@ -57,3 +57,9 @@ def test_a_malformed_date_says_what_it_accepts(dated, query):
 def test_a_malformed_date_from_the_cli_exits_2_in_one_line(dated, data_dir):
     result = CliRunner().invoke(cli, ["search", "date:2019-13", "--data-dir", str(data_dir)])
     assert result.exit_code == 2 and result.stderr.count("\n") == 1 and "is not a date" in result.stderr
+
+
+def test_stats_count_the_photos_dated_by_exif(dated):
+    store, _ = dated
+    # two photos carry a plausible EXIF date; the other 14 are dated by their file
+    assert store.stats()["dated"] == 2
