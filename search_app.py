@@ -173,11 +173,10 @@ def query_ui(store: Store) -> tuple[str, str]:
     query = st.text_input(
         "Search your photos", key="query", placeholder="a dog on the beach", on_change=select_image, args=(None,)
     )
+    mode = "keyword"  # without caption embeddings there is nothing else to offer
     if store.has_embeddings():
         modes = ["hybrid", "keyword", "semantic"] + (["visual"] if has_image_embeddings(store) else [])
         mode = st.segmented_control("Match", modes, default="hybrid", key="mode", help=MODE_HELP) or "hybrid"
-    else:
-        mode = "keyword"
     return query, mode
 
 
@@ -241,6 +240,7 @@ def metadata_ui(image: ImageRecord) -> None:
         "Size": f"{image.size / 1_000_000:.1f} MB" if image.size >= 100_000 else f"{image.size / 1000:.0f} kB",
         "Format": image.format,
         "Camera": image.camera or "unknown",
+        "Place": image.place or "unknown",
         "Caption by": "a person (edited)" if image.edited else model_name(image.model),
         "Tags": ", ".join(image.tags) or "none",
         "Folder": short_path(image).rsplit("/", 1)[0],

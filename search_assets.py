@@ -58,7 +58,7 @@ fields shows matches only.
 - `car OR bike`, `beach NOT dog`, `(sea OR lake) boat`
 - `sun*`: words starting with *sun*
 - `tag:dog` photos tagged *dog*; `caption:dog` only the caption, `file:2019` only folder/file names, `ext:png`,
-  `camera:pixel` the camera's make or model
+  `camera:pixel` the camera's make or model, `place:kyoto` where it was taken (plain `kyoto` works too)
 - `date:2019`, `date:2019-07`, `date:2019-06..2019-08`: taken then (else the file's date)
 - empty: browse everything (newest first), with the filters on the left
 """

@@ -29,6 +29,9 @@ class PhotoFacts:
     format: str
     taken_at: datetime | None
     camera: str | None
+    latitude: float | None = None  # from EXIF GPS, degrees north
+    longitude: float | None = None  # degrees east
+    place: str | None = None  # "Kyoto, Japan": named by the indexer from the position (indexer/places.py)
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,9 @@ def _content_for(
             format=facts.format,
             taken_at=facts.taken_at,
             camera=facts.camera,
+            latitude=facts.latitude,
+            longitude=facts.longitude,
+            place=facts.place,
             caption=item.caption,
             model=model_id,
             captioned_at=now,

@@ -14,16 +14,16 @@ from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
 from whoosh.support.charset import accent_map
 
 # Fields a person may name in a query (`caption:dog`, `file:beach`, `ext:png`).
-USER_FIELDS = ("caption", "file", "ext", "tag", "camera")
+USER_FIELDS = ("caption", "file", "ext", "tag", "camera", "place")
 
 
-DEFAULT_FIELDS = ("caption", "file")
+DEFAULT_FIELDS = ("caption", "file", "place")
 
 
 # What the documents hold; a new value makes the next sync rebuild an older index.
 # 2: file names whole (`img_043.jpg`) as well as split into words.
-# 3: the camera's make and model words (`camera:pixel`).
-FORMAT = "3"
+# 3: the camera's make and model words (`camera:pixel`). 4: place names (`kyoto`, `place:japan`).
+FORMAT = "4"
 
 
 # Adjacent caption words as single terms ("citi street"): a quoted phrase becomes a term lookup.
@@ -74,6 +74,8 @@ def make_schema() -> Schema:
         tag=KEYWORD(commas=True, lowercase=True, scorable=True),
         # The camera's make and model from EXIF ("Google Pixel 4"): reached only as `camera:`.
         camera=TEXT(analyzer=text_analyzer()),
+        # "Kyoto, Japan" from the GPS position: searched by default, like captions and file names.
+        place=TEXT(analyzer=text_analyzer(), phrase=True),
         # Days since 1970 of the date taken (EXIF), else of the file's mtime.
         day=NUMERIC(int, bits=32, sortable=True, signed=True),
     )
@@ -89,6 +91,7 @@ class FulltextDoc:
     day: int
     tags: str = ""  # comma-separated
     camera: str = ""
+    place: str = ""
 
 
 def document_fields(doc: FulltextDoc) -> dict:
@@ -103,6 +106,7 @@ def document_fields(doc: FulltextDoc) -> dict:
         "day": doc.day,
         "tag": doc.tags,
         "camera": doc.camera,
+        "place": doc.place,
     }
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, ForeignKey, Index, Integer, LargeBinary, S
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # The first photograph was taken in 1826; a camera clock reset to 0001:01:01 or set to 2099 says nothing.
 EARLIEST_PHOTO = datetime(1826, 1, 1)
 
@@ -52,6 +52,10 @@ class Content(Base):
     format: Mapped[str]
     taken_at: Mapped[datetime | None]
     camera: Mapped[str | None]
+    # Where it was taken (EXIF GPS) and the place's name, "Kyoto, Japan". Schema 3.
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    place: Mapped[str | None]
     # What the model wrote; re-indexing may replace it (new model with --recaption).
     caption: Mapped[str] = mapped_column(Text)
     model: Mapped[str]

@@ -40,6 +40,7 @@ class ImageRecord:
     camera: str | None
     content_hash: str
     tags: list[str] = field(default_factory=list)
+    place: str | None = None  # "Kyoto, Japan", from the GPS position
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ def _record(file: File) -> ImageRecord:
         camera=content.camera,
         content_hash=content.hash,
         tags=content.visible_tags,
+        place=content.place,
     )
 
 
@@ -119,6 +121,15 @@ def stats(store: Store) -> dict:
             )
             or 0
         )
+        placed = (
+            session.scalar(
+                select(func.count())
+                .select_from(File)
+                .join(Content, File.content_id == Content.id)
+                .where(Content.place.is_not(None))
+            )
+            or 0
+        )
         embedders = _vectors_by_model(session, Content.embedder, Content.embedding)
         image_embedders = _vectors_by_model(session, Content.image_embedder, Content.image_embedding)
     embedded = embedders.get(store.embedder_id, 0) if store.embedder_id else sum(embedders.values())
@@ -128,6 +139,7 @@ def stats(store: Store) -> dict:
         "duplicates": count - distinct,
         "edited": edited,
         "dated": dated,  # photos whose date taken comes from EXIF (the others are dated by their file)
+        "placed": placed,  # photos with a place name from their GPS position
         "model": [model for model, _ in by_model],
         "models": dict(by_model),
         "roots": roots(store),

@@ -124,5 +124,17 @@ def _add_image_embeddings(session: Session) -> None:
     connection.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_contents_image_embedder ON contents (image_embedder)")
 
 
+def _add_places(session: Session) -> None:
+    connection = session.connection()
+    columns = {row[1] for row in connection.exec_driver_sql("PRAGMA table_info(contents)")}
+    for name, kind in (("latitude", "FLOAT"), ("longitude", "FLOAT"), ("place", "VARCHAR")):
+        if name not in columns:
+            connection.exec_driver_sql(f"ALTER TABLE contents ADD COLUMN {name} {kind}")
+
+
 # Ordered (version, step) pairs; a new schema version appends a step that upgrades in place.
-MIGRATIONS: list[tuple[int, Callable[[Session], None]]] = [(1, _create_tables), (2, _add_image_embeddings)]
+MIGRATIONS: list[tuple[int, Callable[[Session], None]]] = [
+    (1, _create_tables),
+    (2, _add_image_embeddings),
+    (3, _add_places),
+]

@@ -105,15 +105,16 @@ def changed_docs(session: Session, after: int, upto: int) -> Iterator[FulltextDo
             Content.taken_at,
             visible_tags_sql(),
             Content.camera,
+            Content.place,
         )
         .join(Content, File.content_id == Content.id)
         .where(File.ft_seq > after, File.ft_seq <= upto)
         .execution_options(yield_per=SYNC_CHUNK)
     )
-    for file_id, path, root, ext, mtime_ns, caption, taken_at, tag_list, camera in rows:
+    for file_id, path, root, ext, mtime_ns, caption, taken_at, tag_list, camera, place in rows:
         taken_at = plausible_date(taken_at)  # rows stored before dates were checked too
         when = taken_at.date() if taken_at else date.fromtimestamp(mtime_ns / 1e9)
-        yield FulltextDoc(file_id, caption, path, root, ext, day_number(when), tag_list or "", camera or "")
+        yield FulltextDoc(file_id, caption, path, root, ext, day_number(when), tag_list or "", camera or "", place or "")
 
 
 def ensure_fulltext(store: Store) -> bool:

@@ -69,6 +69,8 @@ def print_search_page(page: SearchPage, as_json: bool) -> None:
                         "model": hit.image.model,
                         "tags": hit.image.tags,
                         "signals": list(hit.signals),
+                        "place": hit.image.place,
+                        "taken": hit.image.taken_at.date().isoformat() if hit.image.taken_at else None,
                     }
                     for hit in page.hits
                 ],

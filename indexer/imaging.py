@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import os
 import threading
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ MAX_SIDE = 65_000
 THUMBNAIL_SIDE = 320
 THUMBNAIL_QUALITY = 82
 EXIF_IFD = 0x8769
+GPS_IFD = 0x8825
 TAG_DATETIME_ORIGINAL = 36867
 TAG_DATETIME = 306
 TAG_MODEL = 272
@@ -128,20 +130,45 @@ def _parse_exif_date(value: object) -> datetime | None:
         return None
 
 
-def _exif_info(image: Image.Image) -> tuple[datetime | None, str | None]:
+def _degrees(value: object, reference: object, negative: str) -> float | None:
+    """EXIF's (degrees, minutes, seconds) rationals and N/S or E/W as signed degrees; None if malformed."""
+    try:
+        degrees, minutes, seconds = (float(part) for part in value)  # type: ignore[attr-defined]
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    result = degrees + minutes / 60 + seconds / 3600
+    if not math.isfinite(result):
+        return None
+    return -result if str(reference).strip("\x00 ").upper() == negative else result
+
+
+def _gps(exif: Image.Exif) -> tuple[float, float] | None:
+    """The position a photo was taken at, if its EXIF holds a plausible one (0, 0 is a camera's blank)."""
+    gps = exif.get_ifd(GPS_IFD)
+    latitude = _degrees(gps.get(2), gps.get(1), "S")
+    longitude = _degrees(gps.get(4), gps.get(3), "W")
+    if latitude is None or longitude is None or abs(latitude) > 90 or abs(longitude) > 180:
+        return None
+    if latitude == 0 and longitude == 0:
+        return None
+    return latitude, longitude
+
+
+def _exif_info(image: Image.Image) -> tuple[datetime | None, str | None, tuple[float, float] | None]:
     try:
         exif = image.getexif()
         taken = _parse_exif_date(exif.get_ifd(EXIF_IFD).get(TAG_DATETIME_ORIGINAL)) or _parse_exif_date(exif.get(TAG_DATETIME))
         model = exif.get(TAG_MODEL)
         make = exif.get(TAG_MAKE)
+        position = _gps(exif)
     except Exception:  # EXIF in the wild is often broken; it is optional metadata
-        return None, None
+        return None, None, None
     camera = None
     if isinstance(model, str) and model.strip("\x00 "):
         camera = model.strip("\x00 ")
         if isinstance(make, str) and make.strip("\x00 ") and not camera.startswith(make.strip("\x00 ")):
             camera = f"{make.strip(chr(0) + ' ')} {camera}"
-    return taken, camera
+    return taken, camera, position
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -190,7 +217,7 @@ def open_photo(source: str | Path | bytes | BinaryIO, min_side: int = 0) -> Deco
                     f"too many pixels ({width}x{height}; limit {Image.MAX_IMAGE_PIXELS}): possible decompression bomb"
                 )
             image_format = image.format or "unknown"
-            taken_at, camera = _exif_info(image)
+            taken_at, camera, position = _exif_info(image)
             orientation = image.getexif().get(0x0112, 1) if image_format in ("JPEG", "TIFF", "WEBP", "PNG") else 1
             if min_side and image_format == "JPEG":
                 image.draft("RGB", (min_side, min_side))
@@ -211,7 +238,8 @@ def open_photo(source: str | Path | bytes | BinaryIO, min_side: int = 0) -> Deco
         raise ImageReadError(f"cannot decode: {reason}"[:200]) from None
     if orientation in (5, 6, 7, 8):
         width, height = height, width
-    return DecodedPhoto(rgb, PhotoFacts(width, height, image_format, taken_at, camera))
+    latitude, longitude = position if position else (None, None)
+    return DecodedPhoto(rgb, PhotoFacts(width, height, image_format, taken_at, camera, latitude, longitude))
 
 
 def make_thumbnail(image: Image.Image, side: int = THUMBNAIL_SIDE) -> Image.Image:

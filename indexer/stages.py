@@ -9,7 +9,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol, TypeVar
 
@@ -21,6 +21,7 @@ from db.schema import thumbnail_path
 from db.semantic import to_blob
 from indexer.caption import CaptionModel
 from indexer.imaging import THUMBNAIL_SIDE, ImageReadError, open_photo, read_regular_photo, save_thumbnail
+from indexer.places import place_name
 from indexer.report import IndexOptions, IndexReport, Progress
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -190,6 +191,9 @@ class Writer:
 
     def __call__(self, batch: list[Prepared]) -> list[int]:
         started = time.perf_counter()
+        for item in batch:
+            if item.facts is not None and item.facts.latitude is not None and item.facts.longitude is not None:
+                item.facts = replace(item.facts, place=place_name(item.facts.latitude, item.facts.longitude))
         outcomes = [item.outcome() for item in batch]
         recorded = self.catalog.record_batch(outcomes, self.run_id, self.plan.model_id, self.plan.image_embedder)
         self.report.captioned += len(recorded.captioned)

@@ -34,10 +34,18 @@ def photo(size=(64, 48), colour=(220, 30, 30), noise: int = 0, seed: int = 0) ->
 
 
 def save_jpeg(
-    image: Image.Image, path: Path, orientation: int | None = None, taken: str | None = None, camera: str | None = None
+    image: Image.Image,
+    path: Path,
+    orientation: int | None = None,
+    taken: str | None = None,
+    camera: str | None = None,
+    gps: dict | None = None,
 ) -> Path:
+    """gps: the EXIF GPS tags as written, e.g. {1: "N", 2: (35.0, 0.0, 41.8), 3: "E", 4: (135.0, 46.0, 5.2)}."""
     path.parent.mkdir(parents=True, exist_ok=True)
     exif = Image.Exif()
+    if gps:
+        exif.get_ifd(0x8825).update(gps)
     if orientation:
         exif[0x0112] = orientation
     if camera:

@@ -1,0 +1,38 @@
+"""Place names from GPS positions, offline: the nearest GeoNames city (the `reverse-geocode` package ships
+the data, ~150,000 places of 1,000 people or more) as "City, Region, Country"."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+# A position farther than this from every known place (at sea, deep wilderness) gets no name: the nearest
+# city could be in another country.
+MAX_DISTANCE_KM = 100.0
+# The nearest GeoNames point is often a district or a suburb (Pyrmont for central Sydney, Vanves beside
+# Paris's 15th arrondissement); the nearest big city within this distance is named too, so `sydney` finds it.
+BIG_CITY_POPULATION = 500_000
+BIG_CITY_KM = 40.0
+_lock = threading.Lock()  # the package builds its search tree on first use
+
+
+def _distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(min(1.0, h)))
+
+
+def place_name(latitude: float, longitude: float) -> str | None:
+    """The nearest place, the big city around it, the region and the country, each once ("Kyoto, Japan",
+    "Pyrmont, Sydney, New South Wales, Australia"); None beyond MAX_DISTANCE_KM of any place."""
+    import reverse_geocode
+
+    position = (latitude, longitude)
+    with _lock:
+        found = reverse_geocode.get(position)
+        big = reverse_geocode.get(position, min_population=BIG_CITY_POPULATION)
+    if not found or _distance_km(position, (found["latitude"], found["longitude"])) > MAX_DISTANCE_KM:
+        return None
+    near_big = bool(big) and _distance_km(position, (big["latitude"], big["longitude"])) <= BIG_CITY_KM
+    parts = [found.get("city"), big.get("city") if near_big else None, found.get("state"), found.get("country")]
+    return ", ".join(dict.fromkeys(part for part in parts if part)) or None
