@@ -167,7 +167,7 @@ def test_a_schema_1_catalog_gains_the_image_columns_and_keeps_its_rows(photo_tre
     with sqlite3.connect(data_dir / "captionary.db") as connection:
         version = connection.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
         columns = {row[1] for row in connection.execute("PRAGMA table_info(contents)")}
-    assert int(version) == SCHEMA_VERSION == 2 and {"image_embedding", "image_embedder"} <= columns
+    assert int(version) == SCHEMA_VERSION and {"image_embedding", "image_embedder", "place"} <= columns
 
 
 def test_reembed_images_embeds_a_library_indexed_without_them_and_never_recaptions(photo_tree, data_dir):
