@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from indexer.query_encoder import _gelu, _layer_norm, _read_json, attention
+from indexer.query_encoder import OneTextAtATime, _gelu, _layer_norm, _read_json, attention
 
 PREFIX = "text_model."
 
@@ -32,7 +31,7 @@ def _quick_gelu(x: np.ndarray) -> np.ndarray:
     return x / (1.0 + np.exp(-1.702 * x))
 
 
-class NumpyClipTextEncoder:
+class NumpyClipTextEncoder(OneTextAtATime):
     """CLIP's text transformer (causal attention, pooled at the end-of-text token, projected), for a few texts at
     a time. Same vectors as transformers' CLIPModel.get_text_features to float rounding (tests/test_clip_text.py)."""
 
@@ -60,12 +59,6 @@ class NumpyClipTextEncoder:
                 if name.startswith(PREFIX) or name == "text_projection.weight"
             }
         self.dimension = self.weights["text_projection.weight"].shape[0]
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for row, text in enumerate(texts):
-            vectors[row] = self._embed(text)
-        return vectors
 
     def _embed(self, text: str) -> np.ndarray:
         w = self.weights

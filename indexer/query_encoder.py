@@ -81,7 +81,22 @@ def attention(query: np.ndarray, key: np.ndarray, value: np.ndarray, heads: int,
     return (weights @ split_heads(value)).transpose(1, 0, 2).reshape(tokens, width)
 
 
-class NumpyQueryEncoder:
+class OneTextAtATime:
+    """What the numpy encoders share: a search embeds a text or two, so there is no batching or padding."""
+
+    dimension: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            vectors[row] = self._embed(text)
+        return vectors
+
+    def _embed(self, text: str) -> np.ndarray:
+        raise NotImplementedError
+
+
+class NumpyQueryEncoder(OneTextAtATime):
     """Embeds a few texts at a time (search queries, an edited caption) on the CPU with numpy.
 
     Same vectors as sentence-transformers to float rounding (tests/test_semantic.py checks it), in a
@@ -109,12 +124,6 @@ class NumpyQueryEncoder:
         # Some checkpoints prefix every name with the architecture ("bert.embeddings...").
         self.weights = {name.removeprefix("bert."): value.astype(np.float32, copy=False) for name, value in weights.items()}
         self.dimension = config["hidden_size"]
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for row, text in enumerate(texts):
-            vectors[row] = self._embed(text)
-        return vectors
 
     def _embed(self, text: str) -> np.ndarray:
         w = self.weights
