@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from db.errors import NotIndexedError
 from db.models import Content, File
+from db.ranking import top_rows
 from db.reads import ImageRecord, image_by_path, images
 from db.semantic import STORAGE_DTYPE, dot_products, has_image_embeddings
 
@@ -52,7 +53,7 @@ def similar_to(store: Store, vector: np.ndarray, limit: int = 20, exclude: str |
     _need_vectors(store)
     vectors = store.image_vectors()
     scores = vectors.scores(vector)
-    order = np.argsort(-scores, kind="stable")[: limit + 1]
+    order = top_rows(scores, np.ones(len(scores), dtype=bool), limit + 1)  # a partial sort, not the whole library
     records = images(store, [int(file_id) for file_id in vectors.file_ids[order]])
     found = [
         (records[int(file_id)], float(scores[row]))

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db import edits, reads, search, semantic, sync
 from db.catalog import Catalog
-from db.errors import BusyError
+from db.errors import BusyError, ModelLoadError
 from db.fulltext import Filters, FulltextIndex
 from db.ranking import Mode
 from db.reads import FacetCache, Facets, ImageRecord
@@ -62,6 +62,7 @@ class Store:
         self._image_factory: Callable[[], EmbedderLike] | None = None
         self._image_encoder: EmbedderLike | None = None
         self._image_vectors: VectorIndex | None = None
+        self._image_failure: ModelLoadError | None = None
         self._facets = FacetCache()
 
     @classmethod
@@ -139,11 +140,18 @@ class Store:
     def use_image_embedder(self, embedder_id: str, factory: Callable[[], EmbedderLike]) -> None:
         """Enable search by pixels with this model's text tower; it loads on the first query that needs it."""
         self.image_embedder_id, self._image_factory, self._image_encoder = embedder_id, factory, None
+        self._image_failure = None
 
     def encode_image_query(self, text: str):
         if self._image_encoder is None:
             assert self._image_factory is not None
-            self._image_encoder = self._image_factory()
+            if self._image_failure is not None:
+                raise self._image_failure  # tried once: a long-lived app does not retry on every query
+            try:
+                self._image_encoder = self._image_factory()
+            except ModelLoadError as error:
+                self._image_failure = error
+                raise
         return self._image_encoder.encode([text])[0]
 
     def image_vectors(self) -> VectorIndex:

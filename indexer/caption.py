@@ -175,6 +175,8 @@ class Captioner:
         self.max_length = max_length
         self.num_beams = num_beams
         self.max_batch: int | None = None  # set when a batch ran out of GPU memory
+        # Where from, before torch is imported: a model that cannot be found fails in milliseconds, not seconds.
+        self._location = model_location(self.model_id, self.settings)
         _quiet_libraries()
         import torch
 
@@ -195,7 +197,7 @@ class Captioner:
             VisionEncoderDecoderModel,
         )
 
-        model_id, local_only = model_location(self.model_id, self.settings)
+        model_id, local_only = self._location
         try:
             config = AutoConfig.from_pretrained(model_id, local_files_only=local_only)
             if config.model_type == "vision-encoder-decoder":

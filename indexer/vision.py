@@ -37,6 +37,11 @@ class ImageEmbedder:
 
     def __init__(self, model_id: str, device: str = "auto", threads: int | None = None, settings: Settings | None = None) -> None:
         self.model_id = model_id
+        # Where from, before torch is imported: a search whose library embedder is not on this machine falls
+        # back to words and captions in milliseconds instead of paying for torch first.
+        location, local_only = model_location(
+            model_id, settings or Settings.resolve(), "--image-embedder", "CAPTIONARY_IMAGE_EMBEDDER"
+        )
         _quiet_libraries()
         import torch
 
@@ -44,9 +49,6 @@ class ImageEmbedder:
             torch.set_num_threads(threads)
         self.device = pick_device(device)
         self.dtype = torch.float16 if self.device == "cuda" else torch.float32
-        location, local_only = model_location(
-            model_id, settings or Settings.resolve(), "--image-embedder", "CAPTIONARY_IMAGE_EMBEDDER"
-        )
         try:
             from transformers import AutoModel, AutoProcessor
 

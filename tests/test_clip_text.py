@@ -47,3 +47,23 @@ def test_a_search_by_pixels_never_imports_torch(tiny_clip, photo_tree, data_dir)
     output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120).stdout.split()
     # answered, with the query embedded for the pixels by the numpy encoder, and torch never loaded
     assert output == [output[0], "True", "False"] and int(output[0]) >= 1
+
+
+def test_a_library_whose_image_embedder_is_not_here_searches_by_words_without_torch(photo_tree, data_dir):
+    from db.store import Store
+    from indexer.pipeline import index_roots
+    from indexer.report import IndexOptions
+    from tests.conftest import FakeCaptioner, FakeImageEmbedder
+
+    fake = FakeImageEmbedder()  # "fake-clip": no such model on disk or in the Hub cache
+    options = IndexOptions(model="fake-model", embeddings=True, image_embedder=fake.model_id)
+    with Store.open(data_dir) as store:
+        index_roots(store, [photo_tree["root"]], options, lambda _: FakeCaptioner(), image_embedder_factory=lambda _: fake)
+    script = (
+        "import sys, json; from click.testing import CliRunner; from indexer.cli import cli; "
+        f"r = CliRunner().invoke(cli, ['search', 'red car', '--data-dir', {str(data_dir)!r}, '--json']); "
+        "print(json.loads(r.stdout)[0]['signals'][0], 'torch' in sys.modules)"
+    )
+    output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120).stdout.split()
+    # the model is looked for before torch is imported: words still answer, and torch never loads (it did)
+    assert output == ["words", "False"]

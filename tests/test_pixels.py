@@ -96,8 +96,14 @@ def test_the_real_loading_path_embeds_with_a_tiny_clip(photo_tree, data_dir, tin
         enable_embeddings(store, queries=True)
         enable_image_search(store)  # picks the model that made the library's vectors
         assert store.image_embedder_id == str(tiny_clip)
+        from indexer.vision import ImageEmbedder
+
+        # the query is embedded by the numpy text tower, the same vector transformers gives
+        expected = ImageEmbedder(str(tiny_clip), device="cpu", threads=1).embed_texts(["a dog on the beach"])[0]
+        assert np.allclose(store.encode_image_query("a dog on the beach"), expected, atol=1e-5)
         page = store.search("a dog on the beach", mode="visual", limit=3)
-        assert len(page.hits) >= 0 and page.mode == "visual"  # random weights: any order, but no error
+        scores = [hit.score for hit in page.hits]
+        assert page.mode == "visual" and page.hits and scores == sorted(scores, reverse=True)  # by pixel similarity
         vector = store.image_vectors().matrix[0]
         assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-3  # unit length, as cosine similarity needs
 
