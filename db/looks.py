@@ -28,7 +28,7 @@ PAIR_CHUNK = 1024  # rows compared with the whole library per matrix product: me
 @dataclass(frozen=True)
 class Group:
     paths: list[str]
-    similarity: float  # the lowest similarity among the pairs that joined the group
+    similarity: float  # the lowest among the pairs at or above the threshold that link the group
 
 
 def _need_vectors(store: Store) -> None:

@@ -50,6 +50,17 @@ CUT_CONTROLS_JS = """
 """
 
 
+def wait_for_photo(page, name: str, shown: bool) -> None:
+    """Until the photo view's title is `name` (shown) or has moved off it (not shown)."""
+    compare = "===" if shown else "!=="
+    page.wait_for_function(
+        '(name) => { const h = [...document.querySelectorAll("' + MAIN + ' h3")].pop();'
+        f" return h && h.innerText.replace(/\\u200b/g, '') {compare} name; }}",
+        arg=name,
+        timeout=30_000,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -153,20 +164,10 @@ def test_the_app_in_a_real_browser(app_server, width):
         # arrow keys step through the results, Escape goes back to the grid
         page.evaluate("() => document.activeElement && document.activeElement.blur()")  # no text field focused
         page.keyboard.press("ArrowLeft")
-        page.wait_for_function(
-            '(name) => { const h = [...document.querySelectorAll("' + MAIN + ' h3")].pop();'
-            " return h && h.innerText.replace(/\\u200b/g, '') !== name; }",
-            arg=second,
-            timeout=30_000,
-        )
+        wait_for_photo(page, second, shown=False)
         first = detail_name(page)
         page.keyboard.press("ArrowRight")
-        page.wait_for_function(
-            '(name) => { const h = [...document.querySelectorAll("' + MAIN + ' h3")].pop();'
-            " return h && h.innerText.replace(/\\u200b/g, '') === name; }",
-            arg=second,
-            timeout=30_000,
-        )
+        wait_for_photo(page, second, shown=True)
         assert first != second
         page.keyboard.press("Escape")
         wait_for_images(page, 12)
