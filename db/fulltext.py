@@ -280,12 +280,9 @@ class FulltextIndex:
             docnums = docnums[columns.date_mask(filters)[docnums]]
         return docnums
 
-    def matching_ids(self, query: wq.Query | None, filters: Filters = Filters()) -> set[int]:
-        """Every file id the boolean query and filters admit (no scoring, no stored-field reads)."""
-        return set(self.matching_fids(query, filters).tolist())
-
     def matching_fids(self, query: wq.Query | None, filters: Filters = Filters()) -> np.ndarray:
-        """matching_ids as a sorted array, for masks over other per-file arrays."""
+        """Every file id the boolean query and filters admit (no scoring, no stored-field reads), sorted, for
+        masks over other per-file arrays."""
         with self.searcher() as searcher:
             query = self._executable(query, searcher) if query is not None else None
             return np.sort(self.columns(searcher).fid[self._candidates(searcher, query, filters)])

@@ -21,7 +21,6 @@ from db import edits, reads, search, semantic, sync
 from db.catalog import Catalog
 from db.errors import BusyError, ModelLoadError
 from db.fulltext import Filters, FulltextIndex
-from db.ranking import Mode
 from db.reads import FacetCache, Facets, ImageRecord
 from db.schema import DB_NAME, FULLTEXT_DIR, THUMBNAIL_DIR, damaged, migrate, open_engine, platform_data_dir
 from db.search import SearchPage
@@ -180,19 +179,10 @@ class Store:
     ) -> SearchPage:
         return search.search(self, text, filters, sort, offset, limit, mode)
 
-    def resolve_mode(self, mode: str) -> Mode:
-        return search.resolve_mode(self, mode)
-
     # -- full text -----------------------------------------------------------------------------
 
     def sync_fulltext(self, wait: float = 30.0, rebuild: bool = False) -> bool:
         return sync.sync_fulltext(self, wait, rebuild)
-
-    def ensure_fulltext(self) -> bool:
-        return sync.ensure_fulltext(self)
-
-    def fulltext_lag(self) -> int:
-        return sync.fulltext_lag(self)
 
     def check(self) -> CheckReport:
         return sync.check(self)
@@ -219,14 +209,8 @@ class Store:
     def failures(self) -> list[tuple[str, str]]:
         return reads.failures(self)
 
-    def folders(self) -> list[str]:
-        return reads.folders(self)
-
     def roots(self) -> list[str]:
         return reads.roots(self)
-
-    def extensions(self) -> list[str]:
-        return reads.extensions(self)
 
     def tag_counts(self, limit: int | None = None) -> list[tuple[str, int]]:
         return reads.tag_counts(self, limit)

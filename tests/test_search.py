@@ -268,9 +268,9 @@ def test_date_filters_and_date_order_agree_with_whoosh_numeric_ranges(tmp_path):
         # the same photos as Whoosh's own numeric range, in browse, keyword and semantic's filter paths
         browse = store.fulltext.search("", window, "date", 0, 5000)
         assert {file_id for file_id, _ in browse[0]} == reference and browse[1] == len(reference)
-        assert store.fulltext.matching_ids(None, window) == reference
+        assert set(store.fulltext.matching_fids(None, window).tolist()) == reference
         dog = store.fulltext.search("dog", window, "relevance", 0, 5000)[0]
-        assert {file_id for file_id, _ in dog} == reference & store.fulltext.matching_ids(parse_query("dog"))
+        assert {file_id for file_id, _ in dog} == reference & set(store.fulltext.matching_fids(parse_query("dog")).tolist())
         # newest first, then oldest first
         rows = store.images([file_id for file_id, _ in browse[0]])
         taken = [rows[file_id].taken_at.date() for file_id, _ in browse[0]]
