@@ -240,13 +240,13 @@ def metadata_ui(image: ImageRecord) -> None:
         "Size": f"{image.size / 1_000_000:.1f} MB" if image.size >= 100_000 else f"{image.size / 1000:.0f} kB",
         "Format": image.format,
         "Camera": image.camera or "unknown",
-        "Place": image.place or "unknown",
+        "Place": image.place,  # most photos carry no position: then the row is left out
         "Caption by": "a person (edited)" if image.edited else model_name(image.model),
         "Tags": ", ".join(image.tags) or "none",
         "Folder": short_path(image).rsplit("/", 1)[0],
     }
     # Every value comes from a file or a person: escaped, so it shows as text (no link, no remote image).
-    st.markdown("\n".join(f"- **{label}:** {escape_markdown(value)}" for label, value in rows.items()))
+    st.markdown("\n".join(f"- **{label}:** {escape_markdown(value)}" for label, value in rows.items() if value))
     st.code(image.path, language=None, wrap_lines=True)  # the full path, with a copy button
 
 

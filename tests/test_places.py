@@ -87,3 +87,16 @@ def test_the_cli_index_names_places(tmp_path, data_dir, monkeypatch):
     assert result.exit_code == 0, result.output
     rows = json.loads(CliRunner().invoke(cli, ["search", "place:kyoto", "--data-dir", str(data_dir), "--json"]).stdout)
     assert [row["place"] for row in rows] == ["Kyoto, Japan"]
+
+
+def test_the_photo_view_names_the_place_and_leaves_the_row_out_without_one(travels, data_dir, monkeypatch):
+    from tests.test_app import metadata, start_app
+
+    store, paths, _ = travels
+    app = start_app(data_dir, monkeypatch)
+    app.session_state["selected"] = store.image_by_path(paths["kyoto"]).id
+    app.run()
+    assert "Kyoto, Japan" in metadata(app)
+    app.session_state["selected"] = store.image_by_path(paths["none"]).id
+    app.run()
+    assert "Place" not in metadata(app)
