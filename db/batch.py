@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from db.models import Content, File, Pending, Tag, utcnow
 from db.sequence import mark_files_changed, next_seq
-from db.tags import retag
+from db.tags import retag, set_file_keywords
 
 if TYPE_CHECKING:  # pragma: no cover
     from db.store import Store
@@ -35,6 +35,25 @@ class PhotoFacts:
 
 
 @dataclass(frozen=True)
+class PhotoMetadata:
+    """What a photo's file and sidecars say (indexer/metadata.py reads it): EXIF, IPTC and XMP together."""
+
+    taken_at: datetime | None = None
+    camera: str | None = None
+    lens: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    place: str | None = None  # typed in the file (IPTC/XMP city, country), else named from the position
+    title: str | None = None
+    description: str | None = None
+    keywords: tuple[str, ...] = ()  # normalised like a person's tags: they become tags of source `file`
+    keyword_paths: tuple[str, ...] = ()  # "People|Family|Grandma"
+    rating: int | None = None
+    sidecars: str = ""  # the signature of the sidecars read (indexer/crawl.py)
+    problems: tuple[str, ...] = ()  # "photo.xmp: XMP is not valid XML (...)"
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What the pipeline learned about one pending file: bytes known by hash, a new caption, or a failure."""
 
@@ -48,6 +67,9 @@ class Outcome:
     error: str | None = None
     vanished: bool = False  # deleted since the scan: nothing is written, the next sweep settles it
     image_vector: bytes | None = None  # the pixels' embedding (float16) from the run's image embedder
+    metadata: PhotoMetadata | None = None
+    sidecars: str = ""  # the scan's sidecar signature, kept when the metadata could not be read
+    metadata_only: bool = False  # bytes unchanged: only the metadata is new
 
 
 @dataclass
@@ -55,6 +77,8 @@ class Recorded:
     captioned: list[int] = field(default_factory=list)  # content ids whose caption this batch wrote
     reused: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    metadata_read: int = 0  # photos whose bytes were known, read again for their metadata only
+    metadata_problems: list[tuple[str, str]] = field(default_factory=list)
 
 
 def record_batch(
@@ -75,15 +99,25 @@ def record_batch(
         hashes = {item.content_hash for item in outcomes if item.error is None and not item.vanished}
         contents = {content.hash: content for content in session.scalars(select(Content).where(Content.hash.in_(hashes)))}
         captioned: list[Content] = []
+        described: list[int] = []
         for item in outcomes:
             if item.vanished:
                 continue
             file = files.get(item.path)
+            if item.metadata is not None and item.metadata.problems:
+                recorded.metadata_problems.append((item.path, "; ".join(item.metadata.problems)))
+            if item.metadata_only:
+                if file is not None:
+                    _metadata_only(file, item, seq, described)
+                    recorded.metadata_read += 1
+                continue
             content = None
             if item.error is None:
                 content = _content_for(session, item, contents, file, model_id, captioned, recorded)
                 if item.image_vector is not None and image_embedder is not None:
                     content.image_embedding, content.image_embedder = item.image_vector, image_embedder
+                if item.metadata is not None:
+                    apply_metadata(content, item.metadata)
             else:
                 recorded.failures.append((item.path, item.error))
             if file is None:
@@ -93,8 +127,8 @@ def record_batch(
         session.execute(delete(Pending).where(Pending.path.in_(paths)))
         session.flush()
         recorded.captioned = [content.id for content in captioned]
-        # Other paths with a re-captioned content show the new caption too.
-        mark_files_changed(session, seq, content_ids=recorded.captioned)
+        # Other paths with a re-captioned or re-described content show it too.
+        mark_files_changed(session, seq, content_ids=[*recorded.captioned, *described])
         store.checkpoint("commit")
     return recorded
 
@@ -148,6 +182,34 @@ def _content_for(
     return content
 
 
+def apply_metadata(content: Content, metadata: PhotoMetadata) -> None:
+    """What the file and its sidecars say now replaces what they said before; the model's caption and a
+    person's caption and tags are not touched."""
+    content.taken_at = metadata.taken_at or content.taken_at
+    content.camera = metadata.camera or content.camera
+    content.lens = metadata.lens
+    content.latitude, content.longitude, content.place = metadata.latitude, metadata.longitude, metadata.place
+    content.title, content.description, content.rating = metadata.title, metadata.description, metadata.rating
+    content.keyword_paths = "\n".join(metadata.keyword_paths) or None
+    set_file_keywords(content, metadata.keywords)
+
+
+def _metadata_only(file: File, item: Outcome, seq: int, described: list[int]) -> None:
+    """A photo whose bytes are known and unchanged, read again for its metadata only."""
+    _record_metadata(file, item)
+    if file.content is not None and item.metadata is not None:
+        apply_metadata(file.content, item.metadata)
+        described.append(file.content.id)
+    file.ft_seq = seq
+    _record_metadata(file, item)
+
+
+def _record_metadata(file: File, item: Outcome) -> None:
+    metadata = item.metadata
+    file.sidecars = metadata.sidecars if metadata is not None else item.sidecars
+    file.metadata_problem = "; ".join(metadata.problems)[:500] or None if metadata is not None else None
+
+
 def _describe_file(file: File, item: Outcome, content: Content | None, run_id: int, seq: int) -> None:
     file.root = item.root
     file.folder = os.path.dirname(item.path)
@@ -160,3 +222,4 @@ def _describe_file(file: File, item: Outcome, content: Content | None, run_id: i
     file.indexed_at = utcnow()
     file.seen_run = run_id
     file.ft_seq = seq
+    _record_metadata(file, item)

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from db.batch import Outcome, Recorded, record_batch
@@ -54,6 +55,8 @@ class PendingFile:
     root: str
     size: int
     mtime_ns: int
+    sidecars: str = ""  # the scan's signature of its sidecars (indexer/crawl.py)
+    metadata_only: bool = False
 
 
 class Scan:
@@ -63,26 +66,32 @@ class Scan:
         self.store, self.session, self.root, self.run_id = store, session, root, run_id
         self._since_commit = 0
 
-    def folder(self, folder: str, files: Iterable[tuple[str, int, int]]) -> int:
-        """Record one folder's (path, size, mtime_ns) listing; returns how many files are unchanged."""
+    def folder(self, folder: str, files: Iterable[tuple[str, int, int, str]]) -> int:
+        """Record one folder's (path, size, mtime_ns, sidecars) listing; returns how many files are unchanged.
+
+        A photo whose bytes are unchanged but whose sidecars changed (or whose metadata was never read) is
+        queued metadata-only: read again for its metadata, never hashed or captioned."""
         known = {
-            path: (file_id, size, mtime_ns)
-            for file_id, path, size, mtime_ns in self.session.execute(
-                select(File.id, File.path, File.size, File.mtime_ns).where(File.folder == folder)
+            path: (file_id, size, mtime_ns, sidecars)
+            for file_id, path, size, mtime_ns, sidecars in self.session.execute(
+                select(File.id, File.path, File.size, File.mtime_ns, File.sidecars).where(File.folder == folder)
             )
         }
         seen_ids: list[int] = []
         queued: list[dict] = []
         unchanged = listed = 0
-        for path, size, mtime_ns in files:
+        for path, size, mtime_ns, sidecars in files:
             listed += 1
             existing = known.get(path)
+            same_bytes = False
             if existing is not None:
                 seen_ids.append(existing[0])
-                if (existing[1], existing[2]) == (size, mtime_ns):
+                same_bytes = (existing[1], existing[2]) == (size, mtime_ns)
+                if same_bytes and existing[3] == sidecars:
                     unchanged += 1  # a stat, nothing more
                     continue
-            queued.append({"path": path, "root": self.root, "size": size, "mtime_ns": mtime_ns})
+            row = {"path": path, "root": self.root, "size": size, "mtime_ns": mtime_ns, "sidecars": sidecars}
+            queued.append({**row, "metadata_only": same_bytes})
         if seen_ids:
             self.session.execute(update(File).where(File.id.in_(seen_ids)).values(seen_run=self.run_id))
         if queued:
@@ -154,10 +163,14 @@ class Catalog:
                 .where(Content.model != model_id, Content.user_caption.is_(None))
                 .group_by(Content.id)
             )
-            rows = session.execute(select(File.path, File.root, File.size, File.mtime_ns).where(File.id.in_(first_file)))
-            values = [{"path": p, "root": r, "size": s, "mtime_ns": m} for p, r, s, m in rows]
+            rows = session.execute(
+                select(File.path, File.root, File.size, File.mtime_ns, File.sidecars).where(File.id.in_(first_file))
+            )
+            values = [{"path": p, "root": r, "size": s, "mtime_ns": m, "sidecars": c or ""} for p, r, s, m, c in rows]
             if values:
-                session.execute(insert(Pending).prefix_with("OR IGNORE"), values)
+                # A file the scan queued for its metadata only must now be decoded too.
+                upsert = sqlite_insert(Pending).on_conflict_do_update(index_elements=["path"], set_={"metadata_only": False})
+                session.execute(upsert, values)
 
     def count_pending(self) -> int:
         with self.sessions() as session:
@@ -169,7 +182,7 @@ class Catalog:
         while True:
             with self.sessions() as session:
                 chunk = [
-                    PendingFile(row.id, row.path, row.root, row.size, row.mtime_ns)
+                    PendingFile(row.id, row.path, row.root, row.size, row.mtime_ns, row.sidecars, row.metadata_only)
                     for row in session.scalars(select(Pending).where(Pending.id > last_id).order_by(Pending.id).limit(CHUNK))
                 ]
             if not chunk:

@@ -14,16 +14,17 @@ from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
 from whoosh.support.charset import accent_map
 
 # Fields a person may name in a query (`caption:dog`, `file:beach`, `ext:png`).
-USER_FIELDS = ("caption", "file", "ext", "tag", "camera", "place")
+USER_FIELDS = ("caption", "file", "ext", "tag", "camera", "place", "description")
 
 
-DEFAULT_FIELDS = ("caption", "file", "place")
+DEFAULT_FIELDS = ("caption", "file", "place", "description", "keywords")
 
 
 # What the documents hold; a new value makes the next sync rebuild an older index.
 # 2: file names whole (`img_043.jpg`) as well as split into words.
 # 3: the camera's make and model words (`camera:pixel`). 4: place names (`kyoto`, `place:japan`).
-FORMAT = "4"
+# 5: the file's title and description, and the keywords of the file and of a person.
+FORMAT = "5"
 
 
 # Adjacent caption words as single terms ("citi street"): a quoted phrase becomes a term lookup.
@@ -76,6 +77,11 @@ def make_schema() -> Schema:
         camera=TEXT(analyzer=text_analyzer()),
         # "Kyoto, Japan" from the GPS position: searched by default, like captions and file names.
         place=TEXT(analyzer=text_analyzer(), phrase=True),
+        # The title and description the file carries (IPTC/XMP), searched by default and as `description:`.
+        description=TEXT(analyzer=text_analyzer(), phrase=True),
+        # Keywords a person gave (in captionary or in the file) and their hierarchy's words, searched by
+        # default: `grandma` finds what was tagged grandma. Auto-tags are caption words already.
+        keywords=TEXT(analyzer=text_analyzer()),
         # Days since 1970 of the date taken (EXIF), else of the file's mtime.
         day=NUMERIC(int, bits=32, sortable=True, signed=True),
     )
@@ -92,6 +98,8 @@ class FulltextDoc:
     tags: str = ""  # comma-separated
     camera: str = ""
     place: str = ""
+    description: str = ""  # title and description
+    keywords: str = ""
 
 
 def document_fields(doc: FulltextDoc) -> dict:
@@ -107,6 +115,8 @@ def document_fields(doc: FulltextDoc) -> dict:
         "tag": doc.tags,
         "camera": doc.camera,
         "place": doc.place,
+        "description": doc.description,
+        "keywords": doc.keywords,
     }
 
 

@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
 from functools import cached_property
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from whoosh.index import LockError
 from db import documents
 from db.documents import CAPTION_PAIRS, DEFAULT_FIELDS, FORMAT, FulltextDoc, day_number, document_fields, make_schema
 from db.errors import QueryError
+from db.filters import Filters, filter_query
 from db.query import bound_expansions, parse_query, query_pairs, query_terms, with_word_pairs, words_analyzer
 from db.ranking import positions_in
 
@@ -39,32 +39,6 @@ WRITER_LIMIT_MB = 16
 
 
 SEARCHER_POOL = 4  # open searchers kept for reuse (one per concurrent search)
-
-
-@dataclass(frozen=True)
-class Filters:
-    folder: str | None = None
-    exts: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    date_from: date | None = None
-    date_to: date | None = None
-
-    def is_empty(self) -> bool:
-        return not (self.folder or self.exts or self.tags or self.date_from or self.date_to)
-
-
-def _filter_query(filters: Filters) -> wq.Query | None:
-    """Folder, type and tag filters as a Whoosh query; dates are filtered on the day column instead."""
-    parts: list[wq.Query] = []
-    if filters.folder:
-        parts.append(wq.Term("folder", str(Path(filters.folder))))
-    if filters.exts:
-        parts.append(wq.Or([wq.Term("ext", ext.lower().lstrip(".")) for ext in filters.exts]))
-    for tag in filters.tags:
-        parts.append(wq.Term("tag", tag))
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else wq.And(parts)
 
 
 _UNKNOWN_DAY = -(2**31)  # for an id the index lacks: sorts last when newest first, and negates safely
@@ -271,7 +245,7 @@ class FulltextIndex:
     def _candidates(self, searcher, query: wq.Query | None, filters: Filters) -> np.ndarray:
         """Docnums that the query (None: every document) and all the filters admit, unscored."""
         columns = self.columns(searcher)
-        parts = [part for part in (query, _filter_query(filters)) if part is not None]
+        parts = [part for part in (query, filter_query(filters)) if part is not None]
         if not parts:
             return np.flatnonzero(columns.date_mask(filters))
         matcher = parts[0] if len(parts) == 1 else wq.And(parts)
@@ -357,11 +331,11 @@ class FulltextIndex:
                 pairs = query_pairs(text) if CAPTION_PAIRS in searcher.schema else []
                 if pairs:  # the words side by side score higher; the pairs never add a document
                     matcher = wq.AndMaybe(matcher, wq.Or([wq.Term(CAPTION_PAIRS, pair) for pair in pairs]))
-                filter_query = _filter_query(filters)
-                if filter_query is not None:
+                narrowing = filter_query(filters)
+                if narrowing is not None:
                     # Intersected lazily with the query (cost follows the query's matches), not Whoosh's
                     # filter=, which first lists every document the filter admits (all of them for ext:jpg).
-                    matcher = wq.And([matcher, wq.ConstantScoreQuery(filter_query, 0.0)])
+                    matcher = wq.And([matcher, wq.ConstantScoreQuery(narrowing, 0.0)])
                 options: dict[str, object] = {}
                 if filters.date_from or filters.date_to:
                     options["filter"] = set(np.flatnonzero(self.columns(searcher).date_mask(filters)).tolist())

@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, ForeignKey, Index, Integer, LargeBinary, S
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # The first photograph was taken in 1826; a camera clock reset to 0001:01:01 or set to 2099 says nothing.
 EARLIEST_PHOTO = datetime(1826, 1, 1)
 
@@ -56,6 +56,13 @@ class Content(Base):
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
     place: Mapped[str | None]
+    # What the file and its sidecars say (IPTC/XMP), read at index time, never written back unless asked
+    # (export-xmp). Their keywords are tags of source `file`. Schema 4.
+    lens: Mapped[str | None]
+    title: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    rating: Mapped[int | None]
+    keyword_paths: Mapped[str | None] = mapped_column(Text)  # Lightroom/digiKam hierarchies, one per line
     # What the model wrote; re-indexing may replace it (new model with --recaption).
     caption: Mapped[str] = mapped_column(Text)
     model: Mapped[str]
@@ -95,8 +102,9 @@ class Content(Base):
 
 
 class Tag(Base):
-    """A keyword on a content: `auto` (from the caption), `user` (a person's), or `hidden` (an auto
-    tag a person removed, remembered so that re-indexing does not bring it back)."""
+    """A keyword on a content: `auto` (from the caption), `file` (a keyword in the photo's IPTC/XMP or
+    sidecar), `user` (a person's, typed here), or `hidden` (a tag a person removed, remembered so that
+    re-indexing does not bring it back)."""
 
     __tablename__ = "tags"
     content_id: Mapped[int] = mapped_column(ForeignKey("contents.id", ondelete="CASCADE"), primary_key=True)
@@ -107,6 +115,11 @@ class Tag(Base):
 def visible_tags_sql() -> ScalarSelect[str]:
     """A content's tags a person has not removed, comma-joined, for a query that reads many rows."""
     return select(func.group_concat(Tag.tag, ",")).where(Tag.content_id == Content.id, Tag.source != "hidden").scalar_subquery()
+
+
+def tags_sql(*sources: str) -> ScalarSelect[str]:
+    """A content's tags of these sources, comma-joined."""
+    return select(func.group_concat(Tag.tag, ",")).where(Tag.content_id == Content.id, Tag.source.in_(sources)).scalar_subquery()
 
 
 class File(Base):
@@ -128,6 +141,11 @@ class File(Base):
     seen_run: Mapped[int] = mapped_column(Integer, default=0)
     # Change sequence of the last edit that the full-text index must reflect.
     ft_seq: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    # The sidecars read with the photo ("name\tsize\tmtime_ns" lines; "" for none). A sidecar added,
+    # edited or deleted changes what the scan sees, and its metadata is read again without re-captioning.
+    # NULL: metadata never read (a photo indexed before schema 4). Schema 4.
+    sidecars: Mapped[str | None] = mapped_column(Text)
+    metadata_problem: Mapped[str | None]  # why some metadata could not be read ("photo.xmp: not valid XML")
 
     content: Mapped[Content | None] = relationship(back_populates="files")
 
@@ -149,6 +167,9 @@ class Pending(Base):
     root: Mapped[str]
     size: Mapped[int]
     mtime_ns: Mapped[int]
+    sidecars: Mapped[str] = mapped_column(Text, default="")
+    # The photo's bytes are unchanged: only its metadata (sidecars) is read again, nothing is hashed.
+    metadata_only: Mapped[bool] = mapped_column(default=False)
 
 
 class Root(Base):

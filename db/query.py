@@ -76,9 +76,10 @@ def _validate(text: str) -> None:
 
 
 def _check_fields(query: wq.Query) -> None:
-    """Every part of the parsed query reads a documented field (or the word pairs derived from captions)."""
+    """Every part of the parsed query reads a documented field, or one a plain word searches (the word pairs
+    derived from captions, the keywords)."""
     fieldname = getattr(query, "fieldname", None)
-    if fieldname is not None and fieldname not in USER_FIELDS:
+    if fieldname is not None and fieldname not in USER_FIELDS and fieldname not in DEFAULT_FIELDS:
         raise QueryError(f"Unknown field '{fieldname}:' in query; use one of {FIELD_LIST} or put the text in quotes")
     for child in query.children():
         _check_fields(child)

@@ -40,7 +40,14 @@ class ImageRecord:
     camera: str | None
     content_hash: str
     tags: list[str] = field(default_factory=list)
-    place: str | None = None  # "Kyoto, Japan", from the GPS position
+    place: str | None = None  # "Kyoto, Japan": typed in the file, else named from the GPS position
+    title: str | None = None  # the file's own (IPTC/XMP)
+    description: str | None = None
+    file_tags: list[str] = field(default_factory=list)  # the visible tags that are the file's keywords
+    rating: int | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    metadata_problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,7 @@ class Facets:
     extensions: list[str]
     tags: list[tuple[str, int]]
     roots: list[str]
+    places: list[tuple[str, int]] = field(default_factory=list)
 
 
 def _record(file: File) -> ImageRecord:
@@ -73,6 +81,13 @@ def _record(file: File) -> ImageRecord:
         content_hash=content.hash,
         tags=content.visible_tags,
         place=content.place,
+        title=content.title,
+        description=content.description,
+        file_tags=sorted(tag.tag for tag in content.tags if tag.source == "file"),
+        rating=content.rating,
+        latitude=content.latitude,
+        longitude=content.longitude,
+        metadata_problem=file.metadata_problem,
     )
 
 
@@ -112,24 +127,11 @@ def stats(store: Store) -> dict:
         failed = session.scalar(select(func.count()).select_from(File).where(File.error.is_not(None)))
         by_model = model_counts(session)
         edited = session.scalar(select(func.count()).select_from(Content).where(Content.user_caption.is_not(None)))
-        dated = (
-            session.scalar(
-                select(func.count())
-                .select_from(File)
-                .join(Content, File.content_id == Content.id)
-                .where(Content.taken_at >= EARLIEST_PHOTO, Content.taken_at <= datetime.now() + timedelta(days=1))
-            )
-            or 0
-        )
-        placed = (
-            session.scalar(
-                select(func.count())
-                .select_from(File)
-                .join(Content, File.content_id == Content.id)
-                .where(Content.place.is_not(None))
-            )
-            or 0
-        )
+        dated = _photos_where(session, Content.taken_at >= EARLIEST_PHOTO, Content.taken_at <= datetime.now() + timedelta(days=1))
+        placed = _photos_where(session, Content.place.is_not(None))
+        keyworded = _photos_where(session, Content.tags.any(Tag.source == "file"))
+        described = _photos_where(session, (Content.title.is_not(None)) | (Content.description.is_not(None)))
+        metadata_problems = session.scalar(select(func.count()).select_from(File).where(File.metadata_problem.is_not(None)))
         embedders = _vectors_by_model(session, Content.embedder, Content.embedding)
         image_embedders = _vectors_by_model(session, Content.image_embedder, Content.image_embedding)
     embedded = embedders.get(store.embedder_id, 0) if store.embedder_id else sum(embedders.values())
@@ -139,7 +141,10 @@ def stats(store: Store) -> dict:
         "duplicates": count - distinct,
         "edited": edited,
         "dated": dated,  # photos whose date taken comes from EXIF (the others are dated by their file)
-        "placed": placed,  # photos with a place name from their GPS position
+        "placed": placed,  # photos with a place name (typed in the file, or from their GPS position)
+        "file_keywords": keyworded,  # photos with keywords from their file or sidecar (IPTC/XMP)
+        "described": described,  # photos with a title or description from their file
+        "metadata_problems": metadata_problems,  # photos with a sidecar or XMP that could not be read
         "model": [model for model, _ in by_model],
         "models": dict(by_model),
         "roots": roots(store),
@@ -150,6 +155,12 @@ def stats(store: Store) -> dict:
         "image_embedded": sum(image_embedders.values()),
         "image_embedders": image_embedders,
     }
+
+
+def _photos_where(session: Session, *conditions) -> int:
+    """Indexed paths whose content meets the conditions (a photo at two paths counts twice, as `images`)."""
+    query = select(func.count()).select_from(File).join(Content, File.content_id == Content.id).where(*conditions)
+    return session.scalar(query) or 0
 
 
 def _vectors_by_model(session: Session, model, vector) -> dict[str, int]:
@@ -177,6 +188,13 @@ def failures(store: Store) -> list[tuple[str, str]]:
             (path, error or "")
             for path, error in session.execute(select(File.path, File.error).where(File.error.is_not(None)).order_by(File.path))
         ]
+
+
+def metadata_problems(store: Store) -> list[tuple[str, str]]:
+    """Photos indexed whole whose sidecar or embedded XMP could not be read, with the reason."""
+    with store.sessions() as session:
+        query = select(File.path, File.metadata_problem).where(File.metadata_problem.is_not(None)).order_by(File.path)
+        return [(path, problem or "") for path, problem in session.execute(query)]
 
 
 def folders(store: Store) -> list[str]:
@@ -220,6 +238,22 @@ def tag_counts(store: Store, limit: int | None = None) -> list[tuple[str, int]]:
         return [(tag, number) for tag, number in session.execute(query)]
 
 
+def place_counts(store: Store, limit: int = 60) -> list[tuple[str, int]]:
+    """Countries and full place names with their photo counts, most photos first: "Japan" (every photo in
+    it) as well as "Kyoto, Japan"."""
+    counts: dict[str, int] = {}
+    with store.sessions() as session:
+        query = select(Content.place, func.count(File.id)).join(File, File.content_id == Content.id)
+        for place, number in session.execute(query.where(Content.place.is_not(None)).group_by(Content.place)):
+            if place is None:
+                continue
+            country = place.rsplit(", ", 1)[-1]
+            counts[country] = counts.get(country, 0) + number
+            if place != country:
+                counts[place] = counts.get(place, 0) + number
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
+
+
 class FacetCache:
     """Filter values, recomputed only after the DB changes (each is a scan over every photo: too slow to
     redo on every page view of a large library; bench/search_latency.py measures it)."""
@@ -231,5 +265,6 @@ class FacetCache:
         with store.sessions() as session:
             key = (meta_int(session, "seq"), top_tags)
         if self._cached is None or self._cached[0] != key:
-            self._cached = (key, Facets(folders(store), extensions(store), tag_counts(store, top_tags), roots(store)))
+            facets = Facets(folders(store), extensions(store), tag_counts(store, top_tags), roots(store), place_counts(store))
+            self._cached = (key, facets)
         return self._cached[1]

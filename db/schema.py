@@ -132,9 +132,31 @@ def _add_places(session: Session) -> None:
             connection.exec_driver_sql(f"ALTER TABLE contents ADD COLUMN {name} {kind}")
 
 
+def _add_file_metadata(session: Session) -> None:
+    """Schema 4. Existing files keep sidecars NULL: the next index reads their metadata once, unhashed."""
+    connection = session.connection()
+    added = {
+        "contents": (
+            ("lens", "VARCHAR"),
+            ("title", "TEXT"),
+            ("description", "TEXT"),
+            ("rating", "INTEGER"),
+            ("keyword_paths", "TEXT"),
+        ),
+        "files": (("sidecars", "TEXT"), ("metadata_problem", "VARCHAR")),
+        "pending": (("sidecars", "TEXT NOT NULL DEFAULT ''"), ("metadata_only", "BOOLEAN NOT NULL DEFAULT 0")),
+    }
+    for table, columns in added.items():
+        present = {row[1] for row in connection.exec_driver_sql(f"PRAGMA table_info({table})")}
+        for name, kind in columns:
+            if name not in present:
+                connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+
+
 # Ordered (version, step) pairs; a new schema version appends a step that upgrades in place.
 MIGRATIONS: list[tuple[int, Callable[[Session], None]]] = [
     (1, _create_tables),
     (2, _add_image_embeddings),
     (3, _add_places),
+    (4, _add_file_metadata),
 ]

@@ -209,6 +209,9 @@ class Store:
     def failures(self) -> list[tuple[str, str]]:
         return reads.failures(self)
 
+    def metadata_problems(self) -> list[tuple[str, str]]:
+        return reads.metadata_problems(self)
+
     def roots(self) -> list[str]:
         return reads.roots(self)
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from db.documents import FulltextDoc, day_number
 from db.errors import BusyError
-from db.models import Content, File, FulltextDelete, Meta, plausible_date, visible_tags_sql
+from db.models import Content, File, FulltextDelete, Meta, plausible_date, tags_sql, visible_tags_sql
 from db.schema import meta_int
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -106,15 +106,32 @@ def changed_docs(session: Session, after: int, upto: int) -> Iterator[FulltextDo
             visible_tags_sql(),
             Content.camera,
             Content.place,
+            Content.title,
+            Content.description,
+            tags_sql("user", "file"),
+            Content.keyword_paths,
         )
         .join(Content, File.content_id == Content.id)
         .where(File.ft_seq > after, File.ft_seq <= upto)
         .execution_options(yield_per=SYNC_CHUNK)
     )
-    for file_id, path, root, ext, mtime_ns, caption, taken_at, tag_list, camera, place in rows:
+    for file_id, path, root, ext, mtime_ns, caption, taken_at, tag_list, camera, place, *described in rows:
         taken_at = plausible_date(taken_at)  # rows stored before dates were checked too
         when = taken_at.date() if taken_at else date.fromtimestamp(mtime_ns / 1e9)
-        yield FulltextDoc(file_id, caption, path, root, ext, day_number(when), tag_list or "", camera or "", place or "")
+        title, description, keywords, paths = described
+        yield FulltextDoc(
+            file_id,
+            caption,
+            path,
+            root,
+            ext,
+            day_number(when),
+            tag_list or "",
+            camera or "",
+            place or "",
+            " ".join(filter(None, (title, description))),
+            " ".join(filter(None, ((keywords or "").replace(",", " "), (paths or "").replace("|", " ")))),
+        )
 
 
 def ensure_fulltext(store: Store) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 
 from whoosh.analysis import STOP_WORDS
@@ -189,3 +190,19 @@ def retag(content: Content) -> None:
     content.tags = list(kept.values()) + [
         Tag(tag=tag, source="auto") for tag in auto_tags(content.effective_caption) if tag not in kept
     ]
+
+
+def set_file_keywords(content: Content, keywords: Sequence[str]) -> None:
+    """The file's keywords (normalised) become tags of source `file`: an auto-tag of the same word becomes
+    one, a file tag the file no longer has goes, and a person's tag or removal of the word wins."""
+    wanted = set(keywords)
+    present = {tag.tag for tag in content.tags}
+    kept: list[Tag] = []
+    for tag in content.tags:
+        if tag.source == "file" and tag.tag not in wanted:
+            continue
+        if tag.source == "auto" and tag.tag in wanted:
+            tag.source = "file"
+        kept.append(tag)
+    content.tags = kept + [Tag(tag=keyword, source="file") for keyword in keywords if keyword not in present]
+    retag(content)  # an auto-tag comes back where a file keyword of the same word left

@@ -145,6 +145,11 @@ def _print_index_report(report, verbose: bool) -> None:
         click.echo(f"  failed: {path}: {reason}")
     if len(report.failures) > len(shown):
         click.echo(f"  ... and {len(report.failures) - len(shown)} more (--verbose, or captionary stats, lists all)")
+    problems = report.metadata_problems if verbose else report.metadata_problems[:FAILURES_SHOWN]
+    for path, reason in problems:
+        click.echo(f"  metadata not read: {path}: {reason}")
+    if len(report.metadata_problems) > len(problems):
+        click.echo(f"  ... and {len(report.metadata_problems) - len(problems)} more metadata problems (captionary stats)")
 
 
 @cli.command()

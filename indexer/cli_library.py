@@ -28,11 +28,16 @@ def stats(data_dir, as_json) -> None:
     with open_store(data_dir) as store:
         numbers = store.stats()
         failures = store.failures() if not as_json else []
+        problems = store.metadata_problems() if not as_json else []
     if as_json:
         click.echo(json.dumps(numbers, ensure_ascii=False))
         return
     click.echo(f"images:     {numbers['images']} ({numbers['duplicates']} duplicates, {numbers['edited']} edited)")
     click.echo(f"failed:     {numbers['failed']}")
+    click.echo(
+        f"metadata:   {numbers['dated']} dated by EXIF, {numbers['placed']} with a place, "
+        f"{numbers['file_keywords']} with file keywords, {numbers['described']} with a title or description"
+    )
     for model_id, count in numbers["models"].items():
         click.echo(f"model:      {model_id} ({count})")
     for root in numbers["roots"]:
@@ -42,6 +47,10 @@ def stats(data_dir, as_json) -> None:
         click.echo(f"  failed: {path}: {error}")
     if len(failures) > 20:
         click.echo(f"  ... and {len(failures) - 20} more")
+    for path, problem in problems[:20]:
+        click.echo(f"  metadata not read: {path}: {problem}")  # the photo itself is indexed
+    if len(problems) > 20:
+        click.echo(f"  ... and {len(problems) - 20} more")
 
 
 @click.command("rebuild-fulltext")

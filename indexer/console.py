@@ -71,6 +71,8 @@ def print_search_page(page: SearchPage, as_json: bool) -> None:
                         "signals": list(hit.signals),
                         "place": hit.image.place,
                         "taken": hit.image.taken_at.date().isoformat() if hit.image.taken_at else None,
+                        "title": hit.image.title,
+                        "description": hit.image.description,
                     }
                     for hit in page.hits
                 ],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff", "heic", "heif"})
@@ -17,6 +17,7 @@ class FileRecord:
     root: str
     size: int
     mtime_ns: int
+    sidecars: str = ""  # sidecar_signature() of the XMP sidecars beside it
 
     @property
     def folder(self) -> str:
@@ -35,8 +36,41 @@ def extension(path: str) -> str:
     return os.path.splitext(path)[1][1:].lower()
 
 
+def _is_sidecar_name(name: str) -> bool:
+    # a tab or newline would break the signature; no tool writes such a name
+    return extension(name) == SIDECAR_EXTENSION and "\t" not in name and "\n" not in name
+
+
 def is_image_name(name: str) -> bool:
     return not name.startswith(".") and extension(name) in IMAGE_EXTENSIONS
+
+
+SIDECAR_EXTENSION = "xmp"
+
+
+def sidecar_names(photo_name: str) -> tuple[str, str]:
+    """Lower-cased names of a photo's sidecars, in the order they are read (the later one wins a field both
+    set): `photo.xmp` (Lightroom, Capture One), then `photo.jpg.xmp` (darktable, digiKam: one file each)."""
+    lower = photo_name.lower()
+    return f"{os.path.splitext(lower)[0]}.{SIDECAR_EXTENSION}", f"{lower}.{SIDECAR_EXTENSION}"
+
+
+def sidecar_signature(found: list[tuple[str, int, int]]) -> str:
+    """(name, size, mtime_ns) of each sidecar as one string the catalog compares run to run."""
+    return "\n".join(f"{name}\t{size}\t{mtime_ns}" for name, size, mtime_ns in found)
+
+
+def signature_names(signature: str) -> list[str]:
+    return [line.split("\t", 1)[0] for line in signature.splitlines() if line]
+
+
+def _with_sidecars(records: list[FileRecord], sidecars: dict[str, tuple[str, int, int]]) -> list[FileRecord]:
+    if not sidecars:
+        return records
+    return [
+        replace(record, sidecars=sidecar_signature([sidecars[name] for name in sidecar_names(record.name) if name in sidecars]))
+        for record in records
+    ]
 
 
 def normalize_root(root: str | Path) -> str:
@@ -107,6 +141,7 @@ def crawl(
                 on_error(folder, error)
             continue
         records: list[FileRecord] = []
+        sidecars: dict[str, tuple[str, int, int]] = {}  # lower-cased name -> (name, size, mtime_ns)
         subfolders: list[str] = []
         for entry in ordered:
             if entry.name.startswith("."):
@@ -122,8 +157,11 @@ def crawl(
                         continue
                     stat = entry.stat(follow_symlinks=follow_symlinks)
                     records.append(FileRecord(entry.path, root, stat.st_size, stat.st_mtime_ns))
+                elif _is_sidecar_name(entry.name) and entry.is_file(follow_symlinks=follow_symlinks):
+                    stat = entry.stat(follow_symlinks=follow_symlinks)
+                    sidecars.setdefault(entry.name.lower(), (entry.name, stat.st_size, stat.st_mtime_ns))
             except OSError as error:
                 if on_error:
                     on_error(entry.path, error)
-        yield folder, records
+        yield folder, _with_sidecars(records, sidecars)
         stack.extend(reversed(subfolders))

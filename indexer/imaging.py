@@ -147,14 +147,17 @@ def _gps(exif: Image.Exif) -> tuple[float, float] | None:
     gps = exif.get_ifd(GPS_IFD)
     latitude = _degrees(gps.get(2), gps.get(1), "S")
     longitude = _degrees(gps.get(4), gps.get(3), "W")
+    return (latitude, longitude) if plausible_position(latitude, longitude) else None  # type: ignore[return-value]
+
+
+def plausible_position(latitude: float | None, longitude: float | None) -> bool:
+    """On the globe, and not 0, 0 (a camera's blank)."""
     if latitude is None or longitude is None or abs(latitude) > 90 or abs(longitude) > 180:
-        return None
-    if latitude == 0 and longitude == 0:
-        return None
-    return latitude, longitude
+        return False
+    return not (latitude == 0 and longitude == 0)
 
 
-def _exif_info(image: Image.Image) -> tuple[datetime | None, str | None, tuple[float, float] | None]:
+def exif_facts(image: Image.Image) -> tuple[datetime | None, str | None, tuple[float, float] | None]:
     try:
         exif = image.getexif()
         taken = _parse_exif_date(exif.get_ifd(EXIF_IFD).get(TAG_DATETIME_ORIGINAL)) or _parse_exif_date(exif.get(TAG_DATETIME))
@@ -217,7 +220,7 @@ def open_photo(source: str | Path | bytes | BinaryIO, min_side: int = 0) -> Deco
                     f"too many pixels ({width}x{height}; limit {Image.MAX_IMAGE_PIXELS}): possible decompression bomb"
                 )
             image_format = image.format or "unknown"
-            taken_at, camera, position = _exif_info(image)
+            taken_at, camera, position = exif_facts(image)
             orientation = image.getexif().get(0x0112, 1) if image_format in ("JPEG", "TIFF", "WEBP", "PNG") else 1
             if min_side and image_format == "JPEG":
                 image.draft("RGB", (min_side, min_side))

@@ -114,7 +114,7 @@ class Indexer:
             for folder, records in crawl(
                 root, self.options.excludes, self.options.follow_symlinks, remember_error, skip=[self.store.data_dir]
             ):
-                self.report.unchanged += scan.folder(folder, [(r.path, r.size, r.mtime_ns) for r in records])
+                self.report.unchanged += scan.folder(folder, [(r.path, r.size, r.mtime_ns, r.sidecars) for r in records])
                 self.progress.scanned(len(records))
         self.report.unreadable_folders.extend(unreadable)
         self._sweep(root, run_id, unreadable)

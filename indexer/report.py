@@ -69,10 +69,12 @@ class IndexReport:
     unreadable_folders: list[str] = field(default_factory=list)
     held_back: list[tuple[str, int, int]] = field(default_factory=list)  # (root, gone, known): not removed
     failures: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) of this run's failures
+    metadata_read: int = 0  # known photos read again for their metadata only (a sidecar changed)
+    metadata_problems: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): indexed all the same
 
     @property
     def processed(self) -> int:
-        return self.captioned + self.reused + self.failed
+        return self.captioned + self.reused + self.failed + self.metadata_read
 
     @property
     def images_per_second(self) -> float:
@@ -81,7 +83,9 @@ class IndexReport:
     def summary(self) -> str:
         line = (
             f"{self.captioned} captioned, {self.unchanged} unchanged, {self.reused} reused, "
-            f"{self.failed} failed, {self.removed} removed in {self.seconds:.1f}s"
+            f"{self.failed} failed, {self.removed} removed"
+            + (f", {self.metadata_read} metadata re-read" if self.metadata_read else "")
+            + f" in {self.seconds:.1f}s"
         )
         if self.processed:
             line += (

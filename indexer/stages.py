@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, BinaryIO, Protocol, TypeVar
 
 import numpy as np
 
-from db.batch import Outcome, PhotoFacts
+from db.batch import Outcome, PhotoFacts, PhotoMetadata
 from db.catalog import Catalog, PendingFile
 from db.schema import thumbnail_path
 from db.semantic import to_blob
 from indexer.caption import CaptionModel
-from indexer.imaging import THUMBNAIL_SIDE, ImageReadError, open_photo, read_regular_photo, save_thumbnail
+from indexer.imaging import THUMBNAIL_SIDE, ImageReadError, open_photo, open_regular, read_regular_photo, save_thumbnail
+from indexer.metadata import read_metadata
 from indexer.places import place_name
 from indexer.report import IndexOptions, IndexReport, Progress
 
@@ -87,6 +88,9 @@ class Prepared:
     caption: str | None = None
     image_vector: bytes | None = None
     decode_seconds: float = 0.0
+    sidecars: str = ""
+    metadata_only: bool = False
+    metadata: PhotoMetadata | None = None
 
     def outcome(self) -> Outcome:
         return Outcome(
@@ -100,6 +104,9 @@ class Prepared:
             self.error,
             self.vanished,
             self.image_vector,
+            self.metadata,
+            self.sidecars,
+            self.metadata_only,
         )
 
 
@@ -111,11 +118,14 @@ class Reader:
 
     def __call__(self, pending: PendingFile) -> Prepared:
         started = time.perf_counter()
-        item = Prepared(pending.path, pending.root, pending.size, pending.mtime_ns)
+        item = Prepared(pending.path, pending.root, pending.size, pending.mtime_ns, sidecars=pending.sidecars)
         try:
+            if pending.metadata_only and self._metadata_only(item):
+                return item
             with read_regular_photo(pending.path, self.plan.follow_symlinks) as (stat, content_hash, source):
                 # Record the stat of the bytes we actually read, so a file written meanwhile is redone next time.
                 item.size, item.mtime_ns, item.content_hash = stat.st_size, stat.st_mtime_ns, content_hash
+                item.metadata = read_metadata(source, pending.path, pending.sidecars, self.plan.follow_symlinks)
                 known = self.catalog.lookup_hash(content_hash)
                 if known is None or (self.plan.recaption and not known[1] and known[0] != self.plan.model_id):
                     self._decode(item, source)
@@ -127,6 +137,17 @@ class Reader:
             item.error = f"cannot read: {error.strerror or error}"
         item.decode_seconds = time.perf_counter() - started
         return item
+
+    def _metadata_only(self, item: Prepared) -> bool:
+        """Read only the metadata of a photo whose bytes the catalog has (its sidecars changed, or it was
+        indexed before metadata was read): Pillow reads the header, nothing is hashed or decoded. False if
+        the photo changed since the scan: then it is read whole."""
+        with open_regular(item.path, self.plan.follow_symlinks) as (handle, stat):
+            if (stat.st_size, stat.st_mtime_ns) != (item.size, item.mtime_ns):
+                return False
+            item.metadata = read_metadata(handle, item.path, item.sidecars, self.plan.follow_symlinks)
+        item.metadata_only = True
+        return True
 
     def _decode(self, item: Prepared, source: bytes | BinaryIO) -> None:
         """Decode once for the model and the app's thumbnail (the same decode makes both)."""
@@ -192,17 +213,25 @@ class Writer:
     def __call__(self, batch: list[Prepared]) -> list[int]:
         started = time.perf_counter()
         for item in batch:
-            if item.facts is not None and item.facts.latitude is not None and item.facts.longitude is not None:
-                item.facts = replace(item.facts, place=place_name(item.facts.latitude, item.facts.longitude))
+            item.metadata = with_place_name(item.metadata)
         outcomes = [item.outcome() for item in batch]
         recorded = self.catalog.record_batch(outcomes, self.run_id, self.plan.model_id, self.plan.image_embedder)
         self.report.captioned += len(recorded.captioned)
         self.report.reused += recorded.reused
         self.report.failed += len(recorded.failures)
         self.report.failures.extend(recorded.failures)
+        self.report.metadata_read += recorded.metadata_read
+        self.report.metadata_problems.extend(recorded.metadata_problems)
         self.report.store_seconds += time.perf_counter() - started
         self.progress.advance(len(batch))
         return recorded.captioned
+
+
+def with_place_name(metadata: PhotoMetadata | None) -> PhotoMetadata | None:
+    """A place typed in the file wins; else the GPS position is named (indexer/places.py)."""
+    if metadata is None or metadata.place is not None or metadata.latitude is None or metadata.longitude is None:
+        return metadata
+    return replace(metadata, place=place_name(metadata.latitude, metadata.longitude))
 
 
 def make_plan(

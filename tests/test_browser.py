@@ -15,6 +15,7 @@ from db.store import Store
 from indexer.cli import streamlit_command
 from indexer.pipeline import index_roots, load_captioner
 from indexer.report import IndexOptions
+from tests.metadata_photos import xmp_packet
 
 CHROMIUM = "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parent.parent
@@ -69,6 +70,18 @@ def free_port() -> int:
 
 @pytest.fixture
 def app_server(photo_tree, data_dir, tiny_model):
+    # One photo carries what Lightroom would leave: a sidecar with a title, a description, a keyword, a place
+    # and a position, for the place filter, the map and the photo view's metadata.
+    sidecar = xmp_packet(
+        subjects=["Grandma"],
+        title="Zermatt weekend",
+        description="Grandma's first time on a mountain",
+        city="Zermatt",
+        country="Switzerland",
+        latitude="46,1.2N",
+        longitude="7,44.9E",
+    )
+    Path(f"{photo_tree['red']}.xmp").write_bytes(sidecar)
     with Store.open(data_dir) as store:
         index_roots(store, [photo_tree["root"]], IndexOptions(model=str(tiny_model)), load_captioner)
     port = free_port()
@@ -172,6 +185,30 @@ def test_the_app_in_a_real_browser(app_server, width):
         page.keyboard.press("Escape")
         wait_for_images(page, 12)
 
+        # the file's keyword is a tag; the place filter offers the country; the map shows the photo
+        search_box.fill("tag:grandma")  # a field: matches only, no related photos
+        search_box.press("Enter")
+        page.get_by_text("1 photo").first.wait_for(timeout=30_000)
+        wait_for_images(page, 1)
+        page.get_by_text("Map of 1 photo on this page with a position").click()
+        page.locator("[data-testid='stDeckGlJsonChart']").wait_for(timeout=30_000)
+        places = page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").filter(has_text="Place")
+        places.click()
+        page.get_by_role("option", name="Switzerland (1)", exact=True).click()
+        page.keyboard.press("Escape")
+        page.get_by_role("listbox").wait_for(state="detached", timeout=30_000)  # the list closed: nothing overlays
+        page.locator("[data-testid='stSidebar']").get_by_text("Switzerland (1)").wait_for(timeout=30_000)
+        wait_for_images(page, 1)  # the filter keeps the photo taken there
+        page.screenshot(path=str(ARTIFACTS / f"app-map-{width}.png"), full_page=True)
+        page.locator(f"{MAIN} img").first.click()
+        wait_for_photo(page, "Zermatt weekend", shown=True)  # the file's title names the photo
+        page.get_by_text("Keywords from the file:").wait_for(timeout=30_000)
+        page.get_by_text("Grandma's first time on a mountain").wait_for(timeout=30_000)
+        assert page.evaluate(CUT_CONTROLS_JS) == [], "cut-off controls in a photo view with metadata"
+        page.screenshot(path=str(ARTIFACTS / f"app-metadata-{width}.png"), full_page=True)
+        page.keyboard.press("Escape")
+        wait_for_images(page, 1)
+
         page.get_by_text("Caption a photo", exact=True).click()
         page.get_by_role("button", name="Caption it").wait_for(timeout=30_000)
         # the search filters are not shown where they do not apply (Streamlit removes the old elements only
@@ -180,5 +217,5 @@ def test_the_app_in_a_real_browser(app_server, width):
         assert page.evaluate(CUT_CONTROLS_JS) == [], "cut-off controls on the caption view"
         page.screenshot(path=str(ARTIFACTS / f"app-caption-{width}.png"), full_page=True)
         browser.close()
-    for view in ("grid", "search", "photo", "caption"):
+    for view in ("grid", "search", "photo", "map", "metadata", "caption"):
         assert (ARTIFACTS / f"app-{view}-{width}.png").stat().st_size > 10_000

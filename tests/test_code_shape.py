@@ -4,7 +4,15 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SHIPPED = sorted([*ROOT.glob("db/*.py"), *ROOT.glob("indexer/*.py"), ROOT / "search_app.py", ROOT / "search_assets.py"])
+SHIPPED = sorted(
+    [
+        *ROOT.glob("db/*.py"),
+        *ROOT.glob("indexer/*.py"),
+        ROOT / "search_app.py",
+        ROOT / "search_assets.py",
+        ROOT / "search_photo.py",
+    ]
+)
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
 

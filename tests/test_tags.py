@@ -13,9 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from db.errors import CaptionaryError
-from db.export import export_rows, export_xmp, sidecar_xml, write_json
+from db.export import export_rows, export_xmp, write_json
 from db.store import Store
 from db.tags import auto_tags, normalize_tag
+from db.xmp import SidecarFields, sidecar_xml
 from indexer.cli import cli
 from tests.conftest import FakeCaptioner, tree_snapshot
 from tests.helpers import index_with, paths_found
@@ -149,7 +150,7 @@ class _Discard(io.StringIO):
 
 
 def test_xmp_sidecar_round_trip_and_merge():
-    created = sidecar_xml(None, "a dog & a cat <3", ["dog", "cat"])
+    created = sidecar_xml(None, SidecarFields("a dog & a cat <3", ["dog", "cat"]))
     root = ET.fromstring(created.split(b"\n", 1)[1].rsplit(b"<?xpacket", 1)[0])
     description = root.find(f"{RDF}RDF/{RDF}Description")
     assert description.find(f"{DC}description/{RDF}Alt/{RDF}li").text == "a dog & a cat <3"
@@ -161,12 +162,16 @@ def test_xmp_sidecar_round_trip_and_merge():
         b"</dc:subject><dc:creator><rdf:Seq><rdf:li>Ann</rdf:li></rdf:Seq></dc:creator></rdf:Description>"
         b"</rdf:RDF></x:xmpmeta>"
     )
-    merged = sidecar_xml(existing, "new caption", ["new"])
-    # our two properties replaced, everything else kept (rating, creator), original prefixes kept
+    merged = sidecar_xml(existing, SidecarFields("new caption", ["new"], auto_tags=["new"]))
+    # captionary's properties written, everything else kept (rating, creator), original prefixes kept;
+    # a keyword another tool wrote is kept too: an export never loses a person's keyword
     assert b'xmp:Rating="4"' in merged and b"<rdf:li>Ann</rdf:li>" in merged
-    assert b"<rdf:li>old</rdf:li>" not in merged and b"<rdf:li>new</rdf:li>" in merged
+    assert b"<rdf:li>old</rdf:li>" in merged and b"<rdf:li>new</rdf:li>" in merged
+    # exported again after the caption changed: the auto-tag captionary wrote before goes, the person's stays
+    again = sidecar_xml(merged, SidecarFields("newer caption", ["newer"], auto_tags=["newer"]))
+    assert b"<rdf:li>new</rdf:li>" not in again and b"<rdf:li>old</rdf:li>" in again and b"<rdf:li>newer</rdf:li>" in again
     with pytest.raises(CaptionaryError, match="not valid XML"):
-        sidecar_xml(b"<broken", "x", [])
+        sidecar_xml(b"<broken", SidecarFields("x", []))
 
 
 def test_export_xmp_needs_an_explicit_destination(store, photo_tree):
@@ -195,7 +200,7 @@ def test_export_xmp_to_sidecar_dir_writes_once(store, photo_tree, tmp_path):
 def test_export_xmp_next_to_photos_merges_existing_sidecar(store, photo_tree):
     existing = photo_tree["red"].with_name(photo_tree["red"].name + ".xmp")
     existing.write_bytes(
-        sidecar_xml(None, "old", ["old"]).replace(
+        sidecar_xml(None, SidecarFields("old", ["old"], auto_tags=["old"])).replace(
             b'rdf:about=""', b'rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:Rating="5"'
         )
     )

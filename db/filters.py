@@ -1,0 +1,47 @@
+"""What the app's filters select (folder, file type, tags, dates, places), as a Whoosh query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from whoosh import query as wq
+
+from db.documents import text_analyzer
+
+
+@dataclass(frozen=True)
+class Filters:
+    folder: str | None = None
+    exts: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    date_from: date | None = None
+    date_to: date | None = None
+    places: tuple[str, ...] = ()  # any of these place names ("Japan", "Kyoto, Japan")
+
+    def is_empty(self) -> bool:
+        return not (self.folder or self.exts or self.tags or self.date_from or self.date_to or self.places)
+
+
+def filter_query(filters: Filters) -> wq.Query | None:
+    """Folder, type and tag filters as a Whoosh query; dates are filtered on the day column instead."""
+    parts: list[wq.Query] = []
+    if filters.folder:
+        parts.append(wq.Term("folder", str(Path(filters.folder))))
+    if filters.exts:
+        parts.append(wq.Or([wq.Term("ext", ext.lower().lstrip(".")) for ext in filters.exts]))
+    for tag in filters.tags:
+        parts.append(wq.Term("tag", tag))
+    places = [_place_query(place) for place in filters.places]
+    if places:
+        parts.append(wq.Or(places))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else wq.And(parts)
+
+
+def _place_query(place: str) -> wq.Query:
+    """Every word of the place name in the place field: "Kyoto, Japan" is a photo in Kyoto, Japan."""
+    words = [token.text for token in text_analyzer()(place)]
+    return wq.And([wq.Term("place", word) for word in words]) if words else wq.NullQuery

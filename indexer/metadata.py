@@ -1,0 +1,198 @@
+"""What a photo already carries: EXIF (date, camera, lens, GPS, rating), IPTC (keywords, caption, title,
+city/country) and XMP (embedded, and the sidecars `photo.xmp` and `photo.jpg.xmp`), as one PhotoMetadata.
+
+Read in pure Python from the bytes the indexer already holds (Pillow for EXIF/IPTC/XMP, defusedxml for XMP):
+no second read of the photo, no subprocess, nothing to install. bench/metadata.py measures it against
+exiftool in batch mode; the README says why this reader was chosen."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterable
+from typing import BinaryIO
+
+from PIL import Image, ImageFile, IptcImagePlugin
+
+from db.batch import PhotoMetadata
+from db.tags import normalize_tag
+from indexer.crawl import sidecar_signature, signature_names
+from indexer.imaging import EXIF_IFD, ImageReadError, exif_facts, open_regular, plausible_position
+from indexer.xmp import MAX_TEXT, MAX_VALUES, MAX_XMP_BYTES, XmpError, XmpValues, parse_xmp
+
+TAG_LENS_MODEL = 0xA434
+TAG_RATING = 0x4746
+# IPTC-IIM (record, dataset): the fields photo tools write.
+IPTC_CHARSET = (1, 90)
+IPTC_TITLE, IPTC_KEYWORDS, IPTC_HEADLINE, IPTC_CAPTION = (2, 5), (2, 25), (2, 105), (2, 120)
+IPTC_SUBLOCATION, IPTC_CITY, IPTC_STATE, IPTC_COUNTRY = (2, 92), (2, 90), (2, 95), (2, 101)
+UTF8_MARK = b"\x1b%G"  # ISO 2022 escape for UTF-8 in 1:90
+
+
+def read_metadata(source: bytes | BinaryIO, path: str, sidecars: str, follow_symlinks: bool = False) -> PhotoMetadata:
+    """The photo's metadata from its bytes (or open file) and the sidecars the scan saw beside it.
+    Never raises for bad metadata: what cannot be read is named in `problems`, the rest is kept."""
+    problems: list[str] = []
+    layers, exif = _embedded(source, problems)
+    found: list[tuple[str, int, int]] = []
+    for name in signature_names(sidecars):
+        values = _sidecar(os.path.join(os.path.dirname(path), name), name, follow_symlinks, found, problems)
+        if values is not None:
+            layers.append(values)
+    return _combine(layers, exif, sidecar_signature(found), problems)
+
+
+def _embedded(source: bytes | BinaryIO, problems: list[str]) -> tuple[list[XmpValues], dict]:
+    """IPTC and XMP inside the photo, and the EXIF facts; an unreadable photo has none (its failure is
+    recorded by the decode, not here)."""
+    stream = io.BytesIO(source) if isinstance(source, bytes) else source
+    layers: list[XmpValues] = []
+    exif: dict = {}
+    try:
+        stream.seek(0)
+        with Image.open(stream) as image:
+            taken, camera, position = exif_facts(image)
+            exif = {"taken_at": taken, "camera": camera, "position": position, **_lens_and_rating(image)}
+            layers.append(_iptc(image))
+            packet = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")  # PNG iTXt
+            if packet:
+                try:
+                    layers.append(parse_xmp(packet))
+                except XmpError as error:
+                    problems.append(f"embedded {error}")
+    except Exception:  # not an image, or broken beyond its header: the decode says why
+        return layers, exif
+    finally:
+        if not isinstance(source, bytes):
+            source.seek(0)
+    return layers, exif
+
+
+def _lens_and_rating(image: Image.Image) -> dict:
+    try:
+        exif = image.getexif()
+        lens = exif.get_ifd(EXIF_IFD).get(TAG_LENS_MODEL)
+        rating = exif.get(TAG_RATING)
+    except Exception:  # EXIF in the wild is often broken; it is optional
+        return {}
+    return {
+        "lens": _clean(lens) if isinstance(lens, str) else None,
+        "rating": rating if isinstance(rating, int) and rating in (-1, 1, 2, 3, 4, 5) else None,
+    }
+
+
+def _iptc_text(value: bytes, utf8: bool) -> str:
+    """IPTC declares UTF-8 in 1:90, or declares nothing and is usually Latin-1 (cp1252): try UTF-8 first,
+    since much undeclared IPTC is UTF-8 too; cp1252 then reads any byte."""
+    if utf8:
+        return value.decode("utf-8", "replace")
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("cp1252", "replace")
+
+
+def _iptc(image: ImageFile.ImageFile) -> XmpValues:
+    try:
+        info = IptcImagePlugin.getiptcinfo(image) or {}
+    except Exception:  # a malformed IPTC block: the other metadata still counts
+        return XmpValues()
+    charset = info.get(IPTC_CHARSET)
+    utf8 = isinstance(charset, bytes) and charset.startswith(UTF8_MARK)
+
+    def texts(key: tuple[int, int]) -> list[str]:
+        value = info.get(key)
+        values = value if isinstance(value, list) else [value] if value else []
+        return [_iptc_text(item, utf8) for item in values[:MAX_VALUES] if isinstance(item, bytes)]
+
+    def first(key: tuple[int, int]) -> str | None:
+        return next(filter(None, map(_clean, texts(key))), None)
+
+    return XmpValues(
+        keywords=texts(IPTC_KEYWORDS),
+        title=first(IPTC_TITLE) or first(IPTC_HEADLINE),
+        description=first(IPTC_CAPTION),
+        city=first(IPTC_CITY),
+        state=first(IPTC_STATE),
+        country=first(IPTC_COUNTRY),
+        location=first(IPTC_SUBLOCATION),
+    )
+
+
+def _sidecar(
+    path: str, name: str, follow_symlinks: bool, found: list[tuple[str, int, int]], problems: list[str]
+) -> XmpValues | None:
+    try:
+        with open_regular(path, follow_symlinks) as (handle, stat):
+            found.append((name, stat.st_size, stat.st_mtime_ns))
+            if stat.st_size > MAX_XMP_BYTES:
+                raise XmpError(f"XMP too large ({stat.st_size} bytes; limit {MAX_XMP_BYTES})")
+            return parse_xmp(handle.read(MAX_XMP_BYTES + 1))
+    except FileNotFoundError:
+        return None  # deleted since the scan: the next scan sees it gone
+    except XmpError as error:
+        problems.append(f"{name}: {error}")
+    except (OSError, ImageReadError) as error:
+        problems.append(f"{name}: cannot read ({getattr(error, 'strerror', None) or error})")
+    return None
+
+
+def _clean(text: str | None) -> str | None:
+    cleaned = " ".join((text or "").replace("\x00", " ").split())[:MAX_TEXT]
+    return cleaned or None
+
+
+def _last(values: Iterable[str | None]) -> str | None:
+    """The last layer that sets a field wins: a sidecar over the file, `photo.jpg.xmp` over `photo.xmp`."""
+    result = None
+    for value in values:
+        result = _clean(value) or result
+    return result
+
+
+def _combine(layers: list[XmpValues], exif: dict, sidecars: str, problems: list[str]) -> PhotoMetadata:
+    keywords: dict[str, None] = {}
+    paths: dict[str, None] = {}
+    for layer in layers:
+        ours = {normalize_tag(tag) for tag in layer.our_tags}  # auto-tags captionary exported, not the person's
+        for raw in layer.paths:
+            parts = [part.strip() for part in raw.split("|") if part.strip()]
+            if parts:
+                paths["|".join(parts)] = None
+                keywords[normalize_tag(parts[-1])] = None
+        for raw in layer.keywords:
+            keyword = normalize_tag(raw)
+            if keyword not in ours:
+                keywords[keyword] = None
+    keywords.pop("", None)
+    gps = next(((layer.latitude, layer.longitude) for layer in reversed(layers) if layer.latitude is not None), None)
+    position = exif.get("position") or (gps if gps is not None and plausible_position(*gps) else None)
+    place = _last(_place(layer) for layer in layers)
+    rating = next((layer.rating for layer in reversed(layers) if layer.rating is not None), exif.get("rating"))
+    return PhotoMetadata(
+        taken_at=exif.get("taken_at") or next((layer.taken_at for layer in layers if layer.taken_at), None),
+        camera=exif.get("camera"),
+        lens=exif.get("lens"),
+        latitude=position[0] if position else None,
+        longitude=position[1] if position else None,
+        place=place,
+        title=_last(layer.title for layer in layers),
+        description=_last(_persons_description(layer) for layer in layers),
+        keywords=tuple(keywords)[:MAX_VALUES],
+        keyword_paths=tuple(paths)[:MAX_VALUES],
+        rating=rating,
+        sidecars=sidecars,
+        problems=tuple(problems),
+    )
+
+
+def _persons_description(layer: XmpValues) -> str | None:
+    """A description captionary exported (the model's caption) is not the person's."""
+    description = _clean(layer.description)
+    return None if description is not None and description == _clean(layer.our_caption) else description
+
+
+def _place(layer: XmpValues) -> str | None:
+    parts = [_clean(part) for part in (layer.location, layer.city, layer.state, layer.country)]
+    # the place captionary exported, when no tool wrote the parts (a round trip keeps it)
+    return ", ".join(dict.fromkeys(part for part in parts if part)) or _clean(layer.our_place)
