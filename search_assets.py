@@ -48,8 +48,8 @@ export default function () {
 }
 """
 QUERY_HELP = """
-Photos whose words match come first: `red car` finds photos with both words (in the caption, the tags,
-or the folder and file name), those that say "red car" side by side first. After them, under
+Photos whose words match come first: `red car` finds photos with both words (in the caption, the folder
+and file name, the place, or the title, description and keywords the file itself carries), those that say "red car" side by side first. After them, under
 **Related**, photos that match by meaning only (`puppy` finds dogs); a query with operators, quotes or
 fields shows matches only.
 
@@ -58,7 +58,8 @@ fields shows matches only.
 - `car OR bike`, `beach NOT dog`, `(sea OR lake) boat`
 - `sun*`: words starting with *sun*
 - `tag:dog` photos tagged *dog*; `caption:dog` only the caption, `file:2019` only folder/file names, `ext:png`,
-  `camera:pixel` the camera's make or model, `place:kyoto` where it was taken (plain `kyoto` works too)
+  `camera:pixel` the camera's make or model, `place:kyoto` where it was taken (plain `kyoto` works too),
+  `description:birthday` the file's own title and description
 - `date:2019`, `date:2019-07`, `date:2019-06..2019-08`: taken then (else the file's date)
 - empty: browse everything (newest first), with the filters on the left
 """

@@ -198,11 +198,14 @@ def set_file_keywords(content: Content, keywords: Sequence[str]) -> None:
     wanted = set(keywords)
     present = {tag.tag for tag in content.tags}
     kept: list[Tag] = []
+    dropped = False
     for tag in content.tags:
         if tag.source == "file" and tag.tag not in wanted:
+            dropped = True
             continue
         if tag.source == "auto" and tag.tag in wanted:
             tag.source = "file"
         kept.append(tag)
     content.tags = kept + [Tag(tag=keyword, source="file") for keyword in keywords if keyword not in present]
-    retag(content)  # an auto-tag comes back where a file keyword of the same word left
+    if dropped:
+        retag(content)  # an auto-tag comes back where a file keyword of the same word left

@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import update
 
 from db.export import export_xmp
-from db.models import File
 from db.store import Store
 from indexer import stages
 from indexer.cli import cli
@@ -213,14 +212,30 @@ def test_search_json_rows_carry_title_and_description(indexed, data_dir):
     assert rows["Party"]["description"] == "Her eightieth birthday" and "Summer at the coast" in rows
 
 
-def test_a_library_indexed_before_metadata_reads_it_once_without_recaptioning(indexed):
+def test_a_schema_3_library_reads_its_metadata_once_without_recaptioning(indexed, data_dir):
     store, paths, root, captioner, _ = indexed
-    with store.sessions.begin() as session:  # as the schema-4 migration leaves an older library
-        session.execute(update(File).values(sidecars=None))
+    store.close()
+    with sqlite3.connect(data_dir / "captionary.db") as connection:  # as captionary 0.3 left it
+        for table, columns in SCHEMA_4_COLUMNS.items():
+            for column in columns:
+                connection.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        connection.execute("DELETE FROM tags WHERE source = 'file'")
+        connection.execute("UPDATE meta SET value='3' WHERE key='schema_version'")
     captioned_before = sum(captioner.batches)
-    report = index_with(store, [root], captioner)
-    assert (report.metadata_read, sum(captioner.batches) - captioned_before) == (5, 0)
-    assert index_with(store, [root], captioner).metadata_read == 0  # once
+    with Store.open(data_dir) as upgraded:
+        assert upgraded.stats()["file_keywords"] == 0
+        report = index_with(upgraded, [root], captioner)
+        assert (report.metadata_read, sum(captioner.batches) - captioned_before) == (5, 0)  # read, never captioned
+        assert upgraded.image_by_path(paths["lightroom"]).file_tags == ["beach", "grandma"]
+        assert paths_found(upgraded, "grandma") == {paths["iptc"], paths["lightroom"]}
+        assert index_with(upgraded, [root], captioner).metadata_read == 0  # once
+
+
+SCHEMA_4_COLUMNS = {
+    "contents": ("lens", "title", "description", "rating", "keyword_paths"),
+    "files": ("sidecars", "metadata_problem"),
+    "pending": ("sidecars", "metadata_only"),
+}
 
 
 @pytest.mark.skipif(
@@ -303,3 +318,15 @@ def test_the_place_filter_offers_countries_and_places_and_selects_by_them(indexe
         found = store.search("", Filters(places=(place,)), limit=50)
         assert {hit.image.path for hit in found.hits} == {paths["darktable"]}, place
     assert store.search("", Filters(places=("Japan",)), limit=50).hits == []
+
+
+def test_a_file_keyword_that_is_also_an_auto_tag_goes_back_to_auto_when_the_file_drops_it(indexed):
+    store, paths, root, captioner, _ = indexed
+    sidecar = root / "2020" / "snow.jpg.xmp"
+    sidecar.write_bytes(xmp_packet(subjects=["Mountain"]))  # the caption "a snowy mountain..." gives it too
+    index_with(store, [root], captioner)
+    assert store.image_by_path(paths["darktable"]).file_tags == ["mountain"]
+    sidecar.unlink()
+    index_with(store, [root], captioner)
+    snow = store.image_by_path(paths["darktable"])
+    assert snow.file_tags == [] and "mountain" in snow.tags  # still a tag: the caption's
