@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from db.errors import CaptionaryError, NotIndexedError
+from db.query import words_analyzer
 from db.reads import ImageRecord
 from db.schema import thumbnail_path
 from db.search import SearchHit
@@ -152,6 +153,10 @@ def detail_ui(store: Store, file_id: int) -> None:
         st.markdown(escape_markdown(image.caption))
         if image.description:  # the file's own description (IPTC/XMP): what the person wrote, apart from the caption
             st.markdown(f"> {escape_markdown(image.description)}")
+        if image.text:  # read in the pixels (OCR); the words of the search are in bold
+            terms = {token.text for token in words_analyzer()(st.session_state.get("query") or "")}
+            lines = [highlighted_markdown(line, terms) for line in image.text.splitlines()]
+            st.markdown("**Text in the photo:**  \n" + "  \n".join(lines))
         metadata_ui(image)
         edit_caption_ui(store, image)
         edit_tags_ui(store, image)

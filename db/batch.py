@@ -70,6 +70,7 @@ class Outcome:
     metadata: PhotoMetadata | None = None
     sidecars: str = ""  # the scan's sidecar signature, kept when the metadata could not be read
     metadata_only: bool = False  # bytes unchanged: only the metadata is new
+    ocr_text: str | None = None  # text read in the pixels; None: not read in this run
 
 
 @dataclass
@@ -82,7 +83,12 @@ class Recorded:
 
 
 def record_batch(
-    store: Store, outcomes: Sequence[Outcome], run_id: int, model_id: str, image_embedder: str | None = None
+    store: Store,
+    outcomes: Sequence[Outcome],
+    run_id: int,
+    model_id: str,
+    image_embedder: str | None = None,
+    ocr_engine: str | None = None,
 ) -> Recorded:
     """Commit one batch atomically (a crash loses at most the batch in flight) and dequeue it."""
     recorded = Recorded()
@@ -118,6 +124,8 @@ def record_batch(
                     content.image_embedding, content.image_embedder = item.image_vector, image_embedder
                 if item.metadata is not None:
                     apply_metadata(content, item.metadata)
+                if item.ocr_text is not None and ocr_engine is not None:
+                    content.ocr_text, content.ocr_engine = item.ocr_text, ocr_engine
             else:
                 recorded.failures.append((item.path, item.error))
             if file is None:

@@ -20,7 +20,7 @@ from db.batch import Outcome, Recorded, record_batch
 from db.errors import NotIndexedError
 from db.models import Content, File, Meta, Pending, Root, utcnow
 from db.schema import thumbnail_path
-from db.sequence import delete_files, next_seq
+from db.sequence import delete_files, mark_files_changed, next_seq
 
 if TYPE_CHECKING:  # pragma: no cover
     from db.store import Store
@@ -214,9 +214,41 @@ class Catalog:
             )
 
     def record_batch(
-        self, outcomes: Sequence[Outcome], run_id: int, model_id: str, image_embedder: str | None = None
+        self,
+        outcomes: Sequence[Outcome],
+        run_id: int,
+        model_id: str,
+        image_embedder: str | None = None,
+        ocr_engine: str | None = None,
     ) -> Recorded:
-        return record_batch(self.store, outcomes, run_id, model_id, image_embedder)
+        return record_batch(self.store, outcomes, run_id, model_id, image_embedder, ocr_engine)
+
+    def ocr_setting(self, asked: bool | None) -> bool:
+        """Whether this run reads text in photos: as asked (and remembered for later runs), else as the
+        library was last told (index --ocr keeps doing it until --no-ocr)."""
+        with self.sessions.begin() as session:
+            if asked is not None:
+                session.merge(Meta(key="ocr", value="on" if asked else "off"))
+                return asked
+            remembered = session.get(Meta, "ocr")
+            return remembered is not None and remembered.value == "on"
+
+    def without_text(self, after: int, limit: int) -> list[tuple[int, str]]:
+        """(content id, one of its paths) for contents whose text was never read, by id."""
+        with self.sessions() as session:
+            first_path = select(func.min(File.path)).where(File.content_id == Content.id, File.error.is_(None)).scalar_subquery()
+            query = select(Content.id, first_path).where(Content.id > after, Content.ocr_engine.is_(None))
+            rows = session.execute(query.order_by(Content.id).limit(limit))
+            return [(content_id, path) for content_id, path in rows if path is not None]
+
+    def store_texts(self, texts: Sequence[tuple[int, str]], engine: str) -> None:
+        """One transaction per batch; the full-text index picks the new text up by sequence number."""
+        with self.sessions.begin() as session:
+            seq = next_seq(session)
+            for content_id, text in texts:
+                session.execute(update(Content).where(Content.id == content_id).values(ocr_text=text, ocr_engine=engine))
+            mark_files_changed(session, seq, content_ids=[content_id for content_id, _ in texts])
+            self.store.checkpoint("ocr")
 
     def without_image_vectors(self, embedder_id: str, after: int, limit: int) -> list[tuple[int, str]]:
         """(content id, one of its paths) for contents with no image vector from this embedder, by id."""

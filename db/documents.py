@@ -14,17 +14,17 @@ from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
 from whoosh.support.charset import accent_map
 
 # Fields a person may name in a query (`caption:dog`, `file:beach`, `ext:png`).
-USER_FIELDS = ("caption", "file", "ext", "tag", "camera", "place", "description")
+USER_FIELDS = ("caption", "file", "ext", "tag", "camera", "place", "description", "text")
 
 
-DEFAULT_FIELDS = ("caption", "file", "place", "description", "keywords")
+DEFAULT_FIELDS = ("caption", "file", "place", "description", "keywords", "text")
 
 
 # What the documents hold; a new value makes the next sync rebuild an older index.
 # 2: file names whole (`img_043.jpg`) as well as split into words.
 # 3: the camera's make and model words (`camera:pixel`). 4: place names (`kyoto`, `place:japan`).
-# 5: the file's title and description, and the keywords of the file and of a person.
-FORMAT = "5"
+# 5: the file's title and description, and the keywords of the file and of a person. 6: text in the pixels.
+FORMAT = "6"
 
 
 # Adjacent caption words as single terms ("citi street"): a quoted phrase becomes a term lookup.
@@ -82,6 +82,8 @@ def make_schema() -> Schema:
         # Keywords a person gave (in captionary or in the file) and their hierarchy's words, searched by
         # default: `grandma` finds what was tagged grandma. Auto-tags are caption words already.
         keywords=TEXT(analyzer=text_analyzer()),
+        # Text read in the pixels (OCR): a word on a sign is a match, searched by default and as `text:`.
+        text=TEXT(analyzer=text_analyzer(), phrase=True),
         # Days since 1970 of the date taken (EXIF), else of the file's mtime.
         day=NUMERIC(int, bits=32, sortable=True, signed=True),
     )
@@ -100,6 +102,7 @@ class FulltextDoc:
     place: str = ""
     description: str = ""  # title and description
     keywords: str = ""
+    text: str = ""  # read in the pixels
 
 
 def document_fields(doc: FulltextDoc) -> dict:
@@ -117,6 +120,7 @@ def document_fields(doc: FulltextDoc) -> dict:
         "place": doc.place,
         "description": doc.description,
         "keywords": doc.keywords,
+        "text": doc.text,
     }
 
 

@@ -18,7 +18,7 @@ from db.store import Store
 from db.xmp import SidecarError, SidecarFields, sidecar_xml
 
 EXPORT_CHUNK = 1000
-FIELDS = ("path", "caption", "tags", "model", "taken_at", "edited", "title", "description", "place")
+FIELDS = ("path", "caption", "tags", "model", "taken_at", "edited", "title", "description", "place", "text")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class ExportRow:
     auto_tags: list[str] = field(default_factory=list)  # XMP only: which tags came from the caption
     removed_tags: list[str] = field(default_factory=list)  # and which a person removed
     keyword_paths: list[str] = field(default_factory=list)
+    text: str | None = None  # read in the pixels (OCR)
 
     def as_dict(self) -> dict:
         return {
@@ -47,6 +48,7 @@ class ExportRow:
             "title": self.title,
             "description": self.description,
             "place": self.place,
+            "text": self.text,
         }
 
     def sidecar_fields(self) -> SidecarFields:
@@ -59,6 +61,7 @@ class ExportRow:
             self.keyword_paths,
             self.place,
             self.removed_tags,
+            self.text,
         )
 
 
@@ -85,6 +88,7 @@ def export_rows(store: Store) -> Iterator[ExportRow]:
                     tags_sql("auto"),
                     tags_sql("hidden"),
                     Content.keyword_paths,
+                    Content.ocr_text,
                 )
                 .join(Content, File.content_id == Content.id)
                 .where(File.path > last_path)
@@ -93,7 +97,7 @@ def export_rows(store: Store) -> Iterator[ExportRow]:
             ).all()
         if not chunk:
             return
-        for path, caption, edited, model, taken_at, tag_list, title, description, place, auto, hidden, paths in chunk:
+        for path, caption, edited, model, taken_at, tag_list, title, description, place, auto, hidden, paths, text in chunk:
             taken = plausible_date(taken_at)
             yield ExportRow(
                 path,
@@ -108,6 +112,7 @@ def export_rows(store: Store) -> Iterator[ExportRow]:
                 _split(auto),
                 _split(hidden),
                 paths.split("\n") if paths else [],
+                text,
             )
         last_path = chunk[-1][0]
 
@@ -139,6 +144,7 @@ def write_csv(rows: Iterator[ExportRow], out: TextIO) -> int:
                     row.title or "",
                     row.description or "",
                     row.place or "",
+                    row.text or "",
                 )
             ]
         )

@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, ForeignKey, Index, Integer, LargeBinary, S
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # The first photograph was taken in 1826; a camera clock reset to 0001:01:01 or set to 2099 says nothing.
 EARLIEST_PHOTO = datetime(1826, 1, 1)
 
@@ -63,6 +63,10 @@ class Content(Base):
     description: Mapped[str | None] = mapped_column(Text)
     rating: Mapped[int | None]
     keyword_paths: Mapped[str | None] = mapped_column(Text)  # Lightroom/digiKam hierarchies, one per line
+    # Text read in the pixels (OCR), one line per text line, "" when there is none, and the engine that read
+    # it; NULL until read (a library indexes with OCR only once asked: index --ocr). Schema 5.
+    ocr_text: Mapped[str | None] = mapped_column(Text)
+    ocr_engine: Mapped[str | None] = mapped_column(index=True)
     # What the model wrote; re-indexing may replace it (new model with --recaption).
     caption: Mapped[str] = mapped_column(Text)
     model: Mapped[str]

@@ -48,6 +48,7 @@ class ImageRecord:
     latitude: float | None = None
     longitude: float | None = None
     metadata_problem: str | None = None
+    text: str | None = None  # read in the pixels (OCR); None: not read, "": none found
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ def _record(file: File) -> ImageRecord:
         latitude=content.latitude,
         longitude=content.longitude,
         metadata_problem=file.metadata_problem,
+        text=content.ocr_text,
     )
 
 
@@ -131,6 +133,8 @@ def stats(store: Store) -> dict:
         placed = _photos_where(session, Content.place.is_not(None))
         keyworded = _photos_where(session, Content.tags.any(Tag.source == "file"))
         described = _photos_where(session, (Content.title.is_not(None)) | (Content.description.is_not(None)))
+        with_text = _photos_where(session, Content.ocr_text.is_not(None), Content.ocr_text != "")
+        text_read = _photos_where(session, Content.ocr_engine.is_not(None))
         metadata_problems = session.scalar(select(func.count()).select_from(File).where(File.metadata_problem.is_not(None)))
         embedders = _vectors_by_model(session, Content.embedder, Content.embedding)
         image_embedders = _vectors_by_model(session, Content.image_embedder, Content.image_embedding)
@@ -145,6 +149,8 @@ def stats(store: Store) -> dict:
         "file_keywords": keyworded,  # photos with keywords from their file or sidecar (IPTC/XMP)
         "described": described,  # photos with a title or description from their file
         "metadata_problems": metadata_problems,  # photos with a sidecar or XMP that could not be read
+        "with_text": with_text,  # photos with text read in their pixels (OCR)
+        "text_read": text_read,  # photos OCR has looked at (index --ocr)
         "model": [model for model, _ in by_model],
         "models": dict(by_model),
         "roots": roots(store),

@@ -153,10 +153,20 @@ def _add_file_metadata(session: Session) -> None:
                 connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
 
+def _add_ocr(session: Session) -> None:
+    connection = session.connection()
+    present = {row[1] for row in connection.exec_driver_sql("PRAGMA table_info(contents)")}
+    for name, kind in (("ocr_text", "TEXT"), ("ocr_engine", "VARCHAR")):
+        if name not in present:
+            connection.exec_driver_sql(f"ALTER TABLE contents ADD COLUMN {name} {kind}")
+    connection.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_contents_ocr_engine ON contents (ocr_engine)")
+
+
 # Ordered (version, step) pairs; a new schema version appends a step that upgrades in place.
 MIGRATIONS: list[tuple[int, Callable[[Session], None]]] = [
     (1, _create_tables),
     (2, _add_image_embeddings),
     (3, _add_places),
     (4, _add_file_metadata),
+    (5, _add_ocr),
 ]

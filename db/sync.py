@@ -110,6 +110,7 @@ def changed_docs(session: Session, after: int, upto: int) -> Iterator[FulltextDo
             Content.description,
             tags_sql("user", "file"),
             Content.keyword_paths,
+            Content.ocr_text,
         )
         .join(Content, File.content_id == Content.id)
         .where(File.ft_seq > after, File.ft_seq <= upto)
@@ -118,7 +119,7 @@ def changed_docs(session: Session, after: int, upto: int) -> Iterator[FulltextDo
     for file_id, path, root, ext, mtime_ns, caption, taken_at, tag_list, camera, place, *described in rows:
         taken_at = plausible_date(taken_at)  # rows stored before dates were checked too
         when = taken_at.date() if taken_at else date.fromtimestamp(mtime_ns / 1e9)
-        title, description, keywords, paths = described
+        title, description, keywords, paths, text = described
         yield FulltextDoc(
             file_id,
             caption,
@@ -131,6 +132,7 @@ def changed_docs(session: Session, after: int, upto: int) -> Iterator[FulltextDo
             place or "",
             " ".join(filter(None, (title, description))),
             " ".join(filter(None, ((keywords or "").replace(",", " "), (paths or "").replace("|", " ")))),
+            text or "",
         )
 
 

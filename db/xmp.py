@@ -59,6 +59,7 @@ class SidecarFields:
     paths: Sequence[str] = ()  # lr:hierarchicalSubject, "People|Family|Grandma"
     place: str | None = None  # captionary:place: "Zermatt, Switzerland" as one name (photoshop:City is kept)
     removed: Sequence[str] = ()  # tags a person removed in captionary: taken out of dc:subject too
+    text: str | None = None  # captionary:text, read in the pixels: never mixed into the person's description
 
 
 def _keep_prefixes(existing: bytes) -> None:
@@ -100,7 +101,7 @@ def _written_by_us(existing: bytes) -> bool:
         return False
     ours = {_q("x", "xmpmeta"), _q("rdf", "RDF"), _q("rdf", "Description"), _q("dc", "description"), _q("dc", "subject")}
     ours |= {_q("rdf", "Alt"), _q("rdf", "Bag"), _q("rdf", "li"), _q("captionary", "caption"), _q("captionary", "autoTags")}
-    ours |= {_q("captionary", "place")}
+    ours |= {_q("captionary", "place"), _q("captionary", "text")}
     attributes = {_q("rdf", "about"), _q("xml", "lang")}
     elements = list(root.iter())
     return any(element.tag == _q("dc", "description") for element in elements) and all(
@@ -174,7 +175,7 @@ def sidecar_xml(existing: bytes | None, fields: SidecarFields) -> bytes:
     else:
         root, rdf = found
     managed = [("dc", "description"), ("dc", "subject"), ("captionary", "caption"), ("captionary", "autoTags")]
-    managed += [("captionary", "place")]
+    managed += [("captionary", "place"), ("captionary", "text")]
     managed += [("dc", "title")] if fields.title else []
     managed += [("lr", "hierarchicalSubject")] if fields.paths else []
     descriptions = rdf.findall(_q("rdf", "Description"))
@@ -199,6 +200,8 @@ def sidecar_xml(existing: bytes | None, fields: SidecarFields) -> bytes:
     _array(target, "captionary", "autoTags", "Bag", fields.auto_tags)
     if fields.place:
         ET.SubElement(target, _q("captionary", "place")).text = xml_text(fields.place)
+    if fields.text:
+        ET.SubElement(target, _q("captionary", "text")).text = xml_text(fields.text)
     ET.indent(root, space=" ")
     body = ET.tostring(root, encoding="unicode")
     return ('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n' + body + '\n<?xpacket end="w"?>\n').encode()

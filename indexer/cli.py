@@ -97,6 +97,12 @@ def cli() -> None:
 @embedder_option
 @click.option("--no-embeddings", is_flag=True, help="Skip caption embeddings (keyword search only).")
 @image_embedder_option
+@click.option(
+    "--ocr/--no-ocr",
+    default=None,
+    help="Read the text in photos (signs, receipts, screenshots), remembered by the library until --no-ocr "
+    "[default: as the library was last told; off for a new one].",
+)
 @click.option("--verbose", "-v", is_flag=True, help="List every failed file under the summary (else the first 5).")
 @click.option(
     "--allow-removal",
@@ -109,7 +115,7 @@ def index(roots, data_dir, model, embedder, image_embedder, no_thumbnails, no_em
     from indexer.report import IndexOptions
 
     settings = Settings.resolve(data_dir=data_dir, model=model, embedder=embedder, image_embedder=image_embedder)
-    # flags: batch_size, device, workers, threads, excludes, follow_symlinks, recaption, allow_removal
+    # flags: batch_size, device, workers, threads, excludes, follow_symlinks, recaption, ocr, allow_removal
     options = IndexOptions(
         model=settings.model,
         embedder=settings.embedder,

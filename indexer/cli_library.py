@@ -38,6 +38,8 @@ def stats(data_dir, as_json) -> None:
         f"metadata:   {numbers['dated']} dated by EXIF, {numbers['placed']} with a place, "
         f"{numbers['file_keywords']} with file keywords, {numbers['described']} with a title or description"
     )
+    if numbers["text_read"]:
+        click.echo(f"text:       {numbers['with_text']} photos with text, of {numbers['text_read']} read (index --ocr)")
     for model_id, count in numbers["models"].items():
         click.echo(f"model:      {model_id} ({count})")
     for root in numbers["roots"]:

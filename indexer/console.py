@@ -73,6 +73,7 @@ def print_search_page(page: SearchPage, as_json: bool) -> None:
                         "taken": hit.image.taken_at.date().isoformat() if hit.image.taken_at else None,
                         "title": hit.image.title,
                         "description": hit.image.description,
+                        "text": hit.image.text,
                     }
                     for hit in page.hits
                 ],

@@ -16,6 +16,7 @@ from db.errors import CaptionaryError, IndexLockedError, ModelLoadError
 from db.store import Store
 from indexer.caption import CaptionModel
 from indexer.crawl import crawl, is_excluded_below, normalize_root
+from indexer.ocr_pass import read_missing_text
 from indexer.report import IndexOptions, IndexReport, NoProgress, Progress
 from indexer.settings import DEFAULT_EMBEDDER
 from indexer.stages import (
@@ -24,6 +25,7 @@ from indexer.stages import (
     Prepared,
     Reader,
     RunPlan,
+    TextReaderLike,
     Writer,
     default_split,
     make_plan,
@@ -61,8 +63,12 @@ class Indexer:
         captioner_factory: Callable[[IndexOptions], CaptionModel],
         progress: Progress | None = None,
         image_embedder_factory: Callable[[IndexOptions], ImageEmbedderLike] | None = None,
+        text_reader_factory: Callable[[IndexOptions], TextReaderLike] | None = None,
     ) -> None:
         self.store = store
+        self.text_reader_factory = text_reader_factory or load_text_reader
+        self.text_reader: TextReaderLike | None = None
+        self.ocr = False
         self.image_embedder_factory = image_embedder_factory or load_image_embedder
         self.catalog = store.catalog
         self.roots = [normalize_root(root) for root in roots]
@@ -81,6 +87,7 @@ class Indexer:
             # A previous run may have been killed after committing rows but before Whoosh saw them.
             self.store.sync_fulltext()
             run_id = self.catalog.begin_run(self.roots)
+            self.ocr = self.catalog.ocr_setting(self.options.ocr)
             for root in self.roots:
                 self._scan_root(root, run_id)
             if self.options.recaption:
@@ -90,6 +97,9 @@ class Indexer:
             except ModelLoadError:
                 self.catalog.forget_roots_never_indexed(self.roots)
                 raise
+            if self.ocr:  # photos indexed before OCR was on, or whose text a killed run did not store
+                workers = self.options.workers or default_split(self.options.device)[0]
+                read_missing_text(self.store, self._text_reader, workers, self.report, self.options.follow_symlinks)
             self._embed()  # leftovers: a new embedder, or a run killed before it embedded
             self.catalog.finish_run(self.roots)
             self.store.sync_fulltext()
@@ -150,10 +160,17 @@ class Indexer:
         self.progress.loading(self.options.model)
         captioner = self.captioner_factory(self.options)
         image_embedder = self._image_embedder()
-        plan = make_plan(self.options, captioner, self.store.thumbnail_dir, image_embedder)
+        text_reader = self._text_reader() if self.ocr else None
+        plan = make_plan(self.options, captioner, self.store.thumbnail_dir, image_embedder, text_reader)
         caption = CaptionStage(captioner, self.report, self.store.checkpoint, image_embedder)
         write = Writer(self.catalog, run_id, plan, self.report, self.progress)
-        self._feed(plan, Reader(self.catalog, plan), caption, write)
+        self._feed(plan, Reader(self.catalog, plan, text_reader), caption, write)
+
+    def _text_reader(self) -> TextReaderLike:
+        if self.text_reader is None:
+            self.progress.loading("the OCR models (PP-OCRv6, shipped with rapidocr)")
+            self.text_reader = self.text_reader_factory(self.options)
+        return self.text_reader
 
     def _image_embedder(self) -> ImageEmbedderLike | None:
         """The image embedder, if search by pixels is on. The default one failing to load (offline on a first
@@ -244,12 +261,15 @@ def index_roots(
     captioner_factory: Callable[[IndexOptions], CaptionModel] | None = None,
     progress: Progress | None = None,
     image_embedder_factory: Callable[[IndexOptions], ImageEmbedderLike] | None = None,
+    text_reader_factory: Callable[[IndexOptions], TextReaderLike] | None = None,
 ) -> IndexReport:
     """Index the roots into the store: the one function the CLI and the app call."""
     if options.embeddings and store.embedder_id is None:
         # Captions are embedded where they are captioned: on the GPU when there is one.
         enable_embeddings(store, options.embedder, options.threads, options.device)
-    indexer = Indexer(store, roots, options, captioner_factory or load_captioner, progress, image_embedder_factory)
+    indexer = Indexer(
+        store, roots, options, captioner_factory or load_captioner, progress, image_embedder_factory, text_reader_factory
+    )
     return indexer.run()
 
 
@@ -281,6 +301,14 @@ def load_captioner(options: IndexOptions) -> CaptionModel:
 
     device = pick_device(options.device)
     return Captioner(options.model, device=device, threads=options.threads or default_split(device)[1])
+
+
+def load_text_reader(options: IndexOptions) -> TextReaderLike:
+    """The OCR engine, with the threads the split gives torch (OCR runs in the decode workers, one at a time)."""
+    from indexer.caption import pick_device
+    from indexer.ocr import TextReader
+
+    return TextReader(threads=options.threads or default_split(pick_device(options.device))[1])
 
 
 def load_image_embedder(options: IndexOptions) -> ImageEmbedderLike:

@@ -46,6 +46,7 @@ class IndexOptions:
     embedder: str = DEFAULT_EMBEDDER
     image_embedder: str | None = None  # a CLIP-family model for search by pixels; None: none
     image_embedder_required: bool = False  # named by the person: failing to load it stops the run
+    ocr: bool | None = None  # read text in photos; None: as the library was last told (index --ocr / --no-ocr)
 
 
 @dataclass
@@ -69,6 +70,9 @@ class IndexReport:
     unreadable_folders: list[str] = field(default_factory=list)
     held_back: list[tuple[str, int, int]] = field(default_factory=list)  # (root, gone, known): not removed
     failures: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) of this run's failures
+    ocr_read: int = 0  # photos whose text was read (OCR) in this run
+    ocr_with_text: int = 0
+    ocr_seconds: float = 0.0
     metadata_read: int = 0  # known photos read again for their metadata only (a sidecar changed)
     metadata_problems: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): indexed all the same
 
@@ -93,6 +97,8 @@ class IndexReport:
                 f"model {self.model_seconds:.1f}s, store {self.store_seconds:.1f}s, "
                 f"embed {self.embed_seconds:.1f}s" + (f", pixels {self.image_seconds:.1f}s" if self.image_embedded else "") + ")"
             )
+        if self.ocr_read:
+            line += f"; text read in {self.ocr_read} photos ({self.ocr_with_text} with text), OCR {self.ocr_seconds:.1f}s"
         if self.other_model:
             line += f"; {self.other_model} captions are from another model (--recaption to redo them)"
         if self.without_image_vectors:

@@ -22,6 +22,7 @@ from db.semantic import to_blob
 from indexer.caption import CaptionModel
 from indexer.imaging import THUMBNAIL_SIDE, ImageReadError, open_photo, open_regular, read_regular_photo, save_thumbnail
 from indexer.metadata import read_metadata
+from indexer.ocr import OCR_DECODE_SIDE
 from indexer.places import place_name
 from indexer.report import IndexOptions, IndexReport, Progress
 
@@ -66,6 +67,7 @@ class RunPlan:
     decode_side: int  # the shorter side a decode keeps: enough for the model and the thumbnail
     model_side: int  # what the models are given: the processors' own resize is then cheap
     image_embedder: str | None  # the id stored with each image vector
+    ocr_engine: str | None  # the id stored with each photo's text; None: text is not read this run
     recaption: bool
     thumbnails: bool
     follow_symlinks: bool
@@ -91,6 +93,8 @@ class Prepared:
     sidecars: str = ""
     metadata_only: bool = False
     metadata: PhotoMetadata | None = None
+    ocr_text: str | None = None
+    ocr_seconds: float = 0.0
 
     def outcome(self) -> Outcome:
         return Outcome(
@@ -107,14 +111,15 @@ class Prepared:
             self.metadata,
             self.sidecars,
             self.metadata_only,
+            self.ocr_text,
         )
 
 
 class Reader:
     """Stage 1, run in decode threads: hash the bytes, and decode only those the catalog needs a caption for."""
 
-    def __init__(self, catalog: Catalog, plan: RunPlan) -> None:
-        self.catalog, self.plan = catalog, plan
+    def __init__(self, catalog: Catalog, plan: RunPlan, text_reader: TextReaderLike | None = None) -> None:
+        self.catalog, self.plan, self.text_reader = catalog, plan, text_reader
 
     def __call__(self, pending: PendingFile) -> Prepared:
         started = time.perf_counter()
@@ -160,7 +165,17 @@ class Reader:
                     save_thumbnail(decoded.image, target)
                 except OSError:
                     pass  # a thumbnail is a cache; the app makes it on first view instead
+        if self.text_reader is not None:  # on this decode, before it shrinks for the model
+            started = time.perf_counter()
+            item.ocr_text = self.text_reader.read(decoded.image)
+            item.ocr_seconds = time.perf_counter() - started
         item.image = reduce_for_model(decoded.image, self.plan.model_side)
+
+
+class TextReaderLike(Protocol):
+    engine_id: str
+
+    def read(self, image: Image.Image) -> str: ...
 
 
 class ImageEmbedderLike(Protocol):
@@ -215,12 +230,18 @@ class Writer:
         for item in batch:
             item.metadata = with_place_name(item.metadata)
         outcomes = [item.outcome() for item in batch]
-        recorded = self.catalog.record_batch(outcomes, self.run_id, self.plan.model_id, self.plan.image_embedder)
+        recorded = self.catalog.record_batch(
+            outcomes, self.run_id, self.plan.model_id, self.plan.image_embedder, self.plan.ocr_engine
+        )
         self.report.captioned += len(recorded.captioned)
         self.report.reused += recorded.reused
         self.report.failed += len(recorded.failures)
         self.report.failures.extend(recorded.failures)
         self.report.metadata_read += recorded.metadata_read
+        texts = [item.ocr_text for item in batch if item.ocr_text is not None]
+        self.report.ocr_read += len(texts)
+        self.report.ocr_with_text += sum(1 for text in texts if text)
+        self.report.ocr_seconds += sum(item.ocr_seconds for item in batch)
         self.report.metadata_problems.extend(recorded.metadata_problems)
         self.report.store_seconds += time.perf_counter() - started
         self.progress.advance(len(batch))
@@ -235,7 +256,11 @@ def with_place_name(metadata: PhotoMetadata | None) -> PhotoMetadata | None:
 
 
 def make_plan(
-    options: IndexOptions, captioner: CaptionModel, thumbnail_dir: Path, image_embedder: ImageEmbedderLike | None = None
+    options: IndexOptions,
+    captioner: CaptionModel,
+    thumbnail_dir: Path,
+    image_embedder: ImageEmbedderLike | None = None,
+    text_reader: TextReaderLike | None = None,
 ) -> RunPlan:
     from indexer.settings import batch_size_for
 
@@ -245,9 +270,11 @@ def make_plan(
         model_id=options.model,
         batch_size=batch_size_for(device, options.batch_size),
         workers=options.workers or default_split(device)[0],
-        decode_side=max(model_side, THUMBNAIL_SIDE if options.thumbnails else 0),
+        # One decode serves every use: at the larger of what the models, the thumbnail and OCR need.
+        decode_side=max(model_side, THUMBNAIL_SIDE if options.thumbnails else 0, OCR_DECODE_SIDE if text_reader else 0),
         model_side=model_side,
         image_embedder=image_embedder.model_id if image_embedder is not None else None,
+        ocr_engine=text_reader.engine_id if text_reader is not None else None,
         recaption=options.recaption,
         thumbnails=options.thumbnails,
         follow_symlinks=options.follow_symlinks,

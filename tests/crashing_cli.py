@@ -3,7 +3,7 @@
     python -m tests.crashing_cli kill POINT[:N] -- index ROOT ...   # SIGKILL the N-th time POINT is reached
     python -m tests.crashing_cli pause POINT[:N] -- index ROOT ...  # stall there, for the test to kill
 
-Points: scan, caption, commit (indexer/pipeline.py); embed, fulltext-write, fulltext-commit (db/).
+Points: scan, caption, commit (indexer/pipeline.py); embed, image-embed, ocr, fulltext-write, fulltext-commit (db/).
 Only this entry point installs the hook: the shipped command's checkpoints do nothing.
 """
 

@@ -9,10 +9,16 @@ from indexer.pipeline import index_roots
 from indexer.report import IndexOptions, IndexReport
 
 
-def index_with(store: Store, roots, captioner, **options) -> IndexReport:
+def index_with(store: Store, roots, captioner, text_reader_factory=None, **options) -> IndexReport:
     options.setdefault("model", captioner.model_id)
     options.setdefault("embeddings", False)  # the semantic tests turn them on
-    return index_roots(store, [Path(root) for root in roots], IndexOptions(**options), lambda _: captioner)
+    return index_roots(
+        store,
+        [Path(root) for root in roots],
+        IndexOptions(**options),
+        lambda _: captioner,
+        text_reader_factory=text_reader_factory,
+    )
 
 
 def paths_found(store: Store, query: str, limit: int = 1000) -> set[str]:

@@ -1,0 +1,89 @@
+"""Text in photos: RapidOCR (PP-OCRv6 detection and recognition, the ONNX models shipped in its wheel, run by
+onnxruntime) behind one small class. Recognition runs only where the detector finds a text area worth
+reading: most photos have none, and recognition is the expensive part."""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+from typing import TYPE_CHECKING
+
+from db.errors import ModelLoadError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from PIL import Image
+
+# The photo's longer side as the detector sees it: signs and receipts in a 12 MP photo stay legible, and the
+# decode the captioner needs (224 px) is enlarged to this only when OCR is on (indexer/stages.py).
+OCR_SIDE = 1280
+# The shorter side a decode keeps when OCR is on: a 12 MP JPEG is then decoded at 1/4 (1000 x 750), not 1/8.
+OCR_DECODE_SIDE = 720
+# A text box lower than this share of the photo's shorter side is grain, a texture or unreadable print.
+MIN_BOX_HEIGHT = 0.012
+MAX_BOX_HEIGHT = 0.3  # a "line" taller than this share is a row of shapes or the whole frame, not print
+MIN_LINE_RATIO = 1.5
+MIN_BOX_SCORE = 0.6  # the detector's own confidence in a box; shapes and edges score lower than print
+MIN_CONFIDENCE = 0.6  # recognised lines below this score are dropped (README: Text in photos)
+MAX_TEXT = 4000
+
+
+class TextReader:
+    """One engine for the run; calls are serialised (the engine keeps per-call settings on itself), each
+    using `threads` onnxruntime threads, while captioning goes on in the main thread."""
+
+    def __init__(self, threads: int = 1) -> None:
+        try:
+            from importlib.metadata import version
+
+            from rapidocr import RapidOCR
+        except ImportError as error:  # pragma: no cover - rapidocr is a declared dependency
+            raise ModelLoadError(f"The OCR engine is not installed ({error}); pip install rapidocr onnxruntime") from None
+        settings = {"intra_op_num_threads": threads, "inter_op_num_threads": 1}
+        params = {"Global.log_level": "critical", **{f"EngineConfig.onnxruntime.{k}": v for k, v in settings.items()}}
+        self.engine = RapidOCR(params=params)
+        self.engine_id = f"rapidocr-{version('rapidocr')}-PP-OCRv6"
+        self.lock = threading.Lock()
+        self.detections = 0
+        self.recognitions = 0  # photos whose text was recognised: what the detector's skip saves is the rest
+
+    def read(self, image: Image.Image) -> str:
+        """The text lines recognised in the photo, one per line; "" when there is none worth reading."""
+        import numpy as np
+
+        picture = image.convert("RGB")
+        if max(picture.size) > OCR_SIDE:
+            picture = picture.copy()
+            picture.thumbnail((OCR_SIDE, OCR_SIDE))
+        pixels = np.ascontiguousarray(np.asarray(picture)[:, :, ::-1])  # the engine reads OpenCV's BGR
+        with self.lock:
+            self.detections += 1
+            found = self.engine(pixels, use_det=True, use_cls=False, use_rec=False)
+            if not worth_reading(getattr(found, "boxes", None), getattr(found, "scores", None), min(picture.size)):
+                return ""
+            self.recognitions += 1
+            result = self.engine(pixels, use_det=True, use_cls=True, use_rec=True)
+        texts, scores = getattr(result, "txts", None) or (), getattr(result, "scores", None) or ()
+        lines = [clean_line(text) for text, score in zip(texts, scores) if score >= MIN_CONFIDENCE]
+        return "\n".join(line for line in lines if line)[:MAX_TEXT]
+
+
+def worth_reading(boxes, scores, shorter_side: int) -> bool:
+    """Whether any detected box looks like a line of text: tall enough to read (MIN_BOX_HEIGHT of the photo)
+    but not the height of a whole scene (MAX_BOX_HEIGHT),
+    at least MIN_LINE_RATIO times as long as it is high (a word of two letters or more; a ball, a window or
+    a sun detected as "text" is about square), and confident. Boxes are four corner points, along the line."""
+    import numpy as np
+
+    if boxes is None or not len(boxes):
+        return False
+    boxes = np.asarray(boxes, dtype=float)
+    along = np.linalg.norm(boxes[:, 1] - boxes[:, 0], axis=1)  # measured on the box's own sides: turned text too
+    across = np.linalg.norm(boxes[:, 2] - boxes[:, 1], axis=1)
+    confident = np.asarray(scores if scores is not None else [1.0] * len(boxes), dtype=float) >= MIN_BOX_SCORE
+    readable = (across >= MIN_BOX_HEIGHT * shorter_side) & (across <= MAX_BOX_HEIGHT * shorter_side)
+    line_like = readable & (along >= MIN_LINE_RATIO * across)
+    return bool((line_like & confident).any())
+
+
+def clean_line(text: str) -> str:
+    return " ".join("".join(c for c in unicodedata.normalize("NFC", text) if unicodedata.category(c) != "Cc").split())
