@@ -49,9 +49,9 @@ export default function () {
 """
 QUERY_HELP = """
 Photos whose words match come first: `red car` finds photos with both words (in the caption, the folder
-and file name, the place, or the title, description and keywords the file itself carries), those that say "red car" side by side first. After them, under
-**Related**, photos that match by meaning only (`puppy` finds dogs); a query with operators, quotes or
-fields shows matches only.
+and file name, the place, the text in the photo, or the title, description and keywords the file itself
+carries), those that say "red car" side by side first. After them, under **Related**, photos that match
+by meaning only (`puppy` finds dogs); a query with operators, quotes or fields shows matches only.
 
 - `red car`: both words
 - `"red car"`: the exact phrase
@@ -59,7 +59,7 @@ fields shows matches only.
 - `sun*`: words starting with *sun*
 - `tag:dog` photos tagged *dog*; `caption:dog` only the caption, `file:2019` only folder/file names, `ext:png`,
   `camera:pixel` the camera's make or model, `place:kyoto` where it was taken (plain `kyoto` works too),
-  `description:birthday` the file's own title and description
+  `description:birthday` the file's own title and description, `text:receipt` text read in the photo
 - `date:2019`, `date:2019-07`, `date:2019-06..2019-08`: taken then (else the file's date)
 - empty: browse everything (newest first), with the filters on the left
 """
