@@ -172,9 +172,13 @@ class Catalog:
                 upsert = sqlite_insert(Pending).on_conflict_do_update(index_elements=["path"], set_={"metadata_only": False})
                 session.execute(upsert, values)
 
-    def count_pending(self) -> int:
+    def count_pending(self, metadata_only: bool | None = None) -> int:
+        """Queued files; metadata_only=False: those whose bytes must be read (maybe decoded and captioned)."""
+        query = select(func.count()).select_from(Pending)
+        if metadata_only is not None:
+            query = query.where(Pending.metadata_only == metadata_only)
         with self.sessions() as session:
-            return session.scalar(select(func.count()).select_from(Pending)) or 0
+            return session.scalar(query) or 0
 
     def pending(self) -> Iterator[PendingFile]:
         """The queue in id order, without holding a cursor open across the run's commits."""

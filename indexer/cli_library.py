@@ -39,7 +39,7 @@ def stats(data_dir, as_json) -> None:
         f"{numbers['file_keywords']} with file keywords, {numbers['described']} with a title or description"
     )
     if numbers["text_read"]:
-        click.echo(f"text:       {numbers['with_text']} photos with text, of {numbers['text_read']} read (index --ocr)")
+        click.echo(f"text:       {numbers['with_text']} with text, of {numbers['text_read']} photos read (index --ocr)")
     for model_id, count in numbers["models"].items():
         click.echo(f"model:      {model_id} ({count})")
     for root in numbers["roots"]:

@@ -22,6 +22,7 @@ from indexer.settings import DEFAULT_EMBEDDER
 from indexer.stages import (
     CaptionStage,
     ImageEmbedderLike,
+    NoModel,
     Prepared,
     Reader,
     RunPlan,
@@ -156,19 +157,22 @@ class Indexer:
         self.progress.start(total)
         if not total:
             return
-        # The model loads only once there is something to caption: an unchanged tree never pays for it.
-        self.progress.loading(self.options.model)
-        captioner = self.captioner_factory(self.options)
-        image_embedder = self._image_embedder()
-        text_reader = self._text_reader() if self.ocr else None
+        # The model loads only once there is something to caption: an unchanged tree, or one where only
+        # sidecars changed, never pays for it.
+        if self.catalog.count_pending(metadata_only=False):
+            self.progress.loading(self.options.model)
+            captioner: CaptionModel = self.captioner_factory(self.options)
+            image_embedder = self._image_embedder()
+            text_reader = self._text_reader() if self.ocr else None
+        else:
+            captioner, image_embedder, text_reader = NoModel(self.options.model), None, None
         plan = make_plan(self.options, captioner, self.store.thumbnail_dir, image_embedder, text_reader)
         caption = CaptionStage(captioner, self.report, self.store.checkpoint, image_embedder)
         write = Writer(self.catalog, run_id, plan, self.report, self.progress)
         self._feed(plan, Reader(self.catalog, plan, text_reader), caption, write)
 
     def _text_reader(self) -> TextReaderLike:
-        if self.text_reader is None:
-            self.progress.loading("the OCR models (PP-OCRv6, shipped with rapidocr)")
+        if self.text_reader is None:  # shipped with rapidocr: nothing to download, loads in milliseconds
             self.text_reader = self.text_reader_factory(self.options)
         return self.text_reader
 

@@ -145,11 +145,13 @@ class Reader:
 
     def _metadata_only(self, item: Prepared) -> bool:
         """Read only the metadata of a photo whose bytes the catalog has (its sidecars changed, or it was
-        indexed before metadata was read): Pillow reads the header, nothing is hashed or decoded. False if
-        the photo changed since the scan: then it is read whole."""
+        indexed before metadata was read): Pillow reads the header, nothing is hashed or decoded. A photo
+        changed since the scan is left for the next run, which sees it changed (no model is loaded for a run
+        of sidecar edits, so this one could not caption it)."""
         with open_regular(item.path, self.plan.follow_symlinks) as (handle, stat):
             if (stat.st_size, stat.st_mtime_ns) != (item.size, item.mtime_ns):
-                return False
+                item.vanished = True  # written since the scan: nothing is recorded, the next run reads it whole
+                return True
             item.metadata = read_metadata(handle, item.path, item.sidecars, self.plan.follow_symlinks)
         item.metadata_only = True
         return True
@@ -170,6 +172,18 @@ class Reader:
             item.ocr_text = self.text_reader.read(decoded.image)
             item.ocr_seconds = time.perf_counter() - started
         item.image = reduce_for_model(decoded.image, self.plan.model_side)
+
+
+class NoModel:
+    """The captioner of a run with only metadata to re-read: loading a model there would cost seconds for nothing."""
+
+    input_side = 0
+
+    def __init__(self, model_id: str) -> None:
+        self.model_id = model_id
+
+    def caption(self, images: Sequence[Image.Image]) -> list[str]:
+        raise AssertionError("a metadata-only run decodes no photo")
 
 
 class TextReaderLike(Protocol):

@@ -330,3 +330,17 @@ def test_a_file_keyword_that_is_also_an_auto_tag_goes_back_to_auto_when_the_file
     index_with(store, [root], captioner)
     snow = store.image_by_path(paths["darktable"])
     assert snow.file_tags == [] and "mountain" in snow.tags  # still a tag: the caption's
+
+
+def test_a_run_with_only_sidecar_edits_never_loads_the_model(indexed):
+    from indexer.pipeline import index_roots
+    from indexer.report import IndexOptions
+
+    store, paths, root, *_ = indexed
+
+    def no_model(_options):
+        raise AssertionError("the captioning model was loaded for a sidecar edit")  # seconds, for nothing
+
+    (root / "2020" / "snow.jpg.xmp").write_bytes(xmp_packet(subjects=["glacier"]))
+    report = index_roots(store, [root], IndexOptions(model="fake-model", embeddings=False), no_model)
+    assert report.metadata_read == 1 and store.image_by_path(paths["darktable"]).file_tags == ["glacier"]
