@@ -22,16 +22,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 @dataclass(frozen=True)
 class PhotoFacts:
-    """What decoding a photo tells about it (indexer/imaging.py reads it)."""
+    """What decoding a photo tells about it (indexer/imaging.py); what its EXIF and sidecars say is
+    PhotoMetadata's (indexer/metadata.py), read once."""
 
     width: int
     height: int
     format: str
-    taken_at: datetime | None
-    camera: str | None
-    latitude: float | None = None  # from EXIF GPS, degrees north
-    longitude: float | None = None  # degrees east
-    place: str | None = None  # "Kyoto, Japan": named by the indexer from the position (indexer/places.py)
 
 
 @dataclass(frozen=True)
@@ -162,11 +158,6 @@ def _content_for(
             width=facts.width,
             height=facts.height,
             format=facts.format,
-            taken_at=facts.taken_at,
-            camera=facts.camera,
-            latitude=facts.latitude,
-            longitude=facts.longitude,
-            place=facts.place,
             caption=item.caption,
             model=model_id,
             captioned_at=now,
@@ -193,9 +184,7 @@ def _content_for(
 def apply_metadata(content: Content, metadata: PhotoMetadata) -> None:
     """What the file and its sidecars say now replaces what they said before; the model's caption and a
     person's caption and tags are not touched."""
-    content.taken_at = metadata.taken_at or content.taken_at
-    content.camera = metadata.camera or content.camera
-    content.lens = metadata.lens
+    content.taken_at, content.camera, content.lens = metadata.taken_at, metadata.camera, metadata.lens
     content.latitude, content.longitude, content.place = metadata.latitude, metadata.longitude, metadata.place
     content.title, content.description, content.rating = metadata.title, metadata.description, metadata.rating
     content.keyword_paths = "\n".join(metadata.keyword_paths) or None

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import io
-import math
 import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from stat import S_ISLNK, S_ISREG
 from typing import BinaryIO
@@ -18,7 +16,6 @@ from typing import BinaryIO
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from db.batch import PhotoFacts
-from db.models import plausible_date
 
 try:  # iPhone photos are HEIC; pillow-heif teaches Pillow to read them.
     from pillow_heif import register_heif_opener
@@ -31,12 +28,6 @@ except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
 MAX_SIDE = 65_000
 THUMBNAIL_SIDE = 320
 THUMBNAIL_QUALITY = 82
-EXIF_IFD = 0x8769
-GPS_IFD = 0x8825
-TAG_DATETIME_ORIGINAL = 36867
-TAG_DATETIME = 306
-TAG_MODEL = 272
-TAG_MAKE = 271
 
 
 class ImageReadError(Exception):
@@ -121,59 +112,6 @@ class DecodedPhoto:
     info: PhotoFacts
 
 
-def _parse_exif_date(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return plausible_date(datetime.strptime(value.strip().rstrip("\x00")[:19], "%Y:%m:%d %H:%M:%S"))
-    except ValueError:
-        return None
-
-
-def _degrees(value: object, reference: object, negative: str) -> float | None:
-    """EXIF's (degrees, minutes, seconds) rationals and N/S or E/W as signed degrees; None if malformed."""
-    try:
-        degrees, minutes, seconds = (float(part) for part in value)  # type: ignore[attr-defined]
-    except (TypeError, ValueError, ZeroDivisionError):
-        return None
-    result = degrees + minutes / 60 + seconds / 3600
-    if not math.isfinite(result):
-        return None
-    return -result if str(reference).strip("\x00 ").upper() == negative else result
-
-
-def _gps(exif: Image.Exif) -> tuple[float, float] | None:
-    """The position a photo was taken at, if its EXIF holds a plausible one (0, 0 is a camera's blank)."""
-    gps = exif.get_ifd(GPS_IFD)
-    latitude = _degrees(gps.get(2), gps.get(1), "S")
-    longitude = _degrees(gps.get(4), gps.get(3), "W")
-    return (latitude, longitude) if plausible_position(latitude, longitude) else None  # type: ignore[return-value]
-
-
-def plausible_position(latitude: float | None, longitude: float | None) -> bool:
-    """On the globe, and not 0, 0 (a camera's blank)."""
-    if latitude is None or longitude is None or abs(latitude) > 90 or abs(longitude) > 180:
-        return False
-    return not (latitude == 0 and longitude == 0)
-
-
-def exif_facts(image: Image.Image) -> tuple[datetime | None, str | None, tuple[float, float] | None]:
-    try:
-        exif = image.getexif()
-        taken = _parse_exif_date(exif.get_ifd(EXIF_IFD).get(TAG_DATETIME_ORIGINAL)) or _parse_exif_date(exif.get(TAG_DATETIME))
-        model = exif.get(TAG_MODEL)
-        make = exif.get(TAG_MAKE)
-        position = _gps(exif)
-    except Exception:  # EXIF in the wild is often broken; it is optional metadata
-        return None, None, None
-    camera = None
-    if isinstance(model, str) and model.strip("\x00 "):
-        camera = model.strip("\x00 ")
-        if isinstance(make, str) and make.strip("\x00 ") and not camera.startswith(make.strip("\x00 ")):
-            camera = f"{make.strip(chr(0) + ' ')} {camera}"
-    return taken, camera, position
-
-
 def to_rgb(image: Image.Image) -> Image.Image:
     """RGB the way a person would expect to see it: transparency on white, 16-bit scaled down."""
     if image.mode == "RGB":
@@ -220,7 +158,6 @@ def open_photo(source: str | Path | bytes | BinaryIO, min_side: int = 0) -> Deco
                     f"too many pixels ({width}x{height}; limit {Image.MAX_IMAGE_PIXELS}): possible decompression bomb"
                 )
             image_format = image.format or "unknown"
-            taken_at, camera, position = exif_facts(image)
             orientation = image.getexif().get(0x0112, 1) if image_format in ("JPEG", "TIFF", "WEBP", "PNG") else 1
             if min_side and image_format == "JPEG":
                 image.draft("RGB", (min_side, min_side))
@@ -241,8 +178,7 @@ def open_photo(source: str | Path | bytes | BinaryIO, min_side: int = 0) -> Deco
         raise ImageReadError(f"cannot decode: {reason}"[:200]) from None
     if orientation in (5, 6, 7, 8):
         width, height = height, width
-    latitude, longitude = position if position else (None, None)
-    return DecodedPhoto(rgb, PhotoFacts(width, height, image_format, taken_at, camera, latitude, longitude))
+    return DecodedPhoto(rgb, PhotoFacts(width, height, image_format))
 
 
 def make_thumbnail(image: Image.Image, side: int = THUMBNAIL_SIDE) -> Image.Image:

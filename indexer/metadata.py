@@ -17,11 +17,10 @@ from PIL import Image, ImageFile, IptcImagePlugin
 from db.batch import PhotoMetadata
 from db.tags import normalize_tag
 from indexer.crawl import sidecar_signature, signature_names
-from indexer.imaging import EXIF_IFD, ImageReadError, exif_facts, open_regular, plausible_position
+from indexer.exif import ExifFacts, plausible_position, read_exif
+from indexer.imaging import ImageReadError, open_regular
 from indexer.xmp import MAX_TEXT, MAX_VALUES, MAX_XMP_BYTES, XmpError, XmpValues, parse_xmp
 
-TAG_LENS_MODEL = 0xA434
-TAG_RATING = 0x4746
 # IPTC-IIM (record, dataset): the fields photo tools write.
 IPTC_CHARSET = (1, 90)
 IPTC_TITLE, IPTC_KEYWORDS, IPTC_HEADLINE, IPTC_CAPTION = (2, 5), (2, 25), (2, 105), (2, 120)
@@ -42,17 +41,16 @@ def read_metadata(source: bytes | BinaryIO, path: str, sidecars: str, follow_sym
     return _combine(layers, exif, sidecar_signature(found), problems)
 
 
-def _embedded(source: bytes | BinaryIO, problems: list[str]) -> tuple[list[XmpValues], dict]:
+def _embedded(source: bytes | BinaryIO, problems: list[str]) -> tuple[list[XmpValues], ExifFacts]:
     """IPTC and XMP inside the photo, and the EXIF facts; an unreadable photo has none (its failure is
     recorded by the decode, not here)."""
     stream = io.BytesIO(source) if isinstance(source, bytes) else source
     layers: list[XmpValues] = []
-    exif: dict = {}
+    exif = ExifFacts()
     try:
         stream.seek(0)
         with Image.open(stream) as image:
-            taken, camera, position = exif_facts(image)
-            exif = {"taken_at": taken, "camera": camera, "position": position, **_lens_and_rating(image)}
+            exif = read_exif(image)
             layers.append(_iptc(image))
             packet = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")  # PNG iTXt
             if packet:
@@ -66,19 +64,6 @@ def _embedded(source: bytes | BinaryIO, problems: list[str]) -> tuple[list[XmpVa
         if not isinstance(source, bytes):
             source.seek(0)
     return layers, exif
-
-
-def _lens_and_rating(image: Image.Image) -> dict:
-    try:
-        exif = image.getexif()
-        lens = exif.get_ifd(EXIF_IFD).get(TAG_LENS_MODEL)
-        rating = exif.get(TAG_RATING)
-    except Exception:  # EXIF in the wild is often broken; it is optional
-        return {}
-    return {
-        "lens": _clean(lens) if isinstance(lens, str) else None,
-        "rating": rating if isinstance(rating, int) and rating in (-1, 1, 2, 3, 4, 5) else None,
-    }
 
 
 def _iptc_text(value: bytes, utf8: bool) -> str:
@@ -150,7 +135,7 @@ def _last(values: Iterable[str | None]) -> str | None:
     return result
 
 
-def _combine(layers: list[XmpValues], exif: dict, sidecars: str, problems: list[str]) -> PhotoMetadata:
+def _combine(layers: list[XmpValues], exif: ExifFacts, sidecars: str, problems: list[str]) -> PhotoMetadata:
     keywords: dict[str, None] = {}
     paths: dict[str, None] = {}
     for layer in layers:
@@ -165,14 +150,17 @@ def _combine(layers: list[XmpValues], exif: dict, sidecars: str, problems: list[
             if keyword not in ours:
                 keywords[keyword] = None
     keywords.pop("", None)
-    gps = next(((layer.latitude, layer.longitude) for layer in reversed(layers) if layer.latitude is not None), None)
-    position = exif.get("position") or (gps if gps is not None and plausible_position(*gps) else None)
+    # EXIF's position, else the last XMP layer's that is on the globe (a geotagging tool writes sidecars)
+    positions = [(exif.latitude, exif.longitude), *((layer.latitude, layer.longitude) for layer in reversed(layers))]
+    position = next(
+        ((lat, lon) for lat, lon in positions if lat is not None and lon is not None and plausible_position(lat, lon)), None
+    )
     place = _last(_place(layer) for layer in layers)
-    rating = next((layer.rating for layer in reversed(layers) if layer.rating is not None), exif.get("rating"))
+    rating = next((layer.rating for layer in reversed(layers) if layer.rating is not None), exif.rating)
     return PhotoMetadata(
-        taken_at=exif.get("taken_at") or next((layer.taken_at for layer in layers if layer.taken_at), None),
-        camera=exif.get("camera"),
-        lens=exif.get("lens"),
+        taken_at=exif.taken_at or next((layer.taken_at for layer in layers if layer.taken_at), None),
+        camera=exif.camera,
+        lens=exif.lens,
         latitude=position[0] if position else None,
         longitude=position[1] if position else None,
         place=place,

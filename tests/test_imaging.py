@@ -69,11 +69,13 @@ def test_non_jpeg_formats_are_decoded_fully(tmp_path):
 
 
 def test_exif_date_and_camera_are_read(tmp_path):
+    from indexer.metadata import read_metadata
+
     path = save_jpeg(photo(), tmp_path / "e.jpg", taken="2019:06:01 12:34:56", camera="Pixel 4")
-    info = open_photo(path).info
-    assert info.taken_at == datetime(2019, 6, 1, 12, 34, 56)
-    assert info.camera == "Pixel 4"
-    assert info.format == "JPEG"
+    read = read_metadata(path.read_bytes(), str(path), "")
+    assert read.taken_at == datetime(2019, 6, 1, 12, 34, 56)
+    assert read.camera == "Pixel 4"
+    assert open_photo(path).info.format == "JPEG"
 
 
 def test_bad_files_raise_a_short_reason(tmp_path):
