@@ -1,6 +1,6 @@
 """Text in photos: RapidOCR (PP-OCRv6 detection and recognition, the ONNX models shipped in its wheel, run by
-onnxruntime) behind one small class. Recognition runs only where the detector finds a text area worth
-reading: most photos have none, and recognition is the expensive part."""
+onnxruntime) behind one small class. Every photo is detected once; only boxes shaped like a line of text are
+recognised, so shapes and edges the detector mistakes for text never become words."""
 
 from __future__ import annotations
 
@@ -28,8 +28,14 @@ MAX_TEXT = 4000
 
 
 class TextReader:
-    """One engine for the run; calls are serialised (the engine keeps per-call settings on itself), each
-    using `threads` onnxruntime threads, while captioning goes on in the main thread."""
+    """One engine for the run, called one photo at a time (its step methods are not documented as thread-safe),
+    each call using `threads` onnxruntime threads while captioning goes on in the main thread.
+
+    The photo is detected once; only the boxes shaped like a line of text are recognised, and a photo with
+    none costs detection alone. (The engine's one-call API detects and recognises every box, and calling it
+    after a detection-only call detected twice: 421 ms a text photo against 219 now, bench/ocr.py.) The steps
+    used are RapidOCR's own methods (preprocess_img, detect_and_crop, cls_and_rotate, recognize_txt), which
+    its __call__ runs in this order; rapidocr is pinned below 4 and tests/test_ocr.py runs them."""
 
     def __init__(self, threads: int = 1) -> None:
         try:
@@ -49,6 +55,7 @@ class TextReader:
     def read(self, image: Image.Image) -> str:
         """The text lines recognised in the photo, one per line; "" when there is none worth reading."""
         import numpy as np
+        from rapidocr.main import RapidOCRError
 
         picture = image.convert("RGB")
         if max(picture.size) > OCR_SIDE:
@@ -57,32 +64,34 @@ class TextReader:
         pixels = np.ascontiguousarray(np.asarray(picture)[:, :, ::-1])  # the engine reads OpenCV's BGR
         with self.lock:
             self.detections += 1
-            found = self.engine(pixels, use_det=True, use_cls=False, use_rec=False)
-            if not worth_reading(getattr(found, "boxes", None), getattr(found, "scores", None), min(picture.size)):
+            prepared, record = self.engine.preprocess_img(pixels)
+            try:
+                crops, found = self.engine.detect_and_crop(prepared, record)
+            except RapidOCRError:  # no box at all
+                return ""
+            lines = text_lines(found.boxes, found.scores, min(prepared.shape[:2]))
+            if not lines.any():
                 return ""
             self.recognitions += 1
-            result = self.engine(pixels, use_det=True, use_cls=True, use_rec=True)
-        texts, scores = getattr(result, "txts", None) or (), getattr(result, "scores", None) or ()
-        lines = [clean_line(text) for text, score in zip(texts, scores) if score >= MIN_CONFIDENCE]
-        return "\n".join(line for line in lines if line)[:MAX_TEXT]
+            upright, _ = self.engine.cls_and_rotate([crop for crop, keep in zip(crops, lines) if keep])
+            result = self.engine.recognize_txt(upright)
+        read = [clean_line(text) for text, score in zip(result.txts or (), result.scores or ()) if score >= MIN_CONFIDENCE]
+        return "\n".join(line for line in read if line)[:MAX_TEXT]
 
 
-def worth_reading(boxes, scores, shorter_side: int) -> bool:
-    """Whether any detected box looks like a line of text: tall enough to read (MIN_BOX_HEIGHT of the photo)
-    but not the height of a whole scene (MAX_BOX_HEIGHT),
-    at least MIN_LINE_RATIO times as long as it is high (a word of two letters or more; a ball, a window or
-    a sun detected as "text" is about square), and confident. Boxes are four corner points, along the line."""
+def text_lines(boxes, scores, shorter_side: int):
+    """Which detected boxes look like a line of text: tall enough to read (MIN_BOX_HEIGHT of the photo) but
+    not the height of a whole scene (MAX_BOX_HEIGHT), at least MIN_LINE_RATIO times as long as high (a word
+    of two letters or more; a ball, a window or a sun detected as "text" is about square), and confident.
+    Boxes are four corner points along the line, so turned text is measured on its own sides."""
     import numpy as np
 
-    if boxes is None or not len(boxes):
-        return False
-    boxes = np.asarray(boxes, dtype=float)
-    along = np.linalg.norm(boxes[:, 1] - boxes[:, 0], axis=1)  # measured on the box's own sides: turned text too
+    boxes = np.asarray(boxes, dtype=float).reshape(-1, 4, 2)
+    along = np.linalg.norm(boxes[:, 1] - boxes[:, 0], axis=1)
     across = np.linalg.norm(boxes[:, 2] - boxes[:, 1], axis=1)
     confident = np.asarray(scores if scores is not None else [1.0] * len(boxes), dtype=float) >= MIN_BOX_SCORE
     readable = (across >= MIN_BOX_HEIGHT * shorter_side) & (across <= MAX_BOX_HEIGHT * shorter_side)
-    line_like = readable & (along >= MIN_LINE_RATIO * across)
-    return bool((line_like & confident).any())
+    return readable & (along >= MIN_LINE_RATIO * across) & confident
 
 
 def clean_line(text: str) -> str:
