@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import ColumnElement, delete, func, insert, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -239,11 +239,7 @@ class Catalog:
 
     def without_text(self, after: int, limit: int) -> list[tuple[int, str]]:
         """(content id, one of its paths) for contents whose text was never read, by id."""
-        with self.sessions() as session:
-            first_path = select(func.min(File.path)).where(File.content_id == Content.id, File.error.is_(None)).scalar_subquery()
-            query = select(Content.id, first_path).where(Content.id > after, Content.ocr_engine.is_(None))
-            rows = session.execute(query.order_by(Content.id).limit(limit))
-            return [(content_id, path) for content_id, path in rows if path is not None]
+        return self._contents_lacking(Content.ocr_engine.is_(None), after, limit)
 
     def store_texts(self, texts: Sequence[tuple[int, str]], engine: str) -> None:
         """One transaction per batch; the full-text index picks the new text up by sequence number."""
@@ -256,15 +252,16 @@ class Catalog:
 
     def without_image_vectors(self, embedder_id: str, after: int, limit: int) -> list[tuple[int, str]]:
         """(content id, one of its paths) for contents with no image vector from this embedder, by id."""
+        return self._contents_lacking((Content.image_embedder != embedder_id) | Content.image_embedder.is_(None), after, limit)
+
+    def _contents_lacking(self, lacking: ColumnElement[bool], after: int, limit: int) -> list[tuple[int, str]]:
+        """A page of (content id, its first readable path) meeting `lacking`, by id. Contents no readable path
+        uses (orphans in their grace period) are left out in SQL: a page of only those would otherwise come
+        back empty and end the caller's paging before the contents after it."""
+        first_path = select(func.min(File.path)).where(File.content_id == Content.id, File.error.is_(None)).scalar_subquery()
+        query = select(Content.id, first_path).where(Content.id > after, lacking, first_path.is_not(None))
         with self.sessions() as session:
-            first_path = select(func.min(File.path)).where(File.content_id == Content.id, File.error.is_(None)).scalar_subquery()
-            rows = session.execute(
-                select(Content.id, first_path)
-                .where(Content.id > after, (Content.image_embedder != embedder_id) | Content.image_embedder.is_(None))
-                .order_by(Content.id)
-                .limit(limit)
-            )
-            return [(content_id, path) for content_id, path in rows if path is not None]
+            return [(content_id, path) for content_id, path in session.execute(query.order_by(Content.id).limit(limit))]
 
     def count_without_image_vectors(self, embedder_id: str) -> int:
         with self.sessions() as session:

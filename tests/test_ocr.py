@@ -101,3 +101,23 @@ def test_a_kill_while_reading_text_then_a_rerun_equals_a_clean_run(tmp_path, tin
     resumed = captionary("index", root, "--data-dir", killed, *common)  # OCR remembered from the killed run
     assert "5 photos" in resumed.stdout  # only what the kill lost is read again
     assert texts_by_path(killed) == texts_by_path(clean)
+
+
+def test_paging_contents_without_text_does_not_stop_at_a_page_of_orphans(tmp_path, data_dir):
+    root = tmp_path / "photos"
+    paths = write_text_photos(root, ["sign", "night"])  # night.jpg is indexed first: the lower content id
+    with Store.open(data_dir) as store:
+        index_with(store, [root], FakeCaptioner())
+        paths["night"].unlink()
+        index_with(store, [root], FakeCaptioner())  # its content is an orphan now, kept for 30 days
+        # a page of one: the orphan must not fill it (an empty page ends the text pass and reembed --images)
+        assert store.catalog.without_text(0, 1) == [(_content_id(store, paths["sign"]), str(paths["sign"]))]
+
+
+def _content_id(store, path) -> int:
+    from sqlalchemy import select
+
+    from db.models import File
+
+    with store.sessions() as session:
+        return session.scalar(select(File.content_id).where(File.path == str(path)))
