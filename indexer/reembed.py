@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 from db.semantic import to_blob
 from db.store import Store
@@ -14,7 +15,7 @@ from indexer.imaging import ImageReadError, open_photo, read_regular_photo
 from indexer.pipeline import load_image_embedder, writer_lock
 from indexer.report import IndexOptions, Progress
 from indexer.settings import batch_size_for
-from indexer.stages import ImageEmbedderLike, default_split, ordered_prefetch, reduce_for_model
+from indexer.stages import ImageEmbedderLike, default_split, paged_prefetch, reduce_for_model
 
 QUERY_CHUNK = 500
 
@@ -52,22 +53,20 @@ def reembed_images(
             except (ImageReadError, OSError) as error:
                 return content_id, path, None, str(error)
 
-        last = 0
+        batch: list[tuple[int, object]] = []
+        page = partial(store.catalog.without_image_vectors, embedder.model_id, limit=QUERY_CHUNK)
         with ThreadPoolExecutor(max_workers=options.workers or default_split(device)[0]) as pool:
-            while chunk := store.catalog.without_image_vectors(embedder.model_id, last, QUERY_CHUNK):
-                last = chunk[-1][0]
-                batch: list[tuple[int, object]] = []
-                for content_id, path, image, error in ordered_prefetch(read, chunk, pool, batch_size * 2):
-                    if image is None:
-                        report.failures.append((path, error or "unreadable"))
-                        continue
-                    batch.append((content_id, image))
-                    if len(batch) >= batch_size:
-                        report.embedded += _embed(store, embedder, batch)
-                if batch:
-                    report.embedded += _embed(store, embedder, batch)
+            for content_id, path, image, error in paged_prefetch(page, read, pool, batch_size * 2):
                 if progress is not None:
-                    progress.advance(len(chunk))
+                    progress.advance(1)
+                if image is None:
+                    report.failures.append((path, error or "unreadable"))
+                    continue
+                batch.append((content_id, image))
+                if len(batch) >= batch_size:
+                    report.embedded += _embed(store, embedder, batch)
+        if batch:
+            report.embedded += _embed(store, embedder, batch)
     finally:
         lock.release()
     report.seconds = time.perf_counter() - started

@@ -57,6 +57,20 @@ def ordered_prefetch(function: Callable[[T], R], items: Iterable[T], pool: Threa
         yield window.popleft().result()
 
 
+def paged_prefetch(
+    page: Callable[[int], Sequence[tuple[int, str]]],
+    function: Callable[[tuple[int, str]], R],
+    pool: ThreadPoolExecutor,
+    ahead: int,
+) -> Iterator[R]:
+    """ordered_prefetch over every row of a query read a page at a time, each page after the last id of the
+    one before: the passes over contents that lack something (text, image vectors) hold no cursor open."""
+    last = 0
+    while rows := page(last):
+        last = rows[-1][0]
+        yield from ordered_prefetch(function, rows, pool, ahead)
+
+
 @dataclass(frozen=True)
 class RunPlan:
     """Decided once, after the model loaded and before any file is read; the decode workers only read it."""
