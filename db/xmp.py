@@ -157,12 +157,11 @@ def _previous(descriptions: list[ET.Element]) -> _Previous:
         auto |= set(_texts(description.find(_q("captionary", "autoTags"))))
         described += _texts(description.find(_q("dc", "description"))) + [description.get(_q("dc", "description"), "")]
         ours += _texts(description.find(_q("captionary", "caption")))
-    person = next((text for text in described if text.strip() and text.strip() not in ours), None)
-    return _Previous(keywords, auto, person if ours or not _marked_ours(descriptions) else None)
-
-
-def _marked_ours(descriptions: list[ET.Element]) -> bool:
-    return any(description.get(_q("xmp", "CreatorTool")) == CREATOR_TOOL for description in descriptions)
+    older_captionary = not ours and any(d.get(_q("xmp", "CreatorTool")) == CREATOR_TOOL for d in descriptions)
+    if older_captionary:  # written before captionary:caption existed: its description is a caption
+        return _Previous(keywords, auto, None)
+    person = next((text.strip() for text in described if text.strip() and text.strip() not in ours), None)
+    return _Previous(keywords, auto, person)
 
 
 def sidecar_xml(existing: bytes | None, fields: SidecarFields) -> bytes:

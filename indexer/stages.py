@@ -9,7 +9,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol, TypeVar
 
@@ -111,22 +111,8 @@ class Prepared:
     ocr_seconds: float = 0.0
 
     def outcome(self) -> Outcome:
-        return Outcome(
-            self.path,
-            self.root,
-            self.size,
-            self.mtime_ns,
-            self.content_hash,
-            self.facts,
-            self.caption,
-            self.error,
-            self.vanished,
-            self.image_vector,
-            self.metadata,
-            self.sidecars,
-            self.metadata_only,
-            self.ocr_text,
-        )
+        """The writer's input: every field Outcome has, by name (the two classes share their field names)."""
+        return Outcome(**{item.name: getattr(self, item.name) for item in fields(Outcome)})
 
 
 class Reader:

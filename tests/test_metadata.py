@@ -344,3 +344,32 @@ def test_a_run_with_only_sidecar_edits_never_loads_the_model(indexed):
     (root / "2020" / "snow.jpg.xmp").write_bytes(xmp_packet(subjects=["glacier"]))
     report = index_roots(store, [root], IndexOptions(model="fake-model", embeddings=False), no_model)
     assert report.metadata_read == 1 and store.image_by_path(paths["darktable"]).file_tags == ["glacier"]
+
+
+def test_sidecars_are_matched_whatever_their_case_and_layered_over_the_file(tmp_path, data_dir):
+    root = tmp_path / "photos"
+    # Embedded XMP says one thing; IMG.xmp (Lightroom, upper-case photo, lower-case .xmp) another; IMG.JPG.XMP
+    # (digiKam) a third. The more specific sidecar wins a field both set, a sidecar wins over the file, and
+    # keywords are the union of all three.
+    kyoto = {1: "N", 2: (35.0, 0.0, 41.8), 3: "E", 4: (135.0, 46.0, 5.2)}
+    save_jpeg(photo(colour=COLOURS[0]), root / "IMG.JPG", gps=kyoto)
+    photo(colour=COLOURS[0]).save(
+        root / "IMG.JPG", exif=_gps_exif(kyoto), xmp=xmp_packet(subjects=["inside"], title="From the file")
+    )
+    (root / "IMG.xmp").write_bytes(xmp_packet(subjects=["lightroom"], title="From photo.xmp", description="Lightroom's"))
+    (root / "IMG.JPG.XMP").write_bytes(xmp_packet(subjects=["digikam"], title="From photo.jpg.xmp", city="Uji", country="Japan"))
+    with Store.open(data_dir) as store:
+        index_with(store, [root], FakeCaptioner())
+        record = store.image_by_path(root / "IMG.JPG")
+    assert record.file_tags == ["digikam", "inside", "lightroom"]
+    assert (record.title, record.description) == ("From photo.jpg.xmp", "Lightroom's")
+    # the place typed in a sidecar wins over the name of the GPS position (Kyoto), which is still kept
+    assert record.place == "Uji, Japan" and record.latitude == pytest.approx(35.0116, abs=1e-3)
+
+
+def _gps_exif(gps: dict) -> bytes:
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif.get_ifd(0x8825).update(gps)
+    return exif.tobytes()

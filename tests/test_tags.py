@@ -223,3 +223,14 @@ def test_exiftool_reads_our_sidecar(store, photo_tree, tmp_path):
     read = json.loads(output)[0]
     assert read["Description"] == "a red car parked on a city street"
     assert read["Subject"] == ["car", "city", "red", "street"]
+
+
+def test_an_existing_sidecar_with_entities_is_left_untouched_never_expanded():
+    laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "ha"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b"<rdf:Description>&b;</rdf:Description></rdf:RDF></x:xmpmeta>"
+    )
+    # the standard library's parser would expand &b; (and a billion laughs with it); the merge refuses instead
+    with pytest.raises(CaptionaryError, match="not valid XML.*DOCTYPE"):
+        sidecar_xml(laughs, SidecarFields("a caption", ["tag"]))
