@@ -30,7 +30,18 @@ VIEWS = ["Search", "Caption a photo"]
 # The search page's widgets: kept while the Caption view is shown (Streamlit drops the state of widgets
 # a run does not draw, and the query, the filters and the open photo should be there on the way back).
 SEARCH_STATE = (
-    *("query", "mode", "folder", "use_dates", "dates", "exts", "places", "sort", "browse-sort", "tags", "selected", "page"),
+    "query",
+    "mode",
+    "folder",
+    "use_dates",
+    "dates",
+    "exts",
+    "places",
+    "sort",
+    "browse-sort",
+    "tags",
+    "selected",
+    "page",
 )
 TOP_TAGS = 30
 SORTS = {"Relevance": "relevance", "Newest first": "date", "Oldest first": "date_asc"}

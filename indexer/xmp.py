@@ -12,7 +12,7 @@ import defusedxml.ElementTree as SafeTree
 from defusedxml import DefusedXmlException
 
 from db.models import plausible_date
-from db.xmp import NS, qualified
+from db.xmp import qualified
 
 # Sidecars are a few KB; Lightroom's largest are tens of KB. A bigger packet is not metadata worth reading.
 MAX_XMP_BYTES = 2 << 20
@@ -175,6 +175,3 @@ def _xmp_degrees(value: str | None, negative: str) -> float | None:
     degrees, minutes, seconds, hemisphere = match.groups()
     result = int(degrees) + float(minutes) / 60 + float(seconds or 0) / 3600
     return -result if hemisphere.upper() == negative else result
-
-
-__all__ = ["NS", "XmpError", "XmpValues", "parse_xmp"]
