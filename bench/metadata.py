@@ -4,7 +4,8 @@
     python bench/metadata.py --count 2000 --threads 1
 
 Modes, each indexing the same tree into a fresh library, in its own child process:
-- `none`: metadata not read (what an index run cost before #16; EXIF date/camera/GPS still come with the decode);
+- `none`: no metadata read at all (not even EXIF);
+- `exif`: EXIF only (date, camera, GPS: what an index run read before #16, then inside the decode);
 - `python`: captionary's reader: Pillow (EXIF, IPTC, embedded XMP) + defusedxml (XMP), on the bytes already read;
 - `exiftool`: the same fields read by `exiftool -stay_open` in batch mode, one request per photo (its sidecars
   included), through a small wrapper here, as a reader built on exiftool would;
@@ -130,6 +131,21 @@ def exiftool_metadata(reader: ExiftoolReader):
     return read
 
 
+def exif_only(source, path, sidecars, follow_symlinks=False):
+    from PIL import Image
+
+    from db.batch import PhotoMetadata
+    from indexer.exif import read_exif
+
+    with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
+        exif = read_exif(image)
+    if not isinstance(source, bytes):
+        source.seek(0)
+    return PhotoMetadata(
+        taken_at=exif.taken_at, camera=exif.camera, latitude=exif.latitude, longitude=exif.longitude, sidecars=sidecars
+    )
+
+
 def run_mode(mode: str, tree: Path, data_dir: Path, threads: int) -> dict:
     import torch
 
@@ -143,6 +159,8 @@ def run_mode(mode: str, tree: Path, data_dir: Path, threads: int) -> dict:
 
     if mode == "none":
         stages.read_metadata = lambda source, path, sidecars, follow_symlinks=False: PhotoMetadata(sidecars=sidecars)
+    elif mode == "exif":
+        stages.read_metadata = exif_only
     elif mode == "exiftool":
         reader = ExiftoolReader()
         stages.read_metadata = exiftool_metadata(reader)
@@ -166,7 +184,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--modes", default="none,python,exiftool,reread")
+    parser.add_argument("--modes", default="none,exif,python,exiftool,reread")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     tree = make_tree(args.count, (1024, 768))
@@ -185,10 +203,10 @@ def main() -> None:
         command = [sys.executable, __file__, "--count", str(args.count), "--threads", str(args.threads), "--child", mode]
         output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
         results.append(json.loads(output.strip().splitlines()[-1]))
-    base = next((row["per_second"] for row in results if row["mode"] == "none"), None)
+    base = next((row["per_second"] for row in results if row["mode"] == "exif"), None)
     print(f"{args.count} photos, no-op model, {args.threads} torch thread(s), {os.cpu_count()} cores")
     for row in results:
-        ratio = f"  {base / row['per_second']:.2f}x the time of `none`" if base and row["mode"] != "reread" else ""
+        ratio = f"  {base / row['per_second']:.2f}x the time of `exif`" if base and row["mode"] != "reread" else ""
         print(
             f"{row['mode']:>9}: {row['seconds']:7.1f} s  {row['per_second']:7.1f} photos/s  "
             f"file keywords on {row['file_keywords']}, places on {row['placed']}{ratio}"
