@@ -94,10 +94,16 @@ def filters_ui(store: Store, query: str) -> tuple[Filters, str]:
             chosen = st.date_input("Taken between", value=(date(2000, 1, 1), date.today()), key="dates")
             if isinstance(chosen, (tuple, list)) and len(chosen) == 2:
                 date_from, date_to = chosen
-        exts = st.multiselect("File type", facets.extensions, key="exts")
+        exts = st.multiselect("File type", facets.extensions, key="exts", placeholder="Any type")
         place_counts = dict(facets.places)
         places = (
-            st.multiselect("Place", list(place_counts), key="places", format_func=lambda name: f"{name} ({place_counts[name]})")
+            st.multiselect(
+                "Place",
+                list(place_counts),
+                key="places",
+                placeholder="Anywhere",
+                format_func=lambda name: f"{name} ({place_counts[name]})",
+            )
             if place_counts
             else []
         )
