@@ -72,10 +72,13 @@ def open_store(path: str) -> Store:
 
 
 @st.cache_resource(show_spinner="Loading the captioning model…")
-def load_captioner(model_id: str):
-    from indexer.caption import Captioner
+def load_captioner(source: str):
+    """The captioner for a caption source (indexer/families.py CaptionSettings.key): the library's prompt too."""
+    from indexer.captioner import Captioner
+    from indexer.families import CaptionSettings
 
-    return Captioner(model_id, settings=settings())
+    wanted = CaptionSettings.from_key(source)
+    return Captioner(wanted.model_id, settings=settings(), prompt=wanted.prompt, max_new_tokens=wanted.max_new_tokens)
 
 
 # -- search page ---------------------------------------------------------------------------------

@@ -103,9 +103,18 @@ def result_count(page: SearchPage) -> str:
     return " · ".join(parts)
 
 
-def model_name(model: str) -> str:
-    """A model's name as people know it (`vit-gpt2-image-captioning`), not the folder it was loaded from."""
-    return Path(model.rstrip("/")).name or model
+def model_name(source: str) -> str:
+    """A caption source as people know it (`vit-gpt2-image-captioning`, not the folder it was loaded from),
+    with the prompt and length it was asked for when those were not the model's defaults."""
+    from indexer.families import CaptionSettings
+
+    wanted = CaptionSettings.from_key(source)
+    name = Path(wanted.model_id.rstrip("/")).name or wanted.model_id
+    asked = [
+        f"prompt “{wanted.prompt}”" if wanted.prompt else "",
+        f"{wanted.max_new_tokens} tokens" if wanted.max_new_tokens else "",
+    ]
+    return f"{name} ({', '.join(part for part in asked if part)})" if any(asked) else name
 
 
 def folder_label(roots: list[str]):

@@ -13,6 +13,7 @@ from db.search import SearchHit
 from db.semantic import has_image_embeddings
 from db.store import Store
 from db.tags import normalize_tag
+from indexer.caption_text import first_sentence
 from search_assets import breakable, escape_markdown, highlighted_markdown, model_name, short_path
 
 
@@ -32,7 +33,10 @@ def grid_ui(store: Store, hits: list[SearchHit], terms: set[str]) -> None:
         for column, hit in zip(st.columns(len(hits)), hits):
             with column:
                 thumbnail_ui(store, hit.image)
-                st.markdown(highlighted_markdown(hit.image.caption, terms))
+                # A paragraph from a vision-language model would make every tile a column of text.
+                shown = first_sentence(hit.image.caption)
+                more = " …" if len(shown) < len(hit.image.caption.strip()) else ""
+                st.markdown(highlighted_markdown(shown, terms) + more)
                 st.caption(breakable(escape_markdown(hit.image.name)))
                 st.button("Open", key=f"open-{hit.image.id}", on_click=select_image, args=(hit.image.id,))
 
@@ -150,7 +154,11 @@ def detail_ui(store: Store, file_id: int) -> None:
             st.warning(f"Cannot show the photo: {error}")
     with details:
         st.subheader(escape_markdown(image.title or image.name))
-        st.markdown(escape_markdown(image.caption))
+        opening = first_sentence(image.caption)
+        st.markdown(escape_markdown(opening))
+        if len(opening) < len(image.caption.strip()):
+            with st.expander("Full caption"):
+                st.markdown(escape_markdown(image.caption))
         if image.description:  # the file's own description (IPTC/XMP): what the person wrote, apart from the caption
             st.markdown(f"> {escape_markdown(image.description)}")
         if image.text:  # read in the pixels (OCR); the words of the search are in bold

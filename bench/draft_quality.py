@@ -30,7 +30,7 @@ def main() -> None:
     import torch
     from PIL import Image
 
-    from indexer.caption import Captioner
+    from indexer.captioner import Captioner
     from indexer.imaging import THUMBNAIL_SIDE, open_photo
     from indexer.stages import reduce_for_model
 

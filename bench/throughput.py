@@ -55,7 +55,7 @@ def run_seed_loop(folder: Path, args) -> dict:
     """The original demo's way: open, full decode, process, generate, one image at a time."""
     from PIL import Image
 
-    from indexer.caption import Captioner
+    from indexer.captioner import Captioner
 
     captioner = Captioner(args.model, device=args.device, threads=args.threads)
     paths = sorted(folder.rglob("*.jpg"))[: args.seed_count]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -22,6 +23,41 @@ if TYPE_CHECKING:  # pragma: no cover
 # same speed (bench/pixels.py --scale measures both).
 STORAGE_DTYPE = np.float16
 MEMORY_DTYPE = np.float16
+
+
+# Sentence embedders read a window (all-MiniLM-L6-v2: 256 word pieces) and drop the rest. A caption longer
+# than CHUNK_WORDS (about 200 word pieces of English) is embedded in runs of whole sentences, and its vector
+# is their mean: a paragraph's last sentence still counts.
+CHUNK_WORDS = 150
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def caption_chunks(text: str, limit: int = CHUNK_WORDS) -> list[str]:
+    """The text in runs of whole sentences of at most `limit` words (a longer sentence is cut at `limit`)."""
+    pieces: list[list[str]] = [[]]
+    for sentence in _SENTENCE_END.split(text.strip()):
+        words = sentence.split()
+        while len(words) > limit:  # one sentence past the window: cut it, nothing is dropped
+            pieces.append(words[:limit])
+            words = words[limit:]
+        if len(pieces[-1]) + len(words) > limit:
+            pieces.append([])
+        pieces[-1].extend(words)
+    return [" ".join(piece) for piece in pieces if piece] or [text]
+
+
+def embed_texts(embedder, texts: Sequence[str]) -> np.ndarray:
+    """One unit vector per text, a long one averaged over its chunks; all chunks go to the model in one call."""
+    chunked = [caption_chunks(text) for text in texts]
+    if all(len(chunks) == 1 for chunks in chunked):
+        return embedder.encode(list(texts))
+    flat = embedder.encode([chunk for chunks in chunked for chunk in chunks])
+    vectors, start = [], 0
+    for chunks in chunked:
+        mean = flat[start : start + len(chunks)].mean(axis=0)
+        vectors.append(mean / (np.linalg.norm(mean) or 1.0))
+        start += len(chunks)
+    return np.asarray(vectors, dtype=np.float32)
 
 
 def to_blob(vector: np.ndarray) -> bytes:
@@ -161,7 +197,7 @@ def embed_pending(store: Store, batch_size: int = 256, content_ids: Sequence[int
             return done
         embedder = store.embedder
         assert embedder is not None  # embedder_id is set, so a factory is too
-        vectors = embedder.encode([shown for _, _, _, shown in batch])
+        vectors = embed_texts(embedder, [shown for _, _, _, shown in batch])
         store.checkpoint("embed")
         with store.sessions.begin() as session:
             session.execute(

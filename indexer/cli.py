@@ -21,8 +21,10 @@ from indexer.cli_options import (
     embedder_option,
     image_embedder_option,
     json_option,
+    max_new_tokens_option,
     model_option,
     open_semantic_store,
+    prompt_option,
 )
 from indexer.console import TqdmProgress, print_search_page, streamlit_command
 from indexer.settings import Settings
@@ -70,6 +72,8 @@ def cli() -> None:
 @click.argument("roots", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
 @data_dir_option
 @model_option
+@prompt_option
+@max_new_tokens_option
 @batch_option
 @device_option
 @click.option(
@@ -92,7 +96,11 @@ def cli() -> None:
     help="Skip paths matching GLOB (name, path under the root, or absolute path); repeatable.",
 )
 @click.option("--follow-symlinks", is_flag=True, help="Follow symbolic links (loops are detected).")
-@click.option("--recaption", is_flag=True, help="Re-caption photos captioned by another model (a person's captions are kept).")
+@click.option(
+    "--recaption",
+    is_flag=True,
+    help="Re-caption photos captioned by another model or with another --prompt/--max-new-tokens (a person's captions are kept).",
+)
 @click.option("--no-thumbnails", is_flag=True, help="Do not cache thumbnails for the app.")
 @embedder_option
 @click.option("--no-embeddings", is_flag=True, help="Skip caption embeddings (keyword search only).")
@@ -115,7 +123,8 @@ def index(roots, data_dir, model, embedder, image_embedder, no_thumbnails, no_em
     from indexer.report import IndexOptions
 
     settings = Settings.resolve(data_dir=data_dir, model=model, embedder=embedder, image_embedder=image_embedder)
-    # flags: batch_size, device, workers, threads, excludes, follow_symlinks, recaption, ocr, allow_removal
+    # flags: prompt, max_new_tokens, batch_size, device, workers, threads, excludes, follow_symlinks, recaption,
+    # ocr, allow_removal
     options = IndexOptions(
         model=settings.model,
         embedder=settings.embedder,
@@ -187,16 +196,18 @@ def search(query, data_dir, limit, mode, embedder, as_json) -> None:
 @cli.command()
 @click.argument("images", nargs=-1, required=True)
 @model_option
+@prompt_option
+@max_new_tokens_option
 @batch_option
 @device_option
 @json_option
-def caption(images, model, batch_size, device, as_json) -> None:
+def caption(images, model, prompt, max_new_tokens, batch_size, device, as_json) -> None:
     """Caption image files or http(s) URLs and print the captions; nothing is stored."""
-    from indexer.caption import Captioner
+    from indexer.captioner import Captioner
     from indexer.sources import caption_sources
 
     settings = Settings.resolve(model=model)
-    captioner = Captioner(settings.model, device=device, settings=settings)
+    captioner = Captioner(settings.model, device=device, settings=settings, prompt=prompt, max_new_tokens=max_new_tokens)
     results = caption_sources(list(images), captioner, batch_size)
     if as_json:
         click.echo(
@@ -247,6 +258,37 @@ def app(data_dir, port, host, model) -> None:
             err=True,
         )
     sys.exit(subprocess.call(streamlit_command(spec.origin, host, port), env=env))
+
+
+@cli.command()
+@json_option
+def models(as_json) -> None:
+    """The caption model families, one recommended checkpoint each, and which are in the local Hugging Face cache."""
+    from dataclasses import asdict
+
+    from indexer.families import FAMILIES, cached_caption_models
+
+    cached = cached_caption_models()
+    rows = [
+        {
+            key: value
+            for key, value in asdict(family).items()
+            if key in ("name", "checkpoint", "size", "license", "good_for", "tested")
+        }
+        | {"prompt": family.default_prompt, "max_new_tokens": family.max_new_tokens, "cached": family.checkpoint in cached}
+        for family in FAMILIES
+    ]
+    others = {model_id: name for model_id, name in cached.items() if model_id not in {row["checkpoint"] for row in rows}}
+    if as_json:
+        click.echo(json.dumps({"families": rows, "other_cached": others}, ensure_ascii=False))
+        return
+    for row in rows:
+        mark = "cached" if row["cached"] else "      "
+        click.echo(f"{mark}  {row['name']:<11} {row['checkpoint']:<40} {row['size']:>5}  {row['license']}")
+        click.echo(f"        {'':<11} {row['good_for']}; tested: {row['tested']}")
+    for model_id, name in sorted(others.items()):
+        click.echo(f"cached  {name:<11} {model_id}")
+    click.echo("Use one with: captionary index PATH --model CHECKPOINT (README: Choosing a caption model)")
 
 
 for _command in LIBRARY_COMMANDS:

@@ -66,3 +66,17 @@ image_embedder_option = click.option(
     help="CLIP-family model for search by pixels, embedded from the same decode as the caption [default: "
     "$CAPTIONARY_IMAGE_EMBEDDER or openai/clip-vit-base-patch32; none: off].",
 )
+prompt_option = click.option(
+    "--prompt",
+    default=None,
+    metavar="TEXT",
+    help="What to ask a model that takes a prompt (Florence-2: a task such as <DETAILED_CAPTION>; PaliGemma: "
+    "'caption en'; chat models: a question) [default: the model family's, see captionary models].",
+)
+max_new_tokens_option = click.option(
+    "--max-new-tokens",
+    type=click.IntRange(1, 1024),
+    default=None,
+    metavar="N",
+    help="Longest caption in tokens [default: the model family's: 16 for vit-gpt2, 128 for Florence-2, 80 for chat models].",
+)

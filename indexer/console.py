@@ -10,6 +10,7 @@ import click
 
 from db.meaning import RELATED
 from db.search import SearchPage
+from indexer.caption_text import one_line
 
 
 class TqdmProgress:
@@ -88,7 +89,7 @@ def print_search_page(page: SearchPage, as_json: bool) -> None:
         if hit.match == RELATED and not shown_related:
             click.echo("-- related --")  # photos found by meaning only: after every word match
             shown_related = True
-        click.echo(f"{hit.image.path}  {hit.image.caption}")
+        click.echo(f"{hit.image.path}  {one_line(hit.image.caption)}")  # the whole caption: --json
 
 
 def streamlit_command(script: str, host: str, port: int) -> list[str]:

@@ -92,7 +92,7 @@ class Indexer:
             for root in self.roots:
                 self._scan_root(root, run_id)
             if self.options.recaption:
-                self.catalog.queue_recaptions(self.options.model)
+                self.catalog.queue_recaptions(self.options.caption_source)
             try:
                 self._process_pending(run_id)
             except ModelLoadError:
@@ -104,7 +104,7 @@ class Indexer:
             self._embed()  # leftovers: a new embedder, or a run killed before it embedded
             self.catalog.finish_run(self.roots)
             self.store.sync_fulltext()
-            self.report.other_model = self.catalog.count_other_model(self.options.model)
+            self.report.other_model = self.catalog.count_other_model(self.options.caption_source)
             if self.options.image_embedder is not None and not self.report.warnings:
                 self.report.without_image_vectors = self.catalog.count_without_image_vectors(self.options.image_embedder)
         finally:
@@ -165,7 +165,7 @@ class Indexer:
             image_embedder = self._image_embedder()
             text_reader = self._text_reader() if self.ocr else None
         else:
-            captioner, image_embedder, text_reader = NoModel(self.options.model), None, None
+            captioner, image_embedder, text_reader = NoModel(self.options.caption_source), None, None
         plan = make_plan(self.options, captioner, self.store.thumbnail_dir, image_embedder, text_reader)
         caption = CaptionStage(captioner, self.report, self.store.checkpoint, image_embedder)
         write = Writer(self.catalog, run_id, plan, self.report, self.progress)
@@ -301,10 +301,12 @@ def enable_embeddings(
 
 def load_captioner(options: IndexOptions) -> CaptionModel:
     """Load the configured model with a deliberate split of the cores between torch and decoding."""
-    from indexer.caption import Captioner, pick_device
+    from indexer.caption import pick_device
+    from indexer.captioner import Captioner
 
     device = pick_device(options.device)
-    return Captioner(options.model, device=device, threads=options.threads or default_split(device)[1])
+    threads = options.threads or default_split(device)[1]
+    return Captioner(options.model, device, threads, prompt=options.prompt, max_new_tokens=options.max_new_tokens)
 
 
 def load_text_reader(options: IndexOptions) -> TextReaderLike:

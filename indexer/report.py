@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from indexer.families import CaptionSettings
 from indexer.settings import DEFAULT_EMBEDDER, DEFAULT_MODEL
 
 
@@ -33,6 +34,8 @@ class NoProgress:
 @dataclass(frozen=True)
 class IndexOptions:
     model: str = DEFAULT_MODEL
+    prompt: str | None = None  # None: the model family's default (indexer/families.py)
+    max_new_tokens: int | None = None  # None: the family's default
     batch_size: int | None = None  # None: indexer/settings.py's default for the device
     device: str = "auto"
     workers: int | None = None  # None: indexer/stages.py default_split
@@ -47,6 +50,11 @@ class IndexOptions:
     image_embedder: str | None = None  # a CLIP-family model for search by pixels; None: none
     image_embedder_required: bool = False  # named by the person: failing to load it stops the run
     ocr: bool | None = None  # read text in photos; None: as the library was last told (index --ocr / --no-ocr)
+
+    @property
+    def caption_source(self) -> str:
+        """What each caption of this run records as its source: the model, and any non-default settings."""
+        return CaptionSettings(self.model, self.prompt, self.max_new_tokens).key
 
 
 @dataclass
@@ -100,7 +108,7 @@ class IndexReport:
         if self.ocr_read:
             line += f"; text read in {self.ocr_read} photos ({self.ocr_with_text} with text), OCR {self.ocr_seconds:.1f}s"
         if self.other_model:
-            line += f"; {self.other_model} captions are from another model (--recaption to redo them)"
+            line += f"; {self.other_model} captions are from another model or other settings (--recaption to redo them)"
         if self.without_image_vectors:
             line += f"; {self.without_image_vectors} photos have no image vectors yet (captionary reembed --images)"
         return line

@@ -281,7 +281,7 @@ def make_plan(
     device = getattr(captioner, "device", "cpu")
     model_side = max(captioner.input_side, image_embedder.input_side if image_embedder is not None else 0)
     return RunPlan(
-        model_id=options.model,
+        model_id=options.caption_source,
         batch_size=batch_size_for(device, options.batch_size),
         workers=options.workers or default_split(device)[0],
         # One decode serves every use: at the larger of what the models, the thumbnail and OCR need.

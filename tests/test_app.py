@@ -233,7 +233,7 @@ def test_match_mode_toggle_with_embeddings(photo_tree, data_dir, monkeypatch):
 
 def test_caption_tab_uses_the_model_that_captioned_the_library(photo_tree, data_dir, monkeypatch):
     from db.errors import ModelLoadError
-    from indexer import caption
+    from indexer import captioner
 
     with Store.open(data_dir) as store:
         index_with(store, [photo_tree["root"]], FakeCaptioner("/models/the-library-model"))
@@ -244,7 +244,7 @@ def test_caption_tab_uses_the_model_that_captioned_the_library(photo_tree, data_
             asked.append(model_id)
             raise ModelLoadError(f"Cannot load model '{model_id}' (offline)")
 
-    monkeypatch.setattr(caption, "Captioner", RecordingCaptioner)
+    monkeypatch.setattr(captioner, "Captioner", RecordingCaptioner)
     app = caption_view(start_app(data_dir, monkeypatch))
     app.text_input(key="caption-url").input("https://example.com/x.jpg").run()
     app.button(key="caption-go").click().run()
@@ -262,3 +262,17 @@ def test_the_search_survives_a_visit_to_the_caption_view(indexed, monkeypatch):
     # the query, its results and the filters are as they were (with tabs they were never dropped)
     assert app.text_input(key="query").value == "red car" and shown_names(app) == ["IMG_0001.jpg"]
     assert app.checkbox(key="use_dates").value
+
+
+def test_a_long_caption_shows_its_first_sentence_and_the_rest_on_demand(indexed, monkeypatch):
+    tree, data_dir = indexed
+    paragraph = "A red car stands in a narrow street. Behind it, a bakery with a striped awning and two cyclists."
+    with Store.open(data_dir) as store:
+        store.set_caption(store.search("red car").hits[0].image.id, paragraph)
+    app = search(start_app(data_dir, monkeypatch), "bakery")
+    tiles = [unescape(element.value) for element in app.markdown if "narrow street" in unescape(element.value)]
+    # the grid tile: the first sentence and a mark that there is more, not a column of text
+    assert tiles == ["A red car stands in a narrow street. …"]
+    app.button(key=f"open-{app.session_state['result_ids'][0]}").click().run()
+    expander = next(element for element in app.expander if element.label == "Full caption")
+    assert any("striped awning" in unescape(element.value) for element in expander.markdown)

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from db.errors import ModelLoadError
-from indexer.caption import Captioner
+from indexer.captioner import Captioner
 from indexer.settings import Settings
 from tests.photos import COLOURS, photo
 
@@ -75,10 +75,12 @@ def test_out_of_gpu_memory_for_one_photo_says_what_to_do(tiny_model, monkeypatch
         captioner.caption([photo()])
 
 
-def test_generation_settings_are_configurable(tiny_model):
-    short = Captioner(str(tiny_model), device="cpu", max_length=4, num_beams=1)
-    # max_length counts the start token, so at most 3 words come out
+def test_max_new_tokens_bounds_the_caption(tiny_model):
+    short = Captioner(str(tiny_model), device="cpu", max_new_tokens=3)
+    # one word per token in the tiny vocabulary: a 3-token budget gives at most 3 words
     assert all(len(text.split()) <= 3 for text in short.caption([photo(), photo(colour=(0, 0, 255))]))
+    # and a budget other than the family's default is recorded with the caption
+    assert short.source.startswith(str(tiny_model)) and '"max_new_tokens": 3' in short.source
 
 
 def test_default_model_fails_offline_with_one_line_fix():

@@ -1,0 +1,191 @@
+"""Captioner: images -> captions with any Hugging Face image-to-text family (indexer/families.py says how
+each is prompted and decoded), in batches, on the GPU when there is one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from db.errors import ModelLoadError
+from indexer.caption import _input_side, _quiet_libraries, model_location, pick_device
+from indexer.caption_text import clean_caption
+from indexer.families import CaptionSettings, Family, family_of
+from indexer.settings import DEFAULT_MODEL, Settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from PIL import Image
+
+
+class Captioner:
+    """Loads a captioning model through `from_pretrained` (VisionEncoderDecoder, or any model
+    AutoModelForImageTextToText knows, with its processor) and captions images in batches."""
+
+    model: Any  # the library's classes vary by family; from_pretrained decides
+    processor: Any  # None for VisionEncoderDecoder, which has an image processor and a tokenizer instead
+
+    def __init__(
+        self,
+        model_id: str = DEFAULT_MODEL,
+        device: str = "auto",
+        threads: int | None = None,
+        settings: Settings | None = None,
+        prompt: str | None = None,
+        max_new_tokens: int | None = None,
+    ) -> None:
+        self.model_id = model_id
+        self.settings = settings or Settings.resolve()
+        self.caption_settings = CaptionSettings(model_id, prompt, max_new_tokens)
+        self.max_batch: int | None = None  # set when a batch ran out of GPU memory
+        # Where from, before torch is imported: a model that cannot be found fails in milliseconds, not seconds.
+        self._location = model_location(self.model_id, self.settings)
+        _quiet_libraries()
+        import torch
+
+        if threads:
+            # Torch's intra-op threads share the cores with decode workers; the caller decides the split.
+            torch.set_num_threads(threads)
+        self.device = pick_device(device)
+        self._load()
+        self.prompt, self.max_new_tokens = self.caption_settings.effective(self.family)
+        half = torch.bfloat16 if self.family.half == "bfloat16" else torch.float16
+        self.dtype = half if self.device == "cuda" else torch.float32
+        self.model = self.model.to(self.device, dtype=self.dtype).eval()
+
+    @property
+    def source(self) -> str:
+        """What the library records as these captions' source (model id, and settings other than the defaults)."""
+        return self.caption_settings.key
+
+    def _load(self) -> None:
+        from transformers import (
+            AutoConfig,
+            AutoImageProcessor,
+            AutoModelForImageTextToText,
+            AutoProcessor,
+            AutoTokenizer,
+            VisionEncoderDecoderModel,
+        )
+
+        model_id, local_only = self._location
+        try:
+            config = AutoConfig.from_pretrained(model_id, local_files_only=local_only)
+            if config.model_type == "vision-encoder-decoder":
+                self.processor = None
+                self.image_processor = AutoImageProcessor.from_pretrained(model_id, local_files_only=local_only)
+                self.tokenizer = AutoTokenizer.from_pretrained(model_id, local_files_only=local_only)
+                self.model = VisionEncoderDecoderModel.from_pretrained(model_id, local_files_only=local_only)
+            else:
+                self.processor = AutoProcessor.from_pretrained(model_id, local_files_only=local_only)
+                self.image_processor = getattr(self.processor, "image_processor", self.processor)
+                self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
+                self.model = AutoModelForImageTextToText.from_pretrained(model_id, local_files_only=local_only)
+        except ModelLoadError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError, ImportError, AttributeError) as error:
+            raise _load_error(self.model_id, error) from None
+        self.family: Family = family_of(config.model_type, bool(getattr(self.processor, "chat_template", None)))
+        if self.family.echoes_prompt and hasattr(self.tokenizer, "padding_side"):
+            self.tokenizer.padding_side = "left"  # every answer starts at the same column, after the prompt
+        self.input_side = _input_side(self.image_processor)
+
+    def caption(self, images: Sequence[Image.Image]) -> list[str]:
+        """Caption a batch: one processor call and one `generate` for all of them.
+
+        A batch that does not fit in the GPU's memory is split in halves, and later batches are cut to
+        the size that fitted: a large default batch is fast on a big card and still works on a small one."""
+        if not images:
+            return []
+        import torch
+
+        if self.max_batch and len(images) > self.max_batch:
+            return [
+                text
+                for start in range(0, len(images), self.max_batch)
+                for text in self.caption(images[start : start + self.max_batch])
+            ]
+        try:
+            return self._generate(images)
+        except torch.cuda.OutOfMemoryError:
+            if self.device == "cuda":
+                torch.cuda.empty_cache()
+            if len(images) == 1:
+                raise ModelLoadError(
+                    f"Not enough GPU memory to caption one photo with '{self.model_id}'; "
+                    "close other GPU programs or pass --device cpu"
+                ) from None
+            self.max_batch = len(images) // 2
+            return self.caption(images)
+
+    def model_inputs(self, images: Sequence[Image.Image]) -> dict[str, Any]:
+        """What the processor makes of a batch: pixels, and for a prompted family the prompt's tokens."""
+        pictures = list(images)
+        prompting = self.family.prompting
+        if self.processor is None:
+            return {"pixel_values": self.image_processor(images=pictures, return_tensors="pt").pixel_values}
+        if prompting == "chat":
+            messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": self.prompt}]}]
+            text = self.processor.apply_chat_template(messages, add_generation_prompt=True)
+            options = dict(self.family.image_options)
+            texts = [text] * len(pictures)
+            return dict(self.processor(images=[[p] for p in pictures], text=texts, padding=True, return_tensors="pt", **options))
+        if not self.prompt:
+            return dict(self.processor(images=pictures, return_tensors="pt"))
+        inputs = dict(self.processor(images=pictures, text=[self.prompt] * len(pictures), padding=True, return_tensors="pt"))
+        inputs.pop("labels", None)  # PaliGemma's processor adds training labels; generation has no use for them
+        if self.family.echoes_prompt:
+            _open_prompt(inputs, {self.tokenizer.eos_token_id, getattr(self.tokenizer, "sep_token_id", None)})
+        return inputs
+
+    def _generate(self, images: Sequence[Image.Image]) -> list[str]:
+        import torch
+
+        family = self.family
+        with torch.inference_mode():
+            moved = {}
+            for key, tensor in self.model_inputs(images).items():
+                if not isinstance(tensor, torch.Tensor):
+                    continue
+                if self.device == "cuda":
+                    # Pinned host memory lets the copy run asynchronously with the previous batch.
+                    tensor = tensor.pin_memory()
+                dtype = self.dtype if tensor.is_floating_point() else tensor.dtype
+                moved[key] = tensor.to(self.device, dtype=dtype, non_blocking=True)
+            output = self.model.generate(
+                **moved,
+                max_new_tokens=self.max_new_tokens,
+                num_beams=family.num_beams,
+                no_repeat_ngram_size=family.no_repeat_ngram_size or None,
+                do_sample=False,
+            )
+        if family.echoes_prompt and "input_ids" in moved:
+            output = output[:, moved["input_ids"].shape[1] :]
+        texts = self.tokenizer.batch_decode(output, skip_special_tokens=True)
+        return [clean_caption(text, self.prompt if family.prompting == "prefix" else None) for text in texts]
+
+
+def _open_prompt(inputs: dict[str, Any], end_ids: set[int | None]) -> None:
+    """A decoder-only model continues its prompt: a tokenizer that closed it with an end token ([SEP] for GIT)
+    would have it stop at once, so that token is taken off."""
+    ids = inputs["input_ids"]
+    if ids.shape[1] > 1 and all(int(token) in end_ids for token in ids[:, -1]):
+        for key in ("input_ids", "attention_mask", "token_type_ids"):
+            if key in inputs:
+                inputs[key] = inputs[key][:, :-1]
+
+
+def _load_error(model_id: str, error: Exception) -> ModelLoadError:
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if "torchvision" in reason.lower() or "video_processor" in reason.lower() or isinstance(error, AttributeError):
+        return ModelLoadError(
+            f"Cannot load model '{model_id}': its processor needs torchvision ({reason}); "
+            "pip install the torchvision release built for your torch"
+        )
+    if "Unrecognized" in reason or "not an image" in reason or isinstance(error, (ValueError, KeyError)):
+        return ModelLoadError(
+            f"Cannot load model '{model_id}': not an image-to-text model ({reason}); "
+            "pass --model with a captioning model such as nlpconnect/vit-gpt2-image-captioning"
+        )
+    return ModelLoadError(
+        f"Cannot load model '{model_id}' ({reason}); pass --model PATH_TO_LOCAL_MODEL, or run once with "
+        f"network access so '{model_id}' is downloaded and cached"
+    )

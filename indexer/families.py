@@ -1,0 +1,270 @@
+"""Caption model families: how each is prompted and decoded, and what the README's model guide says of it.
+
+One row per family, picked by the checkpoint's `config.model_type`; the captioner has no per-model branches
+beyond the `prompting` and `echoes_prompt` columns read here."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Literal
+
+from db.errors import ModelLoadError
+
+# What a vision-language model is asked when no --prompt is given: search wants the subjects, the action and
+# the place, in a sentence or two that a keyword index and a sentence embedder can both use.
+CHAT_PROMPT = "Describe this photo in one or two sentences: the main subjects, what they are doing, the place."
+
+Prompting = Literal["none", "prefix", "task", "chat"]
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    model_types: tuple[str, ...]
+    # none: pixels only; prefix: the prompt starts the caption (BLIP, GIT, PaliGemma) and is cut from it;
+    # task: Florence-2's task token; chat: the processor's chat template with an image and the prompt.
+    prompting: Prompting
+    default_prompt: str | None
+    max_new_tokens: int
+    num_beams: int = 1
+    # vit-gpt2 repeats phrases ("a woman in a hospital bed with a woman in a hospital bed"); a repeated
+    # 3-gram is blocked at generation. Left off for paragraph writers, where "in the" recurs by right.
+    no_repeat_ngram_size: int = 0
+    # Decoder-only models return the prompt's tokens before the answer: they are cut off by length, and the
+    # batch is padded on the left so every answer starts at the same column.
+    echoes_prompt: bool = False
+    half: Literal["float16", "bfloat16"] = "float16"  # on CUDA; CPU runs float32
+    # Given to the processor with each batch. SmolVLM tiles a photo into up to 4x4 crops of 512 px plus the
+    # whole (13 x 64 image tokens for a 4:3 photo); a caption for search needs the whole only.
+    image_options: tuple[tuple[str, object], ...] = ()
+    # The model guide (README and `captionary models`).
+    checkpoint: str = ""
+    size: str = ""
+    license: str = ""
+    good_for: str = ""
+    tested: str = ""  # how the offline suite covers it, or why it does not
+
+    @property
+    def takes_prompt(self) -> bool:
+        return self.prompting != "none"
+
+
+FAMILIES: tuple[Family, ...] = (
+    Family(
+        "vit-gpt2",
+        ("vision-encoder-decoder",),
+        "none",
+        None,
+        max_new_tokens=16,
+        num_beams=4,
+        no_repeat_ngram_size=3,
+        checkpoint="nlpconnect/vit-gpt2-image-captioning",
+        size="239M",
+        license="Apache-2.0",
+        good_for="the default: short COCO-style captions, fast on a CPU",
+        tested="tiny ViT+GPT-2",
+    ),
+    Family(
+        "blip",
+        ("blip",),
+        "prefix",
+        None,
+        max_new_tokens=30,
+        num_beams=3,
+        checkpoint="Salesforce/blip-image-captioning-large",
+        size="470M",
+        license="BSD-3-Clause",
+        good_for="better one-line captions than the default at twice its cost",
+        tested="tiny BLIP",
+    ),
+    Family(
+        "git",
+        ("git",),
+        "prefix",
+        None,
+        max_new_tokens=30,
+        num_beams=1,
+        echoes_prompt=True,
+        checkpoint="microsoft/git-large-coco",
+        size="394M",
+        license="MIT",
+        good_for="one-line captions; takes a prefix to steer them",
+        tested="tiny GIT",
+    ),
+    Family(
+        "florence-2",
+        ("florence2",),
+        "task",
+        "<MORE_DETAILED_CAPTION>",
+        max_new_tokens=128,
+        num_beams=3,
+        checkpoint="florence-community/Florence-2-base",
+        size="232M",
+        license="MIT",
+        good_for="a detailed paragraph from a small model; Florence-2-large (771M) for more accuracy",
+        tested="tiny Florence-2",
+    ),
+    Family(
+        "smolvlm",
+        ("idefics3", "smolvlm"),
+        "chat",
+        CHAT_PROMPT,
+        max_new_tokens=80,
+        echoes_prompt=True,
+        half="bfloat16",
+        image_options=(("do_image_splitting", False),),
+        checkpoint="HuggingFaceTB/SmolVLM-256M-Instruct",
+        size="256M",
+        license="Apache-2.0",
+        good_for="the smallest chat model: follows --prompt, two sentences per photo",
+        tested="tiny Idefics3 with a chat template",
+    ),
+    Family(
+        "gemma-3",
+        ("gemma3",),
+        "chat",
+        CHAT_PROMPT,
+        max_new_tokens=80,
+        echoes_prompt=True,
+        half="bfloat16",
+        checkpoint="google/gemma-3-4b-it",
+        size="4.3B",
+        license="Gemma terms (gated)",
+        good_for="rich descriptions on a GPU with 12 GB or more",
+        tested="tiny Gemma 3 with a chat template",
+    ),
+    Family(
+        "llava",
+        ("llava",),
+        "chat",
+        CHAT_PROMPT,
+        max_new_tokens=80,
+        echoes_prompt=True,
+        checkpoint="llava-hf/llava-1.5-7b-hf",
+        size="7.1B",
+        license="Llama 2 community",
+        good_for="a well-known baseline; GPU only",
+        tested="tiny LLaVA with a chat template",
+    ),
+    Family(
+        "paligemma",
+        ("paligemma",),
+        "prefix",
+        "caption en",
+        max_new_tokens=40,
+        echoes_prompt=True,
+        half="bfloat16",
+        checkpoint="google/paligemma2-3b-pt-224",
+        size="3.0B",
+        license="Gemma terms (gated)",
+        good_for="captions in many languages ('caption de', 'caption fr')",
+        tested="tiny PaliGemma",
+    ),
+    Family(
+        "blip-2",
+        ("blip-2",),
+        "prefix",
+        None,
+        max_new_tokens=30,
+        echoes_prompt=True,
+        checkpoint="Salesforce/blip2-opt-2.7b",
+        size="3.9B",
+        license="MIT",
+        good_for="zero-shot captions with an OPT language model; GPU only",
+        tested="tiny BLIP-2",
+    ),
+    Family(
+        "qwen-vl",
+        ("qwen2_vl", "qwen2_5_vl", "qwen3_vl"),
+        "chat",
+        CHAT_PROMPT,
+        max_new_tokens=80,
+        echoes_prompt=True,
+        half="bfloat16",
+        checkpoint="Qwen/Qwen3-VL-2B-Instruct",
+        size="2.1B",
+        license="Apache-2.0",
+        good_for="the strongest small chat models (Qwen2.5-VL-3B/7B too); needs torchvision",
+        tested="not here: its processor needs torchvision, and this machine has no CPU build of it",
+    ),
+)
+
+
+def family_of(model_type: str, has_chat_template: bool = False) -> Family:
+    """The family of a checkpoint's config; an unlisted image-text-to-text model with a chat template is
+    prompted like the chat families, one without as a prefix model."""
+    for family in FAMILIES:
+        if model_type in family.model_types:
+            return family
+    if has_chat_template:
+        return Family(model_type, (model_type,), "chat", CHAT_PROMPT, max_new_tokens=80, echoes_prompt=True)
+    return Family(model_type, (model_type,), "prefix", None, max_new_tokens=30, echoes_prompt=True)
+
+
+def cached_caption_models() -> dict[str, str]:
+    """Hub models in the local Hugging Face cache that a family can caption with: id -> family name."""
+    try:
+        from huggingface_hub import scan_cache_dir
+
+        repos = scan_cache_dir().repos
+    except Exception:  # no cache folder yet, or one the hub library cannot read: nothing cached
+        return {}
+    found: dict[str, str] = {}
+    for repo in repos:
+        if repo.repo_type != "model":
+            continue
+        for revision in repo.revisions:
+            config = next((file.file_path for file in revision.files if file.file_name == "config.json"), None)
+            model_type = _model_type(config) if config else None
+            if model_type and any(model_type in family.model_types for family in FAMILIES):
+                found[repo.repo_id] = family_of(model_type).name
+    return found
+
+
+def _model_type(config_path) -> str | None:
+    try:
+        value = json.loads(config_path.read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class CaptionSettings:
+    """What a caption depends on besides the pixels: the model, its prompt and its length budget."""
+
+    model_id: str
+    prompt: str | None = None  # None: the family's default
+    max_new_tokens: int | None = None  # None: the family's default
+
+    def effective(self, family: Family) -> tuple[str | None, int]:
+        if self.prompt is not None and not family.takes_prompt:
+            raise ModelLoadError(
+                f"--prompt: '{self.model_id}' ({family.name}) captions from the pixels alone and takes no prompt; "
+                "drop --prompt, or pick a model that takes one (captionary models)"
+            )
+        prompt = self.prompt if self.prompt is not None else family.default_prompt
+        return prompt, self.max_new_tokens or family.max_new_tokens
+
+    @property
+    def key(self) -> str:
+        """What the library records as a caption's source. The model id alone for its defaults (what
+        libraries from before --prompt hold); with the settings appended otherwise, so `index --recaption`
+        redoes captions written with other settings and `stats` tells them apart."""
+        extra = {name: value for name, value in (("prompt", self.prompt), ("max_new_tokens", self.max_new_tokens)) if value}
+        if not extra:
+            return self.model_id
+        return f"{self.model_id}{KEY_SEPARATOR}{json.dumps(extra, ensure_ascii=False, sort_keys=True)}"
+
+    @classmethod
+    def from_key(cls, key: str) -> CaptionSettings:
+        model_id, _, extra = key.partition(KEY_SEPARATOR)
+        try:
+            values = json.loads(extra) if extra else {}
+        except ValueError:  # a key written by hand or by a later version: the model alone
+            values = {}
+        return cls(model_id, values.get("prompt"), values.get("max_new_tokens"))
+
+
+KEY_SEPARATOR = " | "

@@ -1,0 +1,219 @@
+"""Every caption family loads through the product's one path and captions batches: tiny random checkpoints of
+each family's real classes (tests/tiny_families.py), prompts reaching the model, output cleaned."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from db.errors import ModelLoadError
+from indexer.captioner import Captioner
+from indexer.cli import cli
+from indexer.families import CHAT_PROMPT, FAMILIES, CaptionSettings
+from tests.photos import photo, save_jpeg
+from tests.tiny_families import BUILDERS
+
+# Three sizes and shapes in one batch: the processors must resize, pad and mask them together.
+SIZES = [(64, 48), (40, 90), (120, 120)]
+COLOURS = [(220, 30, 30), (30, 30, 220), (30, 200, 30)]
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("families")
+    return {name: build(root / name) for name, build in BUILDERS.items()}
+
+
+def batch():
+    return [photo(size=size, colour=colour, noise=20, seed=i) for i, (size, colour) in enumerate(zip(SIZES, COLOURS))]
+
+
+def spy_on_generate(captioner: Captioner) -> list[dict]:
+    """Record what reaches model.generate, and still generate."""
+    calls: list[dict] = []
+    real = captioner.model.generate
+
+    def generate(**kwargs):
+        calls.append(kwargs)
+        return real(**kwargs)
+
+    captioner.model.generate = generate
+    return calls
+
+
+def contains(row: list[int], part: list[int]) -> bool:
+    return any(row[start : start + len(part)] == part for start in range(len(row) - len(part) + 1))
+
+
+def prompt_ids(captioner: Captioner, text: str) -> list[int]:
+    return captioner.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+@pytest.mark.parametrize("family", sorted(BUILDERS))
+def test_each_family_captions_a_batch_of_three_sizes_with_its_default_prompt(checkpoints, family):
+    captioner = Captioner(str(checkpoints[family]), device="cpu", threads=1, max_new_tokens=5)
+    calls = spy_on_generate(captioner)
+    captions = captioner.caption(batch())
+    # the family table, not a guess, decided how this checkpoint is prompted
+    assert captioner.family.name == family
+    assert len(captions) == 3 and all(isinstance(text, str) for text in captions)
+    # one generate call for the whole batch, with the family's length budget
+    assert len(calls) == 1 and calls[0]["max_new_tokens"] == 5
+    default = captioner.family.default_prompt
+    if default is None:
+        # no prompt: the model starts from the pixels alone
+        assert "input_ids" not in calls[0]
+    else:
+        expected = "Describe with a paragraph what is shown in the image." if family == "florence-2" else default
+        ids = calls[0]["input_ids"].tolist()
+        # every row of the batch carries the whole prompt, in the model's own token ids
+        assert all(contains(row, prompt_ids(captioner, expected)) for row in ids)
+
+
+@pytest.mark.parametrize("family", ["blip", "git", "paligemma", "blip-2"])
+def test_a_prefix_prompt_reaches_the_model_and_is_not_part_of_the_caption(checkpoints, family):
+    captioner = Captioner(str(checkpoints[family]), device="cpu", threads=1, prompt="a photo of", max_new_tokens=4)
+    calls = spy_on_generate(captioner)
+    captions = captioner.caption(batch())
+    ids = calls[0]["input_ids"].tolist()
+    assert all(contains(row, prompt_ids(captioner, "a photo of")) for row in ids)
+    if captioner.family.echoes_prompt:  # (BLIP's generate drops the closing [SEP] itself)
+        # the prompt's last word is the last token the model sees: a closing [SEP] would end GIT's caption at once
+        assert all(row[-1] == prompt_ids(captioner, "of")[0] for row in ids)
+    assert not any(text.startswith("a photo of") for text in captions)
+    assert captioner.source == CaptionSettings(str(checkpoints[family]), "a photo of", 4).key
+
+
+@pytest.mark.parametrize("family", ["smolvlm", "gemma-3", "llava"])
+def test_chat_models_get_their_chat_template_padded_on_the_left(checkpoints, family):
+    captioner = Captioner(str(checkpoints[family]), device="cpu", threads=1, prompt="what is in this photo?", max_new_tokens=4)
+    calls = spy_on_generate(captioner)
+    captioner.caption(batch())
+    decoded = captioner.tokenizer.decode(calls[0]["input_ids"][0])
+    # the template's assistant turn closes the input: the answer is the model's turn, not more of the question
+    assert decoded.rstrip().endswith(
+        {"smolvlm": "assistant :", "gemma-3": "<start_of_turn> model", "llava": "assistant :"}[family]
+    )
+    assert contains(calls[0]["input_ids"][0].tolist(), prompt_ids(captioner, "what is in this photo?"))
+    assert captioner.tokenizer.padding_side == "left"  # answers start at the same column for every row
+
+
+def test_chat_scaffolding_and_repeats_are_cleaned_from_what_the_model_wrote(checkpoints, monkeypatch):
+    captioner = Captioner(str(checkpoints["smolvlm"]), device="cpu", threads=1, max_new_tokens=4)
+    written = ["Sure! Here is a description: A dog runs on a beach. A dog runs on a beach.", "a red car, a red car, a red car"]
+    monkeypatch.setattr(captioner.tokenizer, "batch_decode", lambda output, **kwargs: written)
+    # the preamble and the repeated sentence go; so does a phrase looping on itself
+    assert captioner.caption(batch()[:2]) == ["A dog runs on a beach.", "a red car"]
+
+
+def test_the_default_family_blocks_repeated_phrases_at_generation(tiny_model):
+    captioner = Captioner(str(tiny_model), device="cpu", threads=1)
+    calls = spy_on_generate(captioner)
+    captioner.caption(batch())
+    # vit-gpt2's known loop ("a woman in a hospital bed with a woman in a hospital bed") cannot be generated
+    assert calls[0]["no_repeat_ngram_size"] == 3 and calls[0]["num_beams"] == 4
+
+
+def test_a_prompt_for_a_model_that_takes_none_is_a_one_line_error(tiny_model):
+    with pytest.raises(ModelLoadError) as raised:
+        Captioner(str(tiny_model), device="cpu", prompt="describe it")
+    assert "\n" not in str(raised.value) and "takes no prompt" in str(raised.value)
+
+
+def test_every_family_in_the_guide_names_a_checkpoint_size_and_license():
+    for family in FAMILIES:
+        assert family.checkpoint and family.size and family.license and family.good_for and family.tested
+    # the defaults a person reads in --help are the table's
+    assert CHAT_PROMPT.startswith("Describe this photo")
+
+
+@pytest.fixture
+def three_photos(tmp_path) -> Path:
+    root = tmp_path / "photos"
+    for i, picture in enumerate(batch()):
+        save_jpeg(picture, root / f"photo{i}.jpg")
+    return root
+
+
+@pytest.mark.parametrize("family", sorted(BUILDERS))
+def test_each_family_captions_and_indexes_through_the_cli(checkpoints, family, three_photos, tmp_path):
+    runner = CliRunner()
+    model = str(checkpoints[family])
+    photos = sorted(str(path) for path in three_photos.iterdir())
+    shown = runner.invoke(cli, ["caption", *photos, "--model", model, "--device", "cpu", "--max-new-tokens", "4", "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert [row["image"] for row in json.loads(shown.stdout)] == photos
+    data = tmp_path / "data"
+    arguments = ["index", str(three_photos), "--data-dir", str(data), "--model", model, "--max-new-tokens", "4"]
+    indexed = runner.invoke(cli, [*arguments, "--no-embeddings", "--image-embedder", "none", "--no-thumbnails"])
+    assert indexed.exit_code == 0, indexed.output
+    assert indexed.stdout.startswith("3 captioned")
+    stats = json.loads(runner.invoke(cli, ["stats", "--data-dir", str(data), "--json"]).stdout)
+    # the captions record the model and the length they were written with
+    assert list(stats["models"]) == [CaptionSettings(model, None, 4).key]
+
+
+def test_recaption_redoes_captions_written_with_other_settings(checkpoints, three_photos, tmp_path):
+    runner = CliRunner()
+    model, data = str(checkpoints["florence-2"]), str(tmp_path / "data")
+    common = [
+        str(three_photos),
+        "--data-dir",
+        data,
+        "--model",
+        model,
+        "--max-new-tokens",
+        "3",
+        "--no-embeddings",
+        "--image-embedder",
+        "none",
+    ]
+    assert runner.invoke(cli, ["index", *common]).stdout.startswith("3 captioned")
+    other = [*common, "--prompt", "<CAPTION>"]
+    again = runner.invoke(cli, ["index", *other])
+    # another prompt alone re-captions nothing, and says how many captions it would change
+    assert again.stdout.startswith("0 captioned, 3 unchanged")
+    assert "3 captions are from another model or other settings (--recaption" in again.stdout
+    redone = runner.invoke(cli, ["index", *other, "--recaption"])
+    assert redone.stdout.startswith("3 captioned"), redone.output
+    stats = json.loads(runner.invoke(cli, ["stats", "--data-dir", data, "--json"]).stdout)
+    assert stats["models"] == {CaptionSettings(model, "<CAPTION>", 3).key: 3}
+
+
+def test_a_caption_source_round_trips_through_its_key():
+    for settings in [CaptionSettings("org/model"), CaptionSettings("/models/x", "caption fr", 40), CaptionSettings("m", None, 9)]:
+        assert CaptionSettings.from_key(settings.key) == settings
+    # a library from before --prompt records the model id alone: the defaults, not another model
+    assert CaptionSettings("nlpconnect/vit-gpt2-image-captioning").key == "nlpconnect/vit-gpt2-image-captioning"
+
+
+def fake_hub_cache(root: Path, repo_id: str, model_type: str) -> None:
+    """What huggingface_hub leaves after a download: refs/main naming a snapshot that holds config.json."""
+    repo = root / f"models--{repo_id.replace('/', '--')}"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("abc123")
+    (repo / "blobs").mkdir()
+    blob = repo / "blobs" / f"config-{model_type}"
+    blob.write_text(json.dumps({"model_type": model_type}))
+    snapshot = repo / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").symlink_to(blob)
+
+
+def test_models_lists_every_family_and_what_the_cache_holds(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    fake_hub_cache(tmp_path, "Salesforce/blip-image-captioning-large", "blip")
+    fake_hub_cache(tmp_path, "someone/florence-finetune", "florence2")
+    fake_hub_cache(tmp_path, "sentence-transformers/all-MiniLM-L6-v2", "bert")  # not a caption model
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    listed = json.loads(CliRunner().invoke(cli, ["models", "--json"]).stdout)
+    assert [row["name"] for row in listed["families"]] == [family.name for family in FAMILIES]
+    assert [row["checkpoint"] for row in listed["families"] if row["cached"]] == ["Salesforce/blip-image-captioning-large"]
+    # a cached checkpoint the guide does not name is listed with the family that can run it; an embedder is not
+    assert listed["other_cached"] == {"someone/florence-finetune": "florence-2"}
+    text = CliRunner().invoke(cli, ["models"]).stdout
+    assert "cached  blip" in text and "florence-community/Florence-2-base" in text
