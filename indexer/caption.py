@@ -14,9 +14,6 @@ from indexer.settings import DEFAULT_EMBEDDER, DEFAULT_IMAGE_EMBEDDER, DEFAULT_M
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
 
-DEFAULT_MAX_LENGTH = 16
-DEFAULT_NUM_BEAMS = 4
-
 
 class CaptionModel(Protocol):
     """What the pipeline needs from a captioner; tests swap in a fake."""

@@ -86,7 +86,7 @@ class Captioner:
         self.family: Family = family_of(config.model_type, bool(getattr(self.processor, "chat_template", None)))
         if self.family.echoes_prompt and hasattr(self.tokenizer, "padding_side"):
             self.tokenizer.padding_side = "left"  # every answer starts at the same column, after the prompt
-        self.input_side = _input_side(self.image_processor)
+        self.input_side = self.family.input_side or _input_side(self.image_processor)
 
     def caption(self, images: Sequence[Image.Image]) -> list[str]:
         """Caption a batch: one processor call and one `generate` for all of them.

@@ -38,6 +38,10 @@ class Family:
     # Given to the processor with each batch. SmolVLM tiles a photo into up to 4x4 crops of 512 px plus the
     # whole (13 x 64 image tokens for a 4:3 photo); a caption for search needs the whole only.
     image_options: tuple[tuple[str, object], ...] = ()
+    # The shorter side photos are decoded to for this family, where its processor's own settings would ask for
+    # too much: Qwen-VL's are pixel counts (up to 12.8 MP, thousands of image tokens a photo), SmolVLM's a
+    # longest edge for its tiles. None: read from the image processor.
+    input_side: int | None = None
     # The model guide (README and `captionary models`).
     checkpoint: str = ""
     size: str = ""
@@ -63,7 +67,7 @@ FAMILIES: tuple[Family, ...] = (
         size="239M",
         license="Apache-2.0",
         good_for="the default: short COCO-style captions, fast on a CPU",
-        tested="tiny ViT+GPT-2",
+        tested="yes: tiny ViT+GPT-2",
     ),
     Family(
         "blip",
@@ -75,8 +79,8 @@ FAMILIES: tuple[Family, ...] = (
         checkpoint="Salesforce/blip-image-captioning-large",
         size="470M",
         license="BSD-3-Clause",
-        good_for="better one-line captions than the default at twice its cost",
-        tested="tiny BLIP",
+        good_for="one-line captions with higher published COCO scores than the default, at 5x its time on a CPU",
+        tested="yes: tiny BLIP",
     ),
     Family(
         "git",
@@ -89,8 +93,8 @@ FAMILIES: tuple[Family, ...] = (
         checkpoint="microsoft/git-large-coco",
         size="394M",
         license="MIT",
-        good_for="one-line captions; takes a prefix to steer them",
-        tested="tiny GIT",
+        good_for="one-line captions at under twice the default's time",
+        tested="yes: tiny GIT",
     ),
     Family(
         "florence-2",
@@ -103,7 +107,7 @@ FAMILIES: tuple[Family, ...] = (
         size="232M",
         license="MIT",
         good_for="a detailed paragraph from a small model; Florence-2-large (771M) for more accuracy",
-        tested="tiny Florence-2",
+        tested="yes: tiny Florence-2",
     ),
     Family(
         "smolvlm",
@@ -114,11 +118,12 @@ FAMILIES: tuple[Family, ...] = (
         echoes_prompt=True,
         half="bfloat16",
         image_options=(("do_image_splitting", False),),
+        input_side=512,
         checkpoint="HuggingFaceTB/SmolVLM-256M-Instruct",
         size="256M",
         license="Apache-2.0",
         good_for="the smallest chat model: follows --prompt, two sentences per photo",
-        tested="tiny Idefics3 with a chat template",
+        tested="yes: tiny Idefics3 with a chat template",
     ),
     Family(
         "gemma-3",
@@ -132,7 +137,7 @@ FAMILIES: tuple[Family, ...] = (
         size="4.3B",
         license="Gemma terms (gated)",
         good_for="rich descriptions on a GPU with 12 GB or more",
-        tested="tiny Gemma 3 with a chat template",
+        tested="yes: tiny Gemma 3 with a chat template",
     ),
     Family(
         "llava",
@@ -145,7 +150,7 @@ FAMILIES: tuple[Family, ...] = (
         size="7.1B",
         license="Llama 2 community",
         good_for="a well-known baseline; GPU only",
-        tested="tiny LLaVA with a chat template",
+        tested="yes: tiny LLaVA with a chat template",
     ),
     Family(
         "paligemma",
@@ -159,7 +164,7 @@ FAMILIES: tuple[Family, ...] = (
         size="3.0B",
         license="Gemma terms (gated)",
         good_for="captions in many languages ('caption de', 'caption fr')",
-        tested="tiny PaliGemma",
+        tested="yes: tiny PaliGemma",
     ),
     Family(
         "blip-2",
@@ -172,7 +177,7 @@ FAMILIES: tuple[Family, ...] = (
         size="3.9B",
         license="MIT",
         good_for="zero-shot captions with an OPT language model; GPU only",
-        tested="tiny BLIP-2",
+        tested="yes: tiny BLIP-2",
     ),
     Family(
         "qwen-vl",
@@ -182,11 +187,12 @@ FAMILIES: tuple[Family, ...] = (
         max_new_tokens=80,
         echoes_prompt=True,
         half="bfloat16",
+        input_side=768,
         checkpoint="Qwen/Qwen3-VL-2B-Instruct",
         size="2.1B",
         license="Apache-2.0",
         good_for="the strongest small chat models (Qwen2.5-VL-3B/7B too); needs torchvision",
-        tested="not here: its processor needs torchvision, and this machine has no CPU build of it",
+        tested="no: its processor needs torchvision, which has no CPU build here",
     ),
 )
 

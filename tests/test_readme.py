@@ -62,3 +62,16 @@ def test_the_table_parser_reads_the_table():
     # protects the tests above from comparing two empty sets
     assert {"index", "search", "stats"} <= set(table_rows())
     assert {"--data-dir", "--model", "--no-embeddings"} <= documented_flags(table_rows()["index"])
+
+
+def test_the_model_guide_has_a_row_for_every_family_in_the_code():
+    from indexer.families import FAMILIES
+
+    guide = README.split("\n## Choosing a caption model\n", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split(" | ")[0].strip("| "): line for line in guide.splitlines() if line.startswith("| ") and "`" in line}
+    assert set(rows) == {family.name for family in FAMILIES}
+    for family in FAMILIES:
+        # the checkpoint, size, license and test coverage `captionary models` prints are the README's
+        row = rows[family.name]
+        assert f"`{family.checkpoint}`" in row and f"| {family.size} |" in row and family.license in row
+        assert row.rstrip(" |").endswith(family.tested.replace("no:", "**no**:"))
