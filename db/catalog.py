@@ -155,7 +155,7 @@ class Catalog:
                 delete_files(session, next_seq(session), file_ids)
 
     def queue_recaptions(self, model_id: str) -> None:
-        """Queue one file per content whose automatic caption came from another model (never a person's)."""
+        """Queue one file per content whose automatic caption came from another source (never a person's)."""
         with self.sessions.begin() as session:
             first_file = (
                 select(func.min(File.id))

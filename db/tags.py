@@ -49,6 +49,19 @@ ING_NOUNS = frozenset(
     "building wedding painting clothing ceiling railing evening morning ring icing "
     "frosting stuffing pudding sling swing king string wing".split()
 )
+# Prose (a vision-language model's sentences, a person's caption) has what COCO-style captions lack:
+# finite verbs ("the Matterhorn rises", "two hikers cross"), predicates after a copula ("the sky is clear")
+# and scaffolding verbs ("the image shows"). None of them names a thing in the photo.
+COPULAS = frozenset("is are was were".split())
+# The verbs such prose uses for what is in a photo. A closed list, because "pine trees" and "street signs"
+# end in a verb form too and are things: only these end a phrase as a finite verb.
+ACTION_VERBS = frozenset(
+    "stand sit lie rise float walk run hold wear look play ride cross hang lean graze fly swim smile wait cover "
+    "surround fill reflect cast shine rest perch line stretch lead face reach glow fall pose carry eat drink read "
+    "watch climb sleep stare talk dance jump".split()
+)
+PROSE_VERBS = frozenset("show shows depict depicts capture captures feature features display displays showcase showcases".split())
+_PROSE = re.compile(r"^[A-Z]|[.!?]\s+[A-Z]")
 MAX_TAG_LENGTH = 40
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|[^\w\s]|\d+")
@@ -133,10 +146,23 @@ def _modifier_tag(word: str) -> str | None:
     return noun_lemma(word)
 
 
+@lru_cache(maxsize=20_000)
+def _is_finite_verb(word: str, previous: str) -> bool:
+    """In prose, a verb after its subject: "rises" after "matterhorn", "cross" after "hikers"."""
+    verbs = [verb for verb in _lemmas(word).get("VERB", ()) if verb in ACTION_VERBS]
+    if not verbs or word in COLOURS or _is_quality(previous):
+        return False
+    if any(word in _engines()[1](verb, upos="VERB").get("VBZ", ()) for verb in verbs if verb != word):
+        return True  # third person: "stands", "floats"
+    return word in verbs and noun_lemma(previous) not in (None, previous)  # after a plural: "hikers cross"
+
+
 def _phrases(caption: str) -> list[list[str]]:
     """The caption's runs of content words, split at function words, breaks, punctuation and verbs."""
     phrases: list[list[str]] = []
     current: list[str] = []
+    prose = bool(_PROSE.search(caption))
+    previous = ""
 
     def close() -> None:
         nonlocal current
@@ -146,7 +172,11 @@ def _phrases(caption: str) -> list[list[str]]:
 
     for token in _TOKEN.findall(unicodedata.normalize("NFC", caption).lower()):
         word, _, possessive = token.partition("'")
+        after, previous = previous, word
         if not word or not word[0].isalpha() or word in FUNCTION_WORDS or word in PHRASE_BREAKS or word in CAPTION_FILLER:
+            close()
+            continue
+        if prose and (_prose_only(word, after) or (current and _is_finite_verb(word, current[-1]))):
             close()
             continue
         if current and _is_action(word) and not _is_quality(current[-1]):
@@ -157,6 +187,11 @@ def _phrases(caption: str) -> list[list[str]]:
             close()
     close()
     return phrases
+
+
+def _prose_only(word: str, after: str) -> bool:
+    """A scaffolding verb, or a quality said of the subject ("is clear"; a colour stays: "is red")."""
+    return word in PROSE_VERBS or (after in COPULAS and word not in COLOURS and "ADJ" in _lemmas(word))
 
 
 def printable(text: str) -> str:

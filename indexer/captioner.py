@@ -177,8 +177,8 @@ def _load_error(model_id: str, error: Exception) -> ModelLoadError:
     reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     if "torchvision" in reason.lower() or "video_processor" in reason.lower() or isinstance(error, AttributeError):
         return ModelLoadError(
-            f"Cannot load model '{model_id}': its processor needs torchvision ({reason}); "
-            "pip install the torchvision release built for your torch"
+            f"Cannot load model '{model_id}': its processor needs torchvision, which is not installed; pip install "
+            "the torchvision release built for your torch (README: Choosing a caption model)"
         )
     if "Unrecognized" in reason or "not an image" in reason or isinstance(error, (ValueError, KeyError)):
         return ModelLoadError(

@@ -67,7 +67,7 @@ FAMILIES: tuple[Family, ...] = (
         size="239M",
         license="Apache-2.0",
         good_for="the default: short COCO-style captions, fast on a CPU",
-        tested="yes: tiny ViT+GPT-2",
+        tested="yes, tiny ViT+GPT-2",
     ),
     Family(
         "blip",
@@ -80,7 +80,7 @@ FAMILIES: tuple[Family, ...] = (
         size="470M",
         license="BSD-3-Clause",
         good_for="one-line captions with higher published COCO scores than the default, at 5x its time on a CPU",
-        tested="yes: tiny BLIP",
+        tested="yes, tiny BLIP",
     ),
     Family(
         "git",
@@ -94,7 +94,7 @@ FAMILIES: tuple[Family, ...] = (
         size="394M",
         license="MIT",
         good_for="one-line captions at under twice the default's time",
-        tested="yes: tiny GIT",
+        tested="yes, tiny GIT",
     ),
     Family(
         "florence-2",
@@ -107,7 +107,7 @@ FAMILIES: tuple[Family, ...] = (
         size="232M",
         license="MIT",
         good_for="a detailed paragraph from a small model; Florence-2-large (771M) for more accuracy",
-        tested="yes: tiny Florence-2",
+        tested="yes, tiny Florence-2",
     ),
     Family(
         "smolvlm",
@@ -123,7 +123,7 @@ FAMILIES: tuple[Family, ...] = (
         size="256M",
         license="Apache-2.0",
         good_for="the smallest chat model: follows --prompt, two sentences per photo",
-        tested="yes: tiny Idefics3 with a chat template",
+        tested="yes, tiny Idefics3 with a chat template",
     ),
     Family(
         "gemma-3",
@@ -137,7 +137,7 @@ FAMILIES: tuple[Family, ...] = (
         size="4.3B",
         license="Gemma terms (gated)",
         good_for="rich descriptions on a GPU with 12 GB or more",
-        tested="yes: tiny Gemma 3 with a chat template",
+        tested="yes, tiny Gemma 3 with a chat template",
     ),
     Family(
         "llava",
@@ -150,7 +150,7 @@ FAMILIES: tuple[Family, ...] = (
         size="7.1B",
         license="Llama 2 community",
         good_for="a well-known baseline; GPU only",
-        tested="yes: tiny LLaVA with a chat template",
+        tested="yes, tiny LLaVA with a chat template",
     ),
     Family(
         "paligemma",
@@ -164,7 +164,7 @@ FAMILIES: tuple[Family, ...] = (
         size="3.0B",
         license="Gemma terms (gated)",
         good_for="captions in many languages ('caption de', 'caption fr')",
-        tested="yes: tiny PaliGemma",
+        tested="yes, tiny PaliGemma",
     ),
     Family(
         "blip-2",
@@ -177,7 +177,7 @@ FAMILIES: tuple[Family, ...] = (
         size="3.9B",
         license="MIT",
         good_for="zero-shot captions with an OPT language model; GPU only",
-        tested="yes: tiny BLIP-2",
+        tested="yes, tiny BLIP-2",
     ),
     Family(
         "qwen-vl",

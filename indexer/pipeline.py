@@ -92,7 +92,10 @@ class Indexer:
             for root in self.roots:
                 self._scan_root(root, run_id)
             if self.options.recaption:
+                # The scan counted these files unchanged (those not queued already); now they are to be captioned.
+                queued = self.catalog.count_pending()
                 self.catalog.queue_recaptions(self.options.caption_source)
+                self.report.unchanged -= self.catalog.count_pending() - queued
             try:
                 self._process_pending(run_id)
             except ModelLoadError:

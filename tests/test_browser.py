@@ -221,6 +221,8 @@ def test_the_app_in_a_real_browser(app_server, width):
         page.get_by_text("Full caption").click()  # the rest of the caption, on demand
         details = page.get_by_test_id("stExpanderDetails").get_by_text("two hikers cross a wooden bridge")
         details.wait_for(timeout=30_000)
+        wait_for_images(page, 1)  # the photo itself, beside its metadata
+        page.wait_for_timeout(400)  # the expander's opening animation, so the screenshot shows its text
         page.screenshot(path=str(ARTIFACTS / f"app-metadata-{width}.png"), full_page=True)  # first: a failure leaves it
         assert page.evaluate(CUT_CONTROLS_JS) == [], "cut-off controls in a photo view with metadata"
         page.keyboard.press("Escape")

@@ -123,6 +123,20 @@ def test_a_prompt_for_a_model_that_takes_none_is_a_one_line_error(tiny_model):
     assert "\n" not in str(raised.value) and "takes no prompt" in str(raised.value)
 
 
+def test_a_qwen_vl_checkpoint_without_torchvision_is_a_one_line_error_naming_it(tmp_path):
+    import importlib.util
+
+    from tests.tiny_families import build_qwen25_vl_parts
+
+    if importlib.util.find_spec("torchvision") is not None:
+        pytest.skip("torchvision is installed: Qwen-VL's processor loads, which is not what this test covers")
+    with pytest.raises(ModelLoadError) as raised:
+        Captioner(str(build_qwen25_vl_parts(tmp_path / "qwen")), device="cpu")
+    # the family is known (not "not an image-to-text model"); what is missing, and the fix, in one line
+    message = str(raised.value)
+    assert "\n" not in message and "needs torchvision" in message and "pip install" in message
+
+
 def test_every_family_in_the_guide_names_a_checkpoint_size_and_license():
     for family in FAMILIES:
         assert family.checkpoint and family.size and family.license and family.good_for and family.tested
@@ -178,7 +192,8 @@ def test_recaption_redoes_captions_written_with_other_settings(checkpoints, thre
     assert again.stdout.startswith("0 captioned, 3 unchanged")
     assert "3 captions are from another model or other settings (--recaption" in again.stdout
     redone = runner.invoke(cli, ["index", *other, "--recaption"])
-    assert redone.stdout.startswith("3 captioned"), redone.output
+    # the summary adds up: the three re-captioned photos are not also counted unchanged
+    assert redone.stdout.startswith("3 captioned, 0 unchanged"), redone.output
     stats = json.loads(runner.invoke(cli, ["stats", "--data-dir", data, "--json"]).stdout)
     assert stats["models"] == {CaptionSettings(model, "<CAPTION>", 3).key: 3}
 

@@ -53,6 +53,21 @@ TABLE: list[tuple[str, set[str], set[str]]] = [
     ("a paper plate with a slice of pizza", {"paper", "plate", "slice", "pizza"}, set()),
     ("a baby elephant next to its mother", {"baby", "elephant", "mother"}, {"its"}),
     ("the of and a an in on", set(), {"of", "and"}),
+    # A vision-language model's prose: finite verbs, predicates and "the image shows" are no things in the photo
+    (
+        "An older woman stands on a ridge. Behind her, the Matterhorn rises above pine trees, and two hikers cross a bridge.",
+        {"woman", "ridge", "matterhorn", "pine", "tree", "hiker", "bridge"},
+        {"stand", "rise", "cross"},
+    ),
+    (
+        "The image shows a dog lying on a porch. Sunlight falls across the boards.",
+        {"dog", "porch", "sunlight", "board"},
+        {"show", "fall"},
+    ),
+    ("The sky is clear and the sea is blue.", {"sky", "sea", "blue"}, {"clear"}),
+    ("A plate of rice sits on a table. The food is fresh.", {"plate", "rice", "table", "food"}, {"sit", "fresh"}),
+    # but a lower-case COCO caption keeps its reading: "stands" there is a thing ("fruit stands")
+    ("fruit stands at a market", {"fruit", "stand", "market"}, set()),
 ]
 
 

@@ -378,6 +378,47 @@ def build_blip2(target: Path) -> Path:
     return _save(target, t.Blip2ForConditionalGeneration(config), processor)
 
 
+def build_qwen25_vl_parts(target: Path) -> Path:
+    """A tiny Qwen2.5-VL model, tokenizer and image processor, and the processor_config naming its processor,
+    which cannot be built here: it holds a video processor, and that needs torchvision."""
+    import json
+
+    import transformers as t
+
+    names = ("<|image_pad|>", "<|video_pad|>", "<|vision_start|>", "<|vision_end|>")
+    tokenizer = word_tokenizer(names)
+    ids = dict(
+        zip(
+            ("image_token_id", "video_token_id", "vision_start_token_id", "vision_end_token_id"),
+            map(tokenizer.convert_tokens_to_ids, names),
+        )
+    )
+    vision = dict(
+        depth=1,
+        hidden_size=16,
+        intermediate_size=32,
+        num_heads=2,
+        out_hidden_size=32,
+        patch_size=4,
+        window_size=16,
+        fullatt_block_indexes=[0],
+    )
+    text = dict(
+        vocab_size=len(tokenizer),
+        num_key_value_heads=1,
+        max_position_embeddings=512,
+        rope_scaling={"type": "mrope", "mrope_section": [2, 1, 1]},
+        **TINY_TEXT,
+    )
+    t.Qwen2_5_VLForConditionalGeneration(t.Qwen2_5_VLConfig(vision_config=vision, text_config=text, **ids)).save_pretrained(
+        target
+    )
+    tokenizer.save_pretrained(target)
+    t.Qwen2VLImageProcessor(patch_size=4, merge_size=2, min_pixels=256, max_pixels=1024).save_pretrained(target)
+    (target / "processor_config.json").write_text(json.dumps({"processor_class": "Qwen2_5_VLProcessor"}))
+    return target
+
+
 BUILDERS: dict[str, Callable[[Path], Path]] = {
     "blip": build_blip,
     "git": build_git,
