@@ -255,8 +255,8 @@ class CaptionSettings:
 
     @property
     def key(self) -> str:
-        """What the library records as a caption's source. The model id alone for its defaults (what
-        libraries from before --prompt hold); with the settings appended otherwise, so `index --recaption`
+        """What the library records as a caption's source. The model id alone when neither --prompt nor
+        --max-new-tokens was given (what libraries from before them hold); with the settings appended otherwise, so `index --recaption`
         redoes captions written with other settings and `stats` tells them apart."""
         extra = {name: value for name, value in (("prompt", self.prompt), ("max_new_tokens", self.max_new_tokens)) if value}
         if not extra:
@@ -269,6 +269,8 @@ class CaptionSettings:
         try:
             values = json.loads(extra) if extra else {}
         except ValueError:  # a key written by hand or by a later version: the model alone
+            values = {}
+        if not isinstance(values, dict):
             values = {}
         return cls(model_id, values.get("prompt"), values.get("max_new_tokens"))
 

@@ -201,6 +201,8 @@ def test_recaption_redoes_captions_written_with_other_settings(checkpoints, thre
 def test_a_caption_source_round_trips_through_its_key():
     for settings in [CaptionSettings("org/model"), CaptionSettings("/models/x", "caption fr", 40), CaptionSettings("m", None, 9)]:
         assert CaptionSettings.from_key(settings.key) == settings
+    # a key some other tool wrote by hand reads as the model alone, never an error
+    assert CaptionSettings.from_key('org/model | ["odd"]') == CaptionSettings("org/model")
     # a library from before --prompt records the model id alone: the defaults, not another model
     assert CaptionSettings("nlpconnect/vit-gpt2-image-captioning").key == "nlpconnect/vit-gpt2-image-captioning"
 
