@@ -256,8 +256,9 @@ class CaptionSettings:
     @property
     def key(self) -> str:
         """What the library records as a caption's source. The model id alone when neither --prompt nor
-        --max-new-tokens was given (what libraries from before them hold); with the settings appended otherwise, so `index --recaption`
-        redoes captions written with other settings and `stats` tells them apart."""
+        --max-new-tokens was given (what libraries from before them hold); with the settings appended
+        otherwise, so `index --recaption` redoes captions written with other settings and `stats` tells
+        them apart."""
         extra = {name: value for name, value in (("prompt", self.prompt), ("max_new_tokens", self.max_new_tokens)) if value}
         if not extra:
             return self.model_id
