@@ -73,6 +73,14 @@ def test_each_family_captions_a_batch_of_three_sizes_with_its_default_prompt(che
         assert all(contains(row, prompt_ids(captioner, expected)) for row in ids)
 
 
+@pytest.mark.parametrize("family", sorted(BUILDERS))
+def test_a_batch_captions_each_photo_as_it_would_alone(checkpoints, family):
+    captioner = Captioner(str(checkpoints[family]), device="cpu", threads=1, max_new_tokens=5)
+    photos = batch()
+    # padding, attention masks and the answer's column: batching must not change what a photo gets
+    assert captioner.caption(photos) == [captioner.caption([picture])[0] for picture in photos]
+
+
 @pytest.mark.parametrize("family", ["blip", "git", "paligemma", "blip-2"])
 def test_a_prefix_prompt_reaches_the_model_and_is_not_part_of_the_caption(checkpoints, family):
     captioner = Captioner(str(checkpoints[family]), device="cpu", threads=1, prompt="a photo of", max_new_tokens=4)
