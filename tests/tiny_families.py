@@ -144,11 +144,25 @@ def _ids(tokenizer) -> dict[str, int]:
     return dict(pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
 
 
-def _save(target: Path, model, processor) -> Path:
+def _save(target: Path, model, processor, widen: float = 0.2) -> Path:
+    if sum(parameter.numel() for parameter in model.parameters()) < 1_000_000:  # never the bench's real shapes
+        _widen(model, widen)
     target.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(target)
     processor.save_pretrained(target)
     return target
+
+
+def _widen(model, std: float) -> None:
+    """At the library's small initial weights a tiny model writes the same caption for every photo; at wider
+    ones the caption depends on the pixels, so a test can tell whose caption is whose in a batch."""
+    import torch
+
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            if parameter.dim() >= 2:
+                parameter.normal_(0.0, std)
 
 
 def _llama(tokenizer) -> dict[str, Any]:
@@ -289,7 +303,8 @@ def build_gemma3(target: Path) -> Path:
     processor = t.Gemma3Processor(
         image_processor=image_processor, tokenizer=tokenizer, chat_template=GEMMA3_TEMPLATE, image_seq_length=4
     )
-    return _save(target, t.Gemma3ForConditionalGeneration(config), processor)
+    # Gemma scales its embeddings by sqrt(hidden): at 0.2 every photo's caption saturates to the same words.
+    return _save(target, t.Gemma3ForConditionalGeneration(config), processor, widen=0.1)
 
 
 LLAVA_TEMPLATE = (
