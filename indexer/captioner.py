@@ -47,14 +47,8 @@ class Captioner:
         self.device = pick_device(device)
         self._load()
         self.prompt, self.max_new_tokens = self.caption_settings.effective(self.family)
-        half = torch.bfloat16 if self.family.half == "bfloat16" else torch.float16
-        self.dtype = half if self.device == "cuda" else torch.float32
+        self.dtype = compute_dtype(self.family, self.device)
         self.model = self.model.to(self.device, dtype=self.dtype).eval()
-
-    @property
-    def source(self) -> str:
-        """What the library records as these captions' source (model id, and settings other than the defaults)."""
-        return self.caption_settings.key
 
     def _load(self) -> None:
         from transformers import (
@@ -163,6 +157,15 @@ class Captioner:
         return [clean_caption(text, self.prompt if family.prompting == "prefix" else None) for text in texts]
 
 
+def compute_dtype(family: Family, device: str):
+    """float32 on a CPU; on CUDA the family's half type (bfloat16 where float16 overflows)."""
+    import torch
+
+    if device != "cuda":
+        return torch.float32
+    return torch.bfloat16 if family.half == "bfloat16" else torch.float16
+
+
 def _open_prompt(inputs: dict[str, Any], end_ids: set[int | None]) -> None:
     """A decoder-only model continues its prompt: a tokenizer that closed it with an end token ([SEP] for GIT)
     would have it stop at once, so that token is taken off."""
@@ -175,7 +178,9 @@ def _open_prompt(inputs: dict[str, Any], end_ids: set[int | None]) -> None:
 
 def _load_error(model_id: str, error: Exception) -> ModelLoadError:
     reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    if "torchvision" in reason.lower() or "video_processor" in reason.lower() or isinstance(error, AttributeError):
+    # transformers says "requires the Torchvision library" when loading, and fails on its video-processor
+    # registry when a processor with one is built; any other AttributeError is some other fault.
+    if "torchvision" in reason.lower() or "video_processor" in reason.lower():
         return ModelLoadError(
             f"Cannot load model '{model_id}': its processor needs torchvision, which is not installed; pip install "
             "the torchvision release built for your torch (README: Choosing a caption model)"

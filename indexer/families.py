@@ -197,12 +197,14 @@ FAMILIES: tuple[Family, ...] = (
 )
 
 
+BY_MODEL_TYPE = {model_type: family for family in FAMILIES for model_type in family.model_types}
+
+
 def family_of(model_type: str, has_chat_template: bool = False) -> Family:
     """The family of a checkpoint's config; an unlisted image-text-to-text model with a chat template is
     prompted like the chat families, one without as a prefix model."""
-    for family in FAMILIES:
-        if model_type in family.model_types:
-            return family
+    if model_type in BY_MODEL_TYPE:
+        return BY_MODEL_TYPE[model_type]
     if has_chat_template:
         return Family(model_type, (model_type,), "chat", CHAT_PROMPT, max_new_tokens=80, echoes_prompt=True)
     return Family(model_type, (model_type,), "prefix", None, max_new_tokens=30, echoes_prompt=True)
@@ -222,9 +224,9 @@ def cached_caption_models() -> dict[str, str]:
             continue
         for revision in repo.revisions:
             config = next((file.file_path for file in revision.files if file.file_name == "config.json"), None)
-            model_type = _model_type(config) if config else None
-            if model_type and any(model_type in family.model_types for family in FAMILIES):
-                found[repo.repo_id] = family_of(model_type).name
+            family = BY_MODEL_TYPE.get(_model_type(config) or "") if config else None
+            if family is not None:
+                found[repo.repo_id] = family.name
     return found
 
 

@@ -80,7 +80,8 @@ def test_max_new_tokens_bounds_the_caption(tiny_model):
     # one word per token in the tiny vocabulary: a 3-token budget gives at most 3 words
     assert all(len(text.split()) <= 3 for text in short.caption([photo(), photo(colour=(0, 0, 255))]))
     # and a budget other than the family's default is recorded with the caption
-    assert short.source.startswith(str(tiny_model)) and '"max_new_tokens": 3' in short.source
+    key = short.caption_settings.key
+    assert key.startswith(str(tiny_model)) and '"max_new_tokens": 3' in key
 
 
 def test_default_model_fails_offline_with_one_line_fix():
