@@ -15,7 +15,7 @@ from db.ranking import positions_in
 from db.sequence import next_seq
 
 if TYPE_CHECKING:  # pragma: no cover
-    from db.store import Store
+    from db.store import EmbedderLike, Store
 
 # Stored as float16 in the DB (768 bytes a caption: no loss that changes a ranking) and held as float16 in
 # memory too: SimSIMD's dot products read float16 directly with SIMD (differing from float32 by under 1e-4),
@@ -29,13 +29,19 @@ MEMORY_DTYPE = np.float16
 # than CHUNK_WORDS (about 200 word pieces of English) is embedded in runs of whole sentences, and its vector
 # is their mean: a paragraph's last sentence still counts.
 CHUNK_WORDS = 150
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# A sentence ends at . ! or ? before a capital, a digit or a quote: "e.g. a dog" stays one sentence.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+
+
+def sentences(text: str) -> list[str]:
+    """The text's sentences (one for a COCO-style caption); the one splitter for chunks and displays."""
+    return _SENTENCE_END.split(text.strip())
 
 
 def caption_chunks(text: str, limit: int = CHUNK_WORDS) -> list[str]:
     """The text in runs of whole sentences of at most `limit` words (a longer sentence is cut at `limit`)."""
     pieces: list[list[str]] = [[]]
-    for sentence in _SENTENCE_END.split(text.strip()):
+    for sentence in sentences(text):
         words = sentence.split()
         while len(words) > limit:  # one sentence past the window: cut it, nothing is dropped
             pieces.append(words[:limit])
@@ -46,7 +52,7 @@ def caption_chunks(text: str, limit: int = CHUNK_WORDS) -> list[str]:
     return [" ".join(piece) for piece in pieces if piece] or [text]
 
 
-def embed_texts(embedder, texts: Sequence[str]) -> np.ndarray:
+def embed_texts(embedder: EmbedderLike, texts: Sequence[str]) -> np.ndarray:
     """One unit vector per text, a long one averaged over its chunks; all chunks go to the model in one call."""
     chunked = [caption_chunks(text) for text in texts]
     if all(len(chunks) == 1 for chunks in chunked):

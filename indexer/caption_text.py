@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from db.semantic import sentences
+
 # Chat models open with a preamble and close with an offer; neither says what is in the photo.
 _PREAMBLE = re.compile(
     r"^\s*(?:(?:sure|certainly|of course|okay|ok)\b[!,.]?\s*)?"
@@ -14,7 +16,6 @@ _PREAMBLE = re.compile(
 )
 _LEADING_LABEL = re.compile(r"^\s*(?:assistant|caption|description)\s*:\s*", re.IGNORECASE)
 _OFFER = re.compile(r"\s*(?:let me know|i hope this|feel free|if you (?:need|have|want))[^\n]*$", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 
 ONE_LINE = 110  # characters the CLI's text output gives a caption before "…"
 
@@ -35,20 +36,21 @@ def clean_caption(text: str, prompt: str | None = None) -> str:
 def _is_sentence_like(text: str) -> bool:
     # Sentences from a chat model start with a capital already; COCO-style captions ("a dog on a beach")
     # stay lower case, as the default model writes them and as libraries before this hold them.
-    return bool(text) and text[:1].islower() and len(_SENTENCE_END.split(text)) > 1
+    return bool(text) and text[:1].islower() and len(sentences(text)) > 1
 
 
 def _drop_repeats(text: str) -> str:
-    """Cut a caption where it starts saying again what it already said: a whole sentence, or a run of three
-    or more words that already occurred ("a woman in a hospital bed with a woman in a hospital bed")."""
-    sentences, seen = [], set()
-    for sentence in _SENTENCE_END.split(text):
+    """Drop a sentence said twice, and cut a caption where a run of three or more words comes again right
+    after itself or after a joint of up to two words ("a woman in a hospital bed with a woman in a hospital
+    bed"); the same words further apart are a paragraph's, and stay."""
+    kept, seen = [], set()
+    for sentence in sentences(text):
         normal = sentence.lower().strip(" .!?")
         if normal and normal in seen:
             continue
         seen.add(normal)
-        sentences.append(sentence)
-    text = " ".join(sentences)
+        kept.append(sentence)
+    text = " ".join(kept)
     words = text.split()
     keys = [word.lower().strip(",.;") for word in words]
     for start in range(len(words)):
@@ -71,7 +73,7 @@ def _trim_joint(text: str) -> str:
 
 def first_sentence(text: str) -> str:
     """The caption's first sentence (all of a short caption): what the app shows before "more"."""
-    return _SENTENCE_END.split(text.strip(), maxsplit=1)[0]
+    return sentences(text)[0]
 
 
 def one_line(text: str, width: int = ONE_LINE) -> str:
