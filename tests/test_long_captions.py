@@ -96,3 +96,21 @@ def test_cli_prints_a_long_caption_on_one_line_and_json_keeps_it_whole(photo_tre
     assert caption == one_line(PARAGRAPH) and caption.startswith("A red car stands")
     rows = json.loads(runner.invoke(cli, ["search", "boat", "--data-dir", str(data_dir), "--json"]).stdout)
     assert rows[0]["caption"] == PARAGRAPH  # a tool reading JSON gets every word
+
+
+def test_every_chunk_fits_the_default_embedders_window():
+    from pathlib import Path
+
+    from tokenizers import Tokenizer
+
+    from indexer.caption import DEFAULT_EMBEDDER, embedder_location
+
+    tokenizer = Tokenizer.from_file(str(Path(embedder_location(DEFAULT_EMBEDDER)) / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    prose = " ".join(
+        ["An older woman in a red jacket stands on a snowy ridge with a walking stick, near weathered fence-posts."] * 40
+    )
+    chunks = caption_chunks(prose)
+    # MiniLM reads 256 word pieces, [CLS] and [SEP] included: a chunk past that would lose its end
+    assert len(chunks) > 1 and max(len(tokenizer.encode(chunk).ids) for chunk in chunks) <= 256
