@@ -204,6 +204,7 @@ def _get(url: str, redirected: bool, deadline: float, max_bytes: int) -> bytes |
     address = _resolve(host, port, deadline)
     connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
     connection = connection_class(host, address, port, deadline)
+    response: http.client.HTTPResponse | None = None
     try:
         connection.request("GET", _request_target(parts), headers={"User-Agent": "captionary", "Accept": "image/*"})
         response = connection.getresponse()
@@ -217,6 +218,8 @@ def _get(url: str, redirected: bool, deadline: float, max_bytes: int) -> bytes |
             raise ImageReadError(f"download failed: HTTP {response.status}")
         return _read_body(response, max_bytes)
     finally:
+        if response is not None:
+            response.close()  # it holds the socket once the server said it will close the connection
         connection.close()
 
 
