@@ -115,8 +115,8 @@ class ExiftoolReader:
 
 def exiftool_metadata(reader: ExiftoolReader):
     from db.batch import PhotoMetadata
+    from db.sidecars import signature_names
     from db.tags import normalize_tag
-    from indexer.crawl import signature_names
 
     def read(source, path, sidecars, follow_symlinks=False):
         names = [os.path.join(os.path.dirname(path), name) for name in signature_names(sidecars)]

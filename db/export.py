@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import os
+import stat
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,8 +17,9 @@ from sqlalchemy import select
 
 from db.errors import CaptionaryError
 from db.models import Content, File, plausible_date, tags_sql, visible_tags_sql
+from db.sidecars import without_sidecar
 from db.store import Store
-from db.xmp import SidecarError, SidecarFields, sidecar_xml
+from db.xmp import MAX_XMP_BYTES, SidecarError, SidecarFields, sidecar_xml
 
 EXPORT_CHUNK = 1000
 FIELDS = ("path", "caption", "tags", "model", "taken_at", "edited", "title", "description", "place", "text")
@@ -36,6 +40,8 @@ class ExportRow:
     removed_tags: list[str] = field(default_factory=list)  # and which a person removed
     keyword_paths: list[str] = field(default_factory=list)
     text: str | None = None  # read in the pixels (OCR)
+    file_tags: list[str] = field(default_factory=list)  # XMP only: the tags that are the files' keywords
+    sidecars: str = ""  # XMP only: the sidecars beside the photo when its metadata was read
 
     def as_dict(self) -> dict:
         return {
@@ -51,7 +57,7 @@ class ExportRow:
             "text": self.text,
         }
 
-    def sidecar_fields(self) -> SidecarFields:
+    def sidecar_fields(self, sources: str) -> SidecarFields:
         return SidecarFields(
             self.caption,
             self.tags,
@@ -62,6 +68,8 @@ class ExportRow:
             self.place,
             self.removed_tags,
             self.text,
+            self.file_tags,
+            sources,
         )
 
 
@@ -89,6 +97,8 @@ def export_rows(store: Store) -> Iterator[ExportRow]:
                     tags_sql("hidden"),
                     Content.keyword_paths,
                     Content.ocr_text,
+                    tags_sql("file"),
+                    File.sidecars,
                 )
                 .join(Content, File.content_id == Content.id)
                 .where(File.path > last_path)
@@ -97,7 +107,7 @@ def export_rows(store: Store) -> Iterator[ExportRow]:
             ).all()
         if not chunk:
             return
-        for path, caption, edited, model, taken_at, tag_list, title, description, place, auto, hidden, paths, text in chunk:
+        for path, caption, edited, model, taken_at, tag_list, title, description, place, auto, hidden, paths, text, *xmp in chunk:
             taken = plausible_date(taken_at)
             yield ExportRow(
                 path,
@@ -113,6 +123,8 @@ def export_rows(store: Store) -> Iterator[ExportRow]:
                 _split(hidden),
                 paths.split("\n") if paths else [],
                 text,
+                _split(xmp[0]),
+                xmp[1] or "",
             )
         last_path = chunk[-1][0]
 
@@ -187,17 +199,56 @@ def export_xmp(store: Store, sidecar_dir: Path | None = None, next_to_photos: bo
     report = XmpReport()
     for row in export_rows(store):
         target = sidecar_path(row.path, sidecar_dir)
+        # the other sidecars beside the photo its copies were read with (not this one, about to change)
+        sources = without_sidecar(row.sidecars, target.name) if sidecar_dir is None else row.sidecars
         try:
-            existing = target.read_bytes() if target.exists() else None
-            content = sidecar_xml(existing, row.sidecar_fields())
+            existing = _existing_sidecar(target)
+            content = sidecar_xml(existing, row.sidecar_fields(sources))
             if content == existing:
                 report.unchanged += 1  # nothing changed: no write, the file's mtime stays
                 continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-            temporary.write_bytes(content)
-            os.replace(temporary, target)
+            _replace(target, content)
             report.written += 1
         except (OSError, SidecarError) as error:
             report.failed.append((str(target), str(error)))
     return report
+
+
+def _existing_sidecar(target: Path) -> bytes | None:
+    """The sidecar's bytes, None when there is none. Anything but a regular file (a FIFO would hang the
+    read; a link would be followed, then replaced by a file) is left untouched, as indexing does."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        descriptor = os.open(target, flags)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        if error.errno == errno.ELOOP:  # a symbolic link, O_NOFOLLOW's answer
+            raise SidecarError("not a regular file (a symbolic link); left untouched") from None
+        raise
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise SidecarError("not a regular file; left untouched")
+        os.set_blocking(descriptor, True)
+        data = handle.read(MAX_XMP_BYTES + 1)
+    if len(data) > MAX_XMP_BYTES:
+        raise SidecarError(f"existing sidecar is over {MAX_XMP_BYTES} bytes; left untouched")
+    return data
+
+
+def _replace(target: Path, content: bytes) -> None:
+    """Written beside it under a fresh name (never through a link planted there), then renamed over it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = stat.S_IMODE(os.lstat(target).st_mode)  # the sidecar's own permissions are kept
+    except FileNotFoundError:
+        mode = 0o644  # as photo tools write one (mkstemp's file is private)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            os.fchmod(handle.fileno(), mode)
+            handle.write(content)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

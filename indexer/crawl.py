@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from db.sidecars import sidecar_signature
+
 IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff", "heic", "heif"})
 
 
@@ -53,15 +55,6 @@ def sidecar_names(photo_name: str) -> tuple[str, str]:
     set): `photo.xmp` (Lightroom, Capture One), then `photo.jpg.xmp` (darktable, digiKam: one file each)."""
     lower = photo_name.lower()
     return f"{os.path.splitext(lower)[0]}.{SIDECAR_EXTENSION}", f"{lower}.{SIDECAR_EXTENSION}"
-
-
-def sidecar_signature(found: list[tuple[str, int, int]]) -> str:
-    """(name, size, mtime_ns) of each sidecar as one string the catalog compares run to run."""
-    return "\n".join(f"{name}\t{size}\t{mtime_ns}" for name, size, mtime_ns in found)
-
-
-def signature_names(signature: str) -> list[str]:
-    return [line.split("\t", 1)[0] for line in signature.splitlines() if line]
 
 
 def _with_sidecars(records: list[FileRecord], sidecars: dict[str, tuple[str, int, int]]) -> list[FileRecord]:

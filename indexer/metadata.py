@@ -10,16 +10,18 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import BinaryIO
 
 from PIL import Image, ImageFile, IptcImagePlugin
 
 from db.batch import PhotoMetadata
+from db.sidecars import sidecar_signature, signature_entries, signature_names
 from db.tags import normalize_tag
-from indexer.crawl import sidecar_signature, signature_names
+from db.xmp import MAX_XMP_BYTES
 from indexer.exif import ExifFacts, plausible_position, read_exif
 from indexer.imaging import ImageReadError, open_regular
-from indexer.xmp import MAX_TEXT, MAX_VALUES, MAX_XMP_BYTES, XmpError, XmpValues, parse_xmp
+from indexer.xmp import MAX_TEXT, MAX_VALUES, XmpError, XmpValues, parse_xmp
 
 # IPTC-IIM (record, dataset): the fields photo tools write.
 IPTC_CHARSET = (1, 90)
@@ -34,11 +36,45 @@ def read_metadata(source: bytes | BinaryIO, path: str, sidecars: str, follow_sym
     problems: list[str] = []
     layers, exif = _embedded(source, problems)
     found: list[tuple[str, int, int]] = []
+    read: list[tuple[str, XmpValues]] = []
     for name in signature_names(sidecars):
         values = _sidecar(os.path.join(os.path.dirname(path), name), name, follow_symlinks, found, problems)
         if values is not None:
-            layers.append(values)
+            read.append((name, values))
+    layers += [_without_stale_copies(values, name, found) for name, values in read]
     return _combine(layers, exif, sidecar_signature(found), problems)
+
+
+def _without_stale_copies(values: XmpValues, name: str, found: list[tuple[str, int, int]]) -> XmpValues:
+    """A sidecar captionary exported holds copies of the library's record beside what it alone says. Once
+    another sidecar they were read with has changed (Lightroom removed a keyword from photo.xmp, or changed
+    its title), those copies are stale and left out, so that edit wins; a keyword or title another tool
+    wrote into this sidecar itself still counts. Only a sidecar that changed counts: one gone or new says
+    nothing about the copies (the library was copied without it, or it never had them)."""
+    if values.our_caption is None and not values.by_captionary:
+        return values
+    others = {other.lower(): (size, mtime) for other, size, mtime in found if other.lower() != name.lower()}
+    if values.our_keywords is None:  # written before the copies were listed: stale once another is newer
+        own = next((mtime for other, _, mtime in found if other.lower() == name.lower()), None)
+        if values.by_captionary and own is not None and any(mtime > own for _, mtime in others.values()):
+            return replace(values, keywords=[], paths=[], title=None, description=None, our_place=None)
+        return values
+    changed = [
+        other
+        for other, size, mtime in signature_entries(values.our_sources)
+        if other.lower() in others and others[other.lower()] != (size, mtime)
+    ]
+    if not changed:
+        return values
+    copies = {normalize_tag(keyword) for keyword in values.our_keywords}
+    return replace(
+        values,
+        keywords=[keyword for keyword in values.keywords if normalize_tag(keyword) not in copies],
+        paths=[path for path in values.paths if path not in values.our_paths],
+        title=None if values.title is not None and _clean(values.title) == _clean(values.our_title) else values.title,
+        description=None if _clean(values.description) == _clean(values.our_description) else values.description,
+        our_place=None,
+    )
 
 
 def _embedded(source: bytes | BinaryIO, problems: list[str]) -> tuple[list[XmpValues], ExifFacts]:

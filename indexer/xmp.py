@@ -12,10 +12,8 @@ import defusedxml.ElementTree as SafeTree
 from defusedxml import DefusedXmlException
 
 from db.models import plausible_date
-from db.xmp import qualified
+from db.xmp import CREATOR_TOOL, MAX_XMP_BYTES, qualified
 
-# Sidecars are a few KB; Lightroom's largest are tens of KB. A bigger packet is not metadata worth reading.
-MAX_XMP_BYTES = 2 << 20
 MAX_VALUES = 500  # keywords and paths kept per property
 MAX_TEXT = 2000  # characters kept of a title or description
 
@@ -44,6 +42,14 @@ class XmpValues:
     our_caption: str | None = None
     our_tags: list[str] = field(default_factory=list)
     our_place: str | None = None
+    # Which values are captionary's copies of its record, and the other sidecars they were read with;
+    # our_keywords is None in a sidecar written before captionary listed them.
+    our_keywords: list[str] | None = None
+    our_paths: list[str] = field(default_factory=list)
+    our_title: str | None = None
+    our_description: str | None = None
+    our_sources: str = ""
+    by_captionary: bool = False  # xmp:CreatorTool: the whole sidecar was created by captionary
 
 
 _CONTAINERS = {qualified("rdf", name) for name in ("Bag", "Seq", "Alt")}
@@ -91,7 +97,15 @@ _WANTED = {
     "our_caption": ("captionary", "caption"),
     "our_tags": ("captionary", "autoTags"),
     "our_place": ("captionary", "place"),
+    "our_keywords": ("captionary", "keywords"),
+    "our_paths": ("captionary", "paths"),
+    "our_title": ("captionary", "title"),
+    "our_description": ("captionary", "description"),
+    "our_sources": ("captionary", "sources"),
+    "tool": ("xmp", "CreatorTool"),
 }
+# The packet's root, whatever prefix its writer bound (x:, x2:...): from here on the declarations it needs.
+_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:xmpmeta|RDF)[\s>/]")
 
 
 def parse_xmp(packet: bytes | str) -> XmpValues:
@@ -99,9 +113,8 @@ def parse_xmp(packet: bytes | str) -> XmpValues:
     data = packet.encode("utf-8", "replace") if isinstance(packet, str) else packet
     if len(data) > MAX_XMP_BYTES:
         raise XmpError(f"XMP too large ({len(data)} bytes; limit {MAX_XMP_BYTES})")
-    start = data.find(b"<x:xmpmeta")
-    if start < 0:
-        start = data.find(b"<rdf:RDF")
+    found_root = _ROOT.search(data)
+    start = found_root.start() if found_root else -1
     end = data.rfind(b">")
     if start < 0 or end < start:
         raise XmpError("XMP holds no x:xmpmeta or rdf:RDF element")
@@ -131,6 +144,12 @@ def parse_xmp(packet: bytes | str) -> XmpValues:
         our_caption=_first(get["our_caption"]),
         our_tags=get["our_tags"],
         our_place=_first(get["our_place"]),
+        our_keywords=get["our_keywords"] if qualified("captionary", "keywords") in found else None,
+        our_paths=get["our_paths"],
+        our_title=_first(get["our_title"]),
+        our_description=_first(get["our_description"]),
+        our_sources=next(iter(get["our_sources"]), ""),
+        by_captionary=CREATOR_TOOL in get["tool"],
     )
 
 
