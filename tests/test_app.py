@@ -1,6 +1,12 @@
 """The Streamlit app through streamlit.testing's AppTest: empty state, search, filters, paging, detail, edits."""
 
+import os
 import re
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -276,3 +282,63 @@ def test_a_long_caption_shows_its_first_sentence_and_the_rest_on_demand(indexed,
     app.button(key=f"open-{app.session_state['result_ids'][0]}").click().run()
     expander = next(element for element in app.expander if element.label == "Full caption")
     assert any("striped awning" in unescape(element.value) for element in expander.markdown)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serving(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def port_taken(port: int) -> bool:
+    """Whether a new server could not listen on the port (as Streamlit listens: SO_REUSEADDR)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+            probe.listen()
+        except OSError:
+            return True
+        return False
+
+
+@pytest.mark.slow
+def test_stopping_the_app_by_its_process_id_stops_the_server(data_dir):
+    # As a service manager stops it: a signal to the process it started, `captionary app`, and to no other.
+    # One app for each signal, started together (each start takes seconds).
+    env = {**os.environ, "STREAMLIT_SERVER_HEADLESS": "true"}
+    apps = {}
+    try:
+        for stop in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            port = free_port()
+            command = [sys.executable, "-m", "indexer", "app", "--port", str(port), "--data-dir", str(data_dir)]
+            # its own process group, so that whatever it leaves behind can be found (and cleaned up) below
+            apps[stop] = (
+                port,
+                subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True),
+            )
+        deadline = time.monotonic() + 90
+        for port, app in apps.values():
+            while not serving(port):  # (binding to see would race the server for the port)
+                assert app.poll() is None and time.monotonic() < deadline, app.stderr.read().decode()[-2000:]
+                time.sleep(0.2)
+        for stop, (port, app) in apps.items():
+            app.send_signal(stop)
+            app.wait(timeout=30)
+            assert not serving(port) and not port_taken(port), (
+                f"after {stop.name} a server still listens on {port}: the next start fails"
+            )
+            with pytest.raises(ProcessLookupError):  # nothing of the app is left running
+                os.killpg(app.pid, 0)
+    finally:
+        for _, app in apps.values():
+            try:
+                os.killpg(app.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            app.wait()
