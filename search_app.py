@@ -19,6 +19,7 @@ from search_assets import (
     MODE_HELP,
     PAGE_CSS,
     QUERY_HELP,
+    distinguishing_folders,
     escape_markdown,
     folder_label,
     result_count,
@@ -45,6 +46,11 @@ SEARCH_STATE = (
 )
 TOP_TAGS = 30
 SORTS = {"Relevance": "relevance", "Newest first": "date", "Oldest first": "date_asc"}
+# Streamlit's map draws its base layer from CARTO's tile servers: the browser asks them for the area shown.
+MAP_NOTE = (
+    "The base map is loaded from CARTO's servers (basemaps.cartocdn.com), which see the area shown; "
+    "the photos' positions are drawn here. Offline, only the points show."
+)
 
 
 @st.cache_resource(show_spinner=False)
@@ -138,10 +144,11 @@ def filters_ui(store: Store, query: str) -> tuple[Filters, str]:
 def results_ui(store: Store, page: SearchPage) -> None:
     matches = [hit for hit in page.hits if hit.match != RELATED]
     related = [hit for hit in page.hits if hit.match == RELATED]
-    grid_ui(store, matches, page.terms)
+    folders = distinguishing_folders([hit.image.path for hit in page.hits])  # over both grids: one may hold a namesake
+    grid_ui(store, matches, page.terms, folders)
     if related:
         st.subheader("Related", help="No word of the query matches these photos; their captions mean something close.")
-        grid_ui(store, related, page.terms)
+        grid_ui(store, related, page.terms, folders)
 
 
 def pager_ui(total: int) -> None:
@@ -201,6 +208,7 @@ def map_ui(page: SearchPage) -> None:
     placed = [hit.image for hit in page.hits if hit.image.latitude is not None and hit.image.longitude is not None]
     if placed:
         with st.expander(f"Map of {len(placed)} photo{'s' if len(placed) != 1 else ''} on this page with a position"):
+            st.caption(MAP_NOTE)
             st.map({"lat": [image.latitude for image in placed], "lon": [image.longitude for image in placed]}, size=20)
 
 

@@ -4,22 +4,39 @@ from files and people is written into the page (always escaped: it shows as text
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from collections import defaultdict
+from pathlib import Path, PurePath
 
 from db.query import highlight
 from db.reads import ImageRecord
 from db.search import SearchPage
 
 _MARKDOWN_SPECIAL = re.compile(r"[!-/:-@\[-`{-~]")
+# Streamlit's Markdown (GFM) turns web and e-mail addresses in plain text into links after escapes are read,
+# by matching `http://`, `https://`, `www.` and `name@host`. An invisible word joiner after `:` and `@` and
+# inside `www.` breaks each pattern; the text reads the same.
+_AUTOLINK_TRIGGER = re.compile(r"(?<=[:@])|(?<=www)(?=\.)", re.IGNORECASE)
+WORD_JOINER = "\u2060"
 
 PAGE_CSS = """
 [data-testid="stMainBlockContainer"] { padding-top: 1.5rem; }
+/* With the sidebar closed, its open button sits in the page's top bar: the title starts below it. */
+[data-testid="stAppViewContainer"]:has([data-testid="stSidebar"][data-collapsed="true"])
+  [data-testid="stMainBlockContainer"] { padding-top: 4rem; }
 [class*="st-key-grid-"] [data-testid="stHorizontalBlock"] {
   display: grid !important; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap: 1rem;
 }
 [class*="st-key-grid-"] [data-testid="stColumn"] { width: auto !important; min-width: 0 !important; }
 [class*="st-key-grid-"] img { aspect-ratio: 1 / 1; object-fit: cover; cursor: pointer; border-radius: 0.4rem; }
 [class*="st-key-grid-"] [data-testid="stCaptionContainer"] { overflow-wrap: break-word; }
+/* The photo view: the details beside the photo, under it when the view is narrow (a laptop in split view). */
+.st-key-photo-view { container-type: inline-size; }
+@container (max-width: 860px) {
+  .st-key-photo-view [data-testid="stHorizontalBlock"] { flex-direction: column; }
+  .st-key-photo-view [data-testid="stColumn"] { width: 100% !important; flex: 1 1 100% !important; }
+}
+/* The photo's fullscreen button sits inside the photo's corner, not over the Previous/Next row above it. */
+.st-key-photo-view [data-testid="stElementToolbar"] { top: 0.25rem !important; right: 0.25rem !important; }
 """
 # Trusted page behaviour (no user data in it): a click on a thumbnail presses its tile's Open button;
 # in the photo view the arrow keys press Previous/Next and Escape presses Back, unless a text field has
@@ -39,6 +56,16 @@ export default function () {
     const open = tile && tile.querySelector('[class*="st-key-open-"] button');
     if (open) { open.click(); }
   });
+  // Below 1000 px the filters would take a third of the window: the sidebar starts closed (its arrow opens it).
+  if (window.innerWidth < 1000) {
+    let tries = 0;
+    const collapse = () => {
+      const close = window.parent.document.querySelector('[data-testid="stSidebarCollapseButton"] button');
+      const open = window.parent.document.querySelector('[data-testid="stSidebar"][data-collapsed="false"]');
+      if (close && open) { close.click(); } else if (!open && tries++ < 50) { setTimeout(collapse, 100); }
+    };
+    collapse();
+  }
   document.addEventListener("keydown", (event) => {
     const target = event.target;
     if (target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))) { return; }
@@ -73,8 +100,9 @@ MODE_HELP = (
 
 def escape_markdown(text: str) -> str:
     """Text from a file or a person, shown as text: every ASCII punctuation mark escaped (CommonMark allows
-    it for all of them), so no link, image, HTML, autolinked URL or Streamlit directive can form."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\g<0>", text.replace("\n", " "))
+    it for all of them), so no link, image, HTML or Streamlit directive can form, and web addresses broken
+    by a word joiner so that none becomes a link either."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\g<0>", _AUTOLINK_TRIGGER.sub(WORD_JOINER, text.replace("\n", " ")))
 
 
 def highlighted_markdown(text: str, terms: set[str]) -> str:
@@ -84,8 +112,8 @@ def highlighted_markdown(text: str, terms: set[str]) -> str:
 
 
 def breakable(name: str) -> str:
-    """A long file name may wrap after _ - . (IMG_20190801_1234.jpg), not in the middle of a number."""
-    return re.sub(r"([_\-.])", "\\1\u200b", name)
+    """A long file or folder name may wrap after _ - . / (IMG_20190801_1234.jpg), not in the middle of a number."""
+    return re.sub(r"([_\-./])", "\\1\u200b", name)
 
 
 def result_count(page: SearchPage) -> str:
@@ -130,5 +158,24 @@ def folder_label(roots: list[str]):
 
 
 def short_path(image: ImageRecord) -> str:
-    """The path under its root, `root-name/sub/IMG_1.jpg`: the full path is in the copy box below."""
+    """The path under its root, `root-name/sub/IMG_1.jpg`: the full path is in the copy box under the photo."""
     return folder_label([image.root])(image.path)
+
+
+def distinguishing_folders(paths: list[str]) -> dict[str, str]:
+    """For files that share a name, the shortest end of each one's folder that none of the others ends with
+    (`2019/city trip` and `2022/city trip` for two `city trip/IMG_0001.jpg`); files named once get none."""
+    folders: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+    for path in paths:
+        folders[PurePath(path).name].append(PurePath(path).parent.parts)
+    hints = {}
+    for path in paths:
+        mine = PurePath(path).parent.parts
+        others = [parts for parts in folders[PurePath(path).name] if parts != mine]
+        if not others:
+            continue
+        depth = next(
+            (depth for depth in range(1, len(mine)) if all(parts[-depth:] != mine[-depth:] for parts in others)), len(mine)
+        )
+        hints[path] = str(PurePath(*mine[-depth:])) if depth == len(mine) else "…/" + "/".join(mine[-depth:])
+    return hints

@@ -14,7 +14,16 @@ from db.semantic import has_image_embeddings
 from db.store import Store
 from db.tags import normalize_tag
 from indexer.caption_text import first_sentence
-from search_assets import breakable, escape_markdown, highlighted_markdown, model_name, short_path
+from search_assets import (
+    breakable,
+    distinguishing_folders,
+    escape_markdown,
+    highlighted_markdown,
+    model_name,
+    short_path,
+)
+
+TEXT_LINES_SHOWN = 3  # of the text read in a photo; the rest folded
 
 
 def select_image(file_id: int | None) -> None:
@@ -24,11 +33,15 @@ def select_image(file_id: int | None) -> None:
 # -- results grid ------------------------------------------------------------------------------
 
 
-def grid_ui(store: Store, hits: list[SearchHit], terms: set[str]) -> None:
+def grid_ui(store: Store, hits: list[SearchHit], terms: set[str], folders: dict[str, str] | None = None) -> None:
+    """folders: what tells same-named files apart (search_assets.distinguishing_folders), by path; from
+    these hits when not given (the page's other grid may hold a namesake too)."""
     if not hits:
         return
+    if folders is None:
+        folders = distinguishing_folders([hit.image.path for hit in hits])
     # One row of columns that the page's CSS lays out as a grid: as many columns as fit the window
-    # (5 at 1400 px, 2 at 800 px), every tile square.
+    # (5 at 1400 px, 4 at 800 px with the sidebar closed), every tile square.
     with st.container(key=f"grid-{hits[0].match}"):
         for column, hit in zip(st.columns(len(hits)), hits):
             with column:
@@ -37,7 +50,9 @@ def grid_ui(store: Store, hits: list[SearchHit], terms: set[str]) -> None:
                 shown = first_sentence(hit.image.caption)
                 more = " …" if len(shown) < len(hit.image.caption.strip()) else ""
                 st.markdown(highlighted_markdown(shown, terms) + more)
-                st.caption(breakable(escape_markdown(hit.image.name)))
+                name = breakable(escape_markdown(hit.image.name))
+                folder = folders.get(hit.image.path)  # a second line, only where a namesake is on the page
+                st.caption(name + (f"  \n{breakable(escape_markdown(folder))}" if folder else ""))
                 st.button("Open", key=f"open-{hit.image.id}", on_click=select_image, args=(hit.image.id,))
 
 
@@ -90,8 +105,9 @@ def metadata_ui(image: ImageRecord) -> None:
         "Dimensions": f"{image.width} × {image.height}",
         "Size": f"{image.size / 1_000_000:.1f} MB" if image.size >= 100_000 else f"{image.size / 1000:.0f} kB",
         "Format": image.format,
-        "Camera": image.camera or "unknown",
-        "Place": image.place,  # most photos carry no position: then the row is left out
+        # rows a photo has no value for are left out: most photos carry no camera (no EXIF) or position
+        "Camera": image.camera,
+        "Place": image.place,
         "Rating": "★" * image.rating if image.rating and image.rating > 0 else ("rejected" if image.rating == -1 else None),
         "Caption by": "a person (edited)" if image.edited else model_name(image.model),
         # The file's keywords apart from the others: what the person said in another tool.
@@ -100,38 +116,94 @@ def metadata_ui(image: ImageRecord) -> None:
         "Folder": short_path(image).rsplit("/", 1)[0],
     }
     # Every value comes from a file or a person: escaped, so it shows as text (no link, no remote image).
-    st.markdown("\n".join(f"- **{label}:** {escape_markdown(value)}" for label, value in rows.items() if value))
-    st.code(image.path, language=None, wrap_lines=True)  # the full path, with a copy button
+    shown = {label: escape_markdown(value) for label, value in rows.items() if value}
+    shown["Folder"] = breakable(shown["Folder"])  # a long folder wraps after a slash, not inside a name
+    st.markdown("\n".join(f"- **{label}:** {value}" for label, value in shown.items()))
+
+
+def text_ui(text: str) -> None:
+    """The text read in the photo (OCR), after the details: its first lines, the rest folded; the words of
+    the search in bold."""
+    terms = {token.text for token in words_analyzer()(st.session_state.get("query") or "")}
+    lines = [highlighted_markdown(line, terms) for line in text.splitlines() if line.strip()]
+    st.markdown("**Text in the photo:**  \n" + "  \n".join(lines[:TEXT_LINES_SHOWN]))
+    if len(lines) > TEXT_LINES_SHOWN:
+        with st.expander(f"{len(lines) - TEXT_LINES_SHOWN} more lines"):
+            st.markdown("  \n".join(lines[TEXT_LINES_SHOWN:]))
+
+
+# An edit is saved in its button's callback, which runs before the page is drawn again: the view then reads
+# the photo back from the library and shows what was saved (caption, "a person", tags, the Revert button).
+def _notice(file_id: int, form: str, text: str, ok: bool) -> None:
+    st.session_state[f"notice-{form}-{file_id}"] = (text, ok)
+
+
+def _show_notice(file_id: int, form: str) -> None:
+    text, ok = st.session_state.pop(f"notice-{form}-{file_id}", (None, True))
+    if text is not None:
+        (st.success if ok else st.error)(text)
+
+
+def _field(key: str, stored: str) -> None:
+    """An edit field shows what is stored: set when first drawn, and again whenever the stored value has
+    changed since (a save, a revert, the auto-tags of a new caption, an index run meanwhile). Kept in the
+    session rather than passed as `value=`, so that a save can put the stored form (normalised) back in it."""
+    if key not in st.session_state or st.session_state.get(f"{key}-stored") != stored:
+        st.session_state[key] = stored
+        st.session_state[f"{key}-stored"] = stored
+
+
+def _save_caption(store: Store, file_id: int) -> None:
+    try:
+        saved = store.set_caption(file_id, st.session_state[f"caption-{file_id}"])
+        st.session_state[f"caption-{file_id}"] = saved.caption
+        _notice(file_id, "caption", "Saved. Re-indexing will keep your caption.", ok=True)
+    except CaptionaryError as error:
+        _notice(file_id, "caption", str(error), ok=False)
+
+
+def _revert_caption(store: Store, file_id: int) -> None:
+    try:
+        st.session_state[f"caption-{file_id}"] = store.set_caption(file_id, None).caption
+        _notice(file_id, "caption", "Back to the model's caption.", ok=True)
+    except CaptionaryError as error:
+        _notice(file_id, "caption", str(error), ok=False)
+
+
+def _save_tags(store: Store, file_id: int) -> None:
+    text = st.session_state[f"tags-{file_id}-text"]
+    wanted = {normalize_tag(tag) for tag in text.split(",")} - {""}  # as the store normalises them
+    try:
+        current = set(store.image(file_id).tags)
+        saved = store.edit_tags(file_id, add=sorted(wanted - current), remove=sorted(current - wanted))
+        st.session_state[f"tags-{file_id}-text"] = ", ".join(saved.tags)
+        _notice(file_id, "tags", "Tags saved. Re-indexing will keep them.", ok=True)
+    except CaptionaryError as error:
+        _notice(file_id, "tags", str(error), ok=False)
 
 
 def edit_caption_ui(store: Store, image: ImageRecord) -> None:
+    _field(f"caption-{image.id}", image.caption)
     with st.form(f"edit-{image.id}"):
-        text = st.text_area("Caption", value=image.caption, key=f"caption-{image.id}")
-        saved = st.form_submit_button("Save caption")
-    if saved:
-        try:
-            store.set_caption(image.id, text)
-            st.success("Saved. Re-indexing will keep your caption.")
-        except CaptionaryError as error:
-            st.error(str(error))
-    # A short label: at 800 px this column is 180 px wide, and "Revert to the model's caption" was cut off.
-    if image.edited and st.button("Revert caption", key=f"revert-{image.id}", help="Go back to the caption the model wrote"):
-        store.set_caption(image.id, None)
-        st.rerun()
+        st.text_area("Caption", key=f"caption-{image.id}")
+        st.form_submit_button("Save caption", on_click=_save_caption, args=(store, image.id))
+    _show_notice(image.id, "caption")
+    if image.edited:
+        st.button(
+            "Revert caption",
+            key=f"revert-{image.id}",
+            help="Go back to the caption the model wrote",
+            on_click=_revert_caption,
+            args=(store, image.id),
+        )
 
 
 def edit_tags_ui(store: Store, image: ImageRecord) -> None:
+    _field(f"tags-{image.id}-text", ", ".join(image.tags))
     with st.form(f"tags-{image.id}"):
-        text = st.text_input("Tags (comma-separated)", value=", ".join(image.tags), key=f"tags-{image.id}-text")
-        saved = st.form_submit_button("Save tags")
-    if saved:
-        wanted = {normalize_tag(tag) for tag in text.split(",")} - {""}  # as the store normalises them
-        current = set(image.tags)
-        try:
-            store.edit_tags(image.id, add=sorted(wanted - current), remove=sorted(current - wanted))
-            st.success("Tags saved. Re-indexing will keep them.")
-        except CaptionaryError as error:
-            st.error(str(error))
+        st.text_input("Tags (comma-separated)", key=f"tags-{image.id}-text")
+        st.form_submit_button("Save tags", on_click=_save_tags, args=(store, image.id))
+    _show_notice(image.id, "tags")
 
 
 def detail_ui(store: Store, file_id: int) -> None:
@@ -144,7 +216,9 @@ def detail_ui(store: Store, file_id: int) -> None:
         st.button("← Back to results", key="detail-back", on_click=select_image, args=(None,))
         return
     neighbours_ui(file_id)
-    picture, details = st.columns([3, 2])
+    # Keyed for the page's CSS: the details go under the photo when the view is narrow.
+    with st.container(key="photo-view"):
+        picture, details = st.columns([3, 2])
     with picture:
         try:
             check_indexed_file(image.path, image.size)
@@ -153,8 +227,11 @@ def detail_ui(store: Store, file_id: int) -> None:
             st.image(shown, width="stretch" if shown.width >= 700 else shown.width)
         except (ImageReadError, OSError) as error:
             st.warning(f"Cannot show the photo: {error}")
+        # The full path, with a copy button, under the photo where the line is longest: on one line (scrolled
+        # when longer), as Chromium would wrap it inside a name, and break points would be copied with it.
+        st.code(image.path, language=None)
     with details:
-        st.subheader(escape_markdown(image.title or image.name))
+        st.subheader(escape_markdown(image.title or image.name), anchor=False)
         opening = first_sentence(image.caption)
         st.markdown(escape_markdown(opening))
         if len(opening) < len(image.caption.strip()):
@@ -162,11 +239,9 @@ def detail_ui(store: Store, file_id: int) -> None:
                 st.markdown(escape_markdown(image.caption))
         if image.description:  # the file's own description (IPTC/XMP): what the person wrote, apart from the caption
             st.markdown(f"> {escape_markdown(image.description)}")
-        if image.text:  # read in the pixels (OCR); the words of the search are in bold
-            terms = {token.text for token in words_analyzer()(st.session_state.get("query") or "")}
-            lines = [highlighted_markdown(line, terms) for line in image.text.splitlines()]
-            st.markdown("**Text in the photo:**  \n" + "  \n".join(lines))
         metadata_ui(image)
+        if image.text:
+            text_ui(image.text)
         edit_caption_ui(store, image)
         edit_tags_ui(store, image)
     looks_like_ui(store, image)

@@ -152,7 +152,7 @@ def write_csv(rows: Iterator[ExportRow], out: TextIO) -> int:
                     ";".join(row.tags),
                     row.model,
                     row.taken_at or "",
-                    "yes" if row.edited else "",
+                    "true" if row.edited else "false",  # as in JSON: an empty cell would read as unknown
                     row.title or "",
                     row.description or "",
                     row.place or "",

@@ -26,7 +26,7 @@ from indexer.cli_options import (
     open_semantic_store,
     prompt_option,
 )
-from indexer.console import TqdmProgress, print_search_page, streamlit_command
+from indexer.console import TqdmProgress, print_search_page, run_streamlit, streamlit_command
 from indexer.settings import Settings
 
 FAILURES_SHOWN = 5  # failed files listed under the summary line of `index`
@@ -241,7 +241,6 @@ def caption(images, model, prompt, max_new_tokens, batch_size, device, as_json) 
 def app(data_dir, port, host, model) -> None:
     """Open the search app in the browser (streamlit run search_app.py)."""
     import importlib.util
-    import subprocess
 
     spec = importlib.util.find_spec("search_app")
     if spec is None or spec.origin is None:
@@ -257,7 +256,7 @@ def app(data_dir, port, host, model) -> None:
             "captions and tags and no password; use it only on a network you trust",
             err=True,
         )
-    sys.exit(subprocess.call(streamlit_command(spec.origin, host, port), env=env))
+    run_streamlit(streamlit_command(spec.origin, host, port), env)
 
 
 @cli.command()

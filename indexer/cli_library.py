@@ -177,7 +177,8 @@ def tag(path, add, remove, data_dir, as_json) -> None:
 )
 @data_dir_option
 def export(file_format, output, data_dir) -> None:
-    """Export one row per image: path, caption, tags, model, date taken (streamed)."""
+    """Export one row per image (streamed), with the columns path, caption, tags (;-separated in CSV), model,
+    taken_at, edited (true or false), title, description, place (the file's own) and text (read in the photo)."""
     from db.export import export_rows, write_csv, write_json
 
     writer = write_csv if file_format == "csv" else write_json

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -113,3 +114,16 @@ def streamlit_command(script: str, host: str, port: int) -> list[str]:
         "--client.toolbarMode",
         "minimal",
     ]
+
+
+def run_streamlit(command: list[str], env: dict[str, str]) -> NoReturn:
+    """Become the Streamlit server (exec, same process id): a service manager's `kill PID` (SIGTERM, SIGINT,
+    SIGHUP) then reaches the server itself, which frees its port, rather than a parent that would leave
+    the server running as an orphan."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.name == "posix":
+        os.execve(command[0], command, env)
+    import subprocess  # Windows has no exec: its os.exec* start a new process and return
+
+    sys.exit(subprocess.call(command, env=env))

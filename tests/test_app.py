@@ -1,6 +1,12 @@
 """The Streamlit app through streamlit.testing's AppTest: empty state, search, filters, paging, detail, edits."""
 
+import os
 import re
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -29,13 +35,14 @@ def search(app: AppTest, query: str) -> AppTest:
 
 
 def unescape(markdown: str) -> str:
-    """Markdown escapes and the zero-width break points the grid puts in file names, removed."""
-    return re.sub(r"\\(.)", r"\1", markdown).replace("\u200b", "")
+    """Markdown escapes, the zero-width break points the grid puts in file names and the word joiners that
+    keep web addresses from becoming links, removed."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u200b", "").replace("\u2060", "")
 
 
 def shown_names(app: AppTest) -> list[str]:
-    """File names under the thumbnails, in grid order."""
-    names = [unescape(element.value) for element in app.caption]
+    """File names under the thumbnails, in grid order (without the folder a namesake adds on a second line)."""
+    names = [unescape(element.value).split("  \n")[0] for element in app.caption]
     return [
         name
         for name in names
@@ -276,3 +283,165 @@ def test_a_long_caption_shows_its_first_sentence_and_the_rest_on_demand(indexed,
     app.button(key=f"open-{app.session_state['result_ids'][0]}").click().run()
     expander = next(element for element in app.expander if element.label == "Full caption")
     assert any("striped awning" in unescape(element.value) for element in expander.markdown)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serving(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def port_taken(port: int) -> bool:
+    """Whether a new server could not listen on the port (as Streamlit listens: SO_REUSEADDR)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+            probe.listen()
+        except OSError:
+            return True
+        return False
+
+
+@pytest.mark.slow
+def test_stopping_the_app_by_its_process_id_stops_the_server(data_dir):
+    # As a service manager stops it: a signal to the process it started, `captionary app`, and to no other.
+    # One app for each signal, started together (each start takes seconds).
+    env = {**os.environ, "STREAMLIT_SERVER_HEADLESS": "true"}
+    apps = {}
+    try:
+        for stop in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            port = free_port()
+            command = [sys.executable, "-m", "indexer", "app", "--port", str(port), "--data-dir", str(data_dir)]
+            # its own process group, so that whatever it leaves behind can be found (and cleaned up) below
+            apps[stop] = (
+                port,
+                subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True),
+            )
+        deadline = time.monotonic() + 90
+        for port, app in apps.values():
+            while not serving(port):  # (binding to see would race the server for the port)
+                assert app.poll() is None and time.monotonic() < deadline, app.stderr.read().decode()[-2000:]
+                time.sleep(0.2)
+        for stop, (port, app) in apps.items():
+            app.send_signal(stop)
+            app.wait(timeout=30)
+            assert not serving(port) and not port_taken(port), (
+                f"after {stop.name} a server still listens on {port}: the next start fails"
+            )
+            with pytest.raises(ProcessLookupError):  # nothing of the app is left running
+                os.killpg(app.pid, 0)
+    finally:
+        for _, app in apps.values():
+            try:
+                os.killpg(app.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            app.wait()
+
+
+def open_photo(app: AppTest, file_id: int) -> AppTest:
+    app.button(key=f"open-{file_id}").click().run()
+    assert not app.exception, app.exception
+    return app
+
+
+def test_saving_a_caption_and_tags_shows_them_at_once(indexed, monkeypatch):
+    tree, data_dir = indexed
+    app = search(start_app(data_dir, monkeypatch), "red car")
+    file_id = app.session_state["result_ids"][0]
+    open_photo(app, file_id)
+    app.text_area(key=f"caption-{file_id}").input("Grandpa's old Volvo")
+    next(button for button in app.button if button.label == "Save caption").click().run()
+    # the same run that says "Saved." shows the saved caption, who wrote it, and the way back
+    assert "Saved." in app.success[0].value
+    assert any(unescape(element.value) == "Grandpa's old Volvo" for element in app.markdown)
+    assert "Caption by: a person (edited)" in metadata(app).replace("**", "")
+    assert any(button.label == "Revert caption" for button in app.button)
+    # the new caption's words are the photo's auto-tags now: the tags box says so too
+    with Store.open_existing(data_dir) as store:
+        stored = store.image(file_id).tags
+    assert "volvo" in stored and app.text_input(key=f"tags-{file_id}-text").value == ", ".join(stored)
+
+    app.text_input(key=f"tags-{file_id}-text").input("Old Cars, grandpa")
+    next(button for button in app.button if button.label == "Save tags").click().run()
+    assert "Tags: grandpa, old cars" in metadata(app).replace("**", "")  # as stored: lower case, in order
+    assert app.text_input(key=f"tags-{file_id}-text").value == "grandpa, old cars"
+
+    app.button(key=f"revert-{file_id}").click().run()
+    # the model's caption is back, in the view and in the field, and there is nothing left to revert
+    assert app.text_area(key=f"caption-{file_id}").value == "a red car parked on a city street"
+    assert "Caption by: fake-model" in metadata(app).replace("**", "")
+    assert not any(button.label == "Revert caption" for button in app.button)
+
+
+def test_same_named_photos_show_the_folder_that_tells_them_apart(tmp_path, data_dir, monkeypatch):
+    root = tmp_path / "photos"
+    for folder in ("2019/city trip", "2022/city trip", "scans"):
+        save_jpeg(photo(colour=COLOURS[0]), root / folder / "IMG_0001.jpg")
+    save_jpeg(photo(colour=COLOURS[0]), root / "2022" / "city trip" / "IMG_0002.jpg")
+    with Store.open(data_dir) as store:
+        index_with(store, [root], FakeCaptioner())
+    app = search(start_app(data_dir, monkeypatch), "car")
+    tiles = sorted(text for text in (unescape(element.value) for element in app.caption) if "IMG_" in text)
+    assert tiles == [
+        "IMG_0001.jpg  \n…/2019/city trip",
+        "IMG_0001.jpg  \n…/2022/city trip",
+        "IMG_0001.jpg  \n…/scans",
+        "IMG_0002.jpg",  # named once: no folder
+    ]
+
+
+def test_the_folder_shown_is_the_shortest_end_that_differs():
+    from search_assets import distinguishing_folders
+
+    assert distinguishing_folders(["/p/a/IMG.jpg", "/p/b/x/IMG.jpg", "/q/b/x/IMG.jpg", "/x/IMG.jpg", "/p/a/other.jpg"]) == {
+        "/p/a/IMG.jpg": "…/a",
+        "/p/b/x/IMG.jpg": "…/p/b/x",  # b/x is in /q too
+        "/q/b/x/IMG.jpg": "…/q/b/x",
+        "/x/IMG.jpg": "/x",  # the whole folder: every shorter end is another's too
+    }
+
+
+def test_a_photo_without_a_camera_has_no_camera_row(indexed, monkeypatch):
+    tree, data_dir = indexed
+    app = search(start_app(data_dir, monkeypatch), "beach")
+    open_photo(app, app.session_state["result_ids"][0])
+    assert "Taken:" in metadata(app) and "Camera" not in metadata(app)
+
+
+class NoticeReader:
+    engine_id = "fake-ocr"
+
+    def read(self, image) -> str:
+        return "\n".join(["OPENING HOURS", *(f"line {number}" for number in range(2, 22))])
+
+
+def test_text_in_a_photo_comes_after_its_details_folded_after_three_lines(photo_tree, data_dir, monkeypatch):
+    with Store.open(data_dir) as store:
+        index_with(store, [photo_tree["root"]], FakeCaptioner(), ocr=True, text_reader_factory=lambda _: NoticeReader())
+    app = search(start_app(data_dir, monkeypatch), "red car")
+    open_photo(app, app.session_state["result_ids"][0])
+    texts = [unescape(element.value) for element in app.markdown]
+    details = next(index for index, text in enumerate(texts) if "Taken:" in text)
+    shown = next(index for index, text in enumerate(texts) if text.startswith("**Text in the photo:**"))
+    assert shown > details
+    assert texts[shown].splitlines()[1:] == ["OPENING HOURS  ", "line 2  ", "line 3"]
+    folded = next(element for element in app.expander if element.label == "18 more lines")
+    assert unescape(folded.markdown[0].value).splitlines()[0] == "line 4  "
+    assert unescape(folded.markdown[0].value).endswith("line 21")
+
+
+def test_a_web_address_in_a_text_is_kept_from_becoming_a_link():
+    from search_assets import WORD_JOINER, escape_markdown
+
+    shown = escape_markdown("see https://evil.example, WWW.evil.example or me@evil.example")
+    # each pattern GFM links (scheme://, www., name@host) is broken by an invisible joiner
+    for planted in ("https\\:" + WORD_JOINER + "\\/\\/", "WWW" + WORD_JOINER + "\\.", "me\\@" + WORD_JOINER + "evil"):
+        assert planted in shown, shown
+    assert unescape(shown) == "see https://evil.example, WWW.evil.example or me@evil.example"

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from indexer.cli import streamlit_command
 from indexer.pipeline import index_roots, load_captioner
 from indexer.report import IndexOptions
 from tests.metadata_photos import xmp_packet
+from tests.photos import COLOURS, make_photo_tree, photo, save_jpeg
 
 CHROMIUM = "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parent.parent
@@ -26,6 +28,7 @@ pytestmark = pytest.mark.slow
 
 # Every button and widget label whose text is cut: wider than its own box where that box clips, or
 # sticking out of an ancestor that clips (the match toggle was clipped by its column, not by itself).
+# A closed sidebar's controls are off screen, not cut.
 CUT_CONTROLS_JS = """
 () => {
   const clips = (el) => ["hidden", "clip", "auto", "scroll"].includes(getComputedStyle(el).overflowX);
@@ -33,7 +36,7 @@ CUT_CONTROLS_JS = """
   const cut = [];
   const controls = document.querySelectorAll('button, [data-testid="stWidgetLabel"]');
   for (const control of controls) {
-    if (!visible(control)) continue;
+    if (!visible(control) || control.closest('[data-testid="stSidebar"][data-collapsed="true"]')) continue;
     const name = (control.innerText || "").trim();
     if (!name) continue;
     for (const el of [control, ...control.querySelectorAll("*")]) {
@@ -74,8 +77,33 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def app_server(photo_tree, data_dir, tiny_model):
+# What a file or a person can put in a photo's text, each a web address: the app shows them as text only.
+PLANTED = {
+    "caption": "Found on https://evil.example/caption and at www.evil.example/more",
+    "tag": "www.evil.example/tag",
+    "title": "Visit https://evil.example/title",
+    "place": "www.evil.example",
+    "camera": "https://evil.example/camera",
+    "text": "https://evil.example/ocr",
+}
+PURPLE = (128, 0, 128)  # the planted photo's colour, which the fake OCR engine recognises
+OCR_LINES = ["OPENING HOURS", *(f"line {number} of the notice" for number in range(2, 21)), PLANTED["text"]]
+
+
+class NoticeReader:
+    """OCR that finds a 21-line notice in the planted photo and nothing elsewhere (the real engine is slow)."""
+
+    engine_id = "fake-ocr"
+
+    def read(self, image) -> str:
+        pixel = image.convert("RGB").getpixel((image.width // 2, image.height // 2))
+        return "\n".join(OCR_LINES) if all(abs(a - b) < 40 for a, b in zip(pixel, PURPLE)) else ""
+
+
+def build_library(root: Path, data_dir: Path, model: Path) -> dict:
+    """The test photo tree (16 photos), a namesake of IMG_0001.jpg in another folder and a photo whose every
+    text is a web address, indexed with the tiny model: 18 photos."""
+    tree = make_photo_tree(root)
     # One photo carries what Lightroom would leave: a sidecar with a title, a description, a keyword, a place
     # and a position, for the place filter, the map and the photo view's metadata.
     sidecar = xmp_packet(
@@ -87,28 +115,50 @@ def app_server(photo_tree, data_dir, tiny_model):
         latitude="46,1.2N",
         longitude="7,44.9E",
     )
-    Path(f"{photo_tree['red']}.xmp").write_bytes(sidecar)
+    Path(f"{tree['red']}.xmp").write_bytes(sidecar)
+    tree["namesake"] = save_jpeg(photo(colour=COLOURS[2]), root / "2022" / "city trip" / "IMG_0001.jpg")
+    tree["planted"] = save_jpeg(
+        photo(size=(1200, 800), colour=PURPLE), root / "2022" / "links" / "planted.jpg", camera=PLANTED["camera"]
+    )
+    Path(f"{tree['planted']}.xmp").write_bytes(xmp_packet(title=PLANTED["title"], city=PLANTED["place"]))
     with Store.open(data_dir) as store:
-        index_roots(store, [photo_tree["root"]], IndexOptions(model=str(tiny_model)), load_captioner)
+        options = IndexOptions(model=str(model), ocr=True)
+        index_roots(store, [root], options, load_captioner, text_reader_factory=lambda _: NoticeReader())
+        ids = {hit.image.path: hit.image.id for hit in store.search("*", limit=100).hits}
         # what a vision-language model writes: a paragraph, which the grid must not show whole
-        red = next(hit.image.id for hit in store.search("*", limit=100).hits if hit.image.path == str(photo_tree["red"]))
-        store.set_caption(red, LONG_CAPTION)
+        store.set_caption(ids[str(tree["red"])], LONG_CAPTION)
+        store.set_caption(ids[str(tree["planted"])], PLANTED["caption"])
+        store.edit_tags(ids[str(tree["planted"])], add=[PLANTED["tag"]], remove=[])
+    return tree
+
+
+def start_server(data_dir: Path):
+    """`streamlit run search_app.py` as `captionary app` starts it; (process, url) once it answers."""
     port = free_port()
     env = {**os.environ, "CAPTIONARY_DATA_DIR": str(data_dir)}
     command = [*streamlit_command(str(REPO / "search_app.py"), "127.0.0.1", port), "--server.headless", "true"]
     server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                return server, url
+        except OSError:
+            if time.time() > deadline or server.poll() is not None:
+                server.kill()
+                raise RuntimeError(f"streamlit did not start: {server.stdout.read().decode()[-2000:]}") from None
+            time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory, tiny_model):
+    # one library and one server for every test here: starting them is most of this file's time
+    base = tmp_path_factory.mktemp("browser")
+    tree = build_library(base / "photos", base / "data", tiny_model)
+    server, url = start_server(base / "data")
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                if time.time() > deadline or server.poll() is not None:
-                    raise RuntimeError(f"streamlit did not start: {server.stdout.read().decode()[-2000:]}") from None
-                time.sleep(0.5)
-        yield url, photo_tree
+        yield url, tree
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -128,17 +178,40 @@ def detail_name(page) -> str:
     return page.locator(f"{MAIN} h3").last.inner_text().replace("\u200b", "")
 
 
-@pytest.mark.skipif(
-    not os.path.exists(CHROMIUM) and not os.environ.get("CI"), reason="Debian's chromium is not installed (.ci/run installs it)"
-)
-@pytest.mark.parametrize("width", [1400, 800])
-def test_the_app_in_a_real_browser(app_server, width):
+# Every link on the page that goes somewhere else than a place on the page itself.
+LINKS_AWAY_JS = """
+() => [...document.querySelectorAll("a[href]")]
+  .filter((a) => a.href.split("#")[0] !== location.href.split("#")[0])
+  .map((a) => a.href)
+"""
+# The page's text, without the invisible joiners that keep web addresses from becoming links.
+TEXT_JS = "() => document.body.innerText.replace(/[\\u2060\\u200b]/g, '')"
+
+
+def box(page, selector: str) -> dict:
+    return page.locator(selector).first.evaluate(
+        "(el) => { const r = el.getBoundingClientRect(); return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; }"
+    )
+
+
+def overlaps(one: dict, other: dict) -> bool:
+    return not (
+        one["right"] <= other["left"]
+        or other["right"] <= one["left"]
+        or one["bottom"] <= other["top"]
+        or other["bottom"] <= one["top"]
+    )
+
+
+@pytest.fixture(scope="module")
+def browser():
     from playwright.sync_api import sync_playwright
 
-    url, tree = app_server
+    if not os.path.exists(CHROMIUM) and not os.environ.get("CI"):
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
+        chromium = playwright.chromium.launch(
             executable_path=CHROMIUM,
             args=[
                 "--no-sandbox",
@@ -150,91 +223,205 @@ def test_the_app_in_a_real_browser(app_server, width):
                 "--disable-sync",
             ],
         )
-        page = browser.new_page(viewport={"width": width, "height": 1000})
-        page.goto(url)
-        search_box = page.get_by_label("Search your photos")
-        search_box.wait_for(timeout=60_000)
-        wait_for_images(page, 16)  # browsing: every photo, newest first
-        page.screenshot(path=str(ARTIFACTS / f"app-grid-{width}.png"), full_page=True)
-        # a private photo app: nothing that sends the user to a cloud service
-        assert page.get_by_text("Deploy", exact=True).count() == 0
-        assert page.evaluate(CUT_CONTROLS_JS) == [], "cut-off controls while browsing"
-        # tiles of one size: every thumbnail is square and they line up in rows
-        boxes = page.locator(f"{MAIN} img").evaluate_all(
-            "(imgs) => imgs.map(img => { const r = img.getBoundingClientRect(); return [r.width, r.height, r.top]; })"
-        )
-        assert all(abs(w - h) <= 1 for w, h, _ in boxes), boxes
-        columns = sum(1 for _, _, top in boxes if abs(top - boxes[0][2]) <= 1)
-        assert columns == (5 if width == 1400 else 2), columns
+        yield chromium
+        chromium.close()
 
-        search_box.fill("holidays OR formats")
-        search_box.press("Enter")
-        page.get_by_text("12 photos").wait_for(timeout=30_000)
-        wait_for_images(page, 12)
-        widths = page.locator(f"{MAIN} img").evaluate_all("(imgs) => imgs.map(img => img.naturalWidth)")
-        assert all(0 < width_ <= 320 for width_ in widths), widths  # thumbnails, never the full photo
-        assert page.evaluate(CUT_CONTROLS_JS) == [], "cut-off controls on the results"
-        page.screenshot(path=str(ARTIFACTS / f"app-search-{width}.png"), full_page=True)
 
-        # the thumbnail itself opens the photo
-        page.locator(f"{MAIN} img").nth(1).click()
-        page.get_by_role("button", name="Save caption").wait_for(timeout=30_000)
-        wait_for_images(page, 1)
-        second = detail_name(page)
-        assert page.evaluate(CUT_CONTROLS_JS) == [], "cut-off controls in the photo view"
-        page.screenshot(path=str(ARTIFACTS / f"app-photo-{width}.png"), full_page=True)
-        # arrow keys step through the results, Escape goes back to the grid
-        page.evaluate("() => document.activeElement && document.activeElement.blur()")  # no text field focused
-        page.keyboard.press("ArrowLeft")
-        wait_for_photo(page, second, shown=False)
-        first = detail_name(page)
-        page.keyboard.press("ArrowRight")
-        wait_for_photo(page, second, shown=True)
-        assert first != second
-        page.keyboard.press("Escape")
-        wait_for_images(page, 12)
+def open_app(browser, url: str, width: int):
+    """A new page (a new Streamlit session) at this width, the search box ready; and the hosts it asks."""
+    page = browser.new_page(viewport={"width": width, "height": 1000})
+    hosts: set[str] = set()
+    # (data: and blob: addresses, which name no host, are the page's own)
+    page.on("request", lambda request: hosts.add(urllib.parse.urlsplit(request.url).hostname or "127.0.0.1"))
+    page.goto(url)
+    page.get_by_label("Search your photos").wait_for(timeout=60_000)
+    return page, hosts
 
-        # the file's keyword is a tag; the place filter offers the country; the map shows the photo
-        search_box.fill("tag:grandma")  # a field: matches only, no related photos
-        search_box.press("Enter")
-        page.get_by_text("1 photo").first.wait_for(timeout=30_000)
-        wait_for_images(page, 1)
-        # the tile shows the caption's first sentence, and marks that there is more
-        page.get_by_text("An older woman in a red jacket stands on a snowy ridge with a walking stick. …").wait_for(
-            timeout=30_000
-        )
-        assert page.get_by_text("two hikers cross a wooden bridge").count() == 0
-        page.get_by_text("Map of 1 photo on this page with a position").click()
-        page.locator("[data-testid='stDeckGlJsonChart']").wait_for(timeout=30_000)
-        places = page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").filter(has_text="Place")
-        places.click()
-        page.get_by_role("option", name="Switzerland (1)", exact=True).click()
-        page.keyboard.press("Escape")
-        page.get_by_role("listbox").wait_for(state="detached", timeout=30_000)  # the list closed: nothing overlays
-        page.locator("[data-testid='stSidebar']").get_by_text("Switzerland (1)").wait_for(timeout=30_000)
-        wait_for_images(page, 1)  # the filter keeps the photo taken there
-        page.screenshot(path=str(ARTIFACTS / f"app-map-{width}.png"), full_page=True)
-        page.locator(f"{MAIN} img").first.click()
-        wait_for_photo(page, "Zermatt weekend", shown=True)  # the file's title names the photo
-        page.get_by_text("Keywords from the file:").wait_for(timeout=30_000)
-        page.get_by_text("Grandma's first time on a mountain").wait_for(timeout=30_000)
-        page.get_by_text("Full caption").click()  # the rest of the caption, on demand
-        details = page.get_by_test_id("stExpanderDetails").get_by_text("two hikers cross a wooden bridge")
-        details.wait_for(timeout=30_000)
-        wait_for_images(page, 1)  # the photo itself, beside its metadata
-        page.wait_for_timeout(400)  # the expander's opening animation, so the screenshot shows its text
-        page.screenshot(path=str(ARTIFACTS / f"app-metadata-{width}.png"), full_page=True)  # first: a failure leaves it
-        assert page.evaluate(CUT_CONTROLS_JS) == [], "cut-off controls in a photo view with metadata"
-        page.keyboard.press("Escape")
-        wait_for_images(page, 1)
 
-        page.get_by_text("Caption a photo", exact=True).click()
-        page.get_by_role("button", name="Caption it").wait_for(timeout=30_000)
-        # the search filters are not shown where they do not apply (Streamlit removes the old elements only
-        # when the run ends, so wait for them to go rather than look at once)
-        page.get_by_text("Filters", exact=True).wait_for(state="detached", timeout=30_000)
-        assert page.evaluate(CUT_CONTROLS_JS) == [], "cut-off controls on the caption view"
-        page.screenshot(path=str(ARTIFACTS / f"app-caption-{width}.png"), full_page=True)
-        browser.close()
-    for view in ("grid", "search", "photo", "map", "metadata", "caption"):
+def search_for(page, query: str, count: int) -> None:
+    search_box = page.get_by_label("Search your photos")
+    search_box.fill(query)
+    search_box.press("Enter")
+    page.get_by_text(f"{count} photo{'s' if count != 1 else ''} ·").first.wait_for(timeout=30_000)
+    wait_for_images(page, count)
+
+
+@pytest.mark.parametrize("width", [1400, 800])
+def test_the_app_in_a_real_browser(app_server, browser, width):
+    url, tree = app_server
+    page, hosts = open_app(browser, url, width)
+    wait_for_images(page, 18)  # browsing: every photo, newest first
+    # below 1000 px the sidebar starts closed: the filters would take a third of the window
+    page.wait_for_function(
+        "(open) => document.querySelector('[data-testid=stSidebar]').dataset.collapsed === String(!open)",
+        arg=width >= 1000,
+        timeout=10_000,
+    )
+    page.screenshot(path=str(ARTIFACTS / f"app-grid-{width}.png"), full_page=True)
+    if width < 1000:  # the button that opens it does not cover the title
+        assert not overlaps(box(page, "[data-testid='stExpandSidebarButton']"), box(page, f"{MAIN} h3"))
+    # a private photo app: nothing that sends the user to a cloud service
+    assert page.get_by_text("Deploy", exact=True).count() == 0
+    assert page.evaluate(CUT_CONTROLS_JS) == [], "cut-off controls while browsing"
+    # tiles of one size: every thumbnail is square and they line up in rows
+    boxes = page.locator(f"{MAIN} img").evaluate_all(
+        "(imgs) => imgs.map(img => { const r = img.getBoundingClientRect(); return [r.width, r.height, r.top]; })"
+    )
+    assert all(abs(w - h) <= 1 for w, h, _ in boxes), boxes
+    columns = sum(1 for _, _, top in boxes if abs(top - boxes[0][2]) <= 1)
+    assert columns == (5 if width == 1400 else 4), columns  # 800 px, the sidebar closed: 4 (2 beside it)
+
+    search_for(page, "holidays OR formats", 12)
+    widths = page.locator(f"{MAIN} img").evaluate_all("(imgs) => imgs.map(img => img.naturalWidth)")
+    assert all(0 < width_ <= 320 for width_ in widths), widths  # thumbnails, never the full photo
+    assert page.evaluate(CUT_CONTROLS_JS) == [], "cut-off controls on the results"
+    page.screenshot(path=str(ARTIFACTS / f"app-search-{width}.png"), full_page=True)
+    keyboard_ui_checks(page, width)
+    planted_checks(page, width, tree)
+    metadata_checks(page, width)  # last: it leaves a place filter on
+    # the map's note names the only host the page asked for besides the app: the base map's tiles
+    assert hosts - {"127.0.0.1"} <= {"basemaps.cartocdn.com"}, hosts
+
+    page.get_by_text("Caption a photo", exact=True).click()
+    page.get_by_role("button", name="Caption it").wait_for(timeout=30_000)
+    # the search filters are not shown where they do not apply (Streamlit removes the old elements only
+    # when the run ends, so wait for them to go rather than look at once)
+    page.get_by_text("Filters", exact=True).wait_for(state="detached", timeout=30_000)
+    assert page.evaluate(CUT_CONTROLS_JS) == [], "cut-off controls on the caption view"
+    page.screenshot(path=str(ARTIFACTS / f"app-caption-{width}.png"), full_page=True)
+    page.close()
+    for view in ("grid", "search", "photo", "map", "metadata", "links", "caption"):
         assert (ARTIFACTS / f"app-{view}-{width}.png").stat().st_size > 10_000
+
+
+def keyboard_ui_checks(page, width: int) -> None:
+    """The thumbnail opens the photo; arrow keys step through the results, Escape goes back to the grid."""
+    page.locator(f"{MAIN} img").nth(1).click()
+    page.get_by_role("button", name="Save caption").wait_for(timeout=30_000)
+    wait_for_images(page, 1)
+    second = detail_name(page)
+    assert page.evaluate(CUT_CONTROLS_JS) == [], "cut-off controls in the photo view"
+    page.screenshot(path=str(ARTIFACTS / f"app-photo-{width}.png"), full_page=True)
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")  # no text field focused
+    page.keyboard.press("ArrowLeft")
+    wait_for_photo(page, second, shown=False)
+    first = detail_name(page)
+    page.keyboard.press("ArrowRight")
+    wait_for_photo(page, second, shown=True)
+    assert first != second
+    page.keyboard.press("Escape")
+    wait_for_images(page, 12)
+
+
+def metadata_checks(page, width: int) -> None:
+    """The file's keyword is a tag; the place filter offers the country; the map shows the photo and says
+    where its tiles come from; the photo view shows the file's title, description and the whole caption."""
+    search_for(page, "tag:grandma", 1)  # a field: matches only, no related photos
+    # the tile shows the caption's first sentence, and marks that there is more
+    page.get_by_text("An older woman in a red jacket stands on a snowy ridge with a walking stick. …").wait_for(timeout=30_000)
+    assert page.get_by_text("two hikers cross a wooden bridge").count() == 0
+    page.get_by_text("Map of 1 photo on this page with a position").click()
+    page.locator("[data-testid='stDeckGlJsonChart']").wait_for(timeout=30_000)
+    page.get_by_text("The base map is loaded from CARTO's servers (basemaps.cartocdn.com)").wait_for(timeout=30_000)
+    if width < 1000:
+        page.locator("[data-testid='stExpandSidebarButton']").click()  # the filters: one click away
+        page.wait_for_function(  # until it has slid in
+            "() => document.querySelector('[data-testid=stSidebar]').getBoundingClientRect().left >= 0", timeout=10_000
+        )
+        page.wait_for_timeout(300)
+    places = page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").filter(has_text="Place")
+    places.click()
+    page.get_by_role("option", name="Switzerland (1)", exact=True).click()
+    page.keyboard.press("Escape")
+    page.get_by_role("listbox").wait_for(state="detached", timeout=30_000)  # the list closed: nothing overlays
+    page.locator("[data-testid='stSidebar']").get_by_text("Switzerland (1)").wait_for(timeout=30_000)
+    wait_for_images(page, 1)  # the filter keeps the photo taken there
+    page.screenshot(path=str(ARTIFACTS / f"app-map-{width}.png"), full_page=True)
+    page.locator(f"{MAIN} img").first.click()
+    wait_for_photo(page, "Zermatt weekend", shown=True)  # the file's title names the photo
+    page.get_by_text("Keywords from the file:").wait_for(timeout=30_000)
+    page.get_by_text("Grandma's first time on a mountain").wait_for(timeout=30_000)
+    page.get_by_text("Full caption").click()  # the rest of the caption, on demand
+    details = page.get_by_test_id("stExpanderDetails").get_by_text("two hikers cross a wooden bridge")
+    details.wait_for(timeout=30_000)
+    wait_for_images(page, 1)  # the photo itself, beside its metadata
+    page.wait_for_timeout(400)  # the expander's opening animation, so the screenshot shows its text
+    page.screenshot(path=str(ARTIFACTS / f"app-metadata-{width}.png"), full_page=True)  # first: a failure leaves it
+    assert page.evaluate(CUT_CONTROLS_JS) == [], "cut-off controls in a photo view with metadata"
+    page.keyboard.press("Escape")
+    wait_for_images(page, 1)
+
+
+def planted_checks(page, width: int, tree: dict) -> None:
+    """Same-named photos tell their folders; web addresses in every text are text, not links; the photo
+    view lays out without overlap: beside the photo at 1400 px, under it at 800."""
+    search_for(page, "links OR trip", 3)
+    text = page.evaluate(TEXT_JS)
+    assert "…/2019/city trip" in text and "…/2022/city trip" in text  # the two IMG_0001.jpg
+    assert "…/links" not in text  # planted.jpg is the only one of its name
+    tile = page.locator(f"{MAIN} [data-testid='stColumn']").filter(has_text="planted")
+    tile.locator("img").click()
+    page.get_by_role("button", name="Save caption").wait_for(timeout=30_000)
+    wait_for_images(page, 1)
+    page.get_by_text("18 more lines").click()  # the text read in the photo, unfolded
+    page.get_by_test_id("stExpanderDetails").get_by_text("line 20 of the notice").wait_for(timeout=30_000)
+    text = page.evaluate(TEXT_JS)
+    for where, planted in PLANTED.items():
+        assert planted in text, where  # shown, as text
+    assert page.evaluate(LINKS_AWAY_JS) == []  # and nowhere a link
+    # the details: after the photo's caption, then the text read in it, its first lines, the rest folded
+    assert text.index("Taken:") < text.index("Text in the photo:") < text.index("18 more lines")
+    assert "Camera: https://evil.example/camera" in text
+    picture, details = (box(page, f".st-key-photo-view [data-testid='stColumn']:nth-child({n})") for n in (1, 2))
+    if width < 1000:
+        assert details["top"] >= picture["bottom"] - 1, (picture, details)  # under the photo
+    else:
+        assert details["left"] >= picture["right"] - 1, (picture, details)  # beside it
+    # the path under the photo, whole, on one line with its copy button (Chromium would break it inside a name)
+    path = page.locator(".st-key-photo-view [data-testid='stCode'] code")
+    assert path.inner_text() == str(tree["planted"])
+    assert path.evaluate("(el) => el.getClientRects().length === 1 && el.offsetHeight < 40")
+    # the photo's fullscreen button lies inside the photo, clear of the Previous/Next row above it
+    page.locator(".st-key-photo-view [data-testid='stImage']").hover()
+    fullscreen = page.locator(".st-key-photo-view [data-testid='stElementToolbar'] button").first
+    fullscreen.wait_for(timeout=10_000)
+    button = box(page, ".st-key-photo-view [data-testid='stElementToolbar'] button")
+    for name in ("‹ Previous", "Next ›", "← Back to results"):
+        assert not overlaps(button, box(page, f"button:has-text('{name}')")), name
+    assert button["top"] >= box(page, ".st-key-photo-view [data-testid='stImage'] img")["top"]
+    page.set_viewport_size({"width": width, "height": 2200})  # the whole view (the app scrolls inside the page)
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / f"app-links-{width}.png"))
+    page.set_viewport_size({"width": width, "height": 1000})
+    assert page.evaluate(CUT_CONTROLS_JS) == [], "cut-off controls in the photo view with planted links"
+    page.keyboard.press("Escape")
+    wait_for_images(page, 3)
+
+
+def test_saving_shows_what_was_saved_at_once(app_server, browser):
+    url, tree = app_server
+    page, _ = open_app(browser, url, 800)
+    search_for(page, "file:rotated", 1)
+    page.locator(f"{MAIN} img").first.click()
+    page.get_by_role("button", name="Save caption").wait_for(timeout=30_000)
+    assert page.get_by_role("button", name="Revert caption").count() == 0  # the model's caption
+    page.get_by_role("textbox", name="Caption").fill("Grandpa's old Volvo in the snow")
+    page.get_by_role("button", name="Save caption").click()
+    page.get_by_text("Saved. Re-indexing will keep your caption.").wait_for(timeout=30_000)
+    # in the same view as "Saved.": the new caption, who wrote it, and the way back
+    main = page.locator(MAIN)
+    main.locator("p").get_by_text("Grandpa's old Volvo in the snow", exact=True).wait_for(timeout=10_000)
+    assert "Caption by: a person (edited)" in page.evaluate(TEXT_JS)
+    page.get_by_role("button", name="Revert caption").wait_for(timeout=10_000)
+    # the new caption's auto-tags, in the list and in the tags box
+    assert "Tags: grandpa, snow, volvo" in page.evaluate(TEXT_JS)
+    assert page.get_by_label("Tags (comma-separated)").input_value() == "grandpa, snow, volvo"
+    page.screenshot(path=str(ARTIFACTS / "app-saved-caption-800.png"), full_page=True)
+    page.get_by_label("Tags (comma-separated)").fill("Volvo, Old Cars")
+    page.get_by_role("button", name="Save tags").click()
+    page.get_by_text("Tags saved. Re-indexing will keep them.").wait_for(timeout=30_000)
+    assert "Tags: old cars, volvo" in page.evaluate(TEXT_JS)
+    assert page.get_by_label("Tags (comma-separated)").input_value() == "old cars, volvo"
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / "app-saved-tags-800.png"), full_page=True)
+    page.close()

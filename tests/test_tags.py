@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import tracemalloc
@@ -130,6 +131,18 @@ def test_export_csv_and_json(store, photo_tree, tmp_path):
     assert red_row["tags"] == "car;city;red;street" and red_row["taken_at"] == "2019-06-01T12:00:00"
     red_record = next(record for record in records if record["path"] == str(photo_tree["red"]))
     assert red_record["tags"] == ["car", "city", "red", "street"] and red_record["model"] == "fake-model"
+
+
+def test_export_help_names_every_column_and_csv_says_true_or_false(store, photo_tree, tmp_path):
+    from db.export import FIELDS
+
+    shown = " ".join(CliRunner().invoke(cli, ["export", "--help"]).output.split())
+    assert [name for name in FIELDS if not re.search(rf"\b{name}\b", shown)] == []
+    store.set_caption(store.image_by_path(photo_tree["red"]).id, "Grandpa's Volvo")
+    out = tmp_path / "out.csv"
+    CliRunner().invoke(cli, ["export", "--output", str(out), "--data-dir", str(store.data_dir)])
+    edited = {row["path"]: row["edited"] for row in csv.DictReader(out.open(encoding="utf-8"))}
+    assert edited.pop(str(photo_tree["red"])) == "true" and set(edited.values()) == {"false"}
 
 
 def test_large_export_streams_with_bounded_memory(data_dir):
