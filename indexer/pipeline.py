@@ -130,6 +130,7 @@ class Indexer:
             ):
                 self.report.unchanged += scan.folder(folder, [(r.path, r.size, r.mtime_ns, r.sidecars) for r in records])
                 self.progress.scanned(len(records))
+            self.report.add_standing_failures(scan.standing_failures)
         self.report.unreadable_folders.extend(unreadable)
         self._sweep(root, run_id, unreadable)
 
@@ -221,7 +222,7 @@ class Indexer:
         # the model, so the model does not wait on the disk; the window bounds memory.
         with ThreadPoolExecutor(max_workers=plan.workers, thread_name_prefix="decode") as pool:
             for prepared in ordered_prefetch(read, self.catalog.pending(), pool, window):
-                self.report.decode_seconds += prepared.decode_seconds
+                self.report.decode_time.add(prepared.decode_started, prepared.decode_seconds)
                 if prepared.image is None:
                     to_write.append(prepared)  # known bytes, or a failure: nothing for the model
                 elif prepared.content_hash in recent:

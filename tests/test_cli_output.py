@@ -1,0 +1,53 @@
+"""What `captionary` puts on the screen (issue #24, items 23, 25 and 26): a summary line that adds up, usage
+errors in one line that names the fix, a progress bar that shares its line with nothing."""
+
+import time
+
+from db.store import Store
+from indexer.report import IndexReport
+from tests.conftest import FakeCaptioner
+from tests.helpers import index_with
+from tests.photos import COLOURS, photo, save_jpeg
+
+# -- 23. the summary line -----------------------------------------------------------------------------
+
+
+def test_files_that_failed_before_count_as_failed_on_every_run_until_fixed(photo_tree, data_dir):
+    with Store.open(data_dir) as store:
+        first = index_with(store, [photo_tree["root"]], FakeCaptioner())
+        assert (first.captioned, first.reused, first.failed) == (15, 1, 4)
+        again = index_with(store, [photo_tree["root"]], FakeCaptioner())
+        # was: "0 captioned, 20 unchanged, 0 reused, 0 failed" while stats said 4 failed
+        assert again.summary().startswith("0 captioned, 16 unchanged, 0 reused, 4 failed, 0 removed in ")
+        assert again.failed == store.stats()["failed"] == len(again.failures) == 4
+        assert {path for path, _ in again.failures} == {path for path, _ in store.failures()}
+        save_jpeg(photo(colour=COLOURS[2], noise=10, seed=7), photo_tree["bad"]["truncated"])  # fixed
+        fixed = index_with(store, [photo_tree["root"]], FakeCaptioner())
+        assert (fixed.captioned, fixed.unchanged, fixed.failed) == (1, 16, 3) and store.stats()["failed"] == 3
+
+
+def test_the_rate_is_over_captioned_photos_only():
+    reused_only = IndexReport(reused=1, seconds=0.5)
+    assert "images/s" not in reused_only.summary()  # was: "2.0 images/s" for one photo nobody captioned
+    mixed = IndexReport(captioned=10, reused=90, failed=5, seconds=5.0)
+    assert "(2.0 images/s;" in mixed.summary()
+
+
+class SlowTextReader:
+    engine_id = "slow-ocr"
+
+    def read(self, image) -> str:
+        time.sleep(0.2)
+        return "exit"
+
+
+def test_ocr_and_decode_seconds_are_within_the_run(tmp_path, data_dir):
+    root = tmp_path / "photos"
+    for number in range(12):
+        save_jpeg(photo(colour=COLOURS[number % 5], seed=number, noise=10), root / f"{number}.jpg")
+    with Store.open(data_dir) as store:
+        report = index_with(store, [root], FakeCaptioner(), ocr=True, workers=4, text_reader_factory=lambda _: SlowTextReader())
+    assert report.ocr_read == 12
+    # Four workers read side by side: their seconds summed were twice the run's ("OCR 2.4s" in a 1.2 s run).
+    assert 0.2 * 12 / 4 <= report.ocr_seconds <= report.seconds
+    assert report.decode_seconds <= report.seconds
