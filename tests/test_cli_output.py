@@ -3,7 +3,11 @@ errors in one line that names the fix, a progress bar that shares its line with 
 
 import time
 
+import pytest
+from click.testing import CliRunner
+
 from db.store import Store
+from indexer.cli import cli
 from indexer.report import IndexReport
 from tests.conftest import FakeCaptioner
 from tests.helpers import index_with
@@ -51,3 +55,36 @@ def test_ocr_and_decode_seconds_are_within_the_run(tmp_path, data_dir):
     # Four workers read side by side: their seconds summed were twice the run's ("OCR 2.4s" in a 1.2 s run).
     assert 0.2 * 12 / 4 <= report.ocr_seconds <= report.seconds
     assert report.decode_seconds <= report.seconds
+
+
+# -- 25. usage errors ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "arguments, fix",
+    [
+        (["search", "-foo"], "A query that starts with - goes after --: captionary search -- -foo"),
+        (["search", "--limit", "3", "-dog"], "captionary search -- -dog"),
+        (["search", "--lmit", "3", "x"], "Did you mean '--limit'?"),
+        (["search"], "Missing argument 'QUERY'. Usage: captionary search [OPTIONS] QUERY"),
+        (["search", "red", "car"], "argument (car). Put a query of several words in quotes: captionary search 'red car'"),
+        (["search", "red", "sports", "car"], "captionary search 'red sports car'"),
+        (["search", "x", "--limit", "abc"], "(captionary search --help says what each option takes)"),
+        (["stats", "--jsn"], "Did you mean '--json'?"),
+        (["stats", "-q"], "(captionary stats --help lists the options)"),
+        (["serch", "x"], "Did you mean 'search'?"),
+        (["frobnicate"], "(captionary --help lists the commands)"),
+        (["--bogus"], "(captionary --help lists the options)"),
+    ],
+)
+def test_a_usage_error_is_one_line_that_names_the_fix(arguments, fix):
+    result = CliRunner().invoke(cli, arguments, prog_name="captionary")
+    assert result.exit_code == 2 and result.stdout == ""
+    # was Click's four lines: "Usage: ...", "Try '... --help' for help.", "", "Error: No such option '-f'."
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: "), result.stderr
+    assert fix in result.stderr
+
+
+def test_a_bare_command_still_shows_the_help():
+    result = CliRunner().invoke(cli, [], prog_name="captionary")
+    assert "Commands:" in result.output
