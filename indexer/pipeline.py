@@ -158,8 +158,8 @@ class Indexer:
 
     def _process_pending(self, run_id: int) -> None:
         total = self.catalog.count_pending()
-        self.progress.start(total)
         if not total:
+            self.progress.start(0)
             return
         # The model loads only once there is something to caption: an unchanged tree, or one where only
         # sidecars changed, never pays for it.
@@ -170,6 +170,7 @@ class Indexer:
             text_reader = self._text_reader() if self.ocr else None
         else:
             captioner, image_embedder, text_reader = NoModel(self.options.caption_source), None, None
+        self.progress.start(total)  # drawn once the models are loaded: a "loading" line never lands on it
         plan = make_plan(self.options, captioner, self.store.thumbnail_dir, image_embedder, text_reader)
         caption = CaptionStage(captioner, self.report, self.store.checkpoint, image_embedder)
         write = Writer(self.catalog, run_id, plan, self.report, self.progress)

@@ -1,14 +1,18 @@
 """What `captionary` puts on the screen (issue #24, items 23, 25 and 26): a summary line that adds up, usage
 errors in one line that names the fix, a progress bar that shares its line with nothing."""
 
+import io
+import sys
 import time
 
 import pytest
 from click.testing import CliRunner
 
 from db.store import Store
+from indexer import console
 from indexer.cli import cli
-from indexer.report import IndexReport
+from indexer.pipeline import index_roots
+from indexer.report import IndexOptions, IndexReport
 from tests.conftest import FakeCaptioner
 from tests.helpers import index_with
 from tests.photos import COLOURS, photo, save_jpeg
@@ -88,3 +92,32 @@ def test_a_usage_error_is_one_line_that_names_the_fix(arguments, fix):
 def test_a_bare_command_still_shows_the_help():
     result = CliRunner().invoke(cli, [], prog_name="captionary")
     assert "Commands:" in result.output
+
+
+# -- 26. the progress bar -----------------------------------------------------------------------------
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("scan_bar_delay", [None, 0.0])  # the shipped delay; a scan slow enough to show its bar
+def test_the_progress_bar_is_drawn_after_the_model_loads_on_a_line_of_its_own(photo_tree, data_dir, monkeypatch, scan_bar_delay):
+    if scan_bar_delay is not None:
+        monkeypatch.setattr(console, "SCAN_BAR_DELAY", scan_bar_delay, raising=False)
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    progress = console.TqdmProgress()
+    with Store.open(data_dir) as store:
+        options = IndexOptions(model="fake-model", embeddings=False, image_embedder=None)
+        index_roots(store, [photo_tree["root"]], options, lambda _: FakeCaptioner(), progress=progress)
+    progress.close()
+    screen = terminal.getvalue()
+    loading = screen.index("loading model fake-model")
+    # was: "captioning:   0%|          | 0/20 [00:00<?, ? images/s]loading model fake-model…"
+    assert "captioning" not in screen[:loading] and screen[loading - 1 : loading] in ("", "\n", "\r")
+    assert "captioning" in screen[loading:] and "20/20" in screen
+    assert "scanning: 0 files" not in screen and " 0 files" not in screen  # was: a flash of "scanning: 0 files"
+    if scan_bar_delay is None:
+        assert "scanning" not in screen  # a scan this quick shows no bar at all
