@@ -65,16 +65,18 @@ class Scan:
     def __init__(self, store: Store, session: Session, root: str, run_id: int) -> None:
         self.store, self.session, self.root, self.run_id = store, session, root, run_id
         self._since_commit = 0
+        self.standing_failures: list[tuple[str, str]] = []  # (path, reason) of unchanged files that failed before
 
     def folder(self, folder: str, files: Iterable[tuple[str, int, int, str]]) -> int:
-        """Record one folder's (path, size, mtime_ns, sidecars) listing; returns how many files are unchanged.
+        """Record one folder's (path, size, mtime_ns, sidecars) listing; returns how many files are unchanged (an
+        unchanged file that failed before goes to standing_failures instead).
 
         A photo whose bytes are unchanged but whose sidecars changed (or whose metadata was never read) is
         queued metadata-only: read again for its metadata, never hashed or captioned."""
         known = {
-            path: (file_id, size, mtime_ns, sidecars)
-            for file_id, path, size, mtime_ns, sidecars in self.session.execute(
-                select(File.id, File.path, File.size, File.mtime_ns, File.sidecars).where(File.folder == folder)
+            path: (file_id, size, mtime_ns, sidecars, error)
+            for file_id, path, size, mtime_ns, sidecars, error in self.session.execute(
+                select(File.id, File.path, File.size, File.mtime_ns, File.sidecars, File.error).where(File.folder == folder)
             )
         }
         seen_ids: list[int] = []
@@ -88,7 +90,10 @@ class Scan:
                 seen_ids.append(existing[0])
                 same_bytes = (existing[1], existing[2]) == (size, mtime_ns)
                 if same_bytes and existing[3] == sidecars:
-                    unchanged += 1  # a stat, nothing more
+                    if existing[4] is not None:
+                        self.standing_failures.append((path, existing[4]))  # failed until it changes
+                    else:
+                        unchanged += 1  # a stat, nothing more
                     continue
             row = {"path": path, "root": self.root, "size": size, "mtime_ns": mtime_ns, "sidecars": sidecars}
             queued.append({**row, "metadata_only": same_bytes})

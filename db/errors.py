@@ -1,4 +1,8 @@
-"""Library errors whose message tells the user how to fix the problem."""
+"""Library errors whose message tells the user how to fix the problem, and how to tell a full disk from damage."""
+
+import errno
+import os
+import shutil
 
 
 class CaptionaryError(Exception):
@@ -39,3 +43,44 @@ class BusyError(CaptionaryError):
 
 class DamagedCatalogError(CaptionaryError):
     """The SQLite catalog cannot be read; the message says where it is and how to recover."""
+
+
+class DamagedIndexError(CaptionaryError):
+    """The Whoosh index cannot be read; it is derived from the catalog, so it can always be rebuilt."""
+
+    def __init__(self, directory: object, error: BaseException) -> None:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        super().__init__(
+            f"The search index at {directory} is damaged ({type(error).__name__}: {reason}); rebuild it from the "
+            "catalog: captionary rebuild-fulltext"
+        )
+
+
+class DiskFullError(CaptionaryError):
+    """The disk holding the library has no room: reads still work, writes wait for space."""
+
+
+SQLITE_READONLY, SQLITE_IOERR, SQLITE_CORRUPT, SQLITE_FULL, SQLITE_NOTADB = 8, 10, 11, 13, 26
+FULL_DISK_BYTES = 1 << 20  # free space under this, with an I/O error, is a full disk
+
+
+def sqlite_code(error: BaseException) -> int | None:
+    """The primary SQLite result code of a driver error, as raised or as SQLAlchemy wraps it."""
+    code = getattr(getattr(error, "orig", None) or error, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def disk_full(error: BaseException, directory: str | os.PathLike[str]) -> bool:
+    """Whether an error means the disk under `directory` has no room left."""
+    if isinstance(error, DiskFullError):
+        return True
+    if isinstance(error, OSError):
+        return error.errno in (errno.ENOSPC, errno.EDQUOT)
+    code = sqlite_code(error)
+    if code == SQLITE_FULL:
+        return True
+    # SQLite reports a -shm file it cannot grow as an I/O error: only the free space tells the two apart.
+    try:
+        return code == SQLITE_IOERR and shutil.disk_usage(directory).free < FULL_DISK_BYTES
+    except OSError:
+        return False

@@ -19,7 +19,7 @@ from whoosh.index import LockError
 
 from db import documents
 from db.documents import CAPTION_PAIRS, DEFAULT_FIELDS, FORMAT, FulltextDoc, day_number, document_fields, make_schema
-from db.errors import QueryError
+from db.errors import BusyError, CaptionaryError, DamagedIndexError, DiskFullError, QueryError, disk_full
 from db.filters import Filters, filter_query
 from db.query import bound_expansions, parse_query, query_pairs, query_terms, with_word_pairs, words_analyzer
 from db.ranking import positions_in
@@ -29,6 +29,7 @@ from db.ranking import positions_in
 WordPairs = documents.WordPairs
 
 INDEX_ID_FILE = "captionary-index-id"
+WRITE_LOCK = "MAIN_WRITELOCK"  # Whoosh's writer lock for the default index name
 
 
 # Holds db/documents.py's FORMAT of the documents written; another value makes the next sync rebuild.
@@ -128,17 +129,41 @@ class FulltextIndex:
         return with_word_pairs(query) if CAPTION_PAIRS in searcher.schema else query
 
     def create(self) -> str:
-        """Create an empty index (replacing whatever is there) and return its new identity."""
+        """Create an empty index (replacing whatever is there) and return its new identity; BusyError while
+        another process writes to the old one (it would be deleted under that writer)."""
         self.close()
-        if self.directory.exists():
-            shutil.rmtree(self.directory)
-        self.directory.mkdir(parents=True)
-        self._index = whoosh_index.create_in(str(self.directory), self.schema)
-        new_id = uuid.uuid4().hex
-        (self.directory / FORMAT_FILE).write_text(FORMAT)
-        (self.directory / INDEX_ID_FILE).write_text(new_id)
+        with self._damage_named():
+            if self.directory.exists():
+                lock = FileStorage(str(self.directory)).lock(WRITE_LOCK)
+                if not lock.acquire(blocking=False):
+                    raise BusyError("The search index is being written by an index run; try again when it has finished")
+                try:
+                    shutil.rmtree(self.directory)
+                finally:
+                    lock.release()
+            self.directory.mkdir(parents=True)
+            self._index = whoosh_index.create_in(str(self.directory), self.schema)
+            new_id = uuid.uuid4().hex
+            (self.directory / FORMAT_FILE).write_text(FORMAT)
+            (self.directory / INDEX_ID_FILE).write_text(new_id)
         self._opened_id = new_id
         return new_id
+
+    @contextmanager
+    def _damage_named(self) -> Iterator[None]:
+        """Whatever reading or writing the index raises, but a query's own error, means the index is damaged
+        (garbage in a segment fails in any of dozens of ways); a full disk is said as such."""
+        try:
+            yield
+        except (CaptionaryError, LockError):
+            raise
+        except Exception as error:
+            if disk_full(error, self.directory.parent):
+                raise DiskFullError(
+                    f"The disk holding the search index at {self.directory} is full ({error}): free some space, "
+                    "then run the command again"
+                ) from error
+            raise DamagedIndexError(self.directory, error) from error
 
     def close(self) -> None:
         self._format_checked = ("", False)  # an index opened again is checked again
@@ -163,16 +188,19 @@ class FulltextIndex:
             # reused reader keeps that segment's old deletions, so an updated document counted twice.
             searcher.close()
             searcher = None
-        if searcher is None:
-            searcher = self.index.searcher()
+        whole = False  # a searcher that failed part-way may be reading a damaged segment: not lent again
         try:
-            yield searcher
+            with self._damage_named():
+                if searcher is None:
+                    searcher = self.index.searcher()
+                yield searcher
+            whole = True
         finally:
             with self._lock:
-                keep = len(self._idle_searchers) < SEARCHER_POOL
+                keep = whole and len(self._idle_searchers) < SEARCHER_POOL
                 if keep:
                     self._idle_searchers.append(searcher)
-            if not keep:
+            if not keep and searcher is not None:
                 searcher.close()
 
     @property
@@ -197,16 +225,22 @@ class FulltextIndex:
         (README, Performance: bench/throughput.py --sweep)."""
         storage = FileStorage(str(self.directory), supports_mmap=False)
         try:
-            return storage.open_index(schema=self.schema).writer(timeout=timeout, limitmb=WRITER_LIMIT_MB)
+            with self._damage_named():
+                return storage.open_index(schema=self.schema).writer(timeout=timeout, limitmb=WRITER_LIMIT_MB)
         except LockError:
             return None
 
-    @staticmethod
-    def apply(writer, docs: Iterable[FulltextDoc], deleted_ids: Iterable[int]) -> None:
-        for doc in docs:
-            writer.update_document(**document_fields(doc))
-        for file_id in deleted_ids:
-            writer.delete_by_term("id", str(file_id))
+    def apply(self, writer, docs: Iterable[FulltextDoc], deleted_ids: Iterable[int]) -> None:
+        for doc in docs:  # read from the catalog: its errors are its own
+            with self._damage_named():
+                writer.update_document(**document_fields(doc))
+        with self._damage_named():
+            for file_id in deleted_ids:
+                writer.delete_by_term("id", str(file_id))
+
+    def commit(self, writer) -> None:
+        with self._damage_named():  # a commit merges segments: it reads the old ones
+            writer.commit()
 
     def all_ids(self) -> Iterator[int]:
         """Every document's id as stored: what `check` trusts, not the fid column searches use."""
@@ -346,10 +380,10 @@ class FulltextIndex:
                 total = len(results) if count else results.scored_length()
                 # With a sort order, Whoosh's "score" is the sort key: not a relevance to show.
                 page = [(int(hit["id"]), 0.0 if by_date else float(hit.score or 0.0)) for hit in results[offset : offset + limit]]
-        except QueryError:
+        except (QueryError, DamagedIndexError):
             raise
         except Exception as error:
-            raise QueryError(f"Cannot run query: {error}") from None
+            raise DamagedIndexError(self.directory, error) from error
         return page, total, terms
 
     def _browse(self, searcher, filters: Filters, sort: str, offset: int, limit: int) -> tuple[list[tuple[int, float]], int]:

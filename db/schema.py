@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from platformdirs import user_data_dir
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, ExceptionContext
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.errors import CaptionaryError, DamagedCatalogError, NotIndexedError, SchemaTooNewError
+from db.errors import (
+    SQLITE_CORRUPT,
+    SQLITE_NOTADB,
+    SQLITE_READONLY,
+    CaptionaryError,
+    DamagedCatalogError,
+    DiskFullError,
+    NotIndexedError,
+    SchemaTooNewError,
+    disk_full,
+    sqlite_code,
+)
 from db.models import SCHEMA_VERSION, Base, Meta
 
 DB_NAME = "captionary.db"
@@ -20,6 +32,7 @@ THUMBNAIL_DIR = "thumbnails"
 # How long a write waits for another process's write lock: the indexer's own writes wait long (its
 # commits are short and it has nothing better to do); a person's edit waits briefly and says why.
 WRITE_WAIT_SECONDS = 30
+FREE_SOME_SPACE = "free some space, then run the command again (search answers from the index as it is meanwhile)"
 
 
 def platform_data_dir() -> Path:
@@ -59,8 +72,10 @@ def _reset_busy_timeout(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def open_engine(data_dir: Path, create: bool) -> tuple[Engine, bool]:
-    """The catalog's engine and whether it is read-only; refuses a missing (unless `create`) or empty file."""
+def open_engine(data_dir: Path, create: bool, read_only_reason: str | None = None) -> tuple[Engine, bool]:
+    """The catalog's engine and whether it is read-only; refuses a missing (unless `create`) or empty file.
+
+    read_only_reason: open it read-only, though the folder could be written (the disk is full)."""
     db_path = data_dir / DB_NAME
     if not db_path.exists() and not create:
         raise NotIndexedError(f"No index in {data_dir}; run: captionary index PHOTO_FOLDER --data-dir {data_dir}")
@@ -70,15 +85,34 @@ def open_engine(data_dir: Path, create: bool) -> tuple[Engine, bool]:
         )
     data_dir.mkdir(parents=True, exist_ok=True)
     # A backup or a NAS share may be read-only: search and stats still work, without writing anything.
-    read_only = db_path.exists() and not (os.access(data_dir, os.W_OK) and os.access(db_path, os.W_OK))
-    if read_only:
+    if read_only_reason is None and db_path.exists() and not (os.access(data_dir, os.W_OK) and os.access(db_path, os.W_OK)):
+        read_only_reason = "its folder is read-only (a backup, a read-only share?); copy it somewhere writable to change it"
+    if read_only_reason is not None:
         engine = create_engine(f"sqlite:///file:{db_path}?mode=ro&immutable=1&uri=true")
         event.listen(engine, "connect", _set_read_only_pragmas)
     else:
         engine = create_engine(f"sqlite:///{db_path}")
         event.listen(engine, "connect", _set_sqlite_pragmas)
         event.listen(engine, "checkin", _reset_busy_timeout)
-    return engine, read_only
+    event.listen(engine, "handle_error", partial(_name_the_problem, db_path, read_only_reason))
+    return engine, read_only_reason is not None
+
+
+def _name_the_problem(db_path: Path, read_only_reason: str | None, context: ExceptionContext) -> None:
+    """Driver errors that mean damage, a full disk or a read-only catalog become messages that say what to do,
+    wherever they happen (a page read in the middle of a search, a commit)."""
+    error = context.original_exception
+    code = sqlite_code(error)
+    if code in (SQLITE_CORRUPT, SQLITE_NOTADB):
+        raise damaged(db_path, " ".join(str(error).split()))
+    if disk_full(error, db_path.parent):
+        raise full_disk(db_path.parent, str(error))
+    if code == SQLITE_READONLY and read_only_reason is not None:
+        raise CaptionaryError(f"The library in {db_path.parent} can be searched but not changed: {read_only_reason}")
+
+
+def full_disk(data_dir: Path, reason: str) -> DiskFullError:
+    return DiskFullError(f"The disk holding the library in {data_dir} is full ({' '.join(reason.split())}): {FREE_SOME_SPACE}")
 
 
 def damaged(db_path: Path, reason: str) -> DamagedCatalogError:
@@ -86,6 +120,12 @@ def damaged(db_path: Path, reason: str) -> DamagedCatalogError:
         f"The catalog at {db_path} is damaged ({reason}): restore it from a backup, or move it away and "
         "run captionary index again to build a new one (captions are recomputed)"
     )
+
+
+def catalog_problems(session: Session) -> list[str]:
+    """What SQLite's quick_check finds wrong with the catalog's pages and indexes (nothing: [])."""
+    found = list(session.connection().exec_driver_sql("PRAGMA quick_check").scalars())
+    return [] if found == ["ok"] else [str(problem) for problem in found]
 
 
 def migrate(sessions: sessionmaker[Session], data_dir: Path, read_only: bool) -> None:

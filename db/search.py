@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from db.errors import ModelLoadError, NotIndexedError
+from db.errors import DamagedIndexError, ModelLoadError, NotIndexedError
 from db.fulltext import Filters, FulltextIndex
 from db.meaning import WORDS, Found, Pixels, meaning_search
 from db.query import date_terms
 from db.ranking import Mode, Sort, parse_mode, parse_sort
 from db.reads import ImageRecord, images
 from db.semantic import VectorIndex, has_embeddings, has_image_embeddings
-from db.sync import ensure_fulltext
+from db.sync import ensure_fulltext, repair_fulltext
 
 if TYPE_CHECKING:  # pragma: no cover
     from db.store import Store
@@ -56,7 +56,17 @@ def search(
     """Whoosh (and the caption vectors) find ids; the rows come from SQLite, so a deleted path is never shown.
 
     mode: keyword, semantic, hybrid (db/ranking.py says what each does), or auto: hybrid when the store
-    has embeddings for its embedder, else keyword."""
+    has embeddings for its embedder, else keyword. A damaged full-text index is rebuilt from the catalog and
+    the search run again; one that cannot be rebuilt now (read-only, full disk, an index run busy) is named."""
+    try:
+        return _search(store, text, filters, sort, offset, limit, mode)
+    except DamagedIndexError:
+        if not repair_fulltext(store):
+            raise
+    return _search(store, text, filters, sort, offset, limit, mode)
+
+
+def _search(store: Store, text: str, filters: Filters, sort: str, offset: int, limit: int, mode: str) -> SearchPage:
     started = time.perf_counter()
     chosen_sort = parse_sort(sort)
     if not ensure_fulltext(store):

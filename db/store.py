@@ -19,10 +19,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db import edits, reads, search, semantic, sync
 from db.catalog import Catalog
-from db.errors import BusyError, ModelLoadError
+from db.errors import BusyError, DiskFullError, ModelLoadError, disk_full
 from db.fulltext import Filters, FulltextIndex
 from db.reads import FacetCache, Facets, ImageRecord
-from db.schema import DB_NAME, FULLTEXT_DIR, THUMBNAIL_DIR, damaged, migrate, open_engine, platform_data_dir
+from db.schema import (
+    DB_NAME,
+    FREE_SOME_SPACE,
+    FULLTEXT_DIR,
+    THUMBNAIL_DIR,
+    damaged,
+    full_disk,
+    migrate,
+    open_engine,
+    platform_data_dir,
+)
 from db.search import SearchPage
 from db.semantic import VectorIndex
 from db.sync import CheckReport
@@ -67,7 +77,16 @@ class Store:
     @classmethod
     def open(cls, data_dir: Path | str | None = None, create: bool = True) -> Store:
         data_dir = Path(data_dir).expanduser().resolve() if data_dir else platform_data_dir()
-        engine, read_only = open_engine(data_dir, create)
+        try:
+            return cls._open(data_dir, create)
+        except DiskFullError:
+            # Not even SQLite's -shm file fits: read it as a read-only catalog is read (searches answer from the
+            # index as it is; a change says the disk is full).
+            return cls._open(data_dir, create, read_only_reason=f"the disk is full; {FREE_SOME_SPACE}")
+
+    @classmethod
+    def _open(cls, data_dir: Path, create: bool, read_only_reason: str | None = None) -> Store:
+        engine, read_only = open_engine(data_dir, create, read_only_reason)
         store = cls(data_dir, engine, read_only)
         try:
             migrate(store.sessions, data_dir, read_only)
@@ -75,7 +94,12 @@ class Store:
             store.close()
             if "locked" in str(error) or "busy" in str(error):
                 raise
+            if disk_full(error, data_dir):
+                raise full_disk(data_dir, str(error.orig)) from None
             raise damaged(data_dir / DB_NAME, str(error.orig) if error.orig is not None else type(error).__name__) from None
+        except BaseException:
+            store.close()
+            raise
         return store
 
     @classmethod

@@ -12,9 +12,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from db.documents import FulltextDoc, day_number
-from db.errors import BusyError
+from db.errors import BusyError, DamagedIndexError, DiskFullError, disk_full
 from db.models import Content, File, FulltextDelete, Meta, plausible_date, tags_sql, visible_tags_sql
-from db.schema import meta_int
+from db.schema import DB_NAME, catalog_problems, damaged, meta_int
 
 if TYPE_CHECKING:  # pragma: no cover
     from db.store import Store
@@ -28,10 +28,17 @@ class CheckReport:
     stale_in_fulltext: list[int] = field(default_factory=list)
     missing_on_disk: list[str] = field(default_factory=list)
     fulltext_lag: int = 0
+    fulltext_damaged: str | None = None  # why the search index cannot be read (rebuild-fulltext rebuilds it)
 
     @property
     def ok(self) -> bool:
-        return not (self.missing_in_fulltext or self.stale_in_fulltext or self.missing_on_disk or self.fulltext_lag)
+        return not (
+            self.missing_in_fulltext
+            or self.stale_in_fulltext
+            or self.missing_on_disk
+            or self.fulltext_lag
+            or self.fulltext_damaged
+        )
 
 
 def fulltext_lag(store: Store) -> int:
@@ -49,19 +56,43 @@ def sync_fulltext(store: Store, wait: float = 30.0, rebuild: bool = False) -> bo
     """Bring Whoosh up to the DB's sequence; returns False if another process holds its lock.
 
     Idempotent: documents are written by id, so a crash between the Whoosh commit and the
-    DB's note of it only means the same documents are written again next time.
-    """
+    DB's note of it only means the same documents are written again next time. A damaged index is
+    rebuilt from the catalog, which is checked first: a catalog that cannot be read keeps its index."""
     fulltext = store.fulltext
     with store.sessions() as session:
         index_id = session.get(Meta, "fulltext_index_id")
+        problems = catalog_problems(session) if rebuild else []
+    if problems:
+        raise damaged(store.data_dir / DB_NAME, "; ".join(problems[:3]))
     if rebuild or index_id is None or index_id.value != fulltext.index_id() or not fulltext.is_current():
         new_id = fulltext.create()
         with store.writing(wait) as session:
             session.merge(Meta(key="fulltext_index_id", value=new_id))
             session.merge(Meta(key="fulltext_seq", value="0"))
+    try:
+        head = _write_changes(store, wait)
+    except DamagedIndexError:
+        if rebuild:
+            raise
+        return sync_fulltext(store, wait, rebuild=True)
+    if head is None:
+        return False
+    if not head:
+        return True  # nothing new: a search writes nothing
+    with store.writing(wait) as session:
+        if meta_int(session, "fulltext_seq") < head:
+            session.merge(Meta(key="fulltext_seq", value=str(head)))
+        session.execute(delete(FulltextDelete).where(FulltextDelete.seq <= head))
+    return True
+
+
+def _write_changes(store: Store, wait: float) -> int | None:
+    """Write the documents changed since the last sync; returns the sequence written up to, 0 when nothing was
+    new, None when another process holds Whoosh's lock."""
+    fulltext = store.fulltext
     writer = fulltext.writer(timeout=wait)
     if writer is None:
-        return False
+        return None
     try:
         # Read the DB only while holding Whoosh's lock, so two syncers can never write an
         # older version of a document over a newer one.
@@ -70,7 +101,7 @@ def sync_fulltext(store: Store, wait: float = 30.0, rebuild: bool = False) -> bo
             synced = meta_int(session, "fulltext_seq")
             if head <= synced:
                 writer.cancel()
-                return True
+                return 0
             deleted = list(
                 session.scalars(select(FulltextDelete.file_id).where(FulltextDelete.seq > synced, FulltextDelete.seq <= head))
             )
@@ -80,16 +111,12 @@ def sync_fulltext(store: Store, wait: float = 30.0, rebuild: bool = False) -> bo
             )
             fulltext.apply(writer, changed_docs(session, synced, head), deleted)
         store.checkpoint("fulltext-write")
-        writer.commit()
+        fulltext.commit(writer)
         store.checkpoint("fulltext-commit")
     except BaseException:
         writer.cancel()
         raise
-    with store.writing(wait) as session:
-        if meta_int(session, "fulltext_seq") < head:
-            session.merge(Meta(key="fulltext_seq", value=str(head)))
-        session.execute(delete(FulltextDelete).where(FulltextDelete.seq <= head))
-    return True
+    return head
 
 
 def changed_docs(session: Session, after: int, upto: int) -> Iterator[FulltextDoc]:
@@ -137,26 +164,42 @@ def changed_docs(session: Session, after: int, upto: int) -> Iterator[FulltextDo
 
 
 def ensure_fulltext(store: Store) -> bool:
-    """Repair a lagging Whoosh index (e.g. after a crash) unless a writer is busy doing so; returns
-    whether there is an index to search."""
-    if store.read_only or (not fulltext_lag(store) and store.fulltext.is_current()):
-        return store.fulltext.index_id() is not None
-    try:
-        sync_fulltext(store, wait=0)
-    except BusyError:
-        pass  # an index run is committing: answer from the index as it is; that run syncs it
+    """Repair a lagging or damaged Whoosh index (e.g. after a crash) unless that cannot be done now (a writer
+    is busy doing so, the disk is full, the catalog is read-only); returns whether there is an index to search."""
+    if not store.read_only and (fulltext_lag(store) or not store.fulltext.is_current()):
+        _sync_if_possible(store, wait=0)
     return store.fulltext.index_id() is not None
 
 
+def repair_fulltext(store: Store) -> bool:
+    """Rebuild a damaged Whoosh index from the catalog if it can be done now; returns whether it was."""
+    return not store.read_only and _sync_if_possible(store, wait=0, rebuild=True)
+
+
 def show_edit(store: Store) -> None:
-    """Show a committed edit in search at once; if an index run holds a lock, that run syncs it."""
+    """Show a committed edit in search at once; if an index run holds a lock, that run syncs it (and a full
+    disk only delays it: the edit is in the catalog)."""
+    _sync_if_possible(store, wait=2)
+
+
+def _sync_if_possible(store: Store, wait: float, rebuild: bool = False) -> bool:
     try:
-        sync_fulltext(store, wait=2)
+        return sync_fulltext(store, wait, rebuild)
     except BusyError:
-        pass
+        return False  # an index run is committing: answer from the index as it is; that run syncs it
+    except (DiskFullError, OSError) as error:
+        if not disk_full(error, store.data_dir):
+            raise
+        return False
 
 
 def check(store: Store) -> CheckReport:
+    """What is out of step, after SQLite's quick_check: a damaged catalog is an error, not a report line."""
+    with store.sessions() as session:
+        problems = catalog_problems(session)
+    if problems:
+        more = f" and {len(problems) - 1} more problems" if len(problems) > 1 else ""
+        raise damaged(store.data_dir / DB_NAME, f"quick_check: {problems[0]}{more}")
     report = CheckReport(fulltext_lag=fulltext_lag(store))
     with store.sessions() as session:
         db_ids = set(session.scalars(select(File.id).where(File.content_id.is_not(None))))
@@ -165,8 +208,8 @@ def check(store: Store) -> CheckReport:
                 report.missing_on_disk.append(path)
     try:
         index_ids = set(store.fulltext.all_ids()) if store.fulltext.index_id() else set()
-    except Exception:
-        index_ids = set()
+    except DamagedIndexError as error:
+        report.fulltext_damaged, index_ids = str(error), set()
     report.missing_in_fulltext = sorted(db_ids - index_ids)
     report.stale_in_fulltext = sorted(index_ids - db_ids)
     return report

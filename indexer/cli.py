@@ -13,6 +13,7 @@ from db.errors import CaptionaryError
 from db.fulltext import Filters
 from db.ranking import MODES
 from db.store import open_store as open_library
+from indexer.cli_errors import one_line
 from indexer.cli_library import LIBRARY_COMMANDS
 from indexer.cli_options import (
     batch_option,
@@ -39,11 +40,20 @@ class QueryUsageError(click.ClickException):
 
 
 class CaptionaryGroup(click.Group):
-    """Turns library errors into one-line messages; CAPTIONARY_DEBUG=1 shows tracebacks instead."""
+    """Turns library and usage errors into one-line messages; CAPTIONARY_DEBUG=1 shows tracebacks instead."""
+
+    def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as error:
+            raise one_line(error, args) from None
 
     def invoke(self, ctx: click.Context):
+        arguments = list(ctx.args)  # the command's own, before Click consumes them
         try:
             return super().invoke(ctx)
+        except click.UsageError as error:
+            raise one_line(error, arguments) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except CaptionaryError as error:

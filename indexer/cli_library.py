@@ -69,7 +69,8 @@ def rebuild_fulltext(data_dir) -> None:
 @data_dir_option
 @json_option
 def check(data_dir, as_json) -> None:
-    """Report disagreement between the DB and the search index, and indexed files missing on disk."""
+    """Check the catalog's pages (SQLite quick_check), then report disagreement between the DB and the search index,
+    and indexed files missing on disk."""
     with open_store(data_dir) as store:
         report = store.check()
     if as_json:
@@ -81,6 +82,7 @@ def check(data_dir, as_json) -> None:
                     "missing_in_fulltext": report.missing_in_fulltext,
                     "stale_in_fulltext": report.stale_in_fulltext,
                     "missing_on_disk": report.missing_on_disk,
+                    "fulltext_damaged": report.fulltext_damaged,
                 }
             )
         )
@@ -89,10 +91,12 @@ def check(data_dir, as_json) -> None:
             f"search index: {len(report.missing_in_fulltext)} missing, {len(report.stale_in_fulltext)} stale, "
             f"{report.fulltext_lag} changes behind"
         )
+        if report.fulltext_damaged:
+            click.echo(report.fulltext_damaged)
         click.echo(f"missing on disk: {len(report.missing_on_disk)}")
         for path in report.missing_on_disk[:20]:
             click.echo(f"  {path}")
-        if report.missing_in_fulltext or report.stale_in_fulltext or report.fulltext_lag:
+        if report.missing_in_fulltext or report.stale_in_fulltext or report.fulltext_lag or report.fulltext_damaged:
             click.echo("fix the search index with: captionary rebuild-fulltext")
         if report.missing_on_disk:
             click.echo("remove missing files with: captionary index ROOT (or captionary forget ROOT)")

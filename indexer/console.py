@@ -13,9 +13,13 @@ from db.meaning import RELATED
 from db.search import SearchPage
 from indexer.caption_text import one_line
 
+SCAN_BAR_DELAY = 0.5  # seconds a scan runs before its bar shows: a quick one shows none (it flashed "scanning: 0 files")
+
 
 class TqdmProgress:
-    """Progress bar on a terminal only (done/total, images/s, ETA); silent when piped."""
+    """Progress bar on a terminal only (done/total, images/s, ETA); silent when piped. No other line is written
+    while a bar is on the screen: the scan's is cleared before the model loads, the captioning one is drawn
+    after it has loaded."""
 
     def __init__(self) -> None:
         self.enabled = sys.stderr.isatty()
@@ -23,23 +27,32 @@ class TqdmProgress:
         self.scan_bar: Any = None
 
     def scanned(self, files: int) -> None:
-        if not self.enabled:
+        if not self.enabled or not files:
             return
         if self.scan_bar is None:
             from tqdm import tqdm
 
-            self.scan_bar = tqdm(desc="scanning", unit=" files", leave=False, file=sys.stderr)
-        self.scan_bar.update(files)
+            # Made with its first count: a bar made empty draws "0 files" first.
+            self.scan_bar = tqdm(
+                desc="scanning", unit=" files", initial=files, leave=False, file=sys.stderr, delay=SCAN_BAR_DELAY
+            )
+        else:
+            self.scan_bar.update(files)
+
+    def _end_scan(self) -> None:
+        if self.scan_bar is not None:
+            self.scan_bar.close()  # leave=False: its line is cleared
+            self.scan_bar = None
 
     def loading(self, model_id: str) -> None:
         from indexer.caption import loading_note
 
+        self._end_scan()
         # Always said, even when piped: loading can take a while, and a silent wait looks like a hang.
         click.echo(f"loading model {model_id}{loading_note(model_id)}…", err=True)
 
     def start(self, total: int) -> None:
-        if self.scan_bar is not None:
-            self.scan_bar.close()
+        self._end_scan()
         if self.enabled and total:
             from tqdm import tqdm
 

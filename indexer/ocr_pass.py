@@ -25,15 +25,15 @@ def read_missing_text(
     """Read the text of every content that has none recorded, a batch per transaction."""
     engine = reader()  # cheap: the engine loads its models on first use
 
-    def read(item: tuple[int, str]) -> tuple[int, str, str, float, str | None]:
+    def read(item: tuple[int, str]) -> tuple[int, str, str, tuple[float, float], str | None]:
         content_id, path = item
         started = time.perf_counter()
         try:
             with read_regular_photo(path, follow_symlinks) as (_, _, source):
                 text = engine.read(open_photo(source, OCR_DECODE_SIDE).image)
-            return content_id, path, text, time.perf_counter() - started, None
+            return content_id, path, text, (started, time.perf_counter() - started), None
         except (ImageReadError, OSError) as problem:
-            return content_id, path, "", 0.0, str(problem)
+            return content_id, path, "", (started, 0.0), str(problem)
 
     batch: list[tuple[int, str]] = []
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ocr") as pool:
@@ -45,7 +45,7 @@ def read_missing_text(
             batch.append((content_id, text))
             report.ocr_read += 1
             report.ocr_with_text += bool(text)
-            report.ocr_seconds += spent
+            report.ocr_time.add(*spent)
             if len(batch) >= BATCH:
                 store.catalog.store_texts(batch, engine.engine_id)
                 batch = []

@@ -130,6 +130,7 @@ class Indexer:
             ):
                 self.report.unchanged += scan.folder(folder, [(r.path, r.size, r.mtime_ns, r.sidecars) for r in records])
                 self.progress.scanned(len(records))
+            self.report.add_standing_failures(scan.standing_failures)
         self.report.unreadable_folders.extend(unreadable)
         self._sweep(root, run_id, unreadable)
 
@@ -157,8 +158,8 @@ class Indexer:
 
     def _process_pending(self, run_id: int) -> None:
         total = self.catalog.count_pending()
-        self.progress.start(total)
         if not total:
+            self.progress.start(0)
             return
         # The model loads only once there is something to caption: an unchanged tree, or one where only
         # sidecars changed, never pays for it.
@@ -169,6 +170,7 @@ class Indexer:
             text_reader = self._text_reader() if self.ocr else None
         else:
             captioner, image_embedder, text_reader = NoModel(self.options.caption_source), None, None
+        self.progress.start(total)  # drawn once the models are loaded: a "loading" line never lands on it
         plan = make_plan(self.options, captioner, self.store.thumbnail_dir, image_embedder, text_reader)
         caption = CaptionStage(captioner, self.report, self.store.checkpoint, image_embedder)
         write = Writer(self.catalog, run_id, plan, self.report, self.progress)
@@ -221,7 +223,7 @@ class Indexer:
         # the model, so the model does not wait on the disk; the window bounds memory.
         with ThreadPoolExecutor(max_workers=plan.workers, thread_name_prefix="decode") as pool:
             for prepared in ordered_prefetch(read, self.catalog.pending(), pool, window):
-                self.report.decode_seconds += prepared.decode_seconds
+                self.report.decode_time.add(prepared.decode_started, prepared.decode_seconds)
                 if prepared.image is None:
                     to_write.append(prepared)  # known bytes, or a failure: nothing for the model
                 elif prepared.content_hash in recent:

@@ -57,6 +57,34 @@ class IndexOptions:
         return CaptionSettings(self.model, self.prompt, self.max_new_tokens).key
 
 
+class BusyTime:
+    """The wall-clock seconds in which at least one worker was at a task. Workers run side by side, so their
+    own seconds, summed, can exceed the whole run's; the union of their spans cannot."""
+
+    COMPACT_AT = 4096  # spans kept before they are merged (a busy stage merges into a few)
+
+    def __init__(self) -> None:
+        self._spans: list[tuple[float, float]] = []
+
+    def add(self, started: float, seconds: float) -> None:
+        self._spans.append((started, started + seconds))
+        if len(self._spans) >= self.COMPACT_AT:
+            self._spans = self._merged()
+
+    def _merged(self) -> list[tuple[float, float]]:
+        merged: list[tuple[float, float]] = []
+        for start, end in sorted(self._spans):
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+            else:
+                merged.append((start, end))
+        return merged
+
+    @property
+    def seconds(self) -> float:
+        return sum(end - start for start, end in self._merged())
+
+
 @dataclass
 class IndexReport:
     captioned: int = 0
@@ -67,7 +95,7 @@ class IndexReport:
     other_model: int = 0
     without_image_vectors: int = 0  # photos indexed earlier, with no vector from this run's image embedder
     seconds: float = 0.0
-    decode_seconds: float = 0.0
+    decode_time: BusyTime = field(default_factory=BusyTime)  # the decode workers' (OCR of new photos included)
     model_seconds: float = 0.0
     store_seconds: float = 0.0
     embedded: int = 0
@@ -77,20 +105,39 @@ class IndexReport:
     warnings: list[str] = field(default_factory=list)  # one line each, said before the summary
     unreadable_folders: list[str] = field(default_factory=list)
     held_back: list[tuple[str, int, int]] = field(default_factory=list)  # (root, gone, known): not removed
-    failures: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) of this run's failures
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): standing ones, then this run's
+    standing_failed: int = 0  # of `failed`: files that failed before and are unchanged (not read again)
     ocr_read: int = 0  # photos whose text was read (OCR) in this run
     ocr_with_text: int = 0
-    ocr_seconds: float = 0.0
+    ocr_time: BusyTime = field(default_factory=BusyTime)
     metadata_read: int = 0  # known photos read again for their metadata only (a sidecar changed)
     metadata_problems: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): indexed all the same
 
     @property
     def processed(self) -> int:
-        return self.captioned + self.reused + self.failed + self.metadata_read
+        """Photos this run read."""
+        return self.captioned + self.reused + self.failed - self.standing_failed + self.metadata_read
 
     @property
     def images_per_second(self) -> float:
-        return self.processed / self.seconds if self.seconds else 0.0
+        """Captioned photos a second: a reused, failed or unchanged photo costs no model call, and counting
+        them made one reused photo a rate."""
+        return self.captioned / self.seconds if self.seconds else 0.0
+
+    @property
+    def decode_seconds(self) -> float:
+        return self.decode_time.seconds
+
+    @property
+    def ocr_seconds(self) -> float:
+        return self.ocr_time.seconds
+
+    def add_standing_failures(self, failures: Sequence[tuple[str, str]]) -> None:
+        """Files that failed in an earlier run and have not changed since: failed still (as `stats` counts
+        them) until they are fixed, not unchanged."""
+        self.failed += len(failures)
+        self.standing_failed += len(failures)
+        self.failures.extend(failures)
 
     def summary(self) -> str:
         line = (
@@ -100,8 +147,9 @@ class IndexReport:
             + f" in {self.seconds:.1f}s"
         )
         if self.processed:
+            rate = f"{self.images_per_second:.1f} images/s; " if self.captioned and self.seconds else ""
             line += (
-                f" ({self.images_per_second:.1f} images/s; decode {self.decode_seconds:.1f}s, "
+                f" ({rate}decode {self.decode_seconds:.1f}s, "
                 f"model {self.model_seconds:.1f}s, store {self.store_seconds:.1f}s, "
                 f"embed {self.embed_seconds:.1f}s" + (f", pixels {self.image_seconds:.1f}s" if self.image_embedded else "") + ")"
             )

@@ -104,11 +104,13 @@ class Prepared:
     caption: str | None = None
     image_vector: bytes | None = None
     decode_seconds: float = 0.0
+    decode_started: float = 0.0
     sidecars: str = ""
     metadata_only: bool = False
     metadata: PhotoMetadata | None = None
     ocr_text: str | None = None
     ocr_seconds: float = 0.0
+    ocr_started: float = 0.0
 
     def outcome(self) -> Outcome:
         """The writer's input: every field Outcome has, by name (the two classes share their field names)."""
@@ -140,7 +142,7 @@ class Reader:
             item.error, item.image = str(error), None
         except OSError as error:
             item.error = f"cannot read: {error.strerror or error}"
-        item.decode_seconds = time.perf_counter() - started
+        item.decode_started, item.decode_seconds = started, time.perf_counter() - started
         return item
 
     def _metadata_only(self, item: Prepared) -> bool:
@@ -170,7 +172,7 @@ class Reader:
         if self.text_reader is not None:  # on this decode, before it shrinks for the model
             started = time.perf_counter()
             item.ocr_text = self.text_reader.read(decoded.image)
-            item.ocr_seconds = time.perf_counter() - started
+            item.ocr_started, item.ocr_seconds = started, time.perf_counter() - started
         item.image = reduce_for_model(decoded.image, self.plan.model_side)
 
 
@@ -255,7 +257,9 @@ class Writer:
         texts = [item.ocr_text for item in batch if item.ocr_text is not None]
         self.report.ocr_read += len(texts)
         self.report.ocr_with_text += sum(1 for text in texts if text)
-        self.report.ocr_seconds += sum(item.ocr_seconds for item in batch)
+        for item in batch:
+            if item.ocr_text is not None:
+                self.report.ocr_time.add(item.ocr_started, item.ocr_seconds)
         self.report.metadata_problems.extend(recorded.metadata_problems)
         self.report.store_seconds += time.perf_counter() - started
         self.progress.advance(len(batch))

@@ -1,0 +1,214 @@
+"""A full disk, a catalog damaged in the middle, a damaged search index (issue #24, items 18 and 19): each is
+made for real (a small tmpfs filled to the last byte, pages of captionary.db and Whoosh segments overwritten)."""
+
+import errno
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from db.errors import BusyError, DamagedCatalogError
+from db.models import Content
+from db.sequence import mark_files_changed, next_seq
+from db.store import Store
+from indexer.cli import cli
+from tests.conftest import FakeCaptioner
+from tests.helpers import index_with
+
+GARBAGE = b"\xde\xad\xbe\xef" * 1024  # no SQLite page type starts with 0xde; no Whoosh header reads it
+
+
+def cli_run(*arguments: str):
+    return CliRunner().invoke(cli, [str(argument) for argument in arguments])
+
+
+def lag_behind(store: Store, content_id: int, caption: str) -> None:
+    """A caption committed to the catalog that the search index has not seen (a run killed between the two)."""
+    with store.sessions.begin() as session:
+        seq = next_seq(session)
+        session.get(Content, content_id).user_caption = caption
+        mark_files_changed(session, seq, content_ids=[content_id])
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount_point)], capture_output=True)
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {mounted.stderr.decode().strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=True)
+
+
+def fill(disk: Path) -> None:
+    """Write until the disk refuses another byte."""
+    with open(disk / "filler", "wb", buffering=0) as handle:
+        for size in (1 << 16, 1 << 10, 1):
+            try:
+                while True:
+                    handle.write(b"\0" * size)
+            except OSError as error:
+                assert error.errno == errno.ENOSPC
+    assert shutil.disk_usage(disk).free == 0
+
+
+# -- 18. a full disk ----------------------------------------------------------------------------------
+
+
+def test_search_on_a_full_disk_answers_from_the_index_as_it_is(small_disk, photo_tree):
+    data_dir = small_disk / "data"
+    with Store.open(data_dir) as store:
+        index_with(store, [photo_tree["root"]], FakeCaptioner())
+        red = store.image_by_path(photo_tree["red"])
+        lag_behind(store, red.id, "a green bicycle")  # search would sync it first
+        fill(small_disk)
+        # While another process (the app) holds the catalog open, its -shm file exists: the catalog opens as
+        # usual and the full-text sync is what fails (it failed with "No space left on device").
+        searched = cli_run("search", "car", "--data-dir", data_dir, "--mode", "keyword")
+        assert searched.exit_code == 0, searched.output
+        assert searched.stdout.startswith(str(photo_tree["red"]))
+    (small_disk / "filler").unlink()
+    Store.open(data_dir).close()  # the last one out removes the -shm and -wal files
+    assert not (data_dir / "captionary.db-shm").exists()
+    fill(small_disk)
+    # Nothing holds it open now: SQLite cannot even make its -shm file (it said "is damaged (disk I/O error)"),
+    # so the catalog is read as a read-only one is.
+    for arguments in (["search", "car", "--mode", "keyword"], ["stats"]):
+        result = cli_run(*arguments, "--data-dir", data_dir)
+        assert result.exit_code == 0 and "Error" not in result.output, result.output
+    checked = cli_run("check", "--data-dir", data_dir)
+    assert checked.exit_code == 1 and "1 changes behind" in checked.stdout and checked.stderr == ""
+    assert cli_run("search", "car", "--data-dir", data_dir, "--mode", "keyword").stdout.startswith(str(photo_tree["red"]))
+    # A change says why it cannot be made, in one line.
+    edit = cli_run("tag", photo_tree["red"], "--add", "bike", "--data-dir", data_dir)
+    assert edit.exit_code == 1 and "disk" in edit.stderr and "is full" in edit.stderr and "sqlalche" not in edit.stderr
+    (small_disk / "filler").unlink()
+    searched = cli_run("search", "bicycle", "--data-dir", data_dir, "--mode", "keyword")
+    assert searched.exit_code == 0 and searched.stdout.startswith(str(photo_tree["red"]))  # synced once there is room
+
+
+# -- 19. a damaged catalog ----------------------------------------------------------------------------
+
+
+def damage_pages(db_path: Path, *tables: str) -> None:
+    """Overwrite the root page of each table: the catalog's first page and schema stay readable."""
+    with sqlite3.connect(db_path) as connection:
+        page_size = connection.execute("PRAGMA page_size").fetchone()[0]
+        query = "SELECT rootpage FROM sqlite_master WHERE name = ?"
+        roots = [connection.execute(query, (table,)).fetchone()[0] for table in tables]
+    with open(db_path, "r+b") as handle:
+        for page in roots:
+            assert page > 1
+            handle.seek((page - 1) * page_size)
+            handle.write(GARBAGE[:page_size])
+
+
+@pytest.fixture
+def damaged_catalog(photo_tree, data_dir):
+    with Store.open(data_dir) as store:
+        index_with(store, [photo_tree["root"]], FakeCaptioner())
+    damage_pages(data_dir / "captionary.db", "files", "contents")
+    return data_dir
+
+
+def test_check_finds_a_catalog_damaged_in_the_middle(damaged_catalog):
+    for arguments in (["check"], ["check", "--json"]):
+        result = cli_run(*arguments, "--data-dir", damaged_catalog)
+        assert result.exit_code == 1 and result.stdout == ""  # was: exit 0, "0 missing"
+        assert "is damaged" in result.stderr and "restore it from a backup" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [["stats"], ["search", "car"], ["export"], ["rebuild-fulltext"], ["set-caption", "RED", "a bicycle"], ["tag", "RED"]],
+)
+def test_every_command_names_a_damaged_catalog_and_how_to_recover(damaged_catalog, photo_tree, arguments):
+    whoosh_files = sorted(path.name for path in (damaged_catalog / "fulltext").iterdir())
+    arguments = [str(photo_tree["red"]) if argument == "RED" else argument for argument in arguments]
+    result = cli_run(*arguments, "--data-dir", damaged_catalog)
+    assert result.exit_code == 1, result.output
+    message = result.stderr.strip().splitlines()[-1]
+    assert "is damaged" in message and "restore it from a backup" in message and "run captionary index again" in message
+    assert "DatabaseError" not in result.stderr and "sqlalche" not in result.stderr
+    # rebuild-fulltext looks before it leaps: the search index is not thrown away for a catalog it cannot read
+    assert sorted(path.name for path in (damaged_catalog / "fulltext").iterdir()) == whoosh_files
+
+
+def test_an_index_run_on_a_damaged_catalog_names_it(damaged_catalog, photo_tree):
+    with Store.open(damaged_catalog) as store, pytest.raises(DamagedCatalogError, match="restore it from a backup"):
+        index_with(store, [photo_tree["root"]], FakeCaptioner())
+
+
+# -- 19. a damaged search index -----------------------------------------------------------------------
+
+
+def damage_segments(data_dir: Path) -> None:
+    segments = list((data_dir / "fulltext").glob("*.seg"))
+    assert segments
+    for segment in segments:
+        size = segment.stat().st_size
+        with open(segment, "r+b") as handle:
+            handle.seek(size // 3)
+            handle.write((GARBAGE * (size // len(GARBAGE) + 1))[: size // 3])
+
+
+@pytest.fixture
+def indexed(photo_tree, data_dir):
+    with Store.open(data_dir) as store:
+        index_with(store, [photo_tree["root"]], FakeCaptioner())
+    return data_dir
+
+
+def test_a_damaged_search_index_is_rebuilt_from_the_catalog(indexed, photo_tree):
+    damage_segments(indexed)
+    result = cli_run("search", "car", "--data-dir", indexed, "--mode", "keyword")
+    assert result.exit_code == 0, result.output  # was: exit 2, "Cannot run query: Unknown file header"
+    assert result.stdout.startswith(str(photo_tree["red"]))
+    assert cli_run("check", "--data-dir", indexed).exit_code == 0
+
+
+def test_an_edit_on_a_damaged_search_index_rebuilds_it(indexed, photo_tree):
+    damage_segments(indexed)
+    edit = cli_run("set-caption", photo_tree["red"], "a green bicycle", "--data-dir", indexed, "--embedder", "none")
+    assert edit.exit_code == 0, edit.output  # was: exit 1, "FileFormatError: Unknown file header" after saving
+    assert cli_run("search", "bicycle", "--data-dir", indexed, "--mode", "keyword").stdout.startswith(str(photo_tree["red"]))
+
+
+def test_check_names_a_damaged_search_index(indexed):
+    damage_segments(indexed)
+    result = cli_run("check", "--data-dir", indexed)
+    assert result.exit_code == 1 and "damaged" in result.stdout and "captionary rebuild-fulltext" in result.stdout
+
+
+def test_a_damaged_search_index_that_cannot_be_rebuilt_is_named_exit_1(indexed):
+    damage_segments(indexed)
+    if shutil.which("chattr") is None:
+        pytest.skip("chattr is not installed")
+    made = subprocess.run(["chattr", "-R", "+i", str(indexed)], capture_output=True)  # read-only even for root
+    if made.returncode:
+        pytest.skip(f"chattr +i is not supported here: {made.stderr.decode().strip()}")
+    try:
+        result = cli_run("search", "car", "--data-dir", indexed, "--mode", "keyword")
+    finally:
+        subprocess.run(["chattr", "-R", "-i", str(indexed)], check=True)
+    assert result.exit_code == 1, result.output  # never 2: that is for a query that cannot be parsed
+    assert "search index" in result.stderr and "damaged" in result.stderr and "rebuild-fulltext" in result.stderr
+
+
+def test_a_rebuild_never_deletes_the_index_under_a_writer(indexed):
+    with Store.open(indexed) as store:
+        writer = store.fulltext.writer(timeout=0)  # an index run in the middle of a full-text commit
+        try:
+            with pytest.raises(BusyError):
+                store.sync_fulltext(rebuild=True)
+            assert list((indexed / "fulltext").glob("*.seg"))  # was: the whole folder deleted under it
+        finally:
+            writer.cancel()
+        assert store.sync_fulltext(rebuild=True)
