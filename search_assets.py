@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from db.columns import display_text
 from db.query import highlight
 from db.reads import ImageRecord
 from db.search import SearchPage
@@ -74,7 +75,7 @@ MODE_HELP = (
 def escape_markdown(text: str) -> str:
     """Text from a file or a person, shown as text: every ASCII punctuation mark escaped (CommonMark allows
     it for all of them), so no link, image, HTML, autolinked URL or Streamlit directive can form."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\g<0>", text.replace("\n", " "))
+    return _MARKDOWN_SPECIAL.sub(r"\\\g<0>", display_text(text).replace("\n", " "))
 
 
 def highlighted_markdown(text: str, terms: set[str]) -> str:
@@ -123,8 +124,8 @@ def folder_label(roots: list[str]):
     def label(folder: str) -> str:
         for root in sorted(roots, key=len, reverse=True):
             if folder == root or folder.startswith(root.rstrip("/") + "/"):
-                return Path(root).name + folder[len(root) :]
-        return folder
+                return display_text(Path(root).name + folder[len(root) :])
+        return display_text(folder)  # a name that is not UTF-8 shows U+FFFD (db/columns.py)
 
     return label
 

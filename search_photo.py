@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from db.columns import display_text
 from db.errors import CaptionaryError, NotIndexedError
 from db.query import words_analyzer
 from db.reads import ImageRecord
@@ -101,7 +102,7 @@ def metadata_ui(image: ImageRecord) -> None:
     }
     # Every value comes from a file or a person: escaped, so it shows as text (no link, no remote image).
     st.markdown("\n".join(f"- **{label}:** {escape_markdown(value)}" for label, value in rows.items() if value))
-    st.code(image.path, language=None, wrap_lines=True)  # the full path, with a copy button
+    st.code(display_text(image.path), language=None, wrap_lines=True)  # the full path, with a copy button
 
 
 def edit_caption_ui(store: Store, image: ImageRecord) -> None:
