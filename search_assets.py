@@ -7,6 +7,7 @@ import re
 from collections import defaultdict
 from pathlib import Path, PurePath
 
+from db.columns import display_text
 from db.query import highlight
 from db.reads import ImageRecord
 from db.search import SearchPage
@@ -101,8 +102,8 @@ MODE_HELP = (
 def escape_markdown(text: str) -> str:
     """Text from a file or a person, shown as text: every ASCII punctuation mark escaped (CommonMark allows
     it for all of them), so no link, image, HTML or Streamlit directive can form, and web addresses broken
-    by a word joiner so that none becomes a link either."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\g<0>", _AUTOLINK_TRIGGER.sub(WORD_JOINER, text.replace("\n", " ")))
+    by a word joiner so that none becomes a link either. A byte of a name that is not UTF-8 shows as U+FFFD."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\g<0>", _AUTOLINK_TRIGGER.sub(WORD_JOINER, display_text(text).replace("\n", " ")))
 
 
 def highlighted_markdown(text: str, terms: set[str]) -> str:
@@ -151,8 +152,8 @@ def folder_label(roots: list[str]):
     def label(folder: str) -> str:
         for root in sorted(roots, key=len, reverse=True):
             if folder == root or folder.startswith(root.rstrip("/") + "/"):
-                return Path(root).name + folder[len(root) :]
-        return folder
+                return display_text(Path(root).name + folder[len(root) :])
+        return display_text(folder)  # a name that is not UTF-8 shows U+FFFD (db/columns.py)
 
     return label
 

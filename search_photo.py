@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from db.columns import display_text
 from db.errors import CaptionaryError, NotIndexedError
 from db.query import words_analyzer
 from db.reads import ImageRecord
@@ -229,7 +230,7 @@ def detail_ui(store: Store, file_id: int) -> None:
             st.warning(f"Cannot show the photo: {error}")
         # The full path, with a copy button, under the photo where the line is longest: on one line (scrolled
         # when longer), as Chromium would wrap it inside a name, and break points would be copied with it.
-        st.code(image.path, language=None)
+        st.code(display_text(image.path), language=None)
     with details:
         st.subheader(escape_markdown(image.title or image.name), anchor=False)
         opening = first_sentence(image.caption)

@@ -95,13 +95,14 @@ def record_batch(
         files = {
             file.path: file
             for file in session.scalars(
-                select(File).options(selectinload(File.content).selectinload(Content.tags)).where(File.path.in_(paths))
+                select(File)
+                .options(selectinload(File.content).selectinload(Content.tags), selectinload(File.keywords))
+                .where(File.path.in_(paths))
             )
         }
         hashes = {item.content_hash for item in outcomes if item.error is None and not item.vanished}
         contents = {content.hash: content for content in session.scalars(select(Content).where(Content.hash.in_(hashes)))}
         captioned: list[Content] = []
-        described: list[int] = []
         for item in outcomes:
             if item.vanished:
                 continue
@@ -110,7 +111,7 @@ def record_batch(
                 recorded.metadata_problems.append((item.path, "; ".join(item.metadata.problems)))
             if item.metadata_only:
                 if file is not None:
-                    _metadata_only(file, item, seq, described)
+                    _metadata_only(file, item, seq)
                     recorded.metadata_read += 1
                 continue
             content = None
@@ -118,8 +119,6 @@ def record_batch(
                 content = _content_for(session, item, contents, file, model_id, captioned, recorded)
                 if item.image_vector is not None and image_embedder is not None:
                     content.image_embedding, content.image_embedder = item.image_vector, image_embedder
-                if item.metadata is not None:
-                    apply_metadata(content, item.metadata)
                 if item.ocr_text is not None and ocr_engine is not None:
                     content.ocr_text, content.ocr_engine = item.ocr_text, ocr_engine
             else:
@@ -128,11 +127,13 @@ def record_batch(
                 file = files[item.path] = File(path=item.path)
                 session.add(file)
             _describe_file(file, item, content, run_id, seq)
+            if item.metadata is not None:
+                apply_metadata(file, item.metadata)
         session.execute(delete(Pending).where(Pending.path.in_(paths)))
         session.flush()
         recorded.captioned = [content.id for content in captioned]
-        # Other paths with a re-captioned or re-described content show it too.
-        mark_files_changed(session, seq, content_ids=[*recorded.captioned, *described])
+        # Other paths with a re-captioned content show it too.
+        mark_files_changed(session, seq, content_ids=recorded.captioned)
         store.checkpoint("commit")
     return recorded
 
@@ -166,7 +167,7 @@ def _content_for(
         if previous is not None:
             # A person's caption and tag edits follow the path when the photo's bytes are edited.
             content.user_caption, content.edited_at = previous.user_caption, previous.edited_at
-            content.tags = [Tag(tag=tag.tag, source=tag.source) for tag in previous.tags if tag.source != "auto"]
+            content.tags = [Tag(tag=tag.tag, source=tag.source) for tag in previous.tags if tag.source in ("user", "hidden")]
         retag(content)
         session.add(content)
         contents[content.hash] = content  # a twin later in this batch reuses it
@@ -181,24 +182,22 @@ def _content_for(
     return content
 
 
-def apply_metadata(content: Content, metadata: PhotoMetadata) -> None:
-    """What the file and its sidecars say now replaces what they said before; the model's caption and a
-    person's caption and tags are not touched."""
-    content.taken_at, content.camera, content.lens = metadata.taken_at, metadata.camera, metadata.lens
-    content.latitude, content.longitude, content.place = metadata.latitude, metadata.longitude, metadata.place
-    content.title, content.description, content.rating = metadata.title, metadata.description, metadata.rating
-    content.keyword_paths = "\n".join(metadata.keyword_paths) or None
-    set_file_keywords(content, metadata.keywords)
+def apply_metadata(file: File, metadata: PhotoMetadata) -> None:
+    """What the file and its sidecars say now replaces what they said before, for this file alone (a
+    byte-identical copy has its own sidecars); captions and a person's caption and tags are not touched."""
+    file.taken_at, file.camera, file.lens = metadata.taken_at, metadata.camera, metadata.lens
+    file.latitude, file.longitude, file.place = metadata.latitude, metadata.longitude, metadata.place
+    file.title, file.description, file.rating = metadata.title, metadata.description, metadata.rating
+    file.keyword_paths = "\n".join(metadata.keyword_paths) or None
+    set_file_keywords(file, metadata.keywords)
 
 
-def _metadata_only(file: File, item: Outcome, seq: int, described: list[int]) -> None:
+def _metadata_only(file: File, item: Outcome, seq: int) -> None:
     """A photo whose bytes are known and unchanged, read again for its metadata only."""
     _record_metadata(file, item)
-    if file.content is not None and item.metadata is not None:
-        apply_metadata(file.content, item.metadata)
-        described.append(file.content.id)
+    if item.metadata is not None:
+        apply_metadata(file, item.metadata)
     file.ft_seq = seq
-    _record_metadata(file, item)
 
 
 def _record_metadata(file: File, item: Outcome) -> None:

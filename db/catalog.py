@@ -17,6 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from db.batch import Outcome, Recorded, record_batch
+from db.columns import storable_ns
 from db.errors import NotIndexedError
 from db.models import Content, File, Meta, Pending, Root, utcnow
 from db.schema import thumbnail_path
@@ -88,7 +89,7 @@ class Scan:
             same_bytes = False
             if existing is not None:
                 seen_ids.append(existing[0])
-                same_bytes = (existing[1], existing[2]) == (size, mtime_ns)
+                same_bytes = (existing[1], existing[2]) == (size, storable_ns(mtime_ns))
                 if same_bytes and existing[3] == sidecars:
                     if existing[4] is not None:
                         self.standing_failures.append((path, existing[4]))  # failed until it changes
@@ -140,15 +141,13 @@ class Catalog:
 
     def unseen(self, root: str, run_id: int) -> list[tuple[int, str]]:
         """(id, path) of files under the root that this run's scan did not see."""
+        # Paths under the root sort between "root/" and "root0" ("0" follows "/"): a range, where LIKE would
+        # also have to escape the stored form of a name that is not UTF-8 (db/columns.py).
+        folder = root.rstrip(os.sep)
+        under = (File.path > folder + os.sep) & (File.path < folder + chr(ord(os.sep) + 1))
         with self.sessions() as session:
-            return [
-                (file_id, path)
-                for file_id, path in session.execute(
-                    select(File.id, File.path).where(
-                        File.path.startswith(root.rstrip(os.sep) + os.sep, autoescape=True), File.seen_run != run_id
-                    )
-                )
-            ]
+            rows = session.execute(select(File.id, File.path).where(under, File.seen_run != run_id))
+            return [(file_id, path) for file_id, path in rows]
 
     def count_files(self, root: str) -> int:
         with self.sessions() as session:
@@ -241,6 +240,26 @@ class Catalog:
                 return asked
             remembered = session.get(Meta, "ocr")
             return remembered is not None and remembered.value == "on"
+
+    def image_embedder_setting(self, asked: str | None, named: bool) -> str | None:
+        """The image embedder of a run: the one named, else the one the library was last given (remembered like
+        --ocr: a hint to run `reembed --images` then means that model), else, unless asked for none, the one that
+        made most of its image vectors, else `asked` (the default)."""
+        if named:
+            return asked
+        with self.sessions() as session:
+            remembered = session.get(Meta, "image_embedder")
+            if remembered is not None:
+                return remembered.value or None
+            if asked is None:
+                return None
+            most = select(Content.image_embedder).where(Content.image_embedder.is_not(None)).group_by(Content.image_embedder)
+            return session.scalar(most.order_by(func.count().desc()).limit(1)) or asked
+
+    def remember_image_embedder(self, embedder_id: str | None) -> None:
+        """After a run that a person named it for (None: --image-embedder none)."""
+        with self.sessions.begin() as session:
+            session.merge(Meta(key="image_embedder", value=embedder_id or ""))
 
     def without_text(self, after: int, limit: int) -> list[tuple[int, str]]:
         """(content id, one of its paths) for contents whose text was never read, by id."""

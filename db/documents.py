@@ -13,6 +13,8 @@ from whoosh.analysis import CharsetFilter, Filter, LowercaseFilter, RegexTokeniz
 from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
 from whoosh.support.charset import accent_map
 
+from db.columns import display_text, stored_path
+
 # Fields a person may name in a query (`caption:dog`, `file:beach`, `ext:png`).
 USER_FIELDS = ("caption", "file", "ext", "tag", "camera", "place", "description", "text")
 
@@ -129,14 +131,17 @@ _SPLIT_WORDS = re.compile(r"[^\W\d_]+|\d+")
 
 def path_words(path: str, root: str) -> str:
     """Words of the folders under the root and of the file name, split at _ - . and digit boundaries,
-    then the file name whole and without its extension, so `img_043` and `IMG_043.jpg` find IMG_043.jpg."""
+    then the file name whole and without its extension, so `img_043` and `IMG_043.jpg` find IMG_043.jpg.
+    A byte that is not UTF-8 splits words, as shown (U+FFFD)."""
+    path, root = display_text(path), display_text(root)
     relative = path[len(root) :] if path.startswith(root) else path
     name = os.path.basename(path)
     return " ".join([*_SPLIT_WORDS.findall(relative), name, os.path.splitext(name)[0]])
 
 
 def ancestor_folders(path: str) -> str:
-    parts = Path(path).parent.parts
+    """Every folder above the file, as the catalog stores them (lossless for names that are not UTF-8)."""
+    parts = Path(stored_path(path)).parent.parts
     folders = [str(Path(*parts[: i + 1])) for i in range(len(parts))]
     return ",".join(folders)
 

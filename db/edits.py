@@ -49,12 +49,13 @@ def edit_tags(store: Store, file_id: int, add: Sequence[str] = (), remove: Seque
         if file is None or file.content is None:
             raise NotIndexedError(f"No indexed image with id {file_id}")
         current = {tag.tag: tag for tag in file.content.tags}
+        own = {keyword.tag for keyword in file.keywords}
         for source, names in (("user", add), ("hidden", remove)):
             for name in filter(None, map(normalize_tag, names)):
                 if name in current:
                     current[name].source = source
-                elif source == "user":
-                    current[name] = Tag(tag=name, source="user")
+                elif source == "user" or name in own:  # removing the file's keyword hides it (on the content)
+                    current[name] = Tag(tag=name, source=source)
                     file.content.tags.append(current[name])
         mark_files_changed(session, next_seq(session), content_ids=[file.content.id])
     show_edit(store)

@@ -6,17 +6,19 @@ import csv
 import errno
 import json
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol
 
 from sqlalchemy import select
 
+from db.columns import display_text
 from db.errors import CaptionaryError
-from db.models import Content, File, plausible_date, tags_sql, visible_tags_sql
+from db.models import Content, File, file_keywords_sql, joined_tags, plausible_date, tags_sql
 from db.sidecars import without_sidecar
 from db.store import Store
 from db.xmp import MAX_XMP_BYTES, SidecarError, SidecarFields, sidecar_xml
@@ -40,7 +42,7 @@ class ExportRow:
     removed_tags: list[str] = field(default_factory=list)  # and which a person removed
     keyword_paths: list[str] = field(default_factory=list)
     text: str | None = None  # read in the pixels (OCR)
-    file_tags: list[str] = field(default_factory=list)  # XMP only: the tags that are the files' keywords
+    file_tags: list[str] = field(default_factory=list)  # XMP only: the tags that are the file's keywords
     sidecars: str = ""  # XMP only: the sidecars beside the photo when its metadata was read
 
     def as_dict(self) -> dict:
@@ -73,10 +75,6 @@ class ExportRow:
         )
 
 
-def _split(joined: str | None, separator: str = ",") -> list[str]:
-    return sorted(joined.split(separator)) if joined else []
-
-
 def export_rows(store: Store) -> Iterator[ExportRow]:
     """Every indexed image, in path order, a chunk at a time: memory stays flat for a million rows."""
     last_path = ""
@@ -88,16 +86,16 @@ def export_rows(store: Store) -> Iterator[ExportRow]:
                     Content.effective_caption,
                     Content.user_caption.is_not(None),
                     Content.model,
-                    Content.taken_at,
-                    visible_tags_sql(),
-                    Content.title,
-                    Content.description,
-                    Content.place,
+                    File.taken_at,
+                    tags_sql("auto", "user"),
+                    file_keywords_sql(),
+                    File.title,
+                    File.description,
+                    File.place,
                     tags_sql("auto"),
                     tags_sql("hidden"),
-                    Content.keyword_paths,
+                    File.keyword_paths,
                     Content.ocr_text,
-                    tags_sql("file"),
                     File.sidecars,
                 )
                 .join(Content, File.content_id == Content.id)
@@ -107,24 +105,27 @@ def export_rows(store: Store) -> Iterator[ExportRow]:
             ).all()
         if not chunk:
             return
-        for path, caption, edited, model, taken_at, tag_list, title, description, place, auto, hidden, paths, text, *xmp in chunk:
+        for path, caption, edited, model, taken_at, content_tags, keywords, title, description, place, *rest in chunk:
+            auto, hidden, paths, text, sidecars = rest
             taken = plausible_date(taken_at)
+            file_tags = joined_tags(keywords)  # the file's keywords, less those a person removed
+            own = set(file_tags)
             yield ExportRow(
                 path,
                 caption,
-                _split(tag_list),
+                joined_tags(content_tags, keywords),
                 model,
                 taken.isoformat() if taken else None,
                 bool(edited),
                 title,
                 description,
                 place,
-                _split(auto),
-                _split(hidden),
+                [tag for tag in joined_tags(auto) if tag not in own],  # a keyword of the file is the person's
+                joined_tags(hidden),
                 paths.split("\n") if paths else [],
                 text,
-                _split(xmp[0]),
-                xmp[1] or "",
+                file_tags,
+                sidecars or "",
             )
         last_path = chunk[-1][0]
 
@@ -138,14 +139,28 @@ def spreadsheet_safe(cell: str) -> str:
     return "'" + cell if cell.startswith(_FORMULA_START) else cell
 
 
-def write_csv(rows: Iterator[ExportRow], out: TextIO) -> int:
+# C0 controls but tab and newline: a name's ESC or BEL would reach whoever prints the file; a CR would end a row.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f]")
+
+
+def csv_cell(text: str) -> str:
+    """A cell as written: UTF-8 (a byte of a name that is not UTF-8 as U+FFFD), without C0 controls but tab
+    and newline, and safe in a spreadsheet."""
+    return spreadsheet_safe(_CONTROL.sub("", display_text(text)))
+
+
+class Output(Protocol):
+    def write(self, text: str, /) -> int: ...
+
+
+def write_csv(rows: Iterator[ExportRow], out: Output) -> int:
     writer = csv.writer(out)
     writer.writerow(FIELDS)
     count = 0
     for row in rows:
         writer.writerow(
             [
-                spreadsheet_safe(cell)
+                csv_cell(cell)
                 for cell in (
                     row.path,
                     row.caption,
@@ -164,13 +179,13 @@ def write_csv(rows: Iterator[ExportRow], out: TextIO) -> int:
     return count
 
 
-def write_json(rows: Iterator[ExportRow], out: TextIO) -> int:
+def write_json(rows: Iterator[ExportRow], out: Output) -> int:
     """A JSON array written element by element, never built in memory."""
     out.write("[")
     count = 0
     for row in rows:
         out.write(",\n" if count else "\n")
-        out.write(json.dumps(row.as_dict(), ensure_ascii=False))
+        out.write(display_text(json.dumps(row.as_dict(), ensure_ascii=False)))
         count += 1
     out.write("\n]\n" if count else "]\n")
     return count

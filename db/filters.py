@@ -8,6 +8,7 @@ from pathlib import Path
 
 from whoosh import query as wq
 
+from db.columns import stored_path
 from db.documents import text_analyzer
 
 
@@ -28,7 +29,7 @@ def filter_query(filters: Filters) -> wq.Query | None:
     """Folder, type and tag filters as a Whoosh query; dates are filtered on the day column instead."""
     parts: list[wq.Query] = []
     if filters.folder:
-        parts.append(wq.Term("folder", str(Path(filters.folder))))
+        parts.append(wq.Term("folder", stored_path(str(Path(filters.folder)))))  # as ancestor_folders keeps it
     if filters.exts:
         parts.append(wq.Or([wq.Term("ext", ext.lower().lstrip(".")) for ext in filters.exts]))
     for tag in filters.tags:

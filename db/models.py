@@ -8,7 +8,9 @@ from sqlalchemy import ColumnElement, ForeignKey, Index, Integer, LargeBinary, S
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-SCHEMA_VERSION = 5
+from db.columns import Nanoseconds, PathText
+
+SCHEMA_VERSION = 6
 # The first photograph was taken in 1826; a camera clock reset to 0001:01:01 or set to 2099 says nothing.
 EARLIEST_PHOTO = datetime(1826, 1, 1)
 
@@ -40,8 +42,9 @@ class Meta(Base):
 class Content(Base):
     """One distinct picture, identified by a hash of its bytes.
 
-    Captions live here, not on the path, so a moved, renamed or duplicated file reuses
-    the work already done for its bytes.
+    What is made from the pixels lives here (captions, a person's caption and tags, text read, vectors), not
+    on the path, so a moved, renamed or duplicated file reuses the work already done for its bytes. What a
+    file says about itself (EXIF, IPTC, its sidecars) is the File's: a copy without the sidecar says less.
     """
 
     __tablename__ = "contents"
@@ -50,19 +53,6 @@ class Content(Base):
     width: Mapped[int]
     height: Mapped[int]
     format: Mapped[str]
-    taken_at: Mapped[datetime | None]
-    camera: Mapped[str | None]
-    # Where it was taken (EXIF GPS) and the place's name, "Kyoto, Japan". Schema 3.
-    latitude: Mapped[float | None]
-    longitude: Mapped[float | None]
-    place: Mapped[str | None]
-    # What the file and its sidecars say (IPTC/XMP), read at index time, never written back unless asked
-    # (export-xmp). Their keywords are tags of source `file`. Schema 4.
-    lens: Mapped[str | None]
-    title: Mapped[str | None] = mapped_column(Text)
-    description: Mapped[str | None] = mapped_column(Text)
-    rating: Mapped[int | None]
-    keyword_paths: Mapped[str | None] = mapped_column(Text)  # Lightroom/digiKam hierarchies, one per line
     # Text read in the pixels (OCR), one line per text line, "" when there is none, and the engine that read
     # it; NULL until read (a library indexes with OCR only once asked: index --ocr). Schema 5.
     ocr_text: Mapped[str | None] = mapped_column(Text)
@@ -101,14 +91,14 @@ class Content(Base):
         return func.coalesce(cls.user_caption, cls.caption)
 
     @property
-    def visible_tags(self) -> list[str]:
-        return sorted(tag.tag for tag in self.tags if tag.source != "hidden")
+    def removed_tags(self) -> set[str]:
+        return {tag.tag for tag in self.tags if tag.source == "hidden"}
 
 
 class Tag(Base):
-    """A keyword on a content: `auto` (from the caption), `file` (a keyword in the photo's IPTC/XMP or
-    sidecar), `user` (a person's, typed here), or `hidden` (a tag a person removed, remembered so that
-    re-indexing does not bring it back)."""
+    """A keyword on a content: `auto` (from the caption), `user` (a person's, typed here), or `hidden` (a tag
+    a person removed, remembered so that re-indexing does not bring it back, and hiding a file's keyword too).
+    A file's own keywords are FileKeywords."""
 
     __tablename__ = "tags"
     content_id: Mapped[int] = mapped_column(ForeignKey("contents.id", ondelete="CASCADE"), primary_key=True)
@@ -116,14 +106,24 @@ class Tag(Base):
     source: Mapped[str]
 
 
-def visible_tags_sql() -> ScalarSelect[str]:
-    """A content's tags a person has not removed, comma-joined, for a query that reads many rows."""
-    return select(func.group_concat(Tag.tag, ",")).where(Tag.content_id == Content.id, Tag.source != "hidden").scalar_subquery()
-
-
 def tags_sql(*sources: str) -> ScalarSelect[str]:
-    """A content's tags of these sources, comma-joined."""
+    """A content's tags of these sources, comma-joined, for a query that reads many rows."""
     return select(func.group_concat(Tag.tag, ",")).where(Tag.content_id == Content.id, Tag.source.in_(sources)).scalar_subquery()
+
+
+def file_keywords_sql() -> ScalarSelect[str]:
+    """A file's keywords that a person has not removed (on its content), comma-joined."""
+    removed = select(Tag.tag).where(Tag.content_id == File.content_id, Tag.source == "hidden")
+    return (
+        select(func.group_concat(FileKeyword.tag, ","))
+        .where(FileKeyword.file_id == File.id, FileKeyword.tag.not_in(removed))
+        .scalar_subquery()
+    )
+
+
+def joined_tags(*joined: str | None) -> list[str]:
+    """Comma-joined tag lists (tags_sql, file_keywords_sql) as one sorted list: a word in both counts once."""
+    return sorted({tag for part in joined if part for tag in part.split(",")})
 
 
 class File(Base):
@@ -131,15 +131,16 @@ class File(Base):
 
     __tablename__ = "files"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    path: Mapped[str] = mapped_column(String, unique=True)
-    root: Mapped[str] = mapped_column(String, index=True)
-    folder: Mapped[str] = mapped_column(String, index=True)
-    name: Mapped[str]
+    # Paths and names as the disk has them, whatever their encoding (db/columns.py).
+    path: Mapped[str] = mapped_column(PathText, unique=True)
+    root: Mapped[str] = mapped_column(PathText, index=True)
+    folder: Mapped[str] = mapped_column(PathText, index=True)
+    name: Mapped[str] = mapped_column(PathText)
     ext: Mapped[str]
     size: Mapped[int]
-    mtime_ns: Mapped[int]
+    mtime_ns: Mapped[int] = mapped_column(Nanoseconds)
     content_id: Mapped[int | None] = mapped_column(ForeignKey("contents.id"), index=True)
-    error: Mapped[str | None]
+    error: Mapped[str | None] = mapped_column(PathText)  # a reason may quote a file name
     indexed_at: Mapped[datetime]
     # Id of the last index run that saw this path on disk (mark-and-sweep).
     seen_run: Mapped[int] = mapped_column(Integer, default=0)
@@ -148,10 +149,45 @@ class File(Base):
     # The sidecars read with the photo ("name\tsize\tmtime_ns" lines; "" for none). A sidecar added,
     # edited or deleted changes what the scan sees, and its metadata is read again without re-captioning.
     # NULL: metadata never read (a photo indexed before schema 4). Schema 4.
-    sidecars: Mapped[str | None] = mapped_column(Text)
-    metadata_problem: Mapped[str | None]  # why some metadata could not be read ("photo.xmp: not valid XML")
+    sidecars: Mapped[str | None] = mapped_column(PathText)
+    # why some metadata could not be read ("photo.xmp: not valid XML")
+    metadata_problem: Mapped[str | None] = mapped_column(PathText)
+    # What the file and its sidecars say (EXIF, IPTC, XMP), read at index time, never written back unless asked
+    # (export-xmp); its keywords are FileKeywords. On the content before schema 6.
+    taken_at: Mapped[datetime | None]
+    camera: Mapped[str | None]
+    lens: Mapped[str | None]
+    # Where it was taken (EXIF GPS) and the place's name, "Kyoto, Japan": typed in the file, else from the position.
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    place: Mapped[str | None]
+    title: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    rating: Mapped[int | None]
+    keyword_paths: Mapped[str | None] = mapped_column(Text)  # Lightroom/digiKam hierarchies, one per line
 
     content: Mapped[Content | None] = relationship(back_populates="files")
+    keywords: Mapped[list[FileKeyword]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+    @property
+    def file_tags(self) -> list[str]:
+        """The file's keywords that a person has not removed."""
+        removed = self.content.removed_tags if self.content is not None else set()
+        return sorted(keyword.tag for keyword in self.keywords if keyword.tag not in removed)
+
+    @property
+    def visible_tags(self) -> list[str]:
+        """Its content's tags (from the caption, and a person's) and its own keywords, less those removed."""
+        own = [tag.tag for tag in self.content.tags if tag.source in ("auto", "user")] if self.content is not None else []
+        return sorted({*own, *self.file_tags})
+
+
+class FileKeyword(Base):
+    """A keyword in a file's IPTC/XMP or its sidecar: a tag of that file (not of its byte-identical copies)."""
+
+    __tablename__ = "file_keywords"
+    file_id: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String, primary_key=True, index=True)
 
 
 class FulltextDelete(Base):
@@ -167,11 +203,11 @@ class Pending(Base):
 
     __tablename__ = "pending"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    path: Mapped[str] = mapped_column(String, unique=True)
-    root: Mapped[str]
+    path: Mapped[str] = mapped_column(PathText, unique=True)
+    root: Mapped[str] = mapped_column(PathText)
     size: Mapped[int]
-    mtime_ns: Mapped[int]
-    sidecars: Mapped[str] = mapped_column(Text, default="")
+    mtime_ns: Mapped[int] = mapped_column(Nanoseconds)
+    sidecars: Mapped[str] = mapped_column(PathText, default="")
     # The photo's bytes are unchanged: only its metadata (sidecars) is read again, nothing is hashed.
     metadata_only: Mapped[bool] = mapped_column(default=False)
 
@@ -180,7 +216,7 @@ class Root(Base):
     """A folder the user asked to index."""
 
     __tablename__ = "roots"
-    path: Mapped[str] = mapped_column(String, primary_key=True)
+    path: Mapped[str] = mapped_column(PathText, primary_key=True)
     added_at: Mapped[datetime]
     last_indexed_at: Mapped[datetime | None]
 

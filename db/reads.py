@@ -8,11 +8,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import func, select, union
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from db.errors import NotIndexedError
-from db.models import EARLIEST_PHOTO, Content, File, Root, Tag, plausible_date
+from db.models import EARLIEST_PHOTO, Content, File, FileKeyword, Root, Tag, plausible_date
 from db.schema import meta_int
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -77,17 +77,17 @@ def _record(file: File) -> ImageRecord:
         width=content.width,
         height=content.height,
         format=content.format,
-        taken_at=plausible_date(content.taken_at),
-        camera=content.camera,
+        taken_at=plausible_date(file.taken_at),
+        camera=file.camera,
         content_hash=content.hash,
-        tags=content.visible_tags,
-        place=content.place,
-        title=content.title,
-        description=content.description,
-        file_tags=sorted(tag.tag for tag in content.tags if tag.source == "file"),
-        rating=content.rating,
-        latitude=content.latitude,
-        longitude=content.longitude,
+        tags=file.visible_tags,
+        place=file.place,
+        title=file.title,
+        description=file.description,
+        file_tags=file.file_tags,
+        rating=file.rating,
+        latitude=file.latitude,
+        longitude=file.longitude,
         metadata_problem=file.metadata_problem,
         text=content.ocr_text,
     )
@@ -98,7 +98,7 @@ def images(store: Store, file_ids: Sequence[int]) -> dict[int, ImageRecord]:
     with store.sessions() as session:
         files = session.scalars(
             select(File)
-            .options(joinedload(File.content).selectinload(Content.tags))
+            .options(joinedload(File.content).selectinload(Content.tags), selectinload(File.keywords))
             .where(File.id.in_(list(file_ids)), File.content_id.is_not(None))
         )
         return {file.id: _record(file) for file in files}
@@ -129,10 +129,10 @@ def stats(store: Store) -> dict:
         failed = session.scalar(select(func.count()).select_from(File).where(File.error.is_not(None)))
         by_model = model_counts(session)
         edited = session.scalar(select(func.count()).select_from(Content).where(Content.user_caption.is_not(None)))
-        dated = _photos_where(session, Content.taken_at >= EARLIEST_PHOTO, Content.taken_at <= datetime.now() + timedelta(days=1))
-        placed = _photos_where(session, Content.place.is_not(None))
-        keyworded = _photos_where(session, Content.tags.any(Tag.source == "file"))
-        described = _photos_where(session, (Content.title.is_not(None)) | (Content.description.is_not(None)))
+        dated = _photos_where(session, File.taken_at >= EARLIEST_PHOTO, File.taken_at <= datetime.now() + timedelta(days=1))
+        placed = _photos_where(session, File.place.is_not(None))
+        keyworded = _photos_where(session, File.keywords.any())
+        described = _photos_where(session, (File.title.is_not(None)) | (File.description.is_not(None)))
         with_text = _photos_where(session, Content.ocr_text.is_not(None), Content.ocr_text != "")
         text_read = _photos_where(session, Content.ocr_engine.is_not(None))
         metadata_problems = session.scalar(select(func.count()).select_from(File).where(File.metadata_problem.is_not(None)))
@@ -229,19 +229,23 @@ def extensions(store: Store) -> list[str]:
 
 
 def tag_counts(store: Store, limit: int | None = None) -> list[tuple[str, int]]:
-    """Tags with the number of photos (paths) that carry them, most used first."""
+    """Tags with the number of photos (paths) that carry them, most used first: their content's tags and their
+    own keywords, a word in both counted once, less those a person removed."""
+    removed = (
+        select(Tag.tag).where(Tag.content_id == File.content_id, Tag.tag == FileKeyword.tag, Tag.source == "hidden").exists()
+    )
+    both = union(
+        select(Tag.tag.label("tag"), File.id.label("file_id"))
+        .join(File, File.content_id == Tag.content_id)
+        .where(Tag.source.in_(("auto", "user"))),
+        select(FileKeyword.tag, FileKeyword.file_id)
+        .join(File, File.id == FileKeyword.file_id)
+        .where(File.content_id.is_not(None), ~removed),
+    ).subquery()
+    count = func.count()
+    query = select(both.c.tag, count).group_by(both.c.tag).order_by(count.desc(), both.c.tag)
     with store.sessions() as session:
-        count = func.count(File.id)
-        query = (
-            select(Tag.tag, count)
-            .join(File, File.content_id == Tag.content_id)
-            .where(Tag.source != "hidden")
-            .group_by(Tag.tag)
-            .order_by(count.desc(), Tag.tag)
-        )
-        if limit:
-            query = query.limit(limit)
-        return [(tag, number) for tag, number in session.execute(query)]
+        return [(tag, number) for tag, number in session.execute(query.limit(limit) if limit else query)]
 
 
 def place_counts(store: Store, limit: int = 60) -> list[tuple[str, int]]:
@@ -249,8 +253,8 @@ def place_counts(store: Store, limit: int = 60) -> list[tuple[str, int]]:
     it) as well as "Kyoto, Japan"."""
     counts: dict[str, int] = {}
     with store.sessions() as session:
-        query = select(Content.place, func.count(File.id)).join(File, File.content_id == Content.id)
-        for place, number in session.execute(query.where(Content.place.is_not(None)).group_by(Content.place)):
+        query = select(File.place, func.count(File.id)).where(File.content_id.is_not(None), File.place.is_not(None))
+        for place, number in session.execute(query.group_by(File.place)):
             if place is None:
                 continue
             country = place.rsplit(", ", 1)[-1]

@@ -142,6 +142,10 @@ def migrate(sessions: sessionmaker[Session], data_dir: Path, read_only: bool) ->
             raise CaptionaryError(
                 f"The catalog in {data_dir} needs an upgrade, but it is read-only; open it once where it can be written"
             )
+        if "files" not in tables:  # a new catalog gets today's tables whole; the steps upgrade older ones
+            _create_tables(session)
+            session.merge(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
+            return
         for target, step in MIGRATIONS:
             if version < target:
                 step(session)
@@ -202,6 +206,74 @@ def _add_ocr(session: Session) -> None:
     connection.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_contents_ocr_engine ON contents (ocr_engine)")
 
 
+# What a file says about itself, moved from its content to the file in schema 6.
+FILE_METADATA = (
+    ("taken_at", "DATETIME"),
+    ("camera", "VARCHAR"),
+    ("lens", "VARCHAR"),
+    ("latitude", "FLOAT"),
+    ("longitude", "FLOAT"),
+    ("place", "VARCHAR"),
+    ("title", "TEXT"),
+    ("description", "TEXT"),
+    ("rating", "INTEGER"),
+    ("keyword_paths", "TEXT"),
+)
+
+
+def _metadata_per_file(session: Session) -> None:
+    """Schema 6: metadata belongs to the file (a copy without the sidecar says less), captions to the bytes.
+
+    Each file gets what its content said, and the keywords of source `file` become FileKeywords; a file whose
+    bytes another path shares reads its own metadata again on the next index (sidecars NULL: never read), without
+    re-captioning. Paths holding U+FFFF get it doubled: it now escapes the bytes that are not UTF-8."""
+    from db.models import FileKeyword
+    from db.sequence import next_seq
+    from db.tags import auto_tags
+
+    connection = session.connection()
+    present = {row[1] for row in connection.exec_driver_sql("PRAGMA table_info(files)")}
+    for name, kind in FILE_METADATA:
+        if name not in present:
+            connection.exec_driver_sql(f"ALTER TABLE files ADD COLUMN {name} {kind}")
+    Base.metadata.create_all(connection, tables=[Base.metadata.tables[FileKeyword.__tablename__]])
+    on_contents = {row[1] for row in connection.exec_driver_sql("PRAGMA table_info(contents)")}
+    moved = [name for name, _ in FILE_METADATA if name in on_contents]
+    if moved:
+        columns = ", ".join(moved)
+        connection.exec_driver_sql(
+            f"UPDATE files SET ({columns}) = (SELECT {columns} FROM contents WHERE contents.id = files.content_id) "
+            "WHERE content_id IS NOT NULL"
+        )
+    connection.exec_driver_sql(
+        "INSERT OR IGNORE INTO file_keywords (file_id, tag) SELECT files.id, tags.tag FROM tags "
+        "JOIN files ON files.content_id = tags.content_id WHERE tags.source = 'file'"
+    )
+    # A file keyword had taken over the auto-tag of the same word: it is the caption's again.
+    taken = "SELECT contents.id, coalesce(user_caption, caption), tag FROM tags JOIN contents ON contents.id = tags.content_id"
+    for content_id, caption, tag in connection.exec_driver_sql(f"{taken} WHERE source = 'file'").all():
+        if tag in auto_tags(caption):
+            connection.exec_driver_sql("UPDATE tags SET source = 'auto' WHERE content_id = ? AND tag = ?", (content_id, tag))
+    connection.exec_driver_sql("DELETE FROM tags WHERE source = 'file'")
+    connection.exec_driver_sql(
+        "UPDATE files SET sidecars = NULL WHERE content_id IN "
+        "(SELECT content_id FROM files GROUP BY content_id HAVING count(*) > 1)"
+    )
+    if moved and tuple(map(int, connection.exec_driver_sql("SELECT sqlite_version()").scalar_one().split("."))) >= (3, 35):
+        for name in moved:  # SQLite before 3.35 cannot drop a column: there it stays, unread
+            connection.exec_driver_sql(f"ALTER TABLE contents DROP COLUMN {name}")
+    escaped = {"files": ("path", "root", "folder", "name", "sidecars", "error", "metadata_problem"), "roots": ("path",)}
+    for table, names in escaped.items():
+        for name in names:
+            connection.exec_driver_sql(
+                f"UPDATE {table} SET {name} = replace({name}, char(65535), char(65535) || char(65535)) "
+                f"WHERE instr({name}, char(65535)) > 0"
+            )
+    if connection.exec_driver_sql("SELECT 1 FROM files WHERE instr(path, char(65535)) > 0 LIMIT 1").first():
+        connection.exec_driver_sql("UPDATE files SET ft_seq = ? WHERE instr(path, char(65535)) > 0", (next_seq(session),))
+    connection.exec_driver_sql("DELETE FROM pending")
+
+
 # Ordered (version, step) pairs; a new schema version appends a step that upgrades in place.
 MIGRATIONS: list[tuple[int, Callable[[Session], None]]] = [
     (1, _create_tables),
@@ -209,4 +281,5 @@ MIGRATIONS: list[tuple[int, Callable[[Session], None]]] = [
     (3, _add_places),
     (4, _add_file_metadata),
     (5, _add_ocr),
+    (6, _metadata_per_file),
 ]

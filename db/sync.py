@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from db.documents import FulltextDoc, day_number
 from db.errors import BusyError, DamagedIndexError, DiskFullError, disk_full
-from db.models import Content, File, FulltextDelete, Meta, plausible_date, tags_sql, visible_tags_sql
+from db.models import Content, File, FulltextDelete, Meta, file_keywords_sql, joined_tags, plausible_date, tags_sql
 from db.schema import DB_NAME, catalog_problems, damaged, meta_int
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -129,24 +129,25 @@ def changed_docs(session: Session, after: int, upto: int) -> Iterator[FulltextDo
             File.ext,
             File.mtime_ns,
             Content.effective_caption,
-            Content.taken_at,
-            visible_tags_sql(),
-            Content.camera,
-            Content.place,
-            Content.title,
-            Content.description,
-            tags_sql("user", "file"),
-            Content.keyword_paths,
+            File.taken_at,
+            tags_sql("auto", "user"),
+            file_keywords_sql(),
+            tags_sql("user"),
+            File.camera,
+            File.place,
+            File.title,
+            File.description,
+            File.keyword_paths,
             Content.ocr_text,
         )
         .join(Content, File.content_id == Content.id)
         .where(File.ft_seq > after, File.ft_seq <= upto)
         .execution_options(yield_per=SYNC_CHUNK)
     )
-    for file_id, path, root, ext, mtime_ns, caption, taken_at, tag_list, camera, place, *described in rows:
+    for file_id, path, root, ext, mtime_ns, caption, taken_at, content_tags, keywords, user_tags, *described in rows:
+        camera, place, title, description, paths, text = described
         taken_at = plausible_date(taken_at)  # rows stored before dates were checked too
         when = taken_at.date() if taken_at else date.fromtimestamp(mtime_ns / 1e9)
-        title, description, keywords, paths, text = described
         yield FulltextDoc(
             file_id,
             caption,
@@ -154,11 +155,12 @@ def changed_docs(session: Session, after: int, upto: int) -> Iterator[FulltextDo
             root,
             ext,
             day_number(when),
-            tag_list or "",
+            ",".join(joined_tags(content_tags, keywords)),
             camera or "",
             place or "",
             " ".join(filter(None, (title, description))),
-            " ".join(filter(None, ((keywords or "").replace(",", " "), (paths or "").replace("|", " ")))),
+            # a person's tags and the file's keywords, and the words of its keyword hierarchies
+            " ".join([*joined_tags(user_tags, keywords), (paths or "").replace("|", " ")]).strip(),
             text or "",
         )
 

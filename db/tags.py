@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from whoosh.analysis import STOP_WORDS
 
-from db.models import Content, Tag
+from db.models import Content, File, FileKeyword, Tag
 
 # Closed-class words (pronouns, determiners, quantifiers) are a small fixed set the lemma dictionary
 # mislabels as nouns ("my", "another"); Whoosh's STOP_WORDS has the articles and some prepositions.
@@ -227,20 +227,8 @@ def retag(content: Content) -> None:
     ]
 
 
-def set_file_keywords(content: Content, keywords: Sequence[str]) -> None:
-    """The file's keywords (normalised) become tags of source `file`: an auto-tag of the same word becomes
-    one, a file tag the file no longer has goes, and a person's tag or removal of the word wins."""
-    wanted = set(keywords)
-    present = {tag.tag for tag in content.tags}
-    kept: list[Tag] = []
-    dropped = False
-    for tag in content.tags:
-        if tag.source == "file" and tag.tag not in wanted:
-            dropped = True
-            continue
-        if tag.source == "auto" and tag.tag in wanted:
-            tag.source = "file"
-        kept.append(tag)
-    content.tags = kept + [Tag(tag=keyword, source="file") for keyword in keywords if keyword not in present]
-    if dropped:
-        retag(content)  # an auto-tag comes back where a file keyword of the same word left
+def set_file_keywords(file: File, keywords: Sequence[str]) -> None:
+    """The file's keywords (normalised) now: one it no longer has goes; a person's removal of the word (on the
+    content) still hides it, and an auto-tag of the same word is shown once."""
+    present = {keyword.tag: keyword for keyword in file.keywords}
+    file.keywords = [present.get(word) or FileKeyword(tag=word) for word in dict.fromkeys(keywords)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -29,6 +28,7 @@ from indexer.cli_options import (
 )
 from indexer.console import TqdmProgress, print_search_page, run_streamlit, streamlit_command
 from indexer.settings import Settings
+from indexer.terminal import json_text, shown
 
 FAILURES_SHOWN = 5  # failed files listed under the summary line of `index`
 
@@ -60,7 +60,7 @@ class CaptionaryGroup(click.Group):
             if Settings.resolve().debug:
                 raise
             exception = QueryUsageError if error.exit_code == 2 else click.ClickException
-            raise exception(" ".join(str(error).split())) from None
+            raise exception(shown(" ".join(str(error).split()), err=True)) from None
         except KeyboardInterrupt:
             raise click.Abort() from None
         except BrokenPipeError:
@@ -68,7 +68,7 @@ class CaptionaryGroup(click.Group):
         except Exception as error:
             if Settings.resolve().debug:
                 raise
-            message = " ".join(str(error).split()) or type(error).__name__
+            message = shown(" ".join(str(error).split()), err=True) or type(error).__name__
             raise click.ClickException(f"{type(error).__name__}: {message} (set CAPTIONARY_DEBUG=1 for a traceback)") from None
 
 
@@ -155,24 +155,24 @@ def index(roots, data_dir, model, embedder, image_embedder, no_thumbnails, no_em
 
 def _print_index_report(report, verbose: bool) -> None:
     for warning in report.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"warning: {shown(warning, err=True)}", err=True)
     for folder in report.unreadable_folders:
-        click.echo(f"warning: could not read {folder}", err=True)
+        click.echo(f"warning: could not read {shown(folder, err=True)}", err=True)
     for root, gone, known in report.held_back:
         click.echo(
-            f"warning: {gone} of {known} photos under {root} are gone (an unmounted disk?); none were "
+            f"warning: {gone} of {known} photos under {shown(root, err=True)} are gone (an unmounted disk?); none were "
             "removed. If they were deleted on purpose: captionary index --allow-removal",
             err=True,
         )
     click.echo(report.summary())
-    shown = report.failures if verbose else report.failures[:FAILURES_SHOWN]
-    for path, reason in shown:
-        click.echo(f"  failed: {path}: {reason}")
-    if len(report.failures) > len(shown):
-        click.echo(f"  ... and {len(report.failures) - len(shown)} more (--verbose, or captionary stats, lists all)")
+    listed = report.failures if verbose else report.failures[:FAILURES_SHOWN]
+    for path, reason in listed:
+        click.echo(f"  failed: {shown(path)}: {shown(reason)}")
+    if len(report.failures) > len(listed):
+        click.echo(f"  ... and {len(report.failures) - len(listed)} more (--verbose, or captionary stats, lists all)")
     problems = report.metadata_problems if verbose else report.metadata_problems[:FAILURES_SHOWN]
     for path, reason in problems:
-        click.echo(f"  metadata not read: {path}: {reason}")
+        click.echo(f"  metadata not read: {shown(path)}: {shown(reason)}")
     if len(report.metadata_problems) > len(problems):
         click.echo(f"  ... and {len(report.metadata_problems) - len(problems)} more metadata problems (captionary stats)")
 
@@ -221,20 +221,19 @@ def caption(images, model, prompt, max_new_tokens, batch_size, device, as_json) 
     results = caption_sources(list(images), captioner, batch_size)
     if as_json:
         click.echo(
-            json.dumps(
+            json_text(
                 [
                     {"image": r.image, "caption": r.caption} if r.error is None else {"image": r.image, "error": r.error}
                     for r in results
-                ],
-                ensure_ascii=False,
+                ]
             )
         )
     else:
         for result in results:
             if result.error is None:
-                click.echo(f"{result.image}: {result.caption}")
+                click.echo(f"{shown(result.image)}: {shown(result.caption)}")
             else:
-                click.echo(f"{result.image}: error: {result.error}", err=True)
+                click.echo(f"{shown(result.image, err=True)}: error: {shown(result.error, err=True)}", err=True)
     if any(result.error for result in results):
         sys.exit(1)
 
@@ -289,14 +288,14 @@ def models(as_json) -> None:
     ]
     others = {model_id: name for model_id, name in cached.items() if model_id not in {row["checkpoint"] for row in rows}}
     if as_json:
-        click.echo(json.dumps({"families": rows, "other_cached": others}, ensure_ascii=False))
+        click.echo(json_text({"families": rows, "other_cached": others}))
         return
     for row in rows:
         mark = "cached" if row["cached"] else "      "
         click.echo(f"{mark}  {row['name']:<11} {row['checkpoint']:<40} {row['size']:>5}  {row['license']}")
         click.echo(f"        {'':<11} {row['good_for']}; tested: {row['tested']}")
     for model_id, name in sorted(others.items()):
-        click.echo(f"cached  {name:<11} {model_id}")
+        click.echo(f"cached  {shown(name):<11} {shown(model_id)}")
     click.echo("Use one with: captionary index PATH --model CHECKPOINT (README: Choosing a caption model)")
 
 

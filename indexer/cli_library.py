@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ from indexer.cli_options import (
     open_store,
 )
 from indexer.settings import Settings
+from indexer.terminal import TerminalWriter, json_text, on_terminal, shown
 
 
 @click.command()
@@ -30,7 +30,7 @@ def stats(data_dir, as_json) -> None:
         failures = store.failures() if not as_json else []
         problems = store.metadata_problems() if not as_json else []
     if as_json:
-        click.echo(json.dumps(numbers, ensure_ascii=False))
+        click.echo(json_text(numbers))
         return
     click.echo(f"images:     {numbers['images']} ({numbers['duplicates']} duplicates, {numbers['edited']} edited)")
     click.echo(f"failed:     {numbers['failed']}")
@@ -41,16 +41,16 @@ def stats(data_dir, as_json) -> None:
     if numbers["text_read"]:
         click.echo(f"text:       {numbers['with_text']} with text, of {numbers['text_read']} photos read (index --ocr)")
     for model_id, count in numbers["models"].items():
-        click.echo(f"model:      {model_id} ({count})")
+        click.echo(f"model:      {shown(model_id)} ({count})")
     for root in numbers["roots"]:
-        click.echo(f"root:       {root}")
-    click.echo(f"data dir:   {numbers['data_dir']}")
+        click.echo(f"root:       {shown(root)}")
+    click.echo(f"data dir:   {shown(numbers['data_dir'])}")
     for path, error in failures[:20]:
-        click.echo(f"  failed: {path}: {error}")
+        click.echo(f"  failed: {shown(path)}: {shown(error)}")
     if len(failures) > 20:
         click.echo(f"  ... and {len(failures) - 20} more")
     for path, problem in problems[:20]:
-        click.echo(f"  metadata not read: {path}: {problem}")  # the photo itself is indexed
+        click.echo(f"  metadata not read: {shown(path)}: {shown(problem)}")  # the photo itself is indexed
     if len(problems) > 20:
         click.echo(f"  ... and {len(problems) - 20} more")
 
@@ -75,7 +75,7 @@ def check(data_dir, as_json) -> None:
         report = store.check()
     if as_json:
         click.echo(
-            json.dumps(
+            json_text(
                 {
                     "ok": report.ok,
                     "fulltext_lag": report.fulltext_lag,
@@ -92,10 +92,10 @@ def check(data_dir, as_json) -> None:
             f"{report.fulltext_lag} changes behind"
         )
         if report.fulltext_damaged:
-            click.echo(report.fulltext_damaged)
+            click.echo(shown(report.fulltext_damaged))
         click.echo(f"missing on disk: {len(report.missing_on_disk)}")
         for path in report.missing_on_disk[:20]:
-            click.echo(f"  {path}")
+            click.echo(f"  {shown(path)}")
         if report.missing_in_fulltext or report.stale_in_fulltext or report.fulltext_lag or report.fulltext_damaged:
             click.echo("fix the search index with: captionary rebuild-fulltext")
         if report.missing_on_disk:
@@ -111,7 +111,7 @@ def forget(root, data_dir) -> None:
     """Remove ROOT and everything under it from the index (the photos are not touched)."""
     with open_store(data_dir) as store:
         removed = store.forget_root(root)
-    click.echo(f"forgot {root}: {removed} files removed from the index")
+    click.echo(f"forgot {shown(root)}: {removed} files removed from the index")
 
 
 @click.command("set-caption")
@@ -123,7 +123,7 @@ def set_caption(path, text, data_dir, embedder) -> None:
     """Set a person's caption for the indexed photo at PATH (kept by re-indexing, re-embedded at once)."""
     with open_semantic_store(data_dir, embedder) as store:
         record = store.set_caption(store.image_by_path(path).id, text)
-    click.echo(f"{record.path}: {record.caption}")
+    click.echo(f"{shown(record.path)}: {shown(record.caption)}")
 
 
 @click.command()
@@ -140,7 +140,7 @@ def reembed(data_dir, embedder, images, image_embedder) -> None:
     with open_semantic_store(data_dir, embedder, queries=False) as store:
         done = store.embed_pending()
         total = store.stats()["embedded"]
-    click.echo(f"embedded {done} captions with {store.embedder_id}; {total} captions have embeddings")
+    click.echo(f"embedded {done} captions with {shown(store.embedder_id)}; {total} captions have embeddings")
 
 
 @click.command()
@@ -152,10 +152,10 @@ def tags(data_dir, as_json, limit) -> None:
     with open_store(data_dir) as store:
         counts = store.tag_counts(limit)
     if as_json:
-        click.echo(json.dumps([{"tag": tag, "count": count} for tag, count in counts], ensure_ascii=False))
+        click.echo(json_text([{"tag": tag, "count": count} for tag, count in counts]))
         return
     for tag, count in counts:
-        click.echo(f"{count:8}  {tag}")
+        click.echo(f"{count:8}  {shown(tag)}")
 
 
 @click.command()
@@ -169,9 +169,9 @@ def tag(path, add, remove, data_dir, as_json) -> None:
     with open_store(data_dir) as store:
         record = store.edit_tags(store.image_by_path(path).id, add, remove)
     if as_json:
-        click.echo(json.dumps({"path": record.path, "tags": record.tags}, ensure_ascii=False))
+        click.echo(json_text({"path": record.path, "tags": record.tags}))
     else:
-        click.echo(f"{record.path}: {', '.join(record.tags) or '(no tags)'}")
+        click.echo(f"{shown(record.path)}: {shown(', '.join(record.tags)) or '(no tags)'}")
 
 
 @click.command()
@@ -188,13 +188,13 @@ def export(file_format, output, data_dir) -> None:
     writer = write_csv if file_format == "csv" else write_json
     with open_store(data_dir) as store:
         if output is None:
-            writer(export_rows(store), sys.stdout)
+            writer(export_rows(store), TerminalWriter(sys.stdout) if on_terminal() else sys.stdout)
             return
         temporary = output.with_name(f".{output.name}.tmp")
         with open(temporary, "w", encoding="utf-8", newline="") as handle:
             count = writer(export_rows(store), handle)
         os.replace(temporary, output)
-    click.echo(f"exported {count} images to {output}", err=True)
+    click.echo(f"exported {count} images to {shown(output, err=True)}", err=True)
 
 
 @click.command("export-xmp")
@@ -213,7 +213,7 @@ def export_xmp(sidecar_dir, next_to_photos, data_dir) -> None:
     with open_store(data_dir) as store:
         report = write_sidecars(store, sidecar_dir, next_to_photos)
     for path, error in report.failed:
-        click.echo(f"warning: {path}: {error}", err=True)
+        click.echo(f"warning: {shown(path, err=True)}: {shown(error, err=True)}", err=True)
     click.echo(f"{report.written} sidecars written, {report.unchanged} unchanged, {len(report.failed)} failed")
     if report.failed:
         sys.exit(1)
@@ -224,16 +224,22 @@ def _reembed_images(data_dir: Path | None, image_embedder: str | None) -> None:
     from indexer.report import IndexOptions
 
     settings = Settings.resolve(data_dir=data_dir, image_embedder=image_embedder)
-    if settings.image_embedder is None:
-        raise click.UsageError("--images needs an image embedder; --image-embedder none turns them off")
     with open_store(data_dir) as store:
-        report = reembed_images(store, IndexOptions(image_embedder=settings.image_embedder, image_embedder_required=True))
+        # the model the library was given (index or reembed --image-embedder), as index uses it
+        chosen = store.catalog.image_embedder_setting(settings.image_embedder, settings.image_embedder_named)
+        if chosen is None:
+            raise click.UsageError(
+                "--images needs an image embedder, and this library's are off (--image-embedder none); "
+                "name one: --image-embedder ID|PATH"
+            )
+        report = reembed_images(store, IndexOptions(image_embedder=chosen, image_embedder_required=True))
+        if settings.image_embedder_named:
+            store.catalog.remember_image_embedder(chosen)
         total = store.stats()["image_embedded"]
     for path, reason in report.failures[:20]:
-        click.echo(f"  failed: {path}: {reason}", err=True)
+        click.echo(f"  failed: {shown(path, err=True)}: {shown(reason, err=True)}", err=True)
     click.echo(
-        f"embedded {report.embedded} photos with {settings.image_embedder} in {report.seconds:.1f}s; "
-        f"{total} photos have image vectors"
+        f"embedded {report.embedded} photos with {shown(chosen)} in {report.seconds:.1f}s; {total} photos have image vectors"
     )
 
 
@@ -260,10 +266,10 @@ def similar(source, data_dir, limit, as_json) -> None:
         found = similar_to(store, vector, limit, exclude)
     if as_json:
         rows = [{"path": record.path, "similarity": round(score, 4), "caption": record.caption} for record, score in found]
-        click.echo(json.dumps(rows, ensure_ascii=False))
+        click.echo(json_text(rows))
         return
     for record, score in found:
-        click.echo(f"{record.path}  {score:.3f}")
+        click.echo(f"{shown(record.path)}  {score:.3f}")
 
 
 @click.command()
@@ -282,12 +288,12 @@ def duplicates(data_dir, threshold, as_json) -> None:
     with open_semantic_store(data_dir) as store:
         groups = duplicate_groups(store, DUPLICATE_THRESHOLD if threshold is None else threshold)
     if as_json:
-        click.echo(json.dumps([{"paths": g.paths, "similarity": round(g.similarity, 4)} for g in groups], ensure_ascii=False))
+        click.echo(json_text([{"paths": g.paths, "similarity": round(g.similarity, 4)} for g in groups]))
         return
     for group in groups:
         click.echo(f"{len(group.paths)} photos, similarity >= {group.similarity:.3f}")
         for path in group.paths:
-            click.echo(f"  {path}")
+            click.echo(f"  {shown(path)}")
 
 
 LIBRARY_COMMANDS = [

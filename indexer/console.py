@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from typing import Any, NoReturn
@@ -12,6 +11,7 @@ import click
 from db.meaning import RELATED
 from db.search import SearchPage
 from indexer.caption_text import one_line
+from indexer.terminal import json_text, shown
 
 SCAN_BAR_DELAY = 0.5  # seconds a scan runs before its bar shows: a quick one shows none (it flashed "scanning: 0 files")
 
@@ -71,7 +71,7 @@ class TqdmProgress:
 def print_search_page(page: SearchPage, as_json: bool) -> None:
     if as_json:
         click.echo(
-            json.dumps(
+            json_text(
                 [
                     {
                         "path": hit.image.path,
@@ -91,8 +91,7 @@ def print_search_page(page: SearchPage, as_json: bool) -> None:
                         "text": hit.image.text,
                     }
                     for hit in page.hits
-                ],
-                ensure_ascii=False,
+                ]
             )
         )
         return
@@ -103,7 +102,7 @@ def print_search_page(page: SearchPage, as_json: bool) -> None:
         if hit.match == RELATED and not shown_related:
             click.echo("-- related --")  # photos found by meaning only: after every word match
             shown_related = True
-        click.echo(f"{hit.image.path}  {one_line(hit.image.caption)}")  # the whole caption: --json
+        click.echo(f"{shown(hit.image.path)}  {shown(one_line(hit.image.caption))}")  # the whole caption: --json
 
 
 def streamlit_command(script: str, host: str, port: int) -> list[str]:

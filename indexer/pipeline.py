@@ -8,6 +8,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -276,10 +277,16 @@ def index_roots(
     if options.embeddings and store.embedder_id is None:
         # Captions are embedded where they are captioned: on the GPU when there is one.
         enable_embeddings(store, options.embedder, options.threads, options.device)
+    # The library remembers the image embedder a person named, once a run with it succeeds.
+    chosen = store.catalog.image_embedder_setting(options.image_embedder, options.image_embedder_required)
+    options = replace(options, image_embedder=chosen)
     indexer = Indexer(
         store, roots, options, captioner_factory or load_captioner, progress, image_embedder_factory, text_reader_factory
     )
-    return indexer.run()
+    report = indexer.run()
+    if options.image_embedder_required:
+        store.catalog.remember_image_embedder(options.image_embedder)
+    return report
 
 
 def enable_embeddings(

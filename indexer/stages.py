@@ -17,6 +17,7 @@ import numpy as np
 
 from db.batch import Outcome, PhotoFacts, PhotoMetadata
 from db.catalog import Catalog, PendingFile
+from db.columns import storable_ns
 from db.schema import thumbnail_path
 from db.semantic import to_blob
 from indexer.caption import CaptionModel
@@ -151,7 +152,7 @@ class Reader:
         changed since the scan is left for the next run, which sees it changed (no model is loaded for a run
         of sidecar edits, so this one could not caption it)."""
         with open_regular(item.path, self.plan.follow_symlinks) as (handle, stat):
-            if (stat.st_size, stat.st_mtime_ns) != (item.size, item.mtime_ns):
+            if (stat.st_size, storable_ns(stat.st_mtime_ns)) != (item.size, item.mtime_ns):
                 item.vanished = True  # written since the scan: nothing is recorded, the next run reads it whole
                 return True
             item.metadata = read_metadata(handle, item.path, item.sidecars, self.plan.follow_symlinks)

@@ -209,7 +209,7 @@ def test_exif_year_one_is_an_unknown_date_and_date_sort_works(photo_tree, data_d
         assert store.image_by_path(photo_tree["root"] / "clock" / "reset.jpg").taken_at is None
         # a row stored by an older version keeps its year 1: shown and sorted as unknown, never a crash
         with store.sessions.begin() as session:
-            session.execute(update(Content).values(taken_at=datetime(1, 1, 1)))
+            session.execute(update(File).values(taken_at=datetime(1, 1, 1)))
         store.sync_fulltext(rebuild=True)
         assert store.search("", sort="date", mode="keyword").total > 0
         assert store.search("dog", sort="date_asc", mode="keyword").hits
@@ -345,7 +345,7 @@ def test_app_shows_file_and_person_text_as_text(photo_tree, data_dir, monkeypatc
         store.edit_tags(red.id, add=["![b](http://198.51.100.1/x.png)"])
         store.set_caption(red.id, "see http://198.51.100.1/page and www.example.com")
         with store.sessions.begin() as session:
-            session.execute(update(Content).values(camera="![c](http://198.51.100.1/y.png)"))
+            session.execute(update(File).values(camera="![c](http://198.51.100.1/y.png)"))
     monkeypatch.setenv("CAPTIONARY_DATA_DIR", str(data_dir))
     app = AppTest.from_file(APP, default_timeout=60)
     app.run()

@@ -19,6 +19,7 @@ from indexer.cli import cli
 from tests.conftest import FakeCaptioner
 from tests.helpers import index_with, paths_found
 from tests.metadata_photos import add_iptc, xmp_packet
+from tests.old_catalogs import as_schema_5
 from tests.photos import COLOURS, photo, save_jpeg
 
 UTF8 = b"\x1b%G"
@@ -215,6 +216,7 @@ def test_search_json_rows_carry_title_and_description(indexed, data_dir):
 def test_a_schema_3_library_reads_its_metadata_once_without_recaptioning(indexed, data_dir):
     store, paths, root, captioner, _ = indexed
     store.close()
+    as_schema_5(data_dir)
     with sqlite3.connect(data_dir / "captionary.db") as connection:  # as captionary 0.3 left it
         for table, columns in SCHEMA_4_COLUMNS.items():
             for column in columns:

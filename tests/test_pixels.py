@@ -16,6 +16,8 @@ from indexer.cli import cli
 from indexer.pipeline import enable_embeddings, enable_image_search, index_roots
 from indexer.report import IndexOptions
 from tests.conftest import FakeCaptioner, FakeImageEmbedder
+from tests.old_catalogs import as_schema_5
+from tests.photos import photo, save_jpeg
 
 
 def index_with_pixels(store, root, image_embedder, embeddings=True):
@@ -163,6 +165,7 @@ def test_search_json_rows_name_their_signals(pixel_store, data_dir):
 def test_a_schema_1_catalog_gains_the_image_columns_and_keeps_its_rows(photo_tree, data_dir):
     with Store.open(data_dir) as store:
         index_roots(store, [photo_tree["root"]], IndexOptions(model="fake-model", embeddings=False), lambda _: FakeCaptioner())
+    as_schema_5(data_dir)
     with sqlite3.connect(data_dir / "captionary.db") as connection:  # as captionary 0.1 left it
         connection.execute("DROP INDEX ix_contents_image_embedder")
         connection.execute("ALTER TABLE contents DROP COLUMN image_embedder")
@@ -173,7 +176,8 @@ def test_a_schema_1_catalog_gains_the_image_columns_and_keeps_its_rows(photo_tre
     with sqlite3.connect(data_dir / "captionary.db") as connection:
         version = connection.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
         columns = {row[1] for row in connection.execute("PRAGMA table_info(contents)")}
-    assert int(version) == SCHEMA_VERSION and {"image_embedding", "image_embedder", "place"} <= columns
+        file_columns = {row[1] for row in connection.execute("PRAGMA table_info(files)")}
+    assert int(version) == SCHEMA_VERSION and {"image_embedding", "image_embedder"} <= columns and "place" in file_columns
 
 
 def test_reembed_images_embeds_a_library_indexed_without_them_and_never_recaptions(photo_tree, data_dir):
@@ -200,3 +204,35 @@ def test_an_index_run_says_how_many_earlier_photos_lack_image_vectors(photo_tree
         report = index_with_pixels(store, photo_tree["root"], fake, embeddings=False)
         assert report.image_embedded == 0 and report.without_image_vectors == 15
         assert "15 photos have no image vectors yet (captionary reembed --images)" in report.summary()
+
+
+def test_the_library_remembers_the_image_embedder_it_was_given(photo_tree, data_dir, tiny_clip, monkeypatch):
+    # issue 24: after reembed --images --image-embedder PATH, index went back to the default (every run then said
+    # "N photos have no image vectors yet (captionary reembed --images)", and that command failed offline)
+    monkeypatch.setattr(pipeline, "load_captioner", lambda options: FakeCaptioner())
+    library = ["--data-dir", str(data_dir)]
+    runner = CliRunner()
+    indexed = runner.invoke(cli, ["index", str(photo_tree["root"]), *library, "--no-embeddings", "--image-embedder", "none"])
+    assert indexed.exit_code == 0 and "image vectors" not in indexed.output
+    assert runner.invoke(cli, ["reembed", "--images", *library]).exit_code == 2  # off, as told: it says how to name one
+    named = runner.invoke(cli, ["reembed", "--images", *library, "--image-embedder", str(tiny_clip)])
+    assert named.exit_code == 0 and "embedded 15 photos" in named.output
+    save_jpeg(photo(colour=(30, 200, 30), noise=40, seed=24), photo_tree["root"] / "new.jpg")
+    again = runner.invoke(cli, ["index", str(photo_tree["root"]), *library, "--no-embeddings"])
+    assert again.exit_code == 0, again.output
+    assert "no image vectors" not in again.output and "search by pixels is off" not in again.output
+    assert json.loads(runner.invoke(cli, ["stats", "--json", *library]).stdout)["image_embedders"] == {str(tiny_clip): 16}
+    hint = runner.invoke(cli, ["reembed", "--images", *library])  # what the hint names works, with no flag
+    assert hint.exit_code == 0 and f"embedded 0 photos with {tiny_clip}" in hint.output
+
+
+def test_a_library_embedded_before_it_remembered_uses_the_model_of_its_vectors(photo_tree, data_dir, tiny_clip, monkeypatch):
+    options = IndexOptions(model="fake-model", embeddings=False, image_embedder=str(tiny_clip), threads=1)
+    with Store.open(data_dir) as store:
+        index_roots(store, [photo_tree["root"]], options, lambda _: FakeCaptioner())
+    monkeypatch.setattr(pipeline, "load_captioner", lambda options: FakeCaptioner())
+    save_jpeg(photo(colour=(30, 200, 30), noise=40, seed=24), photo_tree["root"] / "new.jpg")
+    result = CliRunner().invoke(cli, ["index", str(photo_tree["root"]), "--data-dir", str(data_dir), "--no-embeddings"])
+    assert result.exit_code == 0 and "no image vectors" not in result.output and "warning" not in result.output
+    with Store.open(data_dir) as store:
+        assert image_vectors(store, str(tiny_clip)) == 16

@@ -12,6 +12,7 @@ from indexer.cli import cli
 from indexer.places import place_name
 from tests.conftest import FakeCaptioner
 from tests.helpers import index_with, paths_found
+from tests.old_catalogs import as_schema_5
 from tests.photos import COLOURS, photo, save_jpeg
 
 KYOTO = {1: "N", 2: (35.0, 0.0, 41.8), 3: "E", 4: (135.0, 46.0, 5.2)}
@@ -72,6 +73,7 @@ def test_positions_far_from_any_town_and_blank_ones_are_not_named():
 def test_a_schema_2_catalog_gains_the_place_columns(travels, data_dir):
     store, _, _ = travels
     store.close()
+    as_schema_5(data_dir)
     with sqlite3.connect(data_dir / "captionary.db") as connection:
         for column in ("latitude", "longitude", "place"):
             connection.execute(f"ALTER TABLE contents DROP COLUMN {column}")
