@@ -35,6 +35,7 @@ class PhotoMetadata:
     """What a photo's file and sidecars say (indexer/metadata.py reads it): EXIF, IPTC and XMP together."""
 
     taken_at: datetime | None = None
+    taken_zone: str | None = None  # "+02:00", "Z" (UTC), or None: local time, zone unknown (indexer/dates.py)
     camera: str | None = None
     lens: str | None = None
     latitude: float | None = None
@@ -184,7 +185,8 @@ def _content_for(
 def apply_metadata(content: Content, metadata: PhotoMetadata) -> None:
     """What the file and its sidecars say now replaces what they said before; the model's caption and a
     person's caption and tags are not touched."""
-    content.taken_at, content.camera, content.lens = metadata.taken_at, metadata.camera, metadata.lens
+    content.taken_at, content.taken_zone = metadata.taken_at, metadata.taken_zone
+    content.camera, content.lens = metadata.camera, metadata.lens
     content.latitude, content.longitude, content.place = metadata.latitude, metadata.longitude, metadata.place
     content.title, content.description, content.rating = metadata.title, metadata.description, metadata.rating
     content.keyword_paths = "\n".join(metadata.keyword_paths) or None

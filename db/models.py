@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, ForeignKey, Index, Integer, LargeBinary, S
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # The first photograph was taken in 1826; a camera clock reset to 0001:01:01 or set to 2099 says nothing.
 EARLIEST_PHOTO = datetime(1826, 1, 1)
 
@@ -51,6 +51,8 @@ class Content(Base):
     height: Mapped[int]
     format: Mapped[str]
     taken_at: Mapped[datetime | None]
+    # What is known of taken_at's time zone: "+02:00", "Z" (UTC), NULL (local time, zone unknown). Schema 6.
+    taken_zone: Mapped[str | None]
     camera: Mapped[str | None]
     # Where it was taken (EXIF GPS) and the place's name, "Kyoto, Japan". Schema 3.
     latitude: Mapped[float | None]
@@ -174,6 +176,16 @@ class Pending(Base):
     sidecars: Mapped[str] = mapped_column(Text, default="")
     # The photo's bytes are unchanged: only its metadata (sidecars) is read again, nothing is hashed.
     metadata_only: Mapped[bool] = mapped_column(default=False)
+
+
+class SkippedFile(Base):
+    """A file in a photo folder that captionary does not read (a video, a PSD), seen by the last scan of its
+    root: named in the index summary and in `stats`, never silently left out. Schema 6."""
+
+    __tablename__ = "skipped_files"
+    path: Mapped[str] = mapped_column(String, primary_key=True)
+    root: Mapped[str] = mapped_column(String, index=True)
+    kind: Mapped[str]  # "video", "not a photo type" (db/formats.py)
 
 
 class Root(Base):

@@ -162,6 +162,19 @@ def _add_ocr(session: Session) -> None:
     connection.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_contents_ocr_engine ON contents (ocr_engine)")
 
 
+def _add_formats(session: Session) -> None:
+    """Schema 6: the date taken's time zone, and the files the scan found but does not read."""
+    connection = session.connection()
+    present = {row[1] for row in connection.exec_driver_sql("PRAGMA table_info(contents)")}
+    if "taken_zone" not in present:
+        connection.exec_driver_sql("ALTER TABLE contents ADD COLUMN taken_zone VARCHAR")
+    connection.exec_driver_sql(
+        "CREATE TABLE IF NOT EXISTS skipped_files "
+        "(path VARCHAR NOT NULL PRIMARY KEY, root VARCHAR NOT NULL, kind VARCHAR NOT NULL)"
+    )
+    connection.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_skipped_files_root ON skipped_files (root)")
+
+
 # Ordered (version, step) pairs; a new schema version appends a step that upgrades in place.
 MIGRATIONS: list[tuple[int, Callable[[Session], None]]] = [
     (1, _create_tables),
@@ -169,4 +182,5 @@ MIGRATIONS: list[tuple[int, Callable[[Session], None]]] = [
     (3, _add_places),
     (4, _add_file_metadata),
     (5, _add_ocr),
+    (6, _add_formats),
 ]

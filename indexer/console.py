@@ -71,10 +71,11 @@ def print_search_page(page: SearchPage, as_json: bool) -> None:
                         "tags": hit.image.tags,
                         "signals": list(hit.signals),
                         "place": hit.image.place,
-                        "taken": hit.image.taken_at.date().isoformat() if hit.image.taken_at else None,
+                        "taken": hit.image.taken,
                         "title": hit.image.title,
                         "description": hit.image.description,
                         "text": hit.image.text,
+                        "pair": hit.image.pair,
                     }
                     for hit in page.hits
                 ],
