@@ -302,6 +302,7 @@ class Catalog:
                 has_files = session.scalar(select(File.id).where(File.root == root).limit(1)) is not None
                 if known is not None and known.last_indexed_at is None and not has_files:
                     session.delete(known)
+                    session.execute(delete(SkippedFile).where(SkippedFile.root == root))
             session.execute(delete(Pending))
 
     def forget_root(self, root: str) -> int:

@@ -217,21 +217,21 @@ def _with_orientation(image: Image.Image, orientation: int) -> Image.Image:
     return image
 
 
-def _decode(stream: str | Path | BinaryIO, min_side: int, orientation: int = 1) -> tuple[Image.Image, int, int, str]:
-    """(RGB picture upright, width, height, Pillow's format name); `orientation` is the one to use when the
-    picture records none (a RAW's preview: the RAW records it)."""
+def _decode(stream: str | Path | BinaryIO, min_side: int, orientation: int | None = None) -> tuple[Image.Image, int, int, str]:
+    """(RGB picture upright, width, height, Pillow's format name). `orientation`, when given, overrides the
+    picture's own: a RAW's preview is turned as the RAW says (LibRaw reads it), whatever its JPEG says."""
     with Image.open(stream) as image:
         width, height = image.size
         _check_size(width, height)
         image_format = image.format or "unknown"
-        own = image.getexif().get(0x0112) if image_format in ("JPEG", "TIFF", "WEBP", "PNG", "AVIF", "JXL") else None
-        orientation = own or orientation
+        if orientation is None:
+            orientation = image.getexif().get(0x0112, 1) if image_format in ("JPEG", "TIFF", "WEBP", "PNG", "AVIF", "JXL") else 1
+        else:
+            image.getexif()[0x0112] = orientation
         if min_side and image_format == "JPEG":
             image.draft("RGB", (min_side, min_side))
         image.seek(0)  # first frame of animations
         image.load()
-        if own is None and orientation != 1:
-            image.getexif()[0x0112] = orientation
         rotated = ImageOps.exif_transpose(image)
         rgb = to_rgb(rotated)
         if rgb is image:

@@ -53,8 +53,8 @@ def read_boxes(data: bytes) -> JxlBoxes:
         found.kinds.append(kind)
         if kind == b"jxlc" and not found.codestream:
             found.codestream = payload[:64]
-        elif kind == b"jxlp" and not found.codestream:
-            found.codestream = payload[4:68]  # after the part's index
+        elif kind == b"jxlp" and len(found.codestream) < 64:
+            found.codestream += payload[4 : 4 + 64 - len(found.codestream)]  # after each part's index
         elif kind == b"Exif" and found.exif is None and len(payload) > 4:
             found.exif = _tiff(payload)
         elif kind == b"xml " and found.xmp is None:

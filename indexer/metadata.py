@@ -72,14 +72,13 @@ def _embedded(source: bytes | BinaryIO, problems: list[str], path: str) -> tuple
 
 def _structured(stream: BinaryIO, path: str, problems: list[str]) -> tuple[list[XmpValues], ExifFacts]:
     """A camera RAW's own TIFF tags (indexer/raw.py), or a JPEG XL's Exif and xml boxes (indexer/jxl.py)."""
-    stream.seek(0)
-    data = stream.read()
     layers: list[XmpValues] = []
     if is_raw(path):
-        tags = raw_exif(data)
+        tags = raw_exif(stream)
         packet = raw_xmp(tags) if tags is not None else None
     else:
-        boxes = read_boxes(data)
+        stream.seek(0)
+        boxes = read_boxes(stream.read())
         tags, packet = None, boxes.xmp
         if boxes.exif:
             tags = Image.Exif()

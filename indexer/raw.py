@@ -71,15 +71,22 @@ def raw_preview(source: str | bytes | BinaryIO, name: str) -> RawPreview:
 
 
 def raw_exif(source: bytes | BinaryIO) -> Image.Exif | None:
-    """The RAW's EXIF, parsed by Pillow from its TIFF header (RAF: from the JPEG inside); None if it has none."""
-    data = _data(source)
-    if data.startswith(RAF_MAGIC):
-        return _raf_exif(data)
-    head = VENDOR_MAGIC.get(data[:4], data[:4])
-    if head not in TIFF_MAGIC:
+    """The RAW's EXIF, parsed by Pillow from its TIFF header (RAF: from the JPEG inside); None if it has none.
+    Read in place: only the IFDs are read, however large the RAW."""
+    stream = io.BytesIO(source) if isinstance(source, bytes) else source  # BytesIO shares the bytes: no copy
+    stream.seek(0)
+    head = stream.read(len(RAF_MAGIC))
+    if head.startswith(RAF_MAGIC):
+        return _raf_exif(_data(source))
+    fixed = VENDOR_MAGIC.get(head[:4], head[:4])
+    if fixed not in TIFF_MAGIC:
         return None  # CR3 and other ISO-media RAWs: their dates come from a sidecar, else the file
+    if fixed != head[:4]:
+        stream = io.BytesIO(_data(source))
+        stream.write(fixed)  # a TIFF magic where the vendor put its own
+    stream.seek(0)
     exif = Image.Exif()
-    exif.load(head + data[4:])
+    exif.load_from_fp(stream)
     return exif
 
 

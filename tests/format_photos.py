@@ -78,6 +78,8 @@ def write_dng(
     preview: Image.Image | None,
     taken: str | None = "2022:03:04 05:06:07",
     camera: str = "Canon EOS R5",
+    orientation: int | None = None,
+    cfa_shape: tuple[int, int] = (32, 48),
 ) -> Path:
     """A minimal DNG as Adobe's converter lays one out: IFD0 holds the JPEG preview (NewSubFileType 1), the
     camera and, as TIFF/EP allows, DateTimeOriginal; a SubIFD holds 16-bit Bayer data. `preview=None`
@@ -85,11 +87,13 @@ def write_dng(
     import tifffile
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    cfa = (np.arange(32 * 48, dtype=np.uint16).reshape(32, 48) * 7) % 4096
+    cfa = (np.arange(cfa_shape[0] * cfa_shape[1], dtype=np.uint32).reshape(cfa_shape) * 7 % 4096).astype(np.uint16)
     raw_tags = [(33421, "H", 2, (2, 2), True), (33422, "B", 4, (0, 1, 1, 2), True), (50717, "H", 1, 4095, True)]
     camera_tags = [(50706, "B", 4, (1, 4, 0, 0), True), (271, "s", 0, camera.split()[0], True), (272, "s", 0, camera, True)]
     if taken:
         camera_tags.append((36867, "s", 0, taken, True))
+    if orientation:
+        camera_tags.append((274, "H", 1, orientation, True))
     with tifffile.TiffWriter(path) as tif:
         if preview is None:
             tif.write(cfa, photometric=32803, subfiletype=0, extratags=camera_tags + raw_tags)

@@ -89,6 +89,15 @@ def test_a_dng_is_read_by_its_embedded_preview_with_exif_from_the_raw(tmp_path, 
         assert store.stats()["formats"] == {"DNG": 1}
 
 
+def test_a_raw_shot_upright_shows_its_preview_upright(tmp_path):
+    # a camera turned on its side stores the preview as the sensor saw it, and says so in the RAW
+    preview = photo(size=(96, 64), colour=BLUE)
+    preview.paste((220, 30, 30), (0, 0, 96, 8))  # a red band along the top as the sensor saw it
+    decoded = open_photo(write_dng(tmp_path / "portrait.dng", preview, orientation=6))
+    assert decoded.image.size == (64, 96) and (decoded.info.width, decoded.info.height) == (32, 48)
+    assert decoded.image.getpixel((60, 48))[0] > 150  # the top band is now along the right side
+
+
 def test_a_raw_without_a_preview_is_recorded_with_its_reason(tmp_path, data_dir):
     root = tmp_path / "photos"
     bare = write_dng(root / "bare.dng", preview=None)
@@ -163,7 +172,8 @@ def test_skipped_files_are_listed_by_index_and_stats(tmp_path, data_dir, monkeyp
     root = _skipping_tree(tmp_path)
     runner = CliRunner()
     monkeypatch.setattr(pipeline, "load_captioner", lambda options: FakeCaptioner(options.model))
-    arguments = ["index", str(root), "--data-dir", str(data_dir), "--model", "fake-model", "--exclude", "*.txt"]
+    arguments = ["index", str(root), "--data-dir", str(data_dir), "--model", "fake-model", "--no-embeddings"]
+    arguments += ["--exclude", "*.txt"]
     result = runner.invoke(cli, arguments)
     assert result.exit_code == 0 and "1 captioned" in result.output
     assert f"  skipped: {root / 'clip.mov'} (video)" in result.output, result.output
