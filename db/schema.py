@@ -173,6 +173,9 @@ def _add_formats(session: Session) -> None:
         "(path VARCHAR NOT NULL PRIMARY KEY, root VARCHAR NOT NULL, kind VARCHAR NOT NULL)"
     )
     connection.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_skipped_files_root ON skipped_files (root)")
+    # Dates are read as cameras write them now (GPSDateTime, CreateDate, offsets): the next index reads every
+    # photo's metadata once more, headers only, as a schema-3 library's first run did.
+    connection.exec_driver_sql("UPDATE files SET sidecars = NULL WHERE content_id IS NOT NULL")
 
 
 # Ordered (version, step) pairs; a new schema version appends a step that upgrades in place.

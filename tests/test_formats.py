@@ -204,21 +204,29 @@ def test_the_type_filter_lists_each_format_once_by_name(tmp_path, data_dir):
         assert store.stats()["formats"] == {"JPEG": 2, "PNG": 1}
 
 
-def test_a_schema_5_library_upgrades_and_keeps_its_photos(tmp_path, data_dir):
+def test_a_schema_5_library_upgrades_and_reads_its_dates_again_once(tmp_path, data_dir):
     import sqlite3
 
     root = _skipping_tree(tmp_path)
+    phone = root / "phone.jpg"  # its only date is GPSDateTime, which schema 5's reader did not read
+    photo(colour=BLUE).save(phone, "JPEG", exif=exif_bytes(gps_date=("2023:11:15", (12.0, 30.0, 0.0))))
+    captioner = FakeCaptioner()
     with Store.open(data_dir) as store:
-        index_with(store, [root], FakeCaptioner())
+        index_with(store, [root], captioner)
     with sqlite3.connect(data_dir / "captionary.db") as connection:  # as captionary before schema 6 left it
         connection.execute("ALTER TABLE contents DROP COLUMN taken_zone")
         connection.execute("DROP TABLE skipped_files")
+        connection.execute("UPDATE contents SET taken_at = NULL")
         connection.execute("UPDATE meta SET value='5' WHERE key='schema_version'")
+    captioned = sum(captioner.batches)
     with Store.open(data_dir) as upgraded:
-        assert upgraded.stats()["images"] == 1 and upgraded.stats()["skipped"] == 0
-        report = index_with(upgraded, [root], FakeCaptioner())
-        assert (report.captioned, report.unchanged) == (0, 1)
+        assert upgraded.stats()["images"] == 2 and upgraded.stats()["skipped"] == 0
+        report = index_with(upgraded, [root], captioner)
+        assert (report.metadata_read, sum(captioner.batches) - captioned) == (2, 0)  # headers read, nothing captioned
+        record = upgraded.image_by_path(phone)
+        assert (record.taken_at, record.taken_zone) == (datetime(2023, 11, 15, 12, 30), "Z")
         assert upgraded.stats()["skipped"] == 4  # the .txt is not excluded in this run
+        assert index_with(upgraded, [root], captioner).metadata_read == 0  # once
 
 
 def test_the_app_shows_a_raw_and_its_jpeg_as_a_pair(pair_tree, data_dir, monkeypatch):
