@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from db.errors import CaptionaryError, NotIndexedError, QueryError
+from db.formats import extensions_of
 from db.fulltext import Filters
 from db.meaning import RELATED
 from db.search import SearchPage
@@ -103,7 +104,7 @@ def filters_ui(store: Store, query: str) -> tuple[Filters, str]:
             chosen = st.date_input("Taken between", value=(date(2000, 1, 1), date.today()), key="dates")
             if isinstance(chosen, (tuple, list)) and len(chosen) == 2:
                 date_from, date_to = chosen
-        exts = st.multiselect("File type", facets.extensions, key="exts", placeholder="Any type")
+        chosen_formats = st.multiselect("File type", facets.formats, key="exts", placeholder="Any type")
         place_counts = dict(facets.places)
         places = (
             st.multiselect(
@@ -132,7 +133,7 @@ def filters_ui(store: Store, query: str) -> tuple[Filters, str]:
         )
     filters = Filters(
         folder=None if folder == "All folders" else folder,
-        exts=tuple(exts),
+        exts=extensions_of(chosen_formats),
         tags=tuple(chosen_tags),
         date_from=date_from,
         date_to=date_to,
@@ -238,7 +239,9 @@ def caption_ui(store: Store | None) -> None:
         return
     source: str | bytes = uploaded.getvalue() if uploaded is not None else url.strip()
     try:
-        result = caption_sources([source], load_captioner(caption_model(store)), names=["upload"], keep_pictures=True)[0]
+        # the upload's own name: a camera RAW is known by it (read by its preview)
+        name = uploaded.name if uploaded is not None else "upload"
+        result = caption_sources([source], load_captioner(caption_model(store)), names=[name], keep_pictures=True)[0]
     except CaptionaryError as error:
         st.error(f"{error}. To use another model here, start the app with: captionary app --model PATH")
         return

@@ -3,6 +3,8 @@ tags to edit, the photos that look like it). search_app.py lays out the page aro
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
 from db.columns import display_text
@@ -51,7 +53,8 @@ def grid_ui(store: Store, hits: list[SearchHit], terms: set[str], folders: dict[
                 shown = first_sentence(hit.image.caption)
                 more = " …" if len(shown) < len(hit.image.caption.strip()) else ""
                 st.markdown(highlighted_markdown(shown, terms) + more)
-                name = breakable(escape_markdown(hit.image.name))
+                pair = f" · RAW+JPEG with {os.path.basename(hit.image.pair)}" if hit.image.pair else ""
+                name = breakable(escape_markdown(hit.image.name + pair))
                 folder = folders.get(hit.image.path)  # a second line, only where a namesake is on the page
                 st.caption(name + (f"  \n{breakable(escape_markdown(folder))}" if folder else ""))
                 st.button("Open", key=f"open-{hit.image.id}", on_click=select_image, args=(hit.image.id,))
@@ -100,9 +103,17 @@ def neighbours_ui(file_id: int) -> None:
         )
 
 
+def taken_text(image: ImageRecord) -> str:
+    """ "2023-11-15 05:30 (UTC-07:00)", "2023-11-15 12:30 UTC", or the time alone when its zone is unknown."""
+    if image.taken_at is None:
+        return f"unknown (file date {image.mtime:%Y-%m-%d})"
+    zone = {None: "", "Z": " UTC"}.get(image.taken_zone, f" (UTC{image.taken_zone})")
+    return f"{image.taken_at:%Y-%m-%d %H:%M}{zone}"
+
+
 def metadata_ui(image: ImageRecord) -> None:
     rows = {
-        "Taken": image.taken_at.strftime("%Y-%m-%d %H:%M") if image.taken_at else f"unknown (file date {image.mtime:%Y-%m-%d})",
+        "Taken": taken_text(image),
         "Dimensions": f"{image.width} × {image.height}",
         "Size": f"{image.size / 1_000_000:.1f} MB" if image.size >= 100_000 else f"{image.size / 1000:.0f} kB",
         "Format": image.format,
@@ -115,11 +126,16 @@ def metadata_ui(image: ImageRecord) -> None:
         "Keywords from the file": ", ".join(image.file_tags),
         "Tags": ", ".join(tag for tag in image.tags if tag not in image.file_tags) or "none",
         "Folder": short_path(image).rsplit("/", 1)[0],
+        # a RAW and the JPEG the camera wrote beside it are one shot (both indexed): each names the other
+        "RAW+JPEG pair": os.path.basename(image.pair) if image.pair else None,
     }
     # Every value comes from a file or a person: escaped, so it shows as text (no link, no remote image).
     shown = {label: escape_markdown(value) for label, value in rows.items() if value}
     shown["Folder"] = breakable(shown["Folder"])  # a long folder wraps after a slash, not inside a name
     st.markdown("\n".join(f"- **{label}:** {value}" for label, value in shown.items()))
+    if image.pair_id is not None:
+        label = f"Open {escape_markdown(os.path.basename(image.pair or ''))}"  # a label is Markdown too
+        st.button(label, key=f"pair-{image.id}", on_click=select_image, args=(image.pair_id,))
 
 
 def text_ui(text: str) -> None:

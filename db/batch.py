@@ -35,6 +35,7 @@ class PhotoMetadata:
     """What a photo's file and sidecars say (indexer/metadata.py reads it): EXIF, IPTC and XMP together."""
 
     taken_at: datetime | None = None
+    taken_zone: str | None = None  # "+02:00", "Z" (UTC), or None: local time, zone unknown (indexer/dates.py)
     camera: str | None = None
     lens: str | None = None
     latitude: float | None = None
@@ -185,7 +186,8 @@ def _content_for(
 def apply_metadata(file: File, metadata: PhotoMetadata) -> None:
     """What the file and its sidecars say now replaces what they said before, for this file alone (a
     byte-identical copy has its own sidecars); captions and a person's caption and tags are not touched."""
-    file.taken_at, file.camera, file.lens = metadata.taken_at, metadata.camera, metadata.lens
+    file.taken_at, file.taken_zone = metadata.taken_at, metadata.taken_zone
+    file.camera, file.lens = metadata.camera, metadata.lens
     file.latitude, file.longitude, file.place = metadata.latitude, metadata.longitude, metadata.place
     file.title, file.description, file.rating = metadata.title, metadata.description, metadata.rating
     file.keyword_paths = "\n".join(metadata.keyword_paths) or None

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from db.batch import Outcome, Recorded, record_batch
 from db.columns import storable_ns
 from db.errors import NotIndexedError
-from db.models import Content, File, Meta, Pending, Root, utcnow
+from db.models import Content, File, Meta, Pending, Root, SkippedFile, utcnow
 from db.schema import thumbnail_path
 from db.sequence import delete_files, mark_files_changed, next_seq
 
@@ -302,6 +302,14 @@ class Catalog:
             next_seq(session)
             self.store.checkpoint("image-embed")
 
+    def record_skipped(self, root: str, skipped: Sequence[tuple[str, str]]) -> None:
+        """The (path, kind) of every file this scan of the root found and does not read, replacing the last's."""
+        with self.sessions.begin() as session:
+            session.execute(delete(SkippedFile).where(SkippedFile.root == root))
+            for start in range(0, len(skipped), CHUNK):
+                rows = [{"path": path, "root": root, "kind": kind} for path, kind in skipped[start : start + CHUNK]]
+                session.execute(sqlite_insert(SkippedFile).values(rows).on_conflict_do_nothing())
+
     def finish_run(self, roots: Sequence[str]) -> None:
         with self.sessions.begin() as session:
             collect_orphan_contents(session, self.store)
@@ -318,6 +326,7 @@ class Catalog:
                 has_files = session.scalar(select(File.id).where(File.root == root).limit(1)) is not None
                 if known is not None and known.last_indexed_at is None and not has_files:
                     session.delete(known)
+                    session.execute(delete(SkippedFile).where(SkippedFile.root == root))
             session.execute(delete(Pending))
 
     def forget_root(self, root: str) -> int:
@@ -328,6 +337,7 @@ class Catalog:
                 raise NotIndexedError(f"{root} is not an indexed root; see: captionary stats")
             ids = list(session.scalars(select(File.id).where(File.root == known.path)))
             delete_files(session, next_seq(session), ids)
+            session.execute(delete(SkippedFile).where(SkippedFile.root == known.path))
             session.delete(known)
             collect_orphan_contents(session, self.store)
         return len(ids)

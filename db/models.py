@@ -10,7 +10,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from db.columns import Nanoseconds, PathText
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 # The first photograph was taken in 1826; a camera clock reset to 0001:01:01 or set to 2099 says nothing.
 EARLIEST_PHOTO = datetime(1826, 1, 1)
 
@@ -155,6 +155,8 @@ class File(Base):
     # What the file and its sidecars say (EXIF, IPTC, XMP), read at index time, never written back unless asked
     # (export-xmp); its keywords are FileKeywords. On the content before schema 6.
     taken_at: Mapped[datetime | None]
+    # What is known of taken_at's time zone: "+02:00", "Z" (UTC), NULL (local time, zone unknown). Schema 7.
+    taken_zone: Mapped[str | None]
     camera: Mapped[str | None]
     lens: Mapped[str | None]
     # Where it was taken (EXIF GPS) and the place's name, "Kyoto, Japan": typed in the file, else from the position.
@@ -210,6 +212,16 @@ class Pending(Base):
     sidecars: Mapped[str] = mapped_column(PathText, default="")
     # The photo's bytes are unchanged: only its metadata (sidecars) is read again, nothing is hashed.
     metadata_only: Mapped[bool] = mapped_column(default=False)
+
+
+class SkippedFile(Base):
+    """A file in a photo folder that captionary does not read (a video, a PSD), seen by the last scan of its
+    root: named in the index summary and in `stats`, never silently left out. Schema 7."""
+
+    __tablename__ = "skipped_files"
+    path: Mapped[str] = mapped_column(PathText, primary_key=True)  # any name, as files.path (db/columns.py)
+    root: Mapped[str] = mapped_column(PathText, index=True)
+    kind: Mapped[str]  # "video", "not a photo type" (db/formats.py)
 
 
 class Root(Base):

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, union
+from sqlalchemy import and_, func, or_, select, union
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from db.errors import NotIndexedError
-from db.models import EARLIEST_PHOTO, Content, File, FileKeyword, Root, Tag, plausible_date
+from db.formats import format_name, pair_of, skipped_label
+from db.models import EARLIEST_PHOTO, Content, File, FileKeyword, Root, SkippedFile, Tag, plausible_date
 from db.schema import meta_int
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -49,12 +51,21 @@ class ImageRecord:
     longitude: float | None = None
     metadata_problem: str | None = None
     text: str | None = None  # read in the pixels (OCR); None: not read, "": none found
+    taken_zone: str | None = None  # "+02:00", "Z" (UTC), or None: taken_at is local time, zone unknown
+    pair: str | None = None  # the other half of a RAW+JPEG pair (IMG_1.CR2 beside IMG_1.JPG), indexed too
+    pair_id: int | None = None
+
+    @property
+    def taken_time(self) -> str | None:
+        """ISO 8601 date and time, saying what is known of the zone: "2023-11-15T05:30:00-07:00" (local time, its offset
+        from the camera or the GPS position), "2023-11-15T12:30:00Z" (UTC), no suffix (local, zone unknown)."""
+        return self.taken_at.isoformat() + (self.taken_zone or "") if self.taken_at else None
 
 
 @dataclass(frozen=True)
 class Facets:
     folders: list[str]
-    extensions: list[str]
+    formats: list[str]  # "JPEG", "PNG", "CR2": one entry per format (db/formats.py)
     tags: list[tuple[str, int]]
     roots: list[str]
     places: list[tuple[str, int]] = field(default_factory=list)
@@ -90,6 +101,7 @@ def _record(file: File) -> ImageRecord:
         longitude=file.longitude,
         metadata_problem=file.metadata_problem,
         text=content.ocr_text,
+        taken_zone=file.taken_zone if plausible_date(file.taken_at) else None,
     )
 
 
@@ -101,7 +113,29 @@ def images(store: Store, file_ids: Sequence[int]) -> dict[int, ImageRecord]:
             .options(joinedload(File.content).selectinload(Content.tags), selectinload(File.keywords))
             .where(File.id.in_(list(file_ids)), File.content_id.is_not(None))
         )
-        return {file.id: _record(file) for file in files}
+        records = {file.id: _record(file) for file in files}
+        return _with_pairs(session, records)
+
+
+def _with_pairs(session: Session, records: dict[int, ImageRecord]) -> dict[int, ImageRecord]:
+    """Each record with the other half of its RAW+JPEG pair, if that is indexed too (db/formats.py)."""
+    if not records:
+        return records
+    # LIKE ignores ASCII case, as cameras and card readers vary it (IMG_1.CR2, img_1.jpg); pair_of decides
+    wanted = [(os.path.dirname(record.path), os.path.splitext(record.name)[0]) for record in records.values()]
+    query = select(File.id, File.path, File.name).where(
+        File.content_id.is_not(None),
+        or_(*(and_(File.folder == folder, File.name.like(f"{stem}.%")) for folder, stem in set(wanted))),
+    )
+    by_folder: dict[str, dict[str, int]] = {}
+    for file_id, path, name in session.execute(query):
+        by_folder.setdefault(os.path.dirname(path), {})[name] = file_id
+    for file_id, record in records.items():
+        neighbours = by_folder.get(os.path.dirname(record.path), {})
+        other = pair_of(record.name, list(neighbours))
+        if other is not None:
+            records[file_id] = replace(record, pair=os.path.join(os.path.dirname(record.path), other), pair_id=neighbours[other])
+    return records
 
 
 def image(store: Store, file_id: int) -> ImageRecord:
@@ -138,6 +172,8 @@ def stats(store: Store) -> dict:
         metadata_problems = session.scalar(select(func.count()).select_from(File).where(File.metadata_problem.is_not(None)))
         embedders = _vectors_by_model(session, Content.embedder, Content.embedding)
         image_embedders = _vectors_by_model(session, Content.image_embedder, Content.image_embedding)
+        formats = format_counts(session)
+        skipped_kinds = _skipped_kinds(session)
     embedded = embedders.get(store.embedder_id, 0) if store.embedder_id else sum(embedders.values())
     return {
         "images": count,
@@ -160,7 +196,34 @@ def stats(store: Store) -> dict:
         # distinct photos with image vectors (all image embedders), and per image embedder
         "image_embedded": sum(image_embedders.values()),
         "image_embedders": image_embedders,
+        "formats": formats,  # indexed photos by format name ("JPEG" counts .jpg and .jpeg), most first
+        "skipped": sum(skipped_kinds.values()),  # files in the roots that are not read (videos, PSDs...)
+        "skipped_kinds": skipped_kinds,  # {".mov (video)": 2}
+        "skipped_files": skipped_files(store),  # [{"path", "kind"}]
     }
+
+
+def format_counts(session: Session) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    query = select(File.ext, func.count()).where(File.content_id.is_not(None)).group_by(File.ext)
+    for ext, count in session.execute(query):
+        counts[format_name(ext)] = counts.get(format_name(ext), 0) + count
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def _skipped_kinds(session: Session) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for path, kind in session.execute(select(SkippedFile.path, SkippedFile.kind)):
+        label = skipped_label(path, kind)
+        counts[label] = counts.get(label, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def skipped_files(store: Store) -> list[dict[str, str]]:
+    """Every file the last scans found and do not read, by path."""
+    with store.sessions() as session:
+        rows = session.execute(select(SkippedFile.path, SkippedFile.kind).order_by(SkippedFile.path))
+        return [{"path": path, "kind": kind} for path, kind in rows]
 
 
 def _photos_where(session: Session, *conditions) -> int:
@@ -223,9 +286,11 @@ def roots(store: Store) -> list[str]:
         return list(session.scalars(select(Root.path).order_by(Root.path)))
 
 
-def extensions(store: Store) -> list[str]:
+def formats(store: Store) -> list[str]:
+    """The formats of the indexed photos, by name, one entry per format ("JPEG" for .jpg and .jpeg)."""
     with store.sessions() as session:
-        return list(session.scalars(select(File.ext).where(File.content_id.is_not(None)).distinct().order_by(File.ext)))
+        found = session.scalars(select(File.ext).where(File.content_id.is_not(None)).distinct())
+        return sorted({format_name(ext) for ext in found})
 
 
 def tag_counts(store: Store, limit: int | None = None) -> list[tuple[str, int]]:
@@ -275,6 +340,6 @@ class FacetCache:
         with store.sessions() as session:
             key = (meta_int(session, "seq"), top_tags)
         if self._cached is None or self._cached[0] != key:
-            facets = Facets(folders(store), extensions(store), tag_counts(store, top_tags), roots(store), place_counts(store))
+            facets = Facets(folders(store), formats(store), tag_counts(store, top_tags), roots(store), place_counts(store))
             self._cached = (key, facets)
         return self._cached[1]

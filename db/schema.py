@@ -274,6 +274,21 @@ def _metadata_per_file(session: Session) -> None:
     connection.exec_driver_sql("DELETE FROM pending")
 
 
+def _add_formats(session: Session) -> None:
+    """Schema 7: the date taken's time zone (on the file, beside taken_at), and the files the scan found but
+    does not read."""
+    from db.models import SkippedFile
+
+    connection = session.connection()
+    present = {row[1] for row in connection.exec_driver_sql("PRAGMA table_info(files)")}
+    if "taken_zone" not in present:
+        connection.exec_driver_sql("ALTER TABLE files ADD COLUMN taken_zone VARCHAR")
+    Base.metadata.create_all(connection, tables=[Base.metadata.tables[SkippedFile.__tablename__]])
+    # Dates are read as cameras write them now (GPSDateTime, CreateDate, offsets): the next index reads every
+    # photo's metadata once more, headers only, as a schema-3 library's first run did.
+    connection.exec_driver_sql("UPDATE files SET sidecars = NULL WHERE content_id IS NOT NULL")
+
+
 # Ordered (version, step) pairs; a new schema version appends a step that upgrades in place.
 MIGRATIONS: list[tuple[int, Callable[[Session], None]]] = [
     (1, _create_tables),
@@ -282,4 +297,5 @@ MIGRATIONS: list[tuple[int, Callable[[Session], None]]] = [
     (4, _add_file_metadata),
     (5, _add_ocr),
     (6, _metadata_per_file),
+    (7, _add_formats),
 ]

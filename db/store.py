@@ -236,6 +236,9 @@ class Store:
     def metadata_problems(self) -> list[tuple[str, str]]:
         return reads.metadata_problems(self)
 
+    def skipped_files(self) -> list[dict[str, str]]:
+        return reads.skipped_files(self)
+
     def roots(self) -> list[str]:
         return reads.roots(self)
 

@@ -121,7 +121,7 @@ def cli() -> None:
     help="Read the text in photos (signs, receipts, screenshots), remembered by the library until --no-ocr "
     "[default: as the library was last told; off for a new one].",
 )
-@click.option("--verbose", "-v", is_flag=True, help="List every failed file under the summary (else the first 5).")
+@click.option("--verbose", "-v", is_flag=True, help="List every failed and skipped file under the summary (else the first 5).")
 @click.option(
     "--allow-removal",
     is_flag=True,
@@ -164,7 +164,7 @@ def _print_index_report(report, verbose: bool) -> None:
             "removed. If they were deleted on purpose: captionary index --allow-removal",
             err=True,
         )
-    click.echo(report.summary())
+    click.echo(shown(report.summary()))  # it names the extensions of skipped files
     listed = report.failures if verbose else report.failures[:FAILURES_SHOWN]
     for path, reason in listed:
         click.echo(f"  failed: {shown(path)}: {shown(reason)}")
@@ -175,6 +175,11 @@ def _print_index_report(report, verbose: bool) -> None:
         click.echo(f"  metadata not read: {shown(path)}: {shown(reason)}")
     if len(report.metadata_problems) > len(problems):
         click.echo(f"  ... and {len(report.metadata_problems) - len(problems)} more metadata problems (captionary stats)")
+    skipped = report.skipped if verbose else report.skipped[:FAILURES_SHOWN]
+    for path, kind in skipped:
+        click.echo(f"  skipped: {shown(path)} ({kind})")
+    if len(report.skipped) > len(skipped):
+        click.echo(f"  ... and {len(report.skipped) - len(skipped)} more skipped (--verbose, or captionary stats, lists all)")
 
 
 @cli.command()

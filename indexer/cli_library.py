@@ -29,11 +29,16 @@ def stats(data_dir, as_json) -> None:
         numbers = store.stats()
         failures = store.failures() if not as_json else []
         problems = store.metadata_problems() if not as_json else []
+        skipped = store.skipped_files() if not as_json else []
     if as_json:
         click.echo(json_text(numbers))
         return
     click.echo(f"images:     {numbers['images']} ({numbers['duplicates']} duplicates, {numbers['edited']} edited)")
     click.echo(f"failed:     {numbers['failed']}")
+    if numbers["formats"]:
+        click.echo("formats:    " + ", ".join(f"{name} {count}" for name, count in numbers["formats"].items()))
+    if numbers["skipped"]:
+        click.echo("skipped:    " + shown(", ".join(f"{count} {label}" for label, count in numbers["skipped_kinds"].items())))
     click.echo(
         f"metadata:   {numbers['dated']} dated by EXIF, {numbers['placed']} with a place, "
         f"{numbers['file_keywords']} with file keywords, {numbers['described']} with a title or description"
@@ -53,6 +58,8 @@ def stats(data_dir, as_json) -> None:
         click.echo(f"  metadata not read: {shown(path)}: {shown(problem)}")  # the photo itself is indexed
     if len(problems) > 20:
         click.echo(f"  ... and {len(problems) - 20} more")
+    for row in skipped:  # every one: what the library holds that captionary does not read
+        click.echo(f"  skipped: {shown(row['path'])} ({row['kind']})")
 
 
 @click.command("rebuild-fulltext")

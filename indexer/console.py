@@ -89,6 +89,8 @@ def print_search_page(page: SearchPage, as_json: bool) -> None:
                         "title": hit.image.title,
                         "description": hit.image.description,
                         "text": hit.image.text,
+                        "taken_time": hit.image.taken_time,  # the date above, with the time and its zone
+                        "pair": hit.image.pair,
                     }
                     for hit in page.hits
                 ]

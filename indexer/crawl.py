@@ -8,9 +8,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from db.formats import INDEXED_EXTENSIONS, extension
 from db.sidecars import sidecar_signature
 
-IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff", "heic", "heif"})
+IMAGE_EXTENSIONS = INDEXED_EXTENSIONS
 
 
 @dataclass(frozen=True)
@@ -32,10 +33,6 @@ class FileRecord:
     @property
     def ext(self) -> str:
         return extension(self.path)
-
-
-def extension(path: str) -> str:
-    return os.path.splitext(path)[1][1:].lower()
 
 
 def _is_sidecar_name(name: str) -> bool:
@@ -98,27 +95,34 @@ def is_excluded_below(path: str, root: str, patterns: Sequence[str]) -> bool:
     return False
 
 
+def _identities(folders: Sequence[str | Path]) -> set[tuple[int, int]]:
+    found: set[tuple[int, int]] = set()
+    for folder in folders:
+        try:
+            identity = os.stat(folder)
+            found.add((identity.st_dev, identity.st_ino))
+        except OSError:
+            pass  # not there yet: nothing to skip
+    return found
+
+
 def crawl(
     root: str,
     excludes: Sequence[str] = (),
     follow_symlinks: bool = False,
     on_error: Callable[[str, OSError], None] | None = None,
     skip: Sequence[str | Path] = (),
+    on_skipped: Callable[[str], None] | None = None,
 ) -> Iterator[tuple[str, list[FileRecord]]]:
     """Yield (folder, image records) for every folder under root, depth first, sorted by name.
 
     Hidden files and folders are skipped, and so are the folders in `skip` (captionary's own data dir:
     inside a photo root its thumbnails would be indexed, and grow, on every run). Symlinks are not
     followed unless asked; when they are, a folder already visited (by real path) is not entered again,
-    so link loops end.
+    so link loops end. Every other regular file that is neither a photo nor a sidecar nor excluded goes
+    to `on_skipped`, so nothing in the folders is left out in silence.
     """
-    visited: set[tuple[int, int]] = set()
-    for folder in skip:
-        try:
-            identity = os.stat(folder)
-            visited.add((identity.st_dev, identity.st_ino))
-        except OSError:
-            pass  # not there yet: nothing to skip
+    visited = _identities(skip)
     stack = [root]
     while stack:
         folder = stack.pop()
@@ -153,6 +157,9 @@ def crawl(
                 elif _is_sidecar_name(entry.name) and entry.is_file(follow_symlinks=follow_symlinks):
                     stat = entry.stat(follow_symlinks=follow_symlinks)
                     sidecars.setdefault(entry.name.lower(), (entry.name, stat.st_size, stat.st_mtime_ns))
+                elif on_skipped and entry.is_file(follow_symlinks=follow_symlinks):
+                    if not is_excluded(entry.path, root, excludes):
+                        on_skipped(entry.path)
             except OSError as error:
                 if on_error:
                     on_error(entry.path, error)

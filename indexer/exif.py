@@ -9,12 +9,15 @@ from datetime import datetime
 
 from PIL import Image
 
-from db.models import plausible_date
+from indexer.dates import TakenAt, exif_date, gps_date
 
 EXIF_IFD = 0x8769
 GPS_IFD = 0x8825
 TAG_DATETIME_ORIGINAL = 36867
-TAG_DATETIME = 306
+TAG_CREATE_DATE = 36868  # DateTimeDigitized: when the camera wrote the picture
+TAG_DATETIME = 306  # ModifyDate: the last resort, after every date of the moment it was taken
+# (date, sub-seconds, offset) tags of each of those dates
+DATE_TAGS = ((TAG_DATETIME_ORIGINAL, 0x9291, 0x9011), (TAG_CREATE_DATE, 0x9292, 0x9012))
 TAG_MODEL = 272
 TAG_MAKE = 271
 TAG_LENS_MODEL = 0xA434
@@ -25,6 +28,7 @@ RATINGS = (-1, 1, 2, 3, 4, 5)  # xmp:Rating's scale: -1 rejected, 1 to 5 stars; 
 @dataclass(frozen=True)
 class ExifFacts:
     taken_at: datetime | None = None
+    taken_zone: str | None = None  # "+02:00", "Z" (UTC), or None: local time, zone unknown
     camera: str | None = None
     lens: str | None = None
     latitude: float | None = None
@@ -34,15 +38,23 @@ class ExifFacts:
 
 def read_exif(image: Image.Image) -> ExifFacts:
     try:
-        exif = image.getexif()
+        return read_exif_tags(image.getexif())
+    except Exception:  # EXIF in the wild is often broken; it is optional metadata
+        return ExifFacts()
+
+
+def read_exif_tags(exif: Image.Exif) -> ExifFacts:
+    """The facts of EXIF tags already parsed: a photo's, or a camera RAW's own TIFF structure (indexer/raw.py)."""
+    try:
         details = exif.get_ifd(EXIF_IFD)
-        taken = _parse_exif_date(details.get(TAG_DATETIME_ORIGINAL)) or _parse_exif_date(exif.get(TAG_DATETIME))
         model, make, lens, rating = exif.get(TAG_MODEL), exif.get(TAG_MAKE), details.get(TAG_LENS_MODEL), exif.get(TAG_RATING)
         position = _gps(exif)
+        taken = _taken(exif, details, position)
     except Exception:  # EXIF in the wild is often broken; it is optional metadata
         return ExifFacts()
     return ExifFacts(
-        taken_at=taken,
+        taken_at=taken.moment if taken else None,
+        taken_zone=taken.zone if taken else None,
         camera=_camera(make, model),
         lens=_text(lens),
         latitude=position[0] if position else None,
@@ -63,13 +75,17 @@ def _camera(make: object, model: object) -> str | None:
     return f"{make_text} {model_text}" if make_text and not model_text.startswith(make_text) else model_text
 
 
-def _parse_exif_date(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return plausible_date(datetime.strptime(value.strip().rstrip("\x00")[:19], "%Y:%m:%d %H:%M:%S"))
-    except ValueError:
-        return None
+def _taken(exif: Image.Exif, details: dict, position: tuple[float, float] | None) -> TakenAt | None:
+    """DateTimeOriginal, then CreateDate (each with its sub-seconds and offset), then GPSDateTime (UTC, in
+    the position's local time when it has one), then ModifyDate. TIFF/EP (a DNG) may keep DateTimeOriginal
+    in IFD0 itself."""
+    for date_tag, subsec_tag, offset_tag in DATE_TAGS:
+        for ifd in (details, exif):
+            found = exif_date(ifd.get(date_tag), ifd.get(subsec_tag), ifd.get(offset_tag))
+            if found is not None:
+                return found
+    gps = exif.get_ifd(GPS_IFD)
+    return gps_date(gps.get(29), gps.get(7), position) or exif_date(exif.get(TAG_DATETIME), None, details.get(0x9010))
 
 
 def _degrees(value: object, reference: object, negative: str) -> float | None:

@@ -16,6 +16,9 @@ from typing import BinaryIO
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from db.batch import PhotoFacts
+from db.formats import is_raw
+from indexer.jxl import PLUGIN_MISSING, is_jxl, jxl_readable, jxl_size
+from indexer.raw import RawReadError, raw_preview
 
 try:  # iPhone photos are HEIC; pillow-heif teaches Pillow to read them.
     from pillow_heif import register_heif_opener
@@ -122,8 +125,8 @@ def to_rgb(image: Image.Image) -> Image.Image:
         image = image.convert("I")
     if image.mode == "I":
         image = image.point(lambda value: value * (1 / 256)).convert("L")
-    if image.mode == "F":
-        image = image.convert("L")
+    if image.mode == "F":  # floating point (a JPEG XL or TIFF in HDR): 0.0 to 1.0 is black to white
+        image = image.point(lambda value: value * 255).convert("L")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         rgba = image.convert("RGBA")
         background = Image.new("RGB", rgba.size, (255, 255, 255))
@@ -132,41 +135,59 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def open_photo(source: str | Path | bytes | BinaryIO, min_side: int = 0) -> DecodedPhoto:
+def _check_size(width: int, height: int) -> None:
+    if width <= 0 or height <= 0 or width > MAX_SIDE or height > MAX_SIDE:
+        raise ImageReadError(f"absurd dimensions {width}x{height}")
+    if Image.MAX_IMAGE_PIXELS is not None and width * height > Image.MAX_IMAGE_PIXELS:
+        raise ImageReadError(f"too many pixels ({width}x{height}; limit {Image.MAX_IMAGE_PIXELS}): possible decompression bomb")
+
+
+def _refuse_empty(source: str | Path | bytes | BinaryIO) -> None:
+    if isinstance(source, (str, Path)) and os.path.getsize(source) == 0:
+        raise ImageReadError("empty file")
+    if isinstance(source, bytes) and not source:
+        raise ImageReadError("empty file")
+    if hasattr(source, "seek") and not isinstance(source, bytes) and source.seek(0, io.SEEK_END) == 0:
+        raise ImageReadError("empty file")
+
+
+def _check_jxl(stream: BinaryIO) -> None:
+    """A JPEG XL is decoded whole when opened: its size is checked from its header before. Without the optional
+    plugin it cannot be decoded at all, and the reason says how to install it."""
+    stream.seek(0)
+    if not is_jxl(stream.read(16)):
+        stream.seek(0)
+        return
+    if not jxl_readable():
+        raise ImageReadError(PLUGIN_MISSING)
+    stream.seek(0)
+    size = jxl_size(stream.read())
+    stream.seek(0)
+    if size is None:
+        raise ImageReadError("cannot decode: JPEG XL header unreadable")
+    _check_size(*size)
+
+
+def open_photo(source: str | Path | bytes | BinaryIO, min_side: int = 0, name: str | None = None) -> DecodedPhoto:
     """Decode a photo for captioning, reading no more pixels than needed.
 
     JPEGs are decoded by the decoder itself at 1/2, 1/4 or 1/8 scale (draft mode) to the
     smallest size whose sides are both still at least `min_side`: a 224 px model never needs
-    the 12 MP. Raises ImageReadError with a short reason for anything unreadable.
+    the 12 MP. A camera RAW (known by `name`, else by the path) is its embedded preview (indexer/raw.py).
+    Raises ImageReadError with a short reason for anything unreadable.
     """
-    stream = io.BytesIO(source) if isinstance(source, bytes) else source
+    name = name if name is not None else str(source) if isinstance(source, (str, Path)) else ""
     try:
-        if isinstance(source, (str, Path)) and os.path.getsize(source) == 0:
-            raise ImageReadError("empty file")
-        if isinstance(source, bytes) and not source:
-            raise ImageReadError("empty file")
-        if hasattr(source, "seek") and not isinstance(source, bytes) and source.seek(0, io.SEEK_END) == 0:
-            raise ImageReadError("empty file")
-        if hasattr(stream, "seek"):
-            stream.seek(0)
-        with Image.open(stream) as image:
-            width, height = image.size
-            if width <= 0 or height <= 0 or width > MAX_SIDE or height > MAX_SIDE:
-                raise ImageReadError(f"absurd dimensions {width}x{height}")
-            if Image.MAX_IMAGE_PIXELS is not None and width * height > Image.MAX_IMAGE_PIXELS:
-                raise ImageReadError(
-                    f"too many pixels ({width}x{height}; limit {Image.MAX_IMAGE_PIXELS}): possible decompression bomb"
-                )
-            image_format = image.format or "unknown"
-            orientation = image.getexif().get(0x0112, 1) if image_format in ("JPEG", "TIFF", "WEBP", "PNG") else 1
-            if min_side and image_format == "JPEG":
-                image.draft("RGB", (min_side, min_side))
-            image.seek(0)  # first frame of animations
-            image.load()
-            rotated = ImageOps.exif_transpose(image)
-            rgb = to_rgb(rotated)
-            if rgb is image:
-                rgb = image.copy()
+        _refuse_empty(source)
+        if is_raw(name):
+            return _open_raw(source, min_side, name)
+        stream = io.BytesIO(source) if isinstance(source, bytes) else source
+        if isinstance(stream, (str, Path)):
+            with open(stream, "rb") as handle:
+                _check_jxl(handle)
+        else:
+            _check_jxl(stream)
+        image, width, height, image_format = _decode(stream, min_side)
     except ImageReadError:
         raise
     except Image.DecompressionBombError:
@@ -176,9 +197,51 @@ def open_photo(source: str | Path | bytes | BinaryIO, min_side: int = 0) -> Deco
     except Exception as error:  # decoders raise all sorts (struct.error, IndexError...) on corrupt files
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ImageReadError(f"cannot decode: {reason}"[:200]) from None
+    return DecodedPhoto(image, PhotoFacts(width, height, image_format))
+
+
+def _open_raw(source: str | Path | bytes | BinaryIO, min_side: int, name: str) -> DecodedPhoto:
+    try:
+        preview = raw_preview(str(source) if isinstance(source, Path) else source, name)
+    except RawReadError as error:
+        raise ImageReadError(str(error)) from None
+    if isinstance(preview.picture, Image.Image):
+        image, orientation = preview.picture, preview.orientation
+        image = ImageOps.exif_transpose(_with_orientation(image, orientation))
+        image = to_rgb(image)
+    else:
+        image = _decode(io.BytesIO(preview.picture), min_side, preview.orientation)[0]
+    return DecodedPhoto(image, PhotoFacts(preview.width, preview.height, preview.format))
+
+
+def _with_orientation(image: Image.Image, orientation: int) -> Image.Image:
+    if orientation != 1:
+        image.getexif()[0x0112] = orientation
+    return image
+
+
+def _decode(stream: str | Path | BinaryIO, min_side: int, orientation: int | None = None) -> tuple[Image.Image, int, int, str]:
+    """(RGB picture upright, width, height, Pillow's format name). `orientation`, when given, overrides the
+    picture's own: a RAW's preview is turned as the RAW says (LibRaw reads it), whatever its JPEG says."""
+    with Image.open(stream) as image:
+        width, height = image.size
+        _check_size(width, height)
+        image_format = image.format or "unknown"
+        if orientation is None:
+            orientation = image.getexif().get(0x0112, 1) if image_format in ("JPEG", "TIFF", "WEBP", "PNG", "AVIF", "JXL") else 1
+        else:
+            image.getexif()[0x0112] = orientation
+        if min_side and image_format == "JPEG":
+            image.draft("RGB", (min_side, min_side))
+        image.seek(0)  # first frame of animations
+        image.load()
+        rotated = ImageOps.exif_transpose(image)
+        rgb = to_rgb(rotated)
+        if rgb is image:
+            rgb = image.copy()
     if orientation in (5, 6, 7, 8):
         width, height = height, width
-    return DecodedPhoto(rgb, PhotoFacts(width, height, image_format))
+    return rgb, width, height, image_format
 
 
 def make_thumbnail(image: Image.Image, side: int = THUMBNAIL_SIDE) -> Image.Image:

@@ -16,17 +16,22 @@ from typing import BinaryIO
 from PIL import Image, ImageFile, IptcImagePlugin
 
 from db.batch import PhotoMetadata
+from db.formats import is_raw
 from db.sidecars import sidecar_signature, signature_entries, signature_names
 from db.tags import normalize_tag
 from db.xmp import MAX_XMP_BYTES
-from indexer.exif import ExifFacts, plausible_position, read_exif
+from indexer.dates import iptc_date
+from indexer.exif import ExifFacts, plausible_position, read_exif, read_exif_tags
 from indexer.imaging import ImageReadError, open_regular
+from indexer.jxl import is_jxl, read_boxes
+from indexer.raw import raw_exif, raw_xmp
 from indexer.xmp import MAX_TEXT, MAX_VALUES, XmpError, XmpValues, parse_xmp
 
 # IPTC-IIM (record, dataset): the fields photo tools write.
 IPTC_CHARSET = (1, 90)
 IPTC_TITLE, IPTC_KEYWORDS, IPTC_HEADLINE, IPTC_CAPTION = (2, 5), (2, 25), (2, 105), (2, 120)
 IPTC_SUBLOCATION, IPTC_CITY, IPTC_STATE, IPTC_COUNTRY = (2, 92), (2, 90), (2, 95), (2, 101)
+IPTC_DATE_CREATED, IPTC_TIME_CREATED = (2, 55), (2, 60)  # "20190714", "100000+0200": a time alone is no date
 UTF8_MARK = b"\x1b%G"  # ISO 2022 escape for UTF-8 in 1:90
 
 
@@ -34,7 +39,7 @@ def read_metadata(source: bytes | BinaryIO, path: str, sidecars: str, follow_sym
     """The photo's metadata from its bytes (or open file) and the sidecars the scan saw beside it.
     Never raises for bad metadata: what cannot be read is named in `problems`, the rest is kept."""
     problems: list[str] = []
-    layers, exif = _embedded(source, problems)
+    layers, exif = _embedded(source, problems, path)
     found: list[tuple[str, int, int]] = []
     read: list[tuple[str, XmpValues]] = []
     for name in signature_names(sidecars):
@@ -77,29 +82,53 @@ def _without_stale_copies(values: XmpValues, name: str, found: list[tuple[str, i
     )
 
 
-def _embedded(source: bytes | BinaryIO, problems: list[str]) -> tuple[list[XmpValues], ExifFacts]:
+def _embedded(source: bytes | BinaryIO, problems: list[str], path: str) -> tuple[list[XmpValues], ExifFacts]:
     """IPTC and XMP inside the photo, and the EXIF facts; an unreadable photo has none (its failure is
-    recorded by the decode, not here)."""
+    recorded by the decode, not here). A RAW's and a JPEG XL's are read from their structure, not decoded."""
     stream = io.BytesIO(source) if isinstance(source, bytes) else source
     layers: list[XmpValues] = []
     exif = ExifFacts()
     try:
         stream.seek(0)
+        if is_raw(path) or is_jxl(stream.read(16)):
+            return _structured(stream, path, problems)
+        stream.seek(0)
         with Image.open(stream) as image:
             exif = read_exif(image)
             layers.append(_iptc(image))
             packet = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")  # PNG iTXt
-            if packet:
-                try:
-                    layers.append(parse_xmp(packet))
-                except XmpError as error:
-                    problems.append(f"embedded {error}")
+            _add_xmp(layers, packet, problems)
     except Exception:  # not an image, or broken beyond its header: the decode says why
         return layers, exif
     finally:
         if not isinstance(source, bytes):
             source.seek(0)
     return layers, exif
+
+
+def _structured(stream: BinaryIO, path: str, problems: list[str]) -> tuple[list[XmpValues], ExifFacts]:
+    """A camera RAW's own TIFF tags (indexer/raw.py), or a JPEG XL's Exif and xml boxes (indexer/jxl.py)."""
+    layers: list[XmpValues] = []
+    if is_raw(path):
+        tags = raw_exif(stream)
+        packet = raw_xmp(tags) if tags is not None else None
+    else:
+        stream.seek(0)
+        boxes = read_boxes(stream.read())
+        tags, packet = None, boxes.xmp
+        if boxes.exif:
+            tags = Image.Exif()
+            tags.load(boxes.exif)
+    _add_xmp(layers, packet, problems)
+    return layers, read_exif_tags(tags) if tags is not None else ExifFacts()
+
+
+def _add_xmp(layers: list[XmpValues], packet: bytes | str | None, problems: list[str]) -> None:
+    if packet:
+        try:
+            layers.append(parse_xmp(packet))
+        except XmpError as error:
+            problems.append(f"embedded {error}")
 
 
 def _iptc_text(value: bytes, utf8: bool) -> str:
@@ -129,7 +158,10 @@ def _iptc(image: ImageFile.ImageFile) -> XmpValues:
     def first(key: tuple[int, int]) -> str | None:
         return next(filter(None, map(_clean, texts(key))), None)
 
+    taken = iptc_date(first(IPTC_DATE_CREATED), first(IPTC_TIME_CREATED))
     return XmpValues(
+        taken_at=taken.moment if taken else None,
+        taken_zone=taken.zone if taken else None,
         keywords=texts(IPTC_KEYWORDS),
         title=first(IPTC_TITLE) or first(IPTC_HEADLINE),
         description=first(IPTC_CAPTION),
@@ -193,8 +225,14 @@ def _combine(layers: list[XmpValues], exif: ExifFacts, sidecars: str, problems: 
     )
     place = _last(_place(layer) for layer in layers)
     rating = next((layer.rating for layer in reversed(layers) if layer.rating is not None), exif.rating)
+    # EXIF's date, else the first layer's: IPTC, XMP in the file, then the sidecars
+    dated = next((layer for layer in layers if layer.taken_at), None)
+    taken_at, taken_zone = (exif.taken_at, exif.taken_zone)
+    if taken_at is None and dated is not None:
+        taken_at, taken_zone = dated.taken_at, dated.taken_zone
     return PhotoMetadata(
-        taken_at=exif.taken_at or next((layer.taken_at for layer in layers if layer.taken_at), None),
+        taken_at=taken_at,
+        taken_zone=taken_zone,
         camera=exif.camera,
         lens=exif.lens,
         latitude=position[0] if position else None,

@@ -30,7 +30,7 @@ def read_missing_text(
         started = time.perf_counter()
         try:
             with read_regular_photo(path, follow_symlinks) as (_, _, source):
-                text = engine.read(open_photo(source, OCR_DECODE_SIDE).image)
+                text = engine.read(open_photo(source, OCR_DECODE_SIDE, name=path).image)
             return content_id, path, text, (started, time.perf_counter() - started), None
         except (ImageReadError, OSError) as problem:
             return content_id, path, "", (started, 0.0), str(problem)

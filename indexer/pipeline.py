@@ -14,6 +14,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from db.errors import CaptionaryError, IndexLockedError, ModelLoadError
+from db.formats import skipped_kind
 from db.store import Store
 from indexer.caption import CaptionModel
 from indexer.crawl import crawl, is_excluded_below, normalize_root
@@ -120,6 +121,7 @@ class Indexer:
 
     def _scan_root(self, root: str, run_id: int) -> None:
         unreadable: list[str] = []
+        skipped: list[tuple[str, str]] = []  # (path, kind): found, not read, said so (db/formats.py)
 
         def remember_error(path: str, error: OSError) -> None:
             if os.path.isdir(path) or path not in unreadable:
@@ -127,12 +129,19 @@ class Indexer:
 
         with self.catalog.scanning(root, run_id) as scan:
             for folder, records in crawl(
-                root, self.options.excludes, self.options.follow_symlinks, remember_error, skip=[self.store.data_dir]
+                root,
+                self.options.excludes,
+                self.options.follow_symlinks,
+                remember_error,
+                skip=[self.store.data_dir],
+                on_skipped=lambda path: skipped.append((path, skipped_kind(path))),
             ):
                 self.report.unchanged += scan.folder(folder, [(r.path, r.size, r.mtime_ns, r.sidecars) for r in records])
                 self.progress.scanned(len(records))
             self.report.add_standing_failures(scan.standing_failures)
         self.report.unreadable_folders.extend(unreadable)
+        self.catalog.record_skipped(root, skipped)
+        self.report.skipped.extend(skipped)
         self._sweep(root, run_id, unreadable)
 
     def _sweep(self, root: str, run_id: int, unreadable: Sequence[str]) -> None:

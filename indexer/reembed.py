@@ -48,7 +48,7 @@ def reembed_images(
             content_id, path = item
             try:
                 with read_regular_photo(path, options.follow_symlinks) as (_, _, source):
-                    image = reduce_for_model(open_photo(source, embedder.input_side).image, embedder.input_side)
+                    image = reduce_for_model(open_photo(source, embedder.input_side, name=path).image, embedder.input_side)
                 return content_id, path, image, None
             except (ImageReadError, OSError) as error:
                 return content_id, path, None, str(error)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from db.formats import skipped_label, skipped_summary
 from indexer.families import CaptionSettings
 from indexer.settings import DEFAULT_EMBEDDER, DEFAULT_MODEL
 
@@ -112,6 +113,7 @@ class IndexReport:
     ocr_time: BusyTime = field(default_factory=BusyTime)
     metadata_read: int = 0  # known photos read again for their metadata only (a sidecar changed)
     metadata_problems: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): indexed all the same
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, kind) of files found and not read
 
     @property
     def processed(self) -> int:
@@ -159,4 +161,6 @@ class IndexReport:
             line += f"; {self.other_model} captions are from another model or other settings (--recaption to redo them)"
         if self.without_image_vectors:
             line += f"; {self.without_image_vectors} photos have no image vectors yet (captionary reembed --images)"
+        if self.skipped:  # nothing in the folders is left out in silence
+            line += "; " + skipped_summary([skipped_label(path, kind) for path, kind in self.skipped])
         return line

@@ -62,7 +62,7 @@ def caption_sources(
                 data = fetch(source)
             elif isinstance(source, str) and not os.path.isfile(source):
                 raise ImageReadError("no such file")
-            batch.append((position, open_photo(data, captioner.input_side).image))
+            batch.append((position, open_photo(data, captioner.input_side, name=labels[position]).image))
         except ImageReadError as error:
             results[position] = CaptionResult(labels[position], error=str(error))
         if len(batch) >= batch_size:
@@ -81,7 +81,7 @@ def embed_picture(store: Store, source: str) -> np.ndarray:
         raise NotIndexedError("No image vectors in this library yet; run: captionary reembed --images")
     try:
         data: bytes | str = fetch_url(source) if is_url(source) else source
-        picture = open_photo(data, 0).image
+        picture = open_photo(data, 0, name=source).image
     except ImageReadError as error:
         raise CaptionaryError(f"Cannot read {source}: {error}") from None
     return ImageEmbedder(store.image_embedder_id).embed_images([picture])[0]

@@ -161,7 +161,7 @@ class Reader:
 
     def _decode(self, item: Prepared, source: bytes | BinaryIO) -> None:
         """Decode once for the model and the app's thumbnail (the same decode makes both)."""
-        decoded = open_photo(source, self.plan.decode_side)
+        decoded = open_photo(source, self.plan.decode_side, name=item.path)
         item.facts = decoded.info
         if self.plan.thumbnails:
             target = thumbnail_path(self.plan.thumbnail_dir, item.content_hash)

@@ -11,8 +11,8 @@ from xml.etree.ElementTree import Element, ParseError
 import defusedxml.ElementTree as SafeTree
 from defusedxml import DefusedXmlException
 
-from db.models import plausible_date
 from db.xmp import CREATOR_TOOL, MAX_XMP_BYTES, qualified
+from indexer.dates import TakenAt, xmp_date
 
 MAX_VALUES = 500  # keywords and paths kept per property
 MAX_TEXT = 2000  # characters kept of a title or description
@@ -32,6 +32,7 @@ class XmpValues:
     description: str | None = None
     rating: int | None = None
     taken_at: datetime | None = None
+    taken_zone: str | None = None  # "+02:00", "Z", or None (indexer/dates.py)
     latitude: float | None = None
     longitude: float | None = None
     city: str | None = None
@@ -134,7 +135,7 @@ def parse_xmp(packet: bytes | str) -> XmpValues:
         title=_first(get["title"]) or _first(get["headline"]),
         description=_first(get["description"]),
         rating=_rating(_first(get["rating"])),
-        taken_at=_xmp_date(_first(get["taken"])) or _xmp_date(_first(get["created"])),
+        **_taken(xmp_date(_first(get["taken"])) or xmp_date(_first(get["created"]))),
         latitude=_xmp_degrees(_first(get["latitude"]), "S"),
         longitude=_xmp_degrees(_first(get["longitude"]), "W"),
         city=_first(get["city"]),
@@ -170,17 +171,8 @@ def _rating(value: str | None) -> int | None:
     return stars if stars in (-1, 1, 2, 3, 4, 5) else None
 
 
-def _xmp_date(value: str | None) -> datetime | None:
-    """ "2019-07-14T10:00:00+02:00", "2019-07-14" or "2019:07:14 10:00:00" (local time, as EXIF)."""
-    if not value:
-        return None
-    text = value.strip()[:19].replace("T", " ")
-    if len(text) >= 10 and text[4] == ":" and text[7] == ":":
-        text = text[:4] + "-" + text[5:7] + "-" + text[8:]
-    try:
-        return plausible_date(datetime.fromisoformat(text))
-    except ValueError:
-        return None
+def _taken(taken: TakenAt | None) -> dict:
+    return {"taken_at": taken.moment, "taken_zone": taken.zone} if taken else {}
 
 
 _DEGREES = re.compile(r"^\s*(\d{1,3}),(\d{1,2}(?:\.\d+)?)(?:,(\d{1,2}(?:\.\d+)?))?\s*([NSEW])\s*$", re.IGNORECASE)

@@ -8,10 +8,19 @@ from pathlib import Path
 from db.schema import DB_NAME, FILE_METADATA
 
 
+def as_schema_6(data_dir: Path) -> None:
+    """What captionary 0.6 wrote: no time zone beside the date taken, no record of the files a scan skipped."""
+    with sqlite3.connect(data_dir / DB_NAME) as connection:
+        connection.execute("ALTER TABLE files DROP COLUMN taken_zone")
+        connection.execute("DROP TABLE skipped_files")
+        connection.execute("UPDATE meta SET value = '6' WHERE key = 'schema_version'")
+
+
 def as_schema_5(data_dir: Path) -> None:
     """What captionary 0.5 wrote: the file's metadata on its content (shared by byte-identical copies, the
     first path's winning), its keywords as tags of source `file` (taking over an auto-tag of the same word), and
-    paths as they are (no name that is not UTF-8 could be stored)."""
+    paths as they are (no name that is not UTF-8 could be stored); and what 0.6 lacked."""
+    as_schema_6(data_dir)
     with sqlite3.connect(data_dir / DB_NAME) as connection:
         names = [name for name, _ in FILE_METADATA]
         for name, kind in FILE_METADATA:

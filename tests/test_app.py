@@ -120,9 +120,13 @@ def test_folder_filter(indexed, monkeypatch):
 def test_file_type_filter(indexed, monkeypatch):
     _, data_dir = indexed
     app = start_app(data_dir, monkeypatch)
-    app.multiselect(key="exts").select("png").run()
+    # one entry per format, by name: "JPEG" once for .jpg and .jpeg (they were two entries)
+    assert app.multiselect(key="exts").options == ["BMP", "GIF", "HEIC", "JPEG", "PNG", "TIFF", "WebP"]
+    app.multiselect(key="exts").select("PNG").run()
     names = shown_names(app)
     assert names and all(name.endswith(".png") for name in names)
+    app.multiselect(key="exts").unselect("PNG").select("JPEG").run()
+    assert {name.rsplit(".", 1)[1] for name in shown_names(app)} == {"jpg", "JPEG"}
 
 
 def test_date_filter(indexed, monkeypatch):

@@ -41,7 +41,7 @@ def test_index_lists_five_failures_unless_verbose(runner, photo_tree, data_dir, 
         (photo_tree["root"] / f"broken{number}.jpg").write_bytes(b"not a photo")
     arguments = ["index", str(photo_tree["root"]), "--data-dir", str(data_dir), "--model", "fake-model"]
     lines = runner.invoke(cli, arguments).stdout.splitlines()
-    assert sum(line.startswith("  failed: ") for line in lines) == 5 and "6 more" in lines[-1]
+    assert sum(line.startswith("  failed: ") for line in lines) == 5 and any("6 more" in line for line in lines)
     for number in range(7):
         (photo_tree["root"] / f"broken{number}.jpg").write_bytes(b"still not a photo")
     lines = runner.invoke(cli, [*arguments, "--verbose"]).stdout.splitlines()

@@ -78,7 +78,9 @@ def test_a_name_holding_the_escape_character_survives_the_upgrade(tmp_path, data
     as_schema_5(data_dir)
     with Store.open(data_dir) as store:
         assert store.image_by_path(odd).path == str(odd)
-        assert index_with(store, [root], FakeCaptioner()).unchanged == 1 and file_rows(store) == 1
+        again = index_with(store, [root], FakeCaptioner())
+        # known at its path: neither captioned nor reused as a new file, only its metadata read once (schema 7)
+        assert (again.captioned, again.reused, again.metadata_read) == (0, 0, 1) and file_rows(store) == 1
         assert paths_found(store, "dog") == {str(odd)}
 
 
@@ -110,6 +112,29 @@ def test_the_cli_prints_a_name_that_is_not_utf8_and_edits_it_by_that_path(latin1
     assert again.stdout.startswith("0 captioned, 2 unchanged")
     with Store.open(data_dir) as store:
         assert file_rows(store) == 2 and store.image_by_path(odd).caption == "a cup of coffee"
+
+
+def test_a_skipped_file_whose_name_is_not_utf8_is_recorded_and_named(tmp_path, data_dir, monkeypatch):
+    root = tmp_path / "photos"
+    save_jpeg(photo(colour=COLOURS[0]), root / "ok.jpg")
+    video, other = (os.path.join(os.fsencode(root), name) for name in (LATIN1 + b".mov", b"notes." + LATIN1))
+    for name in (video, other):  # a video named in Latin-1, and a file whose extension is not UTF-8
+        with open(name, "wb") as handle:
+            handle.write(b"\x00\x00\x00\x14ftypqt  ")
+    shown = display_text(os.fsdecode(video))
+    monkeypatch.setattr(pipeline, "load_captioner", lambda options: FakeCaptioner())
+    runner = CliRunner()  # strict UTF-8 stdout: a lone surrogate would raise
+    library = ["--data-dir", str(data_dir)]
+    indexed = runner.invoke(cli, ["index", str(root), *library, "--no-embeddings"])
+    assert indexed.exit_code == 0, indexed.output
+    assert "; 2 skipped: 1 .caf\ufffd (not a photo type), 1 .mov (video)" in indexed.stdout
+    assert f"  skipped: {shown} (video)" in indexed.stdout
+    numbers = json.loads(runner.invoke(cli, ["stats", "--json", *library]).stdout)
+    assert {row["path"] for row in numbers["skipped_files"]} == {shown, display_text(os.fsdecode(other))}
+    listed = runner.invoke(cli, ["stats", *library])
+    assert listed.exit_code == 0 and f"  skipped: {shown} (video)" in listed.stdout, listed.output
+    with Store.open(data_dir) as store:  # kept losslessly: the real path, as the scan found it
+        assert {row["path"] for row in store.skipped_files()} == {os.fsdecode(video), os.fsdecode(other)}
 
 
 def test_the_app_shows_a_name_that_is_not_utf8(latin1_tree, data_dir, monkeypatch):

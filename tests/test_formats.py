@@ -1,0 +1,262 @@
+"""Every photo people keep: AVIF and JPEG XL like any photo, camera RAW by its embedded preview (and a RAW
+beside its JPEG as a pair), formats counted and filtered by name, and no file skipped in silence."""
+
+import json
+import sys
+from datetime import datetime
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from db.formats import extensions_of
+from db.fulltext import Filters
+from db.schema import thumbnail_path
+from db.store import Store
+from indexer import pipeline
+from indexer.cli import cli
+from indexer.imaging import ImageReadError, open_photo
+from tests.conftest import FakeCaptioner
+from tests.format_photos import exif_bytes, save_avif, save_avif_10_bit, save_jxl, write_dng
+from tests.helpers import index_with
+from tests.metadata_photos import xmp_packet
+from tests.photos import CAPTIONS, photo, save_jpeg
+
+BLUE, GREEN, RED = (30, 30, 220), (30, 200, 30), (220, 30, 30)
+
+
+def test_avif_and_jpeg_xl_are_indexed_with_their_exif_and_thumbnails(tmp_path, data_dir):
+    root = tmp_path / "photos"
+    avif = save_avif(root / "phone.avif", BLUE, exif_bytes(original="2021:05:06 07:08:09", camera="Pixel 7"))
+    jxl = save_jxl(root / "camera.jxl", exif=exif_bytes(original="2020:01:02 03:04:05", camera="Nikon Z 6"))
+    with Store.open(data_dir) as store:
+        report = index_with(store, [root], FakeCaptioner())
+        assert (report.captioned, report.failed) == (2, 0)
+        phone, camera = store.image_by_path(avif), store.image_by_path(jxl)
+        assert (phone.caption, phone.format, phone.camera, phone.taken_at) == (
+            CAPTIONS[BLUE],
+            "AVIF",
+            "Pixel 7",
+            datetime(2021, 5, 6, 7, 8, 9),
+        )
+        assert (camera.caption, camera.format, camera.camera, camera.taken_at) == (
+            CAPTIONS[GREEN],
+            "JXL",
+            "Nikon Z 6",
+            datetime(2020, 1, 2, 3, 4, 5),
+        )
+        assert all(thumbnail_path(store.thumbnail_dir, record.content_hash).exists() for record in (phone, camera))
+        assert store.stats()["formats"] == {"AVIF": 1, "JPEG XL": 1}
+
+
+def test_a_10_bit_avif_is_scaled_to_8_bits_not_clipped(tmp_path):
+    path = save_avif_10_bit(tmp_path / "hdr.avif", grey=512)
+    if path is None:
+        pytest.skip("avifenc (libavif-bin) is not installed: Pillow writes 8-bit AVIF only")
+    level = np.asarray(open_photo(path).image).mean()
+    assert abs(level - 128) < 3  # the middle of 0..1023 is the middle of 0..255
+
+
+def test_a_floating_point_jpeg_xl_is_not_black(tmp_path):
+    # HDR and float pictures open as mode F, 0.0 (black) to 1.0 (white); converting them as 8-bit made 0.5 black
+    grey = Image.fromarray(np.full((48, 64), 0.5, dtype=np.float32), mode="F")
+    path = save_jxl(tmp_path / "float.jxl", grey)
+    level = np.asarray(open_photo(path).image).mean()
+    assert 110 < level < 200  # mid grey (sRGB, or linear on the way), not 0
+
+
+def test_a_jpeg_xl_claiming_gigapixels_is_refused_before_it_is_decoded(tmp_path):
+    # SizeHeader: small=0, height selector 3 (30 bits) = 60000 - 1, ratio 1 (square): 3.6 gigapixels
+    bits = [0, 1, 1] + [(59999 >> i) & 1 for i in range(30)] + [1, 0, 0]
+    header = bytes(sum(bit << i for i, bit in enumerate(bits[start : start + 8])) for start in range(0, len(bits), 8))
+    path = tmp_path / "bomb.jxl"
+    path.write_bytes(b"\xff\x0a" + header + bytes(64))
+    with pytest.raises(ImageReadError, match=r"too many pixels \(60000x60000"):
+        open_photo(path)
+
+
+def test_without_the_gpl_jpeg_xl_plugin_a_jxl_fails_with_a_reason_that_names_the_extra(tmp_path, data_dir, monkeypatch):
+    root = tmp_path / "photos"
+    jxl = save_jxl(root / "camera.jxl")
+    save_jpeg(photo(colour=RED), root / "fine.jpg")
+    # as `pip install captionary` leaves it: the plugin (GPL-3.0) cannot be imported, and Pillow knows no JXL
+    monkeypatch.setitem(sys.modules, "pillow_jxl", None)
+    monkeypatch.delitem(Image.OPEN, "JXL")
+    monkeypatch.setattr(Image, "ID", [name for name in Image.ID if name != "JXL"])
+    with Store.open(data_dir) as store:
+        report = index_with(store, [root], FakeCaptioner())
+    assert (report.captioned, report.failed) == (1, 1)
+    reason = dict(report.failures)[str(jxl)]
+    assert "pip install 'captionary[jxl]'" in reason and "GPL-3.0" in reason and "\n" not in reason
+
+
+def test_a_dng_is_read_by_its_embedded_preview_with_exif_from_the_raw(tmp_path, data_dir):
+    root = tmp_path / "photos"
+    raw = write_dng(root / "IMG_0001.dng", photo(size=(96, 64), colour=BLUE))
+    with Store.open(data_dir) as store:
+        report = index_with(store, [root], FakeCaptioner())
+        assert (report.captioned, report.failed) == (1, 0)
+        record = store.image_by_path(raw)
+        # the preview was captioned; the facts are the RAW's own: its format, its size, its date and camera
+        assert (record.caption, record.format, record.width, record.height) == (CAPTIONS[BLUE], "DNG", 48, 32)
+        assert (record.taken_at, record.camera) == (datetime(2022, 3, 4, 5, 6, 7), "Canon EOS R5")
+        assert thumbnail_path(store.thumbnail_dir, record.content_hash).exists()
+        assert store.stats()["formats"] == {"DNG": 1}
+
+
+def test_a_raw_shot_upright_shows_its_preview_upright(tmp_path):
+    # a camera turned on its side stores the preview as the sensor saw it, and says so in the RAW
+    preview = photo(size=(96, 64), colour=BLUE)
+    preview.paste((220, 30, 30), (0, 0, 96, 8))  # a red band along the top as the sensor saw it
+    decoded = open_photo(write_dng(tmp_path / "portrait.dng", preview, orientation=6))
+    assert decoded.image.size == (64, 96) and (decoded.info.width, decoded.info.height) == (32, 48)
+    assert decoded.image.getpixel((60, 48))[0] > 150  # the top band is now along the right side
+
+
+def test_a_raw_without_a_preview_is_recorded_with_its_reason(tmp_path, data_dir):
+    root = tmp_path / "photos"
+    bare = write_dng(root / "bare.dng", preview=None)
+    (root / "broken.nef").write_bytes(b"not a raw file at all" * 10)
+    save_jpeg(photo(colour=RED), root / "fine.jpg")
+    with Store.open(data_dir) as store:
+        report = index_with(store, [root], FakeCaptioner())
+        reasons = dict(report.failures)
+        assert (report.captioned, report.failed) == (1, 2)
+        assert "without an embedded preview" in reasons[str(bare)]
+        assert "not a RAW file" in reasons[str(root / "broken.nef")]
+
+
+@pytest.fixture
+def pair_tree(tmp_path):
+    root = tmp_path / "photos"
+    write_dng(root / "IMG_1.dng", photo(size=(96, 64), colour=BLUE))
+    save_jpeg(photo(colour=BLUE, noise=8), root / "IMG_1.JPG", taken="2022:03:04 05:06:07")
+    save_jpeg(photo(colour=RED), root / "IMG_2.JPG")
+    write_dng(root / "other" / "IMG_2.dng", photo(size=(96, 64), colour=RED))  # another folder: no pair
+    return root
+
+
+def _search_json(data_dir, query="*"):
+    result = CliRunner().invoke(cli, ["search", query, "--json", "--limit", "50", "--data-dir", str(data_dir)])
+    assert result.exit_code == 0, result.output
+    return {row["path"]: row for row in json.loads(result.output)}
+
+
+def test_a_raw_and_its_jpeg_are_both_indexed_and_name_each_other(pair_tree, data_dir):
+    with Store.open(data_dir) as store:
+        assert index_with(store, [pair_tree], FakeCaptioner()).captioned == 4
+        record = store.image_by_path(pair_tree / "IMG_1.JPG")
+        assert (record.pair, record.pair_id) == (str(pair_tree / "IMG_1.dng"), store.image_by_path(pair_tree / "IMG_1.dng").id)
+    rows = _search_json(data_dir)
+    assert rows[str(pair_tree / "IMG_1.dng")]["pair"] == str(pair_tree / "IMG_1.JPG")
+    assert rows[str(pair_tree / "IMG_1.JPG")]["pair"] == str(pair_tree / "IMG_1.dng")
+    assert rows[str(pair_tree / "IMG_2.JPG")]["pair"] is None
+    assert rows[str(pair_tree / "other" / "IMG_2.dng")]["pair"] is None
+
+
+def test_excluding_the_raws_keeps_only_the_jpegs(pair_tree, data_dir):
+    with Store.open(data_dir) as store:
+        index_with(store, [pair_tree], FakeCaptioner(), excludes=["*.dng"])
+    rows = _search_json(data_dir)
+    assert sorted(rows) == [str(pair_tree / "IMG_1.JPG"), str(pair_tree / "IMG_2.JPG")]
+    assert {row["pair"] for row in rows.values()} == {None}
+
+
+def _skipping_tree(tmp_path):
+    root = tmp_path / "photos"
+    save_jpeg(photo(colour=RED), root / "photo.jpg")
+    (root / "clip.mov").write_bytes(b"\x00\x00\x00\x14ftypqt  ")
+    (root / "trip" / "clip2.MP4").parent.mkdir(parents=True)
+    (root / "trip" / "clip2.MP4").write_bytes(b"\x00\x00\x00\x14ftypisom")
+    (root / "design.psd").write_bytes(b"8BPS")
+    (root / "photo.xmp").write_bytes(xmp_packet(subjects=["trip"]))  # a sidecar: part of its photo, not skipped
+    (root / ".DS_Store").write_bytes(b"hidden")  # hidden: not the person's
+    (root / "notes.txt").write_bytes(b"excluded below")
+    return root
+
+
+def test_the_summary_names_the_files_it_skipped_by_kind(tmp_path, data_dir):
+    root = _skipping_tree(tmp_path)
+    with Store.open(data_dir) as store:
+        report = index_with(store, [root], FakeCaptioner(), excludes=["*.txt"])
+    assert "; 3 skipped: 1 .mov (video), 1 .mp4 (video), 1 .psd (not a photo type)" in report.summary()
+    assert sorted(kind for _, kind in report.skipped) == ["not a photo type", "video", "video"]
+
+
+def test_skipped_files_are_listed_by_index_and_stats(tmp_path, data_dir, monkeypatch):
+    root = _skipping_tree(tmp_path)
+    runner = CliRunner()
+    monkeypatch.setattr(pipeline, "load_captioner", lambda options: FakeCaptioner(options.model))
+    arguments = ["index", str(root), "--data-dir", str(data_dir), "--model", "fake-model", "--no-embeddings"]
+    arguments += ["--exclude", "*.txt"]
+    result = runner.invoke(cli, arguments)
+    assert result.exit_code == 0 and "1 captioned" in result.output
+    assert f"  skipped: {root / 'clip.mov'} (video)" in result.output, result.output
+    assert f"  skipped: {root / 'design.psd'} (not a photo type)" in result.output
+    numbers = json.loads(runner.invoke(cli, ["stats", "--json", "--data-dir", str(data_dir)]).output)
+    assert numbers["skipped"] == 3
+    assert numbers["skipped_kinds"] == {".mov (video)": 1, ".mp4 (video)": 1, ".psd (not a photo type)": 1}
+    assert numbers["skipped_files"][0] == {"path": str(root / "clip.mov"), "kind": "video"}
+    text = runner.invoke(cli, ["stats", "--data-dir", str(data_dir)]).output
+    assert f"  skipped: {root / 'trip' / 'clip2.MP4'} (video)" in text
+    # the video is deleted: the next scan no longer names it
+    (root / "clip.mov").unlink()
+    with Store.open(data_dir) as store:
+        index_with(store, [root], FakeCaptioner(), excludes=["*.txt"])
+        assert store.stats()["skipped"] == 2
+
+
+def test_the_type_filter_lists_each_format_once_by_name(tmp_path, data_dir):
+    root = tmp_path / "photos"
+    save_jpeg(photo(colour=RED), root / "a.jpg")
+    save_jpeg(photo(colour=BLUE), root / "b.jpeg")
+    photo(colour=GREEN).save(root / "c.png")
+    with Store.open(data_dir) as store:
+        index_with(store, [root], FakeCaptioner())
+        assert store.facets().formats == ["JPEG", "PNG"]
+        found = store.search("*", Filters(exts=extensions_of(["JPEG"])), limit=10)
+        assert {hit.image.name for hit in found.hits} == {"a.jpg", "b.jpeg"}
+        assert store.stats()["formats"] == {"JPEG": 2, "PNG": 1}
+
+
+@pytest.mark.parametrize("version", [5, 6])
+def test_an_older_library_upgrades_and_reads_its_dates_again_once(tmp_path, data_dir, version):
+    import sqlite3
+
+    from tests.old_catalogs import as_schema_5, as_schema_6
+
+    root = _skipping_tree(tmp_path)
+    phone = root / "phone.jpg"  # its only date is GPSDateTime, which the reader before schema 7 did not read
+    photo(colour=BLUE).save(phone, "JPEG", exif=exif_bytes(gps_date=("2023:11:15", (12.0, 30.0, 0.0))))
+    captioner = FakeCaptioner()
+    with Store.open(data_dir) as store:
+        index_with(store, [root], captioner)
+    (as_schema_5 if version == 5 else as_schema_6)(data_dir)
+    with sqlite3.connect(data_dir / "captionary.db") as connection:  # the date where that version kept it
+        connection.execute(f"UPDATE {'contents' if version == 5 else 'files'} SET taken_at = NULL")
+    captioned = sum(captioner.batches)
+    with Store.open(data_dir) as upgraded:
+        assert upgraded.stats()["images"] == 2 and upgraded.stats()["skipped"] == 0
+        report = index_with(upgraded, [root], captioner)
+        assert (report.metadata_read, sum(captioner.batches) - captioned) == (2, 0)  # headers read, nothing captioned
+        record = upgraded.image_by_path(phone)
+        assert (record.taken_at, record.taken_zone) == (datetime(2023, 11, 15, 12, 30), "Z")
+        assert upgraded.stats()["skipped"] == 4  # the .txt is not excluded in this run
+        assert index_with(upgraded, [root], captioner).metadata_read == 0  # once
+
+
+def test_the_app_shows_a_raw_and_its_jpeg_as_a_pair(pair_tree, data_dir, monkeypatch):
+    from tests.test_app import search, start_app, unescape
+
+    with Store.open(data_dir) as store:
+        index_with(store, [pair_tree], FakeCaptioner())
+        raw_id = store.image_by_path(pair_tree / "IMG_1.dng").id
+        jpeg_id = store.image_by_path(pair_tree / "IMG_1.JPG").id
+    app = search(start_app(data_dir, monkeypatch), "dog")
+    captions = [unescape(element.value) for element in app.caption]
+    assert "IMG_1.JPG · RAW+JPEG with IMG_1.dng" in captions and "IMG_1.dng · RAW+JPEG with IMG_1.JPG" in captions
+    app.button(key=f"open-{jpeg_id}").click().run()
+    assert any("**RAW+JPEG pair:** IMG_1.dng" in unescape(element.value) for element in app.markdown)
+    app.button(key=f"pair-{jpeg_id}").click().run()  # "Open IMG_1.dng": the other half of the shot
+    assert app.session_state["selected"] == raw_id and not app.exception
