@@ -165,21 +165,19 @@ def _print_index_report(report, verbose: bool) -> None:
             err=True,
         )
     click.echo(shown(report.summary()))  # it names the extensions of skipped files
-    listed = report.failures if verbose else report.failures[:FAILURES_SHOWN]
+    every = "(--verbose, or captionary stats, lists all)"
+    _list_first(report.failures, verbose, "  failed: {}: {}", f"more {every}")
+    _list_first(report.metadata_problems, verbose, "  metadata not read: {}: {}", "more metadata problems (captionary stats)")
+    _list_first(report.skipped, verbose, "  skipped: {} ({})", f"more skipped {every}")
+
+
+def _list_first(rows: list[tuple[str, str]], verbose: bool, line: str, more: str) -> None:
+    """The first FAILURES_SHOWN (path, reason) rows under the summary (all with --verbose), then how many more."""
+    listed = rows if verbose else rows[:FAILURES_SHOWN]
     for path, reason in listed:
-        click.echo(f"  failed: {shown(path)}: {shown(reason)}")
-    if len(report.failures) > len(listed):
-        click.echo(f"  ... and {len(report.failures) - len(listed)} more (--verbose, or captionary stats, lists all)")
-    problems = report.metadata_problems if verbose else report.metadata_problems[:FAILURES_SHOWN]
-    for path, reason in problems:
-        click.echo(f"  metadata not read: {shown(path)}: {shown(reason)}")
-    if len(report.metadata_problems) > len(problems):
-        click.echo(f"  ... and {len(report.metadata_problems) - len(problems)} more metadata problems (captionary stats)")
-    skipped = report.skipped if verbose else report.skipped[:FAILURES_SHOWN]
-    for path, kind in skipped:
-        click.echo(f"  skipped: {shown(path)} ({kind})")
-    if len(report.skipped) > len(skipped):
-        click.echo(f"  ... and {len(report.skipped) - len(skipped)} more skipped (--verbose, or captionary stats, lists all)")
+        click.echo(line.format(shown(path), shown(reason)))
+    if len(rows) > len(listed):
+        click.echo(f"  ... and {len(rows) - len(listed)} {more}")
 
 
 @cli.command()
