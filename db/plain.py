@@ -119,6 +119,11 @@ class _Reader:
     def __init__(self, tokens: list[str], vocabulary: Vocabulary, today: date, literal: frozenset[str], language: Language):
         self.tokens, self.vocabulary, self.today, self.literal, self.language = tokens, vocabulary, today, literal, language
         self.words = [_word(token) if _is_word(token) else None for token in tokens]
+        for phrase in literal:  # a reading taken back: its words are read as typed, none of them again
+            size = len(phrase.split())
+            for i in range(len(self.words) - size + 1):
+                if self._phrase(i, i + size) == phrase:
+                    self.words[i : i + size] = [None] * size
 
     def read(self) -> tuple[list[str], list[Reading]]:
         kept: list[str] = []

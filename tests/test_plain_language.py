@@ -203,3 +203,8 @@ def test_a_year_no_photo_was_taken_in_stays_a_word_the_library_holds():
     vocabulary = Holds(words={"1999"}, years=[2019])
     assert understand("1999", vocabulary, TODAY).readings == ()
     assert understand("2019", vocabulary, TODAY).readings[0].shown == "taken in 2019"
+
+
+def test_a_reading_taken_back_leaves_all_its_words_as_typed():
+    understood = understand("beach june 2019", Holds(), TODAY, literal=frozenset({"june 2019"}))
+    assert understood.readings == () and understood.text == "beach june 2019"
