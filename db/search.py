@@ -16,7 +16,7 @@ from db.meaning import WORDS, Found, Pixels, meaning_search
 from db.plain import Understood, understand
 from db.query import date_terms
 from db.ranking import Mode, Sort, parse_mode, parse_sort
-from db.reads import ImageRecord, images
+from db.reads import ImageRecord, captions, images
 from db.semantic import VectorIndex, has_embeddings, has_image_embeddings
 from db.sync import ensure_fulltext
 from db.vocabulary import IndexVocabulary
@@ -84,7 +84,17 @@ def search(
         pixels = Pixels(store.image_vectors(), _pixel_encoder(store, chosen)) if has_image_embeddings(store) else None
         vectors = store.vectors() if chosen is not Mode.VISUAL or has_embeddings(store) else VectorIndex("")
         found = meaning_search(
-            store.fulltext, vectors, store.encode_query, text, filters, chosen_sort, offset, limit, chosen, pixels
+            store.fulltext,
+            vectors,
+            store.encode_query,
+            text,
+            filters,
+            chosen_sort,
+            offset,
+            limit,
+            chosen,
+            pixels,
+            lambda file_ids: captions(store, file_ids),
         )
     rows = images(store, [file_id for file_id, _, _, _ in found.page])
     hits = [SearchHit(rows[file_id], score, match, signals) for file_id, score, match, signals in found.page if file_id in rows]

@@ -6,12 +6,14 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from db.attributes import contradicts, described
 from db.errors import CaptionaryError
 from db.fulltext import Filters
 from db.meaning import RELATED, WORDS
 from indexer.caption import DEFAULT_EMBEDDER, Embedder
 from indexer.cli import cli
 from tests.eval.harness import build_library_store, evaluate_library
+from tests.eval.heldout_more import second_shapes_library
 from tests.eval.libraries import Library, beach_library, shapes_library, varied_library
 
 
@@ -165,3 +167,20 @@ def test_cli_marks_related_photos_in_json_and_text(library_store):
     # matches, then a separator line, then related photos; paths and captions, no scores
     assert text[2] == "-- related --" and text[0].startswith("/varied/") and "puppy" in text[0]
     assert len(text) == 11
+
+
+@pytest.mark.parametrize("make", [varied_library, beach_library, second_shapes_library])
+def test_no_related_photo_contradicts_the_query(library_store, make):
+    library = make()
+    store = library_store(library)
+    for query in library.queries:
+        wanted = described(query)
+        related = [hit.image.caption for hit in store.search(query, limit=1000).hits if hit.match == RELATED]
+        assert not [caption for caption in related if contradicts(wanted, caption)], query
+
+
+def test_purple_square_relates_no_square_of_another_colour(library_store):
+    store = library_store(second_shapes_library())
+    page = store.search("purple square", limit=1000)
+    related = [hit.image.caption for hit in page.hits if hit.match == RELATED]
+    assert page.matches and not [caption for caption in related if "square" in caption and "purple square" not in caption]
