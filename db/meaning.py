@@ -108,27 +108,31 @@ def meaning_search(
     pixels: Pixels | None = None,
     captions: Callable[[Iterable[int]], dict[int, str]] | None = None,
 ) -> Found:
-    """Hybrid: the matches (as keyword mode finds them), then photos related by caption or pixels; semantic and
-    visual: ranked by caption or by pixel similarity alone.
+    """Hybrid: the matches (as keyword mode finds them, less those that contradict a plain query: db/attributes),
+    then photos related by caption or pixels; semantic and visual: ranked by caption or by pixel similarity alone.
 
     Operators, quotes, fields and wildcards keep their boolean meaning: the vectors may reorder what the
     boolean query admits, never add to it. Filters apply before ranking. captions(ids) reads captions, for
-    the related photos of a query that describes something (none may contradict it)."""
+    the photos of a query that describes something (none shown may contradict it)."""
     query = parse_query(text, fulltext.schema)  # parsing validates it
     boolean = not is_plain(text)
     needed = offset + limit
     # The count comes from the full match list below, not from Whoosh (a second pass over every match).
     bm25, _, terms = fulltext.search(text, filters, Sort.RELEVANCE.value, 0, max(CANDIDATES, needed), count=False)
     match_ids = fulltext.matching_fids(query, filters)
-    filtered = None if filters.is_empty() else fulltext.matching_fids(None, filters)
     words = semantic_text(text) or text
+    check = contradiction_check(words, captions) if captions is not None and not boolean else None
+    if check is not None and len(match_ids):  # "a yellow square on a purple background" is no purple square
+        match_ids = match_ids[~np.asarray(check(match_ids.tolist()), dtype=bool)]
+        kept = set(match_ids.tolist())
+        bm25 = [row for row in bm25 if row[0] in kept]
+    filtered = None if filters.is_empty() else fulltext.matching_fids(None, filters)
     caption_query = Side.query(vectors, encode, words)
     assert caption_query is not None
     sides = [Side.of(vectors, caption_query, match_ids, filtered, RELATED_FLOOR, CAPTION_MEANING)]
     pixel_query = Side.query(pixels.vectors, pixels.encode, words) if pixels is not None else None
     if pixels is not None and pixel_query is not None:
         sides.append(Side.of(pixels.vectors, pixel_query, match_ids, filtered, PIXEL_FLOOR, PIXELS))
-    check = contradiction_check(words, captions) if captions is not None and not boolean else None
     for side in sides:
         contradicts = None if check is None else _rows_check(check, side.ids)
         if boolean:
