@@ -235,7 +235,15 @@ def test_a_multilingual_embedder_is_run_in_numpy_as_sentence_transformers_runs_i
     assert ours.shape == (len(texts), 32) and numpy.abs(ours - theirs).max() < 1e-4
 
 
-def test_a_query_in_another_language_finds_the_english_caption(multilingual, photo_tree, data_dir, monkeypatch):
+@pytest.fixture(scope="module")
+def multilingual_bert(tmp_path_factory):
+    from tests.tiny_multilingual import build_tiny_multilingual
+
+    return build_tiny_multilingual(tmp_path_factory.mktemp("multilingual"))  # paraphrase-multilingual-MiniLM's layout
+
+
+def test_a_query_in_another_language_finds_the_english_caption(multilingual_bert, photo_tree, data_dir, monkeypatch):
+    multilingual = multilingual_bert
     monkeypatch.setattr(pipeline, "load_captioner", lambda options: FakeCaptioner(options.model or "fake-model"))
     args = ["--data-dir", str(data_dir), "--embedder", str(multilingual)]
     assert CliRunner().invoke(cli, ["index", str(photo_tree["root"]), *args]).exit_code == 0
