@@ -172,22 +172,48 @@ def query_ui(store: Store) -> tuple[str, str]:
     query = st.text_input(
         "Search your photos", key="query", placeholder="a dog on the beach", on_change=select_image, args=(None,)
     )
-    mode = "keyword"  # without caption embeddings there is nothing else to offer
+    mode = "auto"  # without caption embeddings: keyword search, with plain words read as times, places, people
     if store.has_embeddings():
         modes = ["hybrid", "keyword", "semantic"] + (["visual"] if has_image_embeddings(store) else [])
         mode = st.segmented_control("Match", modes, default="hybrid", key="mode", help=MODE_HELP) or "hybrid"
     return query, mode
 
 
+def take_literally(words: str) -> None:
+    st.session_state["literal"] = [*st.session_state.get("literal", []), words]
+
+
+def readings_ui(page: SearchPage) -> None:
+    """How the query's plain words were read ("taken in 2019"), each a chip: removing it searches the words
+    as typed."""
+    readings = page.understood.readings
+    if not readings:
+        return
+    with st.container(horizontal=True, gap="small"):
+        for reading in readings:
+            st.button(
+                f"{escape_markdown(reading.shown)} ✕",
+                key=f"reading-{reading.words}",
+                help=f"Read from “{escape_markdown(reading.words)}”. Remove to search the words as typed.",
+                on_click=take_literally,
+                args=(reading.words,),
+            )
+
+
 def search_ui(store: Store, query: str, mode: str, filters: Filters, sort: str) -> None:
+    if st.session_state.get("literal-query") != query:  # a removed reading is for the query it was read in
+        st.session_state["literal-query"], st.session_state["literal"] = query, []
+    literal = tuple(st.session_state.get("literal", []))
     # A new query or filter starts again at the first page.
-    signature = (query, mode, filters, sort)
+    signature = (query, mode, filters, sort, literal)
     if st.session_state.get("signature") != signature:
         st.session_state["signature"] = signature
         st.session_state["page"] = 0
     page_number = st.session_state.get("page", 0)
     try:
-        page = store.search(query, filters, sort, offset=page_number * PAGE_SIZE, limit=PAGE_SIZE, mode=mode)
+        page = store.search(
+            query, filters, sort, offset=page_number * PAGE_SIZE, limit=PAGE_SIZE, mode=mode, literal=frozenset(literal)
+        )
     except QueryError as error:
         st.warning(f"Can't search for that: {error}")
         return
@@ -196,6 +222,7 @@ def search_ui(store: Store, query: str, mode: str, filters: Filters, sort: str) 
         return
     st.session_state["result_ids"] = [hit.image.id for hit in page.hits]
     st.caption(result_count(page))
+    readings_ui(page)
     if not page.hits:
         st.info("No photos match. Try fewer words, a prefix like `sun*`, or other filters.")
         return

@@ -26,11 +26,22 @@ DEFAULT_FIELDS = ("caption", "file", "place", "description", "keywords", "text")
 # 2: file names whole (`img_043.jpg`) as well as split into words.
 # 3: the camera's make and model words (`camera:pixel`). 4: place names (`kyoto`, `place:japan`).
 # 5: the file's title and description, and the keywords of the file and of a person. 6: text in the pixels.
-FORMAT = "6"
+# 7: each part of the place name whole (`new south wales`), for places named in plain words (db/plain.py).
+FORMAT = "7"
 
 
 # Adjacent caption words as single terms ("citi street"): a quoted phrase becomes a term lookup.
 CAPTION_PAIRS = "caption_pairs"
+
+
+# Each part of the place name whole, lower case and accent-folded ("pyrmont", "sydney", "new south wales",
+# "australia"): what a query's words are looked up in, so "new york" is a place and "new" alone is not.
+PLACE_NAME = "place_name"
+
+
+def fold_name(text: str) -> str:
+    """A name as the place_name field holds it: lower case, accents folded, single spaces."""
+    return " ".join(text.lower().translate(accent_map).split())
 
 
 def text_analyzer():
@@ -79,6 +90,7 @@ def make_schema() -> Schema:
         camera=TEXT(analyzer=text_analyzer()),
         # "Kyoto, Japan" from the GPS position: searched by default, like captions and file names.
         place=TEXT(analyzer=text_analyzer(), phrase=True),
+        place_name=KEYWORD(commas=True),
         # The title and description the file carries (IPTC/XMP), searched by default and as `description:`.
         description=TEXT(analyzer=text_analyzer(), phrase=True),
         # Keywords a person gave (in captionary or in the file) and their hierarchy's words, searched by
@@ -120,6 +132,7 @@ def document_fields(doc: FulltextDoc) -> dict:
         "tag": doc.tags,
         "camera": doc.camera,
         "place": doc.place,
+        PLACE_NAME: ",".join(fold_name(part) for part in doc.place.split(",") if part.strip()),
         "description": doc.description,
         "keywords": doc.keywords,
         "text": doc.text,

@@ -77,7 +77,16 @@ class Columns:
             mask &= self.day >= day_number(filters.date_from)
         if filters.date_to:
             mask &= self.day <= day_number(filters.date_to)
+        for first, last in filters.not_dates:
+            mask &= (self.day < day_number(first)) | (self.day > day_number(last))
+        if filters.months:
+            mask &= np.isin(self.months, filters.months)
         return mask
+
+    @cached_property
+    def months(self) -> np.ndarray:
+        """The month (1-12) of each document's day."""
+        return (self.day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12) + 1
 
 
 class FulltextIndex:
@@ -284,7 +293,7 @@ class FulltextIndex:
             return np.flatnonzero(columns.date_mask(filters))
         matcher = parts[0] if len(parts) == 1 else wq.And(parts)
         docnums = np.fromiter(searcher.docs_for_query(matcher), dtype=np.int64)
-        if filters.date_from or filters.date_to:
+        if filters.has_dates():
             docnums = docnums[columns.date_mask(filters)[docnums]]
         return docnums
 
@@ -371,8 +380,11 @@ class FulltextIndex:
                     # filter=, which first lists every document the filter admits (all of them for ext:jpg).
                     matcher = wq.And([matcher, wq.ConstantScoreQuery(narrowing, 0.0)])
                 options: dict[str, object] = {}
-                if filters.date_from or filters.date_to:
-                    options["filter"] = set(np.flatnonzero(self.columns(searcher).date_mask(filters)).tolist())
+                if filters.has_dates():
+                    allowed = np.flatnonzero(self.columns(searcher).date_mask(filters))
+                    if not len(allowed):  # Whoosh reads filter=set() as no filter at all
+                        return [], 0, terms
+                    options["filter"] = set(allowed.tolist())
                 by_date = sort in ("date", "date_asc")
                 if by_date:
                     options.update(sortedby="day", reverse=sort != "date_asc")

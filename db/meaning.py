@@ -3,11 +3,12 @@ gather the candidates of one query; db/ranking.py decides which are related and 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from db.attributes import contradiction_check
 from db.fulltext import Filters, FulltextIndex
 from db.query import is_plain, parse_query, semantic_text
 from db.ranking import (
@@ -105,20 +106,27 @@ def meaning_search(
     limit: int,
     mode: Mode,
     pixels: Pixels | None = None,
+    captions: Callable[[Iterable[int]], dict[int, str]] | None = None,
 ) -> Found:
-    """Hybrid: the matches (as keyword mode finds them), then photos related by caption or pixels; semantic and
-    visual: ranked by caption or by pixel similarity alone.
+    """Hybrid: the matches (as keyword mode finds them, less those that contradict a plain query: db/attributes),
+    then photos related by caption or pixels; semantic and visual: ranked by caption or by pixel similarity alone.
 
     Operators, quotes, fields and wildcards keep their boolean meaning: the vectors may reorder what the
-    boolean query admits, never add to it. Filters apply before ranking."""
+    boolean query admits, never add to it. Filters apply before ranking. captions(ids) reads captions, for
+    the photos of a query that describes something (none shown may contradict it)."""
     query = parse_query(text, fulltext.schema)  # parsing validates it
     boolean = not is_plain(text)
     needed = offset + limit
     # The count comes from the full match list below, not from Whoosh (a second pass over every match).
     bm25, _, terms = fulltext.search(text, filters, Sort.RELEVANCE.value, 0, max(CANDIDATES, needed), count=False)
     match_ids = fulltext.matching_fids(query, filters)
-    filtered = None if filters.is_empty() else fulltext.matching_fids(None, filters)
     words = semantic_text(text) or text
+    check = contradiction_check(words, captions) if captions is not None and not boolean else None
+    if check is not None and len(match_ids):  # "a yellow square on a purple background" is no purple square
+        match_ids = match_ids[~np.asarray(check(match_ids.tolist()), dtype=bool)]
+        kept = set(match_ids.tolist())
+        bm25 = [row for row in bm25 if row[0] in kept]
+    filtered = None if filters.is_empty() else fulltext.matching_fids(None, filters)
     caption_query = Side.query(vectors, encode, words)
     assert caption_query is not None
     sides = [Side.of(vectors, caption_query, match_ids, filtered, RELATED_FLOOR, CAPTION_MEANING)]
@@ -126,19 +134,27 @@ def meaning_search(
     if pixels is not None and pixel_query is not None:
         sides.append(Side.of(pixels.vectors, pixel_query, match_ids, filtered, PIXEL_FLOOR, PIXELS))
     for side in sides:
+        contradicts = None if check is None else _rows_check(check, side.ids)
         if boolean:
             side.related = np.zeros(len(side.ids), dtype=bool)
         elif side.signal == PIXELS:  # pixels hold no words: the partial-word check is for captions
-            side.related = related_mask(side.similarities, side.not_matched, None, side.floor)
+            side.related = related_mask(side.similarities, side.not_matched, None, side.floor, contradicts)
         else:
             side.related = related_mask(
-                side.similarities, side.not_matched, lambda rows: fulltext.hold_some_words(text, sides[0].ids[rows])
+                side.similarities,
+                side.not_matched,
+                lambda rows: fulltext.hold_some_words(text, sides[0].ids[rows]),
+                contradicts=contradicts,
             )
     if mode in (Mode.SEMANTIC, Mode.VISUAL):
         found = _by_similarity(fulltext, sides[-1] if mode is Mode.VISUAL else sides[0], sort, offset, needed, terms)
     else:
         found = _two_tiers(fulltext, sides, [file_id for file_id, _ in bm25], match_ids, text, sort, offset, needed, terms)
     return _with_signals(found, sides, match_ids)
+
+
+def _rows_check(check: Callable[[Iterable[int]], list[bool]], ids: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda rows: np.asarray(check(ids[rows].tolist()), dtype=bool)
 
 
 def _by_similarity(fulltext: FulltextIndex, side: Side, sort: Sort, offset: int, needed: int, terms: set[str]) -> Found:

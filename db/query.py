@@ -6,6 +6,7 @@ from __future__ import annotations
 import calendar
 import itertools
 import re
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
@@ -184,25 +185,37 @@ def highlight(text: str, terms: set[str]) -> list[tuple[str, bool]]:
 
 
 # `date:` is answered by the day column (date taken, else the file's date), not by Whoosh: it is taken out of
-# the query before parsing and becomes a date filter.
-_DATE_TERM = re.compile(r"(?<![\w])date:(\S*)", re.IGNORECASE)
+# the query before parsing and becomes a date filter; `-date:` or `NOT date:` excludes the range.
+_DATE_TERM = re.compile(r"(?<![\w])(?:(-)|(?-i:NOT)\s+)?date:(\S*)", re.IGNORECASE)
 _DATE_VALUE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
 DATE_FORMS = "date:2019, date:2019-07, date:2019-07-14 or date:2019-06..2019-08"
 
 
-def date_terms(text: str) -> tuple[str, date | None, date | None]:
-    """The query without its `date:` terms, and the first and last day those allow (None: no bound).
-    Several terms all apply: `date:2019 date:2019-07` is July 2019."""
+@dataclass(frozen=True)
+class DateTerms:
+    text: str  # the query without its date terms
+    first: date | None  # the first and last day the terms allow (None: no bound)
+    last: date | None
+    excluded: tuple[tuple[date, date], ...] = ()  # ranges a photo must not be taken in
+
+
+def date_terms(text: str) -> DateTerms:
+    """The query's `date:` terms taken out. Several terms all apply: `date:2019 date:2019-07` is July 2019."""
     first: date | None = None
     last: date | None = None
-    for value in _DATE_TERM.findall(text):
+    excluded: list[tuple[date, date]] = []
+    for found in _DATE_TERM.finditer(text):
+        value = found[2]
         start, _, end = value.partition("..")
         low, high = _days(start, value)[0], _days(end or start, value)[1]
         if high < low:
             raise QueryError(f"date:{value} ends before it starts; put the earlier date first")
+        if found[1] or found[0].startswith("NOT"):  # `-date:` or `NOT date:`
+            excluded.append((low, high))
+            continue
         first = low if first is None else max(first, low)
         last = high if last is None else min(last, high)
-    return " ".join(_DATE_TERM.sub(" ", text).split()), first, last
+    return DateTerms(" ".join(_DATE_TERM.sub(" ", text).split()), first, last, tuple(excluded))
 
 
 def _days(value: str, term: str) -> tuple[date, date]:

@@ -94,11 +94,14 @@ def related_mask(
     eligible: np.ndarray | None = None,
     hold_some_words: Callable[[np.ndarray], np.ndarray] | None = None,
     floor: float = RELATED_FLOOR,
+    contradicts: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
     """Rows whose caption (or, with floor=PIXEL_FLOOR, pixels) are close enough to show without a word match.
 
     hold_some_words(rows) says which of those rows hold some of the query's words (but not all: those
-    are matches); it is asked only about the rows the higher PARTIAL_FLOOR would drop."""
+    are matches); it is asked only about the rows the higher PARTIAL_FLOOR would drop. contradicts(rows)
+    says which captions give a thing the query describes another value ("an orange square" for `purple
+    square`, db/attributes.py): never related, however close, since the person said otherwise."""
     mask = close_mask(similarities, floor)
     if eligible is not None:
         mask &= eligible
@@ -106,6 +109,10 @@ def related_mask(
         doubtful = np.flatnonzero(mask & (similarities < PARTIAL_FLOOR))
         if len(doubtful):
             mask[doubtful[hold_some_words(doubtful)]] = False
+    if contradicts is not None:
+        rows = np.flatnonzero(mask)
+        if len(rows):
+            mask[rows[contradicts(rows)]] = False
     return mask
 
 

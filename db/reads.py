@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -136,6 +136,23 @@ def _with_pairs(session: Session, records: dict[int, ImageRecord]) -> dict[int, 
         if other is not None:
             records[file_id] = replace(record, pair=os.path.join(os.path.dirname(record.path), other), pair_id=neighbours[other])
     return records
+
+
+CAPTION_CHUNK = 500  # ids a statement: SQLite's limit on bound parameters is far above, the IN list stays cheap
+
+
+def captions(store: Store, file_ids: Iterable[int]) -> dict[int, str]:
+    """The caption shown for each id (a person's, else the model's); nothing else is read."""
+    ids, found = list(file_ids), {}
+    with store.sessions() as session:
+        for start in range(0, len(ids), CAPTION_CHUNK):
+            rows = session.execute(
+                select(File.id, Content.effective_caption)
+                .join(Content, File.content_id == Content.id)
+                .where(File.id.in_(ids[start : start + CAPTION_CHUNK]))
+            )
+            found.update({file_id: caption or "" for file_id, caption in rows})
+    return found
 
 
 def image(store: Store, file_id: int) -> ImageRecord:

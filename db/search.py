@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -12,11 +13,13 @@ import numpy as np
 from db.errors import DamagedIndexError, ModelLoadError, NotIndexedError
 from db.fulltext import Filters, FulltextIndex
 from db.meaning import WORDS, Found, Pixels, meaning_search
+from db.plain import Understood, understand
 from db.query import date_terms
 from db.ranking import Mode, Sort, parse_mode, parse_sort
-from db.reads import ImageRecord, images
+from db.reads import ImageRecord, captions, images
 from db.semantic import VectorIndex, has_embeddings, has_image_embeddings
 from db.sync import ensure_fulltext, repair_fulltext
+from db.vocabulary import IndexVocabulary
 
 if TYPE_CHECKING:  # pragma: no cover
     from db.store import Store
@@ -38,6 +41,7 @@ class SearchPage:
     seconds: float
     mode: str = "keyword"
     related: int = 0  # how many of `total` are related photos (they come after every match)
+    understood: Understood = Understood("")  # how the query's plain words were read (none in keyword mode)
 
     @property
     def matches(self) -> int:
@@ -52,27 +56,48 @@ def search(
     offset: int = 0,
     limit: int = 20,
     mode: str = "auto",
+    today: date | None = None,
+    literal: frozenset[str] = frozenset(),
 ) -> SearchPage:
     """Whoosh (and the caption vectors) find ids; the rows come from SQLite, so a deleted path is never shown.
 
     mode: keyword, semantic, hybrid (db/ranking.py says what each does), or auto: hybrid when the store
-    has embeddings for its embedder, else keyword. A damaged full-text index is rebuilt from the catalog and
-    the search run again; one that cannot be rebuilt now (read-only, full disk, an index run busy) is named."""
+    has embeddings for its embedder, else keyword. Except in keyword mode, plain words that name a time, a
+    place or a person's keyword are read as such (db/plain.py), against `today`; `literal` lists the
+    readings (by their words) not to make. A damaged full-text index is rebuilt from the catalog and the
+    search run again; one that cannot be rebuilt now (read-only, full disk, an index run busy) is named."""
+    arguments = (store, text, filters, sort, offset, limit, mode, today, literal)
     try:
-        return _search(store, text, filters, sort, offset, limit, mode)
+        return _search(*arguments)
     except DamagedIndexError:
         if not repair_fulltext(store):
             raise
-    return _search(store, text, filters, sort, offset, limit, mode)
+    return _search(*arguments)
 
 
-def _search(store: Store, text: str, filters: Filters, sort: str, offset: int, limit: int, mode: str) -> SearchPage:
+def _search(
+    store: Store,
+    text: str,
+    filters: Filters,
+    sort: str,
+    offset: int,
+    limit: int,
+    mode: str,
+    today: date | None,
+    literal: frozenset[str],
+) -> SearchPage:
     started = time.perf_counter()
     chosen_sort = parse_sort(sort)
     if not ensure_fulltext(store):
         raise NotIndexedError(f"No search index in {store.data_dir}; run: captionary rebuild-fulltext")
     chosen = resolve_mode(store, mode)
     text, filters = _with_date_terms(text, filters)
+    understood = Understood(text)
+    if mode != Mode.KEYWORD.value:
+        with store.fulltext.searcher() as searcher:
+            vocabulary = IndexVocabulary(store.fulltext, searcher)
+            understood = understand(text, vocabulary, today or date.today(), literal)
+        text, filters = understood.text, understood.narrow(filters)
     found: Found
     if chosen is Mode.KEYWORD or not text.strip():
         found, chosen = keyword_search(store.fulltext, text, filters, chosen_sort, offset, limit), Mode.KEYWORD
@@ -80,24 +105,36 @@ def _search(store: Store, text: str, filters: Filters, sort: str, offset: int, l
         pixels = Pixels(store.image_vectors(), _pixel_encoder(store, chosen)) if has_image_embeddings(store) else None
         vectors = store.vectors() if chosen is not Mode.VISUAL or has_embeddings(store) else VectorIndex("")
         found = meaning_search(
-            store.fulltext, vectors, store.encode_query, text, filters, chosen_sort, offset, limit, chosen, pixels
+            store.fulltext,
+            vectors,
+            store.encode_query,
+            text,
+            filters,
+            chosen_sort,
+            offset,
+            limit,
+            chosen,
+            pixels,
+            lambda file_ids: captions(store, file_ids),
         )
     rows = images(store, [file_id for file_id, _, _, _ in found.page])
     hits = [SearchHit(rows[file_id], score, match, signals) for file_id, score, match, signals in found.page if file_id in rows]
     return SearchPage(
-        hits, found.matches + found.related, found.terms, time.perf_counter() - started, chosen.value, found.related
+        hits, found.matches + found.related, found.terms, time.perf_counter() - started, chosen.value, found.related, understood
     )
 
 
 def _with_date_terms(text: str, filters: Filters) -> tuple[str, Filters]:
-    """`date:` terms become the date filter (both bounds apply when the app's filter is set too)."""
-    text, first, last = date_terms(text)
-    if first is None:
-        return text, filters
-    assert last is not None
-    date_from = first if filters.date_from is None else max(first, filters.date_from)
-    date_to = last if filters.date_to is None else min(last, filters.date_to)
-    return text, replace(filters, date_from=date_from, date_to=date_to)
+    """`date:` terms become the date filter (both bounds apply when the app's filter is set too); `-date:`
+    ranges are left out."""
+    terms = date_terms(text)
+    filters = replace(filters, not_dates=(*filters.not_dates, *terms.excluded))
+    if terms.first is None:
+        return terms.text, filters
+    assert terms.last is not None
+    date_from = terms.first if filters.date_from is None else max(terms.first, filters.date_from)
+    date_to = terms.last if filters.date_to is None else min(terms.last, filters.date_to)
+    return terms.text, replace(filters, date_from=date_from, date_to=date_to)
 
 
 def _pixel_encoder(store: Store, mode: Mode) -> Callable[[str], np.ndarray | None]:

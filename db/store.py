@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Protocol
 
@@ -200,8 +201,10 @@ class Store:
         offset: int = 0,
         limit: int = 20,
         mode: str = "auto",
+        today: date | None = None,
+        literal: frozenset[str] = frozenset(),
     ) -> SearchPage:
-        return search.search(self, text, filters, sort, offset, limit, mode)
+        return search.search(self, text, filters, sort, offset, limit, mode, today, literal)
 
     # -- full text -----------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from typing import Any, NoReturn
 import click
 
 from db.meaning import RELATED
+from db.plain import Understood
 from db.search import SearchPage
 from indexer.caption_text import one_line
 from indexer.terminal import json_text, shown
@@ -68,8 +69,32 @@ class TqdmProgress:
                 bar.close()
 
 
+def understood_json(understood: Understood) -> dict:
+    """How the query was read, for --json: what was searched as words, and each reading."""
+    readings = []
+    for reading in understood.readings:
+        row: dict[str, Any] = {
+            "words": reading.words,
+            "as": reading.kind,
+            "shown": reading.shown,
+            "also_words": reading.also_words,
+        }
+        if reading.span is not None:
+            first, last = reading.span.first, reading.span.last
+            row.update(
+                {"from": first and first.isoformat(), "to": last and last.isoformat(), "months": list(reading.span.months)}
+            )
+        else:
+            row[reading.kind] = reading.name
+        readings.append(row)
+    return {"text": understood.text, "readings": readings}
+
+
 def print_search_page(page: SearchPage, as_json: bool) -> None:
+    for reading in page.understood.readings:  # on stderr, so a pipe of paths or JSON stays as it was
+        click.echo(f'reading "{reading.words}" as {reading.shown}', err=True)
     if as_json:
+        understood = understood_json(page.understood)
         click.echo(
             json_text(
                 [
@@ -91,6 +116,7 @@ def print_search_page(page: SearchPage, as_json: bool) -> None:
                         "text": hit.image.text,
                         "taken_time": hit.image.taken_time,  # the date above, with the time and its zone
                         "pair": hit.image.pair,
+                        "understood": understood,
                     }
                     for hit in page.hits
                 ]

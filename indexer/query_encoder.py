@@ -9,13 +9,16 @@ from pathlib import Path
 
 import numpy as np
 
-# The sentence-transformers recipe this reproduces: a BERT encoder, mean pooling, unit length
-# (all-MiniLM-L6-v2 and its BERT-family relatives). Anything else is embedded with torch.
+# The sentence-transformers recipe this reproduces: a BERT or XLM-RoBERTa encoder, mean pooling, unit length
+# (all-MiniLM-L6-v2 and its BERT-family relatives; the multilingual paraphrase models, whose tokenizer is
+# XLM-R's SentencePiece and which have no Normalize module: captionary makes every vector unit length
+# anyway). Anything else is embedded with torch.
 SUPPORTED_MODULES = [
     "sentence_transformers.models.Transformer",
     "sentence_transformers.models.Pooling",
     "sentence_transformers.models.Normalize",
 ]
+MODEL_TYPES = ("bert", "xlm-roberta")
 
 
 def _read_json(path: Path) -> dict | list | None:
@@ -34,11 +37,12 @@ def supports(location: str | Path) -> bool:
     if not (isinstance(modules, list) and isinstance(config, dict) and isinstance(pooling, dict)):
         return False
     pooling_modes = {key for key, value in pooling.items() if key.startswith("pooling_mode") and value}
+    types = [module.get("type") for module in modules]
     return (
-        [module.get("type") for module in modules] == SUPPORTED_MODULES
+        types in (SUPPORTED_MODULES, SUPPORTED_MODULES[:2])
         and [module.get("path") for module in modules][:2] == ["", "1_Pooling"]
         and pooling_modes == {"pooling_mode_mean_tokens"}
-        and config.get("model_type") == "bert"
+        and config.get("model_type") in MODEL_TYPES
         and config.get("hidden_act") == "gelu"
         and config.get("position_embedding_type", "absolute") == "absolute"
         and (folder / "model.safetensors").is_file()
@@ -114,15 +118,19 @@ class NumpyQueryEncoder(OneTextAtATime):
         self.eps = config.get("layer_norm_eps", 1e-12)
         settings = _read_json(folder / "sentence_bert_config.json")
         settings = settings if isinstance(settings, dict) else {}
-        self.max_tokens = min(
-            max_tokens, settings.get("max_seq_length", max_tokens), config.get("max_position_embeddings", max_tokens)
-        )
+        # RoBERTa numbers positions from after the padding index; BERT from 0.
+        self.first_position = config.get("pad_token_id", 1) + 1 if config.get("model_type") == "xlm-roberta" else 0
+        positions = config.get("max_position_embeddings", max_tokens) - self.first_position
+        self.max_tokens = min(max_tokens, settings.get("max_seq_length", max_tokens), positions)
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.no_padding()  # one text at a time: no padding, no attention mask needed
         self.tokenizer.enable_truncation(self.max_tokens)
         weights = load_file(str(folder / "model.safetensors"))
-        # Some checkpoints prefix every name with the architecture ("bert.embeddings...").
-        self.weights = {name.removeprefix("bert."): value.astype(np.float32, copy=False) for name, value in weights.items()}
+        # Some checkpoints prefix every name with the architecture ("bert.embeddings...", "roberta.embeddings...").
+        self.weights = {
+            name.removeprefix("bert.").removeprefix("roberta."): value.astype(np.float32, copy=False)
+            for name, value in weights.items()
+        }
         self.dimension = config["hidden_size"]
 
     def _embed(self, text: str) -> np.ndarray:
@@ -130,7 +138,7 @@ class NumpyQueryEncoder(OneTextAtATime):
         ids = np.asarray(self.tokenizer.encode(text).ids, dtype=np.int64)
         hidden = (
             w["embeddings.word_embeddings.weight"][ids]
-            + w["embeddings.position_embeddings.weight"][: len(ids)]
+            + w["embeddings.position_embeddings.weight"][self.first_position : self.first_position + len(ids)]
             + w["embeddings.token_type_embeddings.weight"][0]
         )
         hidden = _layer_norm(hidden, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)

@@ -449,3 +449,20 @@ def test_a_web_address_in_a_text_is_kept_from_becoming_a_link():
     for planted in ("https\\:" + WORD_JOINER + "\\/\\/", "WWW" + WORD_JOINER + "\\.", "me\\@" + WORD_JOINER + "evil"):
         assert planted in shown, shown
     assert unescape(shown) == "see https://evil.example, WWW.evil.example or me@evil.example"
+
+
+def test_a_reading_of_the_query_is_a_chip_that_can_be_removed(indexed, monkeypatch):
+    _, data_dir = indexed
+    app = search(start_app(data_dir, monkeypatch), "june 2019")
+    assert shown_names(app) == ["IMG_0001.jpg"]  # taken 2019-06-01
+    chip = next(button for button in app.button if button.label.startswith("taken in June 2019"))
+    chip.click().run()
+    assert not app.exception, app.exception
+    assert "No photos match" in app.info[0].value  # the words as typed: no caption says june
+    assert not [button for button in app.button if button.label.startswith("taken in")]
+
+
+def test_a_date_no_photo_was_taken_in_shows_no_photo(indexed, monkeypatch):
+    _, data_dir = indexed
+    app = search(start_app(data_dir, monkeypatch), "dog date:2001")
+    assert result_count(app).startswith("0 photos") and shown_names(app) == []

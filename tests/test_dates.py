@@ -1,6 +1,8 @@
 """Dates in queries: `date:2019`, `date:2019-07`, `date:2019-07-14`, `date:2019-06..2019-08`, by the date taken
 (EXIF), else the file's date, as the app's date filter."""
 
+import json
+
 import pytest
 from click.testing import CliRunner
 
@@ -154,3 +156,40 @@ def test_search_json_keeps_the_date_taken_and_says_the_time_and_its_zone_apart(t
         "utc.jpg": "2023-11-15T12:30:00Z",  # no position: UTC, and said so
         "plain.jpg": "2019-07-14T10:00:00",  # local time, zone unknown
     }
+
+
+@pytest.mark.parametrize("query", ["* date:2018", "car date:2001", "date:2018 *"])
+def test_a_date_no_photo_was_taken_in_finds_no_photo(dated, query):
+    store, _ = dated
+    page = store.search(query, limit=50)
+    assert page.hits == [] and page.total == 0  # Whoosh reads an empty filter set as no filter at all
+
+
+def test_a_date_no_photo_was_taken_in_finds_nothing_from_the_cli(dated, data_dir):
+    result = CliRunner().invoke(cli, ["search", "* date:2018", "--data-dir", str(data_dir), "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("-date:2019", "not 2019"),
+        ("* -date:2019", "not 2019"),
+        ("NOT date:2019", "not 2019"),
+        ("car -date:2019", set()),  # the red car photo was taken in 2019
+        ("-date:2019-06", "not june"),
+        ("date:2019 -date:2019-06", {"beach"}),
+    ],
+)
+def test_a_negated_date_leaves_that_range_out(dated, query, expected):
+    store, paths = dated
+    everything = paths_found(store, "*")
+    wanted = (
+        {
+            "not 2019": everything - {paths["red"], paths["beach"]},
+            "not june": everything - {paths["red"]},
+        }.get(expected)
+        if isinstance(expected, str)
+        else {paths[name] for name in expected}
+    )
+    assert paths_found(store, query) == wanted and wanted != everything

@@ -6,12 +6,14 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from db.attributes import contradicts, described
 from db.errors import CaptionaryError
 from db.fulltext import Filters
 from db.meaning import RELATED, WORDS
 from indexer.caption import DEFAULT_EMBEDDER, Embedder
 from indexer.cli import cli
 from tests.eval.harness import build_library_store, evaluate_library
+from tests.eval.heldout_more import second_shapes_library
 from tests.eval.libraries import Library, beach_library, shapes_library, varied_library
 
 
@@ -67,17 +69,13 @@ def test_adjacent_words_rank_above_words_apart(library_store):
             ],
         )
     )
-    for mode in ("hybrid", "keyword"):
-        captions = [hit.image.caption for hit in store.search("red circle", limit=10, mode=mode).hits if hit.match == WORDS]
-        # the two captions that say "red circle" first, in any order; then those that hold both words apart
-        assert set(captions[:2]) == {
-            "a red circle on a yellow background",
-            "a blue star and a red circle on a green background",
-        }, mode
-        assert set(captions[2:]) == {
-            "a black circle on a red background",
-            "a red square and a black circle on a white background",
-        }, mode
+    adjacent = {"a red circle on a yellow background", "a blue star and a red circle on a green background"}
+    captions = [hit.image.caption for hit in store.search("red circle", limit=10, mode="keyword").hits]
+    # the two captions that say "red circle" first, in any order; then those that hold both words apart
+    assert set(captions[:2]) == adjacent
+    assert set(captions[2:]) == {"a black circle on a red background", "a red square and a black circle on a white background"}
+    # the default mode leaves out the matches whose circle is black: they contradict the query (db/attributes.py)
+    assert {hit.image.caption for hit in store.search("red circle", limit=10).hits} == adjacent
 
 
 def test_colour_and_shape_queries_rank_every_adjacent_match_first(library_store):
@@ -165,3 +163,27 @@ def test_cli_marks_related_photos_in_json_and_text(library_store):
     # matches, then a separator line, then related photos; paths and captions, no scores
     assert text[2] == "-- related --" and text[0].startswith("/varied/") and "puppy" in text[0]
     assert len(text) == 11
+
+
+@pytest.mark.parametrize(
+    ("make", "queries"),
+    [
+        (varied_library, ["black cat", "two dogs", "orange cat", "small dog", "white dog", "red car"]),
+        (beach_library, ["red car", "yellow beach umbrella", "two children", "blue beach umbrella"]),
+        (second_shapes_library, ["purple square", "yellow star", "red circle", "two stars", "small triangle", "crimson circle"]),
+    ],
+)
+def test_no_photo_shown_contradicts_the_query(library_store, make, queries):
+    library = make()
+    store = library_store(library)
+    for query in queries:
+        wanted = described(query)
+        shown = [hit.image.caption for hit in store.search(query, limit=1000).hits]
+        assert wanted and not [caption for caption in shown if contradicts(wanted, caption)], query
+
+
+def test_purple_square_relates_no_square_of_another_colour(library_store):
+    store = library_store(second_shapes_library())
+    page = store.search("purple square", limit=1000)
+    related = [hit.image.caption for hit in page.hits if hit.match == RELATED]
+    assert page.matches and not [caption for caption in related if "square" in caption and "purple square" not in caption]

@@ -3,6 +3,7 @@
 import json
 import shutil
 
+import numpy
 import pytest
 from click.testing import CliRunner
 
@@ -216,3 +217,53 @@ def test_numpy_query_encoder_only_takes_models_it_reproduces(tmp_path, tiny_mode
         json.dumps({"word_embedding_dimension": 384, "pooling_mode_cls_token": True, "pooling_mode_mean_tokens": False})
     )
     assert not supports(cls_pooling)  # another recipe: embedded with torch instead
+
+
+@pytest.fixture(scope="module", params=["bert", "xlm-roberta"])
+def multilingual(request, tmp_path_factory):
+    from tests.tiny_multilingual import build_tiny_multilingual
+
+    return build_tiny_multilingual(tmp_path_factory.mktemp(f"multilingual-{request.param}"), request.param)
+
+
+def test_a_multilingual_embedder_is_run_in_numpy_as_sentence_transformers_runs_it(multilingual):
+    from indexer.query_encoder import NumpyQueryEncoder, supports
+
+    assert supports(multilingual)  # XLM-R's SentencePiece tokenizer, no Normalize module
+    texts = ["un chien sur la plage", "Ein Hund auf dem Strand", "a snowy mountain", "gâteau", "日本の犬", "", "dog " * 300]
+    ours, theirs = NumpyQueryEncoder("m", multilingual).encode(texts), Embedder(str(multilingual)).encode(texts)
+    assert ours.shape == (len(texts), 32) and numpy.abs(ours - theirs).max() < 1e-4
+
+
+@pytest.fixture(scope="module")
+def multilingual_bert(tmp_path_factory):
+    from tests.tiny_multilingual import build_tiny_multilingual
+
+    return build_tiny_multilingual(tmp_path_factory.mktemp("multilingual"))  # paraphrase-multilingual-MiniLM's layout
+
+
+def test_a_query_in_another_language_finds_the_english_caption(multilingual_bert, photo_tree, data_dir, monkeypatch):
+    multilingual = multilingual_bert
+    monkeypatch.setattr(pipeline, "load_captioner", lambda options: FakeCaptioner(options.model or "fake-model"))
+    args = ["--data-dir", str(data_dir), "--embedder", str(multilingual)]
+    assert CliRunner().invoke(cli, ["index", str(photo_tree["root"]), *args]).exit_code == 0
+
+    def no_torch(*_, **__):
+        raise AssertionError("a query was embedded with torch")
+
+    import indexer.caption as caption_module
+
+    monkeypatch.setattr(caption_module, "Embedder", no_torch)  # a search embeds its query in numpy
+    with Store.open(data_dir) as store:
+        pipeline.enable_embeddings(store, str(multilingual), queries=True)
+        vectors = store.vectors()
+        captions = store.images(vectors.file_ids.tolist())
+        for query, english in [
+            ("un chien sur la plage", "dog"),
+            ("une voiture rouge", "red car"),
+            ("verschneiter berg", "snowy"),
+        ]:
+            nearest = captions[int(vectors.file_ids[vectors.scores(store.encode_query(query)).argmax()])].caption
+            assert english in nearest, (query, nearest)
+        page = store.search("la voiture rouge", mode="semantic", limit=3)
+        assert page.hits and "red car" in page.hits[0].image.caption

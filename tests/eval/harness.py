@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import insert
 
-from db.models import Content, File, Root, utcnow
+from db.models import Content, File, FileKeyword, Root, utcnow
 from db.sequence import next_seq
 from db.store import Store
 from db.tags import retag
@@ -66,6 +67,12 @@ def build_library_store(data_dir: Path, library: Library, embedder_id: str, load
         )
         for content in session.query(Content):
             retag(content)
+        for file_id, photo in enumerate(getattr(library, "photos", []), start=1):  # when, where, who: the file's own
+            file = session.get(File, file_id)
+            assert file is not None and file.content is not None and file.content.caption == photo.caption
+            file.taken_at = datetime(photo.taken.year, photo.taken.month, photo.taken.day, 12)
+            file.place = photo.place
+            file.keywords.extend(FileKeyword(tag=keyword) for keyword in photo.keywords)
     store.embed_pending()
     store.sync_fulltext()
     return store

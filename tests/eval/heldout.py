@@ -167,4 +167,6 @@ def second_varied_library() -> Library:
 
 
 def heldout_libraries() -> list[Library]:
-    return [second_varied_library(), wedding_library(), synonym_set()]
+    from tests.eval.heldout_more import album_library, second_shapes_library
+
+    return [second_varied_library(), wedding_library(), synonym_set(), second_shapes_library(), album_library()]

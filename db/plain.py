@@ -1,0 +1,390 @@
+"""Plain-language when, where and who in a query: "grandma 2019", "sydney in july", "beach last summer".
+
+Words that name a time become the date filter, words that name one of the library's places a place
+constraint, words equal to a person's keyword that keyword; the rest is searched as before. The rules are
+here; the words are a table (db/plain_words.py: ENGLISH), so another language is another table. What the
+library holds settles ambiguity: a name that is also a caption word searches both, a lone month that is a
+caption word ("march") stays a word, a year no photo was taken in but some caption holds stays a word.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from typing import Protocol
+
+from db.filters import Filters
+from db.plain_words import ENGLISH, FIRST_YEAR, MONTH_NAMES, Language
+
+MAX_NAME_WORDS = 4  # "new south wales", "rio de janeiro": longer place names are rare
+
+
+class Vocabulary(Protocol):
+    """What the library holds, as the search index answers it (db/vocabulary.py)."""
+
+    def place(self, name: str) -> bool: ...  # a part of some photo's place name ("new york")
+
+    def keyword(self, name: str) -> bool: ...  # a keyword a person gave (in captionary or in the file)
+
+    def holds(self, words: str) -> bool: ...  # in some caption, file name, title, description or text
+
+    def taken_in(self, first: date, last: date) -> bool: ...  # some photo is dated in the range
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of time: days from first to last, or (first None) these months of any year."""
+
+    first: date | None
+    last: date | None
+    label: str  # how it reads after "taken": "in 2019", "in July, any year"
+    months: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reading:
+    words: str  # as typed, lower case ("last summer")
+    kind: str  # "date", "place" or "keyword"
+    shown: str  # "taken in 2019", "taken in Sydney", "tagged grandma"
+    span: Span | None = None
+    name: str = ""  # the place or keyword
+    also_words: bool = False  # the library also holds the words: they are searched as words too
+
+
+@dataclass(frozen=True)
+class Understood:
+    text: str  # what is searched as words, as before
+    readings: tuple[Reading, ...] = ()
+
+    def narrow(self, filters: Filters) -> Filters:
+        """The filters with every reading applied (each applies, as the app's filters do)."""
+        for reading in self.readings:
+            if reading.also_words:
+                continue  # searched as words, which reach the place and keywords as well
+            if reading.kind == "place":
+                filters = replace(filters, place_names=(*filters.place_names, reading.name))
+            elif reading.kind == "keyword":
+                filters = replace(filters, tags=(*filters.tags, reading.name))
+            elif reading.span is not None:
+                filters = _within(filters, reading.span)
+        return filters
+
+
+def _within(filters: Filters, span: Span) -> Filters:
+    if span.months:
+        months = tuple(m for m in span.months if m in filters.months) if filters.months else span.months
+        return replace(filters, months=months or (0,))  # (0,): months that never meet admit no photo
+    first = span.first if filters.date_from is None or span.first is None else max(span.first, filters.date_from)
+    last = span.last if filters.date_to is None or span.last is None else min(span.last, filters.date_to)
+    return replace(filters, date_from=first, date_to=last)
+
+
+# Quotes, fields, operators and groups keep their meaning: a quoted word is literal, and a query with
+# operators or parentheses is read as it is written.
+_TOKENS = re.compile(r'"[^"]*"|\S+')
+_STRUCTURE = re.compile(r"[()]|^(?:AND|OR|NOT|ANDNOT|ANDMAYBE|REQUIRE)$")
+_EDGES = ",.;!?"
+
+
+def understand(
+    text: str, vocabulary: Vocabulary, today: date, literal: frozenset[str] = frozenset(), language: Language = ENGLISH
+) -> Understood:
+    """Read the when, where and who in a query's plain words; `literal` lists readings not to make (by words)."""
+    if text.count('"') % 2:
+        return Understood(text)  # malformed: the parser says why
+    tokens = _TOKENS.findall(text)
+    if any(_STRUCTURE.search(token) for token in tokens if not token.startswith('"')):
+        return Understood(text)
+    kept, readings = _Reader(tokens, vocabulary, today, literal, language).read()
+    if not readings:
+        return Understood(text)
+    kept = [token for token in kept if not (_word(token) in language.fillers and not vocabulary.holds(_word(token)))]
+    return Understood(" ".join(kept), tuple(readings))
+
+
+def _word(token: str) -> str:
+    return token.strip(_EDGES).lower()
+
+
+def _is_word(token: str) -> bool:
+    """A plain word: not quoted, not a field, not negated or required, no wildcard ("-" alone joins a range)."""
+    if token in ("-", "–"):
+        return True
+    return bool(token) and token[0] not in '"-+' and not re.search(r"[:*?]", token) and bool(token.strip(_EDGES))
+
+
+class _Reader:
+    def __init__(self, tokens: list[str], vocabulary: Vocabulary, today: date, literal: frozenset[str], language: Language):
+        self.tokens, self.vocabulary, self.today, self.literal, self.language = tokens, vocabulary, today, literal, language
+        self.words = [_word(token) if _is_word(token) else None for token in tokens]
+        for phrase in literal:  # a reading taken back: its words are read as typed, none of them again
+            size = len(phrase.split())
+            for i in range(len(self.words) - size + 1):
+                if self._phrase(i, i + size) == phrase:
+                    self.words[i : i + size] = [None] * size
+
+    def read(self) -> tuple[list[str], list[Reading]]:
+        kept: list[str] = []
+        readings: list[Reading] = []
+        i = 0
+        while i < len(self.tokens):
+            found = self._reading(i) if self.words[i] is not None else None
+            if found is None:
+                kept.append(self.tokens[i])
+                i += 1
+                continue
+            end, reading = found
+            readings.append(reading)
+            if reading.also_words:
+                kept.extend(token for token in self.tokens[i:end] if self._word_at(token) not in self.language.lead_ins)
+            i = end
+        return kept, readings
+
+    def _word_at(self, token: str) -> str:
+        return _word(token) if _is_word(token) else ""
+
+    def _reading(self, i: int) -> tuple[int, Reading] | None:
+        start = i + 1 if self.words[i] in self.language.lead_ins and i + 1 < len(self.tokens) else i
+        for begin in dict.fromkeys((start, i)):  # "in sydney": the lead-in goes with what it leads
+            found = self._date(begin) or self._name(begin)
+            if found is not None and found[1].words not in self.literal:
+                return found
+        return None
+
+    def _phrase(self, i: int, end: int) -> str:
+        return " ".join(word or "" for word in self.words[i:end])
+
+    # -- where and who -------------------------------------------------------------------------
+
+    def _name(self, i: int) -> tuple[int, Reading] | None:
+        for end in range(min(len(self.words), i + MAX_NAME_WORDS), i, -1):
+            if any(word is None for word in self.words[i:end]):
+                continue
+            words = self._phrase(i, end)
+            kind = "place" if self.vocabulary.place(words) else "keyword" if self.vocabulary.keyword(words) else ""
+            if not kind or words in self.language.lead_ins:
+                continue
+            also = self.vocabulary.holds(words)
+            shown = f"taken in {words.title()}" if kind == "place" else f"tagged {words}"
+            shown += f", or the word{'s' if end - i > 1 else ''} {words}" if also else ""
+            return end, Reading(words, kind, shown, name=words, also_words=also)
+        return None
+
+    # -- when ----------------------------------------------------------------------------------
+
+    def _date(self, i: int) -> tuple[int, Reading] | None:
+        found = self._range(i) or self._open_range(i) or self._atom(i)
+        if found is None:
+            return None
+        end, span = found
+        words = self._phrase(i, end)
+        lone = span.months and end - i == 1
+        if lone and (words in self.language.lone_excluded or self._held(words)):
+            return None  # "march" in a library of protest marches is the word; "may" alone is a verb
+        if span.first and span.last and end - i == 1 and words.isdigit():
+            if not self.vocabulary.taken_in(span.first, span.last) and self.vocabulary.holds(words):
+                return None  # a number no photo's year is, but some caption or file name holds
+        return end, Reading(words, "date", f"taken {span.label}", span=span)
+
+    def _held(self, words: str) -> bool:
+        return self.vocabulary.holds(words) or self.vocabulary.place(words) or self.vocabulary.keyword(words)
+
+    def _range(self, i: int) -> tuple[int, Span] | None:
+        opener = self.words[i] in self.language.range_openers
+        first = self._atom(i + 1 if opener else i)
+        if first is None or first[0] >= len(self.words):
+            return None
+        joiner = self.words[first[0]]
+        if joiner not in (self.language.range_joiners_after_opener if opener else self.language.range_joiners):
+            return None
+        last = self._atom(first[0] + 1)
+        if last is None:
+            return None
+        span = _join(first[1], last[1])
+        return None if span is None else (last[0], span)
+
+    def _open_range(self, i: int) -> tuple[int, Span] | None:
+        word, language = self.words[i], self.language
+        found = self._atom(i + 1) if word in language.since | language.after | language.before else None
+        if found is None or found[1].first is None or found[1].last is None:
+            return None
+        end, span = found
+        assert span.first is not None and span.last is not None
+        if word in language.since:
+            return end, Span(span.first, None, f"since {span.first.isoformat()}")
+        if word in language.after:
+            return end, Span(span.last + timedelta(days=1), None, f"after {span.last.isoformat()}")
+        return end, Span(None, span.first - timedelta(days=1), f"before {span.first.isoformat()}")
+
+    def _at(self, i: int) -> str | None:
+        return self.words[i] if 0 <= i < len(self.words) else None
+
+    def _year(self, i: int) -> tuple[int, int] | None:
+        """A year at i, or after "of" ("summer of 2019"): (end, year)."""
+        if self._at(i) in self.language.of:
+            i += 1
+        word = self._at(i)
+        if word is None or not _YEAR.fullmatch(word) or not FIRST_YEAR <= int(word) <= self.today.year:
+            return None
+        return i + 1, int(word)
+
+    def _atom(self, i: int) -> tuple[int, Span] | None:
+        """One time: a year, a month or a season (with or without a year), a day, or one relative to today."""
+        word, language = self._at(i), self.language
+        if word is None:
+            return None
+        year = self._year(i) if word not in language.of else None
+        if year is not None:
+            return year[0], Span(date(year[1], 1, 1), date(year[1], 12, 31), f"in {year[1]}")
+        if (iso := _ISO.fullmatch(word)) is not None:
+            return _iso_span(iso, i)
+        if (decade := _DECADE.fullmatch(word)) is not None:
+            start = int(decade[1]) * 10
+            return i + 1, Span(date(start, 1, 1), date(start + 9, 12, 31), f"in the {start}s")
+        if word in language.days:
+            day = self.today + timedelta(days=language.days[word])
+            return i + 1, Span(day, day, f"on {day.isoformat()}")
+        if word in language.previous | language.current:
+            return self._relative(i, word in language.previous)
+        if (word in language.numbers or word.isdigit()) and (ago := self._ago(i)) is not None:
+            return ago
+        if (years := _YEARS.fullmatch(word)) is not None and FIRST_YEAR <= int(years[1]) <= int(years[2]):
+            first, last = int(years[1]), int(years[2])
+            return i + 1, Span(date(first, 1, 1), date(last, 12, 31), f"between {first}-01-01 and {last}-12-31")
+        if _DAY.fullmatch(word) and self._at(i + 1) in language.months:  # "14 july 2019"
+            return self._day(i + 1, language.months[self._at(i + 1) or ""], word)
+        if word in language.months:
+            return self._month(i, language.months[word])
+        if word in language.seasons:
+            months = language.seasons[word]
+            year = self._year(i + 1)
+            if year is None:
+                return i + 1, Span(None, None, f"in {_season_name(months)}, any year", months)
+            return year[0], _season(months, year[1], f"{_season_name(months).split(' (')[0]} {year[1]}")
+        return None
+
+    def _day(self, i: int, month: int, day: str) -> tuple[int, Span] | None:
+        """A day of a month of a year, the month at i: "july 14 2019", "14 july 2019"."""
+        year, number = self._year(i + 1), _DAY.fullmatch(day)
+        if year is None or number is None:
+            return None
+        try:
+            taken = date(year[1], month, int(number[1]))
+        except ValueError:
+            return None
+        return year[0], Span(taken, taken, f"on {taken.isoformat()}")
+
+    def _month(self, i: int, month: int) -> tuple[int, Span] | None:
+        day = self._at(i + 1)
+        if day is not None and _DAY.fullmatch(day) and (found := self._day(i + 1, month, day)) is not None:
+            return found
+        year = self._year(i + 1)
+        if year is None:
+            return i + 1, Span(None, None, f"in {MONTH_NAMES[month - 1]}, any year", (month,))
+        return year[0], _month_span(year[1], month)
+
+    def _relative(self, i: int, previous: bool) -> tuple[int, Span] | None:
+        """ "last summer", "this year", "last july", "last week": the latest that has ended, or the current one."""
+        word, language, today = self._at(i + 1), self.language, self.today
+        if word in language.seasons:
+            months = language.seasons[word]
+            candidates = [_season(months, year, "") for year in range(today.year, today.year - 3, -1)]
+            if previous:
+                span = next(span for span in candidates if span.last is not None and span.last < today)
+            else:  # the season today is in, else this year's
+                span = next(
+                    (span for span in candidates if span.first and span.last and span.first <= today <= span.last), candidates[0]
+                )
+            assert span.first is not None and span.last is not None
+            return i + 2, _season(months, span.first.year, f"{_season_name(months).split(' (')[0]} {span.first.year}")
+        if word in language.months:
+            month = language.months[word]
+            year = (
+                today.year - 1
+                if previous and (today.month, today.day) <= (month, calendar.monthrange(today.year, month)[1])
+                else today.year
+            )
+            return i + 2, _month_span(year, month)
+        unit = language.units.get(word or "")
+        if unit in (None, "day"):
+            return None
+        return i + 2, _units_back(today, unit, 1 if previous else 0)  # type: ignore[arg-type]
+
+    def _ago(self, i: int) -> tuple[int, Span] | None:
+        """ "two years ago", "3 months ago": that year, month, week or day."""
+        word, unit, ago = self._at(i), self.language.units.get(self._at(i + 1) or ""), self._at(i + 2)
+        count = self.language.numbers.get(word or "") or (int(word) if word and word.isdigit() and len(word) < 4 else 0)
+        if not count or unit is None or ago not in self.language.ago:
+            return None
+        return i + 3, _units_back(self.today, unit, count)
+
+
+_YEAR = re.compile(r"\d{4}")
+_YEARS = re.compile(r"(\d{4})[-–](\d{4})")
+_ISO = re.compile(r"(\d{4})-(\d{1,2})(?:-(\d{1,2}))?")
+_DECADE = re.compile(r"(1[89]\d|20\d)0'?s")
+_DAY = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?")
+
+
+def _iso_span(found: re.Match[str], i: int) -> tuple[int, Span] | None:
+    year, month, day = int(found[1]), int(found[2]), found[3]
+    try:
+        if day:
+            taken = date(year, month, int(day))
+            return i + 1, Span(taken, taken, f"on {taken.isoformat()}")
+        return i + 1, _month_span(year, month)
+    except ValueError:
+        return None  # "2019-13": not a date, a word
+
+
+def _month_span(year: int, month: int) -> Span:
+    if not 1 <= month <= 12:
+        raise ValueError(month)
+    last = date(year, month, calendar.monthrange(year, month)[1])
+    return Span(date(year, month, 1), last, f"in {MONTH_NAMES[month - 1]} {year}")
+
+
+def _season(months: tuple[int, ...], year: int, name: str) -> Span:
+    """A season of a year; winter 2019 runs from December 2019 into February 2020."""
+    first = date(year, months[0], 1)
+    end_year = year + 1 if months[-1] < months[0] else year
+    last = date(end_year, months[-1], calendar.monthrange(end_year, months[-1])[1])
+    return Span(first, last, f"in {name} ({first.isoformat()} to {last.isoformat()})")
+
+
+def _season_name(months: tuple[int, ...]) -> str:
+    names: dict[tuple[int, ...], str] = {(3, 4, 5): "spring", (6, 7, 8): "summer", (9, 10, 11): "autumn", (12, 1, 2): "winter"}
+    return f"{names.get(months, 'season')} ({MONTH_NAMES[months[0] - 1]} to {MONTH_NAMES[months[-1] - 1]})"
+
+
+def _units_back(today: date, unit: str, count: int) -> Span:
+    """The year, month, week (Monday to Sunday) or day `count` of them before today's."""
+    if unit == "year":
+        year = today.year - count
+        return Span(date(year, 1, 1), date(year, 12, 31), f"in {year}")
+    if unit == "month":
+        index = today.year * 12 + today.month - 1 - count
+        return _month_span(index // 12, index % 12 + 1)
+    if unit == "week":
+        monday = today - timedelta(days=today.weekday() + 7 * count)
+        sunday = monday + timedelta(days=6)
+        return Span(monday, sunday, f"between {monday.isoformat()} and {sunday.isoformat()}")
+    day = today - timedelta(days=count)
+    return Span(day, day, f"on {day.isoformat()}")
+
+
+def _join(first: Span, last: Span) -> Span | None:
+    """A range from one time to another: "2018 to 2019", "june to august 2019" (the year is shared)."""
+    if first.months and last.months:  # "june to august": those months of any year
+        months = [first.months[0]]
+        while months[-1] != last.months[-1] and len(months) < 12:
+            months.append(months[-1] % 12 + 1)
+        label = f"from {MONTH_NAMES[months[0] - 1]} to {MONTH_NAMES[months[-1] - 1]}, any year"
+        return Span(None, None, label, tuple(months))
+    if first.months and last.first is not None:  # "june to august 2019"
+        first = Span(date(last.first.year, first.months[0], 1), None, "")
+    if first.first is None or last.last is None or last.last < first.first:
+        return None
+    return Span(first.first, last.last, f"between {first.first.isoformat()} and {last.last.isoformat()}")

@@ -1,0 +1,65 @@
+"""The words db/plain.py reads as times and as glue, one table a language. English first; another language is
+another Language value (its words lower case, accents as typed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FIRST_YEAR = 1826  # the first photograph: a smaller four-digit number is not a year a photo was taken
+
+
+@dataclass(frozen=True)
+class Language:
+    months: dict[str, int]  # name or abbreviation -> 1..12
+    seasons: dict[str, tuple[int, ...]]  # -> its months, in order (meteorological, northern hemisphere)
+    lone_excluded: frozenset[str]  # month or season words that alone mean something else too often ("may")
+    days: dict[str, int]  # -> days from today ("yesterday": -1)
+    units: dict[str, str]  # -> "year", "month", "week" or "day"
+    previous: frozenset[str]  # "last summer"
+    current: frozenset[str]  # "this year"
+    numbers: dict[str, int]  # "two years ago"
+    ago: frozenset[str]
+    range_openers: frozenset[str]  # "between 2018 and 2019", "from 2018 to 2019"
+    range_joiners_after_opener: frozenset[str]
+    range_joiners: frozenset[str]  # "2018 to 2019"
+    since: frozenset[str]  # "since 2019": from its first day on
+    after: frozenset[str]  # "after 2019": from the day after it
+    before: frozenset[str]  # "before 2019": up to the day before it
+    of: frozenset[str]  # "summer of 2019"
+    lead_ins: frozenset[str]  # words that go with the time or place after them: "in sydney", "from 2019"
+    fillers: frozenset[str]  # "photos from 2019": left out once something was read
+
+
+_MONTHS = "january february march april may june july august september october november december".split()
+_UNITS = ("year", "month", "week", "day")
+MONTH_NAMES = tuple(name.title() for name in _MONTHS)  # how a reading is shown: in English, as the CLI is
+
+
+ENGLISH = Language(
+    months={
+        **{name: number for number, name in enumerate(_MONTHS, start=1)},
+        **{name[:3]: number for number, name in enumerate(_MONTHS, start=1) if name != "may"},
+        "sept": 9,
+    },
+    seasons={"spring": (3, 4, 5), "summer": (6, 7, 8), "autumn": (9, 10, 11), "fall": (9, 10, 11), "winter": (12, 1, 2)},
+    # Alone, "may" is a verb, "fall" a waterfall or a tumble, "jan" and "dec" names; with a year they are dates.
+    lone_excluded=frozenset("may fall jan mar jun dec sat".split()),
+    days={"today": 0, "yesterday": -1},
+    units={**{unit: unit for unit in _UNITS}, **{unit + "s": unit for unit in _UNITS}},
+    previous=frozenset({"last", "previous"}),
+    current=frozenset({"this"}),
+    numbers={
+        "a": 1,
+        **{name: number for number, name in enumerate("one two three four five six seven eight nine ten".split(), 1)},
+    },
+    ago=frozenset({"ago"}),
+    range_openers=frozenset({"between", "from"}),
+    range_joiners_after_opener=frozenset({"and", "to", "until", "till", "through", "-", "–"}),
+    range_joiners=frozenset({"to", "until", "till", "through", "-", "–"}),
+    since=frozenset({"since"}),
+    after=frozenset({"after"}),
+    before=frozenset({"before"}),
+    of=frozenset({"of"}),
+    lead_ins=frozenset({"in", "from", "during", "on", "at", "of"}),
+    fillers=frozenset("photo photos picture pictures pic pics image images shot shots snap snaps taken".split()),
+)

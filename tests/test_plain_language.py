@@ -1,0 +1,210 @@
+"""Plain-language when, where and who: "grandma 2019", "sydney in july", "beach last summer", on a library of
+real JPEGs with EXIF dates, GPS positions and keywords, whose folder names carry no dates."""
+
+import json
+from datetime import date
+
+import pytest
+from click.testing import CliRunner
+
+from db.meaning import WORDS
+from db.plain import understand
+from db.store import Store
+from indexer.cli import cli
+from tests.conftest import FakeCaptioner
+from tests.metadata_photos import add_iptc, xmp_packet
+from tests.photos import COLOURS, photo, save_jpeg
+
+TODAY = date(2021, 3, 10)  # "last year" is 2020, "last summer" the summer of 2020
+SYDNEY = {1: "S", 2: (33.0, 52.0, 0.0), 3: "E", 4: (151.0, 12.0, 0.0)}
+PARIS = {1: "N", 2: (48.0, 51.0, 24.0), 3: "E", 4: (2.0, 21.0, 8.0)}
+RED, BLUE, GREEN = COLOURS[0], COLOURS[1], COLOURS[2]  # a red car..., a dog running on the beach..., two children...
+
+# name: (folder/file, colour, date taken, GPS, keywords as IPTC, sidecar hierarchy)
+PHOTOS = {
+    "grandma_sydney_2019": ("family/lunch.jpg", RED, "2019:07:14 12:00:00", SYDNEY, [b"Grandma"], None),
+    "grandma_xmas_2019": ("family/xmas.jpg", GREEN, "2019:12:25 18:00:00", None, [], "People|Family|Grandma"),
+    "grandma_paris_2018": ("family/visit.jpg", GREEN, "2018:07:20 10:00:00", PARIS, [b"Grandma"], None),
+    "paris_2018": ("travel/tower.jpg", RED, "2018:05:01 09:00:00", PARIS, [], None),
+    "sydney_2020": ("travel/harbour.jpg", GREEN, "2020:07:05 16:00:00", SYDNEY, [], None),
+    "beach_2020": ("travel/dunes.jpg", BLUE, "2020:08:10 11:00:00", None, [], None),
+    "beach_2019": ("travel/beach.jpg", BLUE, "2019:08:02 11:00:00", None, [], None),
+    "july_2019": ("family/garden.jpg", GREEN, "2019:07:02 15:00:00", None, [], None),
+    "scan": ("scans/scan_2019.jpg", RED, "2016:04:01 10:00:00", None, [], None),  # its name holds 2019
+    "poster": ("scans/sydney_poster.jpg", GREEN, "2017:01:01 10:00:00", None, [], None),  # its name holds sydney
+}
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    root = tmp_path_factory.mktemp("photos")
+    paths = {}
+    for seed, (name, (relative, colour, taken, gps, keywords, hierarchy)) in enumerate(PHOTOS.items()):
+        path = save_jpeg(photo(colour=colour, noise=8, seed=seed), root / relative, taken=taken, gps=gps)
+        if keywords:
+            add_iptc(path, {(2, 25): keywords})
+        if hierarchy:
+            path.with_name(path.name + ".xmp").write_bytes(xmp_packet(hierarchy=[hierarchy]))
+        paths[name] = str(path)
+    data_dir = tmp_path_factory.mktemp("data")
+    with Store.open(data_dir) as store:
+        from tests.helpers import index_with
+
+        index_with(store, [root], FakeCaptioner())
+        yield store, paths, data_dir
+
+
+def found(store, query, **options):
+    page = store.search(query, limit=100, today=TODAY, **options)
+    return page, {hit.image.path for hit in page.hits}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("grandma 2019", {"grandma_sydney_2019", "grandma_xmas_2019"}),
+        ("sydney 2019", {"grandma_sydney_2019"}),
+        ("paris 2018", {"grandma_paris_2018", "paris_2018"}),
+        ("july 2019", {"grandma_sydney_2019", "july_2019"}),
+        ("summer 2020", {"sydney_2020", "beach_2020"}),
+        ("last year", {"sydney_2020", "beach_2020"}),
+        ("beach last summer", {"beach_2020"}),
+        ("sydney in july", {"grandma_sydney_2019", "sydney_2020"}),
+        ("photos of grandma from 2018", {"grandma_paris_2018"}),
+        ("grandma in paris", {"grandma_paris_2018"}),
+        (
+            "2018 to 2019",
+            {"grandma_sydney_2019", "grandma_xmas_2019", "grandma_paris_2018", "paris_2018", "beach_2019", "july_2019"},
+        ),
+        ("2019", {"grandma_sydney_2019", "grandma_xmas_2019", "beach_2019", "july_2019"}),  # not scan_2019.jpg
+    ],
+)
+def test_when_where_and_who_in_plain_words_find_exactly_their_photos(library, query, expected):
+    store, paths, _ = library
+    page, paths_found = found(store, query)
+    assert paths_found == {paths[name] for name in expected}
+    assert {hit.match for hit in page.hits} == {WORDS} and page.related == 0
+    assert page.understood.readings
+
+
+def test_a_quoted_word_is_taken_literally(library):
+    store, paths, _ = library
+    page, paths_found = found(store, '"2019"')
+    assert paths_found == {paths["scan"]} and page.understood.readings == ()
+
+
+def test_a_name_that_is_also_a_word_in_the_library_searches_both(library):
+    store, paths, _ = library
+    page, paths_found = found(store, "sydney")
+    assert paths_found == {paths["grandma_sydney_2019"], paths["sydney_2020"], paths["poster"]}
+    assert page.understood.readings[0].shown == "taken in Sydney, or the word sydney"
+
+
+def test_a_query_without_such_words_is_searched_as_before(library):
+    store, paths, _ = library
+    page, paths_found = found(store, "dog beach")
+    assert paths_found == {paths["beach_2019"], paths["beach_2020"]}
+    assert page.understood.readings == () and page.understood.text == "dog beach"
+
+
+def test_keyword_mode_takes_the_words_as_typed(library):
+    store, _, _ = library
+    page, paths_found = found(store, "grandma 2019", mode="keyword")
+    assert paths_found == set() and page.understood.readings == ()
+
+
+def test_a_reading_can_be_taken_back(library):
+    store, paths, _ = library
+    _, paths_found = found(store, "2019", literal=frozenset({"2019"}))
+    assert paths_found == {paths["scan"]}  # the app's chip, removed: the word as typed
+
+
+def test_the_cli_says_how_it_read_the_query(library, monkeypatch):
+    store, paths, data_dir = library
+    result = CliRunner().invoke(cli, ["search", "grandma 2019", "--data-dir", str(data_dir), "--json"])
+    assert result.exit_code == 0
+    assert result.stderr.splitlines() == ['reading "grandma" as tagged grandma', 'reading "2019" as taken in 2019']
+    rows = json.loads(result.stdout)  # still an array of photos: each row says how the query was read
+    assert {row["path"] for row in rows} == {paths["grandma_sydney_2019"], paths["grandma_xmas_2019"]}
+    assert rows[0]["understood"] == {
+        "text": "",
+        "readings": [
+            {"words": "grandma", "as": "keyword", "shown": "tagged grandma", "also_words": False, "keyword": "grandma"},
+            {
+                "words": "2019",
+                "as": "date",
+                "shown": "taken in 2019",
+                "also_words": False,
+                "from": "2019-01-01",
+                "to": "2019-12-31",
+                "months": [],
+            },
+        ],
+    }
+
+
+class Holds:
+    """A library that holds these places, keywords, words and years."""
+
+    def __init__(self, places=(), keywords=(), words=(), years=range(2000, 2022)):
+        self.places, self.keywords, self.words, self.years = set(places), set(keywords), set(words), set(years)
+
+    def place(self, name):
+        return name in self.places
+
+    def keyword(self, name):
+        return name in self.keywords
+
+    def holds(self, words):
+        return words in self.words
+
+    def taken_in(self, first, last):
+        return any(first.year <= year <= last.year for year in self.years)
+
+
+@pytest.mark.parametrize(
+    ("query", "text", "shown"),
+    [
+        ("beach last summer", "beach", ["taken in summer 2020 (2020-06-01 to 2020-08-31)"]),
+        ("this summer", "", ["taken in summer 2021 (2021-06-01 to 2021-08-31)"]),
+        ("last july", "", ["taken in July 2020"]),
+        ("yesterday", "", ["taken on 2021-03-09"]),
+        ("last week", "", ["taken between 2021-03-01 and 2021-03-07"]),
+        ("two years ago", "", ["taken in 2019"]),
+        ("3 months ago", "", ["taken in December 2020"]),
+        ("june to august 2019", "", ["taken between 2019-06-01 and 2019-08-31"]),
+        ("between 2015 and 2017", "", ["taken between 2015-01-01 and 2017-12-31"]),
+        ("2015-2017", "", ["taken between 2015-01-01 and 2017-12-31"]),
+        ("since 2019", "", ["taken since 2019-01-01"]),
+        ("before 2019", "", ["taken before 2019-01-01"]),
+        ("14 july 2019", "", ["taken on 2019-07-14"]),
+        ("winter 2019", "", ["taken in winter 2019 (2019-12-01 to 2020-02-29)"]),
+        ("1990s", "", ["taken in the 1990s"]),
+        ("july", "", ["taken in July, any year"]),
+        ("march", "march", []),  # a word the library holds ("protest march")
+        ("may", "may", []),  # alone, a verb
+        ("new car", "new car", []),  # "new" alone is no place, "new york" is
+        ("new york", "", ["taken in New York"]),
+        ("aunt mary 2019", "", ["tagged aunt mary", "taken in 2019"]),
+        ("2030", "2030", []),  # not yet
+        ("1066", "1066", []),  # before the first photograph
+        ("dog OR cat 2019", "dog OR cat 2019", []),  # operators: read as written
+        ('dog "2019"', 'dog "2019"', []),
+        ("dog -cat 2019", "dog -cat", ["taken in 2019"]),
+    ],
+)
+def test_the_reading_rules(query, text, shown):
+    vocabulary = Holds(places={"new york"}, keywords={"aunt mary"}, words={"march", "the"})
+    understood = understand(query, vocabulary, TODAY)
+    assert understood.text == text and [reading.shown for reading in understood.readings] == shown
+
+
+def test_a_year_no_photo_was_taken_in_stays_a_word_the_library_holds():
+    vocabulary = Holds(words={"1999"}, years=[2019])
+    assert understand("1999", vocabulary, TODAY).readings == ()
+    assert understand("2019", vocabulary, TODAY).readings[0].shown == "taken in 2019"
+
+
+def test_a_reading_taken_back_leaves_all_its_words_as_typed():
+    understood = understand("beach june 2019", Holds(), TODAY, literal=frozenset({"june 2019"}))
+    assert understood.readings == () and understood.text == "beach june 2019"
