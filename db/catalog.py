@@ -307,3 +307,12 @@ class Catalog:
             session.delete(known)
             collect_orphan_contents(session, self.store)
         return len(ids)
+
+    def settled_hashes(self, model_id: str, recaption: bool) -> Iterator[str]:
+        """The hashes of contents a run with this caption source leaves alone: captioned by it, by a person, or
+        (without --recaption) by any model."""
+        query = select(Content.hash)
+        if recaption:
+            query = query.where((Content.model == model_id) | Content.user_caption.is_not(None))
+        with self.sessions() as session:
+            yield from session.scalars(query.execution_options(yield_per=10_000))

@@ -3,13 +3,14 @@ each is prompted and decoded), in batches, on the GPU when there is one."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from db.errors import ModelLoadError
 from indexer.caption import _input_side, _quiet_libraries, model_location, pick_device
 from indexer.caption_text import clean_caption
 from indexer.families import CaptionSettings, Family, family_of
+from indexer.pixels import PixelSpec, spec_of, to_tensor
 from indexer.settings import DEFAULT_MODEL, Settings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -81,34 +82,49 @@ class Captioner:
         if self.family.echoes_prompt and hasattr(self.tokenizer, "padding_side"):
             self.tokenizer.padding_side = "left"  # every answer starts at the same column, after the prompt
         self.input_side = self.family.input_side or _input_side(self.image_processor)
+        # A pixels-only family with a plain processor takes photos fitted by the reader processes (indexer/pixels.py).
+        self.pixel_spec: PixelSpec | None = spec_of(self.image_processor) if self.processor is None else None
+
+    def set_threads(self, threads: int) -> None:
+        """Torch's CPU threads, as the run's core split moves them (indexer/feed.py)."""
+        import torch
+
+        if threads != torch.get_num_threads():
+            torch.set_num_threads(threads)
 
     def caption(self, images: Sequence[Image.Image]) -> list[str]:
-        """Caption a batch: one processor call and one `generate` for all of them.
+        """Caption a batch: one processor call and one `generate` for all of them."""
+        return self._in_batches(list(images), lambda part: self._generate(self.model_inputs(part)))
 
-        A batch that does not fit in the GPU's memory is split in halves, and later batches are cut to
+    def caption_pixels(self, pixels: Sequence[Any]) -> list[str]:
+        """Caption photos already fitted to pixel_spec (uint8 arrays): one tensor, normalised on the device."""
+        spec = self.pixel_spec
+        assert spec is not None
+        return self._in_batches(
+            list(pixels), lambda part: self._generate({"pixel_values": to_tensor(part, spec, self.device, self.dtype)})
+        )
+
+    def _in_batches(self, items: list[Any], run: Callable[[list[Any]], list[str]]) -> list[str]:
+        """A batch that does not fit in the GPU's memory is split in halves, and later batches are cut to
         the size that fitted: a large default batch is fast on a big card and still works on a small one."""
-        if not images:
+        if not items:
             return []
         import torch
 
-        if self.max_batch and len(images) > self.max_batch:
-            return [
-                text
-                for start in range(0, len(images), self.max_batch)
-                for text in self.caption(images[start : start + self.max_batch])
-            ]
+        if self.max_batch and len(items) > self.max_batch:
+            return [text for start in range(0, len(items), self.max_batch) for text in run(items[start : start + self.max_batch])]
         try:
-            return self._generate(images)
+            return run(items)
         except torch.cuda.OutOfMemoryError:
             if self.device == "cuda":
                 torch.cuda.empty_cache()
-            if len(images) == 1:
+            if len(items) == 1:
                 raise ModelLoadError(
                     f"Not enough GPU memory to caption one photo with '{self.model_id}'; "
                     "close other GPU programs or pass --device cpu"
                 ) from None
-            self.max_batch = len(images) // 2
-            return self.caption(images)
+            self.max_batch = len(items) // 2
+            return self._in_batches(items, run)
 
     def model_inputs(self, images: Sequence[Image.Image]) -> dict[str, Any]:
         """What the processor makes of a batch: pixels, and for a prompted family the prompt's tokens."""
@@ -130,16 +146,16 @@ class Captioner:
             _open_prompt(inputs, {self.tokenizer.eos_token_id, getattr(self.tokenizer, "sep_token_id", None)})
         return inputs
 
-    def _generate(self, images: Sequence[Image.Image]) -> list[str]:
+    def _generate(self, inputs: dict[str, Any]) -> list[str]:
         import torch
 
         family = self.family
         with torch.inference_mode():
             moved = {}
-            for key, tensor in self.model_inputs(images).items():
+            for key, tensor in inputs.items():
                 if not isinstance(tensor, torch.Tensor):
                     continue
-                if self.device == "cuda":
+                if self.device == "cuda" and tensor.device.type == "cpu":
                     # Pinned host memory lets the copy run asynchronously with the previous batch.
                     tensor = tensor.pin_memory()
                 dtype = self.dtype if tensor.is_floating_point() else tensor.dtype

@@ -48,9 +48,15 @@ class TextReader:
         params = {"Global.log_level": "critical", **{f"EngineConfig.onnxruntime.{k}": v for k, v in settings.items()}}
         self.engine = RapidOCR(params=params)
         self.engine_id = f"rapidocr-{version('rapidocr')}-PP-OCRv6"
+        self.threads = threads
         self.lock = threading.Lock()
         self.detections = 0
         self.recognitions = 0  # photos whose text was recognised: what the detector's skip saves is the rest
+
+    def __reduce__(self) -> tuple:
+        # Sent to a reader process, an engine is built there anew, with one thread: the processes are the
+        # parallelism (onnxruntime's sessions do not pickle, and sharing one would serialise every read).
+        return (TextReader, (1,))
 
     def read(self, image: Image.Image) -> str:
         """The text lines recognised in the photo, one per line; "" when there is none worth reading."""

@@ -1,13 +1,11 @@
 """An index run: scan the roots against the catalog, then feed the queue through the stages
-(indexer/stages.py: read -> caption -> write), embed the new captions, and keep full text in step."""
+(indexer/feed.py: read -> caption -> write), embed the new captions, and keep full text in step."""
 
 from __future__ import annotations
 
 import os
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -16,26 +14,15 @@ from db.errors import CaptionaryError, IndexLockedError, ModelLoadError
 from db.store import Store
 from indexer.caption import CaptionModel
 from indexer.crawl import crawl, is_excluded_below, normalize_root
+from indexer.feed import Feed
 from indexer.ocr_pass import read_missing_text
+from indexer.reading import KnownContents, PhotoReader, Prepared, TextReaderLike
 from indexer.report import IndexOptions, IndexReport, NoProgress, Progress
 from indexer.settings import DEFAULT_EMBEDDER
-from indexer.stages import (
-    CaptionStage,
-    ImageEmbedderLike,
-    NoModel,
-    Prepared,
-    Reader,
-    RunPlan,
-    TextReaderLike,
-    Writer,
-    default_split,
-    make_plan,
-    ordered_prefetch,
-)
+from indexer.stages import CaptionStage, ImageEmbedderLike, NoModel, Writer, default_split, make_plan
 
 LOCK_NAME = "index.lock"
 FULLTEXT_SYNC_SECONDS = 2.0  # search sees new captions within about this long
-PREFETCH_BATCHES = 3  # keep this many batches decoded ahead of the model
 MASS_REMOVAL_SHARE = 0.5  # a run that would remove more than this share of a root's photos removes none
 
 
@@ -162,7 +149,8 @@ class Indexer:
             return
         # The model loads only once there is something to caption: an unchanged tree, or one where only
         # sidecars changed, never pays for it.
-        if self.catalog.count_pending(metadata_only=False):
+        to_read = self.catalog.count_pending(metadata_only=False)
+        if to_read:
             self.progress.loading(self.options.model)
             captioner: CaptionModel = self.captioner_factory(self.options)
             image_embedder = self._image_embedder()
@@ -170,9 +158,23 @@ class Indexer:
         else:
             captioner, image_embedder, text_reader = NoModel(self.options.caption_source), None, None
         plan = make_plan(self.options, captioner, self.store.thumbnail_dir, image_embedder, text_reader)
+        # Bytes the catalog already has need no decode; the readers are told before they start (no database
+        # connection travels to them), and the feed asks the catalog again before captioning.
+        known = KnownContents(self.catalog.settled_hashes(plan.model_id, plan.recaption) if to_read else ())
+        reader = PhotoReader(plan.read, known, text_reader)
         caption = CaptionStage(captioner, self.report, self.store.checkpoint, image_embedder)
         write = Writer(self.catalog, run_id, plan, self.report, self.progress)
-        self._feed(plan, Reader(self.catalog, plan, text_reader), caption, write)
+        last_sync = time.perf_counter()
+
+        def write_and_embed(batch: list[Prepared]) -> None:  # on the writer thread
+            nonlocal last_sync
+            self._embed(write(batch))  # the captions just written, in one batch
+            if time.perf_counter() - last_sync >= FULLTEXT_SYNC_SECONDS:
+                self._sync()
+                last_sync = time.perf_counter()
+
+        set_threads = getattr(captioner, "set_threads", lambda _threads: None)
+        Feed(self.catalog, plan, reader, caption, write_and_embed, self.report, set_threads).run(self.catalog.pending(), to_read)
 
     def _text_reader(self) -> TextReaderLike:
         if self.text_reader is None:  # shipped with rapidocr: nothing to download, loads in milliseconds
@@ -195,55 +197,6 @@ class Indexer:
                 "it on, run once with network access or pass --image-embedder PATH (--image-embedder none stops trying)"
             )
             return None
-
-    def _feed(self, plan: RunPlan, read: Reader, caption: CaptionStage, write: Writer) -> None:
-        """Connect the stages: each distinct photo goes to the model once, its byte-identical twins are
-        written after it, and every full batch is written (and its captions embedded) at once."""
-        to_model: list[Prepared] = []
-        to_write: list[Prepared] = []
-        # Byte-identical files met while their twin waits for the model: captioned once, written after it.
-        followers: dict[str, list[Prepared]] = {}
-        window = plan.batch_size * PREFETCH_BATCHES
-        # Hashes captioned lately: a worker may have looked them up just before their commit.
-        recent: OrderedDict[str, None] = OrderedDict()
-        last_sync = time.perf_counter()
-
-        def caption_waiting() -> None:
-            for item in caption(to_model):
-                to_write.append(item)
-                to_write.extend(followers.pop(item.content_hash, []))
-                recent[item.content_hash] = None
-            while len(recent) > 4 * window:
-                recent.popitem(last=False)
-            to_model.clear()
-
-        # Reading runs in worker threads (Pillow and hashlib release the GIL) a few batches ahead of
-        # the model, so the model does not wait on the disk; the window bounds memory.
-        with ThreadPoolExecutor(max_workers=plan.workers, thread_name_prefix="decode") as pool:
-            for prepared in ordered_prefetch(read, self.catalog.pending(), pool, window):
-                self.report.decode_seconds += prepared.decode_seconds
-                if prepared.image is None:
-                    to_write.append(prepared)  # known bytes, or a failure: nothing for the model
-                elif prepared.content_hash in recent:
-                    prepared.image = None  # its twin is captioned and written (or queued) already
-                    to_write.append(prepared)
-                elif prepared.content_hash in followers:
-                    prepared.image = None
-                    followers[prepared.content_hash].append(prepared)
-                else:
-                    followers[prepared.content_hash] = []
-                    to_model.append(prepared)
-                if len(to_model) >= plan.batch_size:
-                    caption_waiting()
-                if len(to_write) >= plan.batch_size:
-                    self._embed(write(to_write))  # the captions just written, in one batch
-                    to_write.clear()
-                    if time.perf_counter() - last_sync >= FULLTEXT_SYNC_SECONDS:
-                        self._sync()
-                        last_sync = time.perf_counter()
-            caption_waiting()
-            if to_write:
-                self._embed(write(to_write))
 
     def _embed(self, content_ids: Sequence[int] | None = None) -> None:
         """Embed the given contents' captions, or (None) every caption without a current embedding.
