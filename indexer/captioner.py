@@ -10,6 +10,7 @@ from db.errors import ModelLoadError
 from indexer.caption import _input_side, _quiet_libraries, model_location, pick_device
 from indexer.caption_text import clean_caption
 from indexer.families import CaptionSettings, Family, family_of
+from indexer.imaging import for_model
 from indexer.settings import DEFAULT_MODEL, Settings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -112,7 +113,7 @@ class Captioner:
 
     def model_inputs(self, images: Sequence[Image.Image]) -> dict[str, Any]:
         """What the processor makes of a batch: pixels, and for a prompted family the prompt's tokens."""
-        pictures = list(images)
+        pictures = [for_model(image, self.input_side) for image in images]
         prompting = self.family.prompting
         if self.processor is None:
             return {"pixel_values": self.image_processor(images=pictures, return_tensors="pt").pixel_values}

@@ -84,6 +84,21 @@ def test_a_batch_captions_each_photo_as_it_would_alone(checkpoints, family):
     assert captions == [captioner.caption([picture])[0] for picture in photos]
 
 
+@pytest.mark.parametrize("family", sorted(BUILDERS))
+def test_each_family_captions_thin_strips_at_a_photos_cost(checkpoints, family):
+    import tracemalloc
+
+    captioner = Captioner(str(checkpoints[family]), device="cpu", threads=1, max_new_tokens=3)
+    strips = [photo(size=(1, 600), colour=COLOURS[0]), photo(size=(60000, 1), colour=COLOURS[1])]
+    tracemalloc.start()
+    captioner.model_inputs(strips)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    # GIT's and LLaVA's processors scale the shorter side up to their input: a strip became thousands of photos' pixels
+    assert peak < 64 * 2**20
+    assert len(captioner.caption(strips)) == 2
+
+
 @pytest.mark.parametrize("family", ["blip", "git", "paligemma", "blip-2"])
 def test_a_prefix_prompt_reaches_the_model_and_is_not_part_of_the_caption(checkpoints, family):
     captioner = Captioner(str(checkpoints[family]), device="cpu", threads=1, prompt="a photo of", max_new_tokens=4)
