@@ -75,10 +75,14 @@ def open_regular(path: str, follow_symlinks: bool = False) -> Iterator[tuple[Bin
 def read_regular_photo(path: str, follow_symlinks: bool = False) -> Iterator[tuple[os.stat_result, str, bytes | BinaryIO]]:
     """(stat, SHA-256, what to decode from) of a regular file no larger than MAX_PHOTO_BYTES, read once."""
     with open_regular(path, follow_symlinks) as (handle, stat):
-        if stat.st_size > MAX_PHOTO_BYTES:
-            raise ImageReadError(f"too large ({stat.st_size} bytes; limit {MAX_PHOTO_BYTES})")
+        refuse_too_large(stat.st_size)
         content_hash, source = read_and_hash(handle, stat.st_size)
         yield stat, content_hash, source
+
+
+def refuse_too_large(size: int) -> None:
+    if size > MAX_PHOTO_BYTES:
+        raise ImageReadError(f"too large ({size} bytes; limit {MAX_PHOTO_BYTES})")
 
 
 def check_indexed_file(path: str, size: int) -> None:
@@ -145,8 +149,11 @@ def open_photo(source: str | Path | bytes | BinaryIO, min_side: int = 0) -> Deco
     """
     stream = io.BytesIO(source) if isinstance(source, bytes) else source
     try:
-        if isinstance(source, (str, Path)) and os.path.getsize(source) == 0:
-            raise ImageReadError("empty file")
+        if isinstance(source, (str, Path)):
+            size = os.path.getsize(source)
+            if size == 0:
+                raise ImageReadError("empty file")
+            refuse_too_large(size)  # a file named on the command line (similar, caption) is capped as indexing caps it
         if isinstance(source, bytes) and not source:
             raise ImageReadError("empty file")
         if hasattr(source, "seek") and not isinstance(source, bytes) and source.seek(0, io.SEEK_END) == 0:
