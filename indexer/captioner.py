@@ -10,6 +10,7 @@ from db.errors import ModelLoadError
 from indexer.caption import _input_side, _quiet_libraries, model_location, pick_device
 from indexer.caption_text import clean_caption
 from indexer.families import CaptionSettings, Family, family_of
+from indexer.imaging import for_model
 from indexer.pixels import PixelSpec, spec_of, to_tensor
 from indexer.settings import DEFAULT_MODEL, Settings
 
@@ -50,6 +51,7 @@ class Captioner:
         self.prompt, self.max_new_tokens = self.caption_settings.effective(self.family)
         self.dtype = compute_dtype(self.family, self.device)
         self.model = self.model.to(self.device, dtype=self.dtype).eval()
+        self._check_window()
 
     def _load(self) -> None:
         from transformers import (
@@ -92,6 +94,36 @@ class Captioner:
         if threads != torch.get_num_threads():
             torch.set_num_threads(threads)
 
+    def _check_window(self) -> None:
+        """A prompt and caption longer than the language model's window fail at the first photo (an index past
+        its position table) or come out garbled: refused here, before any photo, in the flags' own terms."""
+        from PIL import Image as PILImage
+
+        config = self.model.config
+        window = getattr(config.get_text_config(), "max_position_embeddings", None)
+        if not isinstance(window, int):
+            return
+        inputs = self.model_inputs([PILImage.new("RGB", (self.input_side, self.input_side))])
+        used = int(inputs["input_ids"].shape[1]) if "input_ids" in inputs else 1  # else generation starts at one token
+        prompt = len(self.tokenizer(self.prompt, add_special_tokens=False)["input_ids"]) if self.prompt else 0
+        fixed = used - prompt  # the photo's tokens and the template's
+        # An encoder-decoder (Florence-2) reads the prompt in its encoder and writes the caption in its decoder,
+        # each with its own window; a decoder-only model holds both in one.
+        apart = bool(getattr(config, "is_encoder_decoder", False))
+        room = window - fixed - (0 if apart else self.max_new_tokens)
+        if self.caption_settings.prompt is not None and prompt > room:
+            caption = "" if apart else f" and {self.max_new_tokens} for the caption"
+            raise ModelLoadError(
+                f"--prompt: the prompt is {prompt} tokens; this model takes at most {max(room, 0)} (a window of {window} "
+                f"tokens, less {fixed} for the photo and the template{caption}); shorten the prompt"
+            )
+        longest = window - (1 if apart else used)
+        if self.max_new_tokens > longest:
+            raise ModelLoadError(
+                f"--max-new-tokens: this model writes at most {max(longest, 0)} tokens after its prompt (a window of "
+                f"{window} tokens); pass --max-new-tokens {max(longest, 1)} or fewer"
+            )
+
     def caption(self, images: Sequence[Image.Image]) -> list[str]:
         """Caption a batch: one processor call and one `generate` for all of them."""
         return self._in_batches(list(images), lambda part: self._generate(self.model_inputs(part)))
@@ -128,7 +160,7 @@ class Captioner:
 
     def model_inputs(self, images: Sequence[Image.Image]) -> dict[str, Any]:
         """What the processor makes of a batch: pixels, and for a prompted family the prompt's tokens."""
-        pictures = list(images)
+        pictures = [for_model(image, self.input_side) for image in images]
         prompting = self.family.prompting
         if self.processor is None:
             return {"pixel_values": self.image_processor(images=pictures, return_tensors="pt").pixel_values}

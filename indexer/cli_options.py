@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +12,17 @@ import click
 from db.store import Store
 from db.store import open_store as open_library
 from indexer.settings import DEFAULT_BATCH_SIZE, Settings
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A FloatRange that also refuses nan, which every comparison lets through (`--threshold nan` grouped nothing)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number
+
 
 data_dir_option = click.option(
     "--data-dir",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from db.errors import ModelLoadError
@@ -228,6 +229,31 @@ def cached_caption_models() -> dict[str, str]:
             if family is not None:
                 found[repo.repo_id] = family.name
     return found
+
+
+def refuse_unwanted_prompt(model_id: str, prompt: str | None) -> None:
+    """--prompt for a model that takes none, refused before a run: the run loads its model only once a photo
+    needs a caption, and a flag that means nothing must not pass unnoticed until then. The family comes from the
+    checkpoint's config.json, in its folder or the Hub cache (never the network); a model not on this machine
+    is checked when it loads."""
+    if prompt is None:
+        return
+    family = BY_MODEL_TYPE.get(_model_type(_config_on_disk(model_id)) or "")
+    if family is not None:
+        CaptionSettings(model_id, prompt).effective(family)
+
+
+def _config_on_disk(model_id: str) -> Path | None:
+    folder = Path(model_id).expanduser()
+    if folder.is_dir():
+        return folder / "config.json"
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        found = try_to_load_from_cache(model_id, "config.json")
+    except Exception:  # not a valid repo id: not in the cache either
+        return None
+    return Path(found) if isinstance(found, str) else None
 
 
 def _model_type(config_path) -> str | None:

@@ -9,6 +9,7 @@ import unicodedata
 from typing import TYPE_CHECKING
 
 from db.errors import ModelLoadError
+from indexer.imaging import bounded_aspect
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
@@ -25,6 +26,9 @@ MIN_LINE_RATIO = 1.5
 MIN_BOX_SCORE = 0.6  # the detector's own confidence in a box; shapes and edges score lower than print
 MIN_CONFIDENCE = 0.6  # recognised lines below this score are dropped (README: Text in photos)
 MAX_TEXT = 4000
+# The detector scales a photo's shorter side up to its input and the longer side with it, so its memory grows
+# with the ratio of the sides (README: Text in photos); a thinner picture is padded to this ratio first.
+OCR_MAX_ASPECT = 3
 
 
 class TextReader:
@@ -67,6 +71,7 @@ class TextReader:
         if max(picture.size) > OCR_SIDE:
             picture = picture.copy()
             picture.thumbnail((OCR_SIDE, OCR_SIDE))
+        picture = bounded_aspect(picture, OCR_MAX_ASPECT, OCR_SIDE)
         pixels = np.ascontiguousarray(np.asarray(picture)[:, :, ::-1])  # the engine reads OpenCV's BGR
         with self.lock:
             self.detections += 1

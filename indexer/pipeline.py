@@ -14,6 +14,7 @@ from db.errors import CaptionaryError, IndexLockedError, ModelLoadError
 from db.store import Store
 from indexer.caption import CaptionModel
 from indexer.crawl import crawl, is_excluded_below, normalize_root
+from indexer.families import refuse_unwanted_prompt
 from indexer.feed import Feed
 from indexer.ocr_pass import read_missing_text
 from indexer.reading import KnownContents, PhotoReader, Prepared, TextReaderLike
@@ -224,6 +225,7 @@ def index_roots(
     text_reader_factory: Callable[[IndexOptions], TextReaderLike] | None = None,
 ) -> IndexReport:
     """Index the roots into the store: the one function the CLI and the app call."""
+    refuse_unwanted_prompt(options.model, options.prompt)
     if options.embeddings and store.embedder_id is None:
         # Captions are embedded where they are captioned: on the GPU when there is one.
         enable_embeddings(store, options.embedder, options.threads, options.device)

@@ -30,6 +30,11 @@ class PixelSpec:
     mean: tuple[float, ...] | None
     std: tuple[float, ...] | None
 
+    @property
+    def side(self) -> int:
+        """The model's input side, as indexer/caption.py _input_side reads it from the processor."""
+        return max(self.height, self.width, self.shortest_edge or 0)
+
 
 # The processor backends whose pipeline is resize -> centre crop -> rescale -> normalise and nothing else.
 _PLAIN_BACKENDS = ("PilBackend", "TorchvisionBackend")

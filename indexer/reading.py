@@ -19,7 +19,7 @@ import numpy as np
 from db.batch import Outcome, PhotoFacts, PhotoMetadata
 from db.catalog import PendingFile
 from db.schema import thumbnail_path
-from indexer.imaging import ImageReadError, open_photo, open_regular, read_regular_photo, save_thumbnail
+from indexer.imaging import ImageReadError, for_model, open_photo, open_regular, read_regular_photo, save_thumbnail
 from indexer.metadata import read_metadata
 from indexer.pixels import PixelSpec, fit
 
@@ -154,7 +154,8 @@ class PhotoReader:
             item.ocr_seconds = time.perf_counter() - started
         reduced = reduce_for_model(decoded.image, settings.model_side)
         plain = np.asarray(reduced, dtype=np.uint8) if None in settings.specs else None
-        item.pixels = tuple(plain if spec is None else fit(reduced, spec) for spec in settings.specs)  # type: ignore[misc]
+        # A strip is evened out as the models themselves would (indexer/imaging.py for_model) before it is fitted.
+        item.pixels = tuple(plain if spec is None else fit(for_model(reduced, spec.side), spec) for spec in settings.specs)  # type: ignore[misc]
 
 
 def reduce_for_model(image: Image.Image, side: int) -> Image.Image:

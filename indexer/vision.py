@@ -11,6 +11,7 @@ import numpy as np
 
 from db.errors import ModelLoadError
 from indexer.caption import _input_side, _quiet_libraries, model_location, pick_device
+from indexer.imaging import for_model
 from indexer.pixels import PixelSpec, spec_of, to_tensor
 from indexer.settings import Settings
 
@@ -77,7 +78,8 @@ class ImageEmbedder:
 
         if not images:
             return np.zeros((0, 0), dtype=np.float32)
-        inputs = self.processor(images=list(images), return_tensors="pt")
+        pictures = [for_model(image, self.input_side) for image in images]
+        inputs = self.processor(images=pictures, return_tensors="pt")
         pixels = inputs["pixel_values"].to(self.device, dtype=self.dtype)
         with torch.inference_mode():
             return _unit(_features(self.model.get_image_features(pixel_values=pixels)))
