@@ -237,6 +237,16 @@ class Catalog:
             remembered = session.get(Meta, "ocr")
             return remembered is not None and remembered.value == "on"
 
+    def caption_speed(self) -> str | None:
+        """The speed the library's last captioning run used (a run that loads no model reports against it)."""
+        with self.sessions() as session:
+            remembered = session.get(Meta, "caption_speed")
+            return remembered.value if remembered is not None else None
+
+    def remember_caption_speed(self, speed: str) -> None:
+        with self.sessions.begin() as session:
+            session.merge(Meta(key="caption_speed", value=speed))
+
     def without_text(self, after: int, limit: int) -> list[tuple[int, str]]:
         """(content id, one of its paths) for contents whose text was never read, by id."""
         return self._contents_lacking(Content.ocr_engine.is_(None), after, limit)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from db.errors import ModelLoadError
 from indexer.caption import _input_side, _quiet_libraries, model_location, pick_device
 from indexer.caption_text import clean_caption
-from indexer.families import CaptionSettings, Family, family_of
+from indexer.families import CaptionSettings, Family, family_of, speed_for
 from indexer.imaging import for_model
 from indexer.pixels import PixelSpec, spec_of, to_tensor
 from indexer.settings import DEFAULT_MODEL, Settings
@@ -33,10 +33,10 @@ class Captioner:
         settings: Settings | None = None,
         prompt: str | None = None,
         max_new_tokens: int | None = None,
+        speed: str | None = None,
     ) -> None:
         self.model_id = model_id
         self.settings = settings or Settings.resolve()
-        self.caption_settings = CaptionSettings(model_id, prompt, max_new_tokens)
         self.max_batch: int | None = None  # set when a batch ran out of GPU memory
         # Where from, before torch is imported: a model that cannot be found fails in milliseconds, not seconds.
         self._location = model_location(self.model_id, self.settings)
@@ -48,7 +48,10 @@ class Captioner:
             torch.set_num_threads(threads)
         self.device = pick_device(device)
         self._load()
+        self.speed = speed or speed_for(self.family, self.device)
+        self.caption_settings = CaptionSettings(model_id, prompt, max_new_tokens, self.speed)
         self.prompt, self.max_new_tokens = self.caption_settings.effective(self.family)
+        self.num_beams = 1 if self.speed == "fast" else self.family.num_beams
         self.dtype = compute_dtype(self.family, self.device)
         self.model = self.model.to(self.device, dtype=self.dtype).eval()
         self._check_window()
@@ -195,7 +198,7 @@ class Captioner:
             output = self.model.generate(
                 **moved,
                 max_new_tokens=self.max_new_tokens,
-                num_beams=family.num_beams,
+                num_beams=self.num_beams,
                 no_repeat_ngram_size=family.no_repeat_ngram_size or None,
                 do_sample=False,
             )

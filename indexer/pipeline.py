@@ -65,6 +65,7 @@ class Indexer:
         self.captioner_factory = captioner_factory
         self.progress = progress or NoProgress()
         self.report = IndexReport()
+        self.source = ""  # the run's caption source key (indexer/families.py CaptionSettings.key)
 
     def run(self) -> IndexReport:
         for root in self.roots:
@@ -79,10 +80,11 @@ class Indexer:
             self.ocr = self.catalog.ocr_setting(self.options.ocr)
             for root in self.roots:
                 self._scan_root(root, run_id)
+            self.source = self.options.caption_source(self._speed())
             if self.options.recaption:
                 # The scan counted these files unchanged (those not queued already); now they are to be captioned.
                 queued = self.catalog.count_pending()
-                self.catalog.queue_recaptions(self.options.caption_source)
+                self.catalog.queue_recaptions(self.source)
                 self.report.unchanged -= self.catalog.count_pending() - queued
             try:
                 self._process_pending(run_id)
@@ -95,7 +97,7 @@ class Indexer:
             self._embed()  # leftovers: a new embedder, or a run killed before it embedded
             self.catalog.finish_run(self.roots)
             self.store.sync_fulltext()
-            self.report.other_model = self.catalog.count_other_model(self.options.caption_source)
+            self.report.other_model = self.catalog.count_other_model(self.source)
             if self.options.image_embedder is not None and not self.report.warnings:
                 self.report.without_image_vectors = self.catalog.count_without_image_vectors(self.options.image_embedder)
         finally:
@@ -156,9 +158,12 @@ class Indexer:
             captioner: CaptionModel = self.captioner_factory(self.options)
             image_embedder = self._image_embedder()
             text_reader = self._text_reader() if self.ocr else None
+            speed = getattr(captioner, "speed", None) or self.options.speed or "exact"
+            self.source = self.options.caption_source(speed)
+            self.catalog.remember_caption_speed(speed)
         else:
-            captioner, image_embedder, text_reader = NoModel(self.options.caption_source), None, None
-        plan = make_plan(self.options, captioner, self.store.thumbnail_dir, image_embedder, text_reader)
+            captioner, image_embedder, text_reader = NoModel(self.source), None, None
+        plan = make_plan(self.options, self.source, captioner, self.store.thumbnail_dir, image_embedder, text_reader)
         # Bytes the catalog already has need no decode; the readers are told before they start (no database
         # connection travels to them), and the feed asks the catalog again before captioning.
         known = KnownContents(self.catalog.settled_hashes(plan.model_id, plan.recaption) if to_read else ())
@@ -176,6 +181,18 @@ class Indexer:
 
         set_threads = getattr(captioner, "set_threads", lambda _threads: None)
         Feed(self.catalog, plan, reader, caption, write_and_embed, self.report, set_threads).run(self.catalog.pending(), to_read)
+
+    def _speed(self) -> str:
+        """The run's caption speed before its model loads: as asked; for --recaption the device's default (the
+        queue depends on it); else what the library's last captioning run used. The model, once loaded, says."""
+        if self.options.speed:
+            return self.options.speed
+        if self.options.recaption:
+            from indexer.caption import pick_device
+            from indexer.families import default_speed
+
+            return default_speed(self.options.model, pick_device(self.options.device))
+        return self.catalog.caption_speed() or "exact"
 
     def _text_reader(self) -> TextReaderLike:
         if self.text_reader is None:  # shipped with rapidocr: nothing to download, loads in milliseconds
@@ -264,7 +281,9 @@ def load_captioner(options: IndexOptions) -> CaptionModel:
 
     device = pick_device(options.device)
     threads = options.threads or default_split(device)[1]
-    return Captioner(options.model, device, threads, prompt=options.prompt, max_new_tokens=options.max_new_tokens)
+    return Captioner(
+        options.model, device, threads, prompt=options.prompt, max_new_tokens=options.max_new_tokens, speed=options.speed
+    )
 
 
 def load_text_reader(options: IndexOptions) -> TextReaderLike:

@@ -185,6 +185,7 @@ def with_place_name(metadata: PhotoMetadata | None) -> PhotoMetadata | None:
 
 def make_plan(
     options: IndexOptions,
+    source: str,
     captioner: CaptionModel,
     thumbnail_dir: Path,
     image_embedder: ImageEmbedderLike | None = None,
@@ -204,7 +205,7 @@ def make_plan(
         thumbnail_dir=str(thumbnail_dir) if options.thumbnails else None,
     )
     return RunPlan(
-        model_id=options.caption_source,
+        model_id=source,
         batch_size=batch_size_for(device, options.batch_size),
         workers=options.workers,
         threads=options.threads,

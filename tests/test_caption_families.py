@@ -140,11 +140,25 @@ def test_chat_scaffolding_and_repeats_are_cleaned_from_what_the_model_wrote(chec
 
 
 def test_the_default_family_blocks_repeated_phrases_at_generation(tiny_model):
+    beams = {}
+    for speed in ("exact", "fast"):
+        captioner = Captioner(str(tiny_model), device="cpu", threads=1, speed=speed)
+        calls = spy_on_generate(captioner)
+        captioner.caption(batch())
+        # vit-gpt2's known loop ("a woman in a hospital bed with a woman in a hospital bed") cannot be generated
+        assert calls[0]["no_repeat_ngram_size"] == 3
+        beams[speed] = calls[0]["num_beams"]
+    assert beams == {"exact": 4, "fast": 1}  # fast decodes greedily
+
+
+def test_the_default_models_default_speed_on_a_cpu_is_fast_and_is_recorded_with_its_captions(tiny_model):
+    from indexer.families import CaptionSettings
+
     captioner = Captioner(str(tiny_model), device="cpu", threads=1)
-    calls = spy_on_generate(captioner)
-    captioner.caption(batch())
-    # vit-gpt2's known loop ("a woman in a hospital bed with a woman in a hospital bed") cannot be generated
-    assert calls[0]["no_repeat_ngram_size"] == 3 and calls[0]["num_beams"] == 4
+    assert captioner.speed == "fast" and captioner.num_beams == 1
+    key = captioner.caption_settings.key
+    assert CaptionSettings.from_key(key).speed == "fast"  # --recaption and the app read it back
+    assert CaptionSettings(str(tiny_model)).key == str(tiny_model)  # exact keeps the key libraries already hold
 
 
 def test_a_prompt_for_a_model_that_takes_none_is_a_one_line_error(tiny_model):

@@ -50,7 +50,7 @@ def picture(rng: random.Random) -> tuple[Image.Image, str]:
     return image, f"a {shape_colour} {shape} on a {background} background"
 
 
-def train_captioner(target: Path, steps: int = 500, seed: int = 0) -> Path:
+def train_captioner(target: Path, steps: int = 500, seed: int = 0, samples: int = 2000) -> Path:
     """Train the captioner from random weights and save it with save_pretrained (tokenizer and processor too)."""
     import torch
 
@@ -72,21 +72,27 @@ def train_captioner(target: Path, steps: int = 500, seed: int = 0) -> Path:
     model = VisionEncoderDecoderModel.from_pretrained(target)
     tokenizer = AutoTokenizer.from_pretrained(target)
     processor = ViTImageProcessor.from_pretrained(target)
+    # One thread: a model this small trains ten times slower on two threads of a busy machine than on one.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     optimiser = torch.optim.AdamW(model.parameters(), lr=3e-3)
     rng = random.Random(seed)
+    # The pictures are drawn and tokenised once; each step trains on a random draw of them.
+    pictures, captions = zip(*(picture(rng) for _ in range(samples)))
+    pixels = processor(images=list(pictures), return_tensors="pt").pixel_values
+    tokens = tokenizer([f"{caption} {tokenizer.eos_token}" for caption in captions], return_tensors="pt", padding=True)
+    labels = tokens.input_ids.masked_fill(tokens.attention_mask == 0, -100)
     model.train()
     for step in range(steps):
-        pictures, captions = zip(*(picture(rng) for _ in range(48)))
-        pixels = processor(images=list(pictures), return_tensors="pt").pixel_values
-        tokens = tokenizer([f"{caption} {tokenizer.eos_token}" for caption in captions], return_tensors="pt", padding=True)
-        labels = tokens.input_ids.masked_fill(tokens.attention_mask == 0, -100)
-        loss = model(pixel_values=pixels, labels=labels).loss
+        chosen = torch.randint(0, samples, (48,))
+        loss = model(pixel_values=pixels[chosen], labels=labels[chosen]).loss
         loss.backward()
         optimiser.step()
         optimiser.zero_grad()
         for group in optimiser.param_groups:
             group["lr"] = 3e-3 * (1 - step / steps) + 1e-4
     model.eval()
+    torch.set_num_threads(threads)
     model.save_pretrained(target)
     return target
 
