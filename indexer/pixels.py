@@ -36,8 +36,12 @@ class PixelSpec:
         return max(self.height, self.width, self.shortest_edge or 0)
 
 
-# The processor backends whose pipeline is resize -> centre crop -> rescale -> normalise and nothing else.
+# The processor backends whose pipeline is resize -> centre crop -> rescale -> normalise and nothing else
+# (transformers 5.2x), and before those backends the processor classes that did only that themselves.
 _PLAIN_BACKENDS = ("PilBackend", "TorchvisionBackend")
+_PLAIN_CLASSES = frozenset(
+    f"{family}ImageProcessor{kind}" for family in ("ViT", "CLIP", "Siglip", "Blip") for kind in ("", "Fast", "Pil")
+)
 
 
 def spec_of(processor: Any) -> PixelSpec | None:
@@ -78,7 +82,7 @@ def _is_plain(processor: Any) -> bool:
             return all(
                 getattr(type(processor), name, None) is getattr(base, name, None) for name in ("_preprocess", "preprocess")
             )
-    return False
+    return type(processor).__name__ in _PLAIN_CLASSES
 
 
 _FILTERS = {"NEAREST": 0, "LANCZOS": 1, "BILINEAR": 2, "BICUBIC": 3, "BOX": 4, "HAMMING": 5}
