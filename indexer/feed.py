@@ -25,6 +25,11 @@ WRITE_QUEUE_BATCHES = 2  # batches captioned and waiting for the writer: bounds 
 PROCESSES_FROM = 24
 
 
+def uses_processes(to_read: int) -> bool:
+    """Whether a run with this many photos to read starts reader processes (and a full-text sync process)."""
+    return to_read >= PROCESSES_FROM
+
+
 class CoreSplit:
     """How many readers decode and how many threads torch has on a CPU, from what each stage costs.
 
@@ -140,11 +145,11 @@ class Feed:
         self.recent: OrderedDict[str, None] = OrderedDict()
         self._batch_decode = 0.0
 
-    def run(self, pending: Iterable[PendingFile], to_read: int) -> None:
+    def run(self, pending: Iterable[PendingFile], processes: bool) -> None:
         window = self.plan.batch_size * PREFETCH_BATCHES
         self.set_threads(self.split.threads)
         try:
-            with reader_runner(self.reader, self.split, processes=to_read >= PROCESSES_FROM) as runner:
+            with reader_runner(self.reader, self.split, processes) as runner:
                 runner.active = self.split.readers
                 for prepared in runner.map(pending, window):
                     self.report.decode_seconds += prepared.decode_seconds

@@ -6,16 +6,18 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
 from db.errors import CaptionaryError, IndexLockedError, ModelLoadError
 from db.store import Store
+from indexer.background_sync import FULLTEXT_SYNC_SECONDS, BackgroundSync
 from indexer.caption import CaptionModel
 from indexer.crawl import crawl, is_excluded_below, normalize_root
 from indexer.families import refuse_unwanted_prompt
-from indexer.feed import Feed
+from indexer.feed import Feed, uses_processes
 from indexer.ocr_pass import read_missing_text
 from indexer.reading import KnownContents, PhotoReader, Prepared, TextReaderLike
 from indexer.report import IndexOptions, IndexReport, NoProgress, Progress
@@ -23,7 +25,6 @@ from indexer.settings import DEFAULT_EMBEDDER
 from indexer.stages import CaptionStage, ImageEmbedderLike, NoModel, Writer, default_split, make_plan
 
 LOCK_NAME = "index.lock"
-FULLTEXT_SYNC_SECONDS = 2.0  # search sees new captions within about this long
 MASS_REMOVAL_SHARE = 0.5  # a run that would remove more than this share of a root's photos removes none
 
 
@@ -66,6 +67,7 @@ class Indexer:
         self.progress = progress or NoProgress()
         self.report = IndexReport()
         self.source = ""  # the run's caption source key (indexer/families.py CaptionSettings.key)
+        self.background_sync = False
 
     def run(self) -> IndexReport:
         for root in self.roots:
@@ -175,12 +177,16 @@ class Indexer:
         def write_and_embed(batch: list[Prepared]) -> None:  # on the writer thread
             nonlocal last_sync
             self._embed(write(batch))  # the captions just written, in one batch
-            if time.perf_counter() - last_sync >= FULLTEXT_SYNC_SECONDS:
+            if not self.background_sync and time.perf_counter() - last_sync >= FULLTEXT_SYNC_SECONDS:
                 self._sync()
                 last_sync = time.perf_counter()
 
         set_threads = getattr(captioner, "set_threads", lambda _threads: None)
-        Feed(self.catalog, plan, reader, caption, write_and_embed, self.report, set_threads).run(self.catalog.pending(), to_read)
+        feed = Feed(self.catalog, plan, reader, caption, write_and_embed, self.report, set_threads)
+        # A large run reads in processes and keeps full text in step from another one (indexer/background_sync.py).
+        self.background_sync = uses_processes(to_read)
+        with BackgroundSync(self.store.data_dir) if self.background_sync else nullcontext():
+            feed.run(self.catalog.pending(), processes=self.background_sync)
 
     def _speed(self) -> str:
         """The run's caption speed before its model loads: as asked; for --recaption the device's default (the
