@@ -2,8 +2,8 @@
 
 ThreadRunner runs it in threads of this process (a small run, or a stage that cannot be pickled).
 ProcessRunner runs it in spawned processes, so decoding never shares the model's interpreter: each process
-gets the function once, then one item at a time over its own pipe, so the parent always knows which items a
-process held. A process that dies (a decoder that crashes on one photo, the OOM killer) is replaced; the
+gets the function once, then small chunks of items over its own pipe, so the parent always knows which items
+a process held. A process that dies (a decoder that crashes on one photo, the OOM killer) is replaced; the
 items it held are retried one at a time, alone on a process, and an item that kills a process twice is
 answered by `on_crash` (a failure with its reason) instead of being retried forever."""
 
@@ -21,7 +21,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 ATTEMPTS = 2  # an item that kills its process this many times is given up on
-_DEPTH = 2  # items queued at each process: the next is ready when one finishes
+_DEPTH = 2  # tasks queued at each process: the next is ready when one finishes
+_CHUNK = 8  # items in one task, at most
 
 
 class StageCrashed(Exception):
@@ -57,7 +58,7 @@ class ThreadRunner(Generic[T, R]):
 
 
 def _serve(connection: Connection, function: Callable[[Any], Any]) -> None:
-    """A stage process: answer (task id, item) with (task id, result) until told to stop or the parent is gone."""
+    """A stage process: answer (ids, items) with (ids, [(ok, result)]) until told to stop or the parent is gone."""
     while True:
         try:
             message = connection.recv()
@@ -65,15 +66,18 @@ def _serve(connection: Connection, function: Callable[[Any], Any]) -> None:
             return
         if message is None:
             return
-        task_id, item = message
-        try:
-            connection.send((task_id, True, function(item)))
-        except Exception as error:  # a bug in the stage for one item: reported for that item, the process goes on
-            connection.send((task_id, False, f"{type(error).__name__}: {error}"))
+        task_ids, items = message
+        answers = []
+        for item in items:
+            try:
+                answers.append((True, function(item)))
+            except Exception as error:  # a bug in the stage for one item: reported for that item, the process goes on
+                answers.append((False, f"{type(error).__name__}: {error}"))
+        connection.send((task_ids, answers))
 
 
 class _Slot:
-    """One stage process and the tasks sent to it that have not come back."""
+    """One stage process and the tasks (lists of item ids) sent to it that have not come back."""
 
     def __init__(self, context: Any, function: Callable[[Any], Any]) -> None:
         parent, child = context.Pipe()
@@ -81,8 +85,8 @@ class _Slot:
         self.process = context.Process(target=_serve, args=(child, function), daemon=True, name="captionary-reader")
         self.process.start()
         child.close()
-        self.tasks: list[int] = []
-        self.alone = False  # running a suspect task: nothing else is sent until it returns
+        self.tasks: list[list[int]] = []
+        self.alone = False  # running a suspect item: nothing else is sent until it returns
         self.dead = False  # a send failed: the process is gone, its replacement is on the way
         self.ended = False  # its pipe reached the end: nothing more will come from it
 
@@ -94,7 +98,7 @@ class ProcessRunner(Generic[T, R]):
         self.lock = threading.Condition()
         self.slots = [_Slot(self.context, function) for _ in range(processes)]
         self.active = processes  # how many of them are given new items (indexer/feed.py CoreSplit)
-        self.queue: deque[int] = deque()
+        self.queue: deque[list[int]] = deque()
         self.items: dict[int, T] = {}
         self.results: dict[int, R] = {}
         self.crashes: dict[int, int] = {}
@@ -108,28 +112,38 @@ class ProcessRunner(Generic[T, R]):
         return len(self.slots)
 
     def map(self, items: Iterable[T], ahead: int) -> Iterator[R]:
-        """The function's results in input order, with at most `ahead` items submitted and not yet yielded."""
+        """The function's results in input order, with at most `ahead` items submitted and not yet yielded.
+
+        Items travel in chunks (up to _CHUNK, fewer when `ahead` is small): every message the parent handles
+        costs it the interpreter's lock, which the model's thread holds most of the time."""
+        chunk = max(1, min(_CHUNK, ahead // (2 * _DEPTH * max(1, self.active))))
         next_id = submitted = 0
+        waiting: list[int] = []
         source = iter(items)
         exhausted = False
         while True:
             while not exhausted and submitted - next_id < ahead:
                 try:
-                    item = next(source)
+                    self.items[submitted] = next(source)
                 except StopIteration:
                     exhausted = True
                     break
-                self._submit(submitted, item)
+                waiting.append(submitted)
                 submitted += 1
+                if len(waiting) >= chunk:
+                    self._submit(waiting)
+                    waiting = []
+            if waiting:  # the next result may be in it: never wait on a chunk not sent
+                self._submit(waiting)
+                waiting = []
             if next_id == submitted:
                 return
             yield self._result(next_id)
             next_id += 1
 
-    def _submit(self, task_id: int, item: T) -> None:
+    def _submit(self, task: list[int]) -> None:
         with self.lock:
-            self.items[task_id] = item
-            self.queue.append(task_id)
+            self.queue.append(task)
             self._dispatch()
 
     def _result(self, task_id: int) -> R:
@@ -142,10 +156,10 @@ class ProcessRunner(Generic[T, R]):
             return self.results.pop(task_id)
 
     def _dispatch(self) -> None:
-        """Hand queued tasks to processes with room; a suspect task goes alone to an idle process."""
+        """Hand queued tasks to processes with room; a suspect item goes alone to an idle process."""
         while self.queue:
-            task_id = self.queue[0]
-            suspect = task_id in self.crashes
+            task = self.queue[0]
+            suspect = any(task_id in self.crashes for task_id in task)
             if suspect:
                 free = [slot for slot in self.slots if not slot.tasks and not slot.dead]
             else:
@@ -155,12 +169,12 @@ class ProcessRunner(Generic[T, R]):
                 return
             slot = min(free, key=lambda candidate: len(candidate.tasks))
             try:
-                slot.connection.send((self.queue[0], self.items[task_id]))
+                slot.connection.send((task, [self.items[task_id] for task_id in task]))
             except OSError:  # the process died and its sentinel is not handled yet: the task never reached it
                 slot.dead = True
                 continue
             self.queue.popleft()
-            slot.tasks.append(task_id)
+            slot.tasks.append(task)
             slot.alone = suspect
 
     def _pump(self) -> None:
@@ -179,14 +193,15 @@ class ProcessRunner(Generic[T, R]):
     def _collect(self, slot: _Slot, ready: Any) -> None:
         if ready is slot.connection:
             try:
-                task_id, ok, value = slot.connection.recv()
+                task, answers = slot.connection.recv()
             except (EOFError, OSError):
                 slot.ended = True  # the process is gone; its sentinel (now, or at the next wait) replaces it
                 return
             with self.lock:
-                slot.tasks.remove(task_id)
+                slot.tasks.remove(task)
                 slot.alone = False
-                self.results[task_id] = value if ok else self.on_crash(self.items[task_id], value)
+                for task_id, (ok, value) in zip(task, answers):
+                    self.results[task_id] = value if ok else self.on_crash(self.items[task_id], value)
                 self._dispatch()
                 self.lock.notify_all()
             return
@@ -201,7 +216,7 @@ class ProcessRunner(Generic[T, R]):
         with self.lock:
             if self.closed or slot not in self.slots:
                 return
-            lost = list(slot.tasks)
+            lost = [task_id for task in slot.tasks for task_id in task]
             self.slots[self.slots.index(slot)] = _Slot(self.context, self.function)
             slot.connection.close()
             for task_id in reversed(lost):
@@ -209,7 +224,7 @@ class ProcessRunner(Generic[T, R]):
                 if self.crashes[task_id] >= ATTEMPTS:
                     self.results[task_id] = self.on_crash(self.items[task_id], f"reading it stopped the reader process ({how})")
                 else:
-                    self.queue.appendleft(task_id)  # retried first, alone on a process
+                    self.queue.appendleft([task_id])  # retried first, one at a time, alone on a process
             self._dispatch()
             self.lock.notify_all()
 
