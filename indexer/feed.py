@@ -36,9 +36,9 @@ class CoreSplit:
     """How many readers decode and how many threads torch has on a CPU, from what each stage costs.
 
     Photos are decoded by `readers` of the started processes (or threads) and captioned with `threads` torch
-    threads. When neither was asked for, both follow the measured cost per photo: reader CPU seconds against
-    model seconds times its threads. A big model on 2 cores gets both cores and one reader (decoding is 3% of
-    the work); a tiny one gets one thread and both cores decode (bench/throughput.py)."""
+    threads. When neither was asked for, both follow the measured cost per photo: the readers' CPU seconds
+    against this process's (the model, the writer, the caption embeddings). A big model on 2 cores gets both
+    cores and one reader (decoding is 3% of the work); a tiny one a core each (bench/throughput.py)."""
 
     def __init__(self, plan: RunPlan, cores: int | None = None) -> None:
         self.cores = cores or os.cpu_count() or 1
@@ -50,11 +50,11 @@ class CoreSplit:
         self.adapts = plan.device == "cpu" and not (self.fixed_readers and self.fixed_threads)
         self._decode = self._model = 0.0
 
-    def measured(self, decode_seconds: float, model_seconds: float, photos: int) -> None:
-        """A batch's reader CPU seconds and model wall seconds; moves cores toward the dearer stage."""
+    def measured(self, decode_seconds: float, run_seconds: float, photos: int) -> None:
+        """Reader CPU seconds and this process's CPU seconds since the last batch; moves cores to the dearer."""
         if not self.adapts or not photos:
             return
-        decode, model = decode_seconds / photos, model_seconds * self.threads / photos
+        decode, model = decode_seconds / photos, run_seconds / photos
         weight = 0.5 if self._decode or self._model else 1.0  # a running mean: one odd batch moves it halfway
         self._decode += weight * (decode - self._decode)
         self._model += weight * (model - self._model)
@@ -146,6 +146,7 @@ class Feed:
         # Hashes sent to the model in this run: a twin of one may arrive before the writer committed it.
         self.recent: OrderedDict[str, None] = OrderedDict()
         self._batch_decode = 0.0
+        self._cpu = time.process_time()
 
     def run(self, pending: Iterable[PendingFile], processes: bool) -> None:
         window = self.plan.batch_size * PREFETCH_BATCHES
@@ -199,13 +200,13 @@ class Feed:
     def _caption_waiting(self) -> None:
         if not self.to_model:
             return
-        started = time.perf_counter()
         for item in self.caption(self.to_model):
             self.to_write.append(item)
             self.to_write.extend(self.followers.pop(item.content_hash, []))
             self.recent[item.content_hash] = None
         threads = self.split.threads
-        self.split.measured(self._batch_decode, time.perf_counter() - started, len(self.to_model))
+        spent, self._cpu = time.process_time() - self._cpu, time.process_time()
+        self.split.measured(self._batch_decode, spent, len(self.to_model))
         if self.split.threads != threads:
             self.set_threads(self.split.threads)
         self._batch_decode = 0.0

@@ -183,6 +183,14 @@ def with_place_name(metadata: PhotoMetadata | None) -> PhotoMetadata | None:
     return replace(metadata, place=place_name(metadata.latitude, metadata.longitude))
 
 
+def free_gpu_bytes(device: str) -> int | None:
+    if device != "cuda":
+        return None
+    import torch
+
+    return int(torch.cuda.mem_get_info()[0])
+
+
 def make_plan(
     options: IndexOptions,
     source: str,
@@ -206,7 +214,7 @@ def make_plan(
     )
     return RunPlan(
         model_id=source,
-        batch_size=batch_size_for(device, options.batch_size),
+        batch_size=batch_size_for(device, options.batch_size, free_gpu_bytes(device)),
         workers=options.workers,
         threads=options.threads,
         device=device,
