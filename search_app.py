@@ -85,7 +85,9 @@ def load_captioner(source: str):
     from indexer.families import CaptionSettings
 
     wanted = CaptionSettings.from_key(source)
-    return Captioner(wanted.model_id, settings=settings(), prompt=wanted.prompt, max_new_tokens=wanted.max_new_tokens)
+    return Captioner(
+        wanted.model_id, settings=settings(), prompt=wanted.prompt, max_new_tokens=wanted.max_new_tokens, speed=wanted.speed
+    )
 
 
 # -- search page ---------------------------------------------------------------------------------

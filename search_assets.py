@@ -137,7 +137,7 @@ def result_count(page: SearchPage) -> str:
 
 def model_name(source: str) -> str:
     """A caption source as people know it (`vit-gpt2-image-captioning`, not the folder it was loaded from),
-    with the prompt and length it was asked for when those were not the model's defaults."""
+    with the prompt, length and speed it was asked for when those were not the model's defaults."""
     from indexer.families import CaptionSettings
 
     wanted = CaptionSettings.from_key(source)
@@ -145,6 +145,7 @@ def model_name(source: str) -> str:
     asked = [
         f"prompt “{wanted.prompt}”" if wanted.prompt else "",
         f"{wanted.max_new_tokens} tokens" if wanted.max_new_tokens else "",
+        "fast" if wanted.speed == "fast" else "",
     ]
     return f"{name} ({', '.join(part for part in asked if part)})" if any(asked) else name
 

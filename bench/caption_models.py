@@ -41,7 +41,7 @@ def measure(family: str, args) -> dict:
     from bench.photoset import realistic_photo
     from bench.throughput import peak_rss_mb
     from indexer.captioner import Captioner
-    from indexer.stages import reduce_for_model
+    from indexer.reading import reduce_for_model
 
     with tempfile.TemporaryDirectory() as folder:
         model_dir = build(family, Path(folder) / family)

@@ -32,7 +32,7 @@ def main() -> None:
 
     from indexer.captioner import Captioner
     from indexer.imaging import THUMBNAIL_SIDE, open_photo
-    from indexer.stages import reduce_for_model
+    from indexer.reading import reduce_for_model
 
     torch.set_num_threads(1)
     captioner = Captioner(args.model or str(tiny_model()), device="cpu", threads=1)

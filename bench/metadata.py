@@ -153,17 +153,19 @@ def run_mode(mode: str, tree: Path, data_dir: Path, threads: int) -> dict:
     from db.batch import PhotoMetadata
     from db.models import File
     from db.store import Store
-    from indexer import stages
+    from indexer import feed, reading
     from indexer.pipeline import index_roots
     from indexer.report import IndexOptions
 
+    # The metadata reader is swapped in this process: reader processes would import the real one.
+    feed.PROCESSES_FROM = 1 << 62
     if mode == "none":
-        stages.read_metadata = lambda source, path, sidecars, follow_symlinks=False: PhotoMetadata(sidecars=sidecars)
+        reading.read_metadata = lambda source, path, sidecars, follow_symlinks=False: PhotoMetadata(sidecars=sidecars)
     elif mode == "exif":
-        stages.read_metadata = exif_only
+        reading.read_metadata = exif_only
     elif mode == "exiftool":
         reader = ExiftoolReader()
-        stages.read_metadata = exiftool_metadata(reader)
+        reading.read_metadata = exiftool_metadata(reader)
     options = IndexOptions(model="no-op", embeddings=False, image_embedder=None, thumbnails=False)
     with Store.open(data_dir) as store:
         if mode == "reread":

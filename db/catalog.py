@@ -261,6 +261,16 @@ class Catalog:
         with self.sessions.begin() as session:
             session.merge(Meta(key="image_embedder", value=embedder_id or ""))
 
+    def caption_speed(self) -> str | None:
+        """The speed the library's last captioning run used (a run that loads no model reports against it)."""
+        with self.sessions() as session:
+            remembered = session.get(Meta, "caption_speed")
+            return remembered.value if remembered is not None else None
+
+    def remember_caption_speed(self, speed: str) -> None:
+        with self.sessions.begin() as session:
+            session.merge(Meta(key="caption_speed", value=speed))
+
     def without_text(self, after: int, limit: int) -> list[tuple[int, str]]:
         """(content id, one of its paths) for contents whose text was never read, by id."""
         return self._contents_lacking(Content.ocr_engine.is_(None), after, limit)
@@ -341,3 +351,12 @@ class Catalog:
             session.delete(known)
             collect_orphan_contents(session, self.store)
         return len(ids)
+
+    def settled_hashes(self, model_id: str, recaption: bool) -> Iterator[str]:
+        """The hashes of contents a run with this caption source leaves alone: captioned by it, by a person, or
+        (without --recaption) by any model."""
+        query = select(Content.hash)
+        if recaption:
+            query = query.where((Content.model == model_id) | Content.user_caption.is_not(None))
+        with self.sessions() as session:
+            yield from session.scalars(query.execution_options(yield_per=10_000))

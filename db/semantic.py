@@ -71,12 +71,14 @@ def to_blob(vector: np.ndarray) -> bytes:
 
 
 def dot_products(queries: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """queries (q x d) . matrix (n x d) as float32 (q x n), for float16 rows."""
+    """queries (q x d) . matrix (n x d) as float32 (q x n), for float16 unit rows: their cosines, within [-1, 1]
+    (rounded to float16, a unit row's product with itself can come out a hair above 1)."""
     import simsimd
 
     if not len(matrix) or not len(queries):
         return np.zeros((len(queries), len(matrix)), dtype=np.float32)
-    return np.asarray(simsimd.cdist(queries, matrix, metric="dot"), dtype=np.float32)
+    products = np.asarray(simsimd.cdist(queries, matrix, metric="dot"), dtype=np.float32)
+    return np.clip(products, -1.0, 1.0, out=products)
 
 
 class VectorIndex:

@@ -3,13 +3,15 @@ each is prompted and decoded), in batches, on the GPU when there is one."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from db.errors import ModelLoadError
 from indexer.caption import _input_side, _quiet_libraries, model_location, pick_device
 from indexer.caption_text import clean_caption
-from indexer.families import CaptionSettings, Family, family_of
+from indexer.families import CaptionSettings, Family, family_of, speed_for
+from indexer.imaging import for_model
+from indexer.pixels import PixelSpec, spec_of, to_tensor
 from indexer.settings import DEFAULT_MODEL, Settings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,10 +33,10 @@ class Captioner:
         settings: Settings | None = None,
         prompt: str | None = None,
         max_new_tokens: int | None = None,
+        speed: str | None = None,
     ) -> None:
         self.model_id = model_id
         self.settings = settings or Settings.resolve()
-        self.caption_settings = CaptionSettings(model_id, prompt, max_new_tokens)
         self.max_batch: int | None = None  # set when a batch ran out of GPU memory
         # Where from, before torch is imported: a model that cannot be found fails in milliseconds, not seconds.
         self._location = model_location(self.model_id, self.settings)
@@ -46,9 +48,13 @@ class Captioner:
             torch.set_num_threads(threads)
         self.device = pick_device(device)
         self._load()
+        self.speed = speed or speed_for(self.family, self.device)
+        self.caption_settings = CaptionSettings(model_id, prompt, max_new_tokens, self.speed)
         self.prompt, self.max_new_tokens = self.caption_settings.effective(self.family)
+        self.num_beams = 1 if self.speed == "fast" else self.family.num_beams
         self.dtype = compute_dtype(self.family, self.device)
         self.model = self.model.to(self.device, dtype=self.dtype).eval()
+        self._check_window()
 
     def _load(self) -> None:
         from transformers import (
@@ -81,38 +87,83 @@ class Captioner:
         if self.family.echoes_prompt and hasattr(self.tokenizer, "padding_side"):
             self.tokenizer.padding_side = "left"  # every answer starts at the same column, after the prompt
         self.input_side = self.family.input_side or _input_side(self.image_processor)
+        # A pixels-only family with a plain processor takes photos fitted by the reader processes (indexer/pixels.py).
+        self.pixel_spec: PixelSpec | None = spec_of(self.image_processor) if self.processor is None else None
+
+    def set_threads(self, threads: int) -> None:
+        """Torch's CPU threads, as the run's core split moves them (indexer/feed.py)."""
+        import torch
+
+        if threads != torch.get_num_threads():
+            torch.set_num_threads(threads)
+
+    def _check_window(self) -> None:
+        """A prompt and caption longer than the language model's window fail at the first photo (an index past
+        its position table) or come out garbled: refused here, before any photo, in the flags' own terms."""
+        from PIL import Image as PILImage
+
+        config = self.model.config
+        window = getattr(config.get_text_config(), "max_position_embeddings", None)
+        if not isinstance(window, int):
+            return
+        inputs = self.model_inputs([PILImage.new("RGB", (self.input_side, self.input_side))])
+        used = int(inputs["input_ids"].shape[1]) if "input_ids" in inputs else 1  # else generation starts at one token
+        prompt = len(self.tokenizer(self.prompt, add_special_tokens=False)["input_ids"]) if self.prompt else 0
+        fixed = used - prompt  # the photo's tokens and the template's
+        # An encoder-decoder (Florence-2) reads the prompt in its encoder and writes the caption in its decoder,
+        # each with its own window; a decoder-only model holds both in one.
+        apart = bool(getattr(config, "is_encoder_decoder", False))
+        room = window - fixed - (0 if apart else self.max_new_tokens)
+        if self.caption_settings.prompt is not None and prompt > room:
+            caption = "" if apart else f" and {self.max_new_tokens} for the caption"
+            raise ModelLoadError(
+                f"--prompt: the prompt is {prompt} tokens; this model takes at most {max(room, 0)} (a window of {window} "
+                f"tokens, less {fixed} for the photo and the template{caption}); shorten the prompt"
+            )
+        longest = window - (1 if apart else used)
+        if self.max_new_tokens > longest:
+            raise ModelLoadError(
+                f"--max-new-tokens: this model writes at most {max(longest, 0)} tokens after its prompt (a window of "
+                f"{window} tokens); pass --max-new-tokens {max(longest, 1)} or fewer"
+            )
 
     def caption(self, images: Sequence[Image.Image]) -> list[str]:
-        """Caption a batch: one processor call and one `generate` for all of them.
+        """Caption a batch: one processor call and one `generate` for all of them."""
+        return self._in_batches(list(images), lambda part: self._generate(self.model_inputs(part)))
 
-        A batch that does not fit in the GPU's memory is split in halves, and later batches are cut to
+    def caption_pixels(self, pixels: Sequence[Any]) -> list[str]:
+        """Caption photos already fitted to pixel_spec (uint8 arrays): one tensor, normalised on the device."""
+        spec = self.pixel_spec
+        assert spec is not None
+        return self._in_batches(
+            list(pixels), lambda part: self._generate({"pixel_values": to_tensor(part, spec, self.device, self.dtype)})
+        )
+
+    def _in_batches(self, items: list[Any], run: Callable[[list[Any]], list[str]]) -> list[str]:
+        """A batch that does not fit in the GPU's memory is split in halves, and later batches are cut to
         the size that fitted: a large default batch is fast on a big card and still works on a small one."""
-        if not images:
+        if not items:
             return []
         import torch
 
-        if self.max_batch and len(images) > self.max_batch:
-            return [
-                text
-                for start in range(0, len(images), self.max_batch)
-                for text in self.caption(images[start : start + self.max_batch])
-            ]
+        if self.max_batch and len(items) > self.max_batch:
+            return [text for start in range(0, len(items), self.max_batch) for text in run(items[start : start + self.max_batch])]
         try:
-            return self._generate(images)
+            return run(items)
         except torch.cuda.OutOfMemoryError:
             if self.device == "cuda":
                 torch.cuda.empty_cache()
-            if len(images) == 1:
+            if len(items) == 1:
                 raise ModelLoadError(
                     f"Not enough GPU memory to caption one photo with '{self.model_id}'; "
                     "close other GPU programs or pass --device cpu"
                 ) from None
-            self.max_batch = len(images) // 2
-            return self.caption(images)
+            self.max_batch = len(items) // 2
+            return self._in_batches(items, run)
 
     def model_inputs(self, images: Sequence[Image.Image]) -> dict[str, Any]:
         """What the processor makes of a batch: pixels, and for a prompted family the prompt's tokens."""
-        pictures = list(images)
+        pictures = [for_model(image, self.input_side) for image in images]
         prompting = self.family.prompting
         if self.processor is None:
             return {"pixel_values": self.image_processor(images=pictures, return_tensors="pt").pixel_values}
@@ -130,16 +181,16 @@ class Captioner:
             _open_prompt(inputs, {self.tokenizer.eos_token_id, getattr(self.tokenizer, "sep_token_id", None)})
         return inputs
 
-    def _generate(self, images: Sequence[Image.Image]) -> list[str]:
+    def _generate(self, inputs: dict[str, Any]) -> list[str]:
         import torch
 
         family = self.family
         with torch.inference_mode():
             moved = {}
-            for key, tensor in self.model_inputs(images).items():
+            for key, tensor in inputs.items():
                 if not isinstance(tensor, torch.Tensor):
                     continue
-                if self.device == "cuda":
+                if self.device == "cuda" and tensor.device.type == "cpu":
                     # Pinned host memory lets the copy run asynchronously with the previous batch.
                     tensor = tensor.pin_memory()
                 dtype = self.dtype if tensor.is_floating_point() else tensor.dtype
@@ -147,7 +198,7 @@ class Captioner:
             output = self.model.generate(
                 **moved,
                 max_new_tokens=self.max_new_tokens,
-                num_beams=family.num_beams,
+                num_beams=self.num_beams,
                 no_repeat_ngram_size=family.no_repeat_ngram_size or None,
                 do_sample=False,
             )

@@ -25,6 +25,7 @@ from indexer.cli_options import (
     model_option,
     open_semantic_store,
     prompt_option,
+    speed_option,
 )
 from indexer.console import TqdmProgress, print_search_page, run_streamlit, streamlit_command
 from indexer.settings import Settings
@@ -84,19 +85,21 @@ def cli() -> None:
 @model_option
 @prompt_option
 @max_new_tokens_option
+@speed_option
 @batch_option
 @device_option
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
     default=None,
-    help="Decode threads [default: half the cores on CPU, up to 8 on a GPU].",
+    help="Reader processes that hash, decode, read metadata and make thumbnails [default: on a CPU, as many as "
+    "what decoding costs beside the model earns; on a GPU, the cores less one].",
 )
 @click.option(
     "--threads",
     type=click.IntRange(1, 256),
     default=None,
-    help="Torch CPU threads [default: the cores the decode workers leave].",
+    help="Torch CPU threads [default: on a CPU, as many as what the model costs beside decoding earns].",
 )
 @click.option(
     "--exclude",
@@ -133,7 +136,7 @@ def index(roots, data_dir, model, embedder, image_embedder, no_thumbnails, no_em
     from indexer.report import IndexOptions
 
     settings = Settings.resolve(data_dir=data_dir, model=model, embedder=embedder, image_embedder=image_embedder)
-    # flags: prompt, max_new_tokens, batch_size, device, workers, threads, excludes, follow_symlinks, recaption,
+    # flags: prompt, max_new_tokens, speed, batch_size, device, workers, threads, excludes, follow_symlinks, recaption,
     # ocr, allow_removal
     options = IndexOptions(
         model=settings.model,
@@ -211,16 +214,19 @@ def search(query, data_dir, limit, mode, embedder, as_json) -> None:
 @model_option
 @prompt_option
 @max_new_tokens_option
+@speed_option
 @batch_option
 @device_option
 @json_option
-def caption(images, model, prompt, max_new_tokens, batch_size, device, as_json) -> None:
+def caption(images, model, prompt, max_new_tokens, speed, batch_size, device, as_json) -> None:
     """Caption image files or http(s) URLs and print the captions; nothing is stored."""
     from indexer.captioner import Captioner
     from indexer.sources import caption_sources
 
     settings = Settings.resolve(model=model)
-    captioner = Captioner(settings.model, device=device, settings=settings, prompt=prompt, max_new_tokens=max_new_tokens)
+    captioner = Captioner(
+        settings.model, device=device, settings=settings, prompt=prompt, max_new_tokens=max_new_tokens, speed=speed
+    )
     results = caption_sources(list(images), captioner, batch_size)
     if as_json:
         click.echo(

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from indexer.cli_options import (
+    FiniteFloatRange,
     data_dir_option,
     embedder_option,
     image_embedder_option,
@@ -283,7 +284,7 @@ def similar(source, data_dir, limit, as_json) -> None:
 @data_dir_option
 @click.option(
     "--threshold",
-    type=click.FloatRange(0.0, 1.0),
+    type=FiniteFloatRange(0.0, 1.0),
     default=None,
     help="Cosine similarity of image vectors at or above which photos group [default: 0.95].",
 )

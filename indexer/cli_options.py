@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,7 +11,19 @@ import click
 
 from db.store import Store
 from db.store import open_store as open_library
+from indexer.families import SPEEDS
 from indexer.settings import DEFAULT_BATCH_SIZE, Settings
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A FloatRange that also refuses nan, which every comparison lets through (`--threshold nan` grouped nothing)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number
+
 
 data_dir_option = click.option(
     "--data-dir",
@@ -79,4 +92,11 @@ max_new_tokens_option = click.option(
     default=None,
     metavar="N",
     help="Longest caption in tokens [default: the model family's: 16 for vit-gpt2, 128 for Florence-2, 80 for chat models].",
+)
+speed_option = click.option(
+    "--speed",
+    type=click.Choice(SPEEDS),
+    default=None,
+    help="exact: the family's beam search; fast: greedy decoding, a fifth of the time on a CPU with the same "
+    "captions where measured (README: Choosing a caption model) [default: fast on a CPU for vit-gpt2, else exact].",
 )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from db.errors import ModelLoadError
@@ -42,6 +43,9 @@ class Family:
     # too much: Qwen-VL's are pixel counts (up to 12.8 MP, thousands of image tokens a photo), SmolVLM's a
     # longest edge for its tiles. None: read from the image processor.
     input_side: int | None = None
+    # `--speed fast` (greedy decoding) is the default on a CPU: measured to keep the captions and cost a fifth
+    # (bench/cpu_speed.py, README "Choosing a caption model"); False: exact until measured for the family.
+    fast_on_cpu: bool = False
     # The model guide (README and `captionary models`).
     checkpoint: str = ""
     size: str = ""
@@ -63,6 +67,7 @@ FAMILIES: tuple[Family, ...] = (
         max_new_tokens=16,
         num_beams=4,
         no_repeat_ngram_size=3,
+        fast_on_cpu=True,
         checkpoint="nlpconnect/vit-gpt2-image-captioning",
         size="239M",
         license="Apache-2.0",
@@ -230,6 +235,52 @@ def cached_caption_models() -> dict[str, str]:
     return found
 
 
+SPEEDS = ("exact", "fast")
+
+
+def family_on_disk(model_id: str) -> Family | None:
+    """The family of a model before it loads: from its config.json in its folder or the Hub cache (never the
+    network), or from the model guide's checkpoint ids (the default model's family is known before its first
+    download); None when neither says."""
+    family = BY_MODEL_TYPE.get(_model_type(_config_on_disk(model_id)) or "")
+    return family or next((family for family in FAMILIES if family.checkpoint == model_id), None)
+
+
+def speed_for(family: Family | None, device: str) -> str:
+    """The default speed: `fast` on a CPU for a family measured to keep its captions that way, else `exact`."""
+    return "fast" if device == "cpu" and family is not None and family.fast_on_cpu else "exact"
+
+
+def default_speed(model_id: str, device: str) -> str:
+    """speed_for a model that has not loaded yet (a run's caption source is known before its model loads)."""
+    return speed_for(family_on_disk(model_id), device)
+
+
+def refuse_unwanted_prompt(model_id: str, prompt: str | None) -> None:
+    """--prompt for a model that takes none, refused before a run: the run loads its model only once a photo
+    needs a caption, and a flag that means nothing must not pass unnoticed until then. The family comes from the
+    checkpoint's config.json, in its folder or the Hub cache (never the network); a model not on this machine
+    is checked when it loads."""
+    if prompt is None:
+        return
+    family = BY_MODEL_TYPE.get(_model_type(_config_on_disk(model_id)) or "")
+    if family is not None:
+        CaptionSettings(model_id, prompt).effective(family)
+
+
+def _config_on_disk(model_id: str) -> Path | None:
+    folder = Path(model_id).expanduser()
+    if folder.is_dir():
+        return folder / "config.json"
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        found = try_to_load_from_cache(model_id, "config.json")
+    except Exception:  # not a valid repo id: not in the cache either
+        return None
+    return Path(found) if isinstance(found, str) else None
+
+
 def _model_type(config_path) -> str | None:
     try:
         value = json.loads(config_path.read_text(encoding="utf-8")).get("model_type")
@@ -245,6 +296,7 @@ class CaptionSettings:
     model_id: str
     prompt: str | None = None  # None: the family's default
     max_new_tokens: int | None = None  # None: the family's default
+    speed: str = "exact"  # SPEEDS: fast decodes greedily where the family's default is a beam search
 
     def effective(self, family: Family) -> tuple[str | None, int]:
         if self.prompt is not None and not family.takes_prompt:
@@ -258,10 +310,15 @@ class CaptionSettings:
     @property
     def key(self) -> str:
         """What the library records as a caption's source. The model id alone when neither --prompt nor
-        --max-new-tokens was given (what libraries from before them hold); with the settings appended
-        otherwise, so `index --recaption` redoes captions written with other settings and `stats` tells
+        --max-new-tokens was given and the speed is exact (what libraries from before them hold); with the
+        settings appended otherwise, so `index --recaption` redoes captions written with other settings and `stats` tells
         them apart."""
-        extra = {name: value for name, value in (("prompt", self.prompt), ("max_new_tokens", self.max_new_tokens)) if value}
+        settings = (
+            ("prompt", self.prompt),
+            ("max_new_tokens", self.max_new_tokens),
+            ("speed", self.speed != "exact" and self.speed),
+        )
+        extra = {name: value for name, value in settings if value}
         if not extra:
             return self.model_id
         return f"{self.model_id}{KEY_SEPARATOR}{json.dumps(extra, ensure_ascii=False, sort_keys=True)}"
@@ -275,7 +332,8 @@ class CaptionSettings:
             values = {}
         if not isinstance(values, dict):
             values = {}
-        return cls(model_id, values.get("prompt"), values.get("max_new_tokens"))
+        speed = values.get("speed")
+        return cls(model_id, values.get("prompt"), values.get("max_new_tokens"), speed if speed in SPEEDS else "exact")
 
 
 KEY_SEPARATOR = " | "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import os
 import threading
 from collections.abc import Iterator
@@ -31,6 +32,9 @@ except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
 MAX_SIDE = 65_000
 THUMBNAIL_SIDE = 320
 THUMBNAIL_QUALITY = 82
+# Sides further apart than this (a 1x60000 strip) are evened out before a model sees the picture: processors
+# that scale the shorter side up to their input would make such a strip thousands of times the usual size.
+MODEL_MAX_ASPECT = 20
 
 
 class ImageReadError(Exception):
@@ -74,10 +78,14 @@ def open_regular(path: str, follow_symlinks: bool = False) -> Iterator[tuple[Bin
 def read_regular_photo(path: str, follow_symlinks: bool = False) -> Iterator[tuple[os.stat_result, str, bytes | BinaryIO]]:
     """(stat, SHA-256, what to decode from) of a regular file no larger than MAX_PHOTO_BYTES, read once."""
     with open_regular(path, follow_symlinks) as (handle, stat):
-        if stat.st_size > MAX_PHOTO_BYTES:
-            raise ImageReadError(f"too large ({stat.st_size} bytes; limit {MAX_PHOTO_BYTES})")
+        refuse_too_large(stat.st_size)
         content_hash, source = read_and_hash(handle, stat.st_size)
         yield stat, content_hash, source
+
+
+def refuse_too_large(size: int) -> None:
+    if size > MAX_PHOTO_BYTES:
+        raise ImageReadError(f"too large ({size} bytes; limit {MAX_PHOTO_BYTES})")
 
 
 def check_indexed_file(path: str, size: int) -> None:
@@ -143,8 +151,11 @@ def _check_size(width: int, height: int) -> None:
 
 
 def _refuse_empty(source: str | Path | bytes | BinaryIO) -> None:
-    if isinstance(source, (str, Path)) and os.path.getsize(source) == 0:
-        raise ImageReadError("empty file")
+    if isinstance(source, (str, Path)):
+        size = os.path.getsize(source)
+        if size == 0:
+            raise ImageReadError("empty file")
+        refuse_too_large(size)  # a file named on the command line (similar, caption) is capped as indexing caps it
     if isinstance(source, bytes) and not source:
         raise ImageReadError("empty file")
     if hasattr(source, "seek") and not isinstance(source, bytes) and source.seek(0, io.SEEK_END) == 0:
@@ -242,6 +253,28 @@ def _decode(stream: str | Path | BinaryIO, min_side: int, orientation: int | Non
     if orientation in (5, 6, 7, 8):
         width, height = height, width
     return rgb, width, height, image_format
+
+
+def bounded_aspect(image: Image.Image, max_aspect: float, longer_side: int) -> Image.Image:
+    """The picture itself when its longer side is at most `max_aspect` times its shorter; else shrunk to at most
+    `longer_side` along its length and padded with white across it to that ratio, the picture centred."""
+    width, height = image.size
+    if max(width, height) <= max_aspect * min(width, height):
+        return image
+    if max(width, height) > longer_side:
+        image = image.copy()
+        image.thumbnail((longer_side, longer_side))  # keeps at least one pixel across
+        width, height = image.size
+    padded = (max(width, math.ceil(height / max_aspect)), max(height, math.ceil(width / max_aspect)))
+    canvas = Image.new("RGB", padded, (255, 255, 255))
+    canvas.paste(image.convert("RGB"), ((padded[0] - width) // 2, (padded[1] - height) // 2))
+    return canvas
+
+
+def for_model(image: Image.Image, input_side: int) -> Image.Image:
+    """What a caption model or image embedder is given: a strip evened out to MODEL_MAX_ASPECT, no longer than
+    the model's input side times that ratio; any other photo as it is."""
+    return bounded_aspect(image, MODEL_MAX_ASPECT, input_side * MODEL_MAX_ASPECT)
 
 
 def make_thumbnail(image: Image.Image, side: int = THUMBNAIL_SIDE) -> Image.Image:

@@ -9,6 +9,7 @@ import unicodedata
 from typing import TYPE_CHECKING
 
 from db.errors import ModelLoadError
+from indexer.imaging import bounded_aspect
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
@@ -25,6 +26,9 @@ MIN_LINE_RATIO = 1.5
 MIN_BOX_SCORE = 0.6  # the detector's own confidence in a box; shapes and edges score lower than print
 MIN_CONFIDENCE = 0.6  # recognised lines below this score are dropped (README: Text in photos)
 MAX_TEXT = 4000
+# The detector scales a photo's shorter side up to its input and the longer side with it, so its memory grows
+# with the ratio of the sides (README: Text in photos); a thinner picture is padded to this ratio first.
+OCR_MAX_ASPECT = 3
 
 
 class TextReader:
@@ -48,9 +52,15 @@ class TextReader:
         params = {"Global.log_level": "critical", **{f"EngineConfig.onnxruntime.{k}": v for k, v in settings.items()}}
         self.engine = RapidOCR(params=params)
         self.engine_id = f"rapidocr-{version('rapidocr')}-PP-OCRv6"
+        self.threads = threads
         self.lock = threading.Lock()
         self.detections = 0
         self.recognitions = 0  # photos whose text was recognised: what the detector's skip saves is the rest
+
+    def __reduce__(self) -> tuple:
+        # Sent to a reader process, an engine is built there anew, with one thread: the processes are the
+        # parallelism (onnxruntime's sessions do not pickle, and sharing one would serialise every read).
+        return (TextReader, (1,))
 
     def read(self, image: Image.Image) -> str:
         """The text lines recognised in the photo, one per line; "" when there is none worth reading."""
@@ -61,6 +71,7 @@ class TextReader:
         if max(picture.size) > OCR_SIDE:
             picture = picture.copy()
             picture.thumbnail((OCR_SIDE, OCR_SIDE))
+        picture = bounded_aspect(picture, OCR_MAX_ASPECT, OCR_SIDE)
         pixels = np.ascontiguousarray(np.asarray(picture)[:, :, ::-1])  # the engine reads OpenCV's BGR
         with self.lock:
             self.detections += 1

@@ -12,8 +12,9 @@ from functools import partial
 from db.store import Store
 from indexer.imaging import ImageReadError, open_photo, read_regular_photo
 from indexer.ocr import OCR_DECODE_SIDE
+from indexer.reading import TextReaderLike
 from indexer.report import IndexReport
-from indexer.stages import TextReaderLike, paged_prefetch
+from indexer.stages import paged_prefetch
 
 QUERY_CHUNK = 200
 BATCH = 16  # photos a transaction: a kill loses at most this much reading

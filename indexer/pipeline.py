@@ -1,13 +1,12 @@
 """An index run: scan the roots against the catalog, then feed the queue through the stages
-(indexer/stages.py: read -> caption -> write), embed the new captions, and keep full text in step."""
+(indexer/feed.py: read -> caption -> write), embed the new captions, and keep full text in step."""
 
 from __future__ import annotations
 
 import os
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,28 +15,18 @@ from filelock import FileLock, Timeout
 from db.errors import CaptionaryError, IndexLockedError, ModelLoadError
 from db.formats import skipped_kind
 from db.store import Store
+from indexer.background_sync import FULLTEXT_SYNC_SECONDS, BackgroundSync
 from indexer.caption import CaptionModel
 from indexer.crawl import crawl, is_excluded_below, normalize_root
+from indexer.families import refuse_unwanted_prompt
+from indexer.feed import Feed, uses_processes
 from indexer.ocr_pass import read_missing_text
+from indexer.reading import KnownContents, PhotoReader, Prepared, TextReaderLike
 from indexer.report import IndexOptions, IndexReport, NoProgress, Progress
 from indexer.settings import DEFAULT_EMBEDDER
-from indexer.stages import (
-    CaptionStage,
-    ImageEmbedderLike,
-    NoModel,
-    Prepared,
-    Reader,
-    RunPlan,
-    TextReaderLike,
-    Writer,
-    default_split,
-    make_plan,
-    ordered_prefetch,
-)
+from indexer.stages import CaptionStage, ImageEmbedderLike, NoModel, Writer, default_split, make_plan
 
 LOCK_NAME = "index.lock"
-FULLTEXT_SYNC_SECONDS = 2.0  # search sees new captions within about this long
-PREFETCH_BATCHES = 3  # keep this many batches decoded ahead of the model
 MASS_REMOVAL_SHARE = 0.5  # a run that would remove more than this share of a root's photos removes none
 
 
@@ -79,6 +68,8 @@ class Indexer:
         self.captioner_factory = captioner_factory
         self.progress = progress or NoProgress()
         self.report = IndexReport()
+        self.source = ""  # the run's caption source key (indexer/families.py CaptionSettings.key)
+        self.background_sync = False
 
     def run(self) -> IndexReport:
         for root in self.roots:
@@ -93,10 +84,11 @@ class Indexer:
             self.ocr = self.catalog.ocr_setting(self.options.ocr)
             for root in self.roots:
                 self._scan_root(root, run_id)
+            self.source = self.options.caption_source(self._speed())
             if self.options.recaption:
                 # The scan counted these files unchanged (those not queued already); now they are to be captioned.
                 queued = self.catalog.count_pending()
-                self.catalog.queue_recaptions(self.options.caption_source)
+                self.catalog.queue_recaptions(self.source)
                 self.report.unchanged -= self.catalog.count_pending() - queued
             try:
                 self._process_pending(run_id)
@@ -109,7 +101,7 @@ class Indexer:
             self._embed()  # leftovers: a new embedder, or a run killed before it embedded
             self.catalog.finish_run(self.roots)
             self.store.sync_fulltext()
-            self.report.other_model = self.catalog.count_other_model(self.options.caption_source)
+            self.report.other_model = self.catalog.count_other_model(self.source)
             if self.options.image_embedder is not None and not self.report.warnings:
                 self.report.without_image_vectors = self.catalog.count_without_image_vectors(self.options.image_embedder)
         finally:
@@ -173,18 +165,52 @@ class Indexer:
             return
         # The model loads only once there is something to caption: an unchanged tree, or one where only
         # sidecars changed, never pays for it.
-        if self.catalog.count_pending(metadata_only=False):
+        to_read = self.catalog.count_pending(metadata_only=False)
+        if to_read:
             self.progress.loading(self.options.model)
             captioner: CaptionModel = self.captioner_factory(self.options)
             image_embedder = self._image_embedder()
             text_reader = self._text_reader() if self.ocr else None
+            speed = getattr(captioner, "speed", None) or self.options.speed or "exact"
+            self.source = self.options.caption_source(speed)
+            self.catalog.remember_caption_speed(speed)
         else:
-            captioner, image_embedder, text_reader = NoModel(self.options.caption_source), None, None
+            captioner, image_embedder, text_reader = NoModel(self.source), None, None
         self.progress.start(total)  # drawn once the models are loaded: a "loading" line never lands on it
-        plan = make_plan(self.options, captioner, self.store.thumbnail_dir, image_embedder, text_reader)
+        plan = make_plan(self.options, self.source, captioner, self.store.thumbnail_dir, image_embedder, text_reader)
+        # Bytes the catalog already has need no decode; the readers are told before they start (no database
+        # connection travels to them), and the feed asks the catalog again before captioning.
+        known = KnownContents(self.catalog.settled_hashes(plan.model_id, plan.recaption) if to_read else ())
+        reader = PhotoReader(plan.read, known, text_reader)
         caption = CaptionStage(captioner, self.report, self.store.checkpoint, image_embedder)
         write = Writer(self.catalog, run_id, plan, self.report, self.progress)
-        self._feed(plan, Reader(self.catalog, plan, text_reader), caption, write)
+        last_sync = time.perf_counter()
+
+        def write_and_embed(batch: list[Prepared]) -> None:  # on the writer thread
+            nonlocal last_sync
+            self._embed(write(batch))  # the captions just written, in one batch
+            if not self.background_sync and time.perf_counter() - last_sync >= FULLTEXT_SYNC_SECONDS:
+                self._sync()
+                last_sync = time.perf_counter()
+
+        set_threads = getattr(captioner, "set_threads", lambda _threads: None)
+        feed = Feed(self.catalog, plan, reader, caption, write_and_embed, self.report, set_threads)
+        # A large run reads in processes and keeps full text in step from another one (indexer/background_sync.py).
+        self.background_sync = uses_processes(to_read)
+        with BackgroundSync(self.store.data_dir) if self.background_sync else nullcontext():
+            feed.run(self.catalog.pending(), processes=self.background_sync)
+
+    def _speed(self) -> str:
+        """The run's caption speed before its model loads: as asked; for --recaption the device's default (the
+        queue depends on it); else what the library's last captioning run used. The model, once loaded, says."""
+        if self.options.speed:
+            return self.options.speed
+        if self.options.recaption:
+            from indexer.caption import pick_device
+            from indexer.families import default_speed
+
+            return default_speed(self.options.model, pick_device(self.options.device))
+        return self.catalog.caption_speed() or "exact"
 
     def _text_reader(self) -> TextReaderLike:
         if self.text_reader is None:  # shipped with rapidocr: nothing to download, loads in milliseconds
@@ -207,55 +233,6 @@ class Indexer:
                 "it on, run once with network access or pass --image-embedder PATH (--image-embedder none stops trying)"
             )
             return None
-
-    def _feed(self, plan: RunPlan, read: Reader, caption: CaptionStage, write: Writer) -> None:
-        """Connect the stages: each distinct photo goes to the model once, its byte-identical twins are
-        written after it, and every full batch is written (and its captions embedded) at once."""
-        to_model: list[Prepared] = []
-        to_write: list[Prepared] = []
-        # Byte-identical files met while their twin waits for the model: captioned once, written after it.
-        followers: dict[str, list[Prepared]] = {}
-        window = plan.batch_size * PREFETCH_BATCHES
-        # Hashes captioned lately: a worker may have looked them up just before their commit.
-        recent: OrderedDict[str, None] = OrderedDict()
-        last_sync = time.perf_counter()
-
-        def caption_waiting() -> None:
-            for item in caption(to_model):
-                to_write.append(item)
-                to_write.extend(followers.pop(item.content_hash, []))
-                recent[item.content_hash] = None
-            while len(recent) > 4 * window:
-                recent.popitem(last=False)
-            to_model.clear()
-
-        # Reading runs in worker threads (Pillow and hashlib release the GIL) a few batches ahead of
-        # the model, so the model does not wait on the disk; the window bounds memory.
-        with ThreadPoolExecutor(max_workers=plan.workers, thread_name_prefix="decode") as pool:
-            for prepared in ordered_prefetch(read, self.catalog.pending(), pool, window):
-                self.report.decode_time.add(prepared.decode_started, prepared.decode_seconds)
-                if prepared.image is None:
-                    to_write.append(prepared)  # known bytes, or a failure: nothing for the model
-                elif prepared.content_hash in recent:
-                    prepared.image = None  # its twin is captioned and written (or queued) already
-                    to_write.append(prepared)
-                elif prepared.content_hash in followers:
-                    prepared.image = None
-                    followers[prepared.content_hash].append(prepared)
-                else:
-                    followers[prepared.content_hash] = []
-                    to_model.append(prepared)
-                if len(to_model) >= plan.batch_size:
-                    caption_waiting()
-                if len(to_write) >= plan.batch_size:
-                    self._embed(write(to_write))  # the captions just written, in one batch
-                    to_write.clear()
-                    if time.perf_counter() - last_sync >= FULLTEXT_SYNC_SECONDS:
-                        self._sync()
-                        last_sync = time.perf_counter()
-            caption_waiting()
-            if to_write:
-                self._embed(write(to_write))
 
     def _embed(self, content_ids: Sequence[int] | None = None) -> None:
         """Embed the given contents' captions, or (None) every caption without a current embedding.
@@ -283,6 +260,7 @@ def index_roots(
     text_reader_factory: Callable[[IndexOptions], TextReaderLike] | None = None,
 ) -> IndexReport:
     """Index the roots into the store: the one function the CLI and the app call."""
+    refuse_unwanted_prompt(options.model, options.prompt)
     if options.embeddings and store.embedder_id is None:
         # Captions are embedded where they are captioned: on the GPU when there is one.
         enable_embeddings(store, options.embedder, options.threads, options.device)
@@ -327,7 +305,9 @@ def load_captioner(options: IndexOptions) -> CaptionModel:
 
     device = pick_device(options.device)
     threads = options.threads or default_split(device)[1]
-    return Captioner(options.model, device, threads, prompt=options.prompt, max_new_tokens=options.max_new_tokens)
+    return Captioner(
+        options.model, device, threads, prompt=options.prompt, max_new_tokens=options.max_new_tokens, speed=options.speed
+    )
 
 
 def load_text_reader(options: IndexOptions) -> TextReaderLike:

@@ -51,11 +51,11 @@ class IndexOptions:
     image_embedder: str | None = None  # a CLIP-family model for search by pixels; None: none
     image_embedder_required: bool = False  # named by the person: failing to load it stops the run
     ocr: bool | None = None  # read text in photos; None: as the library was last told (index --ocr / --no-ocr)
+    speed: str | None = None  # exact or fast (indexer/families.py SPEEDS); None: fast on a CPU where measured
 
-    @property
-    def caption_source(self) -> str:
+    def caption_source(self, speed: str) -> str:
         """What each caption of this run records as its source: the model, and any non-default settings."""
-        return CaptionSettings(self.model, self.prompt, self.max_new_tokens).key
+        return CaptionSettings(self.model, self.prompt, self.max_new_tokens, speed).key
 
 
 class BusyTime:

@@ -1,61 +1,46 @@
-"""The index run's stages: read (hash, decode, thumbnail) -> caption -> write. Each stage is a small object
-with one call, so a runner can be swapped (a fake captioner in tests, a distributed runner later) and a
-stage's input and output are plain values (PendingFile, Prepared, Outcome)."""
+"""The index run's stages: read (indexer/reading.py: hash, metadata, decode, thumbnail) -> caption -> write.
+Each stage is a small object with one call, so a runner can be swapped (a fake captioner in tests, reader
+processes, a distributed runner) and a stage's input and output are plain values (PendingFile, Prepared,
+Outcome)."""
 
 from __future__ import annotations
 
 import os
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 
-from db.batch import Outcome, PhotoFacts, PhotoMetadata
-from db.catalog import Catalog, PendingFile
-from db.columns import storable_ns
-from db.schema import thumbnail_path
+from db.batch import PhotoMetadata
+from db.catalog import Catalog
 from db.semantic import to_blob
 from indexer.caption import CaptionModel
-from indexer.imaging import THUMBNAIL_SIDE, ImageReadError, open_photo, open_regular, read_regular_photo, save_thumbnail
-from indexer.metadata import read_metadata
+from indexer.imaging import THUMBNAIL_SIDE
 from indexer.ocr import OCR_DECODE_SIDE
+from indexer.pixels import PixelSpec
 from indexer.places import place_name
+from indexer.reading import Prepared, ReadSettings, TextReaderLike
 from indexer.report import IndexOptions, IndexReport, Progress
+from indexer.workers import ordered_prefetch
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
 
-T = TypeVar("T")
 R = TypeVar("R")
 
 
 def default_split(device: str, cores: int | None = None) -> tuple[int, int]:
-    """(decode workers, torch threads): on a CPU they share the cores, so neither gets all of them."""
+    """(readers, torch threads) before anything is measured. On a CPU the model gets every core and one reader
+    process decodes beside it (indexer/feed.py then moves cores to whichever stage costs more); on a GPU the
+    readers get the cores and torch a few threads for what stays on the CPU."""
     cores = cores or os.cpu_count() or 1
     if device == "cpu":
-        workers = max(1, min(4, cores // 2))
-        return workers, max(1, cores - workers)
-    return max(2, min(8, cores)), max(1, min(4, cores))
-
-
-def ordered_prefetch(function: Callable[[T], R], items: Iterable[T], pool: ThreadPoolExecutor, ahead: int) -> Iterator[R]:
-    """Map in a thread pool, yielding in input order with at most `ahead` items in flight.
-
-    The bound is what keeps memory flat: decoded photos never pile up faster than the
-    model consumes them, however large the collection.
-    """
-    window: deque[Future[R]] = deque()
-    for item in items:
-        window.append(pool.submit(function, item))
-        if len(window) >= ahead:
-            yield window.popleft().result()
-    while window:
-        yield window.popleft().result()
+        return max(1, cores // 4), cores
+    return max(2, cores - 1), max(1, min(4, cores))
 
 
 def paged_prefetch(
@@ -74,107 +59,17 @@ def paged_prefetch(
 
 @dataclass(frozen=True)
 class RunPlan:
-    """Decided once, after the model loaded and before any file is read; the decode workers only read it."""
+    """Decided once, after the model loaded and before any file is read."""
 
     model_id: str
     batch_size: int
-    workers: int
-    decode_side: int  # the shorter side a decode keeps: enough for the model and the thumbnail
-    model_side: int  # what the models are given: the processors' own resize is then cheap
+    workers: int | None  # reader processes (or threads) as asked; None: the run's core split decides
+    threads: int | None  # torch threads as asked; None: the core split decides
+    device: str
+    read: ReadSettings  # what every reader is told
     image_embedder: str | None  # the id stored with each image vector
     ocr_engine: str | None  # the id stored with each photo's text; None: text is not read this run
     recaption: bool
-    thumbnails: bool
-    follow_symlinks: bool
-    thumbnail_dir: Path
-
-
-@dataclass
-class Prepared:
-    """A pending file after the reader: known bytes (by hash), decoded pixels for the model, or a failure."""
-
-    path: str
-    root: str
-    size: int
-    mtime_ns: int
-    content_hash: str = ""  # "" until a worker has hashed the bytes
-    image: Image.Image | None = None
-    facts: PhotoFacts | None = None
-    error: str | None = None
-    vanished: bool = False
-    caption: str | None = None
-    image_vector: bytes | None = None
-    decode_seconds: float = 0.0
-    decode_started: float = 0.0
-    sidecars: str = ""
-    metadata_only: bool = False
-    metadata: PhotoMetadata | None = None
-    ocr_text: str | None = None
-    ocr_seconds: float = 0.0
-    ocr_started: float = 0.0
-
-    def outcome(self) -> Outcome:
-        """The writer's input: every field Outcome has, by name (the two classes share their field names)."""
-        return Outcome(**{item.name: getattr(self, item.name) for item in fields(Outcome)})
-
-
-class Reader:
-    """Stage 1, run in decode threads: hash the bytes, and decode only those the catalog needs a caption for."""
-
-    def __init__(self, catalog: Catalog, plan: RunPlan, text_reader: TextReaderLike | None = None) -> None:
-        self.catalog, self.plan, self.text_reader = catalog, plan, text_reader
-
-    def __call__(self, pending: PendingFile) -> Prepared:
-        started = time.perf_counter()
-        item = Prepared(pending.path, pending.root, pending.size, pending.mtime_ns, sidecars=pending.sidecars)
-        try:
-            if pending.metadata_only and self._metadata_only(item):
-                return item
-            with read_regular_photo(pending.path, self.plan.follow_symlinks) as (stat, content_hash, source):
-                # Record the stat of the bytes we actually read, so a file written meanwhile is redone next time.
-                item.size, item.mtime_ns, item.content_hash = stat.st_size, stat.st_mtime_ns, content_hash
-                item.metadata = read_metadata(source, pending.path, pending.sidecars, self.plan.follow_symlinks)
-                known = self.catalog.lookup_hash(content_hash)
-                if known is None or (self.plan.recaption and not known[1] and known[0] != self.plan.model_id):
-                    self._decode(item, source)
-        except FileNotFoundError:
-            item.vanished = True  # deleted since the scan; the next run's sweep settles it
-        except ImageReadError as error:
-            item.error, item.image = str(error), None
-        except OSError as error:
-            item.error = f"cannot read: {error.strerror or error}"
-        item.decode_started, item.decode_seconds = started, time.perf_counter() - started
-        return item
-
-    def _metadata_only(self, item: Prepared) -> bool:
-        """Read only the metadata of a photo whose bytes the catalog has (its sidecars changed, or it was
-        indexed before metadata was read): Pillow reads the header, nothing is hashed or decoded. A photo
-        changed since the scan is left for the next run, which sees it changed (no model is loaded for a run
-        of sidecar edits, so this one could not caption it)."""
-        with open_regular(item.path, self.plan.follow_symlinks) as (handle, stat):
-            if (stat.st_size, storable_ns(stat.st_mtime_ns)) != (item.size, item.mtime_ns):
-                item.vanished = True  # written since the scan: nothing is recorded, the next run reads it whole
-                return True
-            item.metadata = read_metadata(handle, item.path, item.sidecars, self.plan.follow_symlinks)
-        item.metadata_only = True
-        return True
-
-    def _decode(self, item: Prepared, source: bytes | BinaryIO) -> None:
-        """Decode once for the model and the app's thumbnail (the same decode makes both)."""
-        decoded = open_photo(source, self.plan.decode_side, name=item.path)
-        item.facts = decoded.info
-        if self.plan.thumbnails:
-            target = thumbnail_path(self.plan.thumbnail_dir, item.content_hash)
-            if not target.exists():
-                try:
-                    save_thumbnail(decoded.image, target)
-                except OSError:
-                    pass  # a thumbnail is a cache; the app makes it on first view instead
-        if self.text_reader is not None:  # on this decode, before it shrinks for the model
-            started = time.perf_counter()
-            item.ocr_text = self.text_reader.read(decoded.image)
-            item.ocr_started, item.ocr_seconds = started, time.perf_counter() - started
-        item.image = reduce_for_model(decoded.image, self.plan.model_side)
 
 
 class NoModel:
@@ -189,12 +84,6 @@ class NoModel:
         raise AssertionError("a metadata-only run decodes no photo")
 
 
-class TextReaderLike(Protocol):
-    engine_id: str
-
-    def read(self, image: Image.Image) -> str: ...
-
-
 class ImageEmbedderLike(Protocol):
     model_id: str
     input_side: int
@@ -202,8 +91,19 @@ class ImageEmbedderLike(Protocol):
     def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray: ...
 
 
+def pixel_spec(model: Any) -> PixelSpec | None:
+    """The model's PixelSpec when it takes fitted uint8 batches (caption_pixels / embed_pixels), else None."""
+    return getattr(model, "pixel_spec", None)
+
+
+def _pictures(arrays: Sequence[np.ndarray]) -> list[Image.Image]:
+    from PIL import Image as PILImage
+
+    return [PILImage.fromarray(array) for array in arrays]
+
+
 class CaptionStage:
-    """Stage 2: one model call per batch (and one image-embedder call, on the same pixels, when search by
+    """Stage 2: one model call per batch (and one image-embedder call, on the same decode, when search by
     pixels is on); the pixels are freed as soon as the models are done with them."""
 
     def __init__(
@@ -220,20 +120,31 @@ class CaptionStage:
         if not batch:
             return []
         started = time.perf_counter()
-        images = [item.image for item in batch if item.image is not None]
-        assert len(images) == len(batch)  # only decoded items are sent to the model
-        captions = self.captioner.caption(images)
+        assert all(item.pixels is not None for item in batch)  # only decoded items are sent to the model
+        captions = self._caption([item.pixels[0] for item in batch if item.pixels is not None])
         self.report.model_seconds += time.perf_counter() - started
         if self.image_embedder is not None:
             started = time.perf_counter()
-            for item, vector in zip(batch, self.image_embedder.embed_images(images)):
+            vectors = self._embed([item.pixels[1] for item in batch if item.pixels is not None])
+            for item, vector in zip(batch, vectors):
                 item.image_vector = to_blob(vector)
             self.report.image_seconds += time.perf_counter() - started
             self.report.image_embedded += len(batch)
         for item, caption in zip(batch, captions):
-            item.caption, item.image = caption, None
+            item.caption, item.pixels = caption, None
         self.checkpoint("caption")
         return batch
+
+    def _caption(self, arrays: list[np.ndarray]) -> list[str]:
+        if pixel_spec(self.captioner) is not None:
+            return self.captioner.caption_pixels(arrays)  # type: ignore[attr-defined]
+        return self.captioner.caption(_pictures(arrays))
+
+    def _embed(self, arrays: list[np.ndarray]) -> np.ndarray:
+        assert self.image_embedder is not None
+        if pixel_spec(self.image_embedder) is not None:
+            return self.image_embedder.embed_pixels(arrays)  # type: ignore[attr-defined]
+        return self.image_embedder.embed_images(_pictures(arrays))
 
 
 class Writer:
@@ -274,8 +185,17 @@ def with_place_name(metadata: PhotoMetadata | None) -> PhotoMetadata | None:
     return replace(metadata, place=place_name(metadata.latitude, metadata.longitude))
 
 
+def free_gpu_bytes(device: str) -> int | None:
+    if device != "cuda":
+        return None
+    import torch
+
+    return int(torch.cuda.mem_get_info()[0])
+
+
 def make_plan(
     options: IndexOptions,
+    source: str,
     captioner: CaptionModel,
     thumbnail_dir: Path,
     image_embedder: ImageEmbedderLike | None = None,
@@ -285,30 +205,23 @@ def make_plan(
 
     device = getattr(captioner, "device", "cpu")
     model_side = max(captioner.input_side, image_embedder.input_side if image_embedder is not None else 0)
-    return RunPlan(
-        model_id=options.caption_source,
-        batch_size=batch_size_for(device, options.batch_size),
-        workers=options.workers or default_split(device)[0],
+    specs = (pixel_spec(captioner),) + ((pixel_spec(image_embedder),) if image_embedder is not None else ())
+    read = ReadSettings(
+        follow_symlinks=options.follow_symlinks,
         # One decode serves every use: at the larger of what the models, the thumbnail and OCR need.
         decode_side=max(model_side, THUMBNAIL_SIDE if options.thumbnails else 0, OCR_DECODE_SIDE if text_reader else 0),
         model_side=model_side,
+        specs=specs,
+        thumbnail_dir=str(thumbnail_dir) if options.thumbnails else None,
+    )
+    return RunPlan(
+        model_id=source,
+        batch_size=batch_size_for(device, options.batch_size, free_gpu_bytes(device)),
+        workers=options.workers,
+        threads=options.threads,
+        device=device,
+        read=read,
         image_embedder=image_embedder.model_id if image_embedder is not None else None,
         ocr_engine=text_reader.engine_id if text_reader is not None else None,
         recaption=options.recaption,
-        thumbnails=options.thumbnails,
-        follow_symlinks=options.follow_symlinks,
-        thumbnail_dir=thumbnail_dir,
-    )
-
-
-def reduce_for_model(image: Image.Image, side: int) -> Image.Image:
-    """Shrink so the shorter side is about `side`; the processor's own resize is then cheap."""
-    from PIL import Image as PILImage
-
-    shorter = min(image.size)
-    if shorter <= side * 1.5:
-        return image
-    scale = side / shorter
-    return image.resize(
-        (max(side, round(image.width * scale)), max(side, round(image.height * scale))), PILImage.Resampling.BILINEAR
     )

@@ -11,6 +11,8 @@ import numpy as np
 
 from db.errors import ModelLoadError
 from indexer.caption import _input_side, _quiet_libraries, model_location, pick_device
+from indexer.imaging import for_model
+from indexer.pixels import PixelSpec, spec_of, to_tensor
 from indexer.settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -66,17 +68,32 @@ class ImageEmbedder:
         self.model_type = str(getattr(model.config, "model_type", ""))
         # The text tower's window: CLIP 77 tokens, SigLIP 64; longer queries are cut there.
         self.text_length = int(getattr(getattr(model.config, "text_config", None), "max_position_embeddings", 64))
-        self.input_side = _input_side(getattr(self.processor, "image_processor", self.processor))
+        image_processor = getattr(self.processor, "image_processor", self.processor)
+        self.input_side = _input_side(image_processor)
+        # CLIP's and SigLIP's processors are plain: the reader processes fit the photos (indexer/pixels.py).
+        self.pixel_spec: PixelSpec | None = spec_of(image_processor)
 
     def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         import torch
 
         if not images:
             return np.zeros((0, 0), dtype=np.float32)
-        inputs = self.processor(images=list(images), return_tensors="pt")
+        pictures = [for_model(image, self.input_side) for image in images]
+        inputs = self.processor(images=pictures, return_tensors="pt")
         pixels = inputs["pixel_values"].to(self.device, dtype=self.dtype)
         with torch.inference_mode():
             return _unit(_features(self.model.get_image_features(pixel_values=pixels)))
+
+    def embed_pixels(self, pixels: Sequence[np.ndarray]) -> np.ndarray:
+        """Photos already fitted to pixel_spec (uint8 arrays), as one tensor normalised on the device."""
+        import torch
+
+        if not pixels:
+            return np.zeros((0, 0), dtype=np.float32)
+        assert self.pixel_spec is not None
+        values = to_tensor(pixels, self.pixel_spec, self.device, self.dtype)
+        with torch.inference_mode():
+            return _unit(_features(self.model.get_image_features(pixel_values=values)))
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         import torch

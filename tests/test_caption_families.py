@@ -4,15 +4,19 @@ each family's real classes (tests/tiny_families.py), prompts reaching the model,
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from db.errors import ModelLoadError
+from db.store import Store
 from indexer.captioner import Captioner
 from indexer.cli import cli
 from indexer.families import FAMILIES, CaptionSettings
+from tests.conftest import FakeCaptioner
+from tests.helpers import index_with
 from tests.photos import photo, save_jpeg
 from tests.tiny_families import BUILDERS
 
@@ -84,6 +88,21 @@ def test_a_batch_captions_each_photo_as_it_would_alone(checkpoints, family):
     assert captions == [captioner.caption([picture])[0] for picture in photos]
 
 
+@pytest.mark.parametrize("family", sorted(BUILDERS))
+def test_each_family_captions_thin_strips_at_a_photos_cost(checkpoints, family):
+    import tracemalloc
+
+    captioner = Captioner(str(checkpoints[family]), device="cpu", threads=1, max_new_tokens=3)
+    strips = [photo(size=(1, 600), colour=COLOURS[0]), photo(size=(60000, 1), colour=COLOURS[1])]
+    tracemalloc.start()
+    captioner.model_inputs(strips)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    # GIT's and LLaVA's processors scale the shorter side up to their input: a strip became thousands of photos' pixels
+    assert peak < 64 * 2**20
+    assert len(captioner.caption(strips)) == 2
+
+
 @pytest.mark.parametrize("family", ["blip", "git", "paligemma", "blip-2"])
 def test_a_prefix_prompt_reaches_the_model_and_is_not_part_of_the_caption(checkpoints, family):
     captioner = Captioner(str(checkpoints[family]), device="cpu", threads=1, prompt="a photo of", max_new_tokens=4)
@@ -121,17 +140,69 @@ def test_chat_scaffolding_and_repeats_are_cleaned_from_what_the_model_wrote(chec
 
 
 def test_the_default_family_blocks_repeated_phrases_at_generation(tiny_model):
+    beams = {}
+    for speed in ("exact", "fast"):
+        captioner = Captioner(str(tiny_model), device="cpu", threads=1, speed=speed)
+        calls = spy_on_generate(captioner)
+        captioner.caption(batch())
+        # vit-gpt2's known loop ("a woman in a hospital bed with a woman in a hospital bed") cannot be generated
+        assert calls[0]["no_repeat_ngram_size"] == 3
+        beams[speed] = calls[0]["num_beams"]
+    assert beams == {"exact": 4, "fast": 1}  # fast decodes greedily
+
+
+def test_the_default_models_default_speed_on_a_cpu_is_fast_and_is_recorded_with_its_captions(tiny_model):
+    from indexer.families import CaptionSettings
+
     captioner = Captioner(str(tiny_model), device="cpu", threads=1)
-    calls = spy_on_generate(captioner)
-    captioner.caption(batch())
-    # vit-gpt2's known loop ("a woman in a hospital bed with a woman in a hospital bed") cannot be generated
-    assert calls[0]["no_repeat_ngram_size"] == 3 and calls[0]["num_beams"] == 4
+    assert captioner.speed == "fast" and captioner.num_beams == 1
+    key = captioner.caption_settings.key
+    assert CaptionSettings.from_key(key).speed == "fast"  # --recaption and the app read it back
+    assert CaptionSettings(str(tiny_model)).key == str(tiny_model)  # exact keeps the key libraries already hold
 
 
 def test_a_prompt_for_a_model_that_takes_none_is_a_one_line_error(tiny_model):
     with pytest.raises(ModelLoadError) as raised:
         Captioner(str(tiny_model), device="cpu", prompt="describe it")
     assert "\n" not in str(raised.value) and "takes no prompt" in str(raised.value)
+
+
+def test_a_prompt_for_a_model_that_takes_none_is_refused_even_when_no_photo_needs_a_caption(tiny_model, tmp_path):
+    root = tmp_path / "photos"
+    save_jpeg(batch()[0], root / "photo.jpg")
+    data = tmp_path / "data"
+    with Store.open(data) as store:
+        index_with(store, [root], FakeCaptioner(str(tiny_model)), image_embedder=None)  # nothing left to caption
+    arguments = ["index", str(root), "--data-dir", str(data), "--model", str(tiny_model), "--prompt", "describe it"]
+    result = CliRunner().invoke(cli, [*arguments, "--no-embeddings", "--image-embedder", "none"])
+    # was exit 0: the model, and with it the check, loaded only for a photo to caption
+    assert result.exit_code == 1 and "takes no prompt" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("family", sorted(BUILDERS))
+def test_a_prompt_longer_than_the_models_window_is_refused_before_any_photo(checkpoints, family):
+    with pytest.raises(ModelLoadError) as raised:
+        Captioner(str(checkpoints[family]), device="cpu", threads=1, prompt=" ".join(["dog"] * 9000), max_new_tokens=5)
+    # was an IndexError at the first photo (BLIP, GIT, Florence-2, BLIP-2), or a caption past the window (the rest)
+    assert "\n" not in str(raised.value)
+    assert re.match(r"--prompt: the prompt is 9000 tokens; this model takes at most \d+ \(", str(raised.value))
+
+
+def test_the_longest_prompt_the_window_takes_captions_and_one_more_token_is_refused(checkpoints):
+    model = str(checkpoints["blip-2"])  # the smallest window of the tiny checkpoints: 128 tokens
+    with pytest.raises(ModelLoadError) as raised:
+        Captioner(model, device="cpu", threads=1, prompt=" ".join(["dog"] * 200), max_new_tokens=5)
+    most = int(re.search(r"takes at most (\d+)", str(raised.value)).group(1))
+    captioner = Captioner(model, device="cpu", threads=1, prompt=" ".join(["dog"] * most), max_new_tokens=5)
+    assert len(captioner.caption(batch()[:1])) == 1
+    with pytest.raises(ModelLoadError):
+        Captioner(model, device="cpu", threads=1, prompt=" ".join(["dog"] * (most + 1)), max_new_tokens=5)
+
+
+def test_a_caption_longer_than_the_models_window_is_refused(tiny_model):
+    with pytest.raises(ModelLoadError) as raised:
+        Captioner(str(tiny_model), device="cpu", threads=1, max_new_tokens=200)  # its GPT-2 has 32 positions
+    assert str(raised.value).startswith("--max-new-tokens: this model writes at most 31 tokens")
 
 
 def test_a_qwen_vl_checkpoint_without_torchvision_is_a_one_line_error_naming_it(tmp_path):

@@ -107,7 +107,7 @@ def test_draft_decode_feeds_the_model_nearly_the_same_pixels(tmp_path):
     from transformers import ViTImageProcessor
 
     from bench.photoset import realistic_photo
-    from indexer.stages import reduce_for_model
+    from indexer.reading import reduce_for_model
 
     processor = ViTImageProcessor(size={"height": 224, "width": 224})
     for seed in range(2):

@@ -14,7 +14,7 @@ from db.sequence import mark_files_changed, next_seq
 from db.store import Store
 from indexer.pipeline import index_roots
 from indexer.report import IndexOptions
-from indexer.stages import ordered_prefetch
+from indexer.workers import ordered_prefetch
 from tests.conftest import FakeCaptioner, tree_snapshot
 from tests.helpers import db_state, paths_found
 from tests.photos import COLOURS, photo, save_jpeg

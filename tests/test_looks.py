@@ -1,7 +1,9 @@
 """Photos that look alike: `similar` (more like this) and `duplicates` (near-identical groups), by image vectors."""
 
 import json
+import os
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
@@ -112,3 +114,42 @@ def test_the_photo_view_shows_more_like_this(looks_store, copies, data_dir, monk
     copy_id = looks_store.image_by_path(family[1]).id
     app.button(key=f"open-{copy_id}").click().run()
     assert unescape(app.subheader[0].value) == "resized.jpg"
+
+
+class RoundingEmbedder(FakeImageEmbedder):
+    """Every photo gets one unit vector whose float16 copy, multiplied by itself, comes out a hair above 1."""
+
+    model_id = "rounding-clip"
+
+    def embed_images(self, images):
+        vector = np.random.default_rng(0).normal(size=16).astype(np.float32)
+        return np.tile(vector / np.linalg.norm(vector), (len(images), 1))
+
+
+def test_a_similarity_is_a_cosine_never_above_one(copies, data_dir):
+    root, family, _ = copies
+    embedder = RoundingEmbedder()
+    with Store.open(data_dir) as store:
+        options = IndexOptions(model="fake-model", embeddings=False, image_embedder=embedder.model_id)
+        index_roots(store, [root], options, lambda _: FakeCaptioner(), image_embedder_factory=lambda _: embedder)
+    runner = CliRunner()
+    rows = json.loads(runner.invoke(cli, ["similar", str(family[0]), "--data-dir", str(data_dir), "--json"]).stdout)
+    assert len(rows) == 4 and {row["similarity"] for row in rows} == {1.0}  # was 1.0001: float16 rounding
+    groups = json.loads(runner.invoke(cli, ["duplicates", "--data-dir", str(data_dir), "--json"]).stdout)
+    assert [group["similarity"] for group in groups] == [1.0]
+
+
+@pytest.mark.parametrize("threshold", ["nan", "NaN", "-nan", "inf", "1.5"])
+def test_a_threshold_that_is_not_a_number_from_0_to_1_is_a_usage_error(threshold, data_dir):
+    result = CliRunner().invoke(cli, ["duplicates", "--threshold", threshold, "--data-dir", str(data_dir)])
+    assert result.exit_code == 2 and "--threshold" in result.stderr  # nan was taken, and grouped nothing
+
+
+def test_similar_refuses_a_file_over_the_size_cap_unread_as_indexing_does(looks_store, tmp_path):
+    from indexer.imaging import MAX_PHOTO_BYTES
+
+    huge = save_jpeg(photo(colour=COLOURS[0]), tmp_path / "elsewhere" / "huge.jpg")
+    os.truncate(huge, MAX_PHOTO_BYTES + 1)  # a real photo, then a sparse gigabyte: costs no disk to write
+    result = CliRunner().invoke(cli, ["similar", str(huge), "--data-dir", str(looks_store.data_dir)])
+    assert result.exit_code == 1
+    assert f"too large ({MAX_PHOTO_BYTES + 1} bytes; limit {MAX_PHOTO_BYTES})" in result.stderr

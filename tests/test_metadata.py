@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from db.export import export_xmp
 from db.store import Store
-from indexer import stages
+from indexer import reading
 from indexer.cli import cli
 from tests.conftest import FakeCaptioner
 from tests.helpers import index_with, paths_found
@@ -137,8 +137,8 @@ def test_a_sidecar_edited_added_or_deleted_is_seen_without_recaptioning(indexed)
 def test_a_metadata_only_read_never_hashes_the_photo(indexed, monkeypatch):
     store, paths, root, captioner, _ = indexed
     hashed = []
-    real = stages.read_regular_photo
-    monkeypatch.setattr(stages, "read_regular_photo", lambda path, *args: hashed.append(path) or real(path, *args))
+    real = reading.read_regular_photo
+    monkeypatch.setattr(reading, "read_regular_photo", lambda path, *args: hashed.append(path) or real(path, *args))
     (root / "2020" / "snow.jpg.xmp").write_bytes(xmp_packet(subjects=["avalanche"]))
     assert index_with(store, [root], captioner).metadata_read == 1
     assert hashed == []  # a sidecar edit on a 1M-photo library reads headers, not 1M photos

@@ -40,7 +40,9 @@ def build_full_size_model(target: Path, seed: int = 0) -> Path:
     )
 
 
-def build_random_model(target: Path, seed: int, vocabulary_size: int, encoder: dict, decoder: dict) -> Path:
+def build_random_model(
+    target: Path, seed: int, vocabulary_size: int, encoder: dict, decoder: dict, words: list[str] | None = None
+) -> Path:
     """A WordLevel tokenizer trained with `tokenizers` (the caption words, padded with filler words up to
     vocabulary_size), a ViTImageProcessor and a random VisionEncoderDecoder model, all written with
     save_pretrained so they load through from_pretrained like a downloaded model."""
@@ -59,7 +61,8 @@ def build_random_model(target: Path, seed: int, vocabulary_size: int, encoder: d
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     special = ["<unk>", "<pad>", "<s>", "</s>"]
-    words = VOCABULARY + [f"w{number}" for number in range(vocabulary_size - len(VOCABULARY) - len(special))]
+    known = VOCABULARY if words is None else words
+    words = known + [f"w{number}" for number in range(vocabulary_size - len(known) - len(special))]
     tokenizer_core = Tokenizer(models.WordLevel(unk_token="<unk>"))
     tokenizer_core.pre_tokenizer = pre_tokenizers.Whitespace()
     tokenizer_core.decoder = decoders.WordPiece(prefix="##")  # joins words with spaces

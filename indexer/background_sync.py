@@ -1,0 +1,49 @@
+"""Full text kept in step during a large run by a process of its own.
+
+Whoosh indexes in pure Python: a second per thousand photos, which in the run's own interpreter competes with
+the model's generate loop and the writer for one GIL. A spawned process brings Whoosh up to the catalog every
+FULLTEXT_SYNC_SECONDS instead (the same resumable sync a search does, under Whoosh's own lock), so search
+still sees new captions within seconds; the run syncs once more itself when it ends. The process ends when
+told to, or when the run's process is gone (its pipe closes)."""
+
+from __future__ import annotations
+
+import multiprocessing
+from multiprocessing.connection import Connection
+from pathlib import Path
+from types import TracebackType
+
+FULLTEXT_SYNC_SECONDS = 2.0  # search sees new captions within about this long
+
+
+def _sync_until_told(data_dir: str, connection: Connection, interval: float) -> None:
+    from db.store import Store
+
+    with Store.open_existing(data_dir) as store:
+        while not connection.poll(interval):  # a message, or the parent's end closing, ends the loop
+            store.sync_fulltext(wait=interval)
+
+
+class BackgroundSync:
+    def __init__(self, data_dir: Path, interval: float = FULLTEXT_SYNC_SECONDS) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.connection, child = context.Pipe()
+        self.process = context.Process(
+            target=_sync_until_told, args=(str(data_dir), child, interval), daemon=True, name="captionary-fulltext"
+        )
+        self.process.start()
+        child.close()
+
+    def __enter__(self) -> BackgroundSync:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
+        try:
+            self.connection.send(None)
+        except OSError:
+            pass  # it has ended already
+        self.process.join(timeout=60)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join()
+        self.connection.close()

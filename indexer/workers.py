@@ -1,0 +1,245 @@
+"""Runners for a stage function: map it over items in input order with a bounded number in flight.
+
+ThreadRunner runs it in threads of this process (a small run, or a stage that cannot be pickled).
+ProcessRunner runs it in spawned processes, so decoding never shares the model's interpreter: each process
+gets the function once, then small chunks of items over its own pipe, so the parent always knows which items
+a process held. A process that dies (a decoder that crashes on one photo, the OOM killer) is replaced; the
+items it held are retried one at a time, alone on a process, and an item that kills a process twice is
+answered by `on_crash` (a failure with its reason) instead of being retried forever."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from multiprocessing.connection import Connection, wait
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+ATTEMPTS = 2  # an item that kills its process this many times is given up on
+_DEPTH = 2  # tasks queued at each process: the next is ready when one finishes
+_CHUNK = 8  # items in one task, at most
+
+
+class StageCrashed(Exception):
+    """A stage process died holding an item; the message says how (signal or exit code)."""
+
+
+def ordered_prefetch(function: Callable[[T], R], items: Iterable[T], pool: ThreadPoolExecutor, ahead: int) -> Iterator[R]:
+    """Map in a thread pool, yielding in input order with at most `ahead` items in flight.
+
+    The bound is what keeps memory flat: decoded photos never pile up faster than the
+    model consumes them, however large the collection.
+    """
+    window: deque[Future[R]] = deque()
+    for item in items:
+        window.append(pool.submit(function, item))
+        if len(window) >= ahead:
+            yield window.popleft().result()
+    while window:
+        yield window.popleft().result()
+
+
+class ThreadRunner(Generic[T, R]):
+    def __init__(self, function: Callable[[T], R], threads: int) -> None:
+        self.function, self.threads = function, threads
+        self.active = threads  # threads share one interpreter: how many run at once is left to the GIL
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="read")
+
+    def map(self, items: Iterable[T], ahead: int) -> Iterator[R]:
+        return ordered_prefetch(self.function, items, self.pool, ahead)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _serve(connection: Connection, function: Callable[[Any], Any]) -> None:
+    """A stage process: answer (ids, items) with (ids, [(ok, result)]) until told to stop or the parent is gone."""
+    while True:
+        try:
+            message = connection.recv()
+        except (EOFError, OSError):  # the parent died or closed the pipe: nothing left to do
+            return
+        if message is None:
+            return
+        task_ids, items = message
+        answers = []
+        for item in items:
+            try:
+                answers.append((True, function(item)))
+            except Exception as error:  # a bug in the stage for one item: reported for that item, the process goes on
+                answers.append((False, f"{type(error).__name__}: {error}"))
+        connection.send((task_ids, answers))
+
+
+class _Slot:
+    """One stage process and the tasks (lists of item ids) sent to it that have not come back."""
+
+    def __init__(self, context: Any, function: Callable[[Any], Any]) -> None:
+        parent, child = context.Pipe()
+        self.connection: Connection = parent
+        self.process = context.Process(target=_serve, args=(child, function), daemon=True, name="captionary-reader")
+        self.process.start()
+        child.close()
+        self.tasks: list[list[int]] = []
+        self.alone = False  # running a suspect item: nothing else is sent until it returns
+        self.dead = False  # a send failed: the process is gone, its replacement is on the way
+        self.ended = False  # its pipe reached the end: nothing more will come from it
+
+
+class ProcessRunner(Generic[T, R]):
+    def __init__(self, function: Callable[[T], R], processes: int, on_crash: Callable[[T, str], R]) -> None:
+        self.function, self.on_crash = function, on_crash
+        self.context = multiprocessing.get_context("spawn")  # never fork a process that may hold CUDA or threads
+        self.lock = threading.Condition()
+        self.slots = [_Slot(self.context, function) for _ in range(processes)]
+        self.active = processes  # how many of them are given new items (indexer/feed.py CoreSplit)
+        self.queue: deque[list[int]] = deque()
+        self.items: dict[int, T] = {}
+        self.results: dict[int, R] = {}
+        self.crashes: dict[int, int] = {}
+        self.failure: BaseException | None = None
+        self.closed = False
+        self.pump = threading.Thread(target=self._pump, name="captionary-reader-pump", daemon=True)
+        self.pump.start()
+
+    @property
+    def processes(self) -> int:
+        return len(self.slots)
+
+    def map(self, items: Iterable[T], ahead: int) -> Iterator[R]:
+        """The function's results in input order, with at most `ahead` items submitted and not yet yielded.
+
+        Items travel in chunks (up to _CHUNK, fewer when `ahead` is small): every message the parent handles
+        costs it the interpreter's lock, which the model's thread holds most of the time."""
+        chunk = max(1, min(_CHUNK, ahead // (2 * _DEPTH * max(1, self.active))))
+        next_id = submitted = 0
+        waiting: list[int] = []
+        source = iter(items)
+        exhausted = False
+        while True:
+            while not exhausted and submitted - next_id < ahead:
+                try:
+                    self.items[submitted] = next(source)
+                except StopIteration:
+                    exhausted = True
+                    break
+                waiting.append(submitted)
+                submitted += 1
+                if len(waiting) >= chunk:
+                    self._submit(waiting)
+                    waiting = []
+            if waiting:  # the next result may be in it: never wait on a chunk not sent
+                self._submit(waiting)
+                waiting = []
+            if next_id == submitted:
+                return
+            yield self._result(next_id)
+            next_id += 1
+
+    def _submit(self, task: list[int]) -> None:
+        with self.lock:
+            self.queue.append(task)
+            self._dispatch()
+
+    def _result(self, task_id: int) -> R:
+        with self.lock:
+            while task_id not in self.results:
+                if self.failure is not None:
+                    raise self.failure
+                self.lock.wait(timeout=1.0)
+            self.items.pop(task_id, None)
+            return self.results.pop(task_id)
+
+    def _dispatch(self) -> None:
+        """Hand queued tasks to processes with room; a suspect item goes alone to an idle process."""
+        while self.queue:
+            task = self.queue[0]
+            suspect = any(task_id in self.crashes for task_id in task)
+            if suspect:
+                free = [slot for slot in self.slots if not slot.tasks and not slot.dead]
+            else:
+                candidates = self.slots[: max(1, self.active)]
+                free = [slot for slot in candidates if not slot.alone and not slot.dead and len(slot.tasks) < _DEPTH]
+            if not free:
+                return
+            slot = min(free, key=lambda candidate: len(candidate.tasks))
+            try:
+                slot.connection.send((task, [self.items[task_id] for task_id in task]))
+            except OSError:  # the process died and its sentinel is not handled yet: the task never reached it
+                slot.dead = True
+                continue
+            self.queue.popleft()
+            slot.tasks.append(task)
+            slot.alone = suspect
+
+    def _pump(self) -> None:
+        try:
+            while not self.closed:
+                with self.lock:
+                    watched: dict[Any, _Slot] = {slot.connection: slot for slot in self.slots}
+                    watched.update({slot.process.sentinel: slot for slot in self.slots})
+                for ready in wait(list(watched), timeout=0.2):
+                    self._collect(watched[ready], ready)
+        except BaseException as error:  # noqa: BLE001 - handed to the consuming thread, which raises it
+            with self.lock:
+                self.failure = error
+                self.lock.notify_all()
+
+    def _collect(self, slot: _Slot, ready: Any) -> None:
+        if ready is slot.connection:
+            try:
+                task, answers = slot.connection.recv()
+            except (EOFError, OSError):
+                slot.ended = True  # the process is gone; its sentinel (now, or at the next wait) replaces it
+                return
+            with self.lock:
+                slot.tasks.remove(task)
+                slot.alone = False
+                for task_id, (ok, value) in zip(task, answers):
+                    self.results[task_id] = value if ok else self.on_crash(self.items[task_id], value)
+                self._dispatch()
+                self.lock.notify_all()
+            return
+        slot.process.join(timeout=1.0)
+        if slot.process.is_alive() or (not slot.ended and slot.connection.poll()):
+            return  # results still buffered in the pipe come first
+        self._replace(slot)
+
+    def _replace(self, slot: _Slot) -> None:
+        code = slot.process.exitcode
+        how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        with self.lock:
+            if self.closed or slot not in self.slots:
+                return
+            lost = [task_id for task in slot.tasks for task_id in task]
+            self.slots[self.slots.index(slot)] = _Slot(self.context, self.function)
+            slot.connection.close()
+            for task_id in reversed(lost):
+                self.crashes[task_id] = self.crashes.get(task_id, 0) + 1
+                if self.crashes[task_id] >= ATTEMPTS:
+                    self.results[task_id] = self.on_crash(self.items[task_id], f"reading it stopped the reader process ({how})")
+                else:
+                    self.queue.appendleft([task_id])  # retried first, one at a time, alone on a process
+            self._dispatch()
+            self.lock.notify_all()
+
+    def close(self) -> None:
+        with self.lock:
+            self.closed = True
+        for slot in self.slots:
+            try:
+                slot.connection.send(None)
+            except (OSError, ValueError):
+                pass
+        for slot in self.slots:
+            slot.process.join(timeout=5)
+            if slot.process.is_alive():
+                slot.process.terminate()
+                slot.process.join(timeout=5)
+            slot.connection.close()
+        self.pump.join(timeout=5)

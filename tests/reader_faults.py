@@ -1,0 +1,38 @@
+"""Stage functions that misbehave on purpose, importable by a spawned reader process (tests/test_readers.py)."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+
+def double_unless_poison(item: int) -> int:
+    """Kills its own process on 13, as a decoder that segfaults on one file would."""
+    if item == 13:
+        os._exit(70)
+    return item * 2
+
+
+def double_slowly(item: int) -> int:
+    time.sleep(0.05)
+    return item * 2
+
+
+def fail_on_seven(item: int) -> int:
+    if item == 7:
+        raise ValueError("seven is not a photo")
+    return item * 2
+
+
+@dataclass
+class Slowly:
+    """A stage slowed down, so a test can kill its process while it holds items."""
+
+    stage: Any
+    seconds: float
+
+    def __call__(self, item: Any) -> Any:
+        time.sleep(self.seconds)
+        return self.stage(item)

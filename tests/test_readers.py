@@ -1,0 +1,147 @@
+"""Reading runs in spawned processes for a run of any size worth it: same catalog as threads, order kept,
+memory bounded, and a process that dies costs a retry, never a photo."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from db.catalog import PendingFile
+from db.store import Store
+from indexer import feed
+from indexer.reading import KnownContents, PhotoReader, ReadSettings
+from indexer.workers import ProcessRunner
+from tests import reader_faults
+from tests.helpers import db_state, index_with
+from tests.photos import COLOURS, photo, save_jpeg
+
+pytestmark = pytest.mark.slow
+
+
+def photo_folder(root: Path, count: int) -> list[Path]:
+    paths = []
+    for number in range(count):
+        colour = COLOURS[number % len(COLOURS)]
+        paths.append(
+            save_jpeg(photo((96, 64), colour, noise=20, seed=number), root / f"{number // 10:02}" / f"img_{number:03}.jpg")
+        )
+    return paths
+
+
+def crashed(item, reason: str):
+    return f"crashed: {reason}"
+
+
+def test_results_come_back_in_input_order_with_bounded_work_in_flight():
+    runner = ProcessRunner(reader_faults.double_slowly, 2, crashed)
+    submitted = []
+
+    def items():
+        for number in range(40):
+            submitted.append(number)
+            yield number
+
+    try:
+        results = []
+        for result in runner.map(items(), ahead=5):
+            assert len(submitted) - len(results) <= 5  # never more than `ahead` items read and not yet used
+            results.append(result)
+    finally:
+        runner.close()
+    assert results == [number * 2 for number in range(40)]
+
+
+def test_an_item_that_kills_its_process_twice_is_answered_as_failed_and_the_rest_go_on():
+    runner = ProcessRunner(reader_faults.double_unless_poison, 2, crashed)
+    try:
+        results = list(runner.map(range(30), ahead=6))
+    finally:
+        runner.close()
+    assert results[13] == "crashed: reading it stopped the reader process (exit code 70)"
+    assert [result for number, result in enumerate(results) if number != 13] == [n * 2 for n in range(30) if n != 13]
+    assert runner.crashes[13] == 2  # retried once, alone on a process, before it was given up on
+
+
+def test_an_exception_in_the_stage_is_that_items_failure_only():
+    runner = ProcessRunner(reader_faults.fail_on_seven, 1, crashed)
+    try:
+        results = list(runner.map(range(10), ahead=3))
+    finally:
+        runner.close()
+    assert results[7] == "crashed: ValueError: seven is not a photo"
+    assert results[:7] == [0, 2, 4, 6, 8, 10, 12]
+
+
+def test_a_reader_process_killed_mid_batch_loses_no_photo(tmp_path):
+    paths = photo_folder(tmp_path / "photos", 24)
+    settings = ReadSettings(follow_symlinks=False, decode_side=32, model_side=32, specs=(None,), thumbnail_dir=None)
+    reader = reader_faults.Slowly(PhotoReader(settings, KnownContents()), 0.1)
+    pending = [
+        PendingFile(n, str(path), str(tmp_path), path.stat().st_size, path.stat().st_mtime_ns) for n, path in enumerate(paths)
+    ]
+    runner = ProcessRunner(reader, 2, feed.crash_outcome)
+    try:
+        results = []
+        for result in runner.map(pending, ahead=8):
+            if len(results) == 3:
+                victim = next(slot for slot in runner.slots if slot.tasks)  # a process holding photos right now
+                os.kill(victim.process.pid, signal.SIGKILL)
+            results.append(result)
+    finally:
+        runner.close()
+    assert [item.path for item in results] == [str(path) for path in paths]
+    assert all(item.error is None and item.pixels is not None and item.content_hash for item in results)
+    assert runner.crashes  # the kill was noticed: what the process held was read again
+
+
+def test_reader_processes_and_threads_make_the_same_catalog(tmp_path, monkeypatch):
+    from tests.conftest import FakeCaptioner
+
+    root = tmp_path / "photos"
+    photo_folder(root, 30)
+    (root / "00" / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    (root / "twin").mkdir()
+    (root / "twin" / "img_000.jpg").write_bytes((root / "00" / "img_000.jpg").read_bytes())  # byte-identical
+    states = []
+    for processes in (True, False):
+        monkeypatch.setattr(feed, "PROCESSES_FROM", 1 if processes else 1 << 40)
+        with Store.open(tmp_path / f"data-{processes}") as store:
+            captioner = FakeCaptioner()
+            report = index_with(store, [root], captioner, workers=3)
+            assert (report.captioned, report.reused, report.failed) == (30, 1, 1)
+            assert sum(captioner.batches) == 30  # the twin was never sent to the model
+            states.append(db_state(store))
+    assert states[0] == states[1]
+
+
+def test_index_with_more_reader_processes_than_cores_indexes_the_tree(tmp_path, tiny_model):
+    root = tmp_path / "photos"
+    photo_folder(root, 30)
+    command = [
+        sys.executable,
+        "-m",
+        "indexer",
+        "index",
+        str(root),
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--model",
+        str(tiny_model),
+    ]
+    started = time.perf_counter()
+    finished = subprocess.run(
+        [*command, "--workers", "16", "--no-embeddings", "--image-embedder", "none"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.startswith("30 captioned, 0 unchanged, 0 reused, 0 failed"), finished.stdout
+    assert time.perf_counter() - started < 300
