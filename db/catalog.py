@@ -5,8 +5,7 @@ this module."""
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -117,7 +116,6 @@ class Catalog:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.sessions = store.sessions
-        self._local = threading.local()
 
     def begin_run(self, roots: Sequence[str]) -> int:
         """A new run id (the scan marks the files it sees with it) and the roots recorded."""
@@ -198,16 +196,19 @@ class Catalog:
             yield from chunk
             last_id = chunk[-1].id
 
-    def lookup_hash(self, content_hash: str) -> tuple[str, bool] | None:
-        """(model, edited by a person) of known bytes; safe from decode threads (each has its own connection)."""
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = self._local.connection = self.store.engine.connect()
-        row = connection.execute(
-            text("SELECT model, user_caption IS NOT NULL FROM contents WHERE hash = :hash"), {"hash": content_hash}
-        ).first()
-        connection.rollback()  # end the read transaction so the WAL can be checkpointed
-        return (row[0], bool(row[1])) if row else None
+    @contextmanager
+    def hash_lookups(self) -> Iterator[Callable[[str], tuple[str, bool] | None]]:
+        """A lookup of (model, edited by a person) by hash, on one connection held for the feed and then given
+        back (a connection left open would keep SQLite's shared-memory file after the store closes)."""
+        with self.store.engine.connect() as connection:
+            query = text("SELECT model, user_caption IS NOT NULL FROM contents WHERE hash = :hash")
+
+            def lookup(content_hash: str) -> tuple[str, bool] | None:
+                row = connection.execute(query, {"hash": content_hash}).first()
+                connection.rollback()  # end the read transaction so the WAL can be checkpointed
+                return (row[0], bool(row[1])) if row else None
+
+            yield lookup
 
     def count_other_model(self, model_id: str) -> int:
         with self.sessions() as session:

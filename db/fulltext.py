@@ -7,8 +7,6 @@ import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +16,11 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import LockError
 
 from db import documents
-from db.documents import CAPTION_PAIRS, DEFAULT_FIELDS, FORMAT, FulltextDoc, day_number, document_fields, make_schema
+from db.documents import CAPTION_PAIRS, DEFAULT_FIELDS, FORMAT, FulltextDoc, document_fields, make_schema
 from db.errors import BusyError, CaptionaryError, DamagedIndexError, DiskFullError, QueryError, disk_full
 from db.filters import Filters, filter_query
+from db.index_columns import Columns
 from db.query import bound_expansions, parse_query, query_pairs, query_terms, with_word_pairs, words_analyzer
-from db.ranking import positions_in
 
 # Whoosh pickles the schema into the index, analyzers and all: indexes written before the full-text code
 # was split name this module for the word-pair filter, and must still open without a rebuild.
@@ -40,53 +38,6 @@ WRITER_LIMIT_MB = 16
 
 
 SEARCHER_POOL = 4  # open searchers kept for reuse (one per concurrent search)
-
-
-_UNKNOWN_DAY = -(2**31)  # for an id the index lacks: sorts last when newest first, and negates safely
-
-
-@dataclass(frozen=True)
-class Columns:
-    """Per-document arrays (index = Whoosh docnum) of one index generation."""
-
-    day: np.ndarray
-    fid: np.ndarray
-    live: np.ndarray  # False for deleted documents, which keep their docnum until a merge
-
-    @cached_property
-    def _by_fid(self) -> tuple[np.ndarray, np.ndarray]:
-        """Live documents' file ids, sorted, and their docnums."""
-        live = np.flatnonzero(self.live)
-        order = np.argsort(self.fid[live], kind="stable")
-        return self.fid[live][order], live[order]
-
-    def docnums_of(self, file_ids: np.ndarray) -> np.ndarray:
-        """The docnum of each file id, -1 for ids the index does not hold."""
-        fids, docnums = self._by_fid
-        positions = positions_in(fids, file_ids)
-        return np.where(positions >= 0, docnums[positions], -1)
-
-    def days_of(self, file_ids: np.ndarray) -> np.ndarray:
-        """The day column of each file id (ids not in the index sort last, newest first)."""
-        docnums = self.docnums_of(file_ids)
-        return np.where(docnums >= 0, self.day[np.maximum(docnums, 0)], _UNKNOWN_DAY)
-
-    def date_mask(self, filters: Filters) -> np.ndarray:
-        mask = self.live.copy()
-        if filters.date_from:
-            mask &= self.day >= day_number(filters.date_from)
-        if filters.date_to:
-            mask &= self.day <= day_number(filters.date_to)
-        for first, last in filters.not_dates:
-            mask &= (self.day < day_number(first)) | (self.day > day_number(last))
-        if filters.months:
-            mask &= np.isin(self.months, filters.months)
-        return mask
-
-    @cached_property
-    def months(self) -> np.ndarray:
-        """The month (1-12) of each document's day."""
-        return (self.day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12) + 1
 
 
 class FulltextIndex:

@@ -97,6 +97,6 @@ speed_option = click.option(
     "--speed",
     type=click.Choice(SPEEDS),
     default=None,
-    help="exact: the family's beam search; fast: greedy decoding, a fifth of the time on a CPU with the same "
+    help="exact: the family's beam search; fast: greedy decoding, half the time on a CPU with the same "
     "captions where measured (README: Choosing a caption model) [default: fast on a CPU for vit-gpt2, else exact].",
 )

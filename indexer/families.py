@@ -43,7 +43,7 @@ class Family:
     # too much: Qwen-VL's are pixel counts (up to 12.8 MP, thousands of image tokens a photo), SmolVLM's a
     # longest edge for its tiles. None: read from the image processor.
     input_side: int | None = None
-    # `--speed fast` (greedy decoding) is the default on a CPU: measured to keep the captions and cost a fifth
+    # `--speed fast` (greedy decoding) is the default on a CPU: measured to keep the captions at half the cost
     # (bench/cpu_speed.py, README "Choosing a caption model"); False: exact until measured for the family.
     fast_on_cpu: bool = False
     # The model guide (README and `captionary models`).

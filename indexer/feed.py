@@ -147,6 +147,7 @@ class Feed:
         self.recent: OrderedDict[str, None] = OrderedDict()
         self._batch_decode = 0.0
         self._cpu = time.process_time()
+        self.lookup: Callable[[str], tuple[str, bool] | None] = lambda _hash: None  # set while the feed runs
 
     def run(self, pending: Iterable[PendingFile], processes: bool) -> None:
         window = self.plan.batch_size * PREFETCH_BATCHES
@@ -156,7 +157,7 @@ class Feed:
         interval = sys.getswitchinterval()
         sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
         try:
-            with reader_runner(self.reader, self.split, processes) as runner:
+            with self.catalog.hash_lookups() as self.lookup, reader_runner(self.reader, self.split, processes) as runner:
                 runner.active = self.split.readers
                 for prepared in runner.map(pending, window):
                     self.report.decode_time.add(prepared.decode_started, prepared.decode_seconds)
@@ -194,7 +195,7 @@ class Feed:
             self.to_model.append(item)
 
     def _needs_caption(self, content_hash: str) -> bool:
-        known = self.catalog.lookup_hash(content_hash)
+        known = self.lookup(content_hash)
         return known is None or (self.plan.recaption and not known[1] and known[0] != self.plan.model_id)
 
     def _caption_waiting(self) -> None:

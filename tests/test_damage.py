@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from db.errors import BusyError, DamagedCatalogError
-from db.models import Content
+from db.models import Content, File
 from db.sequence import mark_files_changed, next_seq
 from db.store import Store
 from indexer.cli import cli
@@ -25,10 +25,11 @@ def cli_run(*arguments: str):
     return CliRunner().invoke(cli, [str(argument) for argument in arguments])
 
 
-def lag_behind(store: Store, content_id: int, caption: str) -> None:
+def lag_behind(store: Store, file_id: int, caption: str) -> None:
     """A caption committed to the catalog that the search index has not seen (a run killed between the two)."""
     with store.sessions.begin() as session:
         seq = next_seq(session)
+        content_id = session.get(File, file_id).content_id
         session.get(Content, content_id).user_caption = caption
         mark_files_changed(session, seq, content_ids=[content_id])
 

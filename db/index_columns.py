@@ -1,0 +1,60 @@
+"""The full-text index's per-document columns (day taken, file id, live), read into arrays once per index
+generation: date filters and date order answered from them took milliseconds where Whoosh's numeric ranges
+took 180 ms (README, Performance)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from db.documents import day_number
+from db.filters import Filters
+from db.ranking import positions_in
+
+_UNKNOWN_DAY = -(2**31)  # for an id the index lacks: sorts last when newest first, and negates safely
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Per-document arrays (index = Whoosh docnum) of one index generation."""
+
+    day: np.ndarray
+    fid: np.ndarray
+    live: np.ndarray  # False for deleted documents, which keep their docnum until a merge
+
+    @cached_property
+    def _by_fid(self) -> tuple[np.ndarray, np.ndarray]:
+        """Live documents' file ids, sorted, and their docnums."""
+        live = np.flatnonzero(self.live)
+        order = np.argsort(self.fid[live], kind="stable")
+        return self.fid[live][order], live[order]
+
+    def docnums_of(self, file_ids: np.ndarray) -> np.ndarray:
+        """The docnum of each file id, -1 for ids the index does not hold."""
+        fids, docnums = self._by_fid
+        positions = positions_in(fids, file_ids)
+        return np.where(positions >= 0, docnums[positions], -1)
+
+    def days_of(self, file_ids: np.ndarray) -> np.ndarray:
+        """The day column of each file id (ids not in the index sort last, newest first)."""
+        docnums = self.docnums_of(file_ids)
+        return np.where(docnums >= 0, self.day[np.maximum(docnums, 0)], _UNKNOWN_DAY)
+
+    def date_mask(self, filters: Filters) -> np.ndarray:
+        mask = self.live.copy()
+        if filters.date_from:
+            mask &= self.day >= day_number(filters.date_from)
+        if filters.date_to:
+            mask &= self.day <= day_number(filters.date_to)
+        for first, last in filters.not_dates:
+            mask &= (self.day < day_number(first)) | (self.day > day_number(last))
+        if filters.months:
+            mask &= np.isin(self.months, filters.months)
+        return mask
+
+    @cached_property
+    def months(self) -> np.ndarray:
+        """The month (1-12) of each document's day."""
+        return (self.day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12) + 1
