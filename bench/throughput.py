@@ -219,6 +219,7 @@ def spawn(mode: str, folder: Path, args, batch_size: int | None = None, no_embed
         command += ["--speed", "exact"]
     elif args.speed:
         command += ["--speed", args.speed]
+    command += ["--count", str(args.count)]  # the model-alone mode captions this many unless --model-count
     if args.model_count:
         command += ["--model-count", str(args.model_count)]
     if args.seed_count:

@@ -5,7 +5,7 @@
 The caption model, the image embedder and the OCR engine load and index WARM_ROOT first (their own memory is
 not the photos'); then RLIMIT_AS is set to the address space the process holds plus HEADROOM_MB and ROOT is
 indexed. Prints one JSON line: the run's failures, how many photos it captioned, embedded and read, and
-`growth_mb`, the peak resident memory during the run above the resident memory before it.
+`growth_mb`, the peak resident memory during ROOT's run (VmHWM, reset after the warm-up) above the resident memory before it.
 """
 
 from __future__ import annotations
@@ -21,6 +21,20 @@ from indexer.ocr import TextReader
 from indexer.pipeline import index_roots
 from indexer.report import IndexOptions
 from indexer.vision import ImageEmbedder
+
+
+def reset_peak_resident() -> None:
+    # ru_maxrss never goes down, so the warm-up's own peak would count as the photos'; "5" resets VmHWM (Linux)
+    with open("/proc/self/clear_refs", "w") as handle:
+        handle.write("5")
+
+
+def peak_resident_bytes() -> int:
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def resident_and_virtual_bytes() -> tuple[int, int]:
@@ -49,9 +63,10 @@ def main(data_dir: str, warm_root: str, root: str, model: str, image_embedder: s
     with Store.open(data_dir) as store:
         index(warm_root)
         resident, virtual = resident_and_virtual_bytes()
+        reset_peak_resident()
         resource.setrlimit(resource.RLIMIT_AS, (virtual + int(headroom_mb) * 2**20, resource.RLIM_INFINITY))
         report = index(root)
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux
+        peak = peak_resident_bytes()
     result = {
         "failures": report.failures,
         "captioned": report.captioned,

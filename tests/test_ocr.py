@@ -4,6 +4,7 @@ detector finds text, searchable as `text:` and by default, remembered by the lib
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 
 import pytest
@@ -91,8 +92,8 @@ def test_a_kill_while_reading_text_then_a_rerun_equals_a_clean_run(tmp_path, tin
             path.write_bytes(path.read_bytes() + bytes([copy]))  # distinct bytes: each is read
     common = ("--model", tiny_model, "--no-embeddings", "--image-embedder", "none", "--no-thumbnails")
     clean, killed = tmp_path / "clean", tmp_path / "killed"
-    for data_dir in (clean, killed):  # indexed without OCR first, so the text pass does the reading
-        captionary("index", root, "--data-dir", data_dir, *common)
+    captionary("index", root, "--data-dir", clean, *common)  # without OCR first, so the text pass does the reading
+    shutil.copytree(clean, killed)
     captionary("index", root, "--data-dir", clean, "--ocr", *common)
     stopped = captionary("index", root, "--data-dir", killed, "--ocr", *common, stop=("kill", "ocr:2"), check=False)
     assert stopped.returncode == -signal.SIGKILL, stopped.stderr
