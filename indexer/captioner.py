@@ -234,7 +234,7 @@ def _load_error(model_id: str, error: Exception) -> ModelLoadError:
     if "torchvision" in reason.lower() or "video_processor" in reason.lower():
         return ModelLoadError(
             f"Cannot load model '{model_id}': its processor needs torchvision, which is not installed; pip install "
-            "the torchvision release built for your torch (README: Choosing a caption model)"
+            "the torchvision release built for your torch (docs/models.md: Choosing a caption model)"
         )
     if "Unrecognized" in reason or "not an image" in reason or isinstance(error, (ValueError, KeyError)):
         return ModelLoadError(

@@ -305,7 +305,7 @@ def models(as_json) -> None:
         click.echo(f"        {'':<11} {row['good_for']}; tested: {row['tested']}")
     for model_id, name in sorted(others.items()):
         click.echo(f"cached  {shown(name):<11} {shown(model_id)}")
-    click.echo("Use one with: captionary index PATH --model CHECKPOINT (README: Choosing a caption model)")
+    click.echo("Use one with: captionary index PATH --model CHECKPOINT (docs/models.md: Choosing a caption model)")
 
 
 for _command in LIBRARY_COMMANDS:

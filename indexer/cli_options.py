@@ -98,5 +98,5 @@ speed_option = click.option(
     type=click.Choice(SPEEDS),
     default=None,
     help="exact: the family's beam search; fast: greedy decoding, half the time on a CPU with the same "
-    "captions where measured (README: Choosing a caption model) [default: fast on a CPU for vit-gpt2, else exact].",
+    "captions where measured (docs/models.md: Choosing a caption model) [default: fast on a CPU for vit-gpt2, else exact].",
 )
