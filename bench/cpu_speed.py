@@ -25,7 +25,7 @@ from bench.photoset import CACHE, full_size_model  # noqa: E402
 
 # (name, int8 weights, beams, bfloat16): what each setting changes against float32 beam 4.
 # int8 is dynamic quantisation: its activation scale is taken per batch, so a photo's caption depends on the
-# photos batched with it; measured here, not offered (README: Choosing a caption model).
+# photos batched with it; measured here, not offered (docs/models.md: Choosing a caption model).
 SETTINGS = [
     ("exact: float32, beam 4", False, 4, False),
     ("fast: float32, greedy", False, 1, False),

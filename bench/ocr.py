@@ -7,7 +7,7 @@
   small print) found in the text read, at two sizes;
 - cost per photo: detection only (a photo without text) and detection + recognition (a photo with text);
 - throughput: `index` and `index --ocr` of the same tree into fresh libraries, no-op model (the upper bound of
-  OCR's share), and the ratio that follows with the default model's measured CPU speed (README: Performance).
+  OCR's share), and the ratio that follows with the default model's measured CPU speed (docs/performance.md).
 """
 
 from __future__ import annotations

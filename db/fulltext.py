@@ -182,7 +182,7 @@ class FulltextIndex:
         Each writer gets its own index object over plain file reads (no mmap), dropped after its
         commit, and limitmb caps the postings it buffers (merges included) before spilling to disk:
         with a shared memory-mapped index object, the indexer's RSS grew with every commit
-        (README, Performance: bench/throughput.py --sweep)."""
+        (docs/performance.md: bench/throughput.py --sweep)."""
         storage = FileStorage(str(self.directory), supports_mmap=False)
         try:
             with self._damage_named():

@@ -1,6 +1,6 @@
 """The full-text index's per-document columns (day taken, file id, live), read into arrays once per index
 generation: date filters and date order answered from them took milliseconds where Whoosh's numeric ranges
-took 180 ms (README, Performance)."""
+took 180 ms (docs/performance.md)."""
 
 from __future__ import annotations
 

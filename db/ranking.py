@@ -67,7 +67,7 @@ RRF_K = 60  # reciprocal rank fusion constant (Cormack et al. 2009); ranks beyon
 # Text-to-photo cosines of a CLIP-family model live in a lower range than MiniLM's caption cosines, so the
 # pixels get their own floor; the z-score rule is shared. PROVISIONAL: CLIP ViT-B/32 puts a matching
 # text-photo pair around 0.25-0.35 and unrelated ones around 0.10-0.20, but no CLIP weights exist on the
-# machine this was written on, so this floor has not been swept like RELATED_FLOOR (README, Search by pixels).
+# machine this was written on, so this floor has not been swept like RELATED_FLOOR (docs/search.md, Search by pixels).
 PIXEL_FLOOR = 0.22
 SPREAD_SAMPLE = 20_000  # rows sampled for the library's median and spread: a strided sample is exact enough
 

@@ -26,7 +26,7 @@ MEMORY_DTYPE = np.float16
 
 
 # Sentence embedders read a window (all-MiniLM-L6-v2: 256 word pieces) and drop the rest. A caption longer
-# than CHUNK_WORDS (about 175 of MiniLM's word pieces, README) is embedded in runs of whole sentences, and its vector
+# than CHUNK_WORDS (about 175 of MiniLM's word pieces, docs/models.md) is embedded in runs of whole sentences, and its vector
 # is their mean: a paragraph's last sentence still counts.
 CHUNK_WORDS = 150
 # A sentence ends at . ! or ? before a capital, a digit or a quote: "e.g. a dog" stays one sentence.

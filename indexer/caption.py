@@ -82,7 +82,7 @@ def model_location(
     if reason:
         raise ModelLoadError(
             f"Cannot download model '{model_id}': {reason}. Fix it with one of: {flag} PATH (a folder "
-            f"saved with save_pretrained, see README), {variable}=PATH, or a run with network access "
+            f"saved with save_pretrained, see docs/models.md), {variable}=PATH, or a run with network access "
             "so the model is downloaded and cached",
             reason=f"cannot download {model_id} ({reason})",
         )

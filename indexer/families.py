@@ -1,4 +1,4 @@
-"""Caption model families: how each is prompted and decoded, and what the README's model guide says of it.
+"""Caption model families: how each is prompted and decoded, and what the model guide (docs/models.md) says of it.
 
 One row per family, picked by the checkpoint's `config.model_type`; the captioner has no per-model branches
 beyond the `prompting` and `echoes_prompt` columns read here."""
@@ -44,9 +44,9 @@ class Family:
     # longest edge for its tiles. None: read from the image processor.
     input_side: int | None = None
     # `--speed fast` (greedy decoding) is the default on a CPU: measured to keep the captions at half the cost
-    # (bench/cpu_speed.py, README "Choosing a caption model"); False: exact until measured for the family.
+    # (bench/cpu_speed.py, docs/models.md "Choosing a caption model"); False: exact until measured for the family.
     fast_on_cpu: bool = False
-    # The model guide (README and `captionary models`).
+    # The model guide (docs/models.md and `captionary models`).
     checkpoint: str = ""
     size: str = ""
     license: str = ""

@@ -3,7 +3,7 @@ city/country) and XMP (embedded, and the sidecars `photo.xmp` and `photo.jpg.xmp
 
 Read in pure Python from the bytes the indexer already holds (Pillow for EXIF/IPTC/XMP, defusedxml for XMP):
 no second read of the photo, no subprocess, nothing to install. bench/metadata.py measures it against
-exiftool in batch mode; the README says why this reader was chosen."""
+exiftool in batch mode; docs/metadata.md says why this reader was chosen."""
 
 from __future__ import annotations
 

@@ -24,10 +24,10 @@ MIN_BOX_HEIGHT = 0.012
 MAX_BOX_HEIGHT = 0.3  # a "line" taller than this share is a row of shapes or the whole frame, not print
 MIN_LINE_RATIO = 1.5
 MIN_BOX_SCORE = 0.6  # the detector's own confidence in a box; shapes and edges score lower than print
-MIN_CONFIDENCE = 0.6  # recognised lines below this score are dropped (README: Text in photos)
+MIN_CONFIDENCE = 0.6  # recognised lines below this score are dropped (docs/search.md: Text in photos)
 MAX_TEXT = 4000
 # The detector scales a photo's shorter side up to its input and the longer side with it, so its memory grows
-# with the ratio of the sides (README: Text in photos); a thinner picture is padded to this ratio first.
+# with the ratio of the sides (docs/search.md: Text in photos); a thinner picture is padded to this ratio first.
 OCR_MAX_ASPECT = 3
 
 

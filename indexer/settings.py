@@ -12,13 +12,13 @@ from db.schema import platform_data_dir
 
 DEFAULT_MODEL = "nlpconnect/vit-gpt2-image-captioning"
 DEFAULT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
-# What Immich ships by default: 151M parameters, 512-d vectors; README "Search by pixels" lists stronger ones.
+# What Immich ships by default: 151M parameters, 512-d vectors; docs/search.md "Search by pixels" lists stronger ones.
 DEFAULT_IMAGE_EMBEDDER = "openai/clip-vit-base-patch32"
 NO_IMAGE_EMBEDDER = "none"
 DEFAULT_HUB = "https://huggingface.co"
 # Images per model call. CPU: 16 amortises the decoder's weights over more photos than 8 (greedy decoding reads
 # them all at every token). CUDA: 64 on a card with little free memory, more on a large one, where the H200
-# captioned 417 photos/s at 128 and 621 at 256 (README, Performance); a batch that does not fit is split anyway
+# captioned 417 photos/s at 128 and 621 at 256 (docs/performance.md); a batch that does not fit is split anyway
 # (Captioner.caption).
 DEFAULT_BATCH_SIZE = {"cuda": 64, "mps": 16, "cpu": 16}
 CUDA_BATCH_BY_FREE_GB = ((40, 256), (20, 128))
