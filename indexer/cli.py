@@ -130,6 +130,15 @@ def cli() -> None:
     is_flag=True,
     help="Remove photos that are gone even when most of a root is (else they are kept: an unmounted disk).",
 )
+@click.option(
+    "--ray",
+    metavar="[ADDRESS]",
+    is_flag=False,
+    flag_value="local",
+    default=None,
+    help="Read and caption on a Ray cluster: auto, or the head's HOST:PORT or ray://HOST:PORT [no ADDRESS: a Ray "
+    "started here]. Every machine must see the photos at the same path (docs/cluster.md).",
+)
 def index(roots, data_dir, model, embedder, image_embedder, no_thumbnails, no_embeddings, verbose, **flags) -> None:
     """Crawl ROOTS, caption every new or changed photo, and update the search index."""
     from indexer.pipeline import index_roots
@@ -137,7 +146,7 @@ def index(roots, data_dir, model, embedder, image_embedder, no_thumbnails, no_em
 
     settings = Settings.resolve(data_dir=data_dir, model=model, embedder=embedder, image_embedder=image_embedder)
     # flags: prompt, max_new_tokens, speed, batch_size, device, workers, threads, excludes, follow_symlinks, recaption,
-    # ocr, allow_removal
+    # ocr, allow_removal, ray
     options = IndexOptions(
         model=settings.model,
         embedder=settings.embedder,

@@ -11,7 +11,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from typing import Any
 
 from db.catalog import Catalog, PendingFile
@@ -149,7 +149,8 @@ class Feed:
         self._cpu = time.process_time()
         self.lookup: Callable[[str], tuple[str, bool] | None] = lambda _hash: None  # set while the feed runs
 
-    def run(self, pending: Iterable[PendingFile], processes: bool) -> None:
+    def run(self, pending: Iterable[PendingFile], processes: bool, cluster: Any = None) -> None:
+        """Read in processes (or threads), or, given a cluster runner (indexer/ray_run.py), read and caption there."""
         window = self.plan.batch_size * PREFETCH_BATCHES
         self.set_threads(self.split.threads)
         # The reader pump and the writer wait for the interpreter's lock while the model's thread runs Python;
@@ -157,7 +158,8 @@ class Feed:
         interval = sys.getswitchinterval()
         sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
         try:
-            with self.catalog.hash_lookups() as self.lookup, reader_runner(self.reader, self.split, processes) as runner:
+            readers = closing(cluster) if cluster is not None else reader_runner(self.reader, self.split, processes)
+            with self.catalog.hash_lookups() as self.lookup, readers as runner:
                 runner.active = self.split.readers
                 for prepared in runner.map(pending, window):
                     self.report.decode_time.add(prepared.decode_started, prepared.decode_seconds)
@@ -179,6 +181,9 @@ class Feed:
         content_hash = item.content_hash
         if item.error is not None or item.vanished or item.metadata_only or not content_hash:
             self.to_write.append(item)  # a failure, or known bytes: nothing for the model
+        elif item.caption is not None:  # captioned where it was read (a cluster worker, indexer/ray_run.py)
+            self.recent[content_hash] = None
+            self.to_write.append(item)
         elif content_hash in self.followers:
             item.pixels = None
             self.followers[content_hash].append(item)

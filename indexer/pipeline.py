@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock, Timeout
 
@@ -25,6 +26,9 @@ from indexer.reading import KnownContents, PhotoReader, Prepared, TextReaderLike
 from indexer.report import IndexOptions, IndexReport, NoProgress, Progress
 from indexer.settings import DEFAULT_EMBEDDER
 from indexer.stages import CaptionStage, ImageEmbedderLike, NoModel, Writer, default_split, make_plan
+
+if TYPE_CHECKING:  # pragma: no cover
+    from indexer.ray_run import RayRunner
 
 LOCK_NAME = "index.lock"
 MASS_REMOVAL_SHARE = 0.5  # a run that would remove more than this share of a root's photos removes none
@@ -70,11 +74,17 @@ class Indexer:
         self.report = IndexReport()
         self.source = ""  # the run's caption source key (indexer/families.py CaptionSettings.key)
         self.background_sync = False
+        self.ray: Any = None  # the Ray module once connected (--ray), else None
 
     def run(self) -> IndexReport:
         for root in self.roots:
             if not os.path.isdir(root):
                 raise CaptionaryError(f"{root} is not a folder (is the disk mounted?); nothing was changed")
+        if self.options.ray:  # before the lock and the scan: an unreachable cluster changes nothing
+            from indexer.ray_run import check_roots, connect
+
+            self.ray = connect(self.options.ray)
+            check_roots(self.ray, self.roots)
         lock = writer_lock(self.store)
         started = time.perf_counter()
         try:
@@ -195,10 +205,19 @@ class Indexer:
 
         set_threads = getattr(captioner, "set_threads", lambda _threads: None)
         feed = Feed(self.catalog, plan, reader, caption, write_and_embed, self.report, set_threads)
+        cluster = self._cluster(reader, speed, image_embedder) if self.ray is not None and to_read else None
         # A large run reads in processes and keeps full text in step from another one (indexer/background_sync.py).
         self.background_sync = uses_processes(to_read)
         with BackgroundSync(self.store.data_dir) if self.background_sync else nullcontext():
-            feed.run(self.catalog.pending(), processes=self.background_sync)
+            feed.run(self.catalog.pending(), processes=self.background_sync, cluster=cluster)
+
+    def _cluster(self, reader: PhotoReader, speed: str, image_embedder: ImageEmbedderLike | None) -> RayRunner:
+        """The read and caption stages on Ray's actors, which load the models as this process did, at its speed."""
+        from indexer.ray_run import RayRunner, WorkerParts
+
+        embedder_factory = self.image_embedder_factory if image_embedder is not None else None
+        parts = WorkerParts(reader, replace(self.options, speed=speed), self.captioner_factory, embedder_factory)
+        return RayRunner(self.ray, parts, self.store.thumbnail_dir if self.options.thumbnails else None)
 
     def _speed(self) -> str:
         """The run's caption speed before its model loads: as asked; for --recaption the device's default (the

@@ -52,6 +52,7 @@ class IndexOptions:
     image_embedder_required: bool = False  # named by the person: failing to load it stops the run
     ocr: bool | None = None  # read text in photos; None: as the library was last told (index --ocr / --no-ocr)
     speed: str | None = None  # exact or fast (indexer/families.py SPEEDS); None: fast on a CPU where measured
+    ray: str | None = None  # read and caption on a Ray cluster: 'local', 'auto' or an address (indexer/ray_run.py)
 
     def caption_source(self, speed: str) -> str:
         """What each caption of this run records as its source: the model, and any non-default settings."""

@@ -1,4 +1,5 @@
-"""Stage functions that misbehave on purpose, importable by a spawned reader process (tests/test_readers.py)."""
+"""Stage functions that misbehave on purpose, importable by a spawned reader process (tests/test_readers.py) or a
+Ray worker (tests/test_ray.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import os
 import time
 from dataclasses import dataclass
 from typing import Any
+
+from indexer.reading import PhotoReader
 
 
 def double_unless_poison(item: int) -> int:
@@ -36,3 +39,22 @@ class Slowly:
     def __call__(self, item: Any) -> Any:
         time.sleep(self.seconds)
         return self.stage(item)
+
+
+@dataclass
+class StoppingReader(PhotoReader):
+    """A photo reader whose process dies on a photo named poison*, always, or once* the first time only (a marker
+    file in `markers` says it happened), as a decoder that crashes on one file would (tests/test_ray.py)."""
+
+    markers: str = ""
+
+    def __call__(self, pending: Any, force_decode: bool = False) -> Any:
+        name = os.path.basename(pending.path)
+        if name.startswith("poison"):
+            os._exit(71)
+        if name.startswith("once"):
+            marker = os.path.join(self.markers, name + ".stopped")
+            if not os.path.exists(marker):
+                open(marker, "w").close()
+                os._exit(72)
+        return super().__call__(pending, force_decode)

@@ -1,0 +1,221 @@
+"""An index run's read and caption stages on a Ray cluster (`captionary index --ray`).
+
+The driver crawls, compares and writes the catalog exactly as a local run; Ray Data maps the same stage objects
+(indexer/reading.py PhotoReader, indexer/stages.py CaptionStage) over a pool of actors, each loading its models
+once. Workers get pickled PendingFile rows (paths, never pixels) and return captioned Prepared rows plus the
+thumbnail's bytes, so a decoded photo never enters Ray's object store. Ray restarts a dead actor and retries its
+batch; a batch tried again is read photo by photo, and a photo that stopped its worker twice is answered with a
+failure instead of being retried forever (CrashLedger)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from db.catalog import PendingFile
+from db.errors import CaptionaryError
+from db.schema import thumbnail_path
+from indexer.caption import CaptionModel
+from indexer.reading import PhotoReader, Prepared
+from indexer.report import IndexOptions, IndexReport
+from indexer.settings import batch_size_for
+from indexer.stages import CaptionStage, ImageEmbedderLike
+
+INSTALL_HINT = "--ray needs Ray Data: pip install 'captionary[ray]'"
+WINDOW = 100_000  # pending files handed to Ray at once: the driver never lists a million rows in one dataset
+TASKS_PER_ACTOR = 2  # one batch running and one waiting, so an actor never idles between batches
+CRASH_REASON = "reading it stopped the Ray worker twice (a crashing decoder?)"
+
+
+def import_ray() -> Any:
+    try:
+        import ray
+        import ray.data  # noqa: F401 - the extra, not just the core
+    except ImportError:
+        raise CaptionaryError(INSTALL_HINT) from None
+    return ray
+
+
+def connect(address: str) -> Any:
+    """Join the cluster at ADDRESS ('auto', 'ray://host:port', 'host:port'), or ('local') start one here."""
+    ray = import_ray()
+    # The run's own progress bar and summary speak for it: Ray's start-up notes and Ray Data's progress log go.
+    for name in ("ray", "ray.data"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    if not ray.is_initialized():
+        try:
+            if address == "local":
+                ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+            else:
+                ray.init(address=address, log_to_driver=False, configure_logging=False)
+        except (ConnectionError, RuntimeError, ValueError) as error:
+            raise CaptionaryError(
+                f"cannot reach the Ray cluster at {address}: {' '.join(str(error).split())[:200]} "
+                "(start it with 'ray start --head' on one machine and 'ray start --address HEAD:6379' on the others)"
+            ) from None
+    return ray
+
+
+def _roots_seen_here(roots: list[str]) -> list[str]:
+    return [root for root in roots if not os.path.isdir(root)]
+
+
+def check_roots(ray: Any, roots: list[str]) -> None:
+    """Every node must see the photos at the same path (a shared mount): asked of each node before any work."""
+    nodes = [node for node in ray.nodes() if node.get("Alive")]
+    probe = ray.remote(num_cpus=0)(_roots_seen_here)
+    answers = []
+    for node in nodes:
+        strategy = ray.util.scheduling_strategies.NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)
+        answers.append((node.get("NodeManagerAddress", "?"), probe.options(scheduling_strategy=strategy).remote(roots)))
+    for host, answer in answers:
+        missing = ray.get(answer)
+        if missing:
+            raise CaptionaryError(
+                f"the Ray node {host} does not see {missing[0]}: mount the photos at the same path on every machine "
+                "of the cluster; nothing was changed"
+            )
+
+
+class CrashLedger:
+    """Started, and not finished, attempts per key (a batch, a photo), kept outside the workers that die."""
+
+    def __init__(self) -> None:
+        self.open: dict[str, int] = {}
+
+    def begin(self, key: str) -> int:
+        self.open[key] = self.open.get(key, 0) + 1
+        return self.open[key]
+
+    def end(self, key: str) -> None:
+        self.open.pop(key, None)
+
+
+@dataclass
+class WorkerParts:
+    """What every actor is built from: the driver's reader, the run's options, and how to load the models."""
+
+    reader: PhotoReader
+    options: IndexOptions
+    captioner_factory: Callable[[IndexOptions], CaptionModel]
+    image_embedder_factory: Callable[[IndexOptions], ImageEmbedderLike] | None
+
+
+class RayWorker:
+    """One actor: the models loaded once; a batch of pending rows -> captioned rows and thumbnail bytes."""
+
+    def __init__(self, parts: WorkerParts, ledger: Any) -> None:
+        import ray
+
+        self.ray, self.ledger = ray, ledger
+        self.thumbnails = tempfile.mkdtemp(prefix="captionary-thumbnails-")
+        settings = parts.reader.settings
+        # Thumbnails are made here but kept by the driver: the data dir need not be mounted on the workers.
+        local = replace(settings, thumbnail_dir=self.thumbnails) if settings.thumbnail_dir is not None else settings
+        self.reader = replace(parts.reader, settings=local)
+        captioner = parts.captioner_factory(parts.options)
+        embedder = parts.image_embedder_factory(parts.options) if parts.image_embedder_factory else None
+        self.caption = CaptionStage(captioner, IndexReport(), lambda _point: None, embedder)
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list[bytes]]:
+        pending = [pickle.loads(row) for row in batch["pending"]]
+        key = hashlib.sha1("\0".join(item.path for item in pending).encode("utf-8", "surrogateescape")).hexdigest()
+        if self.ray.get(self.ledger.begin.remote(key)) == 1:
+            done = self._read_and_caption(pending)
+        else:  # this batch stopped a worker before: one photo at a time finds the one that does it
+            done = [item for one in pending for item in self._alone(one)]
+        self.ledger.end.remote(key)
+        return {"prepared": [pickle.dumps(item) for item in done], "thumbnail": [self._thumbnail(item) for item in done]}
+
+    def _alone(self, pending: PendingFile) -> list[Prepared]:
+        key = "photo\0" + pending.path
+        if self.ray.get(self.ledger.begin.remote(key)) > 1:
+            from indexer.feed import crash_outcome
+
+            return [crash_outcome(pending, CRASH_REASON)]
+        done = self._read_and_caption([pending])
+        self.ray.get(self.ledger.end.remote(key))
+        return done
+
+    def _read_and_caption(self, pending: list[PendingFile]) -> list[Prepared]:
+        items = [self.reader(one) for one in pending]
+        self.caption([item for item in items if item.pixels is not None])
+        return items
+
+    def _thumbnail(self, item: Prepared) -> bytes:
+        if not item.content_hash or self.reader.settings.thumbnail_dir is None:
+            return b""
+        path = thumbnail_path(Path(self.thumbnails), item.content_hash)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return b""
+        path.unlink(missing_ok=True)
+        return data
+
+
+class RayRunner:
+    """Stands in for the reader runner of indexer/feed.py: pending files in, captioned Prepared rows out."""
+
+    def __init__(self, ray: Any, parts: WorkerParts, thumbnail_dir: Path | None, actors: int | None = None) -> None:
+        self.ray, self.parts, self.thumbnail_dir = ray, parts, thumbnail_dir
+        self.active = 0  # the feed's reader count: Ray schedules its own
+        resources = ray.cluster_resources()
+        self.gpus = int(resources.get("GPU", 0))
+        cpus = int(resources.get("CPU", 1))
+        self.actors = actors or parts.options.workers or self.gpus or max(1, cpus // 4)
+        if not self.gpus and parts.options.threads is None:  # a CPU actor is given one core: torch gets that one
+            parts = replace(parts, options=replace(parts.options, threads=1))
+        self.parts = parts
+        self.batch_size = batch_size_for("cuda" if self.gpus else "cpu", parts.options.batch_size)
+        self.ledger = ray.remote(num_cpus=0)(CrashLedger).remote()
+
+    def map(self, pending: Iterable[PendingFile], ahead: int) -> Iterator[Prepared]:
+        rows = iter(pending)
+        while window := list(islice(rows, WINDOW)):
+            yield from self._window(window)
+
+    def _window(self, window: list[PendingFile]) -> Iterator[Prepared]:
+        ray = self.ray
+        dataset = ray.data.from_items([{"pending": pickle.dumps(item)} for item in window])
+        mapped = dataset.map_batches(
+            RayWorker,
+            fn_constructor_args=(self.parts, self.ledger),
+            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=self.actors, max_tasks_in_flight_per_actor=TASKS_PER_ACTOR),
+            batch_size=self.batch_size,
+            num_gpus=1 if self.gpus else 0,
+            num_cpus=0 if self.gpus else 1,
+            batch_format="numpy",
+        )
+        # A bounded stream: Ray runs ahead by at most a few batches of small rows; nothing piles up here.
+        for batch in mapped.iter_batches(batch_size=None, prefetch_batches=2, batch_format="numpy"):
+            for row, thumbnail in zip(batch["prepared"], batch["thumbnail"]):
+                item: Prepared = pickle.loads(row)
+                self._keep_thumbnail(item.content_hash, thumbnail)
+                yield item
+
+    def _keep_thumbnail(self, content_hash: str, data: bytes) -> None:
+        if not data or self.thumbnail_dir is None:
+            return
+        target = thumbnail_path(self.thumbnail_dir, content_hash)
+        if target.exists():
+            return
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_bytes(data)
+            os.replace(partial, target)
+        except OSError:
+            pass  # a thumbnail is a cache; the app makes it on first view instead
+
+    def close(self) -> None:
+        self.ray.kill(self.ledger)

@@ -1,0 +1,112 @@
+"""`captionary index --ray`: the read and caption stages on a local Ray instance give the catalog a local run gives,
+with the same guarantees: a photo that stops its worker is retried once, then recorded as failed; a driver killed
+mid-run loses only what it had not committed. One Ray instance for the module (it takes seconds to start)."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from db.errors import CaptionaryError
+from db.store import Store
+from indexer import pipeline
+from indexer.cli import cli
+from indexer.pipeline import index_roots, load_captioner
+from indexer.report import IndexOptions
+from tests.helpers import db_state
+from tests.photos import COLOURS, photo, save_jpeg
+from tests.reader_faults import StoppingReader
+from tests.test_crash_recovery import final_state
+from tests.test_end_to_end import captionary
+
+ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=200 * 2**20, log_to_driver=False)
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()
+
+
+def index_tiny(data_dir: Path, root: Path, model: Path, **options) -> tuple[dict, object]:
+    with Store.open(data_dir) as store:
+        report = index_roots(
+            store, [root], IndexOptions(model=str(model), batch_size=4, embeddings=False, **options), load_captioner
+        )
+        return db_state(store), report
+
+
+def test_a_ray_run_gives_the_catalog_a_local_run_gives(cluster, photo_tree, tmp_path, tiny_model):
+    local, local_report = index_tiny(tmp_path / "local", photo_tree["root"], tiny_model)
+    on_ray, ray_report = index_tiny(tmp_path / "ray", photo_tree["root"], tiny_model, ray="auto")
+    # same paths, same captions, same failures with the same reasons
+    assert on_ray == local and len(local) > 10
+    assert sorted(ray_report.failures) == sorted(local_report.failures) and ray_report.failures
+    # thumbnails made on the workers are kept in the driver's data dir
+    assert sorted(p.name for p in (tmp_path / "ray" / "thumbnails").rglob("*.jpg")) == sorted(
+        p.name for p in (tmp_path / "local" / "thumbnails").rglob("*.jpg")
+    )
+
+
+def test_a_root_a_ray_node_cannot_see_is_refused_in_one_line(cluster, tmp_path):
+    from indexer.ray_run import check_roots
+
+    with pytest.raises(CaptionaryError) as refused:
+        check_roots(ray, [str(tmp_path), str(tmp_path / "not-mounted")])
+    message = str(refused.value)
+    assert "not-mounted" in message and "same path" in message and "\n" not in message
+
+
+def test_without_ray_the_flag_says_how_to_install_it(photo_tree, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)
+    result = CliRunner().invoke(cli, ["index", str(photo_tree["root"]), "--data-dir", str(tmp_path / "d"), "--ray"])
+    assert result.exit_code == 1
+    assert "pip install 'captionary[ray]'" in result.output and "Traceback" not in result.output
+
+
+def test_a_photo_that_stops_its_worker_twice_is_failed_and_once_is_retried(cluster, tmp_path, tiny_model, monkeypatch):
+    root = tmp_path / "photos"
+    for i in range(6):
+        save_jpeg(photo(size=(64, 48), colour=COLOURS[i % 5], noise=20, seed=i), root / f"photo_{i}.jpg")
+    save_jpeg(photo(size=(64, 48), colour=COLOURS[1], seed=40), root / "poison.jpg")
+    save_jpeg(photo(size=(64, 48), colour=COLOURS[2], seed=41), root / "once.jpg")
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    monkeypatch.setattr(pipeline, "PhotoReader", lambda *args: StoppingReader(*args, markers=str(markers)))
+
+    state, report = index_tiny(tmp_path / "data", root, tiny_model, ray="auto")
+
+    assert (markers / "once.jpg.stopped").exists()  # it did stop its worker, once
+    assert state[str(root / "once.jpg")] and not state[str(root / "once.jpg")].startswith("failed")
+    assert state[str(root / "poison.jpg")] == "failed: reading it stopped the Ray worker twice (a crashing decoder?)"
+    assert report.captioned == 7 and report.failed == 1
+    assert all(not caption.startswith("failed") for path, caption in state.items() if Path(path).name.startswith("photo_"))
+
+
+def test_driver_killed_mid_run_then_rerun_equals_a_clean_run(cluster, tmp_path, tiny_model):
+    root = tmp_path / "photos"
+    for i in range(24):
+        save_jpeg(photo(size=(96, 72), colour=COLOURS[i % 5], noise=25, seed=i), root / f"folder{i % 3}" / f"photo_{i:02}.jpg")
+    (root / "folder1" / "broken.jpg").write_bytes(b"\xff\xd8 not really")
+    common = ("--model", tiny_model, "--batch-size", "4", "--no-embeddings")
+    index_tiny(tmp_path / "clean", root, tiny_model)  # the same settings as `common`, in this process
+
+    data_dir = tmp_path / "data"
+    env = {"RAY_ADDRESS": cluster}
+    killed = captionary(
+        "index", root, "--data-dir", data_dir, *common, "--ray", "auto", env=env, stop=("kill", "commit:2"), check=False
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    with Store.open_existing(data_dir) as store:
+        committed = sum(1 for reason in db_state(store).values() if reason)
+    assert 0 < committed < 25  # the first batches were kept, the rest not yet read
+
+    resumed = captionary("index", root, "--data-dir", data_dir, *common)  # finished locally
+    assert "Traceback" not in resumed.stderr
+    assert final_state(data_dir) == final_state(tmp_path / "clean")
