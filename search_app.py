@@ -68,7 +68,7 @@ def settings() -> Settings:
 
 @st.cache_resource(show_spinner=False)
 def open_store(path: str) -> Store:
-    from indexer.pipeline import enable_embeddings, enable_image_search
+    from indexer.models.search_encoders import enable_embeddings, enable_image_search
 
     store = Store.open_existing(path)
     # The caption vectors load once per server, on the first semantic query; queries are embedded in
@@ -80,9 +80,9 @@ def open_store(path: str) -> Store:
 
 @st.cache_resource(show_spinner="Loading the captioning model…")
 def load_captioner(source: str):
-    """The captioner for a caption source (indexer/families.py CaptionSettings.key): the library's prompt too."""
-    from indexer.captioner import Captioner
-    from indexer.families import CaptionSettings
+    """The captioner for a caption source (indexer/models/families.py CaptionSettings.key): the library's prompt too."""
+    from indexer.models.captioner import Captioner
+    from indexer.models.families import CaptionSettings
 
     wanted = CaptionSettings.from_key(source)
     return Captioner(
@@ -255,11 +255,11 @@ def caption_model(store: Store | None) -> str:
 
 
 def caption_ui(store: Store | None) -> None:
-    from indexer.crawl import IMAGE_EXTENSIONS
+    from db.formats import INDEXED_EXTENSIONS
     from indexer.sources import caption_sources
 
     st.write("Get a caption for any photo; nothing is stored.")
-    uploaded = st.file_uploader("Photo", type=sorted(IMAGE_EXTENSIONS), key="upload")
+    uploaded = st.file_uploader("Photo", type=sorted(INDEXED_EXTENSIONS), key="upload")
     url = st.text_input("…or an image URL", key="caption-url", placeholder="https://…")
     if not st.button("Caption it", key="caption-go"):
         return

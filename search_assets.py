@@ -138,7 +138,7 @@ def result_count(page: SearchPage) -> str:
 def model_name(source: str) -> str:
     """A caption source as people know it (`vit-gpt2-image-captioning`, not the folder it was loaded from),
     with the prompt, length and speed it was asked for when those were not the model's defaults."""
-    from indexer.families import CaptionSettings
+    from indexer.models.families import CaptionSettings
 
     wanted = CaptionSettings.from_key(source)
     name = Path(wanted.model_id.rstrip("/")).name or wanted.model_id

@@ -16,7 +16,7 @@ from db.search import SearchHit
 from db.semantic import has_image_embeddings
 from db.store import Store
 from db.tags import normalize_tag
-from indexer.caption_text import first_sentence
+from indexer.models.caption_text import first_sentence
 from search_assets import (
     breakable,
     distinguishing_folders,

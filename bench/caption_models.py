@@ -40,7 +40,7 @@ def measure(family: str, args) -> dict:
 
     from bench.photoset import realistic_photo
     from bench.throughput import peak_rss_mb
-    from indexer.captioner import Captioner
+    from indexer.models.captioner import Captioner
     from indexer.reading import reduce_for_model
 
     with tempfile.TemporaryDirectory() as folder:

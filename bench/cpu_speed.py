@@ -92,7 +92,7 @@ def captions(captioner, model, beams: int, pixels) -> list[str]:
 
 def agreement() -> dict[str, tuple[float, float]]:
     """name -> (share of captions equal to exact's, share exactly right), on 300 held-out pictures."""
-    from indexer.captioner import Captioner
+    from indexer.models.captioner import Captioner
     from tests.trained_captioner import held_out, train_captioner
 
     folder = CACHE / "trained-captioner"

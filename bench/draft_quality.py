@@ -30,8 +30,8 @@ def main() -> None:
     import torch
     from PIL import Image
 
-    from indexer.captioner import Captioner
     from indexer.imaging import THUMBNAIL_SIDE, open_photo
+    from indexer.models.captioner import Captioner
     from indexer.reading import reduce_for_model
 
     torch.set_num_threads(1)

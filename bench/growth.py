@@ -26,7 +26,7 @@ from bench.throughput import NoOpCaptioner  # noqa: E402
 
 def index_new_photos(data_dir: Path, folder: Path, embedder, batch_size: int) -> tuple[float, object]:
     from db.store import Store
-    from indexer.caption import DEFAULT_EMBEDDER
+    from indexer.models.caption_embedder import DEFAULT_EMBEDDER
     from indexer.pipeline import index_roots
     from indexer.report import IndexOptions
 
@@ -49,7 +49,7 @@ def main() -> None:
     import torch
 
     from db.tags import auto_tags
-    from indexer.caption import DEFAULT_EMBEDDER, Embedder
+    from indexer.models.caption_embedder import DEFAULT_EMBEDDER, Embedder
 
     torch.set_num_threads(1)
     embedder = Embedder(DEFAULT_EMBEDDER, threads=1)

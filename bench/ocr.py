@@ -86,7 +86,7 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
-    from indexer.ocr import TextReader
+    from indexer.models.ocr import TextReader
 
     torch.set_num_threads(args.threads)
     reader = TextReader(threads=args.threads)

@@ -167,8 +167,8 @@ def main() -> None:
 
     from db.fulltext import Filters
     from db.store import Store
-    from indexer.caption import DEFAULT_EMBEDDER, Embedder, embedder_location
-    from indexer.query_encoder import NumpyQueryEncoder
+    from indexer.models.caption_embedder import DEFAULT_EMBEDDER, Embedder, embedder_location
+    from indexer.models.query_encoder import NumpyQueryEncoder
 
     torch.set_num_threads(1)
     embedder = Embedder(DEFAULT_EMBEDDER, threads=1)

@@ -27,7 +27,7 @@ def main() -> None:
 
     torch.set_num_threads(2)
     from db import ranking
-    from indexer.caption import DEFAULT_EMBEDDER, Embedder
+    from indexer.models.caption_embedder import DEFAULT_EMBEDDER, Embedder
     from tests.eval.harness import build_library_store, evaluate_library, format_table
     from tests.eval.heldout import heldout_libraries
     from tests.eval.libraries import libraries

@@ -57,7 +57,7 @@ def run_seed_loop(folder: Path, args) -> dict:
     """The original demo's way: open, full decode, process, generate, one image at a time."""
     from PIL import Image
 
-    from indexer.captioner import Captioner
+    from indexer.models.captioner import Captioner
 
     captioner = Captioner(args.model, device=args.device, threads=args.threads, speed="exact")
     paths = sorted(folder.rglob("*.jpg"))[: args.seed_count]
@@ -131,7 +131,7 @@ def run_pipeline(folder: Path, args, no_op: bool = False) -> dict:
     Models are loaded before the clock starts, as for the seed loop: this measures indexing, not loading.
     """
     from db.store import Store
-    from indexer.caption import Embedder
+    from indexer.models.caption_embedder import Embedder
     from indexer.pipeline import index_roots, load_captioner
     from indexer.report import IndexOptions
     from indexer.settings import DEFAULT_EMBEDDER, batch_size_for

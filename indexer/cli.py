@@ -229,7 +229,7 @@ def search(query, data_dir, limit, mode, embedder, as_json) -> None:
 @json_option
 def caption(images, model, prompt, max_new_tokens, speed, batch_size, device, as_json) -> None:
     """Caption image files or http(s) URLs and print the captions; nothing is stored."""
-    from indexer.captioner import Captioner
+    from indexer.models.captioner import Captioner
     from indexer.sources import caption_sources
 
     settings = Settings.resolve(model=model)
@@ -292,7 +292,7 @@ def models(as_json) -> None:
     """The caption model families, one recommended checkpoint each, and which are in the local Hugging Face cache."""
     from dataclasses import asdict
 
-    from indexer.families import FAMILIES, cached_caption_models
+    from indexer.models.families import FAMILIES, cached_caption_models
 
     cached = cached_caption_models()
     rows = [

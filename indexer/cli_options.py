@@ -11,7 +11,7 @@ import click
 
 from db.store import Store
 from db.store import open_store as open_library
-from indexer.families import SPEEDS
+from indexer.models.families import SPEEDS
 from indexer.settings import DEFAULT_BATCH_SIZE, Settings
 
 
@@ -63,7 +63,7 @@ def open_store(data_dir: Path | None, create: bool = False):
 def open_semantic_store(data_dir, embedder=None, queries=True) -> Iterator[Store]:
     """open_store, able to embed queries and captions (the embedding model loads only if needed);
     queries=False for bulk work, which wants torch's batching."""
-    from indexer.pipeline import enable_embeddings, enable_image_search
+    from indexer.models.search_encoders import enable_embeddings, enable_image_search
 
     settings = Settings.resolve(data_dir=data_dir, embedder=embedder)
     with open_library(settings.data_dir) as store:

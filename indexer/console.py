@@ -11,7 +11,7 @@ import click
 from db.meaning import RELATED
 from db.plain import Understood
 from db.search import SearchPage
-from indexer.caption_text import one_line
+from indexer.models.caption_text import one_line
 from indexer.terminal import json_text, shown
 
 SCAN_BAR_DELAY = 0.5  # seconds a scan runs before its bar shows: a quick one shows none (it flashed "scanning: 0 files")
@@ -46,7 +46,7 @@ class TqdmProgress:
             self.scan_bar = None
 
     def loading(self, model_id: str) -> None:
-        from indexer.caption import loading_note
+        from indexer.models.loading import loading_note
 
         self._end_scan()
         # Always said, even when piped: loading can take a while, and a silent wait looks like a hang.

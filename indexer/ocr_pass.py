@@ -11,7 +11,7 @@ from functools import partial
 
 from db.store import Store
 from indexer.imaging import ImageReadError, open_photo, read_regular_photo
-from indexer.ocr import OCR_DECODE_SIDE
+from indexer.models.ocr import OCR_DECODE_SIDE
 from indexer.reading import TextReaderLike
 from indexer.report import IndexReport
 from indexer.stages import paged_prefetch

@@ -17,14 +17,14 @@ from db.errors import CaptionaryError, IndexLockedError, ModelLoadError
 from db.formats import skipped_kind
 from db.store import Store
 from indexer.background_sync import FULLTEXT_SYNC_SECONDS, BackgroundSync
-from indexer.caption import CaptionModel
 from indexer.crawl import crawl, is_excluded_below, normalize_root
-from indexer.families import refuse_unwanted_prompt
 from indexer.feed import Feed, uses_processes
+from indexer.models.captioner import CaptionModel
+from indexer.models.families import refuse_unwanted_prompt
+from indexer.models.search_encoders import enable_embeddings
 from indexer.ocr_pass import read_missing_text
 from indexer.reading import KnownContents, PhotoReader, Prepared, TextReaderLike
 from indexer.report import IndexOptions, IndexReport, NoProgress, Progress
-from indexer.settings import DEFAULT_EMBEDDER
 from indexer.stages import CaptionStage, ImageEmbedderLike, NoModel, Writer, default_split, make_plan
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -72,7 +72,7 @@ class Indexer:
         self.captioner_factory = captioner_factory
         self.progress = progress or NoProgress()
         self.report = IndexReport()
-        self.source = ""  # the run's caption source key (indexer/families.py CaptionSettings.key)
+        self.source = ""  # the run's caption source key (indexer/models/families.py CaptionSettings.key)
         self.background_sync = False
         self.ray: Any = None  # the Ray module once connected (--ray), else None
 
@@ -225,8 +225,8 @@ class Indexer:
         if self.options.speed:
             return self.options.speed
         if self.options.recaption:
-            from indexer.caption import pick_device
-            from indexer.families import default_speed
+            from indexer.models.families import default_speed
+            from indexer.models.loading import pick_device
 
             return default_speed(self.options.model, pick_device(self.options.device))
         return self.catalog.caption_speed() or "exact"
@@ -295,32 +295,10 @@ def index_roots(
     return report
 
 
-def enable_embeddings(
-    store: Store, embedder: str = DEFAULT_EMBEDDER, threads: int | None = None, device: str = "cpu", queries: bool = False
-) -> None:
-    """Let the store embed captions and answer semantic queries; the model loads on first need.
-
-    queries=True is for front ends that embed one text at a time (a search, an edited caption): a
-    BERT sentence model such as the default then runs in numpy, and torch is never imported."""
-
-    def load():
-        from indexer import query_encoder
-        from indexer.caption import embedder_location
-
-        location = embedder_location(embedder)
-        if queries and query_encoder.supports(location):
-            return query_encoder.NumpyQueryEncoder(embedder, location)
-        from indexer.caption import Embedder
-
-        return Embedder(embedder, device=device, threads=threads)
-
-    store.use_embedder(embedder, load)
-
-
 def load_captioner(options: IndexOptions) -> CaptionModel:
     """Load the configured model with a deliberate split of the cores between torch and decoding."""
-    from indexer.caption import pick_device
-    from indexer.captioner import Captioner
+    from indexer.models.captioner import Captioner
+    from indexer.models.loading import pick_device
 
     device = pick_device(options.device)
     threads = options.threads or default_split(device)[1]
@@ -331,40 +309,17 @@ def load_captioner(options: IndexOptions) -> CaptionModel:
 
 def load_text_reader(options: IndexOptions) -> TextReaderLike:
     """The OCR engine, with the threads the split gives torch (OCR runs in the decode workers, one at a time)."""
-    from indexer.caption import pick_device
-    from indexer.ocr import TextReader
+    from indexer.models.loading import pick_device
+    from indexer.models.ocr import TextReader
 
     return TextReader(threads=options.threads or default_split(pick_device(options.device))[1])
 
 
 def load_image_embedder(options: IndexOptions) -> ImageEmbedderLike:
     """The run's image embedder, on the captioner's device, with the torch threads the split gives it."""
-    from indexer.caption import pick_device
-    from indexer.vision import ImageEmbedder
+    from indexer.models.image_embedder import ImageEmbedder
+    from indexer.models.loading import pick_device
 
     assert options.image_embedder is not None
     device = pick_device(options.device)
     return ImageEmbedder(options.image_embedder, device=device, threads=options.threads or default_split(device)[1])
-
-
-def enable_image_search(store: Store, image_embedder: str | None = None, named: bool = False, device: str = "cpu") -> None:
-    """Let the store answer queries by pixels, with the model that made the library's image vectors (or the one
-    the person named); its text tower loads on the first query that needs it."""
-    from db.semantic import image_embedders
-
-    chosen = image_embedder if named else next(iter(image_embedders(store)), None)
-    if chosen is None:
-        return
-
-    def load():
-        from indexer import clip_text
-        from indexer.caption import local_folder
-
-        folder = local_folder(chosen)
-        if folder is not None and clip_text.supports(folder):
-            return clip_text.NumpyClipTextEncoder(chosen, folder)  # a query in milliseconds, and no torch
-        from indexer.vision import ImageEmbedder
-
-        return ImageEmbedder(chosen, device=device)
-
-    store.use_image_embedder(chosen, load)

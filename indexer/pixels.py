@@ -32,7 +32,7 @@ class PixelSpec:
 
     @property
     def side(self) -> int:
-        """The model's input side, as indexer/caption.py _input_side reads it from the processor."""
+        """The model's input side, as indexer/models/loading.py _input_side reads it from the processor."""
         return max(self.height, self.width, self.shortest_edge or 0)
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from db.catalog import PendingFile
 from db.errors import CaptionaryError
 from db.schema import thumbnail_path
-from indexer.caption import CaptionModel
+from indexer.models.captioner import CaptionModel
 from indexer.reading import PhotoReader, Prepared
 from indexer.report import IndexOptions, IndexReport
 from indexer.settings import batch_size_for

@@ -101,7 +101,7 @@ class PhotoReader:
 
     settings: ReadSettings
     known: KnownContents = field(default_factory=KnownContents)
-    # The OCR engine (None: text is not read). Pickled to a reader process, indexer.ocr.TextReader builds its
+    # The OCR engine (None: text is not read). Pickled to a reader process, indexer.models.ocr.TextReader builds its
     # engine there anew; an engine that cannot be pickled keeps the readers in this process's threads.
     text_reader: TextReaderLike | None = None
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from db.formats import skipped_label, skipped_summary
-from indexer.families import CaptionSettings
+from indexer.models.families import CaptionSettings
 from indexer.settings import DEFAULT_EMBEDDER, DEFAULT_MODEL
 
 
@@ -35,7 +35,7 @@ class NoProgress:
 @dataclass(frozen=True)
 class IndexOptions:
     model: str = DEFAULT_MODEL
-    prompt: str | None = None  # None: the model family's default (indexer/families.py)
+    prompt: str | None = None  # None: the model family's default (indexer/models/families.py)
     max_new_tokens: int | None = None  # None: the family's default
     batch_size: int | None = None  # None: indexer/settings.py's default for the device
     device: str = "auto"
@@ -51,7 +51,7 @@ class IndexOptions:
     image_embedder: str | None = None  # a CLIP-family model for search by pixels; None: none
     image_embedder_required: bool = False  # named by the person: failing to load it stops the run
     ocr: bool | None = None  # read text in photos; None: as the library was last told (index --ocr / --no-ocr)
-    speed: str | None = None  # exact or fast (indexer/families.py SPEEDS); None: fast on a CPU where measured
+    speed: str | None = None  # exact or fast (indexer/models/families.py SPEEDS); None: fast on a CPU where measured
     ray: str | None = None  # read and caption on a Ray cluster: 'local', 'auto' or an address (indexer/ray_run.py)
 
     def caption_source(self, speed: str) -> str:

@@ -11,8 +11,8 @@ import numpy as np
 
 from db.errors import CaptionaryError, NotIndexedError
 from db.store import Store
-from indexer.caption import CaptionModel
 from indexer.imaging import ImageReadError, open_photo
+from indexer.models.captioner import CaptionModel
 from indexer.settings import batch_size_for
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -75,7 +75,7 @@ def caption_sources(
 def embed_picture(store: Store, source: str) -> np.ndarray:
     """The image vector of a file or an http(s) URL, from the model that made the library's image vectors."""
     from indexer.fetch import fetch_url
-    from indexer.vision import ImageEmbedder
+    from indexer.models.image_embedder import ImageEmbedder
 
     if store.image_embedder_id is None:
         raise NotIndexedError("No image vectors in this library yet; run: captionary reembed --images")

@@ -18,9 +18,9 @@ import numpy as np
 from db.batch import PhotoMetadata
 from db.catalog import Catalog
 from db.semantic import to_blob
-from indexer.caption import CaptionModel
 from indexer.imaging import THUMBNAIL_SIDE
-from indexer.ocr import OCR_DECODE_SIDE
+from indexer.models.captioner import CaptionModel
+from indexer.models.ocr import OCR_DECODE_SIDE
 from indexer.pixels import PixelSpec
 from indexer.places import place_name
 from indexer.reading import Prepared, ReadSettings, TextReaderLike

@@ -16,11 +16,11 @@ import resource
 import sys
 
 from db.store import Store
-from indexer.captioner import Captioner
-from indexer.ocr import TextReader
+from indexer.models.captioner import Captioner
+from indexer.models.image_embedder import ImageEmbedder
+from indexer.models.ocr import TextReader
 from indexer.pipeline import index_roots
 from indexer.report import IndexOptions
-from indexer.vision import ImageEmbedder
 
 
 def reset_peak_resident() -> None:

@@ -230,7 +230,7 @@ def test_unknown_id_in_session_cannot_show_anything(indexed, monkeypatch):
 
 def test_match_mode_toggle_with_embeddings(photo_tree, data_dir, monkeypatch):
     with Store.open(data_dir) as store:
-        from indexer.pipeline import enable_embeddings
+        from indexer.models.search_encoders import enable_embeddings
 
         enable_embeddings(store)
         index_with(store, [photo_tree["root"]], FakeCaptioner(), embeddings=True)
@@ -244,7 +244,7 @@ def test_match_mode_toggle_with_embeddings(photo_tree, data_dir, monkeypatch):
 
 def test_caption_tab_uses_the_model_that_captioned_the_library(photo_tree, data_dir, monkeypatch):
     from db.errors import ModelLoadError
-    from indexer import captioner
+    from indexer.models import captioner
 
     with Store.open(data_dir) as store:
         index_with(store, [photo_tree["root"]], FakeCaptioner("/models/the-library-model"))

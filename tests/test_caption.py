@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from db.errors import ModelLoadError
-from indexer.captioner import Captioner
+from indexer.models.captioner import Captioner
 from indexer.settings import Settings
 from tests.photos import COLOURS, photo
 
@@ -178,8 +178,8 @@ def test_search_and_stats_never_import_torch(photo_tree, tmp_path, with_embeddin
     # `captionary search` and `stats` must start fast: no torch, no transformers, also in the default
     # hybrid mode, where the query is embedded by the numpy encoder
     from db.store import Store
-    from indexer.caption import DEFAULT_EMBEDDER, embedder_location
-    from indexer.query_encoder import NumpyQueryEncoder
+    from indexer.models.caption_embedder import DEFAULT_EMBEDDER, embedder_location
+    from indexer.models.query_encoder import NumpyQueryEncoder
     from tests.conftest import FakeCaptioner
     from tests.helpers import index_with
 

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 
 from db.errors import ModelLoadError
 from db.store import Store
-from indexer.captioner import Captioner
 from indexer.cli import cli
-from indexer.families import FAMILIES, CaptionSettings
+from indexer.models.captioner import Captioner
+from indexer.models.families import FAMILIES, CaptionSettings
 from tests.conftest import FakeCaptioner
 from tests.helpers import index_with
 from tests.photos import photo, save_jpeg
@@ -152,7 +152,7 @@ def test_the_default_family_blocks_repeated_phrases_at_generation(tiny_model):
 
 
 def test_the_default_models_default_speed_on_a_cpu_is_fast_and_is_recorded_with_its_captions(tiny_model):
-    from indexer.families import CaptionSettings
+    from indexer.models.families import CaptionSettings
 
     captioner = Captioner(str(tiny_model), device="cpu", threads=1)
     assert captioner.speed == "fast" and captioner.num_beams == 1
@@ -222,8 +222,8 @@ def test_a_qwen_vl_checkpoint_without_torchvision_is_a_one_line_error_naming_it(
 def test_each_family_runs_in_its_half_type_on_cuda_and_float32_on_a_cpu():
     import torch
 
-    from indexer.captioner import compute_dtype
-    from indexer.families import BY_MODEL_TYPE
+    from indexer.models.captioner import compute_dtype
+    from indexer.models.families import BY_MODEL_TYPE
 
     assert {
         name: compute_dtype(BY_MODEL_TYPE[name], "cuda") for name in ("vision-encoder-decoder", "florence2", "idefics3", "gemma3")

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from indexer.clip_text import NumpyClipTextEncoder, supports
+from indexer.models.clip_text import NumpyClipTextEncoder, supports
 from tests.tiny_clip import build_tiny_clip
 
 TEXTS = ["a dog on the beach", "a birthday cake", "x", "a photo of a red car near the sea with people sitting at a table"]
@@ -14,7 +14,7 @@ TEXTS = ["a dog on the beach", "a birthday cake", "x", "a photo of a red car nea
 
 @pytest.mark.parametrize("legacy_eos", [False, True])
 def test_numpy_and_torch_agree_on_query_vectors(tmp_path, legacy_eos):
-    from indexer.vision import ImageEmbedder
+    from indexer.models.image_embedder import ImageEmbedder
 
     folder = build_tiny_clip(tmp_path / "clip", legacy_eos=legacy_eos)
     numpy_vectors = NumpyClipTextEncoder("tiny", folder).encode(TEXTS)
@@ -42,7 +42,7 @@ def test_a_search_by_pixels_never_imports_torch(tiny_clip, photo_tree, data_dir)
     script = (
         "import sys, json; from click.testing import CliRunner; from indexer.cli import cli; "
         f"r = CliRunner().invoke(cli, ['search', 'a dog on the beach', '--data-dir', {str(data_dir)!r}, '--json']); "
-        "rows = json.loads(r.stdout); print(len(rows), 'indexer.clip_text' in sys.modules, 'torch' in sys.modules)"
+        "rows = json.loads(r.stdout); print(len(rows), 'indexer.models.clip_text' in sys.modules, 'torch' in sys.modules)"
     )
     output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120).stdout.split()
     # answered, with the query embedded for the pixels by the numpy encoder, and torch never loaded

@@ -74,7 +74,7 @@ def test_the_table_parser_reads_the_table():
 
 
 def test_the_model_guide_has_a_row_for_every_family_in_the_code():
-    from indexer.families import FAMILIES
+    from indexer.models.families import FAMILIES
 
     guide = MODELS_DOC.split("\n## Choosing a caption model\n", 1)[1].split("\n## ", 1)[0]
     rows = {line.split(" | ")[0].strip("| "): line for line in guide.splitlines() if line.startswith("| ") and "`" in line}

@@ -154,7 +154,7 @@ def test_a_malformed_url_fails_alone_and_the_other_photos_are_captioned(one_phot
 
 def test_the_app_says_invalid_url_without_a_traceback(one_photo, data_dir, monkeypatch):
     from db.store import Store
-    from indexer import captioner
+    from indexer.models import captioner
     from tests.helpers import index_with
     from tests.test_app import caption_view, start_app
 

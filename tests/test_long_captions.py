@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from db.semantic import CHUNK_WORDS, caption_chunks, embed_texts
 from db.store import Store
-from indexer.caption_text import clean_caption, first_sentence, one_line
 from indexer.cli import cli
+from indexer.models.caption_text import clean_caption, first_sentence, one_line
 from tests.conftest import FakeCaptioner
 from tests.helpers import index_with
 
@@ -103,7 +103,7 @@ def test_every_chunk_fits_the_default_embedders_window():
 
     from tokenizers import Tokenizer
 
-    from indexer.caption import DEFAULT_EMBEDDER, embedder_location
+    from indexer.models.caption_embedder import DEFAULT_EMBEDDER, embedder_location
 
     tokenizer = Tokenizer.from_file(str(Path(embedder_location(DEFAULT_EMBEDDER)) / "tokenizer.json"))
     tokenizer.no_padding()

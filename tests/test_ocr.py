@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from db.store import Store
 from indexer.cli import cli
-from indexer.ocr import TextReader
+from indexer.models.ocr import TextReader
 from tests.conftest import FakeCaptioner
 from tests.helpers import index_with, paths_found
 from tests.text_photos import TEXT_PHOTOS, write_text_photos

@@ -13,7 +13,8 @@ from db.models import SCHEMA_VERSION, Content
 from db.store import Store
 from indexer import pipeline
 from indexer.cli import cli
-from indexer.pipeline import enable_embeddings, enable_image_search, index_roots
+from indexer.models.search_encoders import enable_embeddings, enable_image_search
+from indexer.pipeline import index_roots
 from indexer.report import IndexOptions
 from tests.conftest import FakeCaptioner, FakeImageEmbedder
 from tests.old_catalogs import as_schema_5
@@ -98,7 +99,7 @@ def test_the_real_loading_path_embeds_with_a_tiny_clip(photo_tree, data_dir, tin
         enable_embeddings(store, queries=True)
         enable_image_search(store)  # picks the model that made the library's vectors
         assert store.image_embedder_id == str(tiny_clip)
-        from indexer.vision import ImageEmbedder
+        from indexer.models.image_embedder import ImageEmbedder
 
         # the query is embedded by the numpy text tower, the same vector transformers gives
         expected = ImageEmbedder(str(tiny_clip), device="cpu", threads=1).embed_texts(["a dog on the beach"])[0]
@@ -114,7 +115,7 @@ def test_the_real_loading_path_embeds_with_a_tiny_clip(photo_tree, data_dir, tin
 def test_clip_and_siglip_load_through_the_same_auto_path(tmp_path, family):
     from PIL import Image
 
-    from indexer.vision import ImageEmbedder
+    from indexer.models.image_embedder import ImageEmbedder
     from tests.tiny_clip import build_tiny_clip
 
     embedder = ImageEmbedder(str(build_tiny_clip(tmp_path / family, family)), device="cpu", threads=1)
@@ -127,7 +128,7 @@ def test_clip_and_siglip_load_through_the_same_auto_path(tmp_path, family):
 def test_features_are_read_from_an_output_object_or_a_bare_tensor():
     import torch
 
-    from indexer.vision import _features
+    from indexer.models.image_embedder import _features
 
     tensor = torch.ones(2, 3)
 

@@ -40,7 +40,7 @@ def test_a_processor_that_does_more_than_resize_and_normalise_has_no_spec():
 
 
 def test_captions_from_fitted_pixels_are_the_captions_of_the_photos(tiny_model):
-    from indexer.captioner import Captioner
+    from indexer.models.captioner import Captioner
 
     captioner = Captioner(str(tiny_model), device="cpu", threads=1, speed="exact")
     assert captioner.pixel_spec is not None
@@ -56,7 +56,7 @@ def trained_captioner(tmp_path_factory):
 
 
 def test_fast_keeps_the_captions_of_exact_on_a_captioner_that_has_learnt_something(trained_captioner):
-    from indexer.captioner import Captioner
+    from indexer.models.captioner import Captioner
     from tests.trained_captioner import held_out
 
     pictures = held_out(200, seed=3)

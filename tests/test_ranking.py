@@ -10,8 +10,8 @@ from db.attributes import contradicts, described
 from db.errors import CaptionaryError
 from db.fulltext import Filters
 from db.meaning import RELATED, WORDS
-from indexer.caption import DEFAULT_EMBEDDER, Embedder
 from indexer.cli import cli
+from indexer.models.caption_embedder import DEFAULT_EMBEDDER, Embedder
 from tests.eval.harness import build_library_store, evaluate_library
 from tests.eval.heldout_more import second_shapes_library
 from tests.eval.libraries import Library, beach_library, shapes_library, varied_library

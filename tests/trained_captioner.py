@@ -105,7 +105,7 @@ def held_out(count: int, seed: int = 1) -> list[tuple[Image.Image, str]]:
 if __name__ == "__main__":
     import time
 
-    from indexer.captioner import Captioner
+    from indexer.models.captioner import Captioner
 
     started = time.perf_counter()
     folder = train_captioner(Path(sys.argv[1]))

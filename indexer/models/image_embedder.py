@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from db.errors import ModelLoadError
-from indexer.caption import _input_side, _quiet_libraries, model_location, pick_device
 from indexer.imaging import for_model
+from indexer.models.loading import _input_side, _quiet_libraries, model_location, pick_device
 from indexer.pixels import PixelSpec, spec_of, to_tensor
 from indexer.settings import Settings
 

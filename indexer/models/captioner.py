@@ -1,21 +1,30 @@
-"""Captioner: images -> captions with any Hugging Face image-to-text family (indexer/families.py says how
+"""Captioner: images -> captions with any Hugging Face image-to-text family (indexer/models/families.py says how
 each is prompted and decoded), in batches, on the GPU when there is one."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from db.errors import ModelLoadError
-from indexer.caption import _input_side, _quiet_libraries, model_location, pick_device
-from indexer.caption_text import clean_caption
-from indexer.families import CaptionSettings, Family, family_of, speed_for
 from indexer.imaging import for_model
+from indexer.models.caption_text import clean_caption
+from indexer.models.families import CaptionSettings, Family, family_of, speed_for
+from indexer.models.loading import _input_side, _quiet_libraries, model_location, pick_device
 from indexer.pixels import PixelSpec, spec_of, to_tensor
 from indexer.settings import DEFAULT_MODEL, Settings
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
+
+
+class CaptionModel(Protocol):
+    """What the pipeline needs from a captioner; tests swap in a fake."""
+
+    model_id: str
+    input_side: int
+
+    def caption(self, images: Sequence[Image.Image]) -> list[str]: ...
 
 
 class Captioner:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.query_encoder import OneTextAtATime, _gelu, _layer_norm, _read_json, attention
+from indexer.models.query_encoder import OneTextAtATime, _gelu, _layer_norm, _read_json, attention
 
 PREFIX = "text_model."
 
