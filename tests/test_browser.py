@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from db.store import Store
-from indexer.cli import streamlit_command
+from indexer.cli.console import streamlit_command
 from indexer.pipeline import index_roots, load_captioner
 from indexer.report import IndexOptions
 from tests.metadata_photos import xmp_packet

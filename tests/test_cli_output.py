@@ -9,8 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from db.store import Store
-from indexer import console
-from indexer.cli import cli
+from indexer.cli import cli, console
 from indexer.pipeline import index_roots
 from indexer.report import IndexOptions, IndexReport
 from tests.conftest import FakeCaptioner

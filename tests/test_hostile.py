@@ -515,10 +515,10 @@ def test_search_into_a_closed_pipe_ends_quietly(store, data_dir):
 
 
 def test_app_on_the_network_warns_and_names_its_own_address(monkeypatch, data_dir):
-    import indexer.cli
+    import indexer.cli.commands
 
     calls = []
-    monkeypatch.setattr(indexer.cli, "run_streamlit", lambda command, env: calls.append(command))
+    monkeypatch.setattr(indexer.cli.commands, "run_streamlit", lambda command, env: calls.append(command))
     result = CliRunner().invoke(cli, ["app", "--host", "0.0.0.0", "--data-dir", str(data_dir)])
     assert "reachable from the network" in result.stderr
     command = calls[0]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from indexer.cli_options import (
+from indexer.cli.options import (
     FiniteFloatRange,
     data_dir_option,
     embedder_option,
@@ -17,8 +17,8 @@ from indexer.cli_options import (
     open_semantic_store,
     open_store,
 )
+from indexer.cli.terminal import TerminalWriter, json_text, on_terminal, shown
 from indexer.settings import Settings
-from indexer.terminal import TerminalWriter, json_text, on_terminal, shown
 
 
 @click.command()

@@ -12,9 +12,9 @@ from db.errors import CaptionaryError
 from db.fulltext import Filters
 from db.ranking import MODES
 from db.store import open_store as open_library
-from indexer.cli_errors import one_line
-from indexer.cli_library import LIBRARY_COMMANDS
-from indexer.cli_options import (
+from indexer.cli.console import TqdmProgress, print_search_page, run_streamlit, streamlit_command
+from indexer.cli.library import LIBRARY_COMMANDS
+from indexer.cli.options import (
     batch_option,
     data_dir_option,
     device_option,
@@ -27,9 +27,9 @@ from indexer.cli_options import (
     prompt_option,
     speed_option,
 )
-from indexer.console import TqdmProgress, print_search_page, run_streamlit, streamlit_command
+from indexer.cli.terminal import json_text, shown
+from indexer.cli.usage_errors import one_line
 from indexer.settings import Settings
-from indexer.terminal import json_text, shown
 
 FAILURES_SHOWN = 5  # failed files listed under the summary line of `index`
 

@@ -11,8 +11,8 @@ import click
 from db.meaning import RELATED
 from db.plain import Understood
 from db.search import SearchPage
+from indexer.cli.terminal import json_text, shown
 from indexer.models.caption_text import one_line
-from indexer.terminal import json_text, shown
 
 SCAN_BAR_DELAY = 0.5  # seconds a scan runs before its bar shows: a quick one shows none (it flashed "scanning: 0 files")
 
