@@ -67,7 +67,8 @@ def settings() -> Settings:
 
 
 @st.cache_resource(show_spinner=False)
-def open_store(path: str) -> Store:
+def cached_store(path: str) -> Store:
+    """The library at path, opened once per server (Streamlit keeps it) and able to answer semantic queries."""
     from indexer.models.search_encoders import enable_embeddings, enable_image_search
 
     store = Store.open_existing(path)
@@ -295,7 +296,7 @@ def main() -> None:
     st.markdown("### captionary")
     path = settings().data_dir
     try:
-        store = open_store(str(path))
+        store = cached_store(str(path))
     except NotIndexedError:
         store = None
     except CaptionaryError as error:

@@ -27,8 +27,8 @@ from bench.throughput import NoOpCaptioner  # noqa: E402
 def index_new_photos(data_dir: Path, folder: Path, embedder, batch_size: int) -> tuple[float, object]:
     from db.store import Store
     from indexer.models.caption_embedder import DEFAULT_EMBEDDER
+    from indexer.options import IndexOptions
     from indexer.pipeline import index_roots
-    from indexer.report import IndexOptions
 
     captioner = NoOpCaptioner(224)
     options = IndexOptions(model=captioner.model_id, threads=1, workers=1, batch_size=batch_size)

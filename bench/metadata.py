@@ -154,8 +154,8 @@ def run_mode(mode: str, tree: Path, data_dir: Path, threads: int) -> dict:
     from db.models import File
     from db.store import Store
     from indexer import feed, reading
+    from indexer.options import IndexOptions
     from indexer.pipeline import index_roots
-    from indexer.report import IndexOptions
 
     # The metadata reader is swapped in this process: reader processes would import the real one.
     feed.PROCESSES_FROM = 1 << 62

@@ -69,8 +69,8 @@ def per_photo(reader) -> tuple[float, float]:
 
 def index_seconds(tree: Path, ocr: bool, threads: int, reader) -> tuple[float, int]:
     from db.store import Store
+    from indexer.options import IndexOptions
     from indexer.pipeline import index_roots
-    from indexer.report import IndexOptions
 
     options = IndexOptions(model="no-op", embeddings=False, image_embedder=None, ocr=ocr, threads=threads, workers=1)
     with tempfile.TemporaryDirectory() as data_dir, Store.open(Path(data_dir)) as store:

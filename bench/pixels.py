@@ -36,8 +36,8 @@ def full_size_clip() -> Path:
 def index_once(folder: Path, model: Path, clip: Path | None, threads: int) -> dict:
     """One index run, models loaded before the clock starts."""
     from db.store import Store
+    from indexer.options import IndexOptions
     from indexer.pipeline import index_roots, load_captioner, load_image_embedder
-    from indexer.report import IndexOptions
 
     options = IndexOptions(
         model=str(model), device="cpu", threads=threads, workers=1, embeddings=False, image_embedder=str(clip) if clip else None
@@ -143,8 +143,8 @@ def time_fresh_searches(data_dir: Path, label: str) -> None:
 def cold_start(args) -> None:
     """A library with image vectors from the full-size CLIP: `captionary search` in a fresh process."""
     from db.store import Store
+    from indexer.options import IndexOptions
     from indexer.pipeline import index_roots
-    from indexer.report import IndexOptions
     from tests.conftest import FakeCaptioner
 
     clip = full_size_clip()

@@ -26,8 +26,8 @@ from bench.photoset import photo_set, tiny_model  # noqa: E402
 
 def index_once(folder: Path, model: Path, ray: str | None, actors: int | None, threads: int) -> dict:
     from db.store import Store
+    from indexer.options import IndexOptions
     from indexer.pipeline import index_roots, load_captioner
-    from indexer.report import IndexOptions
 
     options = IndexOptions(model=str(model), embeddings=False, batch_size=8, threads=threads, ray=ray, workers=actors)
     with tempfile.TemporaryDirectory() as data_dir, Store.open(data_dir) as store:

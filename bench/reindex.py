@@ -28,8 +28,8 @@ def main() -> None:
     import torch
 
     from db.store import Store
+    from indexer.options import IndexOptions
     from indexer.pipeline import index_roots, load_captioner
-    from indexer.report import IndexOptions
 
     torch.set_num_threads(args.threads)
     folder = photo_set(args.count, size=(640, 480))

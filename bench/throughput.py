@@ -74,9 +74,9 @@ def run_read_alone(folder: Path, args) -> dict:
     """Stage 1 alone: every photo hashed, read and decoded by the reader processes, nothing stored."""
     from db.catalog import PendingFile
     from indexer.feed import crash_outcome
+    from indexer.options import IndexOptions
     from indexer.pipeline import load_captioner
     from indexer.reading import KnownContents, PhotoReader, ReadSettings
-    from indexer.report import IndexOptions
     from indexer.stages import default_split, pixel_spec
     from indexer.workers import ProcessRunner
 
@@ -104,8 +104,8 @@ def run_model_alone(folder: Path, args) -> dict:
     """Stage 2 alone: the captioner on photos already fitted to its input, batch after batch."""
     import numpy as np
 
+    from indexer.options import IndexOptions
     from indexer.pipeline import load_captioner
-    from indexer.report import IndexOptions
     from indexer.settings import batch_size_for
 
     captioner = load_captioner(IndexOptions(model=args.model, device=args.device, threads=args.threads, speed=args.speed))
@@ -132,8 +132,8 @@ def run_pipeline(folder: Path, args, no_op: bool = False) -> dict:
     """
     from db.store import Store
     from indexer.models.caption_embedder import Embedder
+    from indexer.options import IndexOptions
     from indexer.pipeline import index_roots, load_captioner
-    from indexer.report import IndexOptions
     from indexer.settings import DEFAULT_EMBEDDER, batch_size_for
 
     embeddings = not no_op and not args.no_embeddings

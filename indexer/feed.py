@@ -201,7 +201,7 @@ class Feed:
 
     def _needs_caption(self, content_hash: str) -> bool:
         known = self.lookup(content_hash)
-        return known is None or (self.plan.recaption and not known[1] and known[0] != self.plan.model_id)
+        return known is None or (self.plan.recaption and not known[1] and known[0] != self.plan.caption_source)
 
     def _caption_waiting(self) -> None:
         if not self.to_model:

@@ -23,8 +23,9 @@ from indexer.models.captioner import CaptionModel
 from indexer.models.families import refuse_unwanted_prompt
 from indexer.models.search_encoders import enable_embeddings
 from indexer.ocr_pass import read_missing_text
+from indexer.options import IndexOptions
 from indexer.reading import KnownContents, PhotoReader, Prepared, TextReaderLike
-from indexer.report import IndexOptions, IndexReport, NoProgress, Progress
+from indexer.report import IndexReport, NoProgress, Progress
 from indexer.stages import CaptionStage, ImageEmbedderLike, NoModel, Writer, default_split, make_plan
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -190,7 +191,7 @@ class Indexer:
         plan = make_plan(self.options, self.source, captioner, self.store.thumbnail_dir, image_embedder, text_reader)
         # Bytes the catalog already has need no decode; the readers are told before they start (no database
         # connection travels to them), and the feed asks the catalog again before captioning.
-        known = KnownContents(self.catalog.settled_hashes(plan.model_id, plan.recaption) if to_read else ())
+        known = KnownContents(self.catalog.settled_hashes(plan.caption_source, plan.recaption) if to_read else ())
         reader = PhotoReader(plan.read, known, text_reader)
         caption = CaptionStage(captioner, self.report, self.store.checkpoint, image_embedder)
         write = Writer(self.catalog, run_id, plan, self.report, self.progress)

@@ -24,8 +24,9 @@ from db.catalog import PendingFile
 from db.errors import CaptionaryError
 from db.schema import thumbnail_path
 from indexer.models.captioner import CaptionModel
+from indexer.options import IndexOptions
 from indexer.reading import PhotoReader, Prepared
-from indexer.report import IndexOptions, IndexReport
+from indexer.report import IndexReport
 from indexer.settings import batch_size_for
 from indexer.stages import CaptionStage, ImageEmbedderLike
 

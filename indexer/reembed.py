@@ -12,9 +12,10 @@ from functools import partial
 from db.semantic import to_blob
 from db.store import Store
 from indexer.imaging import ImageReadError, open_photo, read_regular_photo
+from indexer.options import IndexOptions
 from indexer.pipeline import load_image_embedder, writer_lock
 from indexer.reading import reduce_for_model
-from indexer.report import IndexOptions, Progress
+from indexer.report import Progress
 from indexer.settings import batch_size_for
 from indexer.stages import ImageEmbedderLike, default_split, paged_prefetch
 

@@ -1,4 +1,5 @@
-"""What an index run is asked to do (IndexOptions), what it tells while running (Progress), what it did (IndexReport)."""
+"""What an index run tells while running (Progress) and what it did (IndexReport); what it is asked is
+indexer/options.py's IndexOptions."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from db.formats import skipped_label, skipped_summary
-from indexer.models.families import CaptionSettings
-from indexer.settings import DEFAULT_EMBEDDER, DEFAULT_MODEL
 
 
 class Progress(Protocol):
@@ -30,33 +29,6 @@ class NoProgress:
 
     def advance(self, count: int) -> None:
         pass
-
-
-@dataclass(frozen=True)
-class IndexOptions:
-    model: str = DEFAULT_MODEL
-    prompt: str | None = None  # None: the model family's default (indexer/models/families.py)
-    max_new_tokens: int | None = None  # None: the family's default
-    batch_size: int | None = None  # None: indexer/settings.py's default for the device
-    device: str = "auto"
-    workers: int | None = None  # None: indexer/stages.py default_split
-    threads: int | None = None
-    excludes: Sequence[str] = ()
-    follow_symlinks: bool = False
-    allow_removal: bool = False  # remove files even when most of a root is gone (else held back)
-    recaption: bool = False
-    thumbnails: bool = True
-    embeddings: bool = True  # embed captions for semantic search, in the same batches
-    embedder: str = DEFAULT_EMBEDDER
-    image_embedder: str | None = None  # a CLIP-family model for search by pixels; None: none
-    image_embedder_required: bool = False  # named by the person: failing to load it stops the run
-    ocr: bool | None = None  # read text in photos; None: as the library was last told (index --ocr / --no-ocr)
-    speed: str | None = None  # exact or fast (indexer/models/families.py SPEEDS); None: fast on a CPU where measured
-    ray: str | None = None  # read and caption on a Ray cluster: 'local', 'auto' or an address (indexer/ray_run.py)
-
-    def caption_source(self, speed: str) -> str:
-        """What each caption of this run records as its source: the model, and any non-default settings."""
-        return CaptionSettings(self.model, self.prompt, self.max_new_tokens, speed).key
 
 
 class BusyTime:

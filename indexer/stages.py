@@ -21,10 +21,11 @@ from db.semantic import to_blob
 from indexer.imaging import THUMBNAIL_SIDE
 from indexer.models.captioner import CaptionModel
 from indexer.models.ocr import OCR_DECODE_SIDE
+from indexer.options import IndexOptions
 from indexer.pixels import PixelSpec
 from indexer.places import place_name
 from indexer.reading import Prepared, ReadSettings, TextReaderLike
-from indexer.report import IndexOptions, IndexReport, Progress
+from indexer.report import IndexReport, Progress
 from indexer.workers import ordered_prefetch
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,7 +62,7 @@ def paged_prefetch(
 class RunPlan:
     """Decided once, after the model loaded and before any file is read."""
 
-    model_id: str
+    caption_source: str  # what each caption records as its source: the model and any non-default settings
     batch_size: int
     workers: int | None  # reader processes (or threads) as asked; None: the run's core split decides
     threads: int | None  # torch threads as asked; None: the core split decides
@@ -159,7 +160,7 @@ class Writer:
             item.metadata = with_place_name(item.metadata)
         outcomes = [item.outcome() for item in batch]
         recorded = self.catalog.record_batch(
-            outcomes, self.run_id, self.plan.model_id, self.plan.image_embedder, self.plan.ocr_engine
+            outcomes, self.run_id, self.plan.caption_source, self.plan.image_embedder, self.plan.ocr_engine
         )
         self.report.captioned += len(recorded.captioned)
         self.report.reused += recorded.reused
@@ -215,7 +216,7 @@ def make_plan(
         thumbnail_dir=str(thumbnail_dir) if options.thumbnails else None,
     )
     return RunPlan(
-        model_id=source,
+        caption_source=source,
         batch_size=batch_size_for(device, options.batch_size, free_gpu_bytes(device)),
         workers=options.workers,
         threads=options.threads,

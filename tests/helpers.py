@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from db.store import Store
+from indexer.options import IndexOptions
 from indexer.pipeline import index_roots
-from indexer.report import IndexOptions, IndexReport
+from indexer.report import IndexReport
 
 
 def index_with(store: Store, roots, captioner, text_reader_factory=None, **options) -> IndexReport:

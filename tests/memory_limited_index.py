@@ -19,8 +19,8 @@ from db.store import Store
 from indexer.models.captioner import Captioner
 from indexer.models.image_embedder import ImageEmbedder
 from indexer.models.ocr import TextReader
+from indexer.options import IndexOptions
 from indexer.pipeline import index_roots
-from indexer.report import IndexOptions
 
 
 def reset_peak_resident() -> None:

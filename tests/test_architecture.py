@@ -46,6 +46,7 @@ INDEX_RUN = {
     "indexer.feed",
     "indexer.metadata",
     "indexer.ocr_pass",
+    "indexer.options",
     "indexer.pipeline",
     "indexer.reading",
     "indexer.reembed",
@@ -54,7 +55,7 @@ INDEX_RUN = {
     "indexer.workers",
 }
 LOADED = "; print(json.dumps(sorted(m for m in sys.modules if m.startswith('indexer'))))"
-# the CLI's search command, and the app's way in: its cached open_store, then a search as the search page runs it
+# the CLI's search command, and the app's way in: its cached_store, then a search as the search page runs it
 CLI_SEARCH = (
     "import sys, json; from click.testing import CliRunner; from indexer.cli import cli; "
     "r = CliRunner().invoke(cli, ['search', 'a dog on the beach', '--data-dir', sys.argv[1], '--json']); "
@@ -62,7 +63,7 @@ CLI_SEARCH = (
 )
 APP_SEARCH = (
     "import sys, json; import search_app; "
-    "page = search_app.open_store(sys.argv[1]).search('a dog on the beach'); assert page.hits, page" + LOADED
+    "page = search_app.cached_store(sys.argv[1]).search('a dog on the beach'); assert page.hits, page" + LOADED
 )
 
 
@@ -74,8 +75,8 @@ def loaded_by(script: str, data_dir: Path) -> list[str]:
 
 def test_a_search_never_imports_the_index_run(tiny_clip, photo_tree, data_dir):
     from db.store import Store
+    from indexer.options import IndexOptions
     from indexer.pipeline import index_roots
-    from indexer.report import IndexOptions
     from tests.conftest import FakeCaptioner
 
     options = IndexOptions(model="fake-model", embeddings=True, image_embedder=str(tiny_clip), threads=1)

@@ -14,8 +14,8 @@ import pytest
 
 from db.store import Store
 from indexer.cli.console import streamlit_command
+from indexer.options import IndexOptions
 from indexer.pipeline import index_roots, load_captioner
-from indexer.report import IndexOptions
 from tests.metadata_photos import xmp_packet
 from tests.photos import COLOURS, make_photo_tree, photo, save_jpeg
 

@@ -10,8 +10,9 @@ from click.testing import CliRunner
 
 from db.store import Store
 from indexer.cli import cli, console
+from indexer.options import IndexOptions
 from indexer.pipeline import index_roots
-from indexer.report import IndexOptions, IndexReport
+from indexer.report import IndexReport
 from tests.conftest import FakeCaptioner
 from tests.helpers import index_with
 from tests.photos import COLOURS, photo, save_jpeg

@@ -32,8 +32,8 @@ def test_only_clip_folders_are_claimed(tmp_path, tiny_clip):
 
 def test_a_search_by_pixels_never_imports_torch(tiny_clip, photo_tree, data_dir):
     from db.store import Store
+    from indexer.options import IndexOptions
     from indexer.pipeline import index_roots
-    from indexer.report import IndexOptions
     from tests.conftest import FakeCaptioner
 
     options = IndexOptions(model="fake-model", embeddings=True, image_embedder=str(tiny_clip), threads=1)
@@ -51,8 +51,8 @@ def test_a_search_by_pixels_never_imports_torch(tiny_clip, photo_tree, data_dir)
 
 def test_a_library_whose_image_embedder_is_not_here_searches_by_words_without_torch(photo_tree, data_dir):
     from db.store import Store
+    from indexer.options import IndexOptions
     from indexer.pipeline import index_roots
-    from indexer.report import IndexOptions
     from tests.conftest import FakeCaptioner, FakeImageEmbedder
 
     fake = FakeImageEmbedder()  # "fake-clip": no such model on disk or in the Hub cache

@@ -12,8 +12,8 @@ from db.models import SCHEMA_VERSION, Content
 from db.schema import thumbnail_path
 from db.sequence import mark_files_changed, next_seq
 from db.store import Store
+from indexer.options import IndexOptions
 from indexer.pipeline import index_roots
-from indexer.report import IndexOptions
 from indexer.workers import ordered_prefetch
 from tests.conftest import FakeCaptioner, tree_snapshot
 from tests.helpers import db_state, paths_found

@@ -12,8 +12,8 @@ from db.errors import NotIndexedError
 from db.looks import duplicate_groups, similar_to, stored_vector
 from db.store import Store
 from indexer.cli import cli
+from indexer.options import IndexOptions
 from indexer.pipeline import index_roots
-from indexer.report import IndexOptions
 from tests.conftest import FakeCaptioner, FakeImageEmbedder
 from tests.photos import COLOURS, photo, save_jpeg
 

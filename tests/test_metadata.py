@@ -335,8 +335,8 @@ def test_a_file_keyword_that_is_also_an_auto_tag_goes_back_to_auto_when_the_file
 
 
 def test_a_run_with_only_sidecar_edits_never_loads_the_model(indexed):
+    from indexer.options import IndexOptions
     from indexer.pipeline import index_roots
-    from indexer.report import IndexOptions
 
     store, paths, root, *_ = indexed
 

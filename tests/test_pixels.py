@@ -14,8 +14,8 @@ from db.store import Store
 from indexer import pipeline
 from indexer.cli import cli
 from indexer.models.search_encoders import enable_embeddings, enable_image_search
+from indexer.options import IndexOptions
 from indexer.pipeline import index_roots
-from indexer.report import IndexOptions
 from tests.conftest import FakeCaptioner, FakeImageEmbedder
 from tests.old_catalogs import as_schema_5
 from tests.photos import photo, save_jpeg

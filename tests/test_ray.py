@@ -15,8 +15,8 @@ from db.errors import CaptionaryError
 from db.store import Store
 from indexer import pipeline
 from indexer.cli import cli
+from indexer.options import IndexOptions
 from indexer.pipeline import index_roots, load_captioner
-from indexer.report import IndexOptions
 from tests.helpers import db_state
 from tests.photos import COLOURS, photo, save_jpeg
 from tests.reader_faults import StoppingReader

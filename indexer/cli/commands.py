@@ -141,8 +141,8 @@ def cli() -> None:
 )
 def index(roots, data_dir, model, embedder, image_embedder, no_thumbnails, no_embeddings, verbose, **flags) -> None:
     """Crawl ROOTS, caption every new or changed photo, and update the search index."""
+    from indexer.options import IndexOptions
     from indexer.pipeline import index_roots
-    from indexer.report import IndexOptions
 
     settings = Settings.resolve(data_dir=data_dir, model=model, embedder=embedder, image_embedder=image_embedder)
     # flags: prompt, max_new_tokens, speed, batch_size, device, workers, threads, excludes, follow_symlinks, recaption,
@@ -192,7 +192,7 @@ def _list_first(rows: list[tuple[str, str]], verbose: bool, line: str, more: str
         click.echo(f"  ... and {len(rows) - len(listed)} {more}")
 
 
-@cli.command()
+@cli.command("search")
 @click.argument("query")
 @data_dir_option
 @click.option("--limit", type=click.IntRange(1, 100_000), default=20, show_default=True)
@@ -205,7 +205,7 @@ def _list_first(rows: list[tuple[str, str]], verbose: bool, line: str, more: str
 )
 @embedder_option
 @json_option
-def search(query, data_dir, limit, mode, embedder, as_json) -> None:
+def search_command(query, data_dir, limit, mode, embedder, as_json) -> None:
     """Find photos whose caption, tags or folder/file names match QUERY, then photos related by meaning.
 
     Words are ANDed; "quoted phrases", OR, NOT, (groups) and prefix* work.

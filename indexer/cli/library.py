@@ -14,8 +14,8 @@ from indexer.cli.options import (
     embedder_option,
     image_embedder_option,
     json_option,
+    open_data_dir,
     open_semantic_store,
-    open_store,
 )
 from indexer.cli.terminal import TerminalWriter, json_text, on_terminal, shown
 from indexer.settings import Settings
@@ -26,7 +26,7 @@ from indexer.settings import Settings
 @json_option
 def stats(data_dir, as_json) -> None:
     """Counts of indexed and failed photos, models used, roots."""
-    with open_store(data_dir) as store:
+    with open_data_dir(data_dir) as store:
         numbers = store.stats()
         failures = store.failures() if not as_json else []
         problems = store.metadata_problems() if not as_json else []
@@ -67,7 +67,7 @@ def stats(data_dir, as_json) -> None:
 @data_dir_option
 def rebuild_fulltext(data_dir) -> None:
     """Rebuild the search index from the DB (the DB is the source of truth)."""
-    with open_store(data_dir) as store:
+    with open_data_dir(data_dir) as store:
         store.sync_fulltext(rebuild=True)
         count = store.stats()["images"]
     click.echo(f"rebuilt the search index: {count} images")
@@ -79,7 +79,7 @@ def rebuild_fulltext(data_dir) -> None:
 def check(data_dir, as_json) -> None:
     """Check the catalog's pages (SQLite quick_check), then report disagreement between the DB and the search index,
     and indexed files missing on disk."""
-    with open_store(data_dir) as store:
+    with open_data_dir(data_dir) as store:
         report = store.check()
     if as_json:
         click.echo(
@@ -117,7 +117,7 @@ def check(data_dir, as_json) -> None:
 @data_dir_option
 def forget(root, data_dir) -> None:
     """Remove ROOT and everything under it from the index (the photos are not touched)."""
-    with open_store(data_dir) as store:
+    with open_data_dir(data_dir) as store:
         removed = store.forget_root(root)
     click.echo(f"forgot {shown(root)}: {removed} files removed from the index")
 
@@ -157,7 +157,7 @@ def reembed(data_dir, embedder, images, image_embedder) -> None:
 @click.option("--limit", type=click.IntRange(1, 1_000_000), default=None, help="Only the N most used tags.")
 def tags(data_dir, as_json, limit) -> None:
     """List tags with the number of photos carrying them, most used first."""
-    with open_store(data_dir) as store:
+    with open_data_dir(data_dir) as store:
         counts = store.tag_counts(limit)
     if as_json:
         click.echo(json_text([{"tag": tag, "count": count} for tag, count in counts]))
@@ -174,7 +174,7 @@ def tags(data_dir, as_json, limit) -> None:
 @json_option
 def tag(path, add, remove, data_dir, as_json) -> None:
     """Edit the tags of the indexed photo at PATH."""
-    with open_store(data_dir) as store:
+    with open_data_dir(data_dir) as store:
         record = store.edit_tags(store.image_by_path(path).id, add, remove)
     if as_json:
         click.echo(json_text({"path": record.path, "tags": record.tags}))
@@ -194,7 +194,7 @@ def export(file_format, output, data_dir) -> None:
     from db.export import export_rows, write_csv, write_json
 
     writer = write_csv if file_format == "csv" else write_json
-    with open_store(data_dir) as store:
+    with open_data_dir(data_dir) as store:
         if output is None:
             writer(export_rows(store), TerminalWriter(sys.stdout) if on_terminal() else sys.stdout)
             return
@@ -218,7 +218,7 @@ def export_xmp(sidecar_dir, next_to_photos, data_dir) -> None:
     """Write XMP sidecars (dc:description = caption, dc:subject = tags); existing ones are merged."""
     from db.export import export_xmp as write_sidecars
 
-    with open_store(data_dir) as store:
+    with open_data_dir(data_dir) as store:
         report = write_sidecars(store, sidecar_dir, next_to_photos)
     for path, error in report.failed:
         click.echo(f"warning: {shown(path, err=True)}: {shown(error, err=True)}", err=True)
@@ -228,11 +228,11 @@ def export_xmp(sidecar_dir, next_to_photos, data_dir) -> None:
 
 
 def _reembed_images(data_dir: Path | None, image_embedder: str | None) -> None:
+    from indexer.options import IndexOptions
     from indexer.reembed import reembed_images
-    from indexer.report import IndexOptions
 
     settings = Settings.resolve(data_dir=data_dir, image_embedder=image_embedder)
-    with open_store(data_dir) as store:
+    with open_data_dir(data_dir) as store:
         # the model the library was given (index or reembed --image-embedder), as index uses it
         chosen = store.catalog.image_embedder_setting(settings.image_embedder, settings.image_embedder_named)
         if chosen is None:

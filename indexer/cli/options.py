@@ -54,14 +54,14 @@ embedder_option = click.option(
 )
 
 
-def open_store(data_dir: Path | None, create: bool = False):
+def open_data_dir(data_dir: Path | None, create: bool = False):
     """The library that --data-dir or $CAPTIONARY_DATA_DIR names (indexer/settings.py decides)."""
     return open_library(Settings.resolve(data_dir=data_dir).data_dir, create=create)
 
 
 @contextmanager
 def open_semantic_store(data_dir, embedder=None, queries=True) -> Iterator[Store]:
-    """open_store, able to embed queries and captions (the embedding model loads only if needed);
+    """open_data_dir, able to embed queries and captions (the embedding model loads only if needed);
     queries=False for bulk work, which wants torch's batching."""
     from indexer.models.search_encoders import enable_embeddings, enable_image_search
 

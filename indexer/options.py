@@ -1,0 +1,36 @@
+"""What an index run is asked to do (IndexOptions): the run's input, settled by the CLI from flags and Settings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from indexer.models.families import CaptionSettings
+from indexer.settings import DEFAULT_EMBEDDER, DEFAULT_MODEL
+
+
+@dataclass(frozen=True)
+class IndexOptions:
+    model: str = DEFAULT_MODEL
+    prompt: str | None = None  # None: the model family's default (indexer/models/families.py)
+    max_new_tokens: int | None = None  # None: the family's default
+    batch_size: int | None = None  # None: indexer/settings.py's default for the device
+    device: str = "auto"
+    workers: int | None = None  # None: indexer/stages.py default_split
+    threads: int | None = None
+    excludes: Sequence[str] = ()
+    follow_symlinks: bool = False
+    allow_removal: bool = False  # remove files even when most of a root is gone (else held back)
+    recaption: bool = False
+    thumbnails: bool = True
+    embeddings: bool = True  # embed captions for semantic search, in the same batches
+    embedder: str = DEFAULT_EMBEDDER
+    image_embedder: str | None = None  # a CLIP-family model for search by pixels; None: none
+    image_embedder_required: bool = False  # named by the person: failing to load it stops the run
+    ocr: bool | None = None  # read text in photos; None: as the library was last told (index --ocr / --no-ocr)
+    speed: str | None = None  # exact or fast (indexer/models/families.py SPEEDS); None: fast on a CPU where measured
+    ray: str | None = None  # read and caption on a Ray cluster: 'local', 'auto' or an address (indexer/ray_run.py)
+
+    def caption_source(self, speed: str) -> str:
+        """What each caption of this run records as its source: the model, and any non-default settings."""
+        return CaptionSettings(self.model, self.prompt, self.max_new_tokens, speed).key
