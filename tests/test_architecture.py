@@ -1,6 +1,7 @@
 """ARCHITECTURE.md names every module of db/, indexer/ and the app, and no module that is gone; a search, from
 the CLI or the app, never imports the index run."""
 
+import ast
 import json
 import re
 import subprocess
@@ -87,3 +88,20 @@ def test_a_search_never_imports_the_index_run(tiny_clip, photo_tree, data_dir):
         # the query was embedded (words and pixels, by the numpy encoders), and nothing of the run came with it
         assert {"indexer.models.search_encoders", "indexer.models.query_encoder", "indexer.models.clip_text"} <= set(loaded)
         assert sorted(set(loaded) & INDEX_RUN) == []
+
+
+def imported(path: Path) -> set[str]:
+    """Every module a file imports, at its top or inside a function: `from indexer import pipeline` too."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+    return found
+
+
+def test_the_model_code_and_the_app_never_import_the_index_run():
+    paths = [*(ROOT / "indexer" / "models").glob("*.py"), *(ROOT / name for name in APP_MODULES)]
+    found = sorted(f"{path.relative_to(ROOT)}: {name}" for path in paths for name in imported(path) & INDEX_RUN)
+    assert len(paths) > 10 and found == []
