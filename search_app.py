@@ -9,11 +9,9 @@ import streamlit as st
 
 from db.errors import CaptionaryError, NotIndexedError, QueryError
 from db.formats import extensions_of
-from db.fulltext import Filters
-from db.meaning import RELATED
-from db.search import SearchPage
 from db.semantic import has_image_embeddings
 from db.store import Store
+from db.types import RELATED, Filters, SearchPage
 from indexer.settings import Settings
 from search_assets import (
     BEHAVIOUR_JS,

@@ -9,8 +9,7 @@ from pathlib import Path, PurePath
 
 from db.columns import display_text
 from db.query import highlight
-from db.reads import ImageRecord
-from db.search import SearchPage
+from db.types import ImageRecord, SearchPage
 
 _MARKDOWN_SPECIAL = re.compile(r"[!-/:-@\[-`{-~]")
 # Streamlit's Markdown (GFM) turns web and e-mail addresses in plain text into links after escapes are read,

@@ -10,12 +10,11 @@ import streamlit as st
 from db.columns import display_text
 from db.errors import CaptionaryError, NotIndexedError
 from db.query import words_analyzer
-from db.reads import ImageRecord
 from db.schema import thumbnail_path
-from db.search import SearchHit
 from db.semantic import has_image_embeddings
 from db.store import Store
 from db.tags import normalize_tag
+from db.types import ImageRecord, SearchHit
 from indexer.models.caption_text import first_sentence
 from search_assets import (
     breakable,

@@ -165,8 +165,8 @@ def main() -> None:
 
     import torch
 
-    from db.fulltext import Filters
     from db.store import Store
+    from db.types import Filters
     from indexer.models.caption_embedder import DEFAULT_EMBEDDER, Embedder, embedder_location
     from indexer.models.query_encoder import NumpyQueryEncoder
 

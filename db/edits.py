@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING
 
 from db.errors import CaptionaryError, NotIndexedError
 from db.models import File, Tag, utcnow
-from db.reads import ImageRecord, image
+from db.reads import image
 from db.semantic import embed_pending, has_embeddings
 from db.sequence import mark_files_changed, next_seq
 from db.sync import show_edit
 from db.tags import normalize_tag, printable, retag
+from db.types import ImageRecord
 
 if TYPE_CHECKING:  # pragma: no cover
     from db.store import Store

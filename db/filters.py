@@ -2,34 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 from whoosh import query as wq
 
 from db.columns import stored_path
 from db.documents import PLACE_NAME, text_analyzer
-
-
-@dataclass(frozen=True)
-class Filters:
-    folder: str | None = None
-    exts: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    date_from: date | None = None
-    date_to: date | None = None
-    places: tuple[str, ...] = ()  # any of these place names ("Japan", "Kyoto, Japan")
-    # From the query's words (db/plain.py): each of these places, whole ("new york"), as the library names them.
-    place_names: tuple[str, ...] = ()
-    months: tuple[int, ...] = ()  # taken in one of these months, any year ("july", "summer")
-    not_dates: tuple[tuple[date, date], ...] = ()  # taken outside each of these ranges (`-date:2019`)
-
-    def has_dates(self) -> bool:
-        return bool(self.date_from or self.date_to or self.months or self.not_dates)
-
-    def is_empty(self) -> bool:
-        return not (self.folder or self.exts or self.tags or self.places or self.place_names or self.has_dates())
+from db.types import Filters
 
 
 def filter_query(filters: Filters) -> wq.Query | None:

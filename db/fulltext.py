@@ -18,9 +18,10 @@ from whoosh.index import LockError
 from db import documents
 from db.documents import CAPTION_PAIRS, DEFAULT_FIELDS, FORMAT, FulltextDoc, document_fields, make_schema
 from db.errors import BusyError, CaptionaryError, DamagedIndexError, DiskFullError, QueryError, disk_full
-from db.filters import Filters, filter_query
+from db.filters import filter_query
 from db.index_columns import Columns
 from db.query import bound_expansions, parse_query, query_pairs, query_terms, with_word_pairs, words_analyzer
+from db.types import Filters
 
 # Whoosh pickles the schema into the index, analyzers and all: indexes written before the full-text code
 # was split name this module for the word-pair filter, and must still open without a rebuild.

@@ -10,8 +10,8 @@ from functools import cached_property
 import numpy as np
 
 from db.documents import day_number
-from db.filters import Filters
 from db.ranking import positions_in
+from db.types import Filters
 
 _UNKNOWN_DAY = -(2**31)  # for an id the index lacks: sorts last when newest first, and negates safely
 

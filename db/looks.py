@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -12,8 +11,9 @@ from sqlalchemy import select
 from db.errors import NotIndexedError
 from db.models import Content, File
 from db.ranking import top_rows
-from db.reads import ImageRecord, image_by_path, images
+from db.reads import image_by_path, images
 from db.semantic import STORAGE_DTYPE, dot_products, has_image_embeddings
+from db.types import Group, ImageRecord
 
 if TYPE_CHECKING:  # pragma: no cover
     from db.store import Store
@@ -23,12 +23,6 @@ if TYPE_CHECKING:  # pragma: no cover
 # here (no CLIP weights on this machine). --threshold overrides it.
 DUPLICATE_THRESHOLD = 0.95
 PAIR_CHUNK = 1024  # rows compared with the whole library per matrix product: memory stays ~chunk x library
-
-
-@dataclass(frozen=True)
-class Group:
-    paths: list[str]
-    similarity: float  # the lowest among the pairs at or above the threshold that link the group
 
 
 def _need_vectors(store: Store) -> None:

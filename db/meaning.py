@@ -9,14 +9,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from db.attributes import contradiction_check
-from db.fulltext import Filters, FulltextIndex
+from db.fulltext import FulltextIndex
 from db.query import is_plain, parse_query, semantic_text
 from db.ranking import (
     CANDIDATES,
     PIXEL_FLOOR,
     RELATED_FLOOR,
-    Mode,
-    Sort,
     close_mask,
     positions_in,
     rank_matches,
@@ -25,10 +23,7 @@ from db.ranking import (
     top_rows,
 )
 from db.semantic import VectorIndex
-
-WORDS, RELATED = "words", "related"  # the two tiers
-CAPTION_MEANING, PIXELS = "caption-meaning", "pixels"  # the signals besides WORDS
-
+from db.types import CAPTION_MEANING, PIXELS, RELATED, WORDS, Filters, Mode, Sort
 
 Row = tuple[int, float, str, tuple[str, ...]]  # file id, score, WORDS | RELATED, signals
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Protocol
 
-from db.filters import Filters
 from db.plain_words import ENGLISH, FIRST_YEAR, MONTH_NAMES, Language
+from db.types import Reading, Span, Understood
 
 MAX_NAME_WORDS = 4  # "new south wales", "rio de janeiro": longer place names are rare
 
@@ -31,54 +30,6 @@ class Vocabulary(Protocol):
     def holds(self, words: str) -> bool: ...  # in some caption, file name, title, description or text
 
     def taken_in(self, first: date, last: date) -> bool: ...  # some photo is dated in the range
-
-
-@dataclass(frozen=True)
-class Span:
-    """A stretch of time: days from first to last, or (first None) these months of any year."""
-
-    first: date | None
-    last: date | None
-    label: str  # how it reads after "taken": "in 2019", "in July, any year"
-    months: tuple[int, ...] = ()
-
-
-@dataclass(frozen=True)
-class Reading:
-    words: str  # as typed, lower case ("last summer")
-    kind: str  # "date", "place" or "keyword"
-    shown: str  # "taken in 2019", "taken in Sydney", "tagged grandma"
-    span: Span | None = None
-    name: str = ""  # the place or keyword
-    also_words: bool = False  # the library also holds the words: they are searched as words too
-
-
-@dataclass(frozen=True)
-class Understood:
-    text: str  # what is searched as words, as before
-    readings: tuple[Reading, ...] = ()
-
-    def narrow(self, filters: Filters) -> Filters:
-        """The filters with every reading applied (each applies, as the app's filters do)."""
-        for reading in self.readings:
-            if reading.also_words:
-                continue  # searched as words, which reach the place and keywords as well
-            if reading.kind == "place":
-                filters = replace(filters, place_names=(*filters.place_names, reading.name))
-            elif reading.kind == "keyword":
-                filters = replace(filters, tags=(*filters.tags, reading.name))
-            elif reading.span is not None:
-                filters = _within(filters, reading.span)
-        return filters
-
-
-def _within(filters: Filters, span: Span) -> Filters:
-    if span.months:
-        months = tuple(m for m in span.months if m in filters.months) if filters.months else span.months
-        return replace(filters, months=months or (0,))  # (0,): months that never meet admit no photo
-    first = span.first if filters.date_from is None or span.first is None else max(span.first, filters.date_from)
-    last = span.last if filters.date_to is None or span.last is None else min(span.last, filters.date_to)
-    return replace(filters, date_from=first, date_to=last)
 
 
 # Quotes, fields, operators and groups keep their meaning: a quoted word is literal, and a query with

@@ -9,43 +9,8 @@ admitted by `related_mask`. This module is pure: the Store gathers the lists and
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from enum import Enum
 
 import numpy as np
-
-from db.errors import CaptionaryError
-
-
-class Mode(str, Enum):
-    KEYWORD = "keyword"  # the words as typed: matches only, BM25 (+ adjacency)
-    SEMANTIC = "semantic"  # meaning only: ranked by caption similarity
-    HYBRID = "hybrid"  # matches (BM25 fused with similarity), then related photos (by caption or pixels)
-    VISUAL = "visual"  # pixels only: ranked by the image embedder's text-to-photo similarity
-
-
-class Sort(str, Enum):
-    RELEVANCE = "relevance"
-    DATE = "date"  # newest first
-    DATE_ASC = "date_asc"
-
-
-MODES = tuple(mode.value for mode in Mode)
-SORTS = tuple(sort.value for sort in Sort)
-
-
-def parse_mode(value: str | Mode) -> Mode:
-    try:
-        return Mode(value)
-    except ValueError:
-        raise CaptionaryError(f"Unknown search mode '{value}'; use one of {', '.join(MODES)}") from None
-
-
-def parse_sort(value: str | Sort) -> Sort:
-    try:
-        return Sort(value)
-    except ValueError:
-        raise CaptionaryError(f"Unknown sort '{value}'; use one of {', '.join(SORTS)}") from None
-
 
 # A photo is *related* to a query when its caption is both close in absolute terms and far above what
 # the query's similarity is to this library's typical caption. Chosen with `bench/search_quality.py

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,59 +16,10 @@ from db.errors import NotIndexedError
 from db.formats import format_name, pair_of, skipped_label
 from db.models import EARLIEST_PHOTO, Content, File, FileKeyword, Root, SkippedFile, Tag, plausible_date
 from db.schema import meta_int
+from db.types import Facets, ImageRecord
 
 if TYPE_CHECKING:  # pragma: no cover
     from db.store import Store
-
-
-@dataclass(frozen=True)
-class ImageRecord:
-    """What front ends show about one indexed path."""
-
-    id: int
-    path: str
-    root: str
-    name: str
-    ext: str
-    size: int
-    mtime: datetime
-    caption: str
-    edited: bool
-    model: str
-    width: int
-    height: int
-    format: str
-    taken_at: datetime | None
-    camera: str | None
-    content_hash: str
-    tags: list[str] = field(default_factory=list)
-    place: str | None = None  # "Kyoto, Japan": typed in the file, else named from the GPS position
-    title: str | None = None  # the file's own (IPTC/XMP)
-    description: str | None = None
-    file_tags: list[str] = field(default_factory=list)  # the visible tags that are the file's keywords
-    rating: int | None = None
-    latitude: float | None = None
-    longitude: float | None = None
-    metadata_problem: str | None = None
-    text: str | None = None  # read in the pixels (OCR); None: not read, "": none found
-    taken_zone: str | None = None  # "+02:00", "Z" (UTC), or None: taken_at is local time, zone unknown
-    pair: str | None = None  # the other half of a RAW+JPEG pair (IMG_1.CR2 beside IMG_1.JPG), indexed too
-    pair_id: int | None = None
-
-    @property
-    def taken_time(self) -> str | None:
-        """ISO 8601 date and time, saying what is known of the zone: "2023-11-15T05:30:00-07:00" (local time, its offset
-        from the camera or the GPS position), "2023-11-15T12:30:00Z" (UTC), no suffix (local, zone unknown)."""
-        return self.taken_at.isoformat() + (self.taken_zone or "") if self.taken_at else None
-
-
-@dataclass(frozen=True)
-class Facets:
-    folders: list[str]
-    formats: list[str]  # "JPEG", "PNG", "CR2": one entry per format (db/formats.py)
-    tags: list[tuple[str, int]]
-    roots: list[str]
-    places: list[tuple[str, int]] = field(default_factory=list)
 
 
 def _record(file: File) -> ImageRecord:

@@ -4,48 +4,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from db.errors import DamagedIndexError, ModelLoadError, NotIndexedError
-from db.fulltext import Filters, FulltextIndex
-from db.meaning import WORDS, Found, Pixels, meaning_search
-from db.plain import Understood, understand
+from db.fulltext import FulltextIndex
+from db.meaning import Found, Pixels, meaning_search
+from db.plain import understand
 from db.query import date_terms
-from db.ranking import Mode, Sort, parse_mode, parse_sort
-from db.reads import ImageRecord, captions, images
+from db.reads import captions, images
 from db.semantic import VectorIndex, has_embeddings, has_image_embeddings
 from db.sync import ensure_fulltext, repair_fulltext
+from db.types import WORDS, Filters, Mode, SearchHit, SearchPage, Sort, Understood, parse_mode, parse_sort
 from db.vocabulary import IndexVocabulary
 
 if TYPE_CHECKING:  # pragma: no cover
     from db.store import Store
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    image: ImageRecord
-    score: float
-    match: str = WORDS  # WORDS: the query's words match; RELATED: by meaning only (db/ranking.py)
-    signals: tuple[str, ...] = (WORDS,)  # which found it: WORDS, CAPTION_MEANING, PIXELS (db/meaning.py)
-
-
-@dataclass(frozen=True)
-class SearchPage:
-    hits: list[SearchHit]
-    total: int  # matches and related photos together
-    terms: set[str]
-    seconds: float
-    mode: str = "keyword"
-    related: int = 0  # how many of `total` are related photos (they come after every match)
-    understood: Understood = Understood("")  # how the query's plain words were read (none in keyword mode)
-
-    @property
-    def matches(self) -> int:
-        return self.total - self.related
 
 
 def search(

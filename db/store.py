@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from db import edits, reads, search, semantic, sync
 from db.catalog import Catalog
 from db.errors import BusyError, DiskFullError, ModelLoadError, disk_full
-from db.fulltext import Filters, FulltextIndex
-from db.reads import FacetCache, Facets, ImageRecord
+from db.fulltext import FulltextIndex
+from db.reads import FacetCache
 from db.schema import (
     DB_NAME,
     FREE_SOME_SPACE,
@@ -34,9 +34,8 @@ from db.schema import (
     open_engine,
     platform_data_dir,
 )
-from db.search import SearchPage
 from db.semantic import VectorIndex
-from db.sync import CheckReport
+from db.types import CheckReport, Facets, Filters, ImageRecord, SearchPage
 
 
 class EmbedderLike(Protocol):

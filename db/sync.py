@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -15,30 +14,12 @@ from db.documents import FulltextDoc, day_number
 from db.errors import BusyError, DamagedIndexError, DiskFullError, disk_full
 from db.models import Content, File, FulltextDelete, Meta, file_keywords_sql, joined_tags, plausible_date, tags_sql
 from db.schema import DB_NAME, catalog_problems, damaged, meta_int
+from db.types import CheckReport
 
 if TYPE_CHECKING:  # pragma: no cover
     from db.store import Store
 
 SYNC_CHUNK = 2000
-
-
-@dataclass
-class CheckReport:
-    missing_in_fulltext: list[int] = field(default_factory=list)
-    stale_in_fulltext: list[int] = field(default_factory=list)
-    missing_on_disk: list[str] = field(default_factory=list)
-    fulltext_lag: int = 0
-    fulltext_damaged: str | None = None  # why the search index cannot be read (rebuild-fulltext rebuilds it)
-
-    @property
-    def ok(self) -> bool:
-        return not (
-            self.missing_in_fulltext
-            or self.stale_in_fulltext
-            or self.missing_on_disk
-            or self.fulltext_lag
-            or self.fulltext_damaged
-        )
 
 
 def fulltext_lag(store: Store) -> int:

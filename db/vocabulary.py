@@ -8,9 +8,9 @@ from datetime import date
 from whoosh import query as wq
 
 from db.documents import PLACE_NAME, fold_name
-from db.filters import Filters
 from db.fulltext import FulltextIndex
 from db.query import words_analyzer
+from db.types import Filters
 
 # Where a word counts as held by the library besides a place or a keyword: what the photo shows and what
 # its files are called. The place and keyword fields are what is being told apart, so they are left out.

@@ -7,8 +7,8 @@ import pytest
 from click.testing import CliRunner
 
 from db.errors import QueryError
-from db.fulltext import Filters
 from db.store import Store
+from db.types import Filters
 from indexer.cli import cli
 from tests.conftest import FakeCaptioner
 from tests.helpers import index_with, paths_found

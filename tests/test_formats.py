@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from PIL import Image
 
 from db.formats import extensions_of
-from db.fulltext import Filters
 from db.schema import thumbnail_path
 from db.store import Store
+from db.types import Filters
 from indexer import pipeline
 from indexer.cli import cli
 from indexer.imaging import ImageReadError, open_photo

@@ -312,7 +312,7 @@ def test_hostile_metadata_is_recorded_with_its_reason_and_the_photos_are_indexed
 
 
 def test_the_place_filter_offers_countries_and_places_and_selects_by_them(indexed):
-    from db.fulltext import Filters
+    from db.types import Filters
 
     store, paths, *_ = indexed
     assert dict(store.facets().places) == {"Switzerland": 1, "Zermatt, Switzerland": 1}

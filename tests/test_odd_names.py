@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 
 from db.columns import display_text, real_path, stored_path
 from db.export import export_rows
-from db.fulltext import Filters
 from db.models import File
 from db.store import Store
+from db.types import Filters
 from indexer import pipeline
 from indexer.cli import cli
 from tests.conftest import FakeCaptioner

@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 from click.testing import CliRunner
 
-from db.meaning import WORDS
 from db.plain import understand
 from db.store import Store
+from db.types import WORDS
 from indexer.cli import cli
 from tests.conftest import FakeCaptioner
 from tests.metadata_photos import add_iptc, xmp_packet

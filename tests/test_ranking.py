@@ -8,8 +8,7 @@ from click.testing import CliRunner
 
 from db.attributes import contradicts, described
 from db.errors import CaptionaryError
-from db.fulltext import Filters
-from db.meaning import RELATED, WORDS
+from db.types import RELATED, WORDS, Filters
 from indexer.cli import cli
 from indexer.models.caption_embedder import DEFAULT_EMBEDDER, Embedder
 from tests.eval.harness import build_library_store, evaluate_library

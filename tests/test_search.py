@@ -4,12 +4,12 @@ import pytest
 
 from db.documents import path_words
 from db.errors import QueryError
-from db.fulltext import Filters
 from db.query import parse_query
 from db.schema import meta_int
 from db.sequence import delete_files, next_seq
 from db.store import Store
 from db.sync import changed_docs
+from db.types import Filters
 from tests.conftest import FakeCaptioner
 from tests.helpers import index_with, paths_found
 from tests.photos import make_photo_tree

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from db.errors import ModelLoadError
-from db.fulltext import Filters
 from db.store import Store
+from db.types import Filters
 from indexer import pipeline
 from indexer.cli import cli
 from indexer.models.caption_embedder import DEFAULT_EMBEDDER, Embedder

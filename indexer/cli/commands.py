@@ -9,9 +9,8 @@ from pathlib import Path
 import click
 
 from db.errors import CaptionaryError
-from db.fulltext import Filters
-from db.ranking import MODES
 from db.store import open_store as open_library
+from db.types import MODES, Filters
 from indexer.cli.console import TqdmProgress, print_search_page, run_streamlit, streamlit_command
 from indexer.cli.library import LIBRARY_COMMANDS
 from indexer.cli.options import (

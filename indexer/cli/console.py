@@ -8,9 +8,7 @@ from typing import Any, NoReturn
 
 import click
 
-from db.meaning import RELATED
-from db.plain import Understood
-from db.search import SearchPage
+from db.types import RELATED, SearchPage, Understood
 from indexer.cli.terminal import json_text, shown
 from indexer.models.caption_text import one_line
 

@@ -1,0 +1,225 @@
+"""The values the front ends hold: what they ask (Filters, the mode and the sort) and what they are answered
+(SearchPage of SearchHit of ImageRecord, the tier names, Facets, CheckReport, Group).
+
+Plain values, no rule of search or storage: this module imports nothing of the project but db/errors.py, so
+every module of db/ and both front ends can import it without a circle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from enum import Enum
+
+from db.errors import CaptionaryError
+
+# -- what a search asks ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    folder: str | None = None
+    exts: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    date_from: date | None = None
+    date_to: date | None = None
+    places: tuple[str, ...] = ()  # any of these place names ("Japan", "Kyoto, Japan")
+    # From the query's words (db/plain.py): each of these places, whole ("new york"), as the library names them.
+    place_names: tuple[str, ...] = ()
+    months: tuple[int, ...] = ()  # taken in one of these months, any year ("july", "summer")
+    not_dates: tuple[tuple[date, date], ...] = ()  # taken outside each of these ranges (`-date:2019`)
+
+    def has_dates(self) -> bool:
+        return bool(self.date_from or self.date_to or self.months or self.not_dates)
+
+    def is_empty(self) -> bool:
+        return not (self.folder or self.exts or self.tags or self.places or self.place_names or self.has_dates())
+
+
+class Mode(str, Enum):
+    KEYWORD = "keyword"  # the words as typed: matches only, BM25 (+ adjacency)
+    SEMANTIC = "semantic"  # meaning only: ranked by caption similarity
+    HYBRID = "hybrid"  # matches (BM25 fused with similarity), then related photos (by caption or pixels)
+    VISUAL = "visual"  # pixels only: ranked by the image embedder's text-to-photo similarity
+
+
+class Sort(str, Enum):
+    RELEVANCE = "relevance"
+    DATE = "date"  # newest first
+    DATE_ASC = "date_asc"
+
+
+MODES = tuple(mode.value for mode in Mode)
+SORTS = tuple(sort.value for sort in Sort)
+
+
+def parse_mode(value: str | Mode) -> Mode:
+    try:
+        return Mode(value)
+    except ValueError:
+        raise CaptionaryError(f"Unknown search mode '{value}'; use one of {', '.join(MODES)}") from None
+
+
+def parse_sort(value: str | Sort) -> Sort:
+    try:
+        return Sort(value)
+    except ValueError:
+        raise CaptionaryError(f"Unknown sort '{value}'; use one of {', '.join(SORTS)}") from None
+
+
+# -- what a search answers ---------------------------------------------------------------------
+
+WORDS, RELATED = "words", "related"  # the two tiers (db/ranking.py decides which photo is in which)
+CAPTION_MEANING, PIXELS = "caption-meaning", "pixels"  # the signals besides WORDS
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """What front ends show about one indexed path."""
+
+    id: int
+    path: str
+    root: str
+    name: str
+    ext: str
+    size: int
+    mtime: datetime
+    caption: str
+    edited: bool
+    model: str
+    width: int
+    height: int
+    format: str
+    taken_at: datetime | None
+    camera: str | None
+    content_hash: str
+    tags: list[str] = field(default_factory=list)
+    place: str | None = None  # "Kyoto, Japan": typed in the file, else named from the GPS position
+    title: str | None = None  # the file's own (IPTC/XMP)
+    description: str | None = None
+    file_tags: list[str] = field(default_factory=list)  # the visible tags that are the file's keywords
+    rating: int | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    metadata_problem: str | None = None
+    text: str | None = None  # read in the pixels (OCR); None: not read, "": none found
+    taken_zone: str | None = None  # "+02:00", "Z" (UTC), or None: taken_at is local time, zone unknown
+    pair: str | None = None  # the other half of a RAW+JPEG pair (IMG_1.CR2 beside IMG_1.JPG), indexed too
+    pair_id: int | None = None
+
+    @property
+    def taken_time(self) -> str | None:
+        """ISO 8601 date and time, saying what is known of the zone: "2023-11-15T05:30:00-07:00" (local time, its offset
+        from the camera or the GPS position), "2023-11-15T12:30:00Z" (UTC), no suffix (local, zone unknown)."""
+        return self.taken_at.isoformat() + (self.taken_zone or "") if self.taken_at else None
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of time: days from first to last, or (first None) these months of any year."""
+
+    first: date | None
+    last: date | None
+    label: str  # how it reads after "taken": "in 2019", "in July, any year"
+    months: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reading:
+    words: str  # as typed, lower case ("last summer")
+    kind: str  # "date", "place" or "keyword"
+    shown: str  # "taken in 2019", "taken in Sydney", "tagged grandma"
+    span: Span | None = None
+    name: str = ""  # the place or keyword
+    also_words: bool = False  # the library also holds the words: they are searched as words too
+
+
+@dataclass(frozen=True)
+class Understood:
+    """How db/plain.py read a query's plain words."""
+
+    text: str  # what is searched as words, as before
+    readings: tuple[Reading, ...] = ()
+
+    def narrow(self, filters: Filters) -> Filters:
+        """The filters with every reading applied (each applies, as the app's filters do)."""
+        for reading in self.readings:
+            if reading.also_words:
+                continue  # searched as words, which reach the place and keywords as well
+            if reading.kind == "place":
+                filters = replace(filters, place_names=(*filters.place_names, reading.name))
+            elif reading.kind == "keyword":
+                filters = replace(filters, tags=(*filters.tags, reading.name))
+            elif reading.span is not None:
+                filters = _within(filters, reading.span)
+        return filters
+
+
+def _within(filters: Filters, span: Span) -> Filters:
+    if span.months:
+        months = tuple(m for m in span.months if m in filters.months) if filters.months else span.months
+        return replace(filters, months=months or (0,))  # (0,): months that never meet admit no photo
+    first = span.first if filters.date_from is None or span.first is None else max(span.first, filters.date_from)
+    last = span.last if filters.date_to is None or span.last is None else min(span.last, filters.date_to)
+    return replace(filters, date_from=first, date_to=last)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    image: ImageRecord
+    score: float
+    match: str = WORDS  # WORDS: the query's words match; RELATED: by meaning only (db/ranking.py)
+    signals: tuple[str, ...] = (WORDS,)  # which found it: WORDS, CAPTION_MEANING, PIXELS (db/meaning.py)
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    hits: list[SearchHit]
+    total: int  # matches and related photos together
+    terms: set[str]
+    seconds: float
+    mode: str = "keyword"
+    related: int = 0  # how many of `total` are related photos (they come after every match)
+    understood: Understood = Understood("")  # how the query's plain words were read (none in keyword mode)
+
+    @property
+    def matches(self) -> int:
+        return self.total - self.related
+
+
+# -- what the library's other questions answer -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Facets:
+    folders: list[str]
+    formats: list[str]  # "JPEG", "PNG", "CR2": one entry per format (db/formats.py)
+    tags: list[tuple[str, int]]
+    roots: list[str]
+    places: list[tuple[str, int]] = field(default_factory=list)
+
+
+@dataclass
+class CheckReport:
+    missing_in_fulltext: list[int] = field(default_factory=list)
+    stale_in_fulltext: list[int] = field(default_factory=list)
+    missing_on_disk: list[str] = field(default_factory=list)
+    fulltext_lag: int = 0
+    fulltext_damaged: str | None = None  # why the search index cannot be read (rebuild-fulltext rebuilds it)
+
+    @property
+    def ok(self) -> bool:
+        return not (
+            self.missing_in_fulltext
+            or self.stale_in_fulltext
+            or self.missing_on_disk
+            or self.fulltext_lag
+            or self.fulltext_damaged
+        )
+
+
+@dataclass(frozen=True)
+class Group:
+    """Near-duplicates (db/looks.py)."""
+
+    paths: list[str]
+    similarity: float  # the lowest among the pairs at or above the threshold that link the group
