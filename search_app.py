@@ -8,9 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from db.errors import CaptionaryError, NotIndexedError, QueryError
-from db.formats import extensions_of
-from db.semantic import has_image_embeddings
-from db.store import Store
+from db.store import Store, extensions_of
 from db.types import RELATED, Filters, SearchPage
 from indexer.settings import Settings
 from search_assets import (
@@ -175,7 +173,7 @@ def query_ui(store: Store) -> tuple[str, str]:
     )
     mode = "auto"  # without caption embeddings: keyword search, with plain words read as times, places, people
     if store.has_embeddings():
-        modes = ["hybrid", "keyword", "semantic"] + (["visual"] if has_image_embeddings(store) else [])
+        modes = ["hybrid", "keyword", "semantic"] + (["visual"] if store.embedders.has_image_embeddings() else [])
         mode = st.segmented_control("Match", modes, default="hybrid", key="mode", help=MODE_HELP) or "hybrid"
     return query, mode
 

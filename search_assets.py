@@ -7,8 +7,7 @@ import re
 from collections import defaultdict
 from pathlib import Path, PurePath
 
-from db.columns import display_text
-from db.query import highlight
+from db.store import display_text, highlight
 from db.types import ImageRecord, SearchPage
 
 _MARKDOWN_SPECIAL = re.compile(r"[!-/:-@\[-`{-~]")

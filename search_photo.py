@@ -7,13 +7,8 @@ import os
 
 import streamlit as st
 
-from db.columns import display_text
 from db.errors import CaptionaryError, NotIndexedError
-from db.query import words_analyzer
-from db.schema import thumbnail_path
-from db.semantic import has_image_embeddings
-from db.store import Store
-from db.tags import normalize_tag
+from db.store import Store, display_text, normalize_tag, words_analyzer
 from db.types import ImageRecord, SearchHit
 from indexer.models.caption_text import first_sentence
 from search_assets import (
@@ -64,7 +59,7 @@ def thumbnail_ui(store: Store, image: ImageRecord) -> None:
 
     try:
         # Only paths from the DB, looked up by id, are ever read: no widget can name a file.
-        cached = thumbnail_path(store.thumbnail_dir, image.content_hash)
+        cached = store.thumbnail(image.content_hash)
         if not cached.exists():
             check_indexed_file(image.path, image.size)
         thumbnail = ensure_thumbnail(cached, image.path)
@@ -265,10 +260,9 @@ def detail_ui(store: Store, file_id: int) -> None:
 
 def looks_like_ui(store: Store, image: ImageRecord) -> None:
     """More like this: the photos whose pixels are closest to this one's, when the library has image vectors."""
-    from db.looks import similar_to, stored_vector
 
-    vector = stored_vector(store, image.path) if has_image_embeddings(store) else None
-    found = similar_to(store, vector, limit=10, exclude=image.path) if vector is not None else []
+    vector = store.stored_vector(image.path) if store.embedders.has_image_embeddings() else None
+    found = store.similar_to(vector, limit=10, exclude=image.path) if vector is not None else []
     if found:
         st.markdown("**More like this**")
         grid_ui(store, [SearchHit(record, score, "similar") for record, score in found], set())

@@ -4,20 +4,17 @@ content rows (reused by hash, captioned, re-captioned) and file rows, in one tra
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
 from db.models import Content, File, Pending, Tag, utcnow
+from db.schema import Sessions
 from db.sequence import mark_files_changed, next_seq
 from db.tags import retag, set_file_keywords
-
-if TYPE_CHECKING:  # pragma: no cover
-    from db.store import Store
 
 
 @dataclass(frozen=True)
@@ -80,7 +77,8 @@ class Recorded:
 
 
 def record_batch(
-    store: Store,
+    sessions: Sessions,
+    checkpoint: Callable[[str], None],
     outcomes: Sequence[Outcome],
     run_id: int,
     model_id: str,
@@ -89,7 +87,7 @@ def record_batch(
 ) -> Recorded:
     """Commit one batch atomically (a crash loses at most the batch in flight) and dequeue it."""
     recorded = Recorded()
-    with store.sessions.begin() as session:
+    with sessions.begin() as session:
         seq = next_seq(session)
         paths = [item.path for item in outcomes]
         # Two lookups for the whole batch, not two per photo.
@@ -135,7 +133,7 @@ def record_batch(
         recorded.captioned = [content.id for content in captioned]
         # Other paths with a re-captioned content show it too.
         mark_files_changed(session, seq, content_ids=recorded.captioned)
-        store.checkpoint("commit")
+        checkpoint("commit")
     return recorded
 
 

@@ -9,28 +9,26 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from sqlalchemy import ColumnElement, delete, func, insert, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from db.batch import Outcome, Recorded, record_batch
 from db.columns import storable_ns
 from db.errors import NotIndexedError
 from db.models import Content, File, Meta, Pending, Root, SkippedFile, utcnow
-from db.schema import thumbnail_path
+from db.schema import Sessions, thumbnail_path
 from db.sequence import delete_files, mark_files_changed, next_seq
-
-if TYPE_CHECKING:  # pragma: no cover
-    from db.store import Store
 
 SCAN_COMMIT_EVERY = 2000  # files marked seen per scan transaction
 ORPHAN_GRACE = timedelta(days=30)
 CHUNK = 500  # ids per IN (...) list
 
 
-def collect_orphan_contents(session: Session, store: Store, grace: timedelta = ORPHAN_GRACE) -> int:
+def collect_orphan_contents(session: Session, thumbnail_dir: Path, grace: timedelta = ORPHAN_GRACE) -> int:
     """Mark contents no path uses any more; delete (with thumbnails) those orphaned for `grace`."""
     now = utcnow()
     session.execute(update(Content).where(Content.orphaned_at.is_not(None), Content.files.any()).values(orphaned_at=None))
@@ -42,7 +40,7 @@ def collect_orphan_contents(session: Session, store: Store, grace: timedelta = O
         chunk = expired[start : start + CHUNK]
         session.execute(delete(Content).where(Content.id.in_([cid for cid, _ in chunk])))
         for _, content_hash in chunk:
-            thumbnail_path(store.thumbnail_dir, content_hash).unlink(missing_ok=True)
+            thumbnail_path(thumbnail_dir, content_hash).unlink(missing_ok=True)
     return len(expired)
 
 
@@ -62,8 +60,8 @@ class PendingFile:
 class Scan:
     """Marks what one root's scan sees and queues what changed, committing every SCAN_COMMIT_EVERY files."""
 
-    def __init__(self, store: Store, session: Session, root: str, run_id: int) -> None:
-        self.store, self.session, self.root, self.run_id = store, session, root, run_id
+    def __init__(self, session: Session, root: str, run_id: int, checkpoint: Callable[[str], None]) -> None:
+        self.session, self.root, self.run_id, self.checkpoint = session, root, run_id, checkpoint
         self._since_commit = 0
         self.standing_failures: list[tuple[str, str]] = []  # (path, reason) of unchanged files that failed before
 
@@ -101,7 +99,7 @@ class Scan:
             self.session.execute(update(File).where(File.id.in_(seen_ids)).values(seen_run=self.run_id))
         if queued:
             self.session.execute(insert(Pending).prefix_with("OR IGNORE"), queued)
-        self.store.checkpoint("scan")
+        self.checkpoint("scan")
         self._since_commit += listed
         if self._since_commit >= SCAN_COMMIT_EVERY:
             self.session.commit()
@@ -113,9 +111,9 @@ class Scan:
 class Catalog:
     """The index run's view of the catalog: runs, the scan's marks, the queue, batches of results."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.sessions = store.sessions
+    def __init__(self, sessions: Sessions, engine: Engine, thumbnail_dir: Path, checkpoint: Callable[[str], None]) -> None:
+        self.sessions, self.engine, self.thumbnail_dir = sessions, engine, thumbnail_dir
+        self.checkpoint = checkpoint  # Store.checkpoint: a named moment between two durable steps
 
     def begin_run(self, roots: Sequence[str]) -> int:
         """A new run id (the scan marks the files it sees with it) and the roots recorded."""
@@ -134,7 +132,7 @@ class Catalog:
     def scanning(self, root: str, run_id: int) -> Iterator[Scan]:
         with self.sessions() as session:
             session.begin()
-            yield Scan(self.store, session, root, run_id)
+            yield Scan(session, root, run_id, self.checkpoint)
             session.commit()
 
     def unseen(self, root: str, run_id: int) -> list[tuple[int, str]]:
@@ -200,7 +198,7 @@ class Catalog:
     def hash_lookups(self) -> Iterator[Callable[[str], tuple[str, bool] | None]]:
         """A lookup of (model, edited by a person) by hash, on one connection held for the feed and then given
         back (a connection left open would keep SQLite's shared-memory file after the store closes)."""
-        with self.store.engine.connect() as connection:
+        with self.engine.connect() as connection:
             query = text("SELECT model, user_caption IS NOT NULL FROM contents WHERE hash = :hash")
 
             def lookup(content_hash: str) -> tuple[str, bool] | None:
@@ -230,7 +228,7 @@ class Catalog:
         image_embedder: str | None = None,
         ocr_engine: str | None = None,
     ) -> Recorded:
-        return record_batch(self.store, outcomes, run_id, model_id, image_embedder, ocr_engine)
+        return record_batch(self.sessions, self.checkpoint, outcomes, run_id, model_id, image_embedder, ocr_engine)
 
     def ocr_setting(self, asked: bool | None) -> bool:
         """Whether this run reads text in photos: as asked (and remembered for later runs), else as the
@@ -283,7 +281,7 @@ class Catalog:
             for content_id, text in texts:
                 session.execute(update(Content).where(Content.id == content_id).values(ocr_text=text, ocr_engine=engine))
             mark_files_changed(session, seq, content_ids=[content_id for content_id, _ in texts])
-            self.store.checkpoint("ocr")
+            self.checkpoint("ocr")
 
     def without_image_vectors(self, embedder_id: str, after: int, limit: int) -> list[tuple[int, str]]:
         """(content id, one of its paths) for contents with no image vector from this embedder, by id."""
@@ -311,7 +309,7 @@ class Catalog:
                     update(Content).where(Content.id == content_id).values(image_embedding=blob, image_embedder=embedder_id)
                 )
             next_seq(session)
-            self.store.checkpoint("image-embed")
+            self.checkpoint("image-embed")
 
     def record_skipped(self, root: str, skipped: Sequence[tuple[str, str]]) -> None:
         """The (path, kind) of every file this scan of the root found and does not read, replacing the last's."""
@@ -323,7 +321,7 @@ class Catalog:
 
     def finish_run(self, roots: Sequence[str]) -> None:
         with self.sessions.begin() as session:
-            collect_orphan_contents(session, self.store)
+            collect_orphan_contents(session, self.thumbnail_dir)
             for root in roots:
                 known = session.get(Root, root)
                 if known is not None:  # `forget` from another process may have dropped it meanwhile
@@ -350,7 +348,7 @@ class Catalog:
             delete_files(session, next_seq(session), ids)
             session.execute(delete(SkippedFile).where(SkippedFile.root == known.path))
             session.delete(known)
-            collect_orphan_contents(session, self.store)
+            collect_orphan_contents(session, self.thumbnail_dir)
         return len(ids)
 
     def settled_hashes(self, model_id: str, recaption: bool) -> Iterator[str]:

@@ -3,30 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
+from db.embedders import Embedders
 from db.errors import CaptionaryError, NotIndexedError
 from db.models import File, Tag, utcnow
 from db.reads import image
-from db.semantic import embed_pending, has_embeddings
+from db.schema import Sessions, writing
 from db.sequence import mark_files_changed, next_seq
-from db.sync import show_edit
+from db.sync import FulltextSync
 from db.tags import normalize_tag, printable, retag
 from db.types import ImageRecord
-
-if TYPE_CHECKING:  # pragma: no cover
-    from db.store import Store
 
 EDIT_WAIT_SECONDS = 5.0  # how long an edit waits for an index run's write lock before saying so
 
 
-def set_caption(store: Store, file_id: int, text: str | None) -> ImageRecord:
+def set_caption(sessions: Sessions, fulltext: FulltextSync, embedders: Embedders, file_id: int, text: str | None) -> ImageRecord:
     """Save a person's caption (None reverts to the model's); re-indexing never overwrites it."""
     if text is not None:
         text = " ".join(printable(text).split())
         if not text:
             raise CaptionaryError("A caption cannot be empty; to go back to the model's caption, revert it")
-    with store.writing(EDIT_WAIT_SECONDS) as session:
+    with writing(sessions, EDIT_WAIT_SECONDS) as session:
         file = session.get(File, file_id)
         if file is None or file.content is None:
             raise NotIndexedError(f"No indexed image with id {file_id}")
@@ -37,15 +34,17 @@ def set_caption(store: Store, file_id: int, text: str | None) -> ImageRecord:
         retag(content)  # auto-tags follow the caption a person sees
         content.embedding = None  # and so does the embedding
         mark_files_changed(session, seq, content_ids=[content.id])
-    show_edit(store)
-    if has_embeddings(store):  # semantic search is in use: this caption's vector changes now
-        embed_pending(store, content_ids=[content.id])
-    return image(store, file_id)
+    fulltext.show_edit()
+    if embedders.has_embeddings():  # semantic search is in use: this caption's vector changes now
+        embedders.embed_pending(content_ids=[content.id])
+    return image(sessions, file_id)
 
 
-def edit_tags(store: Store, file_id: int, add: Sequence[str] = (), remove: Sequence[str] = ()) -> ImageRecord:
+def edit_tags(
+    sessions: Sessions, fulltext: FulltextSync, file_id: int, add: Sequence[str] = (), remove: Sequence[str] = ()
+) -> ImageRecord:
     """A person's tag edit: added tags are theirs; removed ones stay removed through re-indexing."""
-    with store.writing(EDIT_WAIT_SECONDS) as session:
+    with writing(sessions, EDIT_WAIT_SECONDS) as session:
         file = session.get(File, file_id)
         if file is None or file.content is None:
             raise NotIndexedError(f"No indexed image with id {file_id}")
@@ -59,5 +58,5 @@ def edit_tags(store: Store, file_id: int, add: Sequence[str] = (), remove: Seque
                     current[name] = Tag(tag=name, source=source)
                     file.content.tags.append(current[name])
         mark_files_changed(session, next_seq(session), content_ids=[file.content.id])
-    show_edit(store)
-    return image(store, file_id)
+    fulltext.show_edit()
+    return image(sessions, file_id)

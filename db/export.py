@@ -19,8 +19,8 @@ from sqlalchemy import select
 from db.columns import display_text
 from db.errors import CaptionaryError
 from db.models import Content, File, file_keywords_sql, joined_tags, plausible_date, tags_sql
+from db.schema import Sessions
 from db.sidecars import without_sidecar
-from db.store import Store
 from db.xmp import MAX_XMP_BYTES, SidecarError, SidecarFields, sidecar_xml
 
 EXPORT_CHUNK = 1000
@@ -75,11 +75,11 @@ class ExportRow:
         )
 
 
-def export_rows(store: Store) -> Iterator[ExportRow]:
+def export_rows(sessions: Sessions) -> Iterator[ExportRow]:
     """Every indexed image, in path order, a chunk at a time: memory stays flat for a million rows."""
     last_path = ""
     while True:
-        with store.sessions() as session:
+        with sessions() as session:
             chunk = session.execute(
                 select(
                     File.path,
@@ -205,14 +205,14 @@ def sidecar_path(photo: str, sidecar_dir: Path | None) -> Path:
     return sidecar_dir / (photo.lstrip(os.sep) + ".xmp")
 
 
-def export_xmp(store: Store, sidecar_dir: Path | None = None, next_to_photos: bool = False) -> XmpReport:
+def export_xmp(sessions: Sessions, sidecar_dir: Path | None = None, next_to_photos: bool = False) -> XmpReport:
     """Write one sidecar per image; next to the photos only when asked for explicitly."""
     if (sidecar_dir is None) == (not next_to_photos):
         raise CaptionaryError(
             "Choose where sidecars go: --sidecar-dir DIR, or --next-to-photos to write photo.jpg.xmp beside each photo"
         )
     report = XmpReport()
-    for row in export_rows(store):
+    for row in export_rows(sessions):
         target = sidecar_path(row.path, sidecar_dir)
         # the other sidecars beside the photo its copies were read with (not this one, about to change)
         sources = without_sidecar(row.sidecars, target.name) if sidecar_dir is None else row.sidecars

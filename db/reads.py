@@ -7,7 +7,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, func, or_, select, union
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -15,11 +14,8 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from db.errors import NotIndexedError
 from db.formats import format_name, pair_of, skipped_label
 from db.models import EARLIEST_PHOTO, Content, File, FileKeyword, Root, SkippedFile, Tag, plausible_date
-from db.schema import meta_int
+from db.schema import Sessions, meta_int
 from db.types import Facets, ImageRecord
-
-if TYPE_CHECKING:  # pragma: no cover
-    from db.store import Store
 
 
 def _record(file: File) -> ImageRecord:
@@ -56,9 +52,9 @@ def _record(file: File) -> ImageRecord:
     )
 
 
-def images(store: Store, file_ids: Sequence[int]) -> dict[int, ImageRecord]:
+def images(sessions: Sessions, file_ids: Sequence[int]) -> dict[int, ImageRecord]:
     """Rows for the given ids; ids that are no longer in the DB are simply absent."""
-    with store.sessions() as session:
+    with sessions() as session:
         files = session.scalars(
             select(File)
             .options(joinedload(File.content).selectinload(Content.tags), selectinload(File.keywords))
@@ -92,10 +88,10 @@ def _with_pairs(session: Session, records: dict[int, ImageRecord]) -> dict[int, 
 CAPTION_CHUNK = 500  # ids a statement: SQLite's limit on bound parameters is far above, the IN list stays cheap
 
 
-def captions(store: Store, file_ids: Iterable[int]) -> dict[int, str]:
+def captions(sessions: Sessions, file_ids: Iterable[int]) -> dict[int, str]:
     """The caption shown for each id (a person's, else the model's); nothing else is read."""
     ids, found = list(file_ids), {}
-    with store.sessions() as session:
+    with sessions() as session:
         for start in range(0, len(ids), CAPTION_CHUNK):
             rows = session.execute(
                 select(File.id, Content.effective_caption)
@@ -106,26 +102,26 @@ def captions(store: Store, file_ids: Iterable[int]) -> dict[int, str]:
     return found
 
 
-def image(store: Store, file_id: int) -> ImageRecord:
-    record = images(store, [file_id]).get(file_id)
+def image(sessions: Sessions, file_id: int) -> ImageRecord:
+    record = images(sessions, [file_id]).get(file_id)
     if record is None:
         raise NotIndexedError(f"No indexed image with id {file_id}")
     return record
 
 
-def image_by_path(store: Store, path: str | Path) -> ImageRecord:
+def image_by_path(sessions: Sessions, path: str | Path) -> ImageRecord:
     resolved = str(Path(path).expanduser().absolute())
-    with store.sessions() as session:
+    with sessions() as session:
         file_id = session.scalar(
             select(File.id).where(File.path.in_([resolved, str(Path(resolved).resolve())]), File.content_id.is_not(None))
         )
     if file_id is None:
         raise NotIndexedError(f"{resolved} is not indexed; run: captionary index FOLDER_CONTAINING_IT")
-    return image(store, file_id)
+    return image(sessions, file_id)
 
 
-def stats(store: Store) -> dict:
-    with store.sessions() as session:
+def stats(sessions: Sessions, data_dir: Path, embedder_id: str | None) -> dict:
+    with sessions() as session:
         count = session.scalar(select(func.count()).select_from(File).where(File.content_id.is_not(None))) or 0
         distinct = session.scalar(select(func.count(func.distinct(File.content_id)))) or 0
         failed = session.scalar(select(func.count()).select_from(File).where(File.error.is_not(None)))
@@ -142,7 +138,7 @@ def stats(store: Store) -> dict:
         image_embedders = _vectors_by_model(session, Content.image_embedder, Content.image_embedding)
         formats = format_counts(session)
         skipped_kinds = _skipped_kinds(session)
-    embedded = embedders.get(store.embedder_id, 0) if store.embedder_id else sum(embedders.values())
+    embedded = embedders.get(embedder_id, 0) if embedder_id else sum(embedders.values())
     return {
         "images": count,
         "failed": failed,
@@ -157,8 +153,8 @@ def stats(store: Store) -> dict:
         "text_read": text_read,  # photos OCR has looked at (index --ocr)
         "model": [model for model, _ in by_model],
         "models": dict(by_model),
-        "roots": roots(store),
-        "data_dir": str(store.data_dir),
+        "roots": roots(sessions),
+        "data_dir": str(data_dir),
         "embedded": embedded,
         "embedders": embedders,
         # distinct photos with image vectors (all image embedders), and per image embedder
@@ -167,7 +163,7 @@ def stats(store: Store) -> dict:
         "formats": formats,  # indexed photos by format name ("JPEG" counts .jpg and .jpeg), most first
         "skipped": sum(skipped_kinds.values()),  # files in the roots that are not read (videos, PSDs...)
         "skipped_kinds": skipped_kinds,  # {".mov (video)": 2}
-        "skipped_files": skipped_files(store),  # [{"path", "kind"}]
+        "skipped_files": skipped_files(sessions),  # [{"path", "kind"}]
     }
 
 
@@ -187,9 +183,9 @@ def _skipped_kinds(session: Session) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
-def skipped_files(store: Store) -> list[dict[str, str]]:
+def skipped_files(sessions: Sessions) -> list[dict[str, str]]:
     """Every file the last scans found and do not read, by path."""
-    with store.sessions() as session:
+    with sessions() as session:
         rows = session.execute(select(SkippedFile.path, SkippedFile.kind).order_by(SkippedFile.path))
         return [{"path": path, "kind": kind} for path, kind in rows]
 
@@ -219,25 +215,25 @@ def model_counts(session: Session) -> list[tuple[str, int]]:
     ]
 
 
-def failures(store: Store) -> list[tuple[str, str]]:
-    with store.sessions() as session:
+def failures(sessions: Sessions) -> list[tuple[str, str]]:
+    with sessions() as session:
         return [
             (path, error or "")
             for path, error in session.execute(select(File.path, File.error).where(File.error.is_not(None)).order_by(File.path))
         ]
 
 
-def metadata_problems(store: Store) -> list[tuple[str, str]]:
+def metadata_problems(sessions: Sessions) -> list[tuple[str, str]]:
     """Photos indexed whole whose sidecar or embedded XMP could not be read, with the reason."""
-    with store.sessions() as session:
+    with sessions() as session:
         query = select(File.path, File.metadata_problem).where(File.metadata_problem.is_not(None)).order_by(File.path)
         return [(path, problem or "") for path, problem in session.execute(query)]
 
 
-def folders(store: Store) -> list[str]:
+def folders(sessions: Sessions) -> list[str]:
     """Every folder that holds an indexed image, with its ancestors up to the root."""
     result: set[str] = set()
-    with store.sessions() as session:
+    with sessions() as session:
         rows = session.execute(select(File.root, File.folder).where(File.content_id.is_not(None)).distinct())
         for root, folder in rows:
             current = Path(folder)
@@ -249,19 +245,19 @@ def folders(store: Store) -> list[str]:
     return sorted(result)
 
 
-def roots(store: Store) -> list[str]:
-    with store.sessions() as session:
+def roots(sessions: Sessions) -> list[str]:
+    with sessions() as session:
         return list(session.scalars(select(Root.path).order_by(Root.path)))
 
 
-def formats(store: Store) -> list[str]:
+def formats(sessions: Sessions) -> list[str]:
     """The formats of the indexed photos, by name, one entry per format ("JPEG" for .jpg and .jpeg)."""
-    with store.sessions() as session:
+    with sessions() as session:
         found = session.scalars(select(File.ext).where(File.content_id.is_not(None)).distinct())
         return sorted({format_name(ext) for ext in found})
 
 
-def tag_counts(store: Store, limit: int | None = None) -> list[tuple[str, int]]:
+def tag_counts(sessions: Sessions, limit: int | None = None) -> list[tuple[str, int]]:
     """Tags with the number of photos (paths) that carry them, most used first: their content's tags and their
     own keywords, a word in both counted once, less those a person removed."""
     removed = (
@@ -277,15 +273,15 @@ def tag_counts(store: Store, limit: int | None = None) -> list[tuple[str, int]]:
     ).subquery()
     count = func.count()
     query = select(both.c.tag, count).group_by(both.c.tag).order_by(count.desc(), both.c.tag)
-    with store.sessions() as session:
+    with sessions() as session:
         return [(tag, number) for tag, number in session.execute(query.limit(limit) if limit else query)]
 
 
-def place_counts(store: Store, limit: int = 60) -> list[tuple[str, int]]:
+def place_counts(sessions: Sessions, limit: int = 60) -> list[tuple[str, int]]:
     """Countries and full place names with their photo counts, most photos first: "Japan" (every photo in
     it) as well as "Kyoto, Japan"."""
     counts: dict[str, int] = {}
-    with store.sessions() as session:
+    with sessions() as session:
         query = select(File.place, func.count(File.id)).where(File.content_id.is_not(None), File.place.is_not(None))
         for place, number in session.execute(query.group_by(File.place)):
             if place is None:
@@ -304,10 +300,12 @@ class FacetCache:
     def __init__(self) -> None:
         self._cached: tuple[tuple[int, int], Facets] | None = None
 
-    def get(self, store: Store, top_tags: int) -> Facets:
-        with store.sessions() as session:
+    def get(self, sessions: Sessions, top_tags: int) -> Facets:
+        with sessions() as session:
             key = (meta_int(session, "seq"), top_tags)
         if self._cached is None or self._cached[0] != key:
-            facets = Facets(folders(store), formats(store), tag_counts(store, top_tags), roots(store), place_counts(store))
+            facets = Facets(
+                folders(sessions), formats(sessions), tag_counts(sessions, top_tags), roots(sessions), place_counts(sessions)
+            )
             self._cached = (key, facets)
         return self._cached[1]

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
 from platformdirs import user_data_dir
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, ExceptionContext
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.errors import (
     SQLITE_CORRUPT,
     SQLITE_NOTADB,
     SQLITE_READONLY,
+    BusyError,
     CaptionaryError,
     DamagedCatalogError,
     DiskFullError,
@@ -33,6 +36,9 @@ THUMBNAIL_DIR = "thumbnails"
 # commits are short and it has nothing better to do); a person's edit waits briefly and says why.
 WRITE_WAIT_SECONDS = 30
 FREE_SOME_SPACE = "free some space, then run the command again (search answers from the index as it is meanwhile)"
+
+
+Sessions = sessionmaker[Session]  # what every job module is handed to reach the catalog
 
 
 def platform_data_dir() -> Path:
@@ -96,6 +102,22 @@ def open_engine(data_dir: Path, create: bool, read_only_reason: str | None = Non
         event.listen(engine, "checkin", _reset_busy_timeout)
     event.listen(engine, "handle_error", partial(_name_the_problem, db_path, read_only_reason))
     return engine, read_only_reason is not None
+
+
+@contextmanager
+def writing(sessions: Sessions, wait_seconds: float) -> Iterator[Session]:
+    """A write transaction that waits at most `wait_seconds` for another process's write lock, then
+    raises BusyError (a search never waits on the indexer; an edit waits briefly)."""
+    try:
+        with sessions.begin() as session:
+            session.connection().exec_driver_sql(f"PRAGMA busy_timeout={int(wait_seconds * 1000)}")
+            yield session
+    except OperationalError as error:
+        if "locked" not in str(error) and "busy" not in str(error):
+            raise
+        raise BusyError(
+            f"The library is busy: an index run is writing to it. Try again in a moment (waited {wait_seconds:g} s)"
+        ) from None
 
 
 def _name_the_problem(db_path: Path, read_only_reason: str | None, context: ExceptionContext) -> None:

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import numpy as np
-from sqlalchemy import ColumnElement, bindparam, func, select, update
+from sqlalchemy import ColumnElement, bindparam, select, update
 
 from db.models import Content, File, Meta
 from db.ranking import positions_in
+from db.schema import Sessions
 from db.sequence import next_seq
 
-if TYPE_CHECKING:  # pragma: no cover
-    from db.store import EmbedderLike, Store
+
+class EmbedderLike(Protocol):
+    """A model a front end hands db/ (db/ imports no torch): texts -> unit vectors."""
+
+    model_id: str
+
+    def encode(self, texts: Sequence[str]): ...
+
 
 # Stored as float16 in the DB (768 bytes a caption: no loss that changes a ranking) and held as float16 in
 # memory too: SimSIMD's dot products read float16 directly with SIMD (differing from float32 by under 1e-4),
@@ -141,45 +148,22 @@ class VectorIndex:
         return mask
 
 
-def has_embeddings(store: Store) -> bool:
-    if store.embedder_id is None:
-        return False
-    with store.sessions() as session:
-        return session.scalar(select(Content.id).where(Content.embedder == store.embedder_id).limit(1)) is not None
-
-
-def has_image_embeddings(store: Store) -> bool:
-    if store.image_embedder_id is None:
-        return False
-    with store.sessions() as session:
-        found = select(Content.id).where(Content.image_embedder == store.image_embedder_id).limit(1)
-        return session.scalar(found) is not None
-
-
-def image_embedders(store: Store) -> dict[str, int]:
-    """The models that made this library's image vectors, with how many photos each, most first."""
-    with store.sessions() as session:
-        count = func.count()
-        rows = session.execute(
-            select(Content.image_embedder, count)
-            .where(Content.image_embedder.is_not(None))
-            .group_by(Content.image_embedder)
-            .order_by(count.desc())
-        )
-        return {embedder: number for embedder, number in rows if embedder is not None}
-
-
 def _needs_embedding(embedder_id: str, content_ids: Sequence[int] | None = None) -> ColumnElement[bool]:
     needed = Content.embedding.is_(None) | Content.embedder.is_(None) | (Content.embedder != embedder_id)
     return needed if content_ids is None else needed & Content.id.in_(list(content_ids))
 
 
-def embed_pending(store: Store, batch_size: int = 256, content_ids: Sequence[int] | None = None) -> int:
-    """Embed every caption (or those of `content_ids`) that has no embedding from the store's embedder;
-    captions only, no image is read. Each batch commits, so a crash loses at most one batch. The model
-    loads only once there is a caption to embed."""
-    if store.embedder_id is None:
-        return 0
+def embed_pending(
+    sessions: Sessions,
+    embedder_id: str,
+    load: Callable[[], EmbedderLike],
+    checkpoint: Callable[[str], None],
+    batch_size: int = 256,
+    content_ids: Sequence[int] | None = None,
+) -> int:
+    """Embed every caption (or those of `content_ids`) that has no embedding from `embedder_id`; captions
+    only, no image is read. Each batch commits, so a crash loses at most one batch. The model loads (`load()`)
+    only once there is a caption to embed."""
     table = Content.__table__
     contents = table.c
     # One statement per batch, and only where the caption is still the one embedded (a person may
@@ -191,23 +175,21 @@ def embed_pending(store: Store, batch_size: int = 256, content_ids: Sequence[int
             contents.caption.is_not_distinct_from(bindparam("embedded_caption")),
             contents.user_caption.is_not_distinct_from(bindparam("embedded_user")),
         )
-        .values(embedding=bindparam("vector"), embedder=store.embedder_id)
+        .values(embedding=bindparam("vector"), embedder=embedder_id)
     )
     done = 0
     while True:
-        with store.sessions() as session:
+        with sessions() as session:
             batch = session.execute(
                 select(Content.id, Content.caption, Content.user_caption, Content.effective_caption)
-                .where(_needs_embedding(store.embedder_id, content_ids))
+                .where(_needs_embedding(embedder_id, content_ids))
                 .limit(batch_size)
             ).all()
         if not batch:
             return done
-        embedder = store.embedder
-        assert embedder is not None  # embedder_id is set, so a factory is too
-        vectors = embed_texts(embedder, [shown for _, _, _, shown in batch])
-        store.checkpoint("embed")
-        with store.sessions.begin() as session:
+        vectors = embed_texts(load(), [shown for _, _, _, shown in batch])
+        checkpoint("embed")
+        with sessions.begin() as session:
             session.execute(
                 store_vector,
                 [

@@ -1,8 +1,10 @@
 """The Store: one open library (the SQLite catalog, the source of truth, and its derived Whoosh index).
 
-A thin facade: each job lives in its own module (db/schema.py opening and migrations, db/catalog.py the index
-run's writes, db/edits.py a person's edits, db/reads.py records and stats, db/sync.py full text, db/search.py
-with db/ranking.py search, db/semantic.py caption vectors), and both front ends reach them through here.
+A thin facade, and the front ends' one way into db/ (with the values of db/types.py and the errors of
+db/errors.py). It opens the library and wires the job modules, each handed only what it uses: the session
+factory, the FulltextIndex, the Embedders. Its methods are the library's API, each a line into the module
+that owns the job; the job objects are its attributes (catalog, fulltext_sync, embedders) for what the API
+does not name. No module of db/ imports this one.
 """
 
 from __future__ import annotations
@@ -12,16 +14,23 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Protocol
 
+import numpy as np
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DatabaseError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.exc import DatabaseError
+from sqlalchemy.orm import sessionmaker
 
-from db import edits, reads, search, semantic, sync
+from db import edits, looks, reads
+from db import export as exports
 from db.catalog import Catalog
-from db.errors import BusyError, DiskFullError, ModelLoadError, disk_full
+from db.columns import display_text as display_text  # the text helpers the front ends use, named here
+from db.embedders import Embedders
+from db.errors import DiskFullError, disk_full
+from db.export import XmpReport, write_csv, write_json
+from db.formats import extensions_of as extensions_of
 from db.fulltext import FulltextIndex
+from db.query import highlight as highlight
+from db.query import words_analyzer as words_analyzer
 from db.reads import FacetCache
 from db.schema import (
     DB_NAME,
@@ -33,15 +42,13 @@ from db.schema import (
     migrate,
     open_engine,
     platform_data_dir,
+    thumbnail_path,
 )
-from db.semantic import VectorIndex
-from db.types import CheckReport, Facets, Filters, ImageRecord, SearchPage
-
-
-class EmbedderLike(Protocol):
-    model_id: str
-
-    def encode(self, texts: Sequence[str]): ...
+from db.search import Search
+from db.semantic import EmbedderLike, VectorIndex
+from db.sync import FulltextSync
+from db.tags import normalize_tag as normalize_tag
+from db.types import CheckReport, Facets, Filters, Group, ImageRecord, SearchPage
 
 
 def no_checkpoint(name: str) -> None:
@@ -60,19 +67,16 @@ class Store:
         self.sessions = sessionmaker(engine, expire_on_commit=False)
         self.fulltext = FulltextIndex(data_dir / FULLTEXT_DIR)
         self.read_only = read_only  # opened from a folder it cannot write: reads only, no full-text repair
-        self.catalog = Catalog(self)
-        # Semantic search: the front end names the embedder and how to load it (db/ imports no torch).
-        self.embedder_id: str | None = None
-        self._embedder_factory: Callable[[], EmbedderLike] | None = None
-        self._embedder: EmbedderLike | None = None
-        self._vectors: VectorIndex | None = None
-        # Search by pixels: the text tower of the image embedder that made the library's image vectors.
-        self.image_embedder_id: str | None = None
-        self._image_factory: Callable[[], EmbedderLike] | None = None
-        self._image_encoder: EmbedderLike | None = None
-        self._image_vectors: VectorIndex | None = None
-        self._image_failure: ModelLoadError | None = None
+        # The jobs, each handed what it uses; a checkpoint is looked up when reached (the crash tests set it late).
+        checkpoint = self._reached
+        self.catalog = Catalog(self.sessions, engine, self.thumbnail_dir, checkpoint)
+        self.embedders = Embedders(self.sessions, checkpoint)  # the front end names them (db/ imports no torch)
+        self.fulltext_sync = FulltextSync(self.sessions, self.fulltext, data_dir, read_only, checkpoint)
+        self._search = Search(self.sessions, self.fulltext_sync, self.embedders)
         self._facets = FacetCache()
+
+    def _reached(self, name: str) -> None:
+        self.checkpoint(name)
 
     @classmethod
     def open(cls, data_dir: Path | str | None = None, create: bool = True) -> Store:
@@ -120,75 +124,42 @@ class Store:
     def thumbnail_dir(self) -> Path:
         return self.data_dir / THUMBNAIL_DIR
 
-    @contextmanager
-    def writing(self, wait_seconds: float) -> Iterator[Session]:
-        """A write transaction that waits at most `wait_seconds` for another process's write lock, then
-        raises BusyError (a search never waits on the indexer; an edit waits briefly)."""
-        try:
-            with self.sessions.begin() as session:
-                session.connection().exec_driver_sql(f"PRAGMA busy_timeout={int(wait_seconds * 1000)}")
-                yield session
-        except OperationalError as error:
-            if "locked" not in str(error) and "busy" not in str(error):
-                raise
-            raise BusyError(
-                f"The library is busy: an index run is writing to it. Try again in a moment (waited {wait_seconds:g} s)"
-            ) from None
+    def thumbnail(self, content_hash: str) -> Path:
+        return thumbnail_path(self.thumbnail_dir, content_hash)
 
-    # -- caption vectors -----------------------------------------------------------------------
+    # -- embedders (the job object: self.embedders) ---------------------------------------------
 
     def use_embedder(self, embedder_id: str, factory: Callable[[], EmbedderLike]) -> None:
-        """Enable semantic search and embedding of edited captions; the model loads on first use."""
-        self.embedder_id, self._embedder_factory = embedder_id, factory
-        self._embedder = None
-
-    @property
-    def embedder(self) -> EmbedderLike | None:
-        if self._embedder is None and self._embedder_factory is not None:
-            self._embedder = self._embedder_factory()
-        return self._embedder
-
-    def encode_query(self, text: str):
-        assert self.embedder is not None
-        return self.embedder.encode([text])[0]
-
-    def vectors(self) -> VectorIndex:
-        """The caption vectors, loaded once and reloaded only when the DB changed since."""
-        assert self.embedder_id is not None
-        if self._vectors is None or self._vectors.embedder_id != self.embedder_id:
-            self._vectors = VectorIndex(self.embedder_id)
-        self._vectors.refresh(self.sessions)
-        return self._vectors
+        self.embedders.use_embedder(embedder_id, factory)
 
     def use_image_embedder(self, embedder_id: str, factory: Callable[[], EmbedderLike]) -> None:
-        """Enable search by pixels with this model's text tower; it loads on the first query that needs it."""
-        self.image_embedder_id, self._image_factory, self._image_encoder = embedder_id, factory, None
-        self._image_failure = None
+        self.embedders.use_image_embedder(embedder_id, factory)
 
-    def encode_image_query(self, text: str):
-        if self._image_encoder is None:
-            assert self._image_factory is not None
-            if self._image_failure is not None:
-                raise self._image_failure  # tried once: a long-lived app does not retry on every query
-            try:
-                self._image_encoder = self._image_factory()
-            except ModelLoadError as error:
-                self._image_failure = error
-                raise
-        return self._image_encoder.encode([text])[0]
+    @property
+    def embedder_id(self) -> str | None:
+        return self.embedders.embedder_id
 
-    def image_vectors(self) -> VectorIndex:
-        assert self.image_embedder_id is not None
-        if self._image_vectors is None or self._image_vectors.embedder_id != self.image_embedder_id:
-            self._image_vectors = VectorIndex(self.image_embedder_id, images=True)
-        self._image_vectors.refresh(self.sessions)
-        return self._image_vectors
+    @property
+    def image_embedder_id(self) -> str | None:
+        return self.embedders.image_embedder_id
 
     def has_embeddings(self) -> bool:
-        return semantic.has_embeddings(self)
+        return self.embedders.has_embeddings()
 
     def embed_pending(self, batch_size: int = 256, content_ids: Sequence[int] | None = None) -> int:
-        return semantic.embed_pending(self, batch_size, content_ids)
+        return self.embedders.embed_pending(batch_size, content_ids)
+
+    def vectors(self) -> VectorIndex:
+        return self.embedders.vectors()
+
+    def image_vectors(self) -> VectorIndex:
+        return self.embedders.image_vectors()
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.embedders.encode_query(text)
+
+    def encode_image_query(self, text: str) -> np.ndarray:
+        return self.embedders.encode_image_query(text)
 
     # -- search --------------------------------------------------------------------------------
 
@@ -203,29 +174,29 @@ class Store:
         today: date | None = None,
         literal: frozenset[str] = frozenset(),
     ) -> SearchPage:
-        return search.search(self, text, filters, sort, offset, limit, mode, today, literal)
+        return self._search.run(text, filters, sort, offset, limit, mode, today, literal)
 
     # -- full text -----------------------------------------------------------------------------
 
     def sync_fulltext(self, wait: float = 30.0, rebuild: bool = False) -> bool:
-        return sync.sync_fulltext(self, wait, rebuild)
+        return self.fulltext_sync.sync(wait, rebuild)
 
     def check(self) -> CheckReport:
-        return sync.check(self)
+        return self.fulltext_sync.check()
 
     # -- reading -------------------------------------------------------------------------------
 
     def images(self, file_ids: Sequence[int]) -> dict[int, ImageRecord]:
-        return reads.images(self, file_ids)
+        return reads.images(self.sessions, file_ids)
 
     def image(self, file_id: int) -> ImageRecord:
-        return reads.image(self, file_id)
+        return reads.image(self.sessions, file_id)
 
     def image_by_path(self, path: str | Path) -> ImageRecord:
-        return reads.image_by_path(self, path)
+        return reads.image_by_path(self.sessions, path)
 
     def stats(self) -> dict:
-        return reads.stats(self)
+        return reads.stats(self.sessions, self.data_dir, self.embedder_id)
 
     def models(self) -> list[str]:
         """The models that wrote this library's automatic captions, most used first (by photos)."""
@@ -233,36 +204,59 @@ class Store:
             return [model for model, _ in reads.model_counts(session)]
 
     def failures(self) -> list[tuple[str, str]]:
-        return reads.failures(self)
+        return reads.failures(self.sessions)
 
     def metadata_problems(self) -> list[tuple[str, str]]:
-        return reads.metadata_problems(self)
+        return reads.metadata_problems(self.sessions)
 
     def skipped_files(self) -> list[dict[str, str]]:
-        return reads.skipped_files(self)
+        return reads.skipped_files(self.sessions)
 
     def roots(self) -> list[str]:
-        return reads.roots(self)
+        return reads.roots(self.sessions)
 
     def tag_counts(self, limit: int | None = None) -> list[tuple[str, int]]:
-        return reads.tag_counts(self, limit)
+        return reads.tag_counts(self.sessions, limit)
 
     def facets(self, top_tags: int = 30) -> Facets:
-        return self._facets.get(self, top_tags)
+        return self._facets.get(self.sessions, top_tags)
 
     # -- writing -------------------------------------------------------------------------------
 
     def set_caption(self, file_id: int, text: str | None) -> ImageRecord:
-        return edits.set_caption(self, file_id, text)
+        return edits.set_caption(self.sessions, self.fulltext_sync, self.embedders, file_id, text)
 
     def edit_tags(self, file_id: int, add: Sequence[str] = (), remove: Sequence[str] = ()) -> ImageRecord:
-        return edits.edit_tags(self, file_id, add, remove)
+        return edits.edit_tags(self.sessions, self.fulltext_sync, file_id, add, remove)
 
     def forget_root(self, root: str | Path) -> int:
         """Remove a root and everything under it from the catalog and the index; files are not touched."""
         removed = self.catalog.forget_root(os.path.abspath(os.path.expanduser(str(root))))
         self.sync_fulltext()
         return removed
+
+    # -- photos that look alike (db/looks.py) ---------------------------------------------------
+
+    def stored_vector(self, path: str) -> np.ndarray | None:
+        return looks.stored_vector(self.sessions, self.embedders, path)
+
+    def similar_to(self, vector: np.ndarray, limit: int = 20, exclude: str | None = None) -> list[tuple[ImageRecord, float]]:
+        return looks.similar_to(self.sessions, self.embedders, vector, limit, exclude)
+
+    def duplicate_groups(self, threshold: float | None = None) -> list[Group]:
+        return looks.duplicate_groups(self.sessions, self.embedders, threshold)
+
+    # -- export (db/export.py) -------------------------------------------------------------------
+
+    def export_rows(self) -> Iterator[exports.ExportRow]:
+        return exports.export_rows(self.sessions)
+
+    def export(self, stream, file_format: str = "csv") -> int:
+        """Every row to `stream` as CSV or JSON; returns how many."""
+        return (write_csv if file_format == "csv" else write_json)(self.export_rows(), stream)
+
+    def export_xmp(self, sidecar_dir: Path | None = None, next_to_photos: bool = False) -> XmpReport:
+        return exports.export_xmp(self.sessions, sidecar_dir, next_to_photos)
 
 
 @contextmanager

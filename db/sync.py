@@ -3,101 +3,154 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from db.documents import FulltextDoc, day_number
 from db.errors import BusyError, DamagedIndexError, DiskFullError, disk_full
+from db.fulltext import FulltextIndex
 from db.models import Content, File, FulltextDelete, Meta, file_keywords_sql, joined_tags, plausible_date, tags_sql
-from db.schema import DB_NAME, catalog_problems, damaged, meta_int
+from db.schema import DB_NAME, Sessions, catalog_problems, damaged, meta_int, writing
 from db.types import CheckReport
-
-if TYPE_CHECKING:  # pragma: no cover
-    from db.store import Store
 
 SYNC_CHUNK = 2000
 
 
-def fulltext_lag(store: Store) -> int:
-    """How many change sequences the Whoosh index is behind the DB (0: in step)."""
-    with store.sessions() as session:
-        head = meta_int(session, "seq")
-        synced = meta_int(session, "fulltext_seq")
-        index_id = session.get(Meta, "fulltext_index_id")
-    if index_id is None or index_id.value != store.fulltext.index_id():
-        return max(head, 1)
-    return max(0, head - synced)
+class FulltextSync:
+    """The full-text index of one library kept in step with its catalog."""
 
+    def __init__(
+        self, sessions: Sessions, fulltext: FulltextIndex, data_dir: Path, read_only: bool, checkpoint: Callable[[str], None]
+    ) -> None:
+        self.sessions, self.fulltext, self.data_dir = sessions, fulltext, data_dir
+        self.read_only = read_only  # a catalog opened read-only: no full-text repair
+        self.checkpoint = checkpoint
 
-def sync_fulltext(store: Store, wait: float = 30.0, rebuild: bool = False) -> bool:
-    """Bring Whoosh up to the DB's sequence; returns False if another process holds its lock.
-
-    Idempotent: documents are written by id, so a crash between the Whoosh commit and the
-    DB's note of it only means the same documents are written again next time. A damaged index is
-    rebuilt from the catalog, which is checked first: a catalog that cannot be read keeps its index."""
-    fulltext = store.fulltext
-    with store.sessions() as session:
-        index_id = session.get(Meta, "fulltext_index_id")
-        problems = catalog_problems(session) if rebuild else []
-    if problems:
-        raise damaged(store.data_dir / DB_NAME, "; ".join(problems[:3]))
-    if rebuild or index_id is None or index_id.value != fulltext.index_id() or not fulltext.is_current():
-        new_id = fulltext.create()
-        with store.writing(wait) as session:
-            session.merge(Meta(key="fulltext_index_id", value=new_id))
-            session.merge(Meta(key="fulltext_seq", value="0"))
-    try:
-        head = _write_changes(store, wait)
-    except DamagedIndexError:
-        if rebuild:
-            raise
-        return sync_fulltext(store, wait, rebuild=True)
-    if head is None:
-        return False
-    if not head:
-        return True  # nothing new: a search writes nothing
-    with store.writing(wait) as session:
-        if meta_int(session, "fulltext_seq") < head:
-            session.merge(Meta(key="fulltext_seq", value=str(head)))
-        session.execute(delete(FulltextDelete).where(FulltextDelete.seq <= head))
-    return True
-
-
-def _write_changes(store: Store, wait: float) -> int | None:
-    """Write the documents changed since the last sync; returns the sequence written up to, 0 when nothing was
-    new, None when another process holds Whoosh's lock."""
-    fulltext = store.fulltext
-    writer = fulltext.writer(timeout=wait)
-    if writer is None:
-        return None
-    try:
-        # Read the DB only while holding Whoosh's lock, so two syncers can never write an
-        # older version of a document over a newer one.
-        with store.sessions() as session:
+    def lag(self) -> int:
+        """How many change sequences the Whoosh index is behind the DB (0: in step)."""
+        with self.sessions() as session:
             head = meta_int(session, "seq")
             synced = meta_int(session, "fulltext_seq")
-            if head <= synced:
-                writer.cancel()
-                return 0
-            deleted = list(
-                session.scalars(select(FulltextDelete.file_id).where(FulltextDelete.seq > synced, FulltextDelete.seq <= head))
-            )
-            # Files that changed but have no caption (they became unreadable) leave the index.
-            deleted += session.scalars(
-                select(File.id).where(File.ft_seq > synced, File.ft_seq <= head, File.content_id.is_(None))
-            )
-            fulltext.apply(writer, changed_docs(session, synced, head), deleted)
-        store.checkpoint("fulltext-write")
-        fulltext.commit(writer)
-        store.checkpoint("fulltext-commit")
-    except BaseException:
-        writer.cancel()
-        raise
-    return head
+            index_id = session.get(Meta, "fulltext_index_id")
+        if index_id is None or index_id.value != self.fulltext.index_id():
+            return max(head, 1)
+        return max(0, head - synced)
+
+    def sync(self, wait: float = 30.0, rebuild: bool = False) -> bool:
+        """Bring Whoosh up to the DB's sequence; returns False if another process holds its lock.
+
+        Idempotent: documents are written by id, so a crash between the Whoosh commit and the
+        DB's note of it only means the same documents are written again next time. A damaged index is
+        rebuilt from the catalog, which is checked first: a catalog that cannot be read keeps its index."""
+        fulltext = self.fulltext
+        with self.sessions() as session:
+            index_id = session.get(Meta, "fulltext_index_id")
+            problems = catalog_problems(session) if rebuild else []
+        if problems:
+            raise damaged(self.data_dir / DB_NAME, "; ".join(problems[:3]))
+        if rebuild or index_id is None or index_id.value != fulltext.index_id() or not fulltext.is_current():
+            new_id = fulltext.create()
+            with writing(self.sessions, wait) as session:
+                session.merge(Meta(key="fulltext_index_id", value=new_id))
+                session.merge(Meta(key="fulltext_seq", value="0"))
+        try:
+            head = self._write_changes(wait)
+        except DamagedIndexError:
+            if rebuild:
+                raise
+            return self.sync(wait, rebuild=True)
+        if head is None:
+            return False
+        if not head:
+            return True  # nothing new: a search writes nothing
+        with writing(self.sessions, wait) as session:
+            if meta_int(session, "fulltext_seq") < head:
+                session.merge(Meta(key="fulltext_seq", value=str(head)))
+            session.execute(delete(FulltextDelete).where(FulltextDelete.seq <= head))
+        return True
+
+    def _write_changes(self, wait: float) -> int | None:
+        """Write the documents changed since the last sync; returns the sequence written up to, 0 when nothing was
+        new, None when another process holds Whoosh's lock."""
+        fulltext = self.fulltext
+        writer = fulltext.writer(timeout=wait)
+        if writer is None:
+            return None
+        try:
+            # Read the DB only while holding Whoosh's lock, so two syncers can never write an
+            # older version of a document over a newer one.
+            with self.sessions() as session:
+                head = meta_int(session, "seq")
+                synced = meta_int(session, "fulltext_seq")
+                if head <= synced:
+                    writer.cancel()
+                    return 0
+                deleted = list(
+                    session.scalars(select(FulltextDelete.file_id).where(FulltextDelete.seq > synced, FulltextDelete.seq <= head))
+                )
+                # Files that changed but have no caption (they became unreadable) leave the index.
+                deleted += session.scalars(
+                    select(File.id).where(File.ft_seq > synced, File.ft_seq <= head, File.content_id.is_(None))
+                )
+                fulltext.apply(writer, changed_docs(session, synced, head), deleted)
+            self.checkpoint("fulltext-write")
+            fulltext.commit(writer)
+            self.checkpoint("fulltext-commit")
+        except BaseException:
+            writer.cancel()
+            raise
+        return head
+
+    def ensure(self) -> bool:
+        """Repair a lagging or damaged Whoosh index (e.g. after a crash) unless that cannot be done now (a writer
+        is busy doing so, the disk is full, the catalog is read-only); returns whether there is an index to search."""
+        if not self.read_only and (self.lag() or not self.fulltext.is_current()):
+            self._sync_if_possible(wait=0)
+        return self.fulltext.index_id() is not None
+
+    def repair(self) -> bool:
+        """Rebuild a damaged Whoosh index from the catalog if it can be done now; returns whether it was."""
+        return not self.read_only and self._sync_if_possible(wait=0, rebuild=True)
+
+    def show_edit(self) -> None:
+        """Show a committed edit in search at once; if an index run holds a lock, that run syncs it (and a full
+        disk only delays it: the edit is in the catalog)."""
+        self._sync_if_possible(wait=2)
+
+    def _sync_if_possible(self, wait: float, rebuild: bool = False) -> bool:
+        try:
+            return self.sync(wait, rebuild)
+        except BusyError:
+            return False  # an index run is committing: answer from the index as it is; that run syncs it
+        except (DiskFullError, OSError) as error:
+            if not disk_full(error, self.data_dir):
+                raise
+            return False
+
+    def check(self) -> CheckReport:
+        """What is out of step, after SQLite's quick_check: a damaged catalog is an error, not a report line."""
+        with self.sessions() as session:
+            problems = catalog_problems(session)
+        if problems:
+            more = f" and {len(problems) - 1} more problems" if len(problems) > 1 else ""
+            raise damaged(self.data_dir / DB_NAME, f"quick_check: {problems[0]}{more}")
+        report = CheckReport(fulltext_lag=self.lag())
+        with self.sessions() as session:
+            db_ids = set(session.scalars(select(File.id).where(File.content_id.is_not(None))))
+            for path in session.scalars(select(File.path)):
+                if not os.path.lexists(path):
+                    report.missing_on_disk.append(path)
+        try:
+            index_ids = set(self.fulltext.all_ids()) if self.fulltext.index_id() else set()
+        except DamagedIndexError as error:
+            report.fulltext_damaged, index_ids = str(error), set()
+        report.missing_in_fulltext = sorted(db_ids - index_ids)
+        report.stale_in_fulltext = sorted(index_ids - db_ids)
+        return report
 
 
 def changed_docs(session: Session, after: int, upto: int) -> Iterator[FulltextDoc]:
@@ -144,55 +197,3 @@ def changed_docs(session: Session, after: int, upto: int) -> Iterator[FulltextDo
             " ".join([*joined_tags(user_tags, keywords), (paths or "").replace("|", " ")]).strip(),
             text or "",
         )
-
-
-def ensure_fulltext(store: Store) -> bool:
-    """Repair a lagging or damaged Whoosh index (e.g. after a crash) unless that cannot be done now (a writer
-    is busy doing so, the disk is full, the catalog is read-only); returns whether there is an index to search."""
-    if not store.read_only and (fulltext_lag(store) or not store.fulltext.is_current()):
-        _sync_if_possible(store, wait=0)
-    return store.fulltext.index_id() is not None
-
-
-def repair_fulltext(store: Store) -> bool:
-    """Rebuild a damaged Whoosh index from the catalog if it can be done now; returns whether it was."""
-    return not store.read_only and _sync_if_possible(store, wait=0, rebuild=True)
-
-
-def show_edit(store: Store) -> None:
-    """Show a committed edit in search at once; if an index run holds a lock, that run syncs it (and a full
-    disk only delays it: the edit is in the catalog)."""
-    _sync_if_possible(store, wait=2)
-
-
-def _sync_if_possible(store: Store, wait: float, rebuild: bool = False) -> bool:
-    try:
-        return sync_fulltext(store, wait, rebuild)
-    except BusyError:
-        return False  # an index run is committing: answer from the index as it is; that run syncs it
-    except (DiskFullError, OSError) as error:
-        if not disk_full(error, store.data_dir):
-            raise
-        return False
-
-
-def check(store: Store) -> CheckReport:
-    """What is out of step, after SQLite's quick_check: a damaged catalog is an error, not a report line."""
-    with store.sessions() as session:
-        problems = catalog_problems(session)
-    if problems:
-        more = f" and {len(problems) - 1} more problems" if len(problems) > 1 else ""
-        raise damaged(store.data_dir / DB_NAME, f"quick_check: {problems[0]}{more}")
-    report = CheckReport(fulltext_lag=fulltext_lag(store))
-    with store.sessions() as session:
-        db_ids = set(session.scalars(select(File.id).where(File.content_id.is_not(None))))
-        for path in session.scalars(select(File.path)):
-            if not os.path.lexists(path):
-                report.missing_on_disk.append(path)
-    try:
-        index_ids = set(store.fulltext.all_ids()) if store.fulltext.index_id() else set()
-    except DamagedIndexError as error:
-        report.fulltext_damaged, index_ids = str(error), set()
-    report.missing_in_fulltext = sorted(db_ids - index_ids)
-    report.stale_in_fulltext = sorted(index_ids - db_ids)
-    return report

@@ -90,18 +90,149 @@ def test_a_search_never_imports_the_index_run(tiny_clip, photo_tree, data_dir):
         assert sorted(set(loaded) & INDEX_RUN) == []
 
 
-def imported(path: Path) -> set[str]:
-    """Every module a file imports, at its top or inside a function: `from indexer import pipeline` too."""
+def test_the_model_code_and_the_app_never_import_the_index_run():
+    paths = [*(ROOT / "indexer" / "models").glob("*.py"), *(ROOT / name for name in APP_MODULES)]
+    known = set(project_files())
+    found = sorted(f"{path.relative_to(ROOT)}: {name}" for path in paths for name in imported(path, known) & INDEX_RUN)
+    assert len(paths) > 10 and found == []
+
+
+# -- the structure drawn from the imports ---------------------------------------------------------
+
+PACKAGES = ("db", "indexer")
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def project_files() -> dict[str, Path]:
+    """Every module of db/ and indexer/ (packages within them too) and the app, by module name."""
+    files = [path for package in PACKAGES for path in (ROOT / package).rglob("*.py")] + [ROOT / name for name in APP_MODULES]
+    return {module_name(path): path for path in files}
+
+
+def imported(path: Path, known: set[str]) -> set[str]:
+    """The project modules a file imports: every import anywhere in it (a function's, TYPE_CHECKING's too)."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            found |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
-        elif isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names}
+    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # a relative import
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            names = [base] + [f"{base}.{alias.name}" for alias in node.names]  # `from db import store` is db.store
+        else:
+            continue
+        for name in names:
+            while name and name not in known:  # `import db.store.x` reaches db.store
+                name = name.rpartition(".")[0]
+            if name:
+                found.add(name)
+    return found - {module_name(path)}
+
+
+def import_graph() -> dict[str, set[str]]:
+    files = project_files()
+    return {name: imported(path, set(files)) for name, path in files.items()}
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for start in sorted(graph):
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph[start])))]
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
     return found
 
 
-def test_the_model_code_and_the_app_never_import_the_index_run():
-    paths = [*(ROOT / "indexer" / "models").glob("*.py"), *(ROOT / name for name in APP_MODULES)]
-    found = sorted(f"{path.relative_to(ROOT)}: {name}" for path in paths for name in imported(path) & INDEX_RUN)
-    assert len(paths) > 10 and found == []
+def a_cycle(graph: dict[str, set[str]], members: list[str]) -> list[str]:
+    """One path around a circle, to print: from its first module back to it, within the component."""
+    inside, start = set(members), members[0]
+    paths = {start: [start]}
+    queue = [start]
+    while queue:
+        node = queue.pop(0)
+        for child in sorted(graph[node] & inside):
+            if child == start:
+                return paths[node] + [start]
+            if child not in paths:
+                paths[child] = paths[node] + [child]
+                queue.append(child)
+    return members
+
+
+def test_the_circle_finder_finds_a_circle():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
+    assert circles(graph) == [["a", "b", "c"]] and a_cycle(graph, ["a", "b", "c"]) == ["a", "b", "c", "a"]
+
+
+def test_no_import_circle():
+    graph = import_graph()
+    found = circles(graph)
+    assert not found, "import circles:\n" + "\n".join(" -> ".join(a_cycle(graph, members)) for members in found)
+
+
+# The front ends reach db/ through the facade, the values it answers with and the error family only.
+FRONT_END_DB_MODULES = {"db.store", "db.types", "db.errors"}
+
+
+def front_end_files() -> list[Path]:
+    """The app's modules and the CLI's, wherever the CLI lives: indexer/cli*.py and indexer/console.py, or a
+    package named cli (indexer/cli/ or cli/ at the top)."""
+    found = [ROOT / name for name in APP_MODULES]
+    found += sorted((ROOT / "indexer").glob("cli*.py")) + sorted((ROOT / "indexer").glob("console.py"))
+    for package in (ROOT / "indexer" / "cli", ROOT / "cli"):
+        if package.is_dir():
+            found += sorted(package.rglob("*.py"))
+    return found
+
+
+def test_front_ends_import_only_the_facade_and_its_types_from_db():
+    known = set(project_files())
+    files = front_end_files()
+    assert any("cli" in path.name or "cli" in path.parts for path in files)  # the CLI was found
+    reached = {
+        path.relative_to(ROOT).as_posix(): sorted(
+            name for name in imported(path, known) if name.split(".")[0] == "db" and name not in FRONT_END_DB_MODULES
+        )
+        for path in files
+    }
+    assert {path: names for path, names in reached.items() if names} == {}

@@ -9,7 +9,6 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from db.export import export_rows
 from db.store import Store
 from indexer.cli import cli
 from tests.conftest import FakeCaptioner
@@ -49,7 +48,7 @@ def test_a_copy_without_the_sidecar_does_not_take_its_keywords(copies, data_dir)
         assert a.taken_at == b.taken_at  # the EXIF date is in the bytes both share
         assert store.tag_counts() and dict(store.tag_counts())["grandma"] == 1
         assert (store.stats()["file_keywords"], store.stats()["described"], store.stats()["placed"]) == (1, 1, 1)
-        exported = {row.path: row for row in export_rows(store)}
+        exported = {row.path: row for row in store.export_rows()}
         assert "grandma" in exported[first].tags and "grandma" not in exported[second].tags
         assert exported[second].title is None
     rows = json.loads(CliRunner().invoke(cli, ["search", "tag:grandma", "--json", "--data-dir", str(data_dir)]).stdout)

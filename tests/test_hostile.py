@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from sqlalchemy import update
 
 from db.errors import BusyError, DamagedCatalogError, QueryError
-from db.export import export_rows, export_xmp, write_csv, write_json
+from db.export import write_csv, write_json
 from db.models import Content, File
 from db.sequence import next_seq
 from db.store import Store
@@ -214,7 +214,7 @@ def test_exif_year_one_is_an_unknown_date_and_date_sort_works(photo_tree, data_d
         assert store.search("", sort="date", mode="keyword").total > 0
         assert store.search("dog", sort="date_asc", mode="keyword").hits
         assert store.image_by_path(photo_tree["red"]).taken_at is None
-        rows = list(export_rows(store))
+        rows = list(store.export_rows())
         assert all(row.taken_at is None for row in rows)
 
 
@@ -229,14 +229,14 @@ def test_control_characters_never_reach_a_sidecar_and_a_broken_own_sidecar_is_re
         session.execute(
             update(Content).where(Content.id == session.get(File, red.id).content_id).values(user_caption="a red\x01 car")
         )
-    report = export_xmp(store, tmp_path / "sidecars")
+    report = store.export_xmp(tmp_path / "sidecars")
     sidecar = tmp_path / "sidecars" / (str(photo_tree["red"]).lstrip("/") + ".xmp")
     ET.fromstring(sidecar.read_bytes())  # well-formed: the character was replaced on the way out
     assert not report.failed
     # A sidecar an older captionary wrote with the raw character could never be updated again.
     sidecar.write_bytes(sidecar.read_bytes().replace(b"\xef\xbf\xbd", b"\x01").replace(b' xmp:CreatorTool="captionary"', b""))
     store.set_caption(red.id, "a fixed caption")
-    report = export_xmp(store, tmp_path / "sidecars")
+    report = store.export_xmp(tmp_path / "sidecars")
     assert not report.failed and b"a fixed caption" in sidecar.read_bytes()
 
 
@@ -256,7 +256,7 @@ def test_someone_elses_broken_sidecar_is_still_left_untouched(store, photo_tree,
     sidecar = tmp_path / "sidecars" / (str(photo_tree["red"]).lstrip("/") + ".xmp")
     sidecar.parent.mkdir(parents=True)
     sidecar.write_bytes(foreign)
-    report = export_xmp(store, tmp_path / "sidecars")
+    report = store.export_xmp(tmp_path / "sidecars")
     assert any(path == str(sidecar) for path, _ in report.failed) and sidecar.read_bytes() == foreign
 
 
@@ -265,12 +265,12 @@ def test_csv_cells_that_look_like_formulas_are_quoted_json_stays_raw(store, phot
     store.set_caption(red.id, "=cmd|' /C calc'!A0")
     store.edit_tags(red.id, add=["+SUM(1,2)"])
     out = io.StringIO()
-    write_csv(export_rows(store), out)
+    write_csv(store.export_rows(), out)
     row = next(row for row in csv.DictReader(io.StringIO(out.getvalue())) if row["path"] == str(photo_tree["red"]))
     assert row["caption"] == "'=cmd|' /C calc'!A0"
     assert row["tags"].startswith("'+sum(1 2);")  # "+" sorts first among the tags; the comma became a space
     out = io.StringIO()
-    write_json(export_rows(store), out)
+    write_json(store.export_rows(), out)
     record = next(item for item in json.loads(out.getvalue()) if item["path"] == str(photo_tree["red"]))
     assert record["caption"] == "=cmd|' /C calc'!A0"
 

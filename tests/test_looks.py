@@ -9,7 +9,6 @@ from click.testing import CliRunner
 from PIL import Image
 
 from db.errors import NotIndexedError
-from db.looks import duplicate_groups, similar_to, stored_vector
 from db.store import Store
 from indexer.cli import cli
 from indexer.options import IndexOptions
@@ -44,7 +43,7 @@ def looks_store(copies, data_dir):
 
 def test_a_resized_and_a_re_encoded_copy_group_with_their_original_and_other_photos_do_not(looks_store, copies):
     _, family, others = copies
-    groups = duplicate_groups(looks_store)
+    groups = looks_store.duplicate_groups()
     assert [group.paths for group in groups] == [sorted(map(str, family))]
     assert groups[0].similarity >= 0.95
     assert not any(str(path) in group.paths for group in groups for path in others)
@@ -52,14 +51,14 @@ def test_a_resized_and_a_re_encoded_copy_group_with_their_original_and_other_pho
 
 def test_a_higher_threshold_than_any_pair_finds_no_group(looks_store):
     # the fake embedder's copies are exactly alike (1.0): above that, nothing groups
-    assert duplicate_groups(looks_store, threshold=1.01) == []
+    assert looks_store.duplicate_groups(threshold=1.01) == []
 
 
 def test_more_like_this_uses_the_stored_vector_and_leaves_the_photo_out(looks_store, copies):
     _, family, others = copies
-    vector = stored_vector(looks_store, str(family[0]))
+    vector = looks_store.stored_vector(str(family[0]))
     assert vector is not None
-    found = similar_to(looks_store, vector, limit=10, exclude=str(family[0]))
+    found = looks_store.similar_to(vector, limit=10, exclude=str(family[0]))
     paths = [record.path for record, _ in found]
     assert str(family[0]) not in paths and set(paths[:2]) == {str(family[1]), str(family[2])}
     assert [score for _, score in found] == sorted((score for _, score in found), reverse=True)
@@ -85,7 +84,7 @@ def test_without_image_vectors_both_say_how_to_make_them(photo_tree, data_dir):
     result = CliRunner().invoke(cli, ["duplicates", "--data-dir", str(data_dir)])
     assert result.exit_code == 1 and "reembed --images" in result.stderr
     with Store.open(data_dir) as store, pytest.raises(NotIndexedError):
-        duplicate_groups(store)
+        store.duplicate_groups()
 
 
 def test_a_file_from_elsewhere_is_embedded_with_the_librarys_model(photo_tree, data_dir, tiny_clip, tmp_path):

@@ -12,7 +12,6 @@ import subprocess
 import pytest
 from click.testing import CliRunner
 
-from db.export import export_xmp
 from db.store import Store
 from indexer import reading
 from indexer.cli import cli
@@ -88,9 +87,7 @@ def test_embedded_xmp_and_a_lightroom_hierarchy_give_the_leaf_and_keep_the_path(
 
 
 def store_rows(store):
-    from db.export import export_rows
-
-    return list(export_rows(store))
+    return list(store.export_rows())
 
 
 def test_a_digikam_sidecar_and_a_typed_place_are_read(indexed):
@@ -176,7 +173,7 @@ def test_xmp_export_then_reimport_loses_nothing(indexed, tmp_path, data_dir):
     party = store.image_by_path(paths["iptc"])
     store.edit_tags(party.id, add=["family"])
     before = {path: _described(store.image_by_path(path)) for path in paths.values()}
-    assert export_xmp(store, sidecar_dir=tmp_path / "sidecars").written == 5
+    assert store.export_xmp(sidecar_dir=tmp_path / "sidecars").written == 5
     # The same photos elsewhere, with only the exported sidecars beside them (photo.jpg.xmp)
     copy = tmp_path / "copy"
     for path in paths.values():

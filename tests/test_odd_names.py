@@ -14,7 +14,6 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from db.columns import display_text, real_path, stored_path
-from db.export import export_rows
 from db.models import File
 from db.store import Store
 from db.types import Filters
@@ -66,7 +65,7 @@ def test_a_name_that_is_not_utf8_is_indexed_searched_and_shown(latin1_tree, data
         record = store.image_by_path(odd)
         with open(record.path, "rb") as handle:  # the path read back opens the real bytes
             assert handle.read(2) == b"\xff\xd8"
-        assert [row.path for row in export_rows(store)] == sorted([str(root / "ok.jpg"), odd])
+        assert [row.path for row in store.export_rows()] == sorted([str(root / "ok.jpg"), odd])
         assert index_with(store, [root], FakeCaptioner()).unchanged == 2 and file_rows(store) == 2
 
 

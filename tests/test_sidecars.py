@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from db.export import export_xmp
 from db.store import Store
 from db.xmp import SidecarFields, sidecar_xml
 from indexer.xmp import parse_xmp
@@ -75,7 +74,7 @@ def test_a_keyword_removed_and_a_title_changed_in_lightroom_after_export_win(lib
     store, root, paths = library
     beach = store.image_by_path(paths["beach"])
     assert (beach.file_tags, beach.title) == (["holiday", "sunset"], "Old title")
-    assert export_xmp(store, next_to_photos=True).failed == []
+    assert store.export_xmp(next_to_photos=True).failed == []
     reindex(store, root)  # our beach.jpg.xmp is read too: it changes nothing
     assert store.image_by_path(paths["beach"]).file_tags == ["holiday", "sunset"]
 
@@ -86,19 +85,19 @@ def test_a_keyword_removed_and_a_title_changed_in_lightroom_after_export_win(lib
     assert (beach.file_tags, beach.title, beach.description) == (["sunset"], "At dusk", None)
     assert paths_found(store, "tag:holiday") == set()
 
-    export_xmp(store, next_to_photos=True)  # rewritten from the record: the copies follow the edit
+    store.export_xmp(next_to_photos=True)  # rewritten from the record: the copies follow the edit
     subject = parse_xmp(ours(paths["beach"]).read_bytes()).keywords
     assert "holiday" not in subject and "sunset" in subject
     reindex(store, root)
     assert store.image_by_path(paths["beach"]).file_tags == ["sunset"]
-    assert export_xmp(store, next_to_photos=True).written == 0  # and stays so: nothing left to rewrite
+    assert store.export_xmp(next_to_photos=True).written == 0  # and stays so: nothing left to rewrite
 
 
 def test_a_lightroom_edit_still_wins_when_export_runs_again_before_the_index(library):
     store, root, paths = library
-    export_xmp(store, next_to_photos=True)
+    store.export_xmp(next_to_photos=True)
     lightroom(root / "2019" / "beach.xmp", ["Sunset"], "At dusk")
-    export_xmp(store, next_to_photos=True)  # the record still says "holiday": so does this new copy
+    store.export_xmp(next_to_photos=True)  # the record still says "holiday": so does this new copy
     reindex(store, root)
     beach = store.image_by_path(paths["beach"])
     assert (beach.file_tags, beach.title) == (["sunset"], "At dusk")
@@ -106,7 +105,7 @@ def test_a_lightroom_edit_still_wins_when_export_runs_again_before_the_index(lib
 
 def test_what_another_tool_wrote_into_our_sidecar_survives_a_lightroom_edit(library):
     store, root, paths = library
-    export_xmp(store, next_to_photos=True)
+    store.export_xmp(next_to_photos=True)
     sidecar = ours(paths["beach"])
     # digiKam adds a keyword to beach.jpg.xmp, keeping everything else in it
     sidecar.write_bytes(
@@ -114,7 +113,7 @@ def test_what_another_tool_wrote_into_our_sidecar_survives_a_lightroom_edit(libr
     )
     reindex(store, root)
     assert store.image_by_path(paths["beach"]).file_tags == ["cat", "holiday", "sunset"]
-    export_xmp(store, next_to_photos=True)  # "cat" is now in the record, but it stays the sidecar's own
+    store.export_xmp(next_to_photos=True)  # "cat" is now in the record, but it stays the sidecar's own
     lightroom(root / "2019" / "beach.xmp", ["Sunset"], "Old title")
     reindex(store, root)
     assert store.image_by_path(paths["beach"]).file_tags == ["cat", "sunset"]
@@ -123,7 +122,7 @@ def test_what_another_tool_wrote_into_our_sidecar_survives_a_lightroom_edit(libr
 def test_a_persons_tag_typed_here_travels_in_the_sidecar_even_past_a_newer_lightroom_file(library, tmp_path):
     store, root, paths = library
     store.edit_tags(store.image_by_path(paths["beach"]).id, add=["grandma"])
-    export_xmp(store, next_to_photos=True)
+    store.export_xmp(next_to_photos=True)
     lightroom(root / "2019" / "beach.xmp", ["Holiday", "Sunset"], "Old title")  # touched later: our copies stale
     with Store.open(tmp_path / "elsewhere") as second:  # another library over the same folder
         index_with(second, [root], FakeCaptioner())
@@ -132,7 +131,7 @@ def test_a_persons_tag_typed_here_travels_in_the_sidecar_even_past_a_newer_light
 
 def test_a_sidecar_from_an_older_captionary_gives_way_to_a_newer_lightroom_edit(library):
     store, root, paths = library
-    export_xmp(store, next_to_photos=True)
+    store.export_xmp(next_to_photos=True)
     sidecar = ours(paths["beach"])
     # as captionary wrote it before it listed its copies: no captionary:keywords/title/sources
     older = re.sub(
@@ -145,7 +144,7 @@ def test_a_sidecar_from_an_older_captionary_gives_way_to_a_newer_lightroom_edit(
     lightroom(root / "2019" / "beach.xmp", ["Sunset"], "At dusk")
     reindex(store, root)
     assert (store.image_by_path(paths["beach"]).file_tags, store.image_by_path(paths["beach"]).title) == (["sunset"], "At dusk")
-    export_xmp(store, next_to_photos=True)
+    store.export_xmp(next_to_photos=True)
     assert b"<rdf:li>holiday</rdf:li>" not in sidecar.read_bytes()
 
 
@@ -154,7 +153,7 @@ def test_a_sidecar_from_an_older_captionary_gives_way_to_a_newer_lightroom_edit(
 
 def _export_in_a_thread(store: Store):
     done: list = []
-    worker = threading.Thread(target=lambda: done.append(export_xmp(store, next_to_photos=True)), daemon=True)
+    worker = threading.Thread(target=lambda: done.append(store.export_xmp(next_to_photos=True)), daemon=True)
     worker.start()
     worker.join(30)
     return worker, done
@@ -183,7 +182,7 @@ def test_export_never_follows_or_replaces_a_symlinked_sidecar(library, tmp_path)
     before = elsewhere.read_bytes()
     ours(paths["park"]).symlink_to(elsewhere)
     ours(paths["snow"]).symlink_to(tmp_path / "nowhere.xmp")  # dangling: must not be created through it
-    report = export_xmp(store, next_to_photos=True)
+    report = store.export_xmp(next_to_photos=True)
     failed = dict(report.failed)
     assert failed[str(ours(paths["park"]))] == "not a regular file (a symbolic link); left untouched"
     assert failed[str(ours(paths["snow"]))] == "not a regular file (a symbolic link); left untouched"
@@ -216,7 +215,7 @@ def test_an_existing_sidecar_too_large_or_too_deep_is_left_untouched(library):
         + b"</rdf:RDF></x:xmpmeta>"
     )
     before = big.read_bytes(), deep.read_bytes()
-    failed = dict(export_xmp(store, next_to_photos=True).failed)  # was: RecursionError for the deep one
+    failed = dict(store.export_xmp(next_to_photos=True).failed)  # was: RecursionError for the deep one
     assert "over 2097152 bytes" in failed[str(big)] and "nests over 64 levels" in failed[str(deep)]
     assert (big.read_bytes(), deep.read_bytes()) == before
 
@@ -232,7 +231,7 @@ def test_every_sidecar_is_written_with_standard_prefixes_and_reads_back_lossless
     odd = store.image_by_path(paths["odd"])
     assert (odd.file_tags, odd.title) == (["odd prefix"], "Bound oddly")  # read whatever its prefixes
     before = {path: _record(store, path) for path in paths.values()}
-    assert export_xmp(store, next_to_photos=True).written == 4  # the odd one first, then the three others
+    assert store.export_xmp(next_to_photos=True).written == 4  # the odd one first, then the three others
     for path in paths.values():
         text = ours(path).read_text()
         assert text.split("\n")[1].startswith("<x:xmpmeta ") and "<rdf:RDF>" in text, path  # was <x2:xmpmeta

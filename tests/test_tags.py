@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from db.errors import CaptionaryError
-from db.export import export_rows, export_xmp, write_json
+from db.export import write_json
 from db.store import Store
 from db.tags import auto_tags, normalize_tag
 from db.xmp import SidecarFields, sidecar_xml
@@ -149,7 +149,7 @@ def test_large_export_streams_with_bounded_memory(data_dir):
     with Store.open(data_dir) as store:
         insert_synthetic(store, 60_000)
         tracemalloc.start()
-        count = write_json(export_rows(store), _Discard())
+        count = write_json(store.export_rows(), _Discard())
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
     assert count == 60_000
@@ -190,7 +190,7 @@ def test_xmp_sidecar_round_trip_and_merge():
 def test_export_xmp_needs_an_explicit_destination(store, photo_tree):
     before = tree_snapshot(photo_tree["root"])
     with pytest.raises(CaptionaryError, match="--next-to-photos"):
-        export_xmp(store)
+        store.export_xmp()
     result = CliRunner().invoke(cli, ["export-xmp", "--data-dir", str(store.data_dir)])
     assert result.exit_code == 1
     assert tree_snapshot(photo_tree["root"]) == before  # nothing written next to the photos
@@ -199,15 +199,15 @@ def test_export_xmp_needs_an_explicit_destination(store, photo_tree):
 def test_export_xmp_to_sidecar_dir_writes_once(store, photo_tree, tmp_path):
     sidecars = tmp_path / "sidecars"
     before = tree_snapshot(photo_tree["root"])
-    first = export_xmp(store, sidecar_dir=sidecars)
+    first = store.export_xmp(sidecar_dir=sidecars)
     assert (first.written, first.unchanged) == (16, 0)
     target = sidecars / (str(photo_tree["red"]).lstrip("/") + ".xmp")
     assert target.exists() and tree_snapshot(photo_tree["root"]) == before
     mtime = target.stat().st_mtime_ns
-    second = export_xmp(store, sidecar_dir=sidecars)
+    second = store.export_xmp(sidecar_dir=sidecars)
     assert (second.written, second.unchanged) == (0, 16) and target.stat().st_mtime_ns == mtime
     store.edit_tags(store.image_by_path(photo_tree["red"]).id, add=["volvo"])
-    assert export_xmp(store, sidecar_dir=sidecars).written == 1
+    assert store.export_xmp(sidecar_dir=sidecars).written == 1
 
 
 def test_export_xmp_next_to_photos_merges_existing_sidecar(store, photo_tree):
@@ -228,7 +228,7 @@ def test_export_xmp_next_to_photos_merges_existing_sidecar(store, photo_tree):
     reason="Debian's libimage-exiftool-perl is not installed (.ci/run installs it)",
 )
 def test_exiftool_reads_our_sidecar(store, photo_tree, tmp_path):
-    export_xmp(store, sidecar_dir=tmp_path)
+    store.export_xmp(sidecar_dir=tmp_path)
     sidecar = tmp_path / (str(photo_tree["red"]).lstrip("/") + ".xmp")
     output = subprocess.run(
         ["exiftool", "-json", "-XMP:Subject", "-XMP:Description", str(sidecar)], capture_output=True, text=True, check=True

@@ -191,16 +191,13 @@ def tag(path, add, remove, data_dir, as_json) -> None:
 def export(file_format, output, data_dir) -> None:
     """Export one row per image (streamed), with the columns path, caption, tags (;-separated in CSV), model,
     taken_at, edited (true or false), title, description, place (the file's own) and text (read in the photo)."""
-    from db.export import export_rows, write_csv, write_json
-
-    writer = write_csv if file_format == "csv" else write_json
     with open_data_dir(data_dir) as store:
         if output is None:
-            writer(export_rows(store), TerminalWriter(sys.stdout) if on_terminal() else sys.stdout)
+            store.export(TerminalWriter(sys.stdout) if on_terminal() else sys.stdout, file_format)
             return
         temporary = output.with_name(f".{output.name}.tmp")
         with open(temporary, "w", encoding="utf-8", newline="") as handle:
-            count = writer(export_rows(store), handle)
+            count = store.export(handle, file_format)
         os.replace(temporary, output)
     click.echo(f"exported {count} images to {shown(output, err=True)}", err=True)
 
@@ -216,10 +213,8 @@ def export(file_format, output, data_dir) -> None:
 @data_dir_option
 def export_xmp(sidecar_dir, next_to_photos, data_dir) -> None:
     """Write XMP sidecars (dc:description = caption, dc:subject = tags); existing ones are merged."""
-    from db.export import export_xmp as write_sidecars
-
     with open_data_dir(data_dir) as store:
-        report = write_sidecars(store, sidecar_dir, next_to_photos)
+        report = store.export_xmp(sidecar_dir, next_to_photos)
     for path, error in report.failed:
         click.echo(f"warning: {shown(path, err=True)}: {shown(error, err=True)}", err=True)
     click.echo(f"{report.written} sidecars written, {report.unchanged} unchanged, {len(report.failed)} failed")
@@ -259,19 +254,18 @@ def _reembed_images(data_dir: Path | None, image_embedder: str | None) -> None:
 def similar(source, data_dir, limit, as_json) -> None:
     """Photos that look like SOURCE: an indexed photo (its stored vector), another image file, or an http(s) URL."""
     from db.errors import NotIndexedError
-    from db.looks import similar_to, stored_vector
     from indexer.sources import embed_picture
 
     with open_semantic_store(data_dir) as store:
         vector, exclude = None, None
         if "://" not in source and os.path.exists(source):
             try:
-                vector, exclude = stored_vector(store, source), store.image_by_path(source).path
+                vector, exclude = store.stored_vector(source), store.image_by_path(source).path
             except NotIndexedError:
                 pass  # a photo from elsewhere: embedded below like a URL
         if vector is None:
             vector = embed_picture(store, source)
-        found = similar_to(store, vector, limit, exclude)
+        found = store.similar_to(vector, limit, exclude)
     if as_json:
         rows = [{"path": record.path, "similarity": round(score, 4), "caption": record.caption} for record, score in found]
         click.echo(json_text(rows))
@@ -291,10 +285,8 @@ def similar(source, data_dir, limit, as_json) -> None:
 @json_option
 def duplicates(data_dir, threshold, as_json) -> None:
     """Groups of near-identical photos (bursts, resized or re-encoded copies, small edits), by their pixels."""
-    from db.looks import DUPLICATE_THRESHOLD, duplicate_groups
-
     with open_semantic_store(data_dir) as store:
-        groups = duplicate_groups(store, DUPLICATE_THRESHOLD if threshold is None else threshold)
+        groups = store.duplicate_groups(threshold)
     if as_json:
         click.echo(json_text([{"paths": g.paths, "similarity": round(g.similarity, 4)} for g in groups]))
         return

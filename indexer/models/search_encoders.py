@@ -33,9 +33,7 @@ def enable_embeddings(
 def enable_image_search(store: Store, image_embedder: str | None = None, named: bool = False, device: str = "cpu") -> None:
     """Let the store answer queries by pixels, with the model that made the library's image vectors (or the one
     the person named); its text tower loads on the first query that needs it."""
-    from db.semantic import image_embedders
-
-    chosen = image_embedder if named else next(iter(image_embedders(store)), None)
+    chosen = image_embedder if named else next(iter(store.embedders.image_embedders()), None)
     if chosen is None:
         return
 
