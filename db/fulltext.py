@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,8 +20,8 @@ from db.documents import CAPTION_PAIRS, DEFAULT_FIELDS, FORMAT, FulltextDoc, doc
 from db.errors import BusyError, CaptionaryError, DamagedIndexError, DiskFullError, QueryError, disk_full
 from db.filters import filter_query
 from db.index_columns import Columns
-from db.query import bound_expansions, parse_query, query_pairs, query_terms, with_word_pairs, words_analyzer
-from db.types import Filters
+from db.query import ParsedQuery, bound_expansions, with_word_pairs
+from db.types import Filters, Sort
 
 # Whoosh pickles the schema into the index, analyzers and all: indexes written before the full-text code
 # was split name this module for the word-pair filter, and must still open without a rebuild.
@@ -256,9 +256,8 @@ class FulltextIndex:
             query = self._executable(query, searcher) if query is not None else None
             return np.sort(self.columns(searcher).fid[self._candidates(searcher, query, filters)])
 
-    def adjacency(self, text: str) -> dict[int, int]:
-        """file id -> how many of the query's adjacent word pairs its caption holds side by side."""
-        pairs = query_pairs(text)
+    def adjacency(self, pairs: Sequence[str]) -> dict[int, int]:
+        """file id -> how many of the query's adjacent word pairs (ParsedQuery.pairs) its caption holds side by side."""
         counts: dict[int, int] = {}
         with self.searcher() as searcher:
             if not pairs or CAPTION_PAIRS not in searcher.schema:
@@ -268,13 +267,12 @@ class FulltextIndex:
         ids, numbers = np.unique(np.concatenate(found), return_counts=True)
         return dict(zip(ids.tolist(), numbers.tolist()))
 
-    def hold_some_words(self, text: str, file_ids: np.ndarray) -> np.ndarray:
-        """Whether each file's caption or file name holds any word of a plain query.
+    def hold_some_words(self, words: Sequence[str], file_ids: np.ndarray) -> np.ndarray:
+        """Whether each file's caption or file name holds any of a plain query's words (ParsedQuery.analysed).
 
         Each word's postings are stepped with skip_to over the few ids asked about: much cheaper than
         listing every document that holds a common word."""
         held = np.zeros(len(file_ids), dtype=bool)
-        words = list(dict.fromkeys(token.text for token in words_analyzer()(text)))
         if not words or not len(file_ids):
             return held
         with self.searcher() as searcher:
@@ -303,27 +301,27 @@ class FulltextIndex:
 
     def search(
         self,
-        text: str,
+        parsed: ParsedQuery,
         filters: Filters = Filters(),
-        sort: str = "relevance",
         offset: int = 0,
         limit: int = 20,
         count: bool = True,
+        sort: Sort | None = None,
     ) -> tuple[list[tuple[int, float]], int, set[str]]:
-        """Return ([(file_id, score)], total hits, matched terms) for one page of results.
+        """Return ([(file_id, score)], total hits, matched terms) for one page of results, in the parsed query's
+        order unless `sort` names another.
 
         count=False skips counting every match (the total is then only the page's length)."""
-        query = parse_query(text, self.schema)
+        query, terms, sort = parsed.query, parsed.terms, parsed.sort if sort is None else sort
         if query is wq.NullQuery:
             return [], 0, set()
-        terms = query_terms(query)
         try:
             with self.searcher() as searcher:
                 if query is None:  # browsing: every photo the filters admit, by date
                     page, total = self._browse(searcher, filters, sort, offset, limit)
                     return page, total, terms
                 matcher = self._executable(query, searcher)
-                pairs = query_pairs(text) if CAPTION_PAIRS in searcher.schema else []
+                pairs = parsed.pairs if CAPTION_PAIRS in searcher.schema else ()
                 if pairs:  # the words side by side score higher; the pairs never add a document
                     matcher = wq.AndMaybe(matcher, wq.Or([wq.Term(CAPTION_PAIRS, pair) for pair in pairs]))
                 narrowing = filter_query(filters)
@@ -337,9 +335,9 @@ class FulltextIndex:
                     if not len(allowed):  # Whoosh reads filter=set() as no filter at all
                         return [], 0, terms
                     options["filter"] = set(allowed.tolist())
-                by_date = sort in ("date", "date_asc")
+                by_date = sort is not Sort.RELEVANCE
                 if by_date:
-                    options.update(sortedby="day", reverse=sort != "date_asc")
+                    options.update(sortedby="day", reverse=sort is not Sort.DATE_ASC)
                 results = searcher.search(matcher, limit=offset + limit, **options)
                 total = len(results) if count else results.scored_length()
                 # With a sort order, Whoosh's "score" is the sort key: not a relevance to show.
@@ -350,10 +348,10 @@ class FulltextIndex:
             raise DamagedIndexError(self.directory, error) from error
         return page, total, terms
 
-    def _browse(self, searcher, filters: Filters, sort: str, offset: int, limit: int) -> tuple[list[tuple[int, float]], int]:
+    def _browse(self, searcher, filters: Filters, sort: Sort, offset: int, limit: int) -> tuple[list[tuple[int, float]], int]:
         columns = self.columns(searcher)
         docnums = self._candidates(searcher, None, filters)
         # Newest first unless asked otherwise; equal days keep docnum order (stable sort).
-        keys = columns.day[docnums] if sort == "date_asc" else -columns.day[docnums]
+        keys = columns.day[docnums] if sort is Sort.DATE_ASC else -columns.day[docnums]
         page = docnums[np.argsort(keys, kind="stable")[offset : offset + limit]]
         return [(int(file_id), 0.0) for file_id in columns.fid[page]], len(docnums)

@@ -10,7 +10,7 @@ import numpy as np
 
 from db.attributes import contradiction_check
 from db.fulltext import FulltextIndex
-from db.query import is_plain, parse_query, semantic_text
+from db.query import ParsedQuery
 from db.ranking import (
     CANDIDATES,
     PIXEL_FLOOR,
@@ -94,9 +94,8 @@ def meaning_search(
     fulltext: FulltextIndex,
     vectors: VectorIndex,
     encode: Callable[[str], np.ndarray],
-    text: str,
+    parsed: ParsedQuery,
     filters: Filters,
-    sort: Sort,
     offset: int,
     limit: int,
     mode: Mode,
@@ -109,13 +108,11 @@ def meaning_search(
     Operators, quotes, fields and wildcards keep their boolean meaning: the vectors may reorder what the
     boolean query admits, never add to it. Filters apply before ranking. captions(ids) reads captions, for
     the photos of a query that describes something (none shown may contradict it)."""
-    query = parse_query(text, fulltext.schema)  # parsing validates it
-    boolean = not is_plain(text)
+    boolean, words, sort = not parsed.plain, parsed.words, parsed.sort
     needed = offset + limit
     # The count comes from the full match list below, not from Whoosh (a second pass over every match).
-    bm25, _, terms = fulltext.search(text, filters, Sort.RELEVANCE.value, 0, max(CANDIDATES, needed), count=False)
-    match_ids = fulltext.matching_fids(query, filters)
-    words = semantic_text(text) or text
+    bm25, _, terms = fulltext.search(parsed, filters, 0, max(CANDIDATES, needed), count=False, sort=Sort.RELEVANCE)
+    match_ids = fulltext.matching_fids(parsed.query, filters)
     check = contradiction_check(words, captions) if captions is not None and not boolean else None
     if check is not None and len(match_ids):  # "a yellow square on a purple background" is no purple square
         match_ids = match_ids[~np.asarray(check(match_ids.tolist()), dtype=bool)]
@@ -138,13 +135,14 @@ def meaning_search(
             side.related = related_mask(
                 side.similarities,
                 side.not_matched,
-                lambda rows: fulltext.hold_some_words(text, sides[0].ids[rows]),
+                lambda rows: fulltext.hold_some_words(parsed.analysed, sides[0].ids[rows]),
                 contradicts=contradicts,
             )
     if mode in (Mode.SEMANTIC, Mode.VISUAL):
         found = _by_similarity(fulltext, sides[-1] if mode is Mode.VISUAL else sides[0], sort, offset, needed, terms)
     else:
-        found = _two_tiers(fulltext, sides, [file_id for file_id, _ in bm25], match_ids, text, sort, offset, needed, terms)
+        bm25_ids = [file_id for file_id, _ in bm25]
+        found = _two_tiers(fulltext, sides, bm25_ids, match_ids, parsed.pairs, sort, offset, needed, terms)
     return _with_signals(found, sides, match_ids)
 
 
@@ -170,7 +168,7 @@ def _two_tiers(
     sides: list[Side],
     bm25: list[int],
     match_ids: np.ndarray,
-    text: str,
+    pairs: tuple[str, ...],
     sort: Sort,
     offset: int,
     needed: int,
@@ -186,7 +184,7 @@ def _two_tiers(
         related = [(int(file_id), 0.0) for file_id in _ids_by_date(fulltext, related_ids, sort)[:wanted]]
     else:
         by_similarity = caption.ids[top_rows(caption.similarities, caption.is_match, max(CANDIDATES, needed))].tolist()
-        matches = rank_matches(bm25, by_similarity, fulltext.adjacency(text))
+        matches = rank_matches(bm25, by_similarity, fulltext.adjacency(pairs))
         rows = [top_rows(side.similarities, side.related, wanted) for side in sides]
         if len(sides) == 1:
             related = [(int(caption.ids[row]), float(caption.similarities[row])) for row in rows[0]]

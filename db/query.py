@@ -1,5 +1,5 @@
-"""The query language: validating and parsing what a person typed, its words for meaning search and
-highlighting, and the bounds that keep a query cheap."""
+"""The query language: validating and parsing what a person typed (once per search: ParsedQuery), its words for
+meaning search and highlighting, and the bounds that keep a query cheap."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import calendar
 import itertools
 import re
 from dataclasses import dataclass
+from dataclasses import field as default
 from datetime import date
 from functools import lru_cache
 
@@ -16,6 +17,7 @@ from whoosh.qparser import AndGroup, MultifieldParser, plugins
 
 from db.documents import CAPTION_PAIRS, DEFAULT_FIELDS, USER_FIELDS, make_schema, pair_analyzer, text_analyzer
 from db.errors import QueryError
+from db.types import Sort
 
 MAX_QUERY_LENGTH = 1000
 
@@ -125,6 +127,36 @@ def semantic_text(text: str) -> str:
     """The words of a query to embed: syntax and negated words removed ("dog NOT cat" -> "dog")."""
     without_negations = re.sub(r"\b(?:NOT|ANDNOT)\s+(\([^)]*\)|\"[^\"]*\"|\S+)|(?:^|(?<=\s))-\S+", " ", text)
     return " ".join(_SYNTAX.sub(" ", without_negations).split())
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """One search's query, parsed once (db/search.py) and handed to keyword search (db/fulltext.py) and meaning
+    search (db/meaning.py): nothing downstream parses or analyses the text again."""
+
+    text: str  # as searched: date terms and the plain-language readings taken out
+    query: wq.Query | None  # the Whoosh query; None: every photo (an empty query); wq.NullQuery: none
+    sort: Sort = Sort.RELEVANCE
+    terms: set[str] = default(default_factory=set)  # analysed terms, for highlighting
+    plain: bool = True  # only words: no operators, quotes, groups, wildcards or fields
+    pairs: tuple[str, ...] = ()  # a plain query's adjacent word pairs, as the caption_pairs field holds them
+    words: str = ""  # what meaning search embeds: syntax and negated words removed
+    analysed: tuple[str, ...] = ()  # the words as the caption field analyses them (db/meaning.py's partial-word check)
+
+    @classmethod
+    def of(cls, text: str, sort: Sort = Sort.RELEVANCE, schema: Schema | None = None) -> ParsedQuery:
+        """Validate and parse `text` (a QueryError says what to fix)."""
+        query = parse_query(text, schema)
+        return cls(
+            text,
+            query,
+            sort,
+            query_terms(query) if query is not wq.NullQuery else set(),
+            is_plain(text),
+            tuple(query_pairs(text)),
+            semantic_text(text) or text,
+            tuple(dict.fromkeys(token.text for token in words_analyzer()(text))),
+        )
 
 
 def query_terms(query: wq.Query | None) -> set[str]:

@@ -14,12 +14,12 @@ from db.errors import DamagedIndexError, ModelLoadError, NotIndexedError
 from db.fulltext import FulltextIndex
 from db.meaning import Found, Pixels, meaning_search
 from db.plain import understand
-from db.query import date_terms
+from db.query import ParsedQuery, date_terms
 from db.reads import captions, images
 from db.schema import Sessions
 from db.semantic import VectorIndex
 from db.sync import FulltextSync
-from db.types import WORDS, Filters, Mode, SearchHit, SearchPage, Sort, Understood, parse_mode, parse_sort
+from db.types import WORDS, Filters, Mode, SearchHit, SearchPage, Understood, parse_mode, parse_sort
 from db.vocabulary import IndexVocabulary
 
 
@@ -79,9 +79,10 @@ class Search:
                 vocabulary = IndexVocabulary(self.fulltext, searcher)
                 understood = understand(text, vocabulary, today or date.today(), literal)
             text, filters = understood.text, understood.narrow(filters)
+        parsed = ParsedQuery.of(text, chosen_sort, self.fulltext.schema)  # the one parse of this search
         found: Found
         if chosen is Mode.KEYWORD or not text.strip():
-            found, chosen = keyword_search(self.fulltext, text, filters, chosen_sort, offset, limit), Mode.KEYWORD
+            found, chosen = keyword_search(self.fulltext, parsed, filters, offset, limit), Mode.KEYWORD
         else:
             embedders = self.embedders
             has_images = embedders.has_image_embeddings()
@@ -91,9 +92,8 @@ class Search:
                 self.fulltext,
                 embedders.vectors() if use_captions else VectorIndex(""),
                 embedders.encode_query,
-                text,
+                parsed,
                 filters,
-                chosen_sort,
                 offset,
                 limit,
                 chosen,
@@ -143,6 +143,6 @@ def _pixel_encoder(embedders: Embedders, mode: Mode) -> Callable[[str], np.ndarr
     return encode
 
 
-def keyword_search(fulltext: FulltextIndex, text: str, filters: Filters, sort: Sort, offset: int, limit: int) -> Found:
-    page, total, terms = fulltext.search(text, filters, sort.value, offset, limit)
+def keyword_search(fulltext: FulltextIndex, parsed: ParsedQuery, filters: Filters, offset: int, limit: int) -> Found:
+    page, total, terms = fulltext.search(parsed, filters, offset, limit)
     return Found([(file_id, score, WORDS, (WORDS,)) for file_id, score in page], total, 0, terms)

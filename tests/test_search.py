@@ -4,12 +4,12 @@ import pytest
 
 from db.documents import path_words
 from db.errors import QueryError
-from db.query import parse_query
+from db.query import ParsedQuery, parse_query
 from db.schema import meta_int
 from db.sequence import delete_files, next_seq
 from db.store import Store
 from db.sync import changed_docs
-from db.types import Filters
+from db.types import Filters, Sort
 from tests.conftest import FakeCaptioner
 from tests.helpers import index_with, paths_found
 from tests.photos import make_photo_tree
@@ -266,16 +266,16 @@ def test_date_filters_and_date_order_agree_with_whoosh_numeric_ranges(tmp_path):
             }
         assert reference and not reference & set(range(1, 2001, 7))
         # the same photos as Whoosh's own numeric range, in browse, keyword and semantic's filter paths
-        browse = store.fulltext.search("", window, "date", 0, 5000)
+        browse = store.fulltext.search(ParsedQuery.of("", Sort.DATE), window, 0, 5000)
         assert {file_id for file_id, _ in browse[0]} == reference and browse[1] == len(reference)
         assert set(store.fulltext.matching_fids(None, window).tolist()) == reference
-        dog = store.fulltext.search("dog", window, "relevance", 0, 5000)[0]
+        dog = store.fulltext.search(ParsedQuery.of("dog"), window, 0, 5000)[0]
         assert {file_id for file_id, _ in dog} == reference & set(store.fulltext.matching_fids(parse_query("dog")).tolist())
         # newest first, then oldest first
         rows = store.images([file_id for file_id, _ in browse[0]])
         taken = [rows[file_id].taken_at.date() for file_id, _ in browse[0]]
         assert taken == sorted(taken, reverse=True)
-        oldest = store.fulltext.search("", window, "date_asc", 0, 5000)[0]
+        oldest = store.fulltext.search(ParsedQuery.of("", Sort.DATE_ASC), window, 0, 5000)[0]
         taken = [rows[file_id].taken_at.date() for file_id, _ in oldest]
         assert taken == sorted(taken)
 
