@@ -72,7 +72,7 @@ def _set_read_only_pragmas(dbapi_connection, _record) -> None:
 
 
 def _reset_busy_timeout(dbapi_connection, _record) -> None:
-    """A connection goes back to the pool with the default wait, whatever `Store.writing` set."""
+    """A connection goes back to the pool with the default wait, whatever `writing` set."""
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout={WRITE_WAIT_SECONDS * 1000}")
     cursor.close()
