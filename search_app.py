@@ -252,7 +252,7 @@ def caption_model(store: Store | None) -> str:
 
 
 def caption_ui(store: Store | None) -> None:
-    from db.formats import INDEXED_EXTENSIONS
+    from db.store import INDEXED_EXTENSIONS
     from indexer.sources import caption_sources
 
     st.write("Get a caption for any photo; nothing is stored.")

@@ -27,6 +27,7 @@ from db.columns import display_text as display_text  # the text helpers the fron
 from db.embedders import Embedders
 from db.errors import DiskFullError, disk_full
 from db.export import XmpReport, write_csv, write_json
+from db.formats import INDEXED_EXTENSIONS as INDEXED_EXTENSIONS
 from db.formats import extensions_of as extensions_of
 from db.fulltext import FulltextIndex
 from db.query import highlight as highlight

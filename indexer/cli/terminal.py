@@ -10,7 +10,7 @@ import re
 import sys
 from typing import Any, TextIO
 
-from db.columns import display_text
+from db.store import display_text
 
 # C0 controls (ESC, BEL, CR, even tab and newline: in a name they would fake a line), DEL and C1 (CSI U+009B).
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
