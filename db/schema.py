@@ -46,6 +46,12 @@ def platform_data_dir() -> Path:
     return Path(user_data_dir("captionary", appauthor=False))
 
 
+def data_dir_path(chosen: Path | str | None) -> Path:
+    """The one normaliser of a data dir as given (a flag, the environment, an argument): ~ expanded, absolute,
+    links resolved; none given: the platform's."""
+    return Path(chosen).expanduser().resolve() if chosen else platform_data_dir()
+
+
 def thumbnail_path(directory: Path, content_hash: str) -> Path:
     return directory / content_hash[:2] / f"{content_hash}.jpg"
 

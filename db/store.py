@@ -30,6 +30,7 @@ from db.export import XmpReport, write_csv, write_json
 from db.formats import INDEXED_EXTENSIONS as INDEXED_EXTENSIONS
 from db.formats import extensions_of as extensions_of
 from db.fulltext import FulltextIndex
+from db.looks import DUPLICATE_THRESHOLD as DUPLICATE_THRESHOLD
 from db.query import highlight as highlight
 from db.query import words_analyzer as words_analyzer
 from db.reads import FacetCache
@@ -39,10 +40,10 @@ from db.schema import (
     FULLTEXT_DIR,
     THUMBNAIL_DIR,
     damaged,
+    data_dir_path,
     full_disk,
     migrate,
     open_engine,
-    platform_data_dir,
     thumbnail_path,
 )
 from db.search import Search
@@ -81,7 +82,7 @@ class Store:
 
     @classmethod
     def open(cls, data_dir: Path | str | None = None, create: bool = True) -> Store:
-        data_dir = Path(data_dir).expanduser().resolve() if data_dir else platform_data_dir()
+        data_dir = data_dir_path(data_dir)
         try:
             return cls._open(data_dir, create)
         except DiskFullError:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from db.schema import platform_data_dir
+from db.schema import data_dir_path
 
 DEFAULT_MODEL = "nlpconnect/vit-gpt2-image-captioning"
 DEFAULT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
@@ -63,7 +63,7 @@ class Settings:
         named_image = image_embedder or env.get("CAPTIONARY_IMAGE_EMBEDDER") or None
         chosen_image = named_image or DEFAULT_IMAGE_EMBEDDER
         return cls(
-            data_dir=Path(chosen_dir).expanduser().resolve() if chosen_dir else platform_data_dir(),
+            data_dir=data_dir_path(chosen_dir),
             model=named_model or DEFAULT_MODEL,
             embedder=embedder or env.get("CAPTIONARY_EMBEDDER") or DEFAULT_EMBEDDER,
             model_named=named_model is not None,

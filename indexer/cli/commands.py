@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import click
 
@@ -273,7 +272,7 @@ def app(data_dir, port, host, model) -> None:
         raise click.ClickException("search_app.py is not installed; reinstall captionary: pip install -e .")
     env = dict(os.environ)  # the app resolves its own Settings from these
     if data_dir is not None:
-        env["CAPTIONARY_DATA_DIR"] = str(Path(data_dir).expanduser().resolve())
+        env["CAPTIONARY_DATA_DIR"] = str(Settings.resolve(data_dir=data_dir).data_dir)
     if model is not None:
         env["CAPTIONARY_MODEL"] = model
     if host not in ("127.0.0.1", "localhost", "::1"):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from db.store import DUPLICATE_THRESHOLD
 from indexer.cli.options import (
     FiniteFloatRange,
     data_dir_option,
@@ -280,7 +281,7 @@ def similar(source, data_dir, limit, as_json) -> None:
     "--threshold",
     type=FiniteFloatRange(0.0, 1.0),
     default=None,
-    help="Cosine similarity of image vectors at or above which photos group [default: 0.95].",
+    help=f"Cosine similarity of image vectors at or above which photos group [default: {DUPLICATE_THRESHOLD}].",
 )
 @json_option
 def duplicates(data_dir, threshold, as_json) -> None:

@@ -11,8 +11,8 @@ import click
 
 from db.store import Store
 from db.store import open_store as open_library
-from indexer.models.families import SPEEDS
-from indexer.settings import DEFAULT_BATCH_SIZE, Settings
+from indexer.models.families import FAMILIES, SPEEDS
+from indexer.settings import DEFAULT_BATCH_SIZE, DEFAULT_IMAGE_EMBEDDER, DEFAULT_MODEL, NO_IMAGE_EMBEDDER, Settings
 
 
 class FiniteFloatRange(click.FloatRange):
@@ -35,7 +35,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON."
 model_option = click.option(
     "--model",
     default=None,
-    help="Hugging Face model id or local folder [default: $CAPTIONARY_MODEL or nlpconnect/vit-gpt2-image-captioning].",
+    help=f"Hugging Face model id or local folder [default: $CAPTIONARY_MODEL or {DEFAULT_MODEL}].",
 )
 batch_option = click.option(
     "--batch-size",
@@ -77,7 +77,7 @@ image_embedder_option = click.option(
     default=None,
     metavar="ID|PATH|none",
     help="CLIP-family model for search by pixels, embedded from the same decode as the caption [default: "
-    "$CAPTIONARY_IMAGE_EMBEDDER or openai/clip-vit-base-patch32; none: off].",
+    f"$CAPTIONARY_IMAGE_EMBEDDER or {DEFAULT_IMAGE_EMBEDDER}; {NO_IMAGE_EMBEDDER}: off].",
 )
 prompt_option = click.option(
     "--prompt",
@@ -91,7 +91,9 @@ max_new_tokens_option = click.option(
     type=click.IntRange(1, 1024),
     default=None,
     metavar="N",
-    help="Longest caption in tokens [default: the model family's: 16 for vit-gpt2, 128 for Florence-2, 80 for chat models].",
+    help="Longest caption in tokens [default: the model family's, from "
+    f"{min(family.max_new_tokens for family in FAMILIES)} to {max(family.max_new_tokens for family in FAMILIES)} "
+    "(captionary models lists them)].",
 )
 speed_option = click.option(
     "--speed",
