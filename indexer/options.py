@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from indexer.models.families import CaptionSettings
-from indexer.settings import DEFAULT_EMBEDDER, DEFAULT_MODEL
+from indexer.settings import DEFAULT_EMBEDDER, DEFAULT_MODEL, Settings
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,9 @@ class IndexOptions:
     ocr: bool | None = None  # read text in photos; None: as the library was last told (index --ocr / --no-ocr)
     speed: str | None = None  # exact or fast (indexer/models/families.py SPEEDS); None: fast on a CPU where measured
     ray: str | None = None  # read and caption on a Ray cluster: 'local', 'auto' or an address (indexer/ray_run.py)
+    # The command's Settings, resolved once and handed to the models (where they load from, offline or not);
+    # None: resolved from the environment where a model loads (tests, the bench).
+    settings: Settings | None = None
 
     def caption_source(self, speed: str) -> str:
         """What each caption of this run records as its source: the model, and any non-default settings."""

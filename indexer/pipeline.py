@@ -304,7 +304,13 @@ def load_captioner(options: IndexOptions) -> CaptionModel:
     device = pick_device(options.device)
     threads = options.threads or default_split(device)[1]
     return Captioner(
-        options.model, device, threads, prompt=options.prompt, max_new_tokens=options.max_new_tokens, speed=options.speed
+        options.model,
+        device,
+        threads,
+        settings=options.settings,
+        prompt=options.prompt,
+        max_new_tokens=options.max_new_tokens,
+        speed=options.speed,
     )
 
 
@@ -323,4 +329,5 @@ def load_image_embedder(options: IndexOptions) -> ImageEmbedderLike:
 
     assert options.image_embedder is not None
     device = pick_device(options.device)
-    return ImageEmbedder(options.image_embedder, device=device, threads=options.threads or default_split(device)[1])
+    threads = options.threads or default_split(device)[1]
+    return ImageEmbedder(options.image_embedder, device=device, threads=threads, settings=options.settings)

@@ -152,6 +152,7 @@ def index(roots, data_dir, model, embedder, image_embedder, no_thumbnails, no_em
         image_embedder_required=settings.image_embedder_named,
         thumbnails=not no_thumbnails,
         embeddings=not no_embeddings,
+        settings=settings,
         **flags,
     )
     progress = TqdmProgress()
