@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 
 from db.semantic import to_blob
 from db.store import Store
-from indexer.imaging import ImageReadError, open_photo, read_regular_photo
+from indexer.backfill import decode_again
 from indexer.options import IndexOptions
 from indexer.pipeline import load_image_embedder, writer_lock
 from indexer.reading import reduce_for_model
 from indexer.report import Progress
 from indexer.settings import batch_size_for
-from indexer.stages import ImageEmbedderLike, default_split, paged_prefetch
+from indexer.stages import ImageEmbedderLike, default_split
 
 QUERY_CHUNK = 500
 
@@ -46,27 +45,22 @@ def reembed_images(
         device = getattr(embedder, "device", "cpu")
         batch_size = batch_size_for(device, options.batch_size)
 
-        def read(item: tuple[int, str]):
-            content_id, path = item
-            try:
-                with read_regular_photo(path, options.follow_symlinks) as (_, _, source):
-                    image = reduce_for_model(open_photo(source, embedder.input_side, name=path).image, embedder.input_side)
-                return content_id, path, image, None
-            except (ImageReadError, OSError) as error:
-                return content_id, path, None, str(error)
-
+        side = embedder.input_side
         batch: list[tuple[int, object]] = []
         page = partial(store.catalog.without_image_vectors, embedder.model_id, limit=QUERY_CHUNK)
-        with ThreadPoolExecutor(max_workers=options.workers or default_split(device)[0]) as pool:
-            for content_id, path, image, error in paged_prefetch(page, read, pool, batch_size * 2):
-                if progress is not None:
-                    progress.advance(1)
-                if image is None:
-                    report.failures.append((path, error or "unreadable"))
-                    continue
-                batch.append((content_id, image))
-                if len(batch) >= batch_size:
-                    report.embedded += _embed(store, embedder, batch)
+        workers = options.workers or default_split(device)[0]
+        photos = decode_again(
+            page, side, lambda image: reduce_for_model(image, side), workers, batch_size * 2, options.follow_symlinks
+        )
+        for photo in photos:
+            if progress is not None:
+                progress.advance(1)
+            if photo.value is None:
+                report.failures.append((photo.path, photo.error or "unreadable"))
+                continue
+            batch.append((photo.content_id, photo.value))
+            if len(batch) >= batch_size:
+                report.embedded += _embed(store, embedder, batch)
         if batch:
             report.embedded += _embed(store, embedder, batch)
     finally:

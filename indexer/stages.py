@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -26,7 +25,6 @@ from indexer.pixels import PixelSpec
 from indexer.places import place_name
 from indexer.reading import Prepared, ReadSettings, TextReaderLike
 from indexer.report import IndexReport, Progress
-from indexer.workers import ordered_prefetch
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
@@ -42,20 +40,6 @@ def default_split(device: str, cores: int | None = None) -> tuple[int, int]:
     if device == "cpu":
         return max(1, cores // 4), cores
     return max(2, cores - 1), max(1, min(4, cores))
-
-
-def paged_prefetch(
-    page: Callable[[int], Sequence[tuple[int, str]]],
-    function: Callable[[tuple[int, str]], R],
-    pool: ThreadPoolExecutor,
-    ahead: int,
-) -> Iterator[R]:
-    """ordered_prefetch over every row of a query read a page at a time, each page after the last id of the
-    one before: the passes over contents that lack something (text, image vectors) hold no cursor open."""
-    last = 0
-    while rows := page(last):
-        last = rows[-1][0]
-        yield from ordered_prefetch(function, rows, pool, ahead)
 
 
 @dataclass(frozen=True)
