@@ -114,9 +114,8 @@ class ExiftoolReader:
 
 
 def exiftool_metadata(reader: ExiftoolReader):
-    from db.batch import PhotoMetadata
+    from db.records import PhotoMetadata, normalize_tag
     from db.sidecars import signature_names
-    from db.tags import normalize_tag
 
     def read(source, path, sidecars, follow_symlinks=False):
         names = [os.path.join(os.path.dirname(path), name) for name in signature_names(sidecars)]
@@ -134,7 +133,7 @@ def exiftool_metadata(reader: ExiftoolReader):
 def exif_only(source, path, sidecars, follow_symlinks=False):
     from PIL import Image
 
-    from db.batch import PhotoMetadata
+    from db.records import PhotoMetadata
     from indexer.exif import read_exif
 
     with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
@@ -150,8 +149,8 @@ def run_mode(mode: str, tree: Path, data_dir: Path, threads: int) -> dict:
     import torch
 
     torch.set_num_threads(threads)
-    from db.batch import PhotoMetadata
     from db.models import File
+    from db.records import PhotoMetadata
     from db.store import Store
     from indexer import feed, reading
     from indexer.options import IndexOptions

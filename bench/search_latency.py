@@ -111,7 +111,7 @@ def time_searches(store, label: str, queries, filters, sort="relevance", repeat:
 
 def time_thumbnails(store, hits) -> None:
     """50 thumbnails from the cache vs made from 12 MP photos: what a page costs with and without it."""
-    from db.schema import thumbnail_path
+    from db.records import thumbnail_path
     from indexer.imaging import ensure_thumbnail, open_photo, save_thumbnail
 
     photos_dir = CACHE / "app-thumbnail-photos"

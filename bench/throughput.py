@@ -72,7 +72,7 @@ def run_seed_loop(folder: Path, args) -> dict:
 
 def run_read_alone(folder: Path, args) -> dict:
     """Stage 1 alone: every photo hashed, read and decoded by the reader processes, nothing stored."""
-    from db.catalog import PendingFile
+    from db.records import PendingFile
     from indexer.feed import crash_outcome
     from indexer.options import IndexOptions
     from indexer.pipeline import load_captioner

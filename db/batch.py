@@ -6,65 +6,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
 from db.models import Content, File, Pending, Tag, utcnow
+from db.records import Outcome, PhotoMetadata
 from db.schema import Sessions
 from db.sequence import mark_files_changed, next_seq
 from db.tags import retag, set_file_keywords
-
-
-@dataclass(frozen=True)
-class PhotoFacts:
-    """What decoding a photo tells about it (indexer/imaging.py); what its EXIF and sidecars say is
-    PhotoMetadata's (indexer/metadata.py), read once."""
-
-    width: int
-    height: int
-    format: str
-
-
-@dataclass(frozen=True)
-class PhotoMetadata:
-    """What a photo's file and sidecars say (indexer/metadata.py reads it): EXIF, IPTC and XMP together."""
-
-    taken_at: datetime | None = None
-    taken_zone: str | None = None  # "+02:00", "Z" (UTC), or None: local time, zone unknown (indexer/dates.py)
-    camera: str | None = None
-    lens: str | None = None
-    latitude: float | None = None
-    longitude: float | None = None
-    place: str | None = None  # typed in the file (IPTC/XMP city, country), else named from the position
-    title: str | None = None
-    description: str | None = None
-    keywords: tuple[str, ...] = ()  # normalised like a person's tags: they become tags of source `file`
-    keyword_paths: tuple[str, ...] = ()  # "People|Family|Grandma"
-    rating: int | None = None
-    sidecars: str = ""  # the signature of the sidecars read (indexer/crawl.py)
-    problems: tuple[str, ...] = ()  # "photo.xmp: XMP is not valid XML (...)"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What the pipeline learned about one pending file: bytes known by hash, a new caption, or a failure."""
-
-    path: str
-    root: str
-    size: int
-    mtime_ns: int
-    content_hash: str = ""
-    facts: PhotoFacts | None = None  # set when the bytes were decoded (new to the catalog, or re-captioned)
-    caption: str | None = None
-    error: str | None = None
-    vanished: bool = False  # deleted since the scan: nothing is written, the next sweep settles it
-    image_vector: bytes | None = None  # the pixels' embedding (float16) from the run's image embedder
-    metadata: PhotoMetadata | None = None
-    sidecars: str = ""  # the scan's sidecar signature, kept when the metadata could not be read
-    metadata_only: bool = False  # bytes unchanged: only the metadata is new
-    ocr_text: str | None = None  # text read in the pixels; None: not read in this run
 
 
 @dataclass

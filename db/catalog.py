@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,11 +15,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from db.batch import Outcome, Recorded, record_batch
-from db.columns import storable_ns
+from db.batch import Recorded, record_batch
 from db.errors import NotIndexedError
 from db.models import Content, File, Meta, Pending, Root, SkippedFile, utcnow
-from db.schema import Sessions, thumbnail_path
+from db.records import Outcome, PendingFile, storable_ns, thumbnail_path
+from db.schema import Sessions
 from db.sequence import delete_files, mark_files_changed, next_seq
 
 SCAN_COMMIT_EVERY = 2000  # files marked seen per scan transaction
@@ -42,19 +41,6 @@ def collect_orphan_contents(session: Session, thumbnail_dir: Path, grace: timede
         for _, content_hash in chunk:
             thumbnail_path(thumbnail_dir, content_hash).unlink(missing_ok=True)
     return len(expired)
-
-
-@dataclass(frozen=True)
-class PendingFile:
-    """A file the scan queued: new, or changed since it was indexed."""
-
-    id: int
-    path: str
-    root: str
-    size: int
-    mtime_ns: int
-    sidecars: str = ""  # the scan's signature of its sidecars (indexer/crawl.py)
-    metadata_only: bool = False
 
 
 class Scan:

@@ -16,12 +16,13 @@ from sqlalchemy import Integer, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from db.records import storable_ns
+
 ESCAPE = "\uffff"  # a noncharacter: no tool writes it in a file name, and a path that has it still round-trips
 _TO_STORE = re.compile("[\ud800-\udfff\uffff]")
 _STORED = re.compile("\uffff(\uffff|[0-9a-f]{4})")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # What SQLite's INTEGER holds; a file dated after 2262 or before 1677 (touch -d 2300-01-01) is kept at the edge.
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def stored_path(path: str) -> str:
@@ -41,11 +42,6 @@ def real_path(stored: str) -> str:
 def display_text(text: str) -> str:
     """Text fit to show or write as UTF-8 (the CLI, JSON, CSV, the app): an undecodable byte becomes U+FFFD."""
     return _SURROGATE.sub("\ufffd", text)
-
-
-def storable_ns(nanoseconds: int) -> int:
-    """A modification time as the catalog keeps it; compare a stat with a stored time through this."""
-    return min(max(nanoseconds, _INT64_MIN), _INT64_MAX)
 
 
 class PathText(TypeDecorator[str]):

@@ -8,10 +8,11 @@ from db.embedders import Embedders
 from db.errors import CaptionaryError, NotIndexedError
 from db.models import File, Tag, utcnow
 from db.reads import image
+from db.records import normalize_tag, printable
 from db.schema import Sessions, writing
 from db.sequence import mark_files_changed, next_seq
 from db.sync import FulltextSync
-from db.tags import normalize_tag, printable, retag
+from db.tags import retag
 from db.types import ImageRecord
 
 EDIT_WAIT_SECONDS = 5.0  # how long an edit waits for an index run's write lock before saying so

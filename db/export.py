@@ -18,7 +18,8 @@ from sqlalchemy import select
 
 from db.columns import display_text
 from db.errors import CaptionaryError
-from db.models import Content, File, file_keywords_sql, joined_tags, plausible_date, tags_sql
+from db.models import Content, File, file_keywords_sql, joined_tags, tags_sql
+from db.records import plausible_date
 from db.schema import Sessions
 from db.sidecars import without_sidecar
 from db.xmp import MAX_XMP_BYTES, SidecarError, SidecarFields, sidecar_xml

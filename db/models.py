@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from sqlalchemy import ColumnElement, ForeignKey, Index, Integer, LargeBinary, ScalarSelect, String, Text, func, select
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -12,19 +12,11 @@ from db.columns import Nanoseconds, PathText
 
 SCHEMA_VERSION = 7
 # The first photograph was taken in 1826; a camera clock reset to 0001:01:01 or set to 2099 says nothing.
-EARLIEST_PHOTO = datetime(1826, 1, 1)
 
 
 def utcnow() -> datetime:
     """Row time stamps: naive UTC, as SQLite stores them."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
-def plausible_date(value: datetime | None) -> datetime | None:
-    """A date taken as it can be believed, else None (unknown): read from files and from stored rows."""
-    if value is None or value < EARLIEST_PHOTO or value > datetime.now() + timedelta(days=1):
-        return None
-    return value
 
 
 class Base(DeclarativeBase):

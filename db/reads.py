@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from db.errors import NotIndexedError
 from db.formats import format_name, pair_of, skipped_label
-from db.models import EARLIEST_PHOTO, Content, File, FileKeyword, Root, SkippedFile, Tag, plausible_date
+from db.models import Content, File, FileKeyword, Root, SkippedFile, Tag
+from db.records import EARLIEST_PHOTO, plausible_date
 from db.schema import Sessions, meta_int
 from db.types import Facets, ImageRecord
 

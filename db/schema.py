@@ -52,10 +52,6 @@ def data_dir_path(chosen: Path | str | None) -> Path:
     return Path(chosen).expanduser().resolve() if chosen else platform_data_dir()
 
 
-def thumbnail_path(directory: Path, content_hash: str) -> Path:
-    return directory / content_hash[:2] / f"{content_hash}.jpg"
-
-
 def meta_int(session: Session, key: str) -> int:
     row = session.get(Meta, key)
     return int(row.value) if row else 0

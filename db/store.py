@@ -34,6 +34,8 @@ from db.looks import DUPLICATE_THRESHOLD as DUPLICATE_THRESHOLD
 from db.query import highlight as highlight
 from db.query import words_analyzer as words_analyzer
 from db.reads import FacetCache
+from db.records import normalize_tag as normalize_tag
+from db.records import thumbnail_path
 from db.schema import (
     DB_NAME,
     FREE_SOME_SPACE,
@@ -44,12 +46,10 @@ from db.schema import (
     full_disk,
     migrate,
     open_engine,
-    thumbnail_path,
 )
 from db.search import Search
 from db.semantic import EmbedderLike, VectorIndex
 from db.sync import FulltextSync
-from db.tags import normalize_tag as normalize_tag
 from db.types import CheckReport, Facets, Filters, Group, ImageRecord, SearchPage
 
 

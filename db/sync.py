@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from db.documents import FulltextDoc, day_number
 from db.errors import BusyError, DamagedIndexError, DiskFullError, disk_full
 from db.fulltext import FulltextIndex
-from db.models import Content, File, FulltextDelete, Meta, file_keywords_sql, joined_tags, plausible_date, tags_sql
+from db.models import Content, File, FulltextDelete, Meta, file_keywords_sql, joined_tags, tags_sql
+from db.records import plausible_date
 from db.schema import DB_NAME, Sessions, catalog_problems, damaged, meta_int, writing
 from db.types import CheckReport
 

@@ -62,7 +62,6 @@ ACTION_VERBS = frozenset(
 )
 PROSE_VERBS = frozenset("show shows depict depicts capture captures feature features display displays showcase showcases".split())
 _PROSE = re.compile(r"^[A-Z]|[.!?]\s+[A-Z]")
-MAX_TAG_LENGTH = 40
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|[^\w\s]|\d+")
 
@@ -192,17 +191,6 @@ def _phrases(caption: str) -> list[list[str]]:
 def _prose_only(word: str, after: str) -> bool:
     """A scaffolding verb, or a quality said of the subject ("is clear"; a colour stays: "is red")."""
     return word in PROSE_VERBS or (after in COPULAS and word not in COLOURS and "ADJ" in _lemmas(word))
-
-
-def printable(text: str) -> str:
-    """Text without control characters or lone surrogates (XML cannot hold them; a terminal misreads them)."""
-    return "".join(char for char in text if unicodedata.category(char) not in ("Cc", "Cs") or char.isspace())
-
-
-def normalize_tag(text: str) -> str:
-    """A person's tag: lower case, single spaces, no commas (they separate tags in the index)."""
-    text = printable(unicodedata.normalize("NFC", text)).lower().replace(",", " ")
-    return " ".join(text.split())[:MAX_TAG_LENGTH]
 
 
 def auto_tags(caption: str) -> list[str]:

@@ -20,7 +20,7 @@ import defusedxml.ElementTree as SafeTree
 from defusedxml import DefusedXmlException
 
 from db.errors import CaptionaryError
-from db.tags import normalize_tag
+from db.records import normalize_tag
 
 NS = {
     "x": "adobe:ns:meta/",

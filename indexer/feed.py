@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable
 from contextlib import closing, contextmanager
 from typing import Any
 
-from db.catalog import Catalog, PendingFile
+from db.catalog import Catalog
+from db.records import PendingFile
 from indexer.reading import PhotoReader, Prepared
 from indexer.report import IndexReport
 from indexer.stages import CaptionStage, RunPlan, default_split

@@ -16,8 +16,8 @@ from typing import BinaryIO
 
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from db.batch import PhotoFacts
 from db.formats import is_raw
+from db.records import PhotoFacts
 from indexer.jxl import PLUGIN_MISSING, is_jxl, jxl_readable, jxl_size
 from indexer.raw import RawReadError, raw_preview
 

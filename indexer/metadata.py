@@ -15,10 +15,9 @@ from typing import BinaryIO
 
 from PIL import Image, ImageFile, IptcImagePlugin
 
-from db.batch import PhotoMetadata
 from db.formats import is_raw
+from db.records import PhotoMetadata, normalize_tag
 from db.sidecars import sidecar_signature, signature_entries, signature_names
-from db.tags import normalize_tag
 from db.xmp import MAX_XMP_BYTES
 from indexer.dates import iptc_date
 from indexer.exif import ExifFacts, plausible_position, read_exif, read_exif_tags

@@ -20,9 +20,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from db.catalog import PendingFile
 from db.errors import CaptionaryError
-from db.schema import thumbnail_path
+from db.records import PendingFile, thumbnail_path
 from indexer.models.captioner import CaptionModel
 from indexer.options import IndexOptions
 from indexer.reading import PhotoReader, Prepared

@@ -16,10 +16,7 @@ from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 import numpy as np
 
-from db.batch import Outcome, PhotoFacts, PhotoMetadata
-from db.catalog import PendingFile
-from db.columns import storable_ns
-from db.schema import thumbnail_path
+from db.records import Outcome, PendingFile, PhotoFacts, PhotoMetadata, storable_ns, thumbnail_path
 from indexer.imaging import ImageReadError, for_model, open_photo, open_regular, read_regular_photo, save_thumbnail
 from indexer.metadata import read_metadata
 from indexer.pixels import PixelSpec, fit

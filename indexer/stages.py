@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 
-from db.batch import PhotoMetadata
 from db.catalog import Catalog
+from db.records import PhotoMetadata
 from db.semantic import to_blob
 from indexer.imaging import THUMBNAIL_SIDE
 from indexer.models.captioner import CaptionModel

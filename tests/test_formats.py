@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from db.formats import extensions_of
-from db.schema import thumbnail_path
+from db.records import thumbnail_path
 from db.store import Store
 from db.types import Filters
 from indexer import pipeline

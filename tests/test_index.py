@@ -9,7 +9,7 @@ import pytest
 
 from db.errors import CaptionaryError, IndexLockedError, SchemaTooNewError
 from db.models import SCHEMA_VERSION, Content
-from db.schema import thumbnail_path
+from db.records import thumbnail_path
 from db.sequence import mark_files_changed, next_seq
 from db.store import Store
 from indexer.options import IndexOptions

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from db.catalog import PendingFile
+from db.records import PendingFile
 from db.store import Store
 from indexer import feed
 from indexer.reading import KnownContents, PhotoReader, ReadSettings

@@ -15,8 +15,9 @@ from click.testing import CliRunner
 
 from db.errors import CaptionaryError
 from db.export import write_json
+from db.records import normalize_tag
 from db.store import Store
-from db.tags import auto_tags, normalize_tag
+from db.tags import auto_tags
 from db.xmp import SidecarFields, sidecar_xml
 from indexer.cli import cli
 from tests.conftest import FakeCaptioner, tree_snapshot

@@ -1,6 +1,26 @@
 """The `captionary` command, a front end like the app: each command resolves its Settings, opens the library,
-calls one library function and prints. `indexer.cli:main` is the console script's entry point."""
+calls one library function and prints. `indexer.cli:main` is the console script's entry point.
 
-from indexer.cli.commands import cli, main
+Importing this package loads nothing else: a reader process that spawn starts re-runs the console script, whose
+`from indexer.cli import main` must not bring click, SQLAlchemy and the models into every reader."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def main() -> None:
+    from indexer.cli.commands import main as run
+
+    run()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "cli":
+        from indexer.cli.commands import cli
+
+        return cli
+    raise AttributeError(f"module 'indexer.cli' has no attribute {name!r}")
+
 
 __all__ = ["cli", "main"]
