@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +49,7 @@ from db.schema import (
 from db.search import Search
 from db.semantic import EmbedderLike, VectorIndex
 from db.sync import FulltextSync
-from db.types import CheckReport, Facets, Filters, Group, ImageRecord, SearchPage
+from db.types import CheckReport, Facets, Group, ImageRecord
 
 
 def no_checkpoint(name: str) -> None:
@@ -75,6 +74,8 @@ class Store:
         self.embedders = Embedders(self.sessions, checkpoint)  # the front end names them (db/ imports no torch)
         self.fulltext_sync = FulltextSync(self.sessions, self.fulltext, data_dir, read_only, checkpoint)
         self._search = Search(self.sessions, self.fulltext_sync, self.embedders)
+        # A search, as db/search.py Search.run takes it (the text, filters, sort, page, mode): not restated here.
+        self.search = self._search.run
         self._facets = FacetCache()
 
     def _reached(self, name: str) -> None:
@@ -162,21 +163,6 @@ class Store:
 
     def encode_image_query(self, text: str) -> np.ndarray:
         return self.embedders.encode_image_query(text)
-
-    # -- search --------------------------------------------------------------------------------
-
-    def search(
-        self,
-        text: str,
-        filters: Filters = Filters(),
-        sort: str = "relevance",
-        offset: int = 0,
-        limit: int = 20,
-        mode: str = "auto",
-        today: date | None = None,
-        literal: frozenset[str] = frozenset(),
-    ) -> SearchPage:
-        return self._search.run(text, filters, sort, offset, limit, mode, today, literal)
 
     # -- full text -----------------------------------------------------------------------------
 

@@ -236,3 +236,15 @@ def test_front_ends_import_only_the_facade_and_its_types_from_db():
         for path in files
     }
     assert {path: names for path, names in reached.items() if names} == {}
+
+
+def test_a_reader_process_imports_neither_the_catalog_nor_the_cli():
+    """What a spawned reader loads: the console script's `from indexer.cli import main` (spawn re-runs it) and the
+    reader stage it is handed. SQLAlchemy, Whoosh, click and torch stay in the parent (db/records.py)."""
+    script = (
+        "import sys, json; from indexer.cli import main; import indexer.workers, indexer.reading; "
+        "print(json.dumps(sorted(m for m in ('sqlalchemy', 'whoosh', 'click', 'torch', 'transformers') if m in sys.modules)))"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == []
