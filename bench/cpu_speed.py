@@ -23,56 +23,45 @@ sys.path.insert(0, str(ROOT))
 
 from bench.photoset import CACHE, full_size_model  # noqa: E402
 
-# (name, int8 weights, beams, bfloat16): what each setting changes against float32 beam 4.
-# int8 is dynamic quantisation: its activation scale is taken per batch, so a photo's caption depends on the
-# photos batched with it; measured here, not offered (docs/models.md: Choosing a caption model).
+# (name, int8 kind, beams, bfloat16): what each setting changes against float32 beam 4. "batch" is torch's
+# dynamic quantisation, whose activation scale is taken over the whole batch, so a photo's caption depends on
+# the photos batched with it: measured here, not offered. "row" is captionary's `--speed int8`
+# (indexer/models/int8.py): each token's activations rounded on their own scale, so batches do not matter.
 SETTINGS = [
-    ("exact: float32, beam 4", False, 4, False),
-    ("fast: float32, greedy", False, 1, False),
-    ("int8, beam 4", True, 4, False),
-    ("int8, greedy", True, 1, False),
-    ("bfloat16, greedy", False, 1, True),
+    ("exact: float32, beam 4", None, 4, False),
+    ("fast: float32, greedy", None, 1, False),
+    ("int8 per batch, beam 4", "batch", 4, False),
+    ("int8 per batch, greedy", "batch", 1, False),
+    ("int8: per row, beam 4", "row", 4, False),
+    ("int8: per row, greedy", "row", 1, False),
+    ("bfloat16, greedy", None, 1, True),
 ]
 
 
-def int8_weights(model):
-    """The model with its linear layers' weights in int8 and activations quantised per batch (dynamic
-    quantisation): about half a CPU's time per caption (bench/cpu_speed.py). torch.ao marks the API deprecated
-    in favour of torchao; it is what torch ships today, so it is used until torchao's CPU kernels match it."""
-    import warnings
-
+def batch_int8(model):
+    """torch.ao's dynamic quantisation (marked deprecated; what torch ships today)."""
     import torch
 
-    _conv1d_to_linear(model)
+    from indexer.models.int8 import conv1d_to_linear
+
+    conv1d_to_linear(model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
 
 
-def _conv1d_to_linear(model) -> None:
-    """GPT-2's projections are transformers' Conv1D (a linear layer with its weight transposed), which dynamic
-    quantisation does not know: as nn.Linear they are quantised like the rest."""
-    import torch
-    from transformers.pytorch_utils import Conv1D
-
-    for parent in list(model.modules()):
-        for name, child in list(parent.named_children()):
-            if isinstance(child, Conv1D):
-                linear = torch.nn.Linear(child.weight.shape[0], child.weight.shape[1], bias=child.bias is not None)
-                linear.weight = torch.nn.Parameter(child.weight.detach().t().contiguous(), requires_grad=False)
-                if child.bias is not None:
-                    linear.bias = torch.nn.Parameter(child.bias.detach(), requires_grad=False)
-                setattr(parent, name, linear)
-
-
-def variant(model, int8: bool, bfloat16: bool):
+def variant(model, int8: str | None, bfloat16: bool):
     import copy
 
     import torch
 
+    from indexer.models.int8 import quantize_linears
+
     copied = copy.deepcopy(model)
-    if int8:
-        return int8_weights(copied)
+    if int8 == "batch":
+        return batch_int8(copied)
+    if int8 == "row":
+        return quantize_linears(copied)
     return copied.to(torch.bfloat16) if bfloat16 else copied
 
 
@@ -90,8 +79,9 @@ def captions(captioner, model, beams: int, pixels) -> list[str]:
     return [text.strip() for text in captioner.tokenizer.batch_decode(output, skip_special_tokens=True)]
 
 
-def agreement() -> dict[str, tuple[float, float]]:
-    """name -> (share of captions equal to exact's, share exactly right), on 300 held-out pictures."""
+def agreement() -> dict[str, tuple[float, float, float]]:
+    """name -> (share of captions equal to exact's, share exactly right, share equal to the same setting's
+    captions with every photo captioned alone), on 300 held-out pictures."""
     from indexer.models.captioner import Captioner
     from tests.trained_captioner import held_out, train_captioner
 
@@ -103,16 +93,17 @@ def agreement() -> dict[str, tuple[float, float]]:
     pixels = captioner.image_processor(images=[image for image, _ in pictures], return_tensors="pt").pixel_values
     truth = [caption for _, caption in pictures]
     results: dict[str, list[str]] = {}
+    alone: dict[str, list[str]] = {}
     for name, int8, beams, bfloat16 in SETTINGS:
-        results[name] = captions(captioner, variant(captioner.model, int8, bfloat16), beams, pixels)
+        model = variant(captioner.model, int8, bfloat16)
+        results[name] = captions(captioner, model, beams, pixels)
+        alone[name] = [captions(captioner, model, beams, pixels[index : index + 1])[0] for index in range(len(pictures))]
     exact = results[SETTINGS[0][0]]
-    return {
-        name: (
-            sum(a == b for a, b in zip(found, exact)) / len(exact),
-            sum(a == b for a, b in zip(found, truth)) / len(truth),
-        )
-        for name, found in results.items()
-    }
+
+    def share(found: list[str], wanted: list[str]) -> float:
+        return sum(a == b for a, b in zip(found, wanted)) / len(wanted)
+
+    return {name: (share(found, exact), share(found, truth), share(found, alone[name])) for name, found in results.items()}
 
 
 def speed(photos: int, batch: int) -> dict[str, float]:
@@ -157,10 +148,10 @@ def main() -> None:
     print("agreement with float32 beam 4 on 300 held-out pictures (trained captioner):", flush=True)
     agreed = agreement()
     base = seconds[SETTINGS[0][0]]
-    print(f"\n{'setting':26} {'s/photo':>8} {'speed-up':>9} {'same caption':>13} {'right':>6}")
+    print(f"\n{'setting':26} {'s/photo':>8} {'speed-up':>9} {'same caption':>13} {'right':>6} {'same alone':>11}")
     for name, *_ in SETTINGS:
-        same, right = agreed[name]
-        print(f"{name:26} {seconds[name]:8.3f} {base / seconds[name]:8.2f}x {same:13.1%} {right:6.1%}")
+        same, right, batch_free = agreed[name]
+        print(f"{name:26} {seconds[name]:8.3f} {base / seconds[name]:8.2f}x {same:13.1%} {right:6.1%} {batch_free:11.1%}")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.photoset import full_size_model, photo_set, random_embedder, tiny_model  # noqa: E402
+from indexer.models.families import SPEEDS  # noqa: E402
 
 
 class NoOpCaptioner:
@@ -277,7 +278,7 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, default=None, help="torch threads, pinned for every mode [default: as captionary splits]"
     )
-    parser.add_argument("--speed", default=None, choices=["exact", "fast"], help="the pipeline's --speed [default: the device's]")
+    parser.add_argument("--speed", default=None, choices=SPEEDS, help="the pipeline's --speed [default: the device's]")
     parser.add_argument("--model-count", type=int, default=None, help="photos the model alone captions [default: --count]")
     parser.add_argument("--skip", default="", help="comma-separated modes not to run (seed, no-embedding, decode-only)")
     parser.add_argument("--workers", type=int, default=None)

@@ -28,7 +28,7 @@ class IndexOptions:
     image_embedder: str | None = None  # a CLIP-family model for search by pixels; None: none
     image_embedder_required: bool = False  # named by the person: failing to load it stops the run
     ocr: bool | None = None  # read text in photos; None: as the library was last told (index --ocr / --no-ocr)
-    speed: str | None = None  # exact or fast (indexer/models/families.py SPEEDS); None: fast on a CPU where measured
+    speed: str | None = None  # indexer/models/families.py SPEEDS; None: the family's measured cpu_speed on a CPU, else exact
     ray: str | None = None  # read and caption on a Ray cluster: 'local', 'auto' or an address (indexer/ray_run.py)
     # The command's Settings, resolved once and handed to the models (where they load from, offline or not);
     # None: resolved from the environment where a model loads (tests, the bench).

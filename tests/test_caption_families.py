@@ -141,23 +141,23 @@ def test_chat_scaffolding_and_repeats_are_cleaned_from_what_the_model_wrote(chec
 
 def test_the_default_family_blocks_repeated_phrases_at_generation(tiny_model):
     beams = {}
-    for speed in ("exact", "fast"):
+    for speed in ("exact", "fast", "int8"):
         captioner = Captioner(str(tiny_model), device="cpu", threads=1, speed=speed)
         calls = spy_on_generate(captioner)
         captioner.caption(batch())
         # vit-gpt2's known loop ("a woman in a hospital bed with a woman in a hospital bed") cannot be generated
         assert calls[0]["no_repeat_ngram_size"] == 3
         beams[speed] = calls[0]["num_beams"]
-    assert beams == {"exact": 4, "fast": 1}  # fast decodes greedily
+    assert beams == {"exact": 4, "fast": 1, "int8": 1}  # fast and int8 decode greedily
 
 
-def test_the_default_models_default_speed_on_a_cpu_is_fast_and_is_recorded_with_its_captions(tiny_model):
+def test_the_default_models_default_speed_on_a_cpu_is_int8_and_is_recorded_with_its_captions(tiny_model):
     from indexer.models.families import CaptionSettings
 
     captioner = Captioner(str(tiny_model), device="cpu", threads=1)
-    assert captioner.speed == "fast" and captioner.num_beams == 1
+    assert captioner.speed == "int8" and captioner.num_beams == 1
     key = captioner.caption_settings.key
-    assert CaptionSettings.from_key(key).speed == "fast"  # --recaption and the app read it back
+    assert CaptionSettings.from_key(key).speed == "int8"  # --recaption and the app read it back
     assert CaptionSettings(str(tiny_model)).key == str(tiny_model)  # exact keeps the key libraries already hold
 
 

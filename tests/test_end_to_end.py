@@ -35,7 +35,7 @@ def test_index_search_stats_end_to_end(photo_tree, data_dir, tiny_model):
     stats = json.loads(captionary("stats", "--data-dir", data_dir, "--json").stdout)
     assert (stats["images"], stats["failed"], stats["duplicates"]) == (16, 4, 1)
     # the default model's family decodes greedily on a CPU, and its captions say so (docs/models.md: Choosing a caption model)
-    assert stats["model"] == [f'{tiny_model} | {{"speed": "fast"}}'] and stats["roots"] == [str(photo_tree["root"])]
+    assert stats["model"] == [f'{tiny_model} | {{"speed": "int8"}}'] and stats["roots"] == [str(photo_tree["root"])]
 
     # the tiny model's words are random, but folder words are known: search by them
     hits = json.loads(captionary("search", "holidays", "--data-dir", data_dir, "--json").stdout)

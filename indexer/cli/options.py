@@ -99,6 +99,9 @@ speed_option = click.option(
     "--speed",
     type=click.Choice(SPEEDS),
     default=None,
-    help="exact: the family's beam search; fast: greedy decoding, half the time on a CPU with the same "
-    "captions where measured (docs/models.md: Choosing a caption model) [default: fast on a CPU for vit-gpt2, else exact].",
+    help="exact: the family's beam search; fast: greedy decoding; int8: greedy decoding with int8 linear layers, "
+    "CPU only, each photo's caption independent of its batch (docs/models.md: Speed on a CPU has the measured "
+    "cost and agreement of each) [default: "
+    + ", ".join(f"{family.cpu_speed} on a CPU for {family.name}" for family in FAMILIES if family.cpu_speed != "exact")
+    + ", else exact].",
 )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from db.errors import ModelLoadError
 from indexer.imaging import for_model
 from indexer.models.caption_text import clean_caption
-from indexer.models.families import CaptionSettings, Family, family_of, speed_for
+from indexer.models.families import CaptionSettings, Family, check_speed, family_of, speed_for
 from indexer.models.loading import _input_side, _quiet_libraries, model_location, pick_device
 from indexer.pixels import PixelSpec, spec_of, to_tensor
 from indexer.settings import DEFAULT_MODEL, Settings
@@ -58,11 +58,16 @@ class Captioner:
         self.device = pick_device(device)
         self._load()
         self.speed = speed or speed_for(self.family, self.device)
+        check_speed(self.speed, self.device)
         self.caption_settings = CaptionSettings(model_id, prompt, max_new_tokens, self.speed)
         self.prompt, self.max_new_tokens = self.caption_settings.effective(self.family)
-        self.num_beams = 1 if self.speed == "fast" else self.family.num_beams
+        self.num_beams = self.family.num_beams if self.speed == "exact" else 1
         self.dtype = compute_dtype(self.family, self.device)
         self.model = self.model.to(self.device, dtype=self.dtype).eval()
+        if self.speed == "int8":
+            from indexer.models.int8 import quantize_linears
+
+            quantize_linears(self.model)
         self._check_window()
 
     def _load(self) -> None:

@@ -43,9 +43,9 @@ class Family:
     # too much: Qwen-VL's are pixel counts (up to 12.8 MP, thousands of image tokens a photo), SmolVLM's a
     # longest edge for its tiles. None: read from the image processor.
     input_side: int | None = None
-    # `--speed fast` (greedy decoding) is the default on a CPU: measured to keep the captions at half the cost
-    # (bench/cpu_speed.py, docs/models.md "Choosing a caption model"); False: exact until measured for the family.
-    fast_on_cpu: bool = False
+    # The speed a CPU run takes when none is asked for: the fastest measured to keep >= 95% of the captions of
+    # float32 beam search (bench/cpu_speed.py, docs/models.md "Speed on a CPU"); exact until measured.
+    cpu_speed: str = "exact"
     # The model guide (docs/models.md and `captionary models`).
     checkpoint: str = ""
     size: str = ""
@@ -67,7 +67,7 @@ FAMILIES: tuple[Family, ...] = (
         max_new_tokens=16,
         num_beams=4,
         no_repeat_ngram_size=3,
-        fast_on_cpu=True,
+        cpu_speed="int8",
         checkpoint="nlpconnect/vit-gpt2-image-captioning",
         size="239M",
         license="Apache-2.0",
@@ -235,7 +235,9 @@ def cached_caption_models() -> dict[str, str]:
     return found
 
 
-SPEEDS = ("exact", "fast")
+# exact: the family's own decoding in float32 (float16 on CUDA); fast: greedy decoding; int8: greedy decoding with
+# the linear layers in int8, each photo rounded on its own scale (indexer/models/int8.py), on a CPU only.
+SPEEDS = ("exact", "fast", "int8")
 
 
 def family_on_disk(model_id: str) -> Family | None:
@@ -247,8 +249,25 @@ def family_on_disk(model_id: str) -> Family | None:
 
 
 def speed_for(family: Family | None, device: str) -> str:
-    """The default speed: `fast` on a CPU for a family measured to keep its captions that way, else `exact`."""
-    return "fast" if device == "cpu" and family is not None and family.fast_on_cpu else "exact"
+    """The default speed: on a CPU the family's measured cpu_speed (fast where int8 has no kernels), else exact."""
+    speed = family.cpu_speed if device == "cpu" and family is not None else "exact"
+    if speed == "int8":
+        from indexer.models.int8 import kernels_here
+
+        return speed if kernels_here() else "fast"
+    return speed
+
+
+def check_speed(speed: str, device: str) -> None:
+    """A speed this device cannot run fails before any photo, in one line."""
+    if speed != "int8":
+        return
+    if device != "cpu":
+        raise ModelLoadError(f"--speed int8 runs on a CPU only; on {device} pass --speed fast (or --device cpu)")
+    from indexer.models.int8 import kernels_here
+
+    if not kernels_here():
+        raise ModelLoadError("--speed int8: this torch has no x86 int8 kernels for this CPU; pass --speed fast")
 
 
 def default_speed(model_id: str, device: str) -> str:
@@ -296,7 +315,7 @@ class CaptionSettings:
     model_id: str
     prompt: str | None = None  # None: the family's default
     max_new_tokens: int | None = None  # None: the family's default
-    speed: str = "exact"  # SPEEDS: fast decodes greedily where the family's default is a beam search
+    speed: str = "exact"  # SPEEDS
 
     def effective(self, family: Family) -> tuple[str | None, int]:
         if self.prompt is not None and not family.takes_prompt:
