@@ -21,6 +21,7 @@ from indexer.crawl import crawl, is_excluded_below, normalize_root
 from indexer.feed import Feed, uses_processes
 from indexer.models.captioner import CaptionModel
 from indexer.models.families import refuse_unwanted_prompt
+from indexer.models.loading import cpu_turn
 from indexer.models.search_encoders import enable_embeddings
 from indexer.ocr_pass import read_missing_text
 from indexer.options import IndexOptions
@@ -260,9 +261,10 @@ class Indexer:
         During a run only the batch just written is named: looking for "any caption without an
         embedding" scans the whole contents table once per batch (bench/growth.py)."""
         if self.options.embeddings and (content_ids is None or content_ids):
-            started = time.perf_counter()
-            self.report.embedded += self.store.embed_pending(content_ids=content_ids)
-            self.report.embed_seconds += time.perf_counter() - started
+            with cpu_turn(self.options.device):  # the clock starts once the model's batch has let go of the CPU
+                started = time.perf_counter()
+                self.report.embedded += self.store.embed_pending(content_ids=content_ids)
+                self.report.embed_seconds += time.perf_counter() - started
 
     def _sync(self) -> None:
         started = time.perf_counter()

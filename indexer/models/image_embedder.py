@@ -11,7 +11,7 @@ import numpy as np
 
 from db.errors import ModelLoadError
 from indexer.imaging import for_model
-from indexer.models.loading import _input_side, _quiet_libraries, model_location, pick_device
+from indexer.models.loading import _input_side, _quiet_libraries, cpu_turn, model_location, pick_device
 from indexer.pixels import PixelSpec, spec_of, to_tensor
 from indexer.settings import Settings
 
@@ -74,25 +74,25 @@ class ImageEmbedder:
         self.pixel_spec: PixelSpec | None = spec_of(image_processor)
 
     def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
-        import torch
 
         if not images:
             return np.zeros((0, 0), dtype=np.float32)
         pictures = [for_model(image, self.input_side) for image in images]
         inputs = self.processor(images=pictures, return_tensors="pt")
-        pixels = inputs["pixel_values"].to(self.device, dtype=self.dtype)
-        with torch.inference_mode():
-            return _unit(_features(self.model.get_image_features(pixel_values=pixels)))
+        return self._image_vectors(inputs["pixel_values"].to(self.device, dtype=self.dtype))
 
     def embed_pixels(self, pixels: Sequence[np.ndarray]) -> np.ndarray:
         """Photos already fitted to pixel_spec (uint8 arrays), as one tensor normalised on the device."""
-        import torch
 
         if not pixels:
             return np.zeros((0, 0), dtype=np.float32)
         assert self.pixel_spec is not None
-        values = to_tensor(pixels, self.pixel_spec, self.device, self.dtype)
-        with torch.inference_mode():
+        return self._image_vectors(to_tensor(pixels, self.pixel_spec, self.device, self.dtype))
+
+    def _image_vectors(self, values) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode(), cpu_turn(self.device):
             return _unit(_features(self.model.get_image_features(pixel_values=values)))
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:

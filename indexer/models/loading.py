@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from db.errors import ModelLoadError
 from indexer.settings import DEFAULT_IMAGE_EMBEDDER, DEFAULT_MODEL, Settings
@@ -137,3 +140,19 @@ def _input_side(image_processor) -> int:
             if isinstance(number, int) and key in ("height", "width", "shortest_edge", "side"):
                 sides.append(number)
     return max(sides) if sides else 384
+
+
+# One torch computation at a time on a CPU: the model thread's `generate` and the writer thread's caption
+# embedding each start a team of torch threads, and two teams on the same cores spin against each other
+# (docs/performance.md: the pipeline with and without caption embeddings, measured by bench/throughput.py).
+_CPU_TURN = threading.RLock()
+
+
+@contextmanager
+def cpu_turn(device: str) -> Iterator[None]:
+    """Hold the CPU's compute turn for a model call on `device` ("auto" may be the CPU; a no-op on a GPU)."""
+    if device.startswith(("cuda", "mps")):
+        yield
+        return
+    with _CPU_TURN:
+        yield
