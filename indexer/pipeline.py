@@ -180,10 +180,13 @@ class Indexer:
         to_read = self.catalog.count_pending(metadata_only=False)
         if to_read:
             self.progress.loading(self.options.model)
-            captioner: CaptionModel = self.captioner_factory(self.options)
+            captioner: CaptionModel = self.captioner_factory(self._here())
             image_embedder = self._image_embedder()
             text_reader = self._text_reader() if self.ocr else None
-            speed = getattr(captioner, "speed", None) or self.options.speed or "exact"
+            if self.ray is not None:
+                speed = self._cluster_speed()
+            else:
+                speed = getattr(captioner, "speed", None) or self.options.speed or "exact"
             self.source = self.options.caption_source(speed)
             self.catalog.remember_caption_speed(speed)
         else:
@@ -228,10 +231,35 @@ class Indexer:
             return self.options.speed
         if self.options.recaption:
             from indexer.models.families import default_speed
-            from indexer.models.loading import pick_device
 
-            return default_speed(self.options.model, pick_device(self.options.device))
+            return default_speed(self.options.model, self._caption_device())
         return self.catalog.caption_speed() or "exact"
+
+    def _here(self) -> IndexOptions:
+        """The options the models this process loads are given. On Ray the driver never runs them: its copies only
+        tell the plan (input sizes, pixel specs), so they load on its CPU, whatever --device names for the actors,
+        at a speed every device runs."""
+        return replace(self.options, device="cpu", speed="fast") if self.ray is not None else self.options
+
+    def _caption_device(self) -> str:
+        """Where this run's captions are made: on the Ray actors' device with --ray, else on this machine's."""
+        if self.ray is not None:
+            from indexer.ray_run import cluster_device
+
+            return cluster_device(self.ray, self.options.device)
+        from indexer.models.loading import pick_device
+
+        return pick_device(self.options.device)
+
+    def _cluster_speed(self) -> str:
+        """The actors' speed: as asked, else their device's default for the model (exact on a GPU, where int8
+        cannot run; int8 for vit-gpt2 on CPUs), refused here in one line if their device cannot run it."""
+        from indexer.models.families import check_speed, default_speed
+
+        device = self._caption_device()
+        speed = self.options.speed or default_speed(self.options.model, device)
+        check_speed(speed, device)
+        return speed
 
     def _text_reader(self) -> TextReaderLike:
         if self.text_reader is None:  # shipped with rapidocr: nothing to download, loads in milliseconds
@@ -245,7 +273,7 @@ class Indexer:
             return None
         self.progress.loading(self.options.image_embedder)
         try:
-            return self.image_embedder_factory(self.options)
+            return self.image_embedder_factory(self._here())
         except ModelLoadError as error:
             if self.options.image_embedder_required:
                 raise

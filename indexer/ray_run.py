@@ -86,6 +86,14 @@ def check_roots(ray: Any, roots: list[str]) -> None:
             )
 
 
+def cluster_device(ray: Any, requested: str) -> str:
+    """The device the actors caption on, decided on the driver, which may have no GPU of its own: --device where
+    given, else a GPU for each actor where the cluster has GPUs, else the CPU."""
+    if requested != "auto":
+        return requested
+    return "cuda" if ray.cluster_resources().get("GPU", 0) else "cpu"
+
+
 class CrashLedger:
     """Started, and not finished, attempts per key (a batch, a photo), kept outside the workers that die."""
 
@@ -170,7 +178,8 @@ class RayRunner:
         self.ray, self.parts, self.thumbnail_dir = ray, parts, thumbnail_dir
         self.active = 0  # the feed's reader count: Ray schedules its own
         resources = ray.cluster_resources()
-        self.gpus = int(resources.get("GPU", 0))
+        on_gpus = cluster_device(ray, parts.options.device).startswith("cuda")
+        self.gpus = int(resources.get("GPU", 0)) if on_gpus else 0
         cpus = int(resources.get("CPU", 1))
         self.actors = actors or parts.options.workers or self.gpus or max(1, cpus // 4)
         if not self.gpus and parts.options.threads is None:  # a CPU actor is given one core: torch gets that one

@@ -110,3 +110,68 @@ def test_driver_killed_mid_run_then_rerun_equals_a_clean_run(cluster, tmp_path, 
     resumed = captionary("index", root, "--data-dir", data_dir, *common)  # finished locally
     assert "Traceback" not in resumed.stderr
     assert final_state(data_dir) == final_state(tmp_path / "clean")
+
+
+class Cluster:
+    """Stands in for the ray module of a cluster with these resources, seen from the driver."""
+
+    def __init__(self, resources: dict[str, float]) -> None:
+        self.resources = resources
+
+    def cluster_resources(self) -> dict[str, float]:
+        return self.resources
+
+
+class HandedToActors(Exception):
+    pass
+
+
+def plan_a_ray_run(tmp_path, root, tiny_model, monkeypatch, resources, **options) -> tuple[IndexOptions, IndexOptions]:
+    """What the driver loads for itself, and what it hands the actors, on a cluster with these resources."""
+    import indexer.ray_run as ray_run
+
+    handed: list[IndexOptions] = []
+    loaded: list[IndexOptions] = []
+
+    def runner(ray, parts, thumbnail_dir, actors=None):
+        handed.append(parts.options)
+        raise HandedToActors
+
+    def factory(options):
+        loaded.append(options)
+        return load_captioner(options)
+
+    monkeypatch.setattr(ray_run, "connect", lambda address: Cluster(resources))
+    monkeypatch.setattr(ray_run, "check_roots", lambda ray, roots: None)
+    monkeypatch.setattr(ray_run, "RayRunner", runner)
+    with Store.open(tmp_path / "data") as store, pytest.raises(HandedToActors):
+        index_roots(store, [root], IndexOptions(model=str(tiny_model), embeddings=False, ray="auto", **options), factory)
+    return loaded[0], handed[0]
+
+
+def test_a_driver_without_a_gpu_gives_gpu_actors_a_speed_they_can_run(photo_tree, tmp_path, tiny_model, monkeypatch):
+    loaded, handed = plan_a_ray_run(tmp_path, photo_tree["root"], tiny_model, monkeypatch, {"CPU": 32.0, "GPU": 4.0})
+    # this driver's own default would be int8 (CPU only): the actors, each on a GPU, caption as published
+    assert handed.speed == "exact" and handed.device == "auto"
+    # the driver's copy of the model only plans the run: it loads on this machine's CPU, at a speed any device runs
+    assert (loaded.device, loaded.speed) == ("cpu", "fast")
+
+
+def test_device_cuda_names_the_actors_device_not_the_drivers(photo_tree, tmp_path, tiny_model, monkeypatch):
+    # this driver has no CUDA: loading its planning copy there would fail
+    loaded, handed = plan_a_ray_run(
+        tmp_path, photo_tree["root"], tiny_model, monkeypatch, {"CPU": 32.0, "GPU": 4.0}, device="cuda"
+    )
+    assert handed.device == "cuda" and handed.speed == "exact" and loaded.device == "cpu"
+
+
+def test_cpu_actors_get_the_cpu_default_whatever_the_driver_has(photo_tree, tmp_path, tiny_model, monkeypatch):
+    from indexer.models.int8 import kernels_here
+
+    _, handed = plan_a_ray_run(tmp_path, photo_tree["root"], tiny_model, monkeypatch, {"CPU": 8.0})
+    assert handed.speed == ("int8" if kernels_here() else "fast")
+
+
+def test_int8_asked_of_a_gpu_cluster_is_refused_before_any_actor(photo_tree, tmp_path, tiny_model, monkeypatch):
+    with pytest.raises(CaptionaryError, match="runs on a CPU only"):
+        plan_a_ray_run(tmp_path, photo_tree["root"], tiny_model, monkeypatch, {"CPU": 32.0, "GPU": 4.0}, speed="int8")
