@@ -2,10 +2,11 @@
 
 The driver crawls, compares and writes the catalog exactly as a local run; Ray Data maps the same stage objects
 (indexer/reading.py PhotoReader, indexer/stages.py CaptionStage) over a pool of actors, each loading its models
-once. Workers get pickled PendingFile rows (paths, never pixels) and return captioned Prepared rows plus the
-thumbnail's bytes, so a decoded photo never enters Ray's object store. Ray restarts a dead actor and retries its
-batch; a batch tried again is read photo by photo, and a photo that stopped its worker twice is answered with a
-failure instead of being retried forever (CrashLedger)."""
+once. Workers get pickled PendingFile rows (paths, never pixels), handed over as the run goes
+(indexer/ray_source.py), and return captioned Prepared rows plus the thumbnail's bytes, so a decoded photo never
+enters Ray's object store. Ray restarts a dead actor and retries its batch; a batch tried again is read photo by
+photo, and a photo that stopped its worker twice is answered with a failure instead of being retried forever
+(CrashLedger)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ import pickle
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,10 @@ from indexer.settings import batch_size_for
 from indexer.stages import CaptionStage, ImageEmbedderLike
 
 INSTALL_HINT = "--ray needs Ray Data: pip install 'captionary[ray]'"
-WINDOW = 100_000  # pending files handed to Ray at once: the driver never lists a million rows in one dataset
+# A chunk of pending rows is one block: a few batches to an actor's task, so Ray Data schedules a task per
+# few batches rather than per batch. One read task takes every chunk: all it does is one queue call a chunk.
+BATCHES_PER_CHUNK = 4
+READ_TASKS = 1
 TASKS_PER_ACTOR = 2  # one batch running and one waiting, so an actor never idles between batches
 CRASH_REASON = "reading it stopped the Ray worker twice (a crashing decoder?)"
 
@@ -189,13 +192,17 @@ class RayRunner:
         self.ledger = ray.remote(num_cpus=0)(CrashLedger).remote()
 
     def map(self, pending: Iterable[PendingFile], ahead: int) -> Iterator[Prepared]:
-        rows = iter(pending)
-        while window := list(islice(rows, WINDOW)):
-            yield from self._window(window)
+        from indexer.ray_source import Feeder, PendingSource
 
-    def _window(self, window: list[PendingFile]) -> Iterator[Prepared]:
         ray = self.ray
-        dataset = ray.data.from_items([{"pending": pickle.dumps(item)} for item in window])
+        feeder = Feeder(pending, BATCHES_PER_CHUNK * self.batch_size, READ_TASKS)
+        try:
+            yield from self._captioned(ray.data.read_datasource(PendingSource(feeder.queue, feeder.tasks), num_cpus=0))
+        finally:
+            feeder.close()
+
+    def _captioned(self, dataset: Any) -> Iterator[Prepared]:
+        ray = self.ray
         mapped = dataset.map_batches(
             RayWorker,
             fn_constructor_args=(self.parts, self.ledger),

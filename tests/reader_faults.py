@@ -58,3 +58,16 @@ class StoppingReader(PhotoReader):
                 open(marker, "w").close()
                 os._exit(72)
         return super().__call__(pending, force_decode)
+
+
+@dataclass
+class CountedLoads:
+    """A model loader that leaves a file in `folder` each time it runs, in whichever process (a Ray actor)."""
+
+    load: Any
+    folder: str
+
+    def __call__(self, options: Any) -> Any:
+        with open(os.path.join(self.folder, f"load-{os.getpid()}-{time.monotonic_ns()}"), "w"):
+            pass
+        return self.load(options)

@@ -19,7 +19,7 @@ from indexer.options import IndexOptions
 from indexer.pipeline import index_roots, load_captioner
 from tests.helpers import db_state
 from tests.photos import COLOURS, photo, save_jpeg
-from tests.reader_faults import StoppingReader
+from tests.reader_faults import CountedLoads, StoppingReader
 from tests.test_crash_recovery import final_state
 from tests.test_end_to_end import captionary
 
@@ -87,6 +87,22 @@ def test_a_photo_that_stops_its_worker_twice_is_failed_and_once_is_retried(clust
     assert state[str(root / "poison.jpg")] == "failed: reading it stopped the Ray worker twice (a crashing decoder?)"
     assert report.captioned == 7 and report.failed == 1
     assert all(not caption.startswith("failed") for path, caption in state.items() if Path(path).name.startswith("photo_"))
+
+
+def test_one_pool_of_actors_serves_the_whole_run(cluster, tmp_path, tiny_model):
+    root = tmp_path / "photos"
+    for i in range(30):
+        save_jpeg(photo(size=(64, 48), colour=COLOURS[i % 5], noise=20, seed=i), root / f"photo_{i:02}.jpg")
+    loads = tmp_path / "loads"
+    loads.mkdir()
+    with Store.open(tmp_path / "data") as store:
+        options = IndexOptions(model=str(tiny_model), batch_size=2, workers=1, embeddings=False, ray="auto")
+        report = index_roots(store, [root], options, CountedLoads(load_captioner, str(loads)))
+        state = db_state(store)
+    assert report.captioned == 30 and all(not caption.startswith("failed") for caption in state.values())
+    # 15 batches, each a chunk the driver handed over as the run went: the one actor loaded its model once (the
+    # driver loads a copy of its own to plan the run)
+    assert len(list(loads.iterdir())) == 2
 
 
 def test_driver_killed_mid_run_then_rerun_equals_a_clean_run(cluster, tmp_path, tiny_model):
