@@ -19,14 +19,17 @@ from db.store import Store
 from indexer.background_sync import FULLTEXT_SYNC_SECONDS, BackgroundSync
 from indexer.crawl import crawl, is_excluded_below, normalize_root
 from indexer.feed import Feed, uses_processes
-from indexer.models.captioner import CaptionModel
+from indexer.models.captioner import CaptionModel, caption_inputs
 from indexer.models.families import refuse_unwanted_prompt
+from indexer.models.image_embedder import image_inputs
 from indexer.models.loading import cpu_turn
 from indexer.models.search_encoders import enable_embeddings
 from indexer.ocr_pass import read_missing_text
 from indexer.options import IndexOptions
+from indexer.pixels import ModelInputs
 from indexer.reading import KnownContents, PhotoReader, Prepared, TextReaderLike
 from indexer.report import IndexReport, NoProgress, Progress
+from indexer.settings import Settings
 from indexer.stages import CaptionStage, ImageEmbedderLike, NoModel, Writer, default_split, make_plan
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -180,13 +183,15 @@ class Indexer:
         to_read = self.catalog.count_pending(metadata_only=False)
         if to_read:
             self.progress.loading(self.options.model)
-            captioner: CaptionModel = self.captioner_factory(self._here())
-            image_embedder = self._image_embedder()
-            text_reader = self._text_reader() if self.ocr else None
             if self.ray is not None:
+                inputs = caption_inputs(self.options.model, self._settings())  # its config, for the speed too
                 speed = self._cluster_speed()
+                captioner: CaptionModel = self._driver_copy(inputs, self.captioner_factory, speed)
             else:
+                captioner = self.captioner_factory(self.options)
                 speed = getattr(captioner, "speed", None) or self.options.speed or "exact"
+            image_embedder = self._image_embedder(speed)
+            text_reader = self._text_reader() if self.ocr else None
             self.source = self.options.caption_source(speed)
             self.catalog.remember_caption_speed(speed)
         else:
@@ -235,11 +240,16 @@ class Indexer:
             return default_speed(self.options.model, self._caption_device())
         return self.catalog.caption_speed() or "exact"
 
-    def _here(self) -> IndexOptions:
-        """The options the models this process loads are given. On Ray the driver never runs them: its copies only
-        tell the plan (input sizes, pixel specs), so they load on its CPU, whatever --device names for the actors,
-        at a speed every device runs."""
-        return replace(self.options, device="cpu", speed="fast") if self.ray is not None else self.options
+    def _driver_copy(self, inputs: ModelInputs, factory: Any, speed: str) -> Any:
+        """On Ray the driver runs no model: its copy holds what the plan needs (input sizes, pixel specs); the
+        weights load, on this machine's CPU, only for a photo the driver must caption itself."""
+        from indexer.ray_run import DriverCopy
+
+        here = replace(self.options, device="cpu", speed=speed)  # --device names the actors' device
+        return DriverCopy(inputs, lambda: factory(here))
+
+    def _settings(self) -> Settings:
+        return self.options.settings or Settings.resolve()
 
     def _caption_device(self) -> str:
         """Where this run's captions are made: on the Ray actors' device with --ray, else on this machine's."""
@@ -266,14 +276,17 @@ class Indexer:
             self.text_reader = self.text_reader_factory(self.options)
         return self.text_reader
 
-    def _image_embedder(self) -> ImageEmbedderLike | None:
+    def _image_embedder(self, speed: str) -> ImageEmbedderLike | None:
         """The image embedder, if search by pixels is on. The default one failing to load (offline on a first
         run) costs only search by pixels, said in one line; one the person named is an error."""
         if self.options.image_embedder is None:
             return None
         self.progress.loading(self.options.image_embedder)
         try:
-            return self.image_embedder_factory(self._here())
+            if self.ray is not None:
+                inputs = image_inputs(self.options.image_embedder, self._settings())
+                return self._driver_copy(inputs, self.image_embedder_factory, speed)
+            return self.image_embedder_factory(self.options)
         except ModelLoadError as error:
             if self.options.image_embedder_required:
                 raise

@@ -36,6 +36,16 @@ class PixelSpec:
         return max(self.height, self.width, self.shortest_edge or 0)
 
 
+@dataclass(frozen=True)
+class ModelInputs:
+    """What an index run's plan needs of a model: the side a photo is decoded to for it, and its PixelSpec when
+    its processor is plain (None: it takes PIL images)."""
+
+    model_id: str
+    input_side: int
+    pixel_spec: PixelSpec | None
+
+
 # The processor backends whose pipeline is resize -> centre crop -> rescale -> normalise and nothing else
 # (transformers 5.2x), and before those backends the processor classes that did only that themselves.
 _PLAIN_BACKENDS = ("PilBackend", "TorchvisionBackend")

@@ -15,19 +15,24 @@ import logging
 import os
 import pickle
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from db.errors import CaptionaryError
+from db.errors import CaptionaryError, ModelLoadError
 from db.records import PendingFile, thumbnail_path
 from indexer.models.captioner import CaptionModel
 from indexer.options import IndexOptions
+from indexer.pixels import ModelInputs
 from indexer.reading import PhotoReader, Prepared
 from indexer.report import IndexReport
 from indexer.settings import batch_size_for
 from indexer.stages import CaptionStage, ImageEmbedderLike
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    from PIL import Image
 
 INSTALL_HINT = "--ray needs Ray Data: pip install 'captionary[ray]'"
 # A chunk of pending rows is one block: a few batches to an actor's task, so Ray Data schedules a task per
@@ -35,6 +40,7 @@ INSTALL_HINT = "--ray needs Ray Data: pip install 'captionary[ray]'"
 BATCHES_PER_CHUNK = 4
 READ_TASKS = 1
 TASKS_PER_ACTOR = 2  # one batch running and one waiting, so an actor never idles between batches
+WORKER_MODELS = "every machine of the cluster needs the models at the same path, or in its Hugging Face cache"
 CRASH_REASON = "reading it stopped the Ray worker twice (a crashing decoder?)"
 
 
@@ -50,9 +56,10 @@ def import_ray() -> Any:
 def connect(address: str) -> Any:
     """Join the cluster at ADDRESS ('auto', 'ray://host:port', 'host:port'), or ('local') start one here."""
     ray = import_ray()
-    # The run's own progress bar and summary speak for it: Ray's start-up notes and Ray Data's progress log go.
-    for name in ("ray", "ray.data"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    # The run's own progress bar and summary speak for it: Ray's start-up notes and Ray Data's progress log go,
+    # and Ray Data's error log too, which repeats the stack of an error the run then says in one line.
+    logging.getLogger("ray").setLevel(logging.ERROR)
+    logging.getLogger("ray.data").setLevel(logging.CRITICAL)
     ray.data.DataContext.get_current().enable_progress_bars = False
     if not ray.is_initialized():
         try:
@@ -95,6 +102,43 @@ def cluster_device(ray: Any, requested: str) -> str:
     if requested != "auto":
         return requested
     return "cuda" if ray.cluster_resources().get("GPU", 0) else "cpu"
+
+
+class DriverCopy:
+    """A model the actors run, as the driver holds it: what the run's plan needs (ModelInputs), read without the
+    weights. They load here only if the driver must run the model itself: a photo the run-start snapshot called
+    known, and the catalog no longer has, is decoded and captioned on the driver (indexer/feed.py)."""
+
+    device = "cpu"
+
+    def __init__(self, inputs: ModelInputs, load: Callable[[], Any]) -> None:
+        self.model_id, self.input_side, self.pixel_spec = inputs.model_id, inputs.input_side, inputs.pixel_spec
+        self._load = load
+        self._model: Any = None
+
+    def _loaded(self) -> Any:
+        if self._model is None:
+            self._model = self._load()
+        return self._model
+
+    def caption(self, images: Sequence[Image.Image]) -> list[str]:
+        return self._loaded().caption(images)
+
+    def caption_pixels(self, pixels: Sequence[np.ndarray]) -> list[str]:
+        return self._loaded().caption_pixels(pixels)
+
+    def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
+        return self._loaded().embed_images(images)
+
+    def embed_pixels(self, pixels: Sequence[np.ndarray]) -> np.ndarray:
+        return self._loaded().embed_pixels(pixels)
+
+
+def _reason(error: Exception) -> str:
+    """The last line of a worker's traceback, without the exception's module path: what went wrong there."""
+    last = (str(error).strip().splitlines() or [type(error).__name__])[-1]
+    kind, _, message = last.partition(": ")
+    return message if kind.endswith("ModelLoadError") else f"{kind.rpartition('.')[2]}: {message}"
 
 
 class CrashLedger:
@@ -213,11 +257,16 @@ class RayRunner:
             batch_format="numpy",
         )
         # A bounded stream: Ray runs ahead by at most a few batches of small rows; nothing piles up here.
-        for batch in mapped.iter_batches(batch_size=None, prefetch_batches=2, batch_format="numpy"):
-            for row, thumbnail in zip(batch["prepared"], batch["thumbnail"]):
-                item: Prepared = pickle.loads(row)
-                self._keep_thumbnail(item.content_hash, thumbnail)
-                yield item
+        try:
+            for batch in mapped.iter_batches(batch_size=None, prefetch_batches=2, batch_format="numpy"):
+                for row, thumbnail in zip(batch["prepared"], batch["thumbnail"]):
+                    item: Prepared = pickle.loads(row)
+                    self._keep_thumbnail(item.content_hash, thumbnail)
+                    yield item
+        except ray.exceptions.RayActorError as error:
+            if not getattr(error, "actor_init_failed", False):
+                raise
+            raise ModelLoadError(f"a Ray worker could not load the models: {_reason(error)}; {WORKER_MODELS}") from None
 
     def _keep_thumbnail(self, content_hash: str, data: bytes) -> None:
         if not data or self.thumbnail_dir is None:

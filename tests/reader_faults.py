@@ -71,3 +71,10 @@ class CountedLoads:
         with open(os.path.join(self.folder, f"load-{os.getpid()}-{time.monotonic_ns()}"), "w"):
             pass
         return self.load(options)
+
+
+def no_weights_here(options: Any) -> Any:
+    """A model loader on a machine that lacks the model: a Ray worker whose cache was never filled."""
+    from db.errors import ModelLoadError
+
+    raise ModelLoadError(f"Cannot load model '{options.model}': its weights are not on this machine")

@@ -8,10 +8,11 @@ import signal
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from db.errors import CaptionaryError
+from db.errors import CaptionaryError, ModelLoadError
 from db.store import Store
 from indexer import pipeline
 from indexer.cli import cli
@@ -19,7 +20,7 @@ from indexer.options import IndexOptions
 from indexer.pipeline import index_roots, load_captioner
 from tests.helpers import db_state
 from tests.photos import COLOURS, photo, save_jpeg
-from tests.reader_faults import CountedLoads, StoppingReader
+from tests.reader_faults import CountedLoads, StoppingReader, no_weights_here
 from tests.test_crash_recovery import final_state
 from tests.test_end_to_end import captionary
 
@@ -100,9 +101,18 @@ def test_one_pool_of_actors_serves_the_whole_run(cluster, tmp_path, tiny_model):
         report = index_roots(store, [root], options, CountedLoads(load_captioner, str(loads)))
         state = db_state(store)
     assert report.captioned == 30 and all(not caption.startswith("failed") for caption in state.values())
-    # 15 batches, each a chunk the driver handed over as the run went: the one actor loaded its model once (the
-    # driver loads a copy of its own to plan the run)
-    assert len(list(loads.iterdir())) == 2
+    # 15 batches, each a chunk the driver handed over as the run went: the one actor loaded its model once, and
+    # the driver, which only plans, not at all
+    assert len(list(loads.iterdir())) == 1
+
+
+def test_a_worker_that_cannot_load_the_model_stops_the_run_in_one_line(cluster, photo_tree, tmp_path, tiny_model):
+    options = IndexOptions(model=str(tiny_model), batch_size=4, embeddings=False, ray="auto")
+    with Store.open(tmp_path / "data") as store, pytest.raises(ModelLoadError) as stopped:
+        index_roots(store, [photo_tree["root"]], options, no_weights_here)
+    message = str(stopped.value)
+    assert message.startswith("a Ray worker could not load the models: Cannot load model")
+    assert "weights are not on this machine" in message and "same path" in message and "\n" not in message
 
 
 def test_driver_killed_mid_run_then_rerun_equals_a_clean_run(cluster, tmp_path, tiny_model):
@@ -142,7 +152,7 @@ class HandedToActors(Exception):
     pass
 
 
-def plan_a_ray_run(tmp_path, root, tiny_model, monkeypatch, resources, **options) -> tuple[IndexOptions, IndexOptions]:
+def plan_a_ray_run(tmp_path, root, tiny_model, monkeypatch, resources, **options) -> tuple[list[IndexOptions], IndexOptions]:
     """What the driver loads for itself, and what it hands the actors, on a cluster with these resources."""
     import indexer.ray_run as ray_run
 
@@ -162,15 +172,15 @@ def plan_a_ray_run(tmp_path, root, tiny_model, monkeypatch, resources, **options
     monkeypatch.setattr(ray_run, "RayRunner", runner)
     with Store.open(tmp_path / "data") as store, pytest.raises(HandedToActors):
         index_roots(store, [root], IndexOptions(model=str(tiny_model), embeddings=False, ray="auto", **options), factory)
-    return loaded[0], handed[0]
+    return loaded, handed[0]
 
 
 def test_a_driver_without_a_gpu_gives_gpu_actors_a_speed_they_can_run(photo_tree, tmp_path, tiny_model, monkeypatch):
     loaded, handed = plan_a_ray_run(tmp_path, photo_tree["root"], tiny_model, monkeypatch, {"CPU": 32.0, "GPU": 4.0})
     # this driver's own default would be int8 (CPU only): the actors, each on a GPU, caption as published
     assert handed.speed == "exact" and handed.device == "auto"
-    # the driver's copy of the model only plans the run: it loads on this machine's CPU, at a speed any device runs
-    assert (loaded.device, loaded.speed) == ("cpu", "fast")
+    # the driver's copy of the model only plans the run: its weights never load here
+    assert loaded == []
 
 
 def test_device_cuda_names_the_actors_device_not_the_drivers(photo_tree, tmp_path, tiny_model, monkeypatch):
@@ -178,7 +188,28 @@ def test_device_cuda_names_the_actors_device_not_the_drivers(photo_tree, tmp_pat
     loaded, handed = plan_a_ray_run(
         tmp_path, photo_tree["root"], tiny_model, monkeypatch, {"CPU": 32.0, "GPU": 4.0}, device="cuda"
     )
-    assert handed.device == "cuda" and handed.speed == "exact" and loaded.device == "cpu"
+    assert handed.device == "cuda" and handed.speed == "exact" and loaded == []
+
+
+def test_the_drivers_copy_plans_without_weights_and_loads_them_on_first_use(tiny_model):
+    from indexer.models.captioner import caption_inputs
+    from indexer.ray_run import DriverCopy
+    from indexer.settings import Settings
+
+    loads: list[str] = []
+
+    def load():
+        loads.append("weights")
+        return load_captioner(IndexOptions(model=str(tiny_model), device="cpu", speed="fast"))
+
+    copy = DriverCopy(caption_inputs(str(tiny_model), Settings.resolve()), load)
+    real = load_captioner(IndexOptions(model=str(tiny_model), device="cpu", speed="fast"))
+    assert (copy.input_side, copy.pixel_spec, copy.model_id) == (real.input_side, real.pixel_spec, real.model_id)
+    assert loads == []
+    pixels = [np.full((real.input_side, real.input_side, 3), 120, np.uint8)] * 2
+    assert copy.caption_pixels(pixels) == real.caption_pixels(pixels) and loads == ["weights"]
+    copy.caption_pixels(pixels)
+    assert loads == ["weights"]
 
 
 def test_cpu_actors_get_the_cpu_default_whatever_the_driver_has(photo_tree, tmp_path, tiny_model, monkeypatch):

@@ -4,6 +4,7 @@ each is prompted and decoded), in batches, on the GPU when there is one."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from db.errors import ModelLoadError
@@ -11,7 +12,7 @@ from indexer.imaging import for_model
 from indexer.models.caption_text import clean_caption
 from indexer.models.families import CaptionSettings, Family, check_speed, family_of, speed_for
 from indexer.models.loading import _input_side, _quiet_libraries, cpu_turn, model_location, pick_device
-from indexer.pixels import PixelSpec, spec_of, to_tensor
+from indexer.pixels import ModelInputs, PixelSpec, spec_of, to_tensor
 from indexer.settings import DEFAULT_MODEL, Settings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -71,38 +72,23 @@ class Captioner:
         self._check_window()
 
     def _load(self) -> None:
-        from transformers import (
-            AutoConfig,
-            AutoImageProcessor,
-            AutoModelForImageTextToText,
-            AutoProcessor,
-            AutoTokenizer,
-            VisionEncoderDecoderModel,
-        )
+        from transformers import AutoModelForImageTextToText, VisionEncoderDecoderModel
 
+        parts = _processors(self.model_id, self._location)
+        self.processor, self.image_processor, self.tokenizer = parts.processor, parts.image_processor, parts.tokenizer
+        self.family: Family = parts.family
+        self.input_side = parts.inputs.input_side
+        self.pixel_spec: PixelSpec | None = parts.inputs.pixel_spec
         model_id, local_only = self._location
         try:
-            config = AutoConfig.from_pretrained(model_id, local_files_only=local_only)
-            if config.model_type == "vision-encoder-decoder":
-                self.processor = None
-                self.image_processor = AutoImageProcessor.from_pretrained(model_id, local_files_only=local_only)
-                self.tokenizer = AutoTokenizer.from_pretrained(model_id, local_files_only=local_only)
+            if self.processor is None:
                 self.model = VisionEncoderDecoderModel.from_pretrained(model_id, local_files_only=local_only)
             else:
-                self.processor = AutoProcessor.from_pretrained(model_id, local_files_only=local_only)
-                self.image_processor = getattr(self.processor, "image_processor", self.processor)
-                self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
                 self.model = AutoModelForImageTextToText.from_pretrained(model_id, local_files_only=local_only)
-        except ModelLoadError:
-            raise
         except (OSError, ValueError, KeyError, TypeError, ImportError, AttributeError) as error:
             raise _load_error(self.model_id, error) from None
-        self.family: Family = family_of(config.model_type, bool(getattr(self.processor, "chat_template", None)))
         if self.family.echoes_prompt and hasattr(self.tokenizer, "padding_side"):
             self.tokenizer.padding_side = "left"  # every answer starts at the same column, after the prompt
-        self.input_side = self.family.input_side or _input_side(self.image_processor)
-        # A pixels-only family with a plain processor takes photos fitted by the reader processes (indexer/pixels.py).
-        self.pixel_spec: PixelSpec | None = spec_of(self.image_processor) if self.processor is None else None
 
     def set_threads(self, threads: int) -> None:
         """Torch's CPU threads, as the run's core split moves them (indexer/feed.py)."""
@@ -240,6 +226,47 @@ def _open_prompt(inputs: dict[str, Any], end_ids: set[int | None]) -> None:
         for key in ("input_ids", "attention_mask", "token_type_ids"):
             if key in inputs:
                 inputs[key] = inputs[key][:, :-1]
+
+
+@dataclass(frozen=True)
+class _Processors:
+    processor: Any  # None for VisionEncoderDecoder, which has an image processor and a tokenizer instead
+    image_processor: Any
+    tokenizer: Any
+    family: Family
+    inputs: ModelInputs
+
+
+def _processors(model_id: str, location: tuple[str, bool]) -> _Processors:
+    """A captioning model's config and processors, without its weights."""
+    from transformers import AutoConfig, AutoImageProcessor, AutoProcessor, AutoTokenizer
+
+    path, local_only = location
+    try:
+        config = AutoConfig.from_pretrained(path, local_files_only=local_only)
+        if config.model_type == "vision-encoder-decoder":
+            processor = None
+            image_processor = AutoImageProcessor.from_pretrained(path, local_files_only=local_only)
+            tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=local_only)
+        else:
+            processor = AutoProcessor.from_pretrained(path, local_files_only=local_only)
+            image_processor = getattr(processor, "image_processor", processor)
+            tokenizer = getattr(processor, "tokenizer", processor)
+    except ModelLoadError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, ImportError, AttributeError) as error:
+        raise _load_error(model_id, error) from None
+    family = family_of(config.model_type, bool(getattr(processor, "chat_template", None)))
+    # A pixels-only family with a plain processor takes photos fitted by the reader processes (indexer/pixels.py).
+    spec = spec_of(image_processor) if processor is None else None
+    inputs = ModelInputs(model_id, family.input_side or _input_side(image_processor), spec)
+    return _Processors(processor, image_processor, tokenizer, family, inputs)
+
+
+def caption_inputs(model_id: str, settings: Settings) -> ModelInputs:
+    """What a run's plan needs of a captioner, read from its config and processor without loading its weights."""
+    _quiet_libraries()
+    return _processors(model_id, model_location(model_id, settings)).inputs
 
 
 def _load_error(model_id: str, error: Exception) -> ModelLoadError:

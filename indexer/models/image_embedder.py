@@ -5,14 +5,14 @@ all use these vectors."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from db.errors import ModelLoadError
 from indexer.imaging import for_model
 from indexer.models.loading import _input_side, _quiet_libraries, cpu_turn, model_location, pick_device
-from indexer.pixels import PixelSpec, spec_of, to_tensor
+from indexer.pixels import ModelInputs, spec_of, to_tensor
 from indexer.settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -41,9 +41,7 @@ class ImageEmbedder:
         self.model_id = model_id
         # Where from, before torch is imported: a search whose library embedder is not on this machine falls
         # back to words and captions in milliseconds instead of paying for torch first.
-        location, local_only = model_location(
-            model_id, settings or Settings.resolve(), "--image-embedder", "CAPTIONARY_IMAGE_EMBEDDER"
-        )
+        location, local_only = _location(model_id, settings or Settings.resolve())
         _quiet_libraries()
         import torch
 
@@ -51,14 +49,13 @@ class ImageEmbedder:
             torch.set_num_threads(threads)
         self.device = pick_device(device)
         self.dtype = torch.float16 if self.device == "cuda" else torch.float32
+        self.processor = _processor(model_id, (location, local_only))
         try:
-            from transformers import AutoModel, AutoProcessor
+            from transformers import AutoModel
 
-            self.processor = AutoProcessor.from_pretrained(location, local_files_only=local_only)
             model = AutoModel.from_pretrained(location, local_files_only=local_only, use_safetensors=True)
         except (OSError, ValueError, KeyError, TypeError, ImportError) as error:
-            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-            raise ModelLoadError(f"Cannot load image embedder '{model_id}' ({reason})") from None
+            raise _load_error(model_id, error) from None
         if not hasattr(model, "get_image_features") or not hasattr(model, "get_text_features"):
             raise ModelLoadError(
                 f"Cannot use '{model_id}' as an image embedder: it is not a dual encoder such as CLIP or SigLIP "
@@ -68,10 +65,8 @@ class ImageEmbedder:
         self.model_type = str(getattr(model.config, "model_type", ""))
         # The text tower's window: CLIP 77 tokens, SigLIP 64; longer queries are cut there.
         self.text_length = int(getattr(getattr(model.config, "text_config", None), "max_position_embeddings", 64))
-        image_processor = getattr(self.processor, "image_processor", self.processor)
-        self.input_side = _input_side(image_processor)
-        # CLIP's and SigLIP's processors are plain: the reader processes fit the photos (indexer/pixels.py).
-        self.pixel_spec: PixelSpec | None = spec_of(image_processor)
+        inputs = _inputs(model_id, self.processor)
+        self.input_side, self.pixel_spec = inputs.input_side, inputs.pixel_spec
 
     def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
 
@@ -110,3 +105,33 @@ class ImageEmbedder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Queries, as the store's EmbedderLike asks."""
         return self.embed_texts(texts)
+
+
+def image_inputs(model_id: str, settings: Settings) -> ModelInputs:
+    """What a run's plan needs of an image embedder, read from its processor without loading its weights."""
+    _quiet_libraries()
+    return _inputs(model_id, _processor(model_id, _location(model_id, settings)))
+
+
+def _location(model_id: str, settings: Settings) -> tuple[str, bool]:
+    return model_location(model_id, settings, "--image-embedder", "CAPTIONARY_IMAGE_EMBEDDER")
+
+
+def _processor(model_id: str, location: tuple[str, bool]) -> Any:
+    try:
+        from transformers import AutoProcessor
+
+        return AutoProcessor.from_pretrained(location[0], local_files_only=location[1])
+    except (OSError, ValueError, KeyError, TypeError, ImportError) as error:
+        raise _load_error(model_id, error) from None
+
+
+def _inputs(model_id: str, processor: Any) -> ModelInputs:
+    image_processor = getattr(processor, "image_processor", processor)
+    # CLIP's and SigLIP's processors are plain: the reader processes fit the photos (indexer/pixels.py).
+    return ModelInputs(model_id, _input_side(image_processor), spec_of(image_processor))
+
+
+def _load_error(model_id: str, error: Exception) -> ModelLoadError:
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return ModelLoadError(f"Cannot load image embedder '{model_id}' ({reason})")
