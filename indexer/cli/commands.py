@@ -135,7 +135,8 @@ def cli() -> None:
     flag_value="local",
     default=None,
     help="Read and caption on a Ray cluster: auto, or the head's HOST:PORT or ray://HOST:PORT [no ADDRESS: a Ray "
-    "started here]. Every machine must see the photos at the same path (docs/cluster.md).",
+    "started here]. Every machine must see the photos at the same path; --device and --speed name what the workers "
+    "use (docs/cluster.md).",
 )
 def index(roots, data_dir, model, embedder, image_embedder, no_thumbnails, no_embeddings, verbose, **flags) -> None:
     """Crawl ROOTS, caption every new or changed photo, and update the search index."""
