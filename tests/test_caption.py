@@ -111,6 +111,18 @@ def test_an_unreachable_hub_fails_in_seconds_not_after_retries(monkeypatch):
     assert time.monotonic() - started < 10  # was 27 s of the Hub client's retries
 
 
+def test_a_hub_mirror_on_its_own_port_is_reachable(monkeypatch):
+    import socket
+
+    from indexer.models.loading import _hub_unreachable
+    from indexer.settings import Settings
+
+    with socket.create_server(("127.0.0.1", 0)) as mirror:  # a mirror on a port of its own, plain http
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{mirror.getsockname()[1]}")
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        assert _hub_unreachable(Settings.resolve()) is None
+
+
 def test_index_says_which_model_it_loads_and_leaves_no_empty_root(photo_tree, data_dir):
     from click.testing import CliRunner
 

@@ -326,3 +326,17 @@ def test_models_lists_every_family_and_what_the_cache_holds(tmp_path, monkeypatc
     assert listed["other_cached"] == {"someone/florence-finetune": "florence-2"}
     text = CliRunner().invoke(cli, ["models"]).stdout
     assert "cached  blip" in text and "florence-community/Florence-2-base" in text
+
+
+def test_a_hub_model_whose_weights_never_came_is_not_cached(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    from indexer.models.loading import hub_cached
+
+    # what a Ray driver leaves: it reads a model's config and processor, never its weights
+    fake_hub_cache(tmp_path, "someone/captioner", "vision-encoder-decoder")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    assert not hub_cached("someone/captioner")  # so a later load downloads the weights instead of failing offline-only
+    snapshot = tmp_path / "models--someone--captioner" / "snapshots" / "abc123"
+    (snapshot / "model.safetensors").write_bytes(b"weights")
+    assert hub_cached("someone/captioner")

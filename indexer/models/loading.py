@@ -16,12 +16,20 @@ KNOWN_SIZES = {DEFAULT_MODEL: "about 1 GB", DEFAULT_IMAGE_EMBEDDER: "about 600 M
 HUB_PROBE_SECONDS = 3
 
 
+# A checkpoint's weights, as transformers looks for them (one file, or the index of its shards).
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+
+
 def hub_cached(model_id: str) -> bool:
-    """Whether a Hub model's files are already in the local Hugging Face cache (no network needed)."""
+    """Whether a Hub model's files are already in the local Hugging Face cache (no network needed): its config
+    and its weights, for a config and processor alone are cached by a run that only read them (a Ray driver)."""
     try:
         from huggingface_hub import try_to_load_from_cache
 
-        return isinstance(try_to_load_from_cache(model_id, "config.json"), str)
+        def cached(name: str) -> bool:
+            return isinstance(try_to_load_from_cache(model_id, name), str)
+
+        return cached("config.json") and any(cached(name) for name in WEIGHT_FILES)
     except Exception:  # an id that is not a valid repo name is simply not cached
         return False
 
@@ -41,9 +49,12 @@ def _hub_unreachable(settings: Settings) -> str | None:
 
     if settings.hub_offline:
         return "HF_HUB_OFFLINE is set"
-    host = urlsplit(settings.hub_endpoint).hostname or "huggingface.co"
+    endpoint = urlsplit(settings.hub_endpoint)
+    host = endpoint.hostname or "huggingface.co"
+    # a mirror (HF_ENDPOINT) may name its own port, or serve plain http
+    port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
     try:
-        socket.create_connection((host, 443), timeout=HUB_PROBE_SECONDS).close()
+        socket.create_connection((host, port), timeout=HUB_PROBE_SECONDS).close()
     except OSError as error:
         return f"{host} is not reachable: {error.strerror or error}"
     return None
