@@ -34,11 +34,13 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     from PIL import Image
 
+    from indexer.ray_source import Feeder
+
 INSTALL_HINT = "--ray needs Ray Data: pip install 'captionary[ray]'"
-# A chunk of pending rows is one block: a few batches to an actor's task, so Ray Data schedules a task per
-# few batches rather than per batch. One read task takes every chunk: all it does is one queue call a chunk.
+# A chunk of pending rows is one read task's block: a few batches to an actor's task, so Ray Data schedules a task
+# per few batches rather than per batch. A read task does one queue call; two at a time keep the actors fed.
 BATCHES_PER_CHUNK = 4
-READ_TASKS = 1
+READ_TASKS = 2
 TASKS_PER_ACTOR = 2  # one batch running and one waiting, so an actor never idles between batches
 WORKER_MODELS = "every machine of the cluster needs the models at the same path, or in its Hugging Face cache"
 CRASH_REASON = "reading it stopped the Ray worker twice (a crashing decoder?)"
@@ -221,8 +223,8 @@ class RayWorker:
 class RayRunner:
     """Stands in for the reader runner of indexer/feed.py: pending files in, captioned Prepared rows out."""
 
-    def __init__(self, ray: Any, parts: WorkerParts, thumbnail_dir: Path | None, actors: int | None = None) -> None:
-        self.ray, self.parts, self.thumbnail_dir = ray, parts, thumbnail_dir
+    def __init__(self, ray: Any, parts: WorkerParts, thumbnail_dir: Path | None, rows: int, actors: int | None = None) -> None:
+        self.ray, self.parts, self.thumbnail_dir, self.rows = ray, parts, thumbnail_dir, rows  # rows: the pending ones
         self.active = 0  # the feed's reader count: Ray schedules its own
         resources = ray.cluster_resources()
         on_gpus = cluster_device(ray, parts.options.device).startswith("cuda")
@@ -236,16 +238,23 @@ class RayRunner:
         self.ledger = ray.remote(num_cpus=0)(CrashLedger).remote()
 
     def map(self, pending: Iterable[PendingFile], ahead: int) -> Iterator[Prepared]:
-        from indexer.ray_source import Feeder, PendingSource
+        from indexer.ray_source import QUEUED_CHUNKS, Feeder, PendingSource
 
         ray = self.ray
-        feeder = Feeder(pending, BATCHES_PER_CHUNK * self.batch_size, READ_TASKS)
+        chunk = BATCHES_PER_CHUNK * self.batch_size
+        # each actor's tasks and the next for it, what the read tasks hold and what waits in the queue
+        in_flight = chunk * ((TASKS_PER_ACTOR + 1) * self.actors + READ_TASKS + QUEUED_CHUNKS)
+        feeder = Feeder(pending, chunk, in_flight)
+        source = PendingSource(feeder.queue, tasks=-(-self.rows // chunk) + 1)  # the last one takes None
+        dataset = ray.data.read_datasource(source, num_cpus=0, compute=ray.data.TaskPoolStrategy(size=READ_TASKS))
         try:
-            yield from self._captioned(ray.data.read_datasource(PendingSource(feeder.queue, feeder.tasks), num_cpus=0))
-        finally:
-            feeder.close()
+            yield from self._captioned(dataset, feeder)
+        except BaseException:
+            feeder.stop()  # what stopped the run is the error to see, not a later one of the feeder's
+            raise
+        feeder.close()
 
-    def _captioned(self, dataset: Any) -> Iterator[Prepared]:
+    def _captioned(self, dataset: Any, feeder: Feeder) -> Iterator[Prepared]:
         ray = self.ray
         mapped = dataset.map_batches(
             RayWorker,
@@ -259,6 +268,7 @@ class RayRunner:
         # A bounded stream: Ray runs ahead by at most a few batches of small rows; nothing piles up here.
         try:
             for batch in mapped.iter_batches(batch_size=None, prefetch_batches=2, batch_format="numpy"):
+                feeder.returned(len(batch["prepared"]))
                 for row, thumbnail in zip(batch["prepared"], batch["thumbnail"]):
                     item: Prepared = pickle.loads(row)
                     self._keep_thumbnail(item.content_hash, thumbnail)

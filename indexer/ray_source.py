@@ -1,14 +1,16 @@
 """The run's pending files as one Ray Data source, handed over as the run goes (`captionary index --ray`).
 
 A dataset made from a list must hold its rows before it starts, so a large run was cut into windows, and each
-window started a new pool of actors, every one loading its models again. Here the driver keeps a bounded queue
-filled from the catalog's pending rows on a thread of its own; a few long read tasks take chunks from it until
-told there are no more, so one dataset, and one pool of actors, serves the whole run. Imported only with Ray."""
+window started a new pool of actors, every one loading its models again. Here the driver fills a small queue from
+the catalog's pending rows on a thread of its own, a chunk at a time, no further ahead than the photos coming
+back allow; one dataset, and one pool of actors, serves the whole run. Each read task takes one chunk and ends:
+Ray Data holds back what a read task yields, merging its blocks, until the task ends. Imported only with Ray."""
 
 from __future__ import annotations
 
 import pickle
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -18,12 +20,15 @@ from ray.util.queue import Full, Queue
 
 from db.records import PendingFile
 
-QUEUED_CHUNKS = 4  # chunks waiting in the queue: Ray Data's own buffers hold the rest of what is in flight
-PUT_WAIT_SECONDS = 1.0  # how often a blocked feeder looks whether the run has stopped
+QUEUED_CHUNKS = 2  # chunks waiting in the queue for a read task
+WAIT_SECONDS = 1.0  # how often a waiting feeder looks whether the run has stopped
+# Rows lost with a read task's node never come back: after this long with nothing back, the feeder hands over
+# one more chunk anyway, so a lost chunk cannot hold the run for ever (a slow model only loosens the bound).
+STALL_SECONDS = 60.0
 
 
 class PendingSource(Datasource):
-    """`tasks` read tasks, each yielding the chunks it takes from the queue as one block, until it takes None."""
+    """`tasks` read tasks, each taking one item from the queue: a chunk of pickled rows (one block), or None."""
 
     def __init__(self, queue: Queue, tasks: int) -> None:
         self.queue, self.tasks = queue, tasks
@@ -37,7 +42,8 @@ class PendingSource(Datasource):
         def read() -> Iterator[Any]:
             import pyarrow
 
-            while (chunk := queue.get()) is not None:
+            chunk = queue.get()
+            if chunk is not None:
                 yield pyarrow.table({"pending": pyarrow.array(chunk, type=pyarrow.binary())})
 
         metadata = BlockMetadata(num_rows=None, size_bytes=None, exec_stats=None, input_files=None)
@@ -45,16 +51,26 @@ class PendingSource(Datasource):
 
 
 class Feeder:
-    """Fills the queue from the pending rows in chunks on a thread, then tells every read task to stop. The
-    queue's bound is the driver's backpressure: it reads the catalog only as fast as the actors take photos."""
+    """Fills the queue from the pending rows in chunks on a thread, then with None for every read task left, until
+    the run ends (a read task Ray retries takes one more). Rows handed to Ray and not yet back are bounded
+    (`in_flight`): the read tasks would otherwise take every row of the run at once into Ray's object store,
+    about 200 bytes a photo. So the catalog is read only as fast as photos come back."""
 
-    def __init__(self, pending: Iterable[PendingFile], chunk: int, tasks: int) -> None:
+    def __init__(self, pending: Iterable[PendingFile], chunk: int, in_flight: int) -> None:
         self.queue = Queue(maxsize=QUEUED_CHUNKS, actor_options={"num_cpus": 0})
-        self.pending, self.chunk, self.tasks = pending, chunk, tasks
+        self.pending, self.chunk, self.in_flight = pending, chunk, in_flight
+        self.handed = self.back = 0
+        self.progress = threading.Condition()
         self.stopping = threading.Event()
         self.failure: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="captionary-ray-feeder", daemon=True)
         self.thread.start()
+
+    def returned(self, rows: int) -> None:
+        """`rows` came back from the actors (called from the run's thread)."""
+        with self.progress:
+            self.back += rows
+            self.progress.notify()
 
     def _run(self) -> None:
         try:
@@ -62,29 +78,48 @@ class Feeder:
             for item in self.pending:
                 chunk.append(pickle.dumps(item))
                 if len(chunk) == self.chunk:
-                    if not self._put(chunk):
+                    if not self._hand(chunk):
                         return  # the run stopped: read no further
                     chunk = []
             if chunk:
-                self._put(chunk)
+                self._hand(chunk)
         except BaseException as error:  # noqa: BLE001 - raised in the run's thread, once the dataset has ended
             self.failure = error
-        for _ in range(self.tasks):  # one end mark for each read task, even after a failure: the dataset ends
-            self._put(None)
+        while self._put(None):  # even after a failure: every read task ends, and so does the dataset
+            pass
+
+    def _hand(self, chunk: list[bytes]) -> bool:
+        """Wait for room under the bound, then queue the chunk; False if the run stopped meanwhile."""
+        with self.progress:
+            back, since = self.back, time.monotonic()
+            while self.handed + len(chunk) - self.back > self.in_flight and not self.stopping.is_set():
+                self.progress.wait(WAIT_SECONDS)
+                if self.back != back:
+                    back, since = self.back, time.monotonic()
+                elif time.monotonic() - since > STALL_SECONDS:
+                    break
+            self.handed += len(chunk)
+        return self._put(chunk)
 
     def _put(self, chunk: list[bytes] | None) -> bool:
         while not self.stopping.is_set():
             try:
-                self.queue.put(chunk, timeout=PUT_WAIT_SECONDS)
+                self.queue.put(chunk, timeout=WAIT_SECONDS)
                 return True
             except Full:
                 continue
         return False
 
-    def close(self) -> None:
-        """The run ended (or was stopped): the thread leaves, the queue's actor goes; a feed failure is raised."""
+    def stop(self) -> None:
+        """The run ended or was stopped: the thread leaves and the queue's actor goes."""
         self.stopping.set()
-        self.thread.join()
-        self.queue.shutdown(force=True)
+        try:
+            self.thread.join()
+        finally:
+            self.queue.shutdown(force=True)
+
+    def close(self) -> None:
+        """stop(), then raise what went wrong reading the pending rows, if anything did."""
+        self.stop()
         if self.failure is not None:
             raise self.failure

@@ -90,20 +90,44 @@ def test_a_photo_that_stops_its_worker_twice_is_failed_and_once_is_retried(clust
     assert all(not caption.startswith("failed") for path, caption in state.items() if Path(path).name.startswith("photo_"))
 
 
-def test_one_pool_of_actors_serves_the_whole_run(cluster, tmp_path, tiny_model):
+def test_one_pool_of_actors_serves_the_whole_run_and_the_catalog_is_read_as_photos_come_back(
+    cluster, tmp_path, tiny_model, monkeypatch
+):
+    import indexer.ray_source as ray_source
+
     root = tmp_path / "photos"
-    for i in range(30):
+    for i in range(40):
         save_jpeg(photo(size=(64, 48), colour=COLOURS[i % 5], noise=20, seed=i), root / f"photo_{i:02}.jpg")
     loads = tmp_path / "loads"
     loads.mkdir()
+    back = [0]  # rows the actors have returned so far
+    ahead: list[int] = []  # at each row the driver reads from the catalog: rows read and not yet back
+    returned = ray_source.Feeder.returned
+
+    def count_back(feeder, rows):
+        back[0] += rows
+        returned(feeder, rows)
+
+    monkeypatch.setattr(ray_source.Feeder, "returned", count_back)
     with Store.open(tmp_path / "data") as store:
-        options = IndexOptions(model=str(tiny_model), batch_size=2, workers=1, embeddings=False, ray="auto")
+        catalog_pending = store.catalog.pending
+
+        def pending():
+            for drawn, item in enumerate(catalog_pending(), start=1):
+                ahead.append(drawn - back[0])
+                yield item
+
+        monkeypatch.setattr(store.catalog, "pending", pending)
+        options = IndexOptions(model=str(tiny_model), batch_size=1, workers=1, embeddings=False, ray="auto")
         report = index_roots(store, [root], options, CountedLoads(load_captioner, str(loads)))
         state = db_state(store)
-    assert report.captioned == 30 and all(not caption.startswith("failed") for caption in state.values())
-    # 15 batches, each a chunk the driver handed over as the run went: the one actor loaded its model once, and
+    assert report.captioned == 40 and all(not caption.startswith("failed") for caption in state.values())
+    # 40 batches, in chunks the driver handed over as the run went: the one actor loaded its model once, and
     # the driver, which only plans, not at all
     assert len(list(loads.iterdir())) == 1
+    # chunks of 4 rows; in flight at most 4 x (3 for the actor + 2 read tasks + 2 in the queue) = 28, and the
+    # chunk being read from the catalog
+    assert len(ahead) == 40 and max(ahead) <= 32
 
 
 def test_a_worker_that_cannot_load_the_model_stops_the_run_in_one_line(cluster, photo_tree, tmp_path, tiny_model):
@@ -159,7 +183,7 @@ def plan_a_ray_run(tmp_path, root, tiny_model, monkeypatch, resources, **options
     handed: list[IndexOptions] = []
     loaded: list[IndexOptions] = []
 
-    def runner(ray, parts, thumbnail_dir, actors=None):
+    def runner(ray, parts, thumbnail_dir, rows, actors=None):
         handed.append(parts.options)
         raise HandedToActors
 
