@@ -228,7 +228,7 @@ class Indexer:
         embedder_factory = self.image_embedder_factory if image_embedder is not None else None
         parts = WorkerParts(reader, replace(self.options, speed=speed), self.captioner_factory, embedder_factory)
         thumbnails = self.store.thumbnail_dir if self.options.thumbnails else None
-        return RayRunner(self.ray, parts, thumbnails, rows=self.catalog.count_pending())
+        return RayRunner(self.ray, parts, thumbnails, rows=self.catalog.count_pending(), report=self.report)
 
     def _speed(self) -> str:
         """The run's caption speed before its model loads: as asked; for --recaption the device's default (the

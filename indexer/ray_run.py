@@ -181,9 +181,11 @@ class RayWorker:
         self.reader = replace(parts.reader, settings=local)
         captioner = parts.captioner_factory(parts.options)
         embedder = parts.image_embedder_factory(parts.options) if parts.image_embedder_factory else None
-        self.caption = CaptionStage(captioner, IndexReport(), lambda _point: None, embedder)
+        self.report = IndexReport()  # the models' time here, sent back with the rows for the run's summary
+        self.caption = CaptionStage(captioner, self.report, lambda _point: None, embedder)
 
-    def __call__(self, batch: dict[str, Any]) -> dict[str, list[bytes]]:
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
+        spent = self.report.model_seconds, self.report.image_seconds
         pending = [pickle.loads(row) for row in batch["pending"]]
         key = hashlib.sha1("\0".join(item.path for item in pending).encode("utf-8", "surrogateescape")).hexdigest()
         if self.ray.get(self.ledger.begin.remote(key)) == 1:
@@ -191,7 +193,15 @@ class RayWorker:
         else:  # this batch stopped a worker before: one photo at a time finds the one that does it
             done = [item for one in pending for item in self._alone(one)]
         self.ledger.end.remote(key)
-        return {"prepared": [pickle.dumps(item) for item in done], "thumbnail": [self._thumbnail(item) for item in done]}
+        # each row carries its share of the batch's model time (the columns of a batch are rows)
+        model = (self.report.model_seconds - spent[0]) / max(1, len(done))
+        pixels = (self.report.image_seconds - spent[1]) / max(1, len(done))
+        return {
+            "prepared": [pickle.dumps(item) for item in done],
+            "thumbnail": [self._thumbnail(item) for item in done],
+            "model_seconds": [model] * len(done),
+            "image_seconds": [pixels] * len(done),
+        }
 
     def _alone(self, pending: PendingFile) -> list[Prepared]:
         key = "photo\0" + pending.path
@@ -223,8 +233,11 @@ class RayWorker:
 class RayRunner:
     """Stands in for the reader runner of indexer/feed.py: pending files in, captioned Prepared rows out."""
 
-    def __init__(self, ray: Any, parts: WorkerParts, thumbnail_dir: Path | None, rows: int, actors: int | None = None) -> None:
+    def __init__(
+        self, ray: Any, parts: WorkerParts, thumbnail_dir: Path | None, rows: int, report: IndexReport, actors: int | None = None
+    ) -> None:
         self.ray, self.parts, self.thumbnail_dir, self.rows = ray, parts, thumbnail_dir, rows  # rows: the pending ones
+        self.report = report  # the run's: the actors' model time is added to it
         self.active = 0  # the feed's reader count: Ray schedules its own
         resources = ray.cluster_resources()
         on_gpus = cluster_device(ray, parts.options.device).startswith("cuda")
@@ -269,8 +282,11 @@ class RayRunner:
         try:
             for batch in mapped.iter_batches(batch_size=None, prefetch_batches=2, batch_format="numpy"):
                 feeder.returned(len(batch["prepared"]))
+                self.report.model_seconds += float(sum(batch["model_seconds"]))
+                self.report.image_seconds += float(sum(batch["image_seconds"]))
                 for row, thumbnail in zip(batch["prepared"], batch["thumbnail"]):
                     item: Prepared = pickle.loads(row)
+                    self.report.image_embedded += item.image_vector is not None
                     self._keep_thumbnail(item.content_hash, thumbnail)
                     yield item
         except ray.exceptions.RayActorError as error:

@@ -48,6 +48,7 @@ def test_a_ray_run_gives_the_catalog_a_local_run_gives(cluster, photo_tree, tmp_
     on_ray, ray_report = index_tiny(tmp_path / "ray", photo_tree["root"], tiny_model, ray="auto")
     # same paths, same captions, same failures with the same reasons
     assert on_ray == local and len(local) > 10
+    assert ray_report.model_seconds > 0  # measured on the actors, said in the run's summary
     assert sorted(ray_report.failures) == sorted(local_report.failures) and ray_report.failures
     # thumbnails made on the workers are kept in the driver's data dir
     assert sorted(p.name for p in (tmp_path / "ray" / "thumbnails").rglob("*.jpg")) == sorted(
@@ -183,7 +184,7 @@ def plan_a_ray_run(tmp_path, root, tiny_model, monkeypatch, resources, **options
     handed: list[IndexOptions] = []
     loaded: list[IndexOptions] = []
 
-    def runner(ray, parts, thumbnail_dir, rows, actors=None):
+    def runner(ray, parts, thumbnail_dir, rows, report, actors=None):
         handed.append(parts.options)
         raise HandedToActors
 
