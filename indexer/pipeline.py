@@ -20,7 +20,7 @@ from indexer.background_sync import FULLTEXT_SYNC_SECONDS, BackgroundSync
 from indexer.crawl import crawl, is_excluded_below, normalize_root
 from indexer.feed import Feed, uses_processes
 from indexer.models.captioner import CaptionModel, caption_inputs
-from indexer.models.families import refuse_unwanted_prompt
+from indexer.models.families import Family, refuse_unwanted_prompt
 from indexer.models.image_embedder import image_inputs
 from indexer.models.loading import cpu_turn
 from indexer.models.search_encoders import enable_embeddings
@@ -184,13 +184,13 @@ class Indexer:
         if to_read:
             self.progress.loading(self.options.model)
             if self.ray is not None:
-                inputs = caption_inputs(self.options.model, self._settings())  # its config, for the speed too
-                speed = self._cluster_speed()
+                inputs, family = caption_inputs(self.options.model, self._settings())
+                speed = self._cluster_speed(family)
                 captioner: CaptionModel = self._driver_copy(inputs, self.captioner_factory, speed)
             else:
                 captioner = self.captioner_factory(self.options)
                 speed = getattr(captioner, "speed", None) or self.options.speed or "exact"
-            image_embedder = self._image_embedder(speed)
+            image_embedder = self._image_embedder()
             text_reader = self._text_reader() if self.ocr else None
             self.source = self.options.caption_source(speed)
             self.catalog.remember_caption_speed(speed)
@@ -215,20 +215,20 @@ class Indexer:
 
         set_threads = getattr(captioner, "set_threads", lambda _threads: None)
         feed = Feed(self.catalog, plan, reader, caption, write_and_embed, self.report, set_threads)
-        cluster = self._cluster(reader, speed, image_embedder) if self.ray is not None and to_read else None
+        cluster = self._cluster(reader, speed, image_embedder, total) if self.ray is not None and to_read else None
         # A large run reads in processes and keeps full text in step from another one (indexer/background_sync.py).
         self.background_sync = uses_processes(to_read)
         with BackgroundSync(self.store.data_dir) if self.background_sync else nullcontext():
             feed.run(self.catalog.pending(), processes=self.background_sync, cluster=cluster)
 
-    def _cluster(self, reader: PhotoReader, speed: str, image_embedder: ImageEmbedderLike | None) -> RayRunner:
+    def _cluster(self, reader: PhotoReader, speed: str, image_embedder: ImageEmbedderLike | None, rows: int) -> RayRunner:
         """The read and caption stages on Ray's actors, which load the models as this process did, at its speed."""
         from indexer.ray_run import RayRunner, WorkerParts
 
         embedder_factory = self.image_embedder_factory if image_embedder is not None else None
         parts = WorkerParts(reader, replace(self.options, speed=speed), self.captioner_factory, embedder_factory)
         thumbnails = self.store.thumbnail_dir if self.options.thumbnails else None
-        return RayRunner(self.ray, parts, thumbnails, rows=self.catalog.count_pending(), report=self.report)
+        return RayRunner(self.ray, parts, thumbnails, rows=rows, report=self.report)
 
     def _speed(self) -> str:
         """The run's caption speed before its model loads: as asked; for --recaption the device's default (the
@@ -241,12 +241,12 @@ class Indexer:
             return default_speed(self.options.model, self._caption_device())
         return self.catalog.caption_speed() or "exact"
 
-    def _driver_copy(self, inputs: ModelInputs, factory: Any, speed: str) -> Any:
+    def _driver_copy(self, inputs: ModelInputs, factory: Any, speed: str | None = None) -> Any:
         """On Ray the driver runs no model: its copy holds what the plan needs (input sizes, pixel specs); the
         weights load, on this machine's CPU, only for a photo the driver must caption itself."""
         from indexer.ray_run import DriverCopy
 
-        here = replace(self.options, device="cpu", speed=speed)  # --device names the actors' device
+        here = replace(self.options, device="cpu", speed=speed or self.options.speed)  # --device: the actors'
         return DriverCopy(inputs, lambda: factory(here))
 
     def _settings(self) -> Settings:
@@ -262,13 +262,13 @@ class Indexer:
 
         return pick_device(self.options.device)
 
-    def _cluster_speed(self) -> str:
+    def _cluster_speed(self, family: Family) -> str:
         """The actors' speed: as asked, else their device's default for the model (exact on a GPU, where int8
         cannot run; int8 for vit-gpt2 on CPUs), refused here in one line if their device cannot run it."""
-        from indexer.models.families import check_speed, default_speed
+        from indexer.models.families import check_speed, speed_for
 
         device = self._caption_device()
-        speed = self.options.speed or default_speed(self.options.model, device)
+        speed = self.options.speed or speed_for(family, device)
         check_speed(speed, device)
         return speed
 
@@ -277,7 +277,7 @@ class Indexer:
             self.text_reader = self.text_reader_factory(self.options)
         return self.text_reader
 
-    def _image_embedder(self, speed: str) -> ImageEmbedderLike | None:
+    def _image_embedder(self) -> ImageEmbedderLike | None:
         """The image embedder, if search by pixels is on. The default one failing to load (offline on a first
         run) costs only search by pixels, said in one line; one the person named is an error."""
         if self.options.image_embedder is None:
@@ -286,7 +286,7 @@ class Indexer:
         try:
             if self.ray is not None:
                 inputs = image_inputs(self.options.image_embedder, self._settings())
-                return self._driver_copy(inputs, self.image_embedder_factory, speed)
+                return self._driver_copy(inputs, self.image_embedder_factory)
             return self.image_embedder_factory(self.options)
         except ModelLoadError as error:
             if self.options.image_embedder_required:

@@ -227,7 +227,7 @@ def test_the_drivers_copy_plans_without_weights_and_loads_them_on_first_use(tiny
         loads.append("weights")
         return load_captioner(IndexOptions(model=str(tiny_model), device="cpu", speed="fast"))
 
-    copy = DriverCopy(caption_inputs(str(tiny_model), Settings.resolve()), load)
+    copy = DriverCopy(caption_inputs(str(tiny_model), Settings.resolve())[0], load)
     real = load_captioner(IndexOptions(model=str(tiny_model), device="cpu", speed="fast"))
     assert (copy.input_side, copy.pixel_spec, copy.model_id) == (real.input_side, real.pixel_spec, real.model_id)
     assert loads == []
@@ -237,7 +237,7 @@ def test_the_drivers_copy_plans_without_weights_and_loads_them_on_first_use(tiny
     assert loads == ["weights"]
 
 
-def test_cpu_actors_get_the_cpu_default_whatever_the_driver_has(photo_tree, tmp_path, tiny_model, monkeypatch):
+def test_cpu_actors_get_the_cpu_default(photo_tree, tmp_path, tiny_model, monkeypatch):
     from indexer.models.int8 import kernels_here
 
     _, handed = plan_a_ray_run(tmp_path, photo_tree["root"], tiny_model, monkeypatch, {"CPU": 8.0})

@@ -252,8 +252,6 @@ def _processors(model_id: str, location: tuple[str, bool]) -> _Processors:
             processor = AutoProcessor.from_pretrained(path, local_files_only=local_only)
             image_processor = getattr(processor, "image_processor", processor)
             tokenizer = getattr(processor, "tokenizer", processor)
-    except ModelLoadError:
-        raise
     except (OSError, ValueError, KeyError, TypeError, ImportError, AttributeError) as error:
         raise _load_error(model_id, error) from None
     family = family_of(config.model_type, bool(getattr(processor, "chat_template", None)))
@@ -263,10 +261,12 @@ def _processors(model_id: str, location: tuple[str, bool]) -> _Processors:
     return _Processors(processor, image_processor, tokenizer, family, inputs)
 
 
-def caption_inputs(model_id: str, settings: Settings) -> ModelInputs:
-    """What a run's plan needs of a captioner, read from its config and processor without loading its weights."""
+def caption_inputs(model_id: str, settings: Settings) -> tuple[ModelInputs, Family]:
+    """What a run's plan needs of a captioner (its inputs, and its family for the default speed), read from its
+    config and processor without loading its weights."""
     _quiet_libraries()
-    return _processors(model_id, model_location(model_id, settings)).inputs
+    parts = _processors(model_id, model_location(model_id, settings))
+    return parts.inputs, parts.family
 
 
 def _load_error(model_id: str, error: Exception) -> ModelLoadError:
