@@ -56,8 +56,8 @@ class Feeder:
     (`in_flight`): the read tasks would otherwise take every row of the run at once into Ray's object store,
     about 200 bytes a photo. So the catalog is read only as fast as photos come back."""
 
-    def __init__(self, pending: Iterable[PendingFile], chunk: int, in_flight: int) -> None:
-        self.queue = Queue(maxsize=QUEUED_CHUNKS, actor_options={"num_cpus": 0})
+    def __init__(self, pending: Iterable[PendingFile], chunk: int, in_flight: int, queue: Any = None) -> None:
+        self.queue = queue if queue is not None else Queue(maxsize=QUEUED_CHUNKS, actor_options={"num_cpus": 0})
         self.pending, self.chunk, self.in_flight = pending, chunk, in_flight
         self.handed = self.back = 0
         self.progress = threading.Condition()

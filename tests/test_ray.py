@@ -4,8 +4,11 @@ mid-run loses only what it had not committed. One Ray instance for the module (i
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import signal
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -247,3 +250,65 @@ def test_cpu_actors_get_the_cpu_default(photo_tree, tmp_path, tiny_model, monkey
 def test_int8_asked_of_a_gpu_cluster_is_refused_before_any_actor(photo_tree, tmp_path, tiny_model, monkeypatch):
     with pytest.raises(CaptionaryError, match="runs on a CPU only"):
         plan_a_ray_run(tmp_path, photo_tree["root"], tiny_model, monkeypatch, {"CPU": 32.0, "GPU": 4.0}, speed="int8")
+
+
+class LocalQueue(queue.Queue):
+    """Stands in for Ray's queue, which has the same put and get, and a shutdown."""
+
+    def shutdown(self, force: bool = False) -> None:
+        pass
+
+
+def rows(count: int) -> list:
+    from db.records import PendingFile
+
+    return [PendingFile(i, f"/photos/{i}.jpg", "/photos", 1, 1) for i in range(count)]
+
+
+def queued_rows(chunks: LocalQueue, wanted: int, seconds: float = 5.0) -> list:
+    taken: list = []
+    deadline = time.monotonic() + seconds
+    while len(taken) < wanted and time.monotonic() < deadline:
+        with contextlib.suppress(queue.Empty):
+            taken.extend(chunks.get(timeout=0.05) or [])
+    return taken
+
+
+def test_the_feeder_hands_rows_only_as_fast_as_they_come_back():
+    from indexer.ray_source import Feeder
+
+    chunks = LocalQueue()
+    feeder = Feeder(rows(10), chunk=2, in_flight=4, queue=chunks)
+    assert len(queued_rows(chunks, 4)) == 4
+    assert queued_rows(chunks, 1, seconds=0.5) == []  # 4 out, none back: it waits
+    feeder.returned(2)
+    assert len(queued_rows(chunks, 2)) == 2
+    feeder.close()
+
+
+def test_a_chunk_that_never_comes_back_holds_the_feeder_only_for_a_while(monkeypatch):
+    import indexer.ray_source as ray_source
+
+    monkeypatch.setattr(ray_source, "STALL_SECONDS", 0.3)
+    monkeypatch.setattr(ray_source, "WAIT_SECONDS", 0.05)
+    chunks = LocalQueue()
+    feeder = ray_source.Feeder(rows(6), chunk=2, in_flight=2, queue=chunks)
+    # lost with a read task's node, nothing comes back; every row still goes out, then the end marks
+    assert len(queued_rows(chunks, 6)) == 6
+    assert chunks.get(timeout=1) is None
+    feeder.close()
+
+
+def test_a_failure_reading_the_catalog_ends_the_rows_and_is_raised_at_the_end():
+    from indexer.ray_source import Feeder
+
+    def pending():
+        yield from rows(3)
+        raise OSError("the catalog went away")
+
+    chunks = LocalQueue()
+    feeder = Feeder(pending(), chunk=2, in_flight=100, queue=chunks)
+    assert len(queued_rows(chunks, 2)) == 2
+    assert chunks.get(timeout=1) is None  # the half chunk is not sent (its rows stay queued); every read task ends
+    with pytest.raises(OSError, match="went away"):
+        feeder.close()
