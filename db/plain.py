@@ -51,7 +51,9 @@ def understand(
     kept, readings = _Reader(tokens, vocabulary, today, literal, language).read()
     if not readings:
         return Understood(text)
-    kept = [token for token in kept if not (_word(token) in language.fillers and not vocabulary.holds(_word(token)))]
+    # Fillers go even where the library holds them: "photo" is in the file names and folders of most libraries
+    # ("Photos/", "photo 1.jpg"), and as a required word it left "photos from kyoto" with nothing.
+    kept = [token for token in kept if _word(token) not in language.fillers]
     return Understood(" ".join(kept), tuple(readings))
 
 

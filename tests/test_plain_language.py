@@ -32,6 +32,7 @@ PHOTOS = {
     "july_2019": ("family/garden.jpg", GREEN, "2019:07:02 15:00:00", None, [], None),
     "scan": ("scans/scan_2019.jpg", RED, "2016:04:01 10:00:00", None, [], None),  # its name holds 2019
     "poster": ("scans/sydney_poster.jpg", GREEN, "2017:01:01 10:00:00", None, [], None),  # its name holds sydney
+    "photo_1": ("scans/photo 1.jpg", RED, "2016:04:02 10:00:00", None, [], None),  # its name holds a filler word
 }
 
 
@@ -71,6 +72,8 @@ def found(store, query, **options):
         ("beach last summer", {"beach_2020"}),
         ("sydney in july", {"grandma_sydney_2019", "sydney_2020"}),
         ("photos of grandma from 2018", {"grandma_paris_2018"}),
+        ("photos from paris", {"grandma_paris_2018", "paris_2018"}),  # "photo" in a file name is no reason to keep it
+        ("pictures taken in 2020", {"sydney_2020", "beach_2020"}),
         ("grandma in paris", {"grandma_paris_2018"}),
         (
             "2018 to 2019",
