@@ -58,14 +58,14 @@ class Settings:
         environ: Mapping[str, str] | None = None,
     ) -> Settings:
         env = os.environ if environ is None else environ
-        named_model = model or env.get("CAPTIONARY_MODEL") or None
+        named_model = _local(model or env.get("CAPTIONARY_MODEL"))
         chosen_dir = data_dir or env.get("CAPTIONARY_DATA_DIR")
-        named_image = image_embedder or env.get("CAPTIONARY_IMAGE_EMBEDDER") or None
+        named_image = _local(image_embedder or env.get("CAPTIONARY_IMAGE_EMBEDDER"))
         chosen_image = named_image or DEFAULT_IMAGE_EMBEDDER
         return cls(
             data_dir=data_dir_path(chosen_dir),
             model=named_model or DEFAULT_MODEL,
-            embedder=embedder or env.get("CAPTIONARY_EMBEDDER") or DEFAULT_EMBEDDER,
+            embedder=_local(embedder or env.get("CAPTIONARY_EMBEDDER")) or DEFAULT_EMBEDDER,
             model_named=named_model is not None,
             image_embedder=None if chosen_image.lower() == NO_IMAGE_EMBEDDER else chosen_image,
             image_embedder_named=named_image is not None,
@@ -73,3 +73,12 @@ class Settings:
             hub_offline=env.get("HF_HUB_OFFLINE", "").lower() in _TRUE,
             hub_endpoint=env.get("HF_ENDPOINT") or DEFAULT_HUB,
         )
+
+
+def _local(name: str | None) -> str | None:
+    """A model folder on disk as an absolute path, a Hub id as given. The library records a caption's model by
+    this name, so `./models/mine` typed in two working directories must not read as two models."""
+    if not name:
+        return None
+    folder = Path(name).expanduser()
+    return str(folder.resolve()) if folder.is_dir() else name

@@ -171,6 +171,17 @@ def test_settings_take_the_flag_then_the_environment_then_the_default(tmp_path):
     assert (flags.model, flags.data_dir, flags.embedder) == ("explicit", tmp_path / "flag", "mine")
 
 
+def test_a_model_folder_is_named_by_its_absolute_path_wherever_it_was_typed(tmp_path, monkeypatch):
+    (tmp_path / "models" / "mine").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    typed_here = Settings.resolve(model="./models/mine", image_embedder="models/mine", environ={})
+    monkeypatch.chdir(tmp_path / "models")
+    typed_there = Settings.resolve(environ={"CAPTIONARY_MODEL": "mine"})
+    assert typed_here.model == typed_there.model == str(tmp_path / "models" / "mine")
+    assert typed_here.image_embedder == str(tmp_path / "models" / "mine")
+    assert Settings.resolve(model="org/not-a-folder", environ={}).model == "org/not-a-folder"  # a Hub id as given
+
+
 SEARCH_IN_A_FRESH_PROCESS = """
 import json, sys
 from click.testing import CliRunner
