@@ -174,7 +174,10 @@ def query_ui(store: Store) -> tuple[str, str]:
     mode = "auto"  # without caption embeddings: keyword search, with plain words read as times, places, people
     if store.has_embeddings():
         modes = ["hybrid", "keyword", "semantic"] + (["visual"] if store.embedders.has_image_embeddings() else [])
-        mode = st.segmented_control("Match", modes, default="hybrid", key="mode", help=MODE_HELP) or "hybrid"
+        # The default through the state, not `default=`: the state is re-assigned every run (SEARCH_STATE), and a
+        # widget given both logs a warning with a stack on the server's stderr.
+        st.session_state.setdefault("mode", "hybrid")
+        mode = st.segmented_control("Match", modes, key="mode", help=MODE_HELP) or "hybrid"
     return query, mode
 
 

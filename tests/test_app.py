@@ -242,6 +242,19 @@ def test_match_mode_toggle_with_embeddings(photo_tree, data_dir, monkeypatch):
     assert shown_names(app) == [] and "No photos match" in app.info[0].value
 
 
+def test_searching_logs_no_warning_about_widget_state(photo_tree, data_dir, monkeypatch, caplog):
+    with Store.open(data_dir) as store:
+        from indexer.models.search_encoders import enable_embeddings
+
+        enable_embeddings(store)
+        index_with(store, [photo_tree["root"]], FakeCaptioner(), embeddings=True)
+    with caplog.at_level("WARNING", logger="streamlit"):
+        app = search(start_app(data_dir, monkeypatch), "car")
+        search(app, "dog")
+    assert app.segmented_control(key="mode").value == "hybrid"
+    assert not [record.getMessage() for record in caplog.records if "Session State" in record.getMessage()]
+
+
 def test_caption_tab_uses_the_model_that_captioned_the_library(photo_tree, data_dir, monkeypatch):
     from db.errors import ModelLoadError
     from indexer.models import captioner
