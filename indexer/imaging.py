@@ -7,6 +7,7 @@ import io
 import math
 import os
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 from db.formats import is_raw
 from db.records import PhotoFacts
 from indexer.jxl import PLUGIN_MISSING, is_jxl, jxl_readable, jxl_size
+from indexer.png_text import too_much_text, without_compressed_text
 from indexer.raw import RawReadError, raw_preview
 
 try:  # iPhone photos are HEIC; pillow-heif teaches Pillow to read them.
@@ -28,8 +30,16 @@ try:  # iPhone photos are HEIC; pillow-heif teaches Pillow to read them.
 except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
     pass
 
-# Photos larger than this are refused as "absurd" even below Pillow's bomb limit in one dimension.
+# Photos larger than this are refused as "absurd" even below the pixel limit in one dimension.
 MAX_SIDE = 65_000
+# Pixels a photo may have. Pillow's default (89.5 MP) refused a Fujifilm GFX100's or Hasselblad X2D's 102 MP and a
+# Phase One's 150 MP; 250 MP takes them and most stitched panoramas, while a 20000x20000 bomb (400 MP, 1.2 GB as
+# RGB in every reader) is still refused before it is decoded. A JPEG is decoded at a reduced size anyway.
+MAX_PIXELS = 250_000_000
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# Pillow's warnings (corrupt EXIF in a TIFF, a photo near the pixel limit) go to stderr with a source line, between
+# the run's own lines; a photo it cannot read gets its one-line reason, and one it can needs no warning.
+warnings.filterwarnings("ignore", module=r"PIL\.")
 THUMBNAIL_SIDE = 320
 THUMBNAIL_QUALITY = 82
 # Sides further apart than this (a 1x60000 strip) are evened out before a model sees the picture: processors
@@ -198,7 +208,13 @@ def open_photo(source: str | Path | bytes | BinaryIO, min_side: int = 0, name: s
                 _check_jxl(handle)
         else:
             _check_jxl(stream)
-        image, width, height, image_format = _decode(stream, min_side)
+        try:
+            image, width, height, image_format = _decode(stream, min_side)
+        except ValueError as error:
+            if not too_much_text(error):
+                raise
+            # The picture is fine; only its text is too large to unpack (the metadata reader reports that).
+            image, width, height, image_format = _decode(without_compressed_text(stream), min_side)
     except ImageReadError:
         raise
     except Image.DecompressionBombError:

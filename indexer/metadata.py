@@ -23,6 +23,7 @@ from indexer.dates import iptc_date
 from indexer.exif import ExifFacts, plausible_position, read_exif, read_exif_tags
 from indexer.imaging import ImageReadError, open_regular
 from indexer.jxl import is_jxl, read_boxes
+from indexer.png_text import too_much_text, without_compressed_text
 from indexer.raw import raw_exif, raw_xmp
 from indexer.xmp import MAX_TEXT, MAX_VALUES, XmpError, XmpValues, parse_xmp
 
@@ -92,17 +93,28 @@ def _embedded(source: bytes | BinaryIO, problems: list[str], path: str) -> tuple
         if is_raw(path) or is_jxl(stream.read(16)):
             return _structured(stream, path, problems)
         stream.seek(0)
-        with Image.open(stream) as image:
-            exif = read_exif(image)
-            layers.append(_iptc(image))
-            packet = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")  # PNG iTXt
-            _add_xmp(layers, packet, problems)
+        try:
+            exif = _from_image(stream, layers, problems)
+        except ValueError as error:
+            if not too_much_text(error):
+                raise
+            problems.append(f"embedded text over {MAX_XMP_BYTES >> 20} MB unpacked: not read")
+            layers = []
+            exif = _from_image(without_compressed_text(stream), layers, problems)
     except Exception:  # not an image, or broken beyond its header: the decode says why
         return layers, exif
     finally:
         if not isinstance(source, bytes):
             source.seek(0)
     return layers, exif
+
+
+def _from_image(stream: BinaryIO, layers: list[XmpValues], problems: list[str]) -> ExifFacts:
+    with Image.open(stream) as image:
+        layers.append(_iptc(image))
+        packet = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")  # PNG iTXt
+        _add_xmp(layers, packet, problems)
+        return read_exif(image)
 
 
 def _structured(stream: BinaryIO, path: str, problems: list[str]) -> tuple[list[XmpValues], ExifFacts]:

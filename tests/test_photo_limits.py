@@ -1,0 +1,62 @@
+"""Real photos at the edges: a 102-megapixel camera's frames, a PNG whose metadata text Photoshop bloated past
+what Pillow unpacks, and Pillow's own warnings, which must not reach the terminal between the run's lines."""
+
+import io
+import subprocess
+import sys
+import zlib
+
+from PIL import Image, PngImagePlugin
+
+from db.store import Store
+from indexer.imaging import open_photo
+from tests.conftest import FakeCaptioner
+from tests.helpers import index_with
+from tests.metadata_photos import xmp_packet
+
+
+def test_a_102_megapixel_photo_is_read_and_a_400_megapixel_bomb_is_not(tmp_path):
+    frame = io.BytesIO()
+    Image.new("L", (11648, 8736), 128).save(frame, "JPEG")  # a Fujifilm GFX100's frame, over Pillow's 89.5 MP
+    decoded = open_photo(frame.getvalue(), min_side=224)
+    assert (decoded.info.width, decoded.info.height) == (11648, 8736)
+    assert max(decoded.image.size) <= 11648 // 4  # decoded at a reduced size all the same
+
+
+def _png_with_text(path, keyword: str, padding: int, compressed: bool = True, ztxt: bytes | None = None):
+    packet = xmp_packet(subjects=[keyword]).replace(b"</x:xmpmeta>", b" " * padding + b"</x:xmpmeta>")
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", packet.decode(), zip=compressed)
+    if ztxt is not None:
+        info.add_text("Comment", ztxt.decode(), zip=True)
+    Image.new("RGB", (64, 48), (200, 40, 40)).save(path, "PNG", pnginfo=info)
+    return path
+
+
+def test_a_png_with_bloated_compressed_metadata_is_still_indexed(tmp_path, data_dir):
+    root = tmp_path / "photos"
+    root.mkdir()
+    large = _png_with_text(root / "large_xmp.png", "sunsetkw", 1_500_000)  # over Pillow's 1 MB, under our 2 MB
+    too_large = _png_with_text(root / "too_large_xmp.png", "lostkw", 3_000_000)
+    bomb = _png_with_text(root / "comment_bomb.png", "bombkw", 0, ztxt=b"0" * (50 << 20))
+    assert len(zlib.compress(b"0" * (50 << 20))) < 100_000  # small on disk
+    with Store.open(data_dir) as store:
+        report = index_with(store, [root], FakeCaptioner())
+        problems = dict(store.metadata_problems())
+        records = {path: store.image_by_path(path) for path in (large, too_large, bomb)}
+    assert (report.captioned, report.failed) == (3, 0)  # every photo captioned
+    assert records[large].file_tags == ["sunsetkw"] and str(large) not in problems
+    for path in (too_large, bomb):
+        assert "embedded text over 2 MB unpacked: not read" in problems[str(path)]
+
+
+def test_pillow_warnings_stay_off_the_terminal(tmp_path):
+    corrupt = tmp_path / "corrupt.tif"
+    corrupt.write_bytes(b"II*\x00\x08\x00\x00\x00\x05\x00")  # Pillow warns "Corrupt EXIF data" on stderr
+    script = (
+        "import sys\nfrom indexer.imaging import ImageReadError, open_photo\n"
+        "try:\n    open_photo(sys.argv[1])\nexcept ImageReadError as error:\n    print(error)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, str(corrupt)], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "not an image (unrecognised format)"
+    assert result.stderr == ""
