@@ -31,6 +31,10 @@ INDEXED_EXTENSIONS = frozenset(FORMAT_NAMES)
 
 VIDEO = "video"
 NOT_A_PHOTO = "not a photo type"
+LINK_NOT_FOLLOWED = "link, not followed"  # index --follow-symlinks reads through it
+BROKEN_LINK = "broken link"
+NOT_A_FILE = "not a regular file"  # a FIFO, socket or device where a file was expected
+UNREADABLE = "could not read"  # a folder or entry the scan could not stat or list; the reason follows
 VIDEO_EXTENSIONS = frozenset(
     {"mov", "mp4", "m4v", "avi", "mkv", "mts", "m2ts", "3gp", "wmv", "webm", "mpg", "mpeg", "flv", "lrv", "insv"}
 )

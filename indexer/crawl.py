@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from db.formats import INDEXED_EXTENSIONS, extension
+from db.formats import BROKEN_LINK, INDEXED_EXTENSIONS, LINK_NOT_FOLLOWED, NOT_A_FILE, extension, skipped_kind
 from db.sidecars import sidecar_signature
 
 IMAGE_EXTENSIONS = INDEXED_EXTENSIONS
@@ -112,15 +112,16 @@ def crawl(
     follow_symlinks: bool = False,
     on_error: Callable[[str, OSError], None] | None = None,
     skip: Sequence[str | Path] = (),
-    on_skipped: Callable[[str], None] | None = None,
+    on_skipped: Callable[[str, str], None] | None = None,
 ) -> Iterator[tuple[str, list[FileRecord]]]:
     """Yield (folder, image records) for every folder under root, depth first, sorted by name.
 
     Hidden files and folders are skipped, and so are the folders in `skip` (captionary's own data dir:
     inside a photo root its thumbnails would be indexed, and grow, on every run). Symlinks are not
     followed unless asked; when they are, a folder already visited (by real path) is not entered again,
-    so link loops end. Every other regular file that is neither a photo nor a sidecar nor excluded goes
-    to `on_skipped`, so nothing in the folders is left out in silence.
+    so link loops end. Everything else that is neither a photo nor a sidecar nor excluded goes to
+    `on_skipped` with its kind (a video, a link not followed, a FIFO...), so nothing in the folders is left
+    out in silence.
     """
     visited = _identities(skip)
     stack = [root]
@@ -144,22 +145,25 @@ def crawl(
             if entry.name.startswith("."):
                 continue
             try:
-                if entry.is_symlink() and not follow_symlinks:
+                if not _is_sidecar_name(entry.name) and is_excluded(entry.path, root, excludes):
                     continue
-                if entry.is_dir(follow_symlinks=follow_symlinks):
-                    if not is_excluded(entry.path, root, excludes):
-                        subfolders.append(entry.path)
-                elif is_image_name(entry.name) and entry.is_file(follow_symlinks=follow_symlinks):
-                    if is_excluded(entry.path, root, excludes):
-                        continue
+                if entry.is_symlink() and not follow_symlinks:
+                    if on_skipped and not _is_sidecar_name(entry.name):
+                        on_skipped(entry.path, LINK_NOT_FOLLOWED)
+                elif entry.is_dir(follow_symlinks=follow_symlinks):
+                    subfolders.append(entry.path)
+                elif not entry.is_file(follow_symlinks=follow_symlinks):
+                    if on_skipped:
+                        broken = entry.is_symlink() and not os.path.exists(entry.path)
+                        on_skipped(entry.path, BROKEN_LINK if broken else NOT_A_FILE)
+                elif is_image_name(entry.name):
                     stat = entry.stat(follow_symlinks=follow_symlinks)
                     records.append(FileRecord(entry.path, root, stat.st_size, stat.st_mtime_ns))
-                elif _is_sidecar_name(entry.name) and entry.is_file(follow_symlinks=follow_symlinks):
+                elif _is_sidecar_name(entry.name):
                     stat = entry.stat(follow_symlinks=follow_symlinks)
                     sidecars.setdefault(entry.name.lower(), (entry.name, stat.st_size, stat.st_mtime_ns))
-                elif on_skipped and entry.is_file(follow_symlinks=follow_symlinks):
-                    if not is_excluded(entry.path, root, excludes):
-                        on_skipped(entry.path)
+                elif on_skipped:
+                    on_skipped(entry.path, skipped_kind(entry.path))
             except OSError as error:
                 if on_error:
                     on_error(entry.path, error)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from filelock import FileLock, Timeout
 
 from db.errors import CaptionaryError, IndexLockedError, ModelLoadError
-from db.formats import skipped_kind
+from db.formats import UNREADABLE
 from db.store import Store
 from indexer.background_sync import FULLTEXT_SYNC_SECONDS, BackgroundSync
 from indexer.crawl import crawl, is_excluded_below, normalize_root
@@ -131,8 +131,11 @@ class Indexer:
         skipped: list[tuple[str, str]] = []  # (path, kind): found, not read, said so (db/formats.py)
 
         def remember_error(path: str, error: OSError) -> None:
-            if os.path.isdir(path) or path not in unreadable:
+            if path not in unreadable:
                 unreadable.append(path)
+                reason = f"{UNREADABLE}: {error.strerror or error}"
+                skipped.append((path, reason))  # stats lists it with the others not read
+                self.report.unreadable_folders.append((path, reason))
 
         with self.catalog.scanning(root, run_id) as scan:
             for folder, records in crawl(
@@ -141,12 +144,11 @@ class Indexer:
                 self.options.follow_symlinks,
                 remember_error,
                 skip=[self.store.data_dir],
-                on_skipped=lambda path: skipped.append((path, skipped_kind(path))),
+                on_skipped=lambda path, kind: skipped.append((path, kind)),
             ):
                 self.report.unchanged += scan.folder(folder, [(r.path, r.size, r.mtime_ns, r.sidecars) for r in records])
                 self.progress.scanned(len(records))
             self.report.add_standing_failures(scan.standing_failures)
-        self.report.unreadable_folders.extend(unreadable)
         self.catalog.record_skipped(root, skipped)
         self.report.skipped.extend(skipped)
         self._sweep(root, run_id, unreadable)

@@ -77,7 +77,7 @@ class IndexReport:
     image_embedded: int = 0
     image_seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)  # one line each, said before the summary
-    unreadable_folders: list[str] = field(default_factory=list)
+    unreadable_folders: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): kept, not removed
     held_back: list[tuple[str, int, int]] = field(default_factory=list)  # (root, gone, known): not removed
     failures: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): standing ones, then this run's
     standing_failed: int = 0  # of `failed`: files that failed before and are unchanged (not read again)

@@ -2,6 +2,7 @@
 beside its JPEG as a pair), formats counted and filtered by name, and no file skipped in silence."""
 
 import json
+import os
 import sys
 from datetime import datetime
 
@@ -182,6 +183,47 @@ def test_the_summary_names_the_files_it_skipped_by_kind(tmp_path, data_dir):
         report = index_with(store, [root], FakeCaptioner(), excludes=["*.txt"])
     assert "; 3 skipped: 1 .mov (video), 1 .mp4 (video), 1 .psd (not a photo type)" in report.summary()
     assert sorted(kind for _, kind in report.skipped) == ["not a photo type", "video", "video"]
+
+
+def test_links_fifos_and_broken_links_are_named_not_passed_over(tmp_path, data_dir):
+    root = tmp_path / "photos"
+    save_jpeg(photo(colour=RED), root / "photo.jpg")
+    outside = save_jpeg(photo(colour=RED), tmp_path / "elsewhere" / "outside.jpg")
+    (root / "linked.jpg").symlink_to(outside)
+    (root / "linked folder").symlink_to(outside.parent)
+    (root / "dangling.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    os.mkfifo(root / "pipe.jpg")
+    with Store.open(data_dir) as store:
+        report = index_with(store, [root], FakeCaptioner())
+        assert dict(report.skipped) == {
+            str(root / "linked.jpg"): "link, not followed",
+            str(root / "linked folder"): "link, not followed",
+            str(root / "dangling.jpg"): "link, not followed",
+            str(root / "pipe.jpg"): "not a regular file",
+        }
+        assert "4 skipped: 2 .jpg (link, not followed), 1 .jpg (not a regular file), 1 no extension (link" in report.summary()
+        followed = index_with(store, [root], FakeCaptioner(), follow_symlinks=True)
+        assert dict(followed.skipped) == {str(root / "dangling.jpg"): "broken link", str(root / "pipe.jpg"): "not a regular file"}
+        assert store.stats()["skipped"] == 2
+
+
+def test_a_folder_that_cannot_be_listed_is_named_with_its_reason(tmp_path, data_dir, monkeypatch):
+    root = tmp_path / "photos"
+    save_jpeg(photo(colour=RED), root / "photo.jpg")
+    locked = root / "locked"
+    save_jpeg(photo(colour=RED), locked / "inside.jpg")
+    real_scandir = os.scandir
+
+    def scandir(path):  # root reads anything: the refusal is simulated
+        if str(path) == str(locked):
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with Store.open(data_dir) as store:
+        report = index_with(store, [root], FakeCaptioner())
+        assert report.unreadable_folders == [(str(locked), "could not read: Permission denied")]
+        assert store.stats()["skipped_files"] == [{"path": str(locked), "kind": "could not read: Permission denied"}]
 
 
 def test_skipped_files_are_listed_by_index_and_stats(tmp_path, data_dir, monkeypatch):

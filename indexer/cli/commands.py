@@ -106,7 +106,11 @@ def cli() -> None:
     metavar="GLOB",
     help="Skip paths matching GLOB (name, path under the root, or absolute path); repeatable.",
 )
-@click.option("--follow-symlinks", is_flag=True, help="Follow symbolic links (loops are detected).")
+@click.option(
+    "--follow-symlinks",
+    is_flag=True,
+    help="Follow symbolic links, also to files and folders outside the roots (loops are detected).",
+)
 @click.option(
     "--recaption",
     is_flag=True,
@@ -168,8 +172,8 @@ def index(roots, data_dir, model, embedder, image_embedder, no_thumbnails, no_em
 def _print_index_report(report, verbose: bool) -> None:
     for warning in report.warnings:
         click.echo(f"warning: {shown(warning, err=True)}", err=True)
-    for folder in report.unreadable_folders:
-        click.echo(f"warning: could not read {shown(folder, err=True)}", err=True)
+    for folder, reason in report.unreadable_folders:
+        click.echo(f"warning: {shown(folder, err=True)}: {reason}", err=True)
     for root, gone, known in report.held_back:
         click.echo(
             f"warning: {gone} of {known} photos under {shown(root, err=True)} are gone (an unmounted disk?); none were "
