@@ -67,6 +67,9 @@ def _set_sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+CHOOSE_ANOTHER = "choose another with --data-dir or CAPTIONARY_DATA_DIR"
+
+
 def _set_read_only_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA query_only=ON")
@@ -80,8 +83,8 @@ def _reset_busy_timeout(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def open_engine(data_dir: Path, create: bool, read_only_reason: str | None = None) -> tuple[Engine, bool]:
-    """The catalog's engine and whether it is read-only; refuses a missing (unless `create`) or empty file.
+def open_engine(data_dir: Path, create: bool, read_only_reason: str | None = None) -> tuple[Engine, str | None]:
+    """The catalog's engine and why it is read-only (None: it is not); refuses a missing (unless `create`) or empty file.
 
     read_only_reason: open it read-only, though the folder could be written (the disk is full)."""
     db_path = data_dir / DB_NAME
@@ -91,7 +94,13 @@ def open_engine(data_dir: Path, create: bool, read_only_reason: str | None = Non
         raise DamagedCatalogError(
             f"The catalog at {db_path} is empty (0 bytes): restore it from a backup, or delete it to start a new library"
         )
-    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CaptionaryError(f"Cannot create the library folder {data_dir} ({error.strerror}): {CHOOSE_ANOTHER}") from None
+    if not db_path.exists() and not os.access(data_dir, os.W_OK):
+        # SQLite would say "unable to open database file", which read as a damaged catalog.
+        raise CaptionaryError(f"The library folder {data_dir} cannot be written (read-only?): {CHOOSE_ANOTHER}")
     # A backup or a NAS share may be read-only: search and stats still work, without writing anything.
     if read_only_reason is None and db_path.exists() and not (os.access(data_dir, os.W_OK) and os.access(db_path, os.W_OK)):
         read_only_reason = "its folder is read-only (a backup, a read-only share?); copy it somewhere writable to change it"
@@ -103,7 +112,7 @@ def open_engine(data_dir: Path, create: bool, read_only_reason: str | None = Non
         event.listen(engine, "connect", _set_sqlite_pragmas)
         event.listen(engine, "checkin", _reset_busy_timeout)
     event.listen(engine, "handle_error", partial(_name_the_problem, db_path, read_only_reason))
-    return engine, read_only_reason is not None
+    return engine, read_only_reason
 
 
 @contextmanager

@@ -62,12 +62,15 @@ class Store:
     # Called at each named moment of a write; the crash tests replace it to kill the process there.
     checkpoint: Callable[[str], None] = staticmethod(no_checkpoint)
 
-    def __init__(self, data_dir: Path, engine: Engine, read_only: bool = False) -> None:
+    def __init__(self, data_dir: Path, engine: Engine, read_only_reason: str | None = None) -> None:
         self.data_dir = data_dir
         self.engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
         self.fulltext = FulltextIndex(data_dir / FULLTEXT_DIR)
-        self.read_only = read_only  # opened from a folder it cannot write: reads only, no full-text repair
+        # Opened from a folder it cannot write, or with the disk full: reads only, no full-text repair.
+        self.read_only_reason = read_only_reason
+        self.read_only = read_only_reason is not None
+        read_only = self.read_only
         # The jobs, each handed what it uses; a checkpoint is looked up when reached (the crash tests set it late).
         checkpoint = self._reached
         self.catalog = Catalog(self.sessions, engine, self.thumbnail_dir, checkpoint)
@@ -93,10 +96,10 @@ class Store:
 
     @classmethod
     def _open(cls, data_dir: Path, create: bool, read_only_reason: str | None = None) -> Store:
-        engine, read_only = open_engine(data_dir, create, read_only_reason)
-        store = cls(data_dir, engine, read_only)
+        engine, read_only_reason = open_engine(data_dir, create, read_only_reason)
+        store = cls(data_dir, engine, read_only_reason)
         try:
-            migrate(store.sessions, data_dir, read_only)
+            migrate(store.sessions, data_dir, store.read_only)
         except DatabaseError as error:
             store.close()
             if "locked" in str(error) or "busy" in str(error):

@@ -489,6 +489,37 @@ def test_a_read_only_catalog_can_still_be_searched(store, photo_tree, data_dir):
         subprocess.run(["chattr", "-R", "-i", str(data_dir)], check=True)
 
 
+def _folder_not_writable(monkeypatch, folder):
+    import db.schema
+
+    real_access = os.access
+    monkeypatch.setattr(
+        db.schema.os,
+        "access",
+        lambda path, mode: False if mode == os.W_OK and str(path).startswith(str(folder)) else real_access(path, mode),
+    )
+
+
+def test_a_library_folder_that_cannot_be_written_is_named_not_called_damaged(photo_tree, tmp_path, monkeypatch):
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    _folder_not_writable(monkeypatch, folder)  # root writes anything: os.access answers as for a person
+    result = CliRunner().invoke(cli, ["index", str(photo_tree["root"]), "--data-dir", str(folder), "--model", "m"])
+    assert result.exit_code == 1 and "damaged" not in result.output
+    assert f"The library folder {folder} cannot be written (read-only?): choose another with --data-dir" in result.output
+
+
+def test_a_read_only_library_refuses_an_index_run_with_its_reason_and_is_still_searched(store, photo_tree, data_dir, monkeypatch):
+    store.close()
+    _folder_not_writable(monkeypatch, data_dir)
+    runner = CliRunner()
+    indexed = runner.invoke(cli, ["index", str(photo_tree["root"]), "--data-dir", str(data_dir), "--model", "m"])
+    assert indexed.exit_code == 1 and "Permission" not in indexed.output, indexed.output
+    assert "can be searched but not changed: its folder is read-only" in indexed.output
+    searched = runner.invoke(cli, ["search", "car", "--data-dir", str(data_dir), "--mode", "keyword"])
+    assert searched.exit_code == 0 and str(photo_tree["red"]) in searched.output
+
+
 def test_a_damaged_or_empty_catalog_says_so(tmp_path):
     runner = CliRunner()
     damaged = tmp_path / "damaged"
