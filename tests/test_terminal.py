@@ -93,3 +93,6 @@ def test_piped_output_keeps_the_data_and_a_csv_file_loses_only_c0_controls(hosti
     party = rows[str(hostile_library / "party.jpg")]
     assert party["title"] == f"[2JParty{CSI}" and party["place"] == "Zrich[2J"  # C1 is data; C0 is gone
     assert str(hostile_library / "]0;pwnedcar.jpg") in rows
+    # text keeps them too: click strips what looks like a colour code from what is not a terminal
+    text = run_commands([["stats", *library]], False)
+    assert str(hostile_library / f"{CLEAR}broken.jpg") in text

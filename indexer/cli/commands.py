@@ -71,7 +71,9 @@ class CaptionaryGroup(click.Group):
             raise click.ClickException(f"{type(error).__name__}: {message} (set CAPTIONARY_DEBUG=1 for a traceback)") from None
 
 
-@click.group(cls=CaptionaryGroup, context_settings={"help_option_names": ["-h", "--help"]})
+# color: click.echo would otherwise strip what looks like a colour code (ESC [ 2 J) from a piped line, and print a
+# file name that does not exist; captionary prints no colour, and escapes control characters on a terminal itself.
+@click.group(cls=CaptionaryGroup, context_settings={"help_option_names": ["-h", "--help"], "color": True})
 @click.version_option(package_name="captionary")
 def cli() -> None:
     """Caption a photo library with an image-to-text model and search it by what is in the photos."""
