@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from stat import S_ISLNK, S_ISREG
+from stat import S_ISDIR, S_ISLNK, S_ISREG
 from typing import BinaryIO
 
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
@@ -74,7 +74,7 @@ def open_regular(path: str, follow_symlinks: bool = False) -> Iterator[tuple[Bin
     try:
         stat = os.fstat(descriptor)
         if not S_ISREG(stat.st_mode):
-            raise ImageReadError("not a regular file")
+            raise ImageReadError("a folder, not a photo" if S_ISDIR(stat.st_mode) else "not a regular file")
         os.set_blocking(descriptor, True)
         handle = os.fdopen(descriptor, "rb")
     except BaseException:
@@ -91,6 +91,19 @@ def read_regular_photo(path: str, follow_symlinks: bool = False) -> Iterator[tup
         refuse_too_large(stat.st_size)
         content_hash, source = read_and_hash(handle, stat.st_size)
         yield stat, content_hash, source
+
+
+def read_named_photo(path: str) -> bytes:
+    """A photo named on the command line, read whole: a FIFO or device is refused, never waited on, and a link
+    is followed (the person named it)."""
+    try:
+        with open_regular(path, follow_symlinks=True) as (handle, stat):
+            refuse_too_large(stat.st_size)
+            return handle.read()
+    except FileNotFoundError:
+        raise ImageReadError("no such file") from None
+    except OSError as error:
+        raise ImageReadError(f"cannot read: {error.strerror or error}") from None
 
 
 def refuse_too_large(size: int) -> None:

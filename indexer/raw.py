@@ -60,7 +60,9 @@ def raw_preview(source: str | bytes | BinaryIO, name: str) -> RawPreview:
     except rawpy.LibRawFileUnsupportedError:
         raise RawReadError("not a RAW file LibRaw can read (unsupported camera, or not a RAW)") from None
     except (rawpy.LibRawError, OSError, ValueError) as error:
-        raise RawReadError(f"cannot read RAW: {str(error) or type(error).__name__}"[:200]) from None
+        reason = error.args[0] if error.args else ""
+        reason = reason.decode(errors="replace") if isinstance(reason, bytes) else str(error)  # LibRaw's are bytes
+        raise RawReadError(f"cannot read RAW: {reason or type(error).__name__}"[:200]) from None
     orientation = FLIP_TO_ORIENTATION.get(sizes.flip, 1)
     width, height = (sizes.height, sizes.width) if orientation in (6, 8) else (sizes.width, sizes.height)
     if thumb.format == rawpy.ThumbFormat.JPEG:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -11,7 +10,7 @@ import numpy as np
 
 from db.errors import CaptionaryError, NotIndexedError
 from db.store import Store
-from indexer.imaging import ImageReadError, open_photo
+from indexer.imaging import ImageReadError, open_photo, read_named_photo
 from indexer.models.captioner import CaptionModel
 from indexer.settings import batch_size_for
 
@@ -60,8 +59,8 @@ def caption_sources(
             data: bytes | str = source
             if isinstance(source, str) and is_url(source):
                 data = fetch(source)
-            elif isinstance(source, str) and not os.path.isfile(source):
-                raise ImageReadError("no such file")
+            elif isinstance(source, str):
+                data = read_named_photo(source)
             batch.append((position, open_photo(data, captioner.input_side, name=labels[position]).image))
         except ImageReadError as error:
             results[position] = CaptionResult(labels[position], error=str(error))
@@ -80,7 +79,7 @@ def embed_picture(store: Store, source: str) -> np.ndarray:
     if store.image_embedder_id is None:
         raise NotIndexedError("No image vectors in this library yet; run: captionary reembed --images")
     try:
-        data: bytes | str = fetch_url(source) if is_url(source) else source
+        data = fetch_url(source) if is_url(source) else read_named_photo(source)
         picture = open_photo(data, 0, name=source).image
     except ImageReadError as error:
         raise CaptionaryError(f"Cannot read {source}: {error}") from None

@@ -2,14 +2,17 @@
 what Pillow unpacks, and Pillow's own warnings, which must not reach the terminal between the run's lines."""
 
 import io
+import os
 import subprocess
 import sys
 import zlib
 
+import pytest
 from PIL import Image, PngImagePlugin
 
 from db.store import Store
 from indexer.imaging import open_photo
+from indexer.sources import caption_sources
 from tests.conftest import FakeCaptioner
 from tests.helpers import index_with
 from tests.metadata_photos import xmp_packet
@@ -60,3 +63,25 @@ def test_pillow_warnings_stay_off_the_terminal(tmp_path):
     result = subprocess.run([sys.executable, "-c", script, str(corrupt)], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "not an image (unrecognised format)"
     assert result.stderr == ""
+
+
+def test_a_file_named_on_the_command_line_that_is_no_photo_file_says_what_it_is(tmp_path):
+    fifo, folder, missing = tmp_path / "pipe.jpg", tmp_path / "folder.jpg", tmp_path / "missing.jpg"
+    os.mkfifo(fifo)  # opened without waiting for a writer, so this cannot hang
+    folder.mkdir()
+    results = caption_sources([str(fifo), str(folder), str(missing)], FakeCaptioner())
+    assert [result.error for result in results] == ["not a regular file", "a folder, not a photo", "no such file"]
+
+
+def test_libraw_s_reason_reads_as_text_not_as_bytes(monkeypatch):
+    import rawpy
+
+    from indexer.raw import RawReadError, raw_preview
+
+    def unreadable(source):
+        raise rawpy.LibRawIOError(b"Input/output error")  # what a truncated DNG gives
+
+    monkeypatch.setattr(rawpy, "imread", unreadable)
+    with pytest.raises(RawReadError) as raised:
+        raw_preview(b"II*\x00" + bytes(64), "cut.dng")
+    assert str(raised.value) == "cannot read RAW: Input/output error"
