@@ -3,12 +3,10 @@ meaning search and highlighting, and the bounds that keep a query cheap."""
 
 from __future__ import annotations
 
-import calendar
 import itertools
 import re
 from dataclasses import dataclass
 from dataclasses import field as default
-from datetime import date
 from functools import lru_cache
 
 from whoosh import query as wq
@@ -17,6 +15,7 @@ from whoosh.qparser import AndGroup, MultifieldParser, plugins
 
 from db.documents import CAPTION_PAIRS, DEFAULT_FIELDS, USER_FIELDS, make_schema, pair_analyzer, text_analyzer
 from db.errors import QueryError
+from db.query_dates import DatePlugin, is_day_range
 from db.types import Sort
 
 MAX_QUERY_LENGTH = 1000
@@ -46,7 +45,7 @@ _FIELD_SYNTAX = re.compile(r"(?<![\w])([A-Za-z_]\w*):")
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "REQUIRE"}
 
 
-# What a person may write before a colon: the indexed fields, and date: (taken out before parsing).
+# What a person may write before a colon: the indexed fields, and date: (db/query_dates.py).
 FIELD_LIST = ", ".join(field + ":" for field in (*USER_FIELDS, "date"))
 
 
@@ -66,7 +65,7 @@ def _validate(text: str) -> None:
     if depth != 0:
         raise QueryError("Unbalanced parenthesis in query: every ( needs a matching )")
     for field in _FIELD_SYNTAX.findall(outside_quotes):
-        if field.lower() not in USER_FIELDS:
+        if field.lower() not in (*USER_FIELDS, "date"):
             raise QueryError(f"Unknown field '{field}:' in query; use one of {FIELD_LIST} or put the text in quotes")
     words = outside_quotes.replace("(", " ").replace(")", " ").split()
     if words and (words[-1] in _OPERATORS or words[0] in _OPERATORS - {"NOT"}):
@@ -82,7 +81,8 @@ def _check_fields(query: wq.Query) -> None:
     """Every part of the parsed query reads a documented field, or one a plain word searches (the word pairs
     derived from captions, the keywords)."""
     fieldname = getattr(query, "fieldname", None)
-    if fieldname is not None and fieldname not in USER_FIELDS and fieldname not in DEFAULT_FIELDS:
+    known = fieldname in USER_FIELDS or fieldname in DEFAULT_FIELDS or is_day_range(query)
+    if fieldname is not None and not known:
         raise QueryError(f"Unknown field '{fieldname}:' in query; use one of {FIELD_LIST} or put the text in quotes")
     for child in query.children():
         _check_fields(child)
@@ -95,6 +95,8 @@ def make_parser(schema: Schema) -> MultifieldParser:
     parser.remove_plugin_class(plugins.RangePlugin)
     # `-red` means NOT red, as in every search engine people use (after `--` on the command line).
     parser.add_plugin(plugins.PlusMinusPlugin())
+    # A date term inside OR, NOT or a group stays in the text and is a range of days where it stands.
+    parser.add_plugin(DatePlugin())
     return parser
 
 
@@ -107,8 +109,10 @@ def parse_query(text: str, schema: Schema | None = None) -> wq.Query | None:
     try:
         parser = make_parser(schema or make_schema())
         query = parser.parse(text)
-        if query is wq.NullQuery and re.search(r"(?:^|\s)-\w", text):
-            query = parser.parse("* " + text)  # only exclusions (`-red`): every photo but those
+        if query is wq.NullQuery and re.search(r"(?:^|\s)-[\w(]", text):
+            query = parser.parse("* " + text)  # only exclusions (`-red`, `-(date:2019)`): every photo but those
+    except QueryError:
+        raise  # a malformed date, named as such
     except Exception as error:  # Whoosh raises assorted types for odd input
         raise QueryError(f"Cannot parse query: {error}") from None
     _check_fields(query)
@@ -123,8 +127,12 @@ def is_plain(text: str) -> bool:
     return not _SYNTAX.search(text)
 
 
+_DATE_TERMS = re.compile(r"(?<![\w])date:[^\s()]*", re.IGNORECASE)
+
+
 def semantic_text(text: str) -> str:
-    """The words of a query to embed: syntax and negated words removed ("dog NOT cat" -> "dog")."""
+    """The words of a query to embed: syntax, dates and negated words removed ("dog NOT cat" -> "dog")."""
+    text = _DATE_TERMS.sub(" ", text)  # a date left in place (inside OR or a group) is no words to embed
     without_negations = re.sub(r"\b(?:NOT|ANDNOT)\s+(\([^)]*\)|\"[^\"]*\"|\S+)|(?:^|(?<=\s))-\S+", " ", text)
     return " ".join(_SYNTAX.sub(" ", without_negations).split())
 
@@ -214,53 +222,3 @@ def highlight(text: str, terms: set[str]) -> list[tuple[str, bool]]:
     if position < len(text):
         pieces.append((text[position:], False))
     return pieces
-
-
-# `date:` is answered by the day column (date taken, else the file's date), not by Whoosh: it is taken out of
-# the query before parsing and becomes a date filter; `-date:` or `NOT date:` excludes the range.
-_DATE_TERM = re.compile(r"(?<![\w])(?:(-)|(?-i:NOT)\s+)?date:(\S*)", re.IGNORECASE)
-_DATE_VALUE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
-DATE_FORMS = "date:2019, date:2019-07, date:2019-07-14 or date:2019-06..2019-08"
-
-
-@dataclass(frozen=True)
-class DateTerms:
-    text: str  # the query without its date terms
-    first: date | None  # the first and last day the terms allow (None: no bound)
-    last: date | None
-    excluded: tuple[tuple[date, date], ...] = ()  # ranges a photo must not be taken in
-
-
-def date_terms(text: str) -> DateTerms:
-    """The query's `date:` terms taken out. Several terms all apply: `date:2019 date:2019-07` is July 2019."""
-    first: date | None = None
-    last: date | None = None
-    excluded: list[tuple[date, date]] = []
-    for found in _DATE_TERM.finditer(text):
-        value = found[2]
-        start, _, end = value.partition("..")
-        low, high = _days(start, value)[0], _days(end or start, value)[1]
-        if high < low:
-            raise QueryError(f"date:{value} ends before it starts; put the earlier date first")
-        if found[1] or found[0].startswith("NOT"):  # `-date:` or `NOT date:`
-            excluded.append((low, high))
-            continue
-        first = low if first is None else max(first, low)
-        last = high if last is None else min(last, high)
-    return DateTerms(" ".join(_DATE_TERM.sub(" ", text).split()), first, last, tuple(excluded))
-
-
-def _days(value: str, term: str) -> tuple[date, date]:
-    """The first and last day a year, a month or a day stands for."""
-    found = _DATE_VALUE.fullmatch(value)
-    try:
-        if found is None:
-            raise ValueError(value)
-        year, month, day = int(found[1]), found[2], found[3]
-        if day:
-            return date(year, int(month), int(day)), date(year, int(month), int(day))
-        if month:
-            return date(year, int(month), 1), date(year, int(month), calendar.monthrange(year, int(month))[1])
-        return date(year, 1, 1), date(year, 12, 31)
-    except ValueError:
-        raise QueryError(f"date:{term} is not a date; use {DATE_FORMS}") from None

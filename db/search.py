@@ -14,7 +14,8 @@ from db.errors import DamagedIndexError, ModelLoadError, NotIndexedError
 from db.fulltext import FulltextIndex
 from db.meaning import Found, Pixels, meaning_search
 from db.plain import understand
-from db.query import ParsedQuery, date_terms
+from db.query import ParsedQuery
+from db.query_dates import date_terms
 from db.reads import captions, images
 from db.schema import Sessions
 from db.semantic import VectorIndex
@@ -119,8 +120,8 @@ class Search:
 
 
 def _with_date_terms(text: str, filters: Filters) -> tuple[str, Filters]:
-    """`date:` terms become the date filter (both bounds apply when the app's filter is set too); `-date:`
-    ranges are left out."""
+    """Top-level `date:` terms become the date filter (both bounds apply when the app's filter is set too); `-date:`
+    ranges are left out. Date terms inside OR or a group stay in the text: the parser reads them in place."""
     terms = date_terms(text)
     filters = replace(filters, not_dates=(*filters.not_dates, *terms.excluded))
     if terms.first is None:

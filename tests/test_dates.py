@@ -193,3 +193,143 @@ def test_a_negated_date_leaves_that_range_out(dated, query, expected):
         else {paths[name] for name in expected}
     )
     assert paths_found(store, query) == wanted and wanted != everything
+
+
+# -- dates inside OR, NOT and parentheses: a date term means what it says where it stands -------------------
+
+
+@pytest.fixture
+def two_years(photo_tree, data_dir):
+    # red: taken 2019-06-01; beach: taken 2019-08-15; park: no EXIF date, its file dated 2020-04-10
+    import os
+    from datetime import datetime
+
+    stamp = datetime(2020, 4, 10, 12).timestamp()
+    os.utime(photo_tree["park"], (stamp, stamp))
+    with Store.open(data_dir) as store:
+        index_with(store, [photo_tree["root"]], FakeCaptioner())
+        yield store, {name: str(photo_tree[name]) for name in ("red", "beach", "park")}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("(file:beach date:2019) OR (file:park date:2020)", {"beach", "park"}),
+        ("(file:beach date:2020) OR (file:park date:2020)", {"park"}),  # the beach is from 2019
+        ("file:park OR date:2019", {"park", "red", "beach"}),
+        ("date:2019-06 OR file:park", {"red", "park"}),
+        ("date:2019-06..2019-07 OR file:beach", {"red", "beach"}),
+    ],
+)
+def test_a_date_inside_an_or_finds_either_side(two_years, query, expected):
+    store, paths = two_years
+    assert paths_found(store, query) == {paths[name] for name in expected}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("date:2019 OR date:2020", {"red", "beach", "park"}),
+        ("date:2019-06 OR date:2020", {"red", "park"}),
+        ("date:2019-06 OR date:2019-08", {"red", "beach"}),
+    ],
+)
+def test_dates_joined_by_or_find_both_years(two_years, query, expected):
+    store, paths = two_years
+    assert paths_found(store, query) == {paths[name] for name in expected}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("(date:2019-06)", {"red"}),
+        ("file:park OR (date:2019)", {"park", "red", "beach"}),
+        ("(date:2019-06 OR date:2020)", {"red", "park"}),
+        ("((date:2020))", {"park"}),
+    ],
+)
+def test_a_date_in_parentheses_is_read_without_them(two_years, query, expected):
+    store, paths = two_years
+    assert paths_found(store, query) == {paths[name] for name in expected}
+
+
+@pytest.mark.parametrize(
+    ("query", "left_out"),
+    [
+        ("NOT (date:2019)", {"red", "beach"}),
+        ("-(date:2019-06)", {"red"}),
+        ("NOT (date:2019 OR date:2020)", {"red", "beach", "park"}),
+    ],
+)
+def test_a_negated_group_of_dates_leaves_those_ranges_out(two_years, query, left_out):
+    store, paths = two_years
+    assert paths_found(store, query) == paths_found(store, "*") - {paths[name] for name in left_out}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("(date:2019 NOT date:2019-06) OR file:park", {"beach", "park"}),
+        ("(date:2019 NOT date:2019-08) OR (date:2020 file:park)", {"red", "park"}),
+        ("file:park OR (NOT date:2019 file:img*)", {"park"}),  # both img files are from 2019
+        ("file:img* ANDNOT date:2019-06", {"beach"}),
+    ],
+)
+def test_a_negated_date_inside_a_group_leaves_its_range_out_of_that_group(two_years, query, expected):
+    store, paths = two_years
+    assert paths_found(store, query) & set(paths.values()) == {paths[name] for name in expected}
+
+
+@pytest.mark.parametrize("query", ["(date:2019-13)", "file:park OR date:2019-13", "NOT (date:2019-13)"])
+def test_a_malformed_date_in_a_group_names_the_date_alone(two_years, query):
+    store, _ = two_years
+    with pytest.raises(QueryError, match=r"^date:2019-13 is not a date; use date:2019, ") as raised:
+        store.search(query)
+    assert "\n" not in str(raised.value)
+
+
+def test_a_date_or_in_the_cli_is_a_valid_query(two_years, data_dir):
+    store, paths = two_years
+    result = CliRunner().invoke(cli, ["search", "date:2019 OR date:2020", "--data-dir", str(data_dir), "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert {row["path"] for row in json.loads(result.stdout)} == set(paths.values())
+
+
+def test_a_quoted_date_term_is_words_not_a_date(two_years):
+    store, _ = two_years
+    # as every quoted word is literal: no photo's words hold "date 2019"
+    assert paths_found(store, '"date:2019"') == set()
+
+
+def test_top_level_dates_still_take_the_day_column_path():
+    # The common case (`beach date:2019`, `-date:2019-06 car`) stays an array comparison on the day column
+    # rather than a Whoosh numeric range (docs/performance.md): the terms leave the text and become bounds.
+    from datetime import date
+
+    from db.query_dates import DateTerms, date_terms
+
+    terms = date_terms("car date:2019 AND -date:2019-06 NOT date:2019-08-15")
+    assert (terms.text, terms.first, terms.last) == ("car", date(2019, 1, 1), date(2019, 12, 31))
+    assert terms.excluded == ((date(2019, 6, 1), date(2019, 6, 30)), (date(2019, 8, 15), date(2019, 8, 15)))
+    # Inside OR, ANDNOT or a group the terms stay where they are, for the parser to read in place.
+    for kept in ("date:2019 OR date:2020", "file:park OR (date:2019)", "NOT (date:2019)", "(car date:2019) park"):
+        assert date_terms(kept) == DateTerms(kept, None, None)
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "semantic"])
+def test_a_date_inside_an_or_keeps_its_meaning_in_search_by_meaning(photo_tree, data_dir, mode):
+    import os
+    from datetime import datetime
+
+    from indexer.models.caption_embedder import DEFAULT_EMBEDDER, Embedder
+
+    stamp = datetime(2020, 4, 10, 12).timestamp()
+    os.utime(photo_tree["park"], (stamp, stamp))
+    with Store.open(data_dir) as store:
+        embedder = Embedder(threads=2)
+        store.use_embedder(DEFAULT_EMBEDDER, lambda: embedder)
+        index_with(store, [photo_tree["root"]], FakeCaptioner(), embeddings=True)
+        # the vectors may reorder what the boolean query admits, never add to it
+        for query, expected in [("date:2019 OR date:2020", {"red", "beach", "park"}), ("car OR (date:2020)", {"red", "park"})]:
+            page = store.search(query, mode=mode, limit=100)
+            assert {hit.image.path for hit in page.hits} == {str(photo_tree[name]) for name in expected}
