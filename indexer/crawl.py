@@ -106,6 +106,23 @@ def _identities(folders: Sequence[str | Path]) -> set[tuple[int, int]]:
     return found
 
 
+_FOLDER, _PHOTO, _SIDECAR = "folder", "photo", "sidecar"
+
+
+def _kind(entry: os.DirEntry[str], follow_symlinks: bool) -> str:
+    """A folder, a photo, a sidecar, or why the entry is not read (db/formats.py); "": passed over (a link to a
+    sidecar: its photo's metadata is read without it)."""
+    if entry.is_symlink() and not follow_symlinks:
+        return "" if _is_sidecar_name(entry.name) else LINK_NOT_FOLLOWED
+    if entry.is_dir(follow_symlinks=follow_symlinks):
+        return _FOLDER
+    if not entry.is_file(follow_symlinks=follow_symlinks):
+        return BROKEN_LINK if entry.is_symlink() and not os.path.exists(entry.path) else NOT_A_FILE
+    if is_image_name(entry.name):
+        return _PHOTO
+    return _SIDECAR if _is_sidecar_name(entry.name) else skipped_kind(entry.path)
+
+
 def crawl(
     root: str,
     excludes: Sequence[str] = (),
@@ -147,23 +164,17 @@ def crawl(
             try:
                 if not _is_sidecar_name(entry.name) and is_excluded(entry.path, root, excludes):
                     continue
-                if entry.is_symlink() and not follow_symlinks:
-                    if on_skipped and not _is_sidecar_name(entry.name):
-                        on_skipped(entry.path, LINK_NOT_FOLLOWED)
-                elif entry.is_dir(follow_symlinks=follow_symlinks):
+                kind = _kind(entry, follow_symlinks)
+                if kind == _FOLDER:
                     subfolders.append(entry.path)
-                elif not entry.is_file(follow_symlinks=follow_symlinks):
-                    if on_skipped:
-                        broken = entry.is_symlink() and not os.path.exists(entry.path)
-                        on_skipped(entry.path, BROKEN_LINK if broken else NOT_A_FILE)
-                elif is_image_name(entry.name):
+                elif kind == _PHOTO:
                     stat = entry.stat(follow_symlinks=follow_symlinks)
                     records.append(FileRecord(entry.path, root, stat.st_size, stat.st_mtime_ns))
-                elif _is_sidecar_name(entry.name):
+                elif kind == _SIDECAR:
                     stat = entry.stat(follow_symlinks=follow_symlinks)
                     sidecars.setdefault(entry.name.lower(), (entry.name, stat.st_size, stat.st_mtime_ns))
-                elif on_skipped:
-                    on_skipped(entry.path, skipped_kind(entry.path))
+                elif kind and on_skipped:
+                    on_skipped(entry.path, kind)
             except OSError as error:
                 if on_error:
                     on_error(entry.path, error)
