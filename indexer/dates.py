@@ -39,13 +39,18 @@ def offset_text(value: object) -> str | None:
     return f"{sign}{hours}:{minutes}"
 
 
+# EXIF's "2019:07:14 10:00:00", and the ISO spellings some programs write there ("2019-07-14T10:00:00").
+_EXIF_MOMENT = re.compile(r"(\d{4})[:-](\d{2})[:-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
+
+
 def exif_date(value: object, subsec: object = None, offset: object = None) -> TakenAt | None:
     """EXIF's "YYYY:MM:DD HH:MM:SS", with SubSecTime digits and OffsetTime "+02:00" when they are there."""
-    text = _text(value)
-    if not text:
+    found = _EXIF_MOMENT.match(_text(value) or "")
+    if found is None:
         return None
     try:
-        moment = datetime.strptime(text[:19], "%Y:%m:%d %H:%M:%S")
+        year, month, day, hour, minute, second = (int(part) for part in found.groups())
+        moment = datetime(year, month, day, hour, minute, second)
     except ValueError:
         return None
     digits = _text(subsec) or ""

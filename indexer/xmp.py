@@ -112,6 +112,8 @@ _ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:xmpmeta|RDF)[\s>/]")
 def parse_xmp(packet: bytes | str) -> XmpValues:
     """The values of one packet; XmpError for one too large, not XML, or with a DOCTYPE."""
     data = packet.encode("utf-8", "replace") if isinstance(packet, str) else packet
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16, which XMP allows: read as the UTF-8 it holds
+        data = data.decode("utf-16", "replace").encode("utf-8")
     if len(data) > MAX_XMP_BYTES:
         raise XmpError(f"XMP too large ({len(data)} bytes; limit {MAX_XMP_BYTES})")
     found_root = _ROOT.search(data)

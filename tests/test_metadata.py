@@ -372,3 +372,20 @@ def _gps_exif(gps: dict) -> bytes:
     exif = Image.Exif()
     exif.get_ifd(0x8825).update(gps)
     return exif.tobytes()
+
+
+def test_iso_dates_in_exif_and_utf16_sidecars_are_read(tmp_path, data_dir):
+    from datetime import datetime
+
+    root = tmp_path / "photos"
+    iso = save_jpeg(photo(colour=COLOURS[0]), root / "iso.jpg", taken="2019-07-14T10:00:00")  # as some programs write
+    spaced = save_jpeg(photo(colour=COLOURS[1]), root / "spaced.jpg", taken="2018-03-02 09:30:00")
+    wide = save_jpeg(photo(colour=COLOURS[2]), root / "wide.jpg")
+    packet = xmp_packet(subjects=["lighthouse"]).decode()
+    (root / "wide.xmp").write_bytes(packet.encode("utf-16"))  # with its byte-order mark, as XMP allows
+    with Store.open(data_dir) as store:
+        index_with(store, [root], FakeCaptioner())
+        assert store.image_by_path(iso).taken_at == datetime(2019, 7, 14, 10, 0)
+        assert store.image_by_path(spaced).taken_at == datetime(2018, 3, 2, 9, 30)
+        assert store.image_by_path(wide).file_tags == ["lighthouse"]
+        assert str(wide) not in dict(store.metadata_problems())
