@@ -108,7 +108,14 @@ def parse_query(text: str, schema: Schema | None = None) -> wq.Query | None:
     _validate(text)
     try:
         parser = make_parser(schema or make_schema())
-        query = parser.parse(text)
+        try:
+            query = parser.parse(text)
+        except NotImplementedError:
+            # Whoosh's plus and minus only parse in a flat query: `(beach -park) OR car` raised "Minus". Inside a
+            # group minus means what NOT means there and plus what a word means anyway (words are all required).
+            if _plus_minus_as_words(text) == text:
+                raise
+            query = parser.parse(_plus_minus_as_words(text))
         if query is wq.NullQuery and re.search(r"(?:^|\s)-[\w(]", text):
             query = parser.parse("* " + text)  # only exclusions (`-red`, `-(date:2019)`): every photo but those
     except QueryError:
@@ -117,6 +124,14 @@ def parse_query(text: str, schema: Schema | None = None) -> wq.Query | None:
         raise QueryError(f"Cannot parse query: {error}") from None
     _check_fields(query)
     return query
+
+
+_PLUS_MINUS = re.compile(r'"[^"]*"|(?:^|(?<=[\s(]))[-+](?=[\w("])')  # a phrase (kept as it is), or a sign
+
+
+def _plus_minus_as_words(text: str) -> str:
+    """`-word`, `-(group)`, `-"phrase"` as `NOT word`...; `+word` as `word`; a sign inside a phrase is kept."""
+    return _PLUS_MINUS.sub(lambda found: {"-": "NOT ", "+": ""}.get(found[0], found[0]), text)
 
 
 _SYNTAX = re.compile(r'[()"*?]|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE|REQUIRE)\b|\b[A-Za-z_]+:|(?:^|(?<=\s))[-+](?=\w)')

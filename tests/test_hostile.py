@@ -403,6 +403,16 @@ def test_a_leading_minus_means_not(store, photo_tree):
     assert str(photo_tree["red"]) not in paths_found(store, "city -car")
 
 
+def test_plus_and_minus_inside_a_group_beside_or_mean_what_they_mean_alone(store, photo_tree):
+    def found(query):
+        return paths_found(store, query)
+
+    either = found("(dog -park) OR car")  # Whoosh refused it: "Cannot parse query: Minus"
+    assert either == found("dog -park") | found("car") and {str(photo_tree["red"]), str(photo_tree["beach"])} <= either
+    assert found('car OR (children -"red car")') == found("car") | found('children -"red car"')
+    assert found("(dog +beach) OR (ball -children)") == found("dog beach") | found("ball -children") == found("dog beach")
+
+
 def test_wildcards_that_stand_for_too_many_words_are_refused(store, monkeypatch):
     from db import query
 
