@@ -93,8 +93,9 @@ def make_parser(schema: Schema) -> MultifieldParser:
     # Boosts and ranges make no sense for captions and only turn typos into surprises.
     parser.remove_plugin_class(plugins.BoostPlugin)
     parser.remove_plugin_class(plugins.RangePlugin)
-    # `-red` means NOT red, as in every search engine people use (after `--` on the command line).
-    parser.add_plugin(plugins.PlusMinusPlugin())
+    # `-red` means NOT red, as in every search engine people use (after `--` on the command line). Only a sign
+    # that starts a word: Whoosh's own reads any hyphen, so `x-ray cat` was cat without ray.
+    parser.add_plugin(plugins.PlusMinusPlugin(plusexpr=r"(?:^|(?<=[\s(]))\+", minusexpr=r"(?:^|(?<=[\s(]))-"))
     # A date term inside OR, NOT or a group stays in the text and is a range of days where it stands.
     parser.add_plugin(DatePlugin())
     return parser
@@ -111,11 +112,11 @@ def parse_query(text: str, schema: Schema | None = None) -> wq.Query | None:
         try:
             query = parser.parse(text)
         except NotImplementedError:
-            # Whoosh's plus and minus only parse in a flat query: `(beach -park) OR car` raised "Minus". Inside a
+            # Whoosh's plus and minus only parse outside groups: `(beach -park) OR car` raised "Minus". Inside a
             # group minus means what NOT means there and plus what a word means anyway (words are all required).
-            if _plus_minus_as_words(text) == text:
-                raise
-            query = parser.parse(_plus_minus_as_words(text))
+            if _signs_in_groups_as_words(text) == text:
+                raise QueryError("Cannot read a - or + beside OR: write NOT word, or put the words in parentheses") from None
+            query = parser.parse(_signs_in_groups_as_words(text))
         if query is wq.NullQuery and re.search(r"(?:^|\s)-[\w(]", text):
             query = parser.parse("* " + text)  # only exclusions (`-red`, `-(date:2019)`): every photo but those
     except QueryError:
@@ -126,12 +127,21 @@ def parse_query(text: str, schema: Schema | None = None) -> wq.Query | None:
     return query
 
 
-_PLUS_MINUS = re.compile(r'"[^"]*"|(?:^|(?<=[\s(]))[-+](?=[\w("])')  # a phrase (kept as it is), or a sign
+# A phrase (kept as it is), a parenthesis (counted), or a sign that starts a word.
+_PHRASE_GROUP_SIGN = re.compile(r'"[^"]*"|[()]|(?:^|(?<=[\s(]))[-+](?=[\w("])')
 
 
-def _plus_minus_as_words(text: str) -> str:
-    """`-word`, `-(group)`, `-"phrase"` as `NOT word`...; `+word` as `word`; a sign inside a phrase is kept."""
-    return _PLUS_MINUS.sub(lambda found: {"-": "NOT ", "+": ""}.get(found[0], found[0]), text)
+def _signs_in_groups_as_words(text: str) -> str:
+    """Inside parentheses, `-word`, `-(group)`, `-"phrase"` as `NOT word`... and `+word` as `word`; signs outside
+    them, and inside phrases, as written."""
+    depth = 0
+
+    def rewrite(found: re.Match[str]) -> str:
+        nonlocal depth
+        depth += {"(": 1, ")": -1}.get(found[0], 0)
+        return {"-": "NOT ", "+": ""}.get(found[0], found[0]) if depth > 0 else found[0]
+
+    return _PHRASE_GROUP_SIGN.sub(rewrite, text)
 
 
 _SYNTAX = re.compile(r'[()"*?]|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE|REQUIRE)\b|\b[A-Za-z_]+:|(?:^|(?<=\s))[-+](?=\w)')

@@ -413,6 +413,14 @@ def test_plus_and_minus_inside_a_group_beside_or_mean_what_they_mean_alone(store
     assert found("(dog +beach) OR (ball -children)") == found("dog beach") | found("ball -children") == found("dog beach")
 
 
+def test_a_hyphen_inside_a_word_is_no_minus(store, photo_tree):
+    red = str(photo_tree["red"])
+    store.set_caption(store.image_by_path(red).id, "a man in a t-shirt having an x-ray")
+    assert paths_found(store, "t-shirt") == {red}  # was "t NOT shirt": every photo but this one
+    assert paths_found(store, "x-ray man") == {red}
+    assert red not in paths_found(store, "man -x-ray") and red not in paths_found(store, "(man -x-ray) OR dog")
+
+
 def test_wildcards_that_stand_for_too_many_words_are_refused(store, monkeypatch):
     from db import query
 
