@@ -31,7 +31,7 @@ INDEXED_EXTENSIONS = frozenset(FORMAT_NAMES)
 
 VIDEO = "video"
 NOT_A_PHOTO = "not a photo type"
-LINK_NOT_FOLLOWED = "link, not followed"  # index --follow-symlinks reads through it
+LINK_NOT_FOLLOWED = "link not followed"  # index --follow-symlinks reads through it
 BROKEN_LINK = "broken link"
 NOT_A_FILE = "not a regular file"  # a FIFO, socket or device where a file was expected
 UNREADABLE = "could not read"  # a folder or entry the scan could not stat or list; the reason follows
@@ -66,9 +66,13 @@ def skipped_kind(path: str) -> str:
 
 
 def skipped_label(path: str, kind: str | None = None) -> str:
-    """How the summary groups a skipped file: ".mov (video)", "no extension (not a photo type)"."""
+    """How the summary groups a skipped file: ".mov (video)", "no extension (not a photo type)"; what is not a
+    file of some type by its kind alone ("link not followed": a folder's name has no extension to show)."""
+    kind = kind or skipped_kind(path)
+    if kind not in (VIDEO, NOT_A_PHOTO):
+        return kind
     ext = extension(path)
-    return f"{'.' + ext if ext else 'no extension'} ({kind or skipped_kind(path)})"
+    return f"{'.' + ext if ext else 'no extension'} ({kind})"
 
 
 def skipped_summary(labels: list[str]) -> str:

@@ -51,10 +51,14 @@ def understand(
     kept, readings = _Reader(tokens, vocabulary, today, literal, language).read()
     if not readings:
         return Understood(text)
-    # Fillers go even where the library holds them: "photo" is in the file names and folders of most libraries
+    # "photo" goes even where the library holds it: it is in the file and folder names of most libraries
     # ("Photos/", "photo 1.jpg"), and as a required word it left "photos from kyoto" with nothing.
-    kept = [token for token in kept if _word(token) not in language.fillers]
+    kept = [token for token in kept if not _filler(_word(token), vocabulary, language)]
     return Understood(" ".join(kept), tuple(readings))
+
+
+def _filler(word: str, vocabulary: Vocabulary, language: Language) -> bool:
+    return word in language.always_fillers or (word in language.fillers and not vocabulary.holds(word))
 
 
 def _word(token: str) -> str:

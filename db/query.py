@@ -187,7 +187,7 @@ class ParsedQuery:
             query_terms(query) if query is not wq.NullQuery else set(),
             is_plain(text),
             tuple(query_pairs(text)),
-            semantic_text(text) or text,
+            semantic_text(text),
             tuple(dict.fromkeys(token.text for token in words_analyzer()(text))),
         )
 

@@ -68,6 +68,8 @@ def date_terms(text: str) -> DateTerms:
     for i, _, found in dates:
         low, high = date_range(found[2])
         term = [i - 1, i] if i > 0 and tokens[i - 1][0] == "NOT" else [i]
+        if found[1] and len(term) == 2:
+            raise QueryError(f"NOT {found[0]} is a double negative; write date:{found[2]} or NOT date:{found[2]}")
         dropped |= {*term, *_joining_and([token for token, _, _ in tokens], term[0], i)}
         if found[1] == "-" or len(term) == 2:  # `-date:` or `NOT date:`
             excluded.append((low, high))
@@ -137,5 +139,5 @@ class DatePlugin(plugins.TaggingPlugin):
     expr = re.compile(r"(?<![\w])date:(?P<value>[^\s()]*)", re.IGNORECASE)
     priority = -2
 
-    def create(self, parser, match) -> syntax.SyntaxNode:
+    def create(self, parser: object, match: re.Match[str]) -> syntax.SyntaxNode:
         return _DateNode(match.group("value"))

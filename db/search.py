@@ -82,7 +82,8 @@ class Search:
             text, filters = understood.text, understood.narrow(filters)
         parsed = ParsedQuery.of(text, chosen_sort, self.fulltext.schema)  # the one parse of this search
         found: Found
-        if chosen is Mode.KEYWORD or not text.strip():
+        # Nothing to embed (`date:2019 OR date:2020`, `-park`, `*`): the words' meaning cannot rank, the match does.
+        if chosen is Mode.KEYWORD or not parsed.words:
             found, chosen = keyword_search(self.fulltext, parsed, filters, offset, limit), Mode.KEYWORD
         else:
             embedders = self.embedders

@@ -39,8 +39,9 @@ def offset_text(value: object) -> str | None:
     return f"{sign}{hours}:{minutes}"
 
 
-# EXIF's "2019:07:14 10:00:00", and the ISO spellings some programs write there ("2019-07-14T10:00:00").
-_EXIF_MOMENT = re.compile(r"(\d{4})[:-](\d{2})[:-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
+# EXIF's "2019:07:14 10:00:00" (some cameras leave out leading zeros), and the ISO spelling some programs write
+# there ("2019-07-14T10:00:00").
+_EXIF_MOMENT = re.compile(r"(\d{4})[:-](\d{1,2})[:-](\d{1,2})[ T](\d{1,2}):(\d{1,2}):(\d{1,2})")
 
 
 def exif_date(value: object, subsec: object = None, offset: object = None) -> TakenAt | None:

@@ -7,6 +7,7 @@ real files; the photo must still be indexed and only its metadata reported as no
 from __future__ import annotations
 
 import io
+import zlib
 from pathlib import Path
 from typing import BinaryIO
 
@@ -26,7 +27,7 @@ def too_much_text(error: BaseException) -> bool:
 
 
 def without_compressed_text(source: str | Path | BinaryIO) -> io.BytesIO:
-    """The PNG's bytes with every zTXt and iTXt chunk left out; everything else as it was."""
+    """The PNG's bytes without the text chunks that unpack past Pillow's limit; everything else as it was."""
     if isinstance(source, (str, Path)):
         data = Path(source).read_bytes()
     else:
@@ -40,9 +41,27 @@ def without_compressed_text(source: str | Path | BinaryIO) -> io.BytesIO:
         length = int.from_bytes(data[position : position + 4], "big")
         kind = data[position + 4 : position + 8]
         end = position + 12 + length  # length, type, data, CRC
-        if kind not in _COMPRESSED_TEXT:
+        if kind not in _COMPRESSED_TEXT or not _unpacks_too_large(kind, data[position + 8 : end - 4]):
             kept.append(data[position:end])
         position = end
         if kind == b"IEND":
             break
     return io.BytesIO(b"".join(kept))
+
+
+def _unpacks_too_large(kind: bytes, body: bytes) -> bool:
+    """Whether a zTXt or iTXt chunk's text unpacks past Pillow's limit (an uncompressed iTXt never does)."""
+    _, _, rest = body.partition(b"\0")  # after the keyword
+    if kind == b"iTXt":
+        if rest[:1] != b"\x01":  # the compression flag
+            return False
+        _, _, rest = rest[2:].partition(b"\0")  # after the language tag
+        _, _, packed = rest.partition(b"\0")  # after the translated keyword
+    else:
+        packed = rest[1:]  # after the compression method
+    unpacker = zlib.decompressobj()
+    try:
+        unpacker.decompress(packed, PngImagePlugin.MAX_TEXT_CHUNK)
+    except zlib.error:
+        return False  # Pillow passes over a broken one itself
+    return bool(unpacker.unconsumed_tail)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,9 +77,16 @@ class Settings:
 
 
 def _local(name: str | None) -> str | None:
-    """A model folder on disk as an absolute path, a Hub id as given. The library records a caption's model by
-    this name, so `./models/mine` typed in two working directories must not read as two models."""
+    """A model folder written as a path (`./mine`, `../models/mine`, `~/mine`, `/models/mine`, `a/b/c`) as an
+    absolute path; a name that could be a Hub id (`gpt2`, `org/name`, `none`) as given, even where a folder of that
+    name is in the working directory. The library records a caption's model by this name, so `./models/mine` typed
+    in two working directories must not read as two models."""
     if not name:
         return None
+    if _HUB_ID.fullmatch(name):
+        return name
     folder = Path(name).expanduser()
     return str(folder.resolve()) if folder.is_dir() else name
+
+
+_HUB_ID = re.compile(r"[\w-][\w.-]*(?:/[\w-][\w.-]*)?")  # "gpt2", "nlpconnect/vit-gpt2-image-captioning"

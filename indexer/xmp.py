@@ -114,6 +114,8 @@ def parse_xmp(packet: bytes | str) -> XmpValues:
     data = packet.encode("utf-8", "replace") if isinstance(packet, str) else packet
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16, which XMP allows: read as the UTF-8 it holds
         data = data.decode("utf-16", "replace").encode("utf-8")
+    elif data.startswith((b"<\x00", b"\x00<")):  # UTF-16 whose byte-order mark is inside <?xpacket begin="...">
+        data = data.decode("utf-16-le" if data[0] == ord("<") else "utf-16-be", "replace").encode("utf-8")
     if len(data) > MAX_XMP_BYTES:
         raise XmpError(f"XMP too large ({len(data)} bytes; limit {MAX_XMP_BYTES})")
     found_root = _ROOT.search(data)

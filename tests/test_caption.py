@@ -172,14 +172,17 @@ def test_settings_take_the_flag_then_the_environment_then_the_default(tmp_path):
 
 
 def test_a_model_folder_is_named_by_its_absolute_path_wherever_it_was_typed(tmp_path, monkeypatch):
-    (tmp_path / "models" / "mine").mkdir(parents=True)
+    mine = tmp_path / "models" / "mine"
+    mine.mkdir(parents=True)
     monkeypatch.chdir(tmp_path)
-    typed_here = Settings.resolve(model="./models/mine", image_embedder="models/mine", environ={})
+    typed_here = Settings.resolve(model="./models/mine", image_embedder="./models/mine", environ={})
     monkeypatch.chdir(tmp_path / "models")
-    typed_there = Settings.resolve(environ={"CAPTIONARY_MODEL": "mine"})
-    assert typed_here.model == typed_there.model == str(tmp_path / "models" / "mine")
-    assert typed_here.image_embedder == str(tmp_path / "models" / "mine")
-    assert Settings.resolve(model="org/not-a-folder", environ={}).model == "org/not-a-folder"  # a Hub id as given
+    typed_there = Settings.resolve(environ={"CAPTIONARY_MODEL": "./mine"})
+    assert typed_here.model == typed_there.model == typed_here.image_embedder == str(mine)
+    # a name that could be a Hub id stays one, even beside a folder of that name
+    (tmp_path / "models" / "none").mkdir()
+    assert Settings.resolve(model="mine", image_embedder="none", environ={}).model == "mine"
+    assert Settings.resolve(image_embedder="none", environ={}).image_embedder is None
 
 
 SEARCH_IN_A_FRESH_PROCESS = """

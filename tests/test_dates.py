@@ -333,3 +333,11 @@ def test_a_date_inside_an_or_keeps_its_meaning_in_search_by_meaning(photo_tree, 
         for query, expected in [("date:2019 OR date:2020", {"red", "beach", "park"}), ("car OR (date:2020)", {"red", "park"})]:
             page = store.search(query, mode=mode, limit=100)
             assert {hit.image.path for hit in page.hits} == {str(photo_tree[name]) for name in expected}
+        # dates alone hold no words to embed: the match decides, not the embedded text "date:2019 OR date:2020"
+        assert store.search("date:2019 OR date:2020", mode=mode).mode == "keyword"
+
+
+def test_not_before_a_signed_date_is_refused_as_a_double_negative(two_years):
+    store, _ = two_years
+    with pytest.raises(QueryError, match=r"^NOT -date:2019 is a double negative; write date:2019 or NOT date:2019$"):
+        store.search("car NOT -date:2019")

@@ -196,12 +196,12 @@ def test_links_fifos_and_broken_links_are_named_not_passed_over(tmp_path, data_d
     with Store.open(data_dir) as store:
         report = index_with(store, [root], FakeCaptioner())
         assert dict(report.skipped) == {
-            str(root / "linked.jpg"): "link, not followed",
-            str(root / "linked folder"): "link, not followed",
-            str(root / "dangling.jpg"): "link, not followed",
+            str(root / "linked.jpg"): "link not followed",
+            str(root / "linked folder"): "link not followed",
+            str(root / "dangling.jpg"): "link not followed",
             str(root / "pipe.jpg"): "not a regular file",
         }
-        assert "4 skipped: 2 .jpg (link, not followed), 1 .jpg (not a regular file), 1 no extension (link" in report.summary()
+        assert "; 4 skipped: 3 link not followed, 1 not a regular file" in report.summary()
         followed = index_with(store, [root], FakeCaptioner(), follow_symlinks=True)
         assert dict(followed.skipped) == {str(root / "dangling.jpg"): "broken link", str(root / "pipe.jpg"): "not a regular file"}
         assert store.stats()["skipped"] == 2

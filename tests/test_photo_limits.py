@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from db.store import Store
-from indexer.imaging import open_photo
+from indexer.imaging import ImageReadError, open_photo
 from indexer.sources import caption_sources
 from tests.conftest import FakeCaptioner
 from tests.helpers import index_with
@@ -24,12 +24,17 @@ def test_a_102_megapixel_photo_is_read_and_a_400_megapixel_bomb_is_not(tmp_path)
     decoded = open_photo(frame.getvalue(), min_side=224)
     assert (decoded.info.width, decoded.info.height) == (11648, 8736)
     assert max(decoded.image.size) <= 11648 // 4  # decoded at a reduced size all the same
+    bomb = io.BytesIO()
+    Image.new("1", (20_000, 20_000)).save(bomb, "PNG")  # 400 MP, a few kB on disk
+    with pytest.raises(ImageReadError, match=r"too many pixels \(20000x20000; limit 250000000\)"):
+        open_photo(bomb.getvalue())
 
 
 def _png_with_text(path, keyword: str, padding: int, compressed: bool = True, ztxt: bytes | None = None):
     packet = xmp_packet(subjects=[keyword]).replace(b"</x:xmpmeta>", b" " * padding + b"</x:xmpmeta>")
     info = PngImagePlugin.PngInfo()
     info.add_itxt("XML:com.adobe.xmp", packet.decode(), zip=compressed)
+    info.add_itxt("Caption", "kept beside the bloat", zip=True)  # a small compressed text: read either way
     if ztxt is not None:
         info.add_text("Comment", ztxt.decode(), zip=True)
     Image.new("RGB", (64, 48), (200, 40, 40)).save(path, "PNG", pnginfo=info)
@@ -48,6 +53,7 @@ def test_a_png_with_bloated_compressed_metadata_is_still_indexed(tmp_path, data_
         problems = dict(store.metadata_problems())
         records = {path: store.image_by_path(path) for path in (large, too_large, bomb)}
     assert (report.captioned, report.failed) == (3, 0)  # every photo captioned
+    assert records[bomb].file_tags == ["bombkw"]  # its XMP is not the bloated chunk: it is read
     assert records[large].file_tags == ["sunsetkw"] and str(large) not in problems
     for path in (too_large, bomb):
         assert "embedded text over 2 MB unpacked: not read" in problems[str(path)]

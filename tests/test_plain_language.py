@@ -202,6 +202,14 @@ def test_the_reading_rules(query, text, shown):
     assert understood.text == text and [reading.shown for reading in understood.readings] == shown
 
 
+def test_photo_goes_even_where_the_library_holds_it_and_a_filler_that_is_a_caption_word_stays():
+    vocabulary = Holds(words={"photo", "shots", "image"})  # "photo 1.jpg", "tequila shots", "mirror image"
+    assert understand("photos from 2019", vocabulary, TODAY).text == ""
+    assert understand("tequila shots 2019", vocabulary, TODAY).text == "tequila shots"
+    assert understand("mirror image 2019", vocabulary, TODAY).text == "mirror image"
+    assert understand("mirror image 2019", Holds(), TODAY).text == "mirror"  # held by no photo: a filler
+
+
 def test_a_year_no_photo_was_taken_in_stays_a_word_the_library_holds():
     vocabulary = Holds(words={"1999"}, years=[2019])
     assert understand("1999", vocabulary, TODAY).readings == ()
