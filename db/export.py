@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from db.columns import display_text
 from db.errors import CaptionaryError
-from db.models import Content, File, file_keywords_sql, joined_tags, tags_sql
+from db.models import Content, File, Root, file_keywords_sql, joined_tags, tags_sql
 from db.records import plausible_date
 from db.schema import Sessions
 from db.sidecars import without_sidecar
@@ -212,6 +212,8 @@ def export_xmp(sessions: Sessions, sidecar_dir: Path | None = None, next_to_phot
         raise CaptionaryError(
             "Choose where sidecars go: --sidecar-dir DIR, or --next-to-photos to write photo.jpg.xmp beside each photo"
         )
+    if sidecar_dir is not None:
+        _refuse_among_photos(sessions, sidecar_dir)
     report = XmpReport()
     for row in export_rows(sessions):
         target = sidecar_path(row.path, sidecar_dir)
@@ -228,6 +230,20 @@ def export_xmp(sessions: Sessions, sidecar_dir: Path | None = None, next_to_phot
         except (OSError, SidecarError) as error:
             report.failed.append((str(target), str(error)))
     return report
+
+
+def _refuse_among_photos(sessions: Sessions, sidecar_dir: Path) -> None:
+    """--sidecar-dir / mirrors every photo's path onto itself, and a folder inside a root writes among the photos:
+    both would write into the photo folders, which only --next-to-photos may do."""
+    chosen = os.path.realpath(sidecar_dir)
+    with sessions() as session:
+        roots = list(session.scalars(select(Root.path)))
+    for root in roots:
+        if chosen == os.sep or chosen == root or chosen.startswith(root.rstrip(os.sep) + os.sep):
+            raise CaptionaryError(
+                f"--sidecar-dir {sidecar_dir} would write among the photos under {root}; choose a folder outside "
+                "your photo folders, or --next-to-photos to write beside each photo on purpose"
+            )
 
 
 def _existing_sidecar(target: Path) -> bytes | None:
@@ -259,7 +275,8 @@ def _replace(target: Path, content: bytes) -> None:
         mode = stat.S_IMODE(os.lstat(target).st_mode)  # the sidecar's own permissions are kept
     except FileNotFoundError:
         mode = 0o644  # as photo tools write one (mkstemp's file is private)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    # A short name: `.{name}.tmp` passed 255 bytes for a photo whose own sidecar name still fits.
+    descriptor, temporary = tempfile.mkstemp(prefix=".captionary-", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(descriptor, "wb") as handle:
             os.fchmod(handle.fileno(), mode)

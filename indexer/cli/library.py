@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import click
 
-from db.store import DUPLICATE_THRESHOLD
+from db.store import DUPLICATE_THRESHOLD, Store
 from indexer.cli.options import (
     FiniteFloatRange,
     data_dir_option,
@@ -196,11 +197,31 @@ def export(file_format, output, data_dir) -> None:
         if output is None:
             store.export(TerminalWriter(sys.stdout) if on_terminal() else sys.stdout, file_format)
             return
-        temporary = output.with_name(f".{output.name}.tmp")
-        with open(temporary, "w", encoding="utf-8", newline="") as handle:
-            count = store.export(handle, file_format)
-        os.replace(temporary, output)
+        count = _export_to(store, output, file_format)
     click.echo(f"exported {count} images to {shown(output, err=True)}", err=True)
+
+
+def _export_to(store: Store, output: Path, file_format: str) -> int:
+    """A file is written whole or not at all (beside it, then renamed over it); a link is written through to
+    what it names, and a FIFO or device (/dev/stdout) is written to as it is, never replaced by a file."""
+    if not output.name or output.is_dir():
+        raise click.UsageError(f"--output {output}: name a file to write")
+    target = output.resolve() if output.is_symlink() else output
+    if target.exists() and not target.is_file():
+        with open(target, "w", encoding="utf-8", newline="") as handle:
+            return store.export(handle, file_format)
+    if not target.parent.is_dir():
+        raise click.UsageError(f"--output {output}: the folder {target.parent} does not exist")
+    descriptor, temporary = tempfile.mkstemp(prefix=".captionary-", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
+            count = store.export(handle, file_format)
+        os.chmod(temporary, 0o644)  # as an ordinary file is made (mkstemp's is private)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return count
 
 
 @click.command("export-xmp")
@@ -214,6 +235,10 @@ def export(file_format, output, data_dir) -> None:
 @data_dir_option
 def export_xmp(sidecar_dir, next_to_photos, data_dir) -> None:
     """Write XMP sidecars (dc:description = caption, dc:subject = tags); existing ones are merged."""
+    if (sidecar_dir is None) == (not next_to_photos):
+        raise click.UsageError(
+            "Choose where sidecars go: --sidecar-dir DIR, or --next-to-photos to write photo.jpg.xmp beside each photo"
+        )
     with open_data_dir(data_dir) as store:
         report = store.export_xmp(sidecar_dir, next_to_photos)
     for path, error in report.failed:
