@@ -27,10 +27,10 @@ class Language:
     before: frozenset[str]  # "before 2019": up to the day before it
     of: frozenset[str]  # "summer of 2019"
     lead_ins: frozenset[str]  # words that go with the time or place after them: "in sydney", "from 2019"
-    fillers: frozenset[str]  # "photos from 2019": left out once something was read...
-    # ...even where the library holds them (most file and folder names say "photo"); the other fillers stay
-    # where it does ("tequila shots 2019", "mirror image 2019")
+    # Left out once something was read ("photos from 2019"): these even where the library holds them (most file
+    # and folder names say "photo")...
     always_fillers: frozenset[str]
+    fillers: frozenset[str]  # ...these only where it does not ("tequila shots 2019", "mirror image 2019")
 
 
 _MONTHS = "january february march april may june july august september october november december".split()
@@ -64,6 +64,6 @@ ENGLISH = Language(
     before=frozenset({"before"}),
     of=frozenset({"of"}),
     lead_ins=frozenset({"in", "from", "during", "on", "at", "of"}),
-    fillers=frozenset("photo photos picture pictures pic pics image images shot shots snap snaps taken".split()),
     always_fillers=frozenset("photo photos picture pictures pic pics taken".split()),
+    fillers=frozenset("image images shot shots snap snaps".split()),
 )

@@ -15,7 +15,7 @@ from whoosh.qparser import AndGroup, MultifieldParser, plugins
 
 from db.documents import CAPTION_PAIRS, DEFAULT_FIELDS, USER_FIELDS, make_schema, pair_analyzer, text_analyzer
 from db.errors import QueryError
-from db.query_dates import DatePlugin, is_day_range
+from db.query_dates import DATE_TERM, DatePlugin, is_day_range
 from db.types import Sort
 
 MAX_QUERY_LENGTH = 1000
@@ -114,9 +114,10 @@ def parse_query(text: str, schema: Schema | None = None) -> wq.Query | None:
         except NotImplementedError:
             # Whoosh's plus and minus only parse outside groups: `(beach -park) OR car` raised "Minus". Inside a
             # group minus means what NOT means there and plus what a word means anyway (words are all required).
-            if _signs_in_groups_as_words(text) == text:
+            rewritten = _signs_in_groups_as_words(text)
+            if rewritten == text:
                 raise QueryError("Cannot read a - or + beside OR: write NOT word, or put the words in parentheses") from None
-            query = parser.parse(_signs_in_groups_as_words(text))
+            query = parser.parse(rewritten)
         if query is wq.NullQuery and re.search(r"(?:^|\s)-[\w(]", text):
             query = parser.parse("* " + text)  # only exclusions (`-red`, `-(date:2019)`): every photo but those
     except QueryError:
@@ -152,12 +153,9 @@ def is_plain(text: str) -> bool:
     return not _SYNTAX.search(text)
 
 
-_DATE_TERMS = re.compile(r"(?<![\w])date:[^\s()]*", re.IGNORECASE)
-
-
 def semantic_text(text: str) -> str:
     """The words of a query to embed: syntax, dates and negated words removed ("dog NOT cat" -> "dog")."""
-    text = _DATE_TERMS.sub(" ", text)  # a date left in place (inside OR or a group) is no words to embed
+    text = DATE_TERM.sub(" ", text)  # a date left in place (inside OR or a group) is no words to embed
     without_negations = re.sub(r"\b(?:NOT|ANDNOT)\s+(\([^)]*\)|\"[^\"]*\"|\S+)|(?:^|(?<=\s))-\S+", " ", text)
     return " ".join(_SYNTAX.sub(" ", without_negations).split())
 

@@ -23,6 +23,8 @@ from db.errors import QueryError
 DATE_FORMS = "date:2019, date:2019-07, date:2019-07-14 or date:2019-06..2019-08"
 
 
+# A date term wherever it stands; its value ends at a space or a parenthesis.
+DATE_TERM = re.compile(r"(?<![\w])date:(?P<value>[^\s()]*)", re.IGNORECASE)
 DAY_FIELD = "day"  # the index's NUMERIC day field (db/documents.py): days since 1970 of the date taken
 
 
@@ -65,12 +67,13 @@ def date_terms(text: str) -> DateTerms:
     last: date | None = None
     excluded: list[tuple[date, date]] = []
     dropped: set[int] = set()
+    words = [token for token, _, _ in tokens]
     for i, _, found in dates:
         low, high = date_range(found[2])
         term = [i - 1, i] if i > 0 and tokens[i - 1][0] == "NOT" else [i]
         if found[1] and len(term) == 2:
             raise QueryError(f"NOT {found[0]} is a double negative; write date:{found[2]} or NOT date:{found[2]}")
-        dropped |= {*term, *_joining_and([token for token, _, _ in tokens], term[0], i)}
+        dropped |= {*term, *_joining_and(words, term[0], i)}
         if found[1] == "-" or len(term) == 2:  # `-date:` or `NOT date:`
             excluded.append((low, high))
             continue
@@ -136,7 +139,7 @@ class DatePlugin(plugins.TaggingPlugin):
     """`date:VALUE` as one node, a range of days, wherever it stands; the value ends at a space or a parenthesis.
     Tagged before Whoosh's field tagger (priority 0), which would read `date:` as an unknown field."""
 
-    expr = re.compile(r"(?<![\w])date:(?P<value>[^\s()]*)", re.IGNORECASE)
+    expr = DATE_TERM
     priority = -2
 
     def create(self, parser: object, match: re.Match[str]) -> syntax.SyntaxNode:

@@ -69,7 +69,6 @@ class Store:
         self.fulltext = FulltextIndex(data_dir / FULLTEXT_DIR)
         # Opened from a folder it cannot write, or with the disk full: reads only, no full-text repair.
         self.read_only_reason = read_only_reason
-        self.read_only = read_only_reason is not None
         read_only = self.read_only
         # The jobs, each handed what it uses; a checkpoint is looked up when reached (the crash tests set it late).
         checkpoint = self._reached
@@ -80,6 +79,10 @@ class Store:
         # A search, as db/search.py Search.run takes it (the text, filters, sort, page, mode): not restated here.
         self.search = self._search.run
         self._facets = FacetCache()
+
+    @property
+    def read_only(self) -> bool:
+        return self.read_only_reason is not None
 
     def _reached(self, name: str) -> None:
         self.checkpoint(name)
@@ -245,6 +248,10 @@ class Store:
     def export(self, stream, file_format: str = "csv") -> int:
         """Every row to `stream` as CSV or JSON; returns how many."""
         return (write_csv if file_format == "csv" else write_json)(self.export_rows(), stream)
+
+    def export_file(self, output: Path, file_format: str = "csv") -> int:
+        """Every row to a file, written whole or not at all (a link, FIFO or device is written through)."""
+        return exports.export_file(self.export_rows(), output, file_format)
 
     def export_xmp(self, sidecar_dir: Path | None = None, next_to_photos: bool = False) -> XmpReport:
         return exports.export_xmp(self.sessions, sidecar_dir, next_to_photos)
