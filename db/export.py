@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import csv
 import errno
+import io
 import json
 import os
 import re
 import stat
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from sqlalchemy import select
 
@@ -275,13 +277,36 @@ def _replace(target: Path, content: bytes) -> None:
         mode = stat.S_IMODE(os.lstat(target).st_mode)  # the sidecar's own permissions are kept
     except FileNotFoundError:
         mode = 0o644  # as photo tools write one (mkstemp's file is private)
+    with replacing(target, mode) as handle:
+        handle.write(content)
+
+
+@contextmanager
+def replacing(target: Path, mode: int = 0o644) -> Iterator[BinaryIO]:
+    """A file written whole or not at all: beside the target under a fresh name, renamed over it at the end."""
     # A short name: `.{name}.tmp` passed 255 bytes for a photo whose own sidecar name still fits.
     descriptor, temporary = tempfile.mkstemp(prefix=".captionary-", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(descriptor, "wb") as handle:
             os.fchmod(handle.fileno(), mode)
-            handle.write(content)
+            yield handle
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def export_file(rows: Iterator[ExportRow], output: Path, file_format: str) -> int:
+    """The rows written to a file whole or not at all; a link is written through to what it names, and a FIFO or
+    device (/dev/stdout) is written to as it is, never replaced by a file."""
+    write = write_csv if file_format == "csv" else write_json
+    target = output.resolve() if output.is_symlink() else output
+    if target.exists() and not target.is_file():
+        with open(target, "w", encoding="utf-8", newline="") as stream:
+            return write(rows, stream)
+    with replacing(target) as handle:
+        stream = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+        count = write(rows, stream)
+        stream.flush()
+        stream.detach()  # the binary handle is `replacing`'s to close, before the rename
+    return count

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import click
@@ -202,26 +201,11 @@ def export(file_format, output, data_dir) -> None:
 
 
 def _export_to(store: Store, output: Path, file_format: str) -> int:
-    """A file is written whole or not at all (beside it, then renamed over it); a link is written through to
-    what it names, and a FIFO or device (/dev/stdout) is written to as it is, never replaced by a file."""
     if not output.name or output.is_dir():
         raise click.UsageError(f"--output {output}: name a file to write")
-    target = output.resolve() if output.is_symlink() else output
-    if target.exists() and not target.is_file():
-        with open(target, "w", encoding="utf-8", newline="") as handle:
-            return store.export(handle, file_format)
-    if not target.parent.is_dir():
-        raise click.UsageError(f"--output {output}: the folder {target.parent} does not exist")
-    descriptor, temporary = tempfile.mkstemp(prefix=".captionary-", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
-            count = store.export(handle, file_format)
-        os.chmod(temporary, 0o644)  # as an ordinary file is made (mkstemp's is private)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return count
+    if not output.resolve().parent.is_dir():
+        raise click.UsageError(f"--output {output}: the folder {output.resolve().parent} does not exist")
+    return store.export_file(output, file_format)
 
 
 @click.command("export-xmp")
