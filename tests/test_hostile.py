@@ -529,11 +529,14 @@ def test_a_library_folder_that_cannot_be_written_is_named_not_called_damaged(pho
 
 def test_a_read_only_library_refuses_an_index_run_with_its_reason_and_is_still_searched(store, photo_tree, data_dir, monkeypatch):
     store.close()
+    (data_dir / "index.lock").unlink(missing_ok=True)
     _folder_not_writable(monkeypatch, data_dir)
     runner = CliRunner()
     indexed = runner.invoke(cli, ["index", str(photo_tree["root"]), "--data-dir", str(data_dir), "--model", "m"])
     assert indexed.exit_code == 1 and "Permission" not in indexed.output, indexed.output
     assert "can be searched but not changed: its folder is read-only" in indexed.output
+    # refused before it writes a thing: where the folder really is read-only, the lock file is what failed
+    assert not (data_dir / "index.lock").exists()
     searched = runner.invoke(cli, ["search", "car", "--data-dir", str(data_dir), "--mode", "keyword"])
     assert searched.exit_code == 0 and str(photo_tree["red"]) in searched.output
 
