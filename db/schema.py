@@ -141,7 +141,11 @@ def _name_the_problem(db_path: Path, read_only_reason: str | None, context: Exce
     if disk_full(error, db_path.parent):
         raise full_disk(db_path.parent, str(error))
     if code == SQLITE_READONLY and read_only_reason is not None:
-        raise CaptionaryError(f"The library in {db_path.parent} can be searched but not changed: {read_only_reason}")
+        raise cannot_change(db_path.parent, read_only_reason)
+
+
+def cannot_change(data_dir: Path, reason: str) -> CaptionaryError:
+    return CaptionaryError(f"The library in {data_dir} can be searched but not changed: {reason}")
 
 
 def full_disk(data_dir: Path, reason: str) -> DiskFullError:

@@ -40,6 +40,7 @@ from db.schema import (
     FREE_SOME_SPACE,
     FULLTEXT_DIR,
     THUMBNAIL_DIR,
+    cannot_change,
     damaged,
     data_dir_path,
     full_disk,
@@ -83,6 +84,11 @@ class Store:
     @property
     def read_only(self) -> bool:
         return self.read_only_reason is not None
+
+    def refuse_changes_if_read_only(self) -> None:
+        """Before a job that writes (an index run): a read-only library is named as such before anything is tried."""
+        if self.read_only_reason is not None:
+            raise cannot_change(self.data_dir, self.read_only_reason)
 
     def _reached(self, name: str) -> None:
         self.checkpoint(name)

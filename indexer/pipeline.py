@@ -41,8 +41,7 @@ MASS_REMOVAL_SHARE = 0.5  # a run that would remove more than this share of a ro
 
 def writer_lock(store: Store) -> FileLock:
     """The data dir's writer lock, taken: one index run (or re-embedding) at a time; search never waits on it."""
-    if store.read_only_reason is not None:  # searching it works; an index run could not write a thing
-        raise CaptionaryError(f"The library in {store.data_dir} can be searched but not changed: {store.read_only_reason}")
+    store.refuse_changes_if_read_only()  # the lock file is the first thing such a run would fail to write
     lock = FileLock(str(store.data_dir / LOCK_NAME))
     try:
         # An OS-level lock: released by the kernel even when the indexer is killed with -9.
