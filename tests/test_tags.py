@@ -193,7 +193,8 @@ def test_export_xmp_needs_an_explicit_destination(store, photo_tree):
     with pytest.raises(CaptionaryError, match="--next-to-photos"):
         store.export_xmp()
     result = CliRunner().invoke(cli, ["export-xmp", "--data-dir", str(store.data_dir)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a missing choice is bad usage (docs/cli.md: exit codes)
+    assert "--next-to-photos" in result.output and "Traceback" not in result.output
     assert tree_snapshot(photo_tree["root"]) == before  # nothing written next to the photos
 
 
