@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock, Timeout
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import sessionmaker
@@ -24,7 +25,7 @@ from db import export as exports
 from db.catalog import Catalog
 from db.columns import display_text as display_text  # the text helpers the front ends use, named here
 from db.embedders import Embedders
-from db.errors import DiskFullError, disk_full
+from db.errors import DiskFullError, IndexLockedError, disk_full
 from db.export import XmpReport, write_csv, write_json
 from db.formats import INDEXED_EXTENSIONS as INDEXED_EXTENSIONS
 from db.formats import extensions_of as extensions_of
@@ -51,6 +52,8 @@ from db.search import Search
 from db.semantic import EmbedderLike, VectorIndex
 from db.sync import FulltextSync
 from db.types import CheckReport, Facets, Group, ImageRecord
+
+LOCK_NAME = "index.lock"
 
 
 def no_checkpoint(name: str) -> None:
@@ -89,6 +92,21 @@ class Store:
         """Before a job that writes (an index run): a read-only library is named as such before anything is tried."""
         if self.read_only_reason is not None:
             raise cannot_change(self.data_dir, self.read_only_reason)
+
+    def writer_lock(self) -> FileLock:
+        """The data dir's writer lock, taken: one index run, re-embedding or `forget` at a time; search and edits
+        never wait on it (an edit changes one photo, these change which photos there are)."""
+        self.refuse_changes_if_read_only()  # the lock file is the first thing such a run would fail to write
+        lock = FileLock(str(self.data_dir / LOCK_NAME))
+        try:
+            # An OS-level lock: released by the kernel even when the indexer is killed with -9.
+            lock.acquire(timeout=0)
+        except Timeout:
+            raise IndexLockedError(
+                f"Another 'captionary index' (or reembed, or forget) is already running on {self.data_dir}; "
+                "wait for it to finish (search keeps working meanwhile)"
+            ) from None
+        return lock
 
     def _reached(self, name: str) -> None:
         self.checkpoint(name)
@@ -230,8 +248,15 @@ class Store:
         return edits.edit_tags(self.sessions, self.fulltext_sync, file_id, add, remove)
 
     def forget_root(self, root: str | Path) -> int:
-        """Remove a root and everything under it from the catalog and the index; files are not touched."""
-        removed = self.catalog.forget_root(os.path.abspath(os.path.expanduser(str(root))))
+        """Remove a root and everything under it from the catalog and the index; files are not touched.
+
+        Under the writer lock: an index run of that root would go on writing its photos into a root that no
+        longer exists."""
+        lock = self.writer_lock()
+        try:
+            removed = self.catalog.forget_root(os.path.abspath(os.path.expanduser(str(root))))
+        finally:
+            lock.release()
         self.sync_fulltext()
         return removed
 

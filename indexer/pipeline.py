@@ -11,9 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from filelock import FileLock, Timeout
-
-from db.errors import CaptionaryError, IndexLockedError, ModelLoadError
+from db.errors import CaptionaryError, ModelLoadError
 from db.formats import UNREADABLE
 from db.store import Store
 from indexer.background_sync import FULLTEXT_SYNC_SECONDS, BackgroundSync
@@ -35,23 +33,7 @@ from indexer.stages import CaptionStage, ImageEmbedderLike, NoModel, Writer, def
 if TYPE_CHECKING:  # pragma: no cover
     from indexer.ray_run import RayRunner
 
-LOCK_NAME = "index.lock"
 MASS_REMOVAL_SHARE = 0.5  # a run that would remove more than this share of a root's photos removes none
-
-
-def writer_lock(store: Store) -> FileLock:
-    """The data dir's writer lock, taken: one index run (or re-embedding) at a time; search never waits on it."""
-    store.refuse_changes_if_read_only()  # the lock file is the first thing such a run would fail to write
-    lock = FileLock(str(store.data_dir / LOCK_NAME))
-    try:
-        # An OS-level lock: released by the kernel even when the indexer is killed with -9.
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise IndexLockedError(
-            f"Another 'captionary index' is already running on {store.data_dir}; "
-            "wait for it to finish (search keeps working meanwhile)"
-        ) from None
-    return lock
 
 
 class Indexer:
@@ -91,7 +73,7 @@ class Indexer:
 
             self.ray = connect(self.options.ray)
             check_roots(self.ray, self.roots)
-        lock = writer_lock(self.store)
+        lock = self.store.writer_lock()
         started = time.perf_counter()
         try:
             # A previous run may have been killed after committing rows but before Whoosh saw them.

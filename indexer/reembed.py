@@ -12,7 +12,7 @@ from db.semantic import to_blob
 from db.store import Store
 from indexer.backfill import decode_again
 from indexer.options import IndexOptions
-from indexer.pipeline import load_image_embedder, writer_lock
+from indexer.pipeline import load_image_embedder
 from indexer.reading import reduce_for_model
 from indexer.report import Progress
 from indexer.settings import batch_size_for
@@ -39,7 +39,7 @@ def reembed_images(
     assert options.image_embedder is not None
     report = ReembedReport()
     started = time.perf_counter()
-    lock = writer_lock(store)
+    lock = store.writer_lock()
     try:
         embedder = factory(options)
         device = getattr(embedder, "device", "cpu")

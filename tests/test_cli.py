@@ -138,6 +138,18 @@ def test_forget_unknown_root_is_a_clear_error(runner, indexed_cli, tmp_path):
     assert result.exit_code == 1 and "not an indexed root" in result.stderr
 
 
+def test_forget_waits_for_no_index_run_it_would_race(runner, indexed_cli):
+    from filelock import FileLock
+
+    tree, data_dir, _ = indexed_cli
+    root = tree["root"]
+    with FileLock(str(data_dir / "index.lock")):  # an index run of the same library, in another process
+        result = runner.invoke(cli, ["forget", str(root), "--data-dir", str(data_dir)])
+    assert result.exit_code == 1 and "already running" in result.stderr and "Traceback" not in result.output
+    stats = runner.invoke(cli, ["stats", "--json", "--data-dir", str(data_dir)])
+    assert json.loads(stats.output)["roots"] == [str(root)]
+
+
 def test_caption_command_json_with_a_failure(runner, tiny_model, photo_tree):
     result = runner.invoke(
         cli,
