@@ -99,6 +99,7 @@ def printable(text: str) -> str:
 
 
 def normalize_tag(text: str) -> str:
-    """A person's tag: lower case, single spaces, no commas (they separate tags in the index)."""
-    text = printable(unicodedata.normalize("NFC", text)).lower().replace(",", " ")
+    """A person's tag: lower case, single spaces, no commas (they separate tags in the index) and no semicolons
+    (they separate them in the CSV export)."""
+    text = printable(unicodedata.normalize("NFC", text)).lower().replace(",", " ").replace(";", " ")
     return " ".join(text.split())[:MAX_TAG_LENGTH]

@@ -49,6 +49,22 @@ def test_auto_tags_normalise_captions(caption, tags):
 def test_normalize_user_tag():
     assert normalize_tag("  New   York, ") == "new york"
     assert normalize_tag("Ünïcode") == "ünïcode"
+    assert normalize_tag("Rock;Roll") == "rock roll"  # ";" separates tags in the CSV export
+
+
+def test_csv_tags_split_back_into_the_tags_json_lists(store, photo_tree, tmp_path):
+    red = store.image_by_path(photo_tree["red"])
+    store.edit_tags(red.id, add=["Rock;Roll", "b&w"])
+    runner = CliRunner()
+    tables = {}
+    for kind in ("csv", "json"):
+        out = tmp_path / f"out.{kind}"
+        result = runner.invoke(cli, ["export", "--format", kind, "--output", str(out), "--data-dir", str(store.data_dir)])
+        assert result.exit_code == 0, result.output
+        tables[kind] = out
+    row = next(row for row in csv.DictReader(tables["csv"].open(encoding="utf-8")) if row["path"] == str(photo_tree["red"]))
+    record = next(record for record in json.loads(tables["json"].read_text()) if record["path"] == str(photo_tree["red"]))
+    assert row["tags"].split(";") == record["tags"] and "rock roll" in record["tags"]
 
 
 @pytest.fixture
