@@ -36,8 +36,7 @@ class FileRecord:
 
 
 def _is_sidecar_name(name: str) -> bool:
-    # a tab or newline would break the signature; no tool writes such a name
-    return extension(name) == SIDECAR_EXTENSION and "\t" not in name and "\n" not in name
+    return extension(name) == SIDECAR_EXTENSION
 
 
 def is_image_name(name: str) -> bool:

@@ -15,12 +15,14 @@ from sqlalchemy import func, select
 
 from db.columns import display_text, real_path, stored_path
 from db.models import File
+from db.sidecars import sidecar_signature, signature_entries
 from db.store import Store
 from db.types import Filters
 from indexer import pipeline
 from indexer.cli import cli
 from tests.conftest import FakeCaptioner
 from tests.helpers import index_with, paths_found
+from tests.metadata_photos import xmp_packet
 from tests.old_catalogs import as_schema_5
 from tests.photos import COLOURS, photo, save_jpeg
 
@@ -178,3 +180,31 @@ def test_a_file_dated_after_2262_or_before_1970_is_indexed_and_then_unchanged(tm
         assert (again.unchanged, again.captioned, again.reused) == (2, 0, 0)  # not read again on every run
         (root / "future.jpg.xmp").write_text("<x/>")  # a sidecar added: its metadata alone is read again
         assert index_with(store, [root], FakeCaptioner()).metadata_read == 1
+
+
+@pytest.mark.parametrize(
+    "stem",
+    [b"new\nline", b"back\\slash \\u000a", b"carriage\rreturn\ttab", b"line\xe2\x80\xa8separator", LATIN1],
+    ids=["newline", "backslash", "return-and-tab", "unicode-line-separator", "latin1"],
+)
+def test_the_sidecar_of_a_photo_with_any_name_is_read_and_then_unchanged(tmp_path, data_dir, stem):
+    root = tmp_path / "photos"
+    root.mkdir()
+    name = os.path.join(os.fsencode(root), stem + b".jpg")
+    with open(name, "wb") as handle:
+        photo(colour=COLOURS[2]).save(handle, "JPEG")
+    with open(name + b".xmp", "wb") as handle:
+        handle.write(xmp_packet(subjects=["Grandma"], title=None))
+    with Store.open(data_dir) as store:
+        report = index_with(store, [root], FakeCaptioner())
+        assert (report.captioned, report.failed, report.skipped) == (1, 0, [])
+        assert store.image_by_path(os.fsdecode(name)).file_tags == ["grandma"]  # was []: the sidecar was not read
+        again = index_with(store, [root], FakeCaptioner())
+        assert (again.unchanged, again.metadata_read) == (1, 0)
+
+
+def test_a_plain_sidecar_name_is_stored_as_it_always_was():
+    # a library indexed before names were escaped keeps its signatures: nothing is read again after the upgrade
+    assert sidecar_signature([("IMG_1.jpg.xmp", 12, 34), ("IMG_1.xmp", 5, -6)]) == "IMG_1.jpg.xmp\t12\t34\nIMG_1.xmp\t5\t-6"
+    odd = [("a\\u000a\n\r\t\\.xmp", 1, 2), ("caf\udce9.xmp", 3, 4)]
+    assert signature_entries(sidecar_signature(odd)) == odd
