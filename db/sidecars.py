@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 
-# A file name may hold any character but "/" and NUL: the ones that would split a line or a field (and "\r",
-# which an XML parser turns into "\n" when the signature comes back from a sidecar) are written as \uXXXX, and
-# the backslash as \\, so every other name (all of them, in practice) reads as itself.
-_SPECIAL = re.compile("[\\\\\t\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+# A file name may hold any character but "/" and NUL: the ones that would split a line or a field, "\r" (an XML
+# parser turns it into "\n" when the signature comes back from a sidecar) and a byte that is not UTF-8 (a lone
+# surrogate, which XML cannot hold) are written as \uXXXX, and the backslash as \\, so every other name (all
+# of them, in practice) reads as itself.
+_SPECIAL = re.compile("[\\\\\t\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\udc80-\udcff]")
 _ESCAPED = re.compile(r"\\(\\|u[0-9a-f]{4})")
 
 

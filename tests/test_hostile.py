@@ -411,6 +411,8 @@ def test_plus_and_minus_inside_a_group_beside_or_mean_what_they_mean_alone(store
     assert either == found("dog -park") | found("car") and {str(photo_tree["red"]), str(photo_tree["beach"])} <= either
     assert found('car OR (children -"red car")') == found("car") | found('children -"red car"')
     assert found("(dog +beach) OR (ball -children)") == found("dog beach") | found("ball -children") == found("dog beach")
+    # a group of exclusions alone, as NOT says it (was "Cannot parse query: Minus")
+    assert found("(-car -dog)") == found("(NOT car NOT dog)") == found("*") - found("car") - found("dog")
 
 
 def test_a_hyphen_inside_a_word_is_no_minus(store, photo_tree):

@@ -208,3 +208,4 @@ def test_a_plain_sidecar_name_is_stored_as_it_always_was():
     assert sidecar_signature([("IMG_1.jpg.xmp", 12, 34), ("IMG_1.xmp", 5, -6)]) == "IMG_1.jpg.xmp\t12\t34\nIMG_1.xmp\t5\t-6"
     odd = [("a\\u000a\n\r\t\\.xmp", 1, 2), ("caf\udce9.xmp", 3, 4)]
     assert signature_entries(sidecar_signature(odd)) == odd
+    sidecar_signature(odd).encode("utf-8")  # what XML (captionary:sources in an exported sidecar) can hold
