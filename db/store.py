@@ -197,6 +197,8 @@ class Store:
     # -- full text -----------------------------------------------------------------------------
 
     def sync_fulltext(self, wait: float = 30.0, rebuild: bool = False) -> bool:
+        if rebuild:
+            self.refuse_changes_if_read_only()  # else Whoosh's lock file fails to write and reads as damage
         return self.fulltext_sync.sync(wait, rebuild)
 
     def check(self) -> CheckReport:

@@ -539,6 +539,8 @@ def test_a_read_only_library_refuses_an_index_run_with_its_reason_and_is_still_s
     assert "can be searched but not changed: its folder is read-only" in indexed.output
     # refused before it writes a thing: where the folder really is read-only, the lock file is what failed
     assert not (data_dir / "index.lock").exists()
+    rebuilt = runner.invoke(cli, ["rebuild-fulltext", "--data-dir", str(data_dir)])
+    assert rebuilt.exit_code == 1 and "can be searched but not changed" in rebuilt.output, rebuilt.output  # was "damaged"
     searched = runner.invoke(cli, ["search", "car", "--data-dir", str(data_dir), "--mode", "keyword"])
     assert searched.exit_code == 0 and str(photo_tree["red"]) in searched.output
 
