@@ -222,6 +222,8 @@ def export_xmp(sessions: Sessions, sidecar_dir: Path | None = None, next_to_phot
         # the other sidecars beside the photo its copies were read with (not this one, about to change)
         sources = without_sidecar(row.sidecars, target.name) if sidecar_dir is None else row.sidecars
         try:
+            if sidecar_dir is not None:
+                _refuse_a_way_out(target, sidecar_dir)
             existing = _existing_sidecar(target)
             content = sidecar_xml(existing, row.sidecar_fields(sources))
             if content == existing:
@@ -246,6 +248,14 @@ def _refuse_among_photos(sessions: Sessions, sidecar_dir: Path) -> None:
                 f"--sidecar-dir {sidecar_dir} would write among the photos under {root}; choose a folder outside "
                 "your photo folders, or --next-to-photos to write beside each photo on purpose"
             )
+
+
+def _refuse_a_way_out(target: Path, sidecar_dir: Path) -> None:
+    """A folder link inside --sidecar-dir could lead into the photo folders (or anywhere): not followed."""
+    chosen = os.path.realpath(sidecar_dir)
+    parent = os.path.realpath(target.parent)
+    if parent != chosen and not parent.startswith(chosen.rstrip(os.sep) + os.sep):
+        raise SidecarError(f"a folder link inside {sidecar_dir} leads to {parent}: left untouched (links are not followed)")
 
 
 def _existing_sidecar(target: Path) -> bytes | None:

@@ -191,6 +191,17 @@ def test_export_never_follows_or_replaces_a_symlinked_sidecar(library, tmp_path)
     assert report.written == 2 and not list(root.rglob(".*.tmp"))
 
 
+def test_a_folder_link_inside_the_sidecar_dir_never_leads_into_the_photos(library, tmp_path):
+    store, root, paths = library
+    sidecars = tmp_path / "sidecars"
+    mirrored = sidecars / str(root / "2020").lstrip("/")
+    mirrored.parent.mkdir(parents=True)
+    mirrored.symlink_to(root / "2020")  # planted: the mirror of 2020/ is the photo folder itself
+    report = store.export_xmp(sidecar_dir=sidecars)
+    assert not ours(paths["park"]).exists() and not ours(paths["snow"]).exists()  # was: written beside the photos
+    assert "leads to" in dict(report.failed)[str(mirrored / "park.jpg.xmp")] and report.written == 2
+
+
 def test_the_cli_reports_a_sidecar_it_left_untouched(library):
     from click.testing import CliRunner
 
