@@ -110,19 +110,20 @@ class FulltextSync:
         """Repair a lagging or damaged Whoosh index (e.g. after a crash) unless that cannot be done now (a writer
         is busy doing so, the disk is full, the catalog is read-only); returns whether there is an index to search."""
         if not self.read_only and (self.lag() or not self.fulltext.is_current()):
-            self._sync_if_possible(wait=0)
+            self.sync_if_possible(wait=0)
         return self.fulltext.index_id() is not None
 
     def repair(self) -> bool:
         """Rebuild a damaged Whoosh index from the catalog if it can be done now; returns whether it was."""
-        return not self.read_only and self._sync_if_possible(wait=0, rebuild=True)
+        return not self.read_only and self.sync_if_possible(wait=0, rebuild=True)
 
     def show_edit(self) -> None:
         """Show a committed edit in search at once; if an index run holds a lock, that run syncs it (and a full
         disk only delays it: the edit is in the catalog)."""
-        self._sync_if_possible(wait=2)
+        self.sync_if_possible(wait=2)
 
-    def _sync_if_possible(self, wait: float, rebuild: bool = False) -> bool:
+    def sync_if_possible(self, wait: float, rebuild: bool = False) -> bool:
+        """sync(), or False when a lock is held past `wait` or the disk is full (the next sync catches up)."""
         try:
             return self.sync(wait, rebuild)
         except BusyError:

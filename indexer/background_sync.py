@@ -17,17 +17,13 @@ FULLTEXT_SYNC_SECONDS = 2.0  # search sees new captions within about this long
 
 
 def _sync_until_told(data_dir: str, connection: Connection, interval: float) -> None:
-    from db.errors import BusyError, DiskFullError
     from db.store import Store
 
     with Store.open_existing(data_dir) as store:
         while not connection.poll(interval):  # a message, or the parent's end closing, ends the loop
-            try:
-                store.sync_fulltext(wait=interval)
-            except (BusyError, DiskFullError):
-                # An edit holds the catalog's write lock, or the disk is full: try again next turn; the run's own
-                # last sync catches up in any case (this process only makes captions searchable sooner).
-                continue
+            # An edit holding the catalog's write lock, or a full disk, waits for the next turn; the run's own
+            # last sync catches up in any case (this process only makes captions searchable sooner).
+            store.fulltext_sync.sync_if_possible(wait=interval)
 
 
 class BackgroundSync:
