@@ -109,7 +109,6 @@ def parse_query(text: str, schema: Schema | None = None) -> wq.Query | None:
     _validate(text)
     try:
         parser = make_parser(schema or make_schema())
-        readable = text
         try:
             query = parser.parse(text)
         except NotImplementedError:
@@ -118,10 +117,10 @@ def parse_query(text: str, schema: Schema | None = None) -> wq.Query | None:
             rewritten = _signs_in_groups_as_words(text)
             if rewritten == text:
                 raise QueryError("Cannot read a - or + beside OR: write NOT word, or put the words in parentheses") from None
-            query = parser.parse(readable := rewritten)
+            query = parser.parse(rewritten)
         if query is wq.NullQuery and re.search(r"(?:^|[\s(])-[\w(]", text):
             # only exclusions (`-red`, `-(date:2019)`, `(-car -dog)`): every photo but those
-            query = parser.parse("* " + _signs_in_groups_as_words(readable))
+            query = parser.parse("* " + _signs_in_groups_as_words(text))
     except QueryError:
         raise  # a malformed date, named as such
     except Exception as error:  # Whoosh raises assorted types for odd input
