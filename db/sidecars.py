@@ -28,7 +28,7 @@ def sidecar_signature(found: list[tuple[str, int, int]]) -> str:
 
 
 def signature_names(signature: str) -> list[str]:
-    return [_unescape(line.split("\t", 1)[0]) for line in signature.split("\n") if line]
+    return [name for name, _, _ in signature_entries(signature)]
 
 
 def signature_entries(signature: str) -> list[tuple[str, int, int]]:
