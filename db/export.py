@@ -216,6 +216,8 @@ def export_xmp(sessions: Sessions, sidecar_dir: Path | None = None, next_to_phot
         )
     if sidecar_dir is not None:
         _refuse_among_photos(sessions, sidecar_dir)
+    chosen = os.path.realpath(sidecar_dir) if sidecar_dir is not None else ""
+    inside: set[Path] = set()  # the folders found inside it (photos share folders: one realpath each)
     report = XmpReport()
     for row in export_rows(sessions):
         target = sidecar_path(row.path, sidecar_dir)
@@ -223,7 +225,7 @@ def export_xmp(sessions: Sessions, sidecar_dir: Path | None = None, next_to_phot
         sources = without_sidecar(row.sidecars, target.name) if sidecar_dir is None else row.sidecars
         try:
             if sidecar_dir is not None:
-                _refuse_a_way_out(target, sidecar_dir)
+                _refuse_a_way_out(target.parent, chosen, inside)
             existing = _existing_sidecar(target)
             content = sidecar_xml(existing, row.sidecar_fields(sources))
             if content == existing:
@@ -243,19 +245,25 @@ def _refuse_among_photos(sessions: Sessions, sidecar_dir: Path) -> None:
     with sessions() as session:
         roots = list(session.scalars(select(Root.path)))
     for root in roots:
-        if chosen == os.sep or chosen == root or chosen.startswith(root.rstrip(os.sep) + os.sep):
+        if chosen == os.sep or _within(chosen, root):
             raise CaptionaryError(
                 f"--sidecar-dir {sidecar_dir} would write among the photos under {root}; choose a folder outside "
                 "your photo folders, or --next-to-photos to write beside each photo on purpose"
             )
 
 
-def _refuse_a_way_out(target: Path, sidecar_dir: Path) -> None:
-    """A folder link inside --sidecar-dir could lead into the photo folders (or anywhere): not followed."""
-    chosen = os.path.realpath(sidecar_dir)
-    parent = os.path.realpath(target.parent)
-    if parent != chosen and not parent.startswith(chosen.rstrip(os.sep) + os.sep):
-        raise SidecarError(f"a folder link inside {sidecar_dir} leads to {parent}: left untouched (links are not followed)")
+def _refuse_a_way_out(folder: Path, chosen: str, inside: set[Path]) -> None:
+    """A folder link inside --sidecar-dir (real path `chosen`) could lead into the photo folders: not followed."""
+    if folder in inside:
+        return
+    real = os.path.realpath(folder)
+    if not _within(real, chosen):
+        raise SidecarError(f"a folder link inside {chosen} leads to {real}: left untouched (links are not followed)")
+    inside.add(folder)
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _existing_sidecar(target: Path) -> bytes | None:
