@@ -20,7 +20,7 @@ from whoosh.qparser import plugins, syntax
 from db.documents import day_number
 from db.errors import QueryError
 
-DATE_FORMS = "date:2019, date:2019-07, date:2019-07-14 or date:2019-06..2019-08"
+DATE_FORMS = "date:2019, date:2019-07, date:2019-07-14, date:2019-06..2019-08, date:2019.. or date:..2019"
 
 
 # A date term wherever it stands; its value ends at a space or a parenthesis.
@@ -95,9 +95,13 @@ def _joining_and(tokens: list[str], start: int, end: int) -> list[int]:
 
 
 def date_range(value: str) -> tuple[date, date]:
-    """The first and last day `date:VALUE` stands for (a QueryError says which forms it accepts)."""
-    start, _, end = value.partition("..")
-    low, high = _days(start, value)[0], _days(end or start, value)[1]
+    """The first and last day `date:VALUE` stands for (a QueryError says which forms it accepts). A range open
+    at one end runs from or to the calendar's limit: `date:2019..` is 2019 and every year after it."""
+    start, dots, end = value.partition("..")
+    if dots and not (start or end):
+        raise QueryError(f"date:{value} is not a date; use {DATE_FORMS}")
+    low = _days(start, value)[0] if start or not dots else date.min
+    high = _days(end if dots else start, value)[1] if end or not dots else date.max
     if high < low:
         raise QueryError(f"date:{value} ends before it starts; put the earlier date first")
     return low, high

@@ -23,7 +23,7 @@ from indexer.dates import iptc_date
 from indexer.exif import ExifFacts, plausible_position, read_exif, read_exif_tags
 from indexer.imaging import ImageReadError, open_regular
 from indexer.jxl import is_jxl, read_boxes
-from indexer.png_text import too_much_text, without_compressed_text
+from indexer.png_text import text_over_limits, without_compressed_text
 from indexer.raw import raw_exif, raw_xmp
 from indexer.xmp import MAX_TEXT, MAX_VALUES, XmpError, XmpValues, parse_xmp
 
@@ -96,9 +96,10 @@ def _embedded(source: bytes | BinaryIO, problems: list[str], path: str) -> tuple
         try:
             exif = _from_image(stream, layers, problems)
         except ValueError as error:
-            if not too_much_text(error):
+            problem = text_over_limits(error)
+            if problem is None:
                 raise
-            problems.append(f"embedded text over {MAX_XMP_BYTES >> 20} MB unpacked: not read")
+            problems.append(problem)
             layers = []
             exif = _from_image(without_compressed_text(stream), layers, problems)
     except Exception:  # not an image, or broken beyond its header: the decode says why

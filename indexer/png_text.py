@@ -1,8 +1,9 @@
-"""A PNG whose compressed text Pillow will not unpack: its picture is read without that text.
+"""A PNG whose text Pillow will not unpack: its picture is read without that text.
 
-Pillow refuses a zTXt or compressed iTXt chunk that unpacks past `PngImagePlugin.MAX_TEXT_CHUNK` (its guard
-against zip bombs) by failing the whole image. Photoshop's XMP, bloated by DocumentAncestors, passes 1 MB in
-real files; the photo must still be indexed and only its metadata reported as not read."""
+Pillow refuses a zTXt or compressed iTXt chunk that unpacks past `PngImagePlugin.MAX_TEXT_CHUNK`, and text
+chunks that unpack past `MAX_TEXT_MEMORY` together (its guards against zip bombs), by failing the whole image.
+Photoshop's XMP, bloated by DocumentAncestors, passes 1 MB in real files; the photo must still be indexed and
+only its metadata reported as not read."""
 
 from __future__ import annotations
 
@@ -20,14 +21,23 @@ PngImagePlugin.MAX_TEXT_CHUNK = max(PngImagePlugin.MAX_TEXT_CHUNK, MAX_XMP_BYTES
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _COMPRESSED_TEXT = (b"zTXt", b"iTXt")
+_TEXT = (b"tEXt", *_COMPRESSED_TEXT)
 
 
-def too_much_text(error: BaseException) -> bool:
-    return isinstance(error, ValueError) and "MAX_TEXT_CHUNK" in str(error)
+def text_over_limits(error: BaseException) -> str | None:
+    """The metadata problem to record when Pillow failed a PNG for its text alone; None for any other error."""
+    if not isinstance(error, ValueError):
+        return None
+    if "MAX_TEXT_CHUNK" in str(error):
+        return f"embedded text over {MAX_XMP_BYTES >> 20} MB unpacked: not read"
+    if "MAX_TEXT_MEMORY" in str(error):
+        return f"embedded text over {PngImagePlugin.MAX_TEXT_MEMORY >> 20} MB unpacked in all: the rest not read"
+    return None
 
 
 def without_compressed_text(source: str | Path | BinaryIO) -> io.BytesIO:
-    """The PNG's bytes without the text chunks that unpack past Pillow's limit; everything else as it was."""
+    """The PNG's bytes without the text chunks past Pillow's limits: one that unpacks too large alone, and every
+    one after the text unpacked so far fills `MAX_TEXT_MEMORY`; everything else as it was."""
     if isinstance(source, (str, Path)):
         data = Path(source).read_bytes()
     else:
@@ -36,32 +46,37 @@ def without_compressed_text(source: str | Path | BinaryIO) -> io.BytesIO:
     if not data.startswith(_SIGNATURE):
         raise ValueError("not a PNG")
     kept = [_SIGNATURE]
-    position = len(_SIGNATURE)
+    position, text_memory = len(_SIGNATURE), 0
     while position + 8 <= len(data):
         length = int.from_bytes(data[position : position + 4], "big")
         kind = data[position + 4 : position + 8]
         end = position + 12 + length  # length, type, data, CRC
-        if kind not in _COMPRESSED_TEXT or not _unpacks_too_large(kind, data[position + 8 : end - 4]):
+        size = _unpacked_size(kind, data[position + 8 : end - 4]) if kind in _TEXT else 0
+        if size is not None and text_memory + size <= PngImagePlugin.MAX_TEXT_MEMORY:
             kept.append(data[position:end])
+            text_memory += size
         position = end
         if kind == b"IEND":
             break
     return io.BytesIO(b"".join(kept))
 
 
-def _unpacks_too_large(kind: bytes, body: bytes) -> bool:
-    """Whether a zTXt or iTXt chunk's text unpacks past Pillow's limit (an uncompressed iTXt never does)."""
+def _unpacked_size(kind: bytes, body: bytes) -> int | None:
+    """About how much memory a text chunk's text takes unpacked, as Pillow counts it; None past its per-chunk
+    limit. A broken one counts nothing: Pillow passes over it itself."""
     _, _, rest = body.partition(b"\0")  # after the keyword
+    if kind == b"tEXt":
+        return len(rest)
     if kind == b"iTXt":
-        if rest[:1] != b"\x01":  # the compression flag
-            return False
+        if rest[:1] != b"\x01":  # the compression flag: an uncompressed iTXt is its own size
+            return len(rest)
         _, _, rest = rest[2:].partition(b"\0")  # after the language tag
         _, _, packed = rest.partition(b"\0")  # after the translated keyword
     else:
         packed = rest[1:]  # after the compression method
     unpacker = zlib.decompressobj()
     try:
-        unpacker.decompress(packed, PngImagePlugin.MAX_TEXT_CHUNK)
+        text = unpacker.decompress(packed, PngImagePlugin.MAX_TEXT_CHUNK)
     except zlib.error:
-        return False  # Pillow passes over a broken one itself
-    return bool(unpacker.unconsumed_tail)
+        return 0
+    return None if unpacker.unconsumed_tail else len(text)

@@ -5,6 +5,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from db.errors import NotIndexedError
+from db.store import Store
 from indexer import pipeline
 from indexer.cli import cli
 from tests.conftest import FakeCaptioner
@@ -136,6 +138,18 @@ def test_forget_unknown_root_is_a_clear_error(runner, indexed_cli, tmp_path):
     _, data_dir, _ = indexed_cli
     result = runner.invoke(cli, ["forget", str(tmp_path / "elsewhere"), "--data-dir", str(data_dir)])
     assert result.exit_code == 1 and "not an indexed root" in result.stderr
+
+
+def test_forget_of_an_empty_path_is_refused_not_read_as_the_current_folder(runner, indexed_cli, monkeypatch):
+    tree, data_dir, _ = indexed_cli
+    monkeypatch.chdir(tree["root"])  # the indexed root itself: "" must not name it
+    result = runner.invoke(cli, ["forget", "", "--data-dir", str(data_dir)])
+    assert result.exit_code == 2 and "empty path" in result.stderr and result.stderr.count("\n") == 1
+    with Store.open(data_dir) as store:
+        with pytest.raises(NotIndexedError, match="empty path"):
+            store.forget_root("")
+    stats = runner.invoke(cli, ["stats", "--json", "--data-dir", str(data_dir)])
+    assert json.loads(stats.output)["roots"] == [str(tree["root"])]
 
 
 def test_forget_waits_for_no_index_run_it_would_race(runner, indexed_cli):

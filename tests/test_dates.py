@@ -13,6 +13,8 @@ from indexer.cli import cli
 from tests.conftest import FakeCaptioner
 from tests.helpers import index_with, paths_found
 
+TODAY = {"every photo dated by its file"}
+
 
 @pytest.fixture
 def dated(photo_tree, data_dir):
@@ -34,11 +36,21 @@ def dated(photo_tree, data_dir):
         ("dog date:2019-06", set()),  # the dog photo was taken in August
         ("date:2019 date:2019-08", {"beach"}),  # both apply
         ("DATE:2019-08", {"beach"}),
+        ("date:2019-07..", {"beach"} | TODAY),  # open at the end: from July 2019 on, today's files included
+        ("date:..2019-07", {"red"}),  # open at the start: up to the end of July 2019
+        ("date:2019-07.. OR date:2019-06", {"red", "beach"} | TODAY),  # the same range read in place
+        ("-date:..2019-07", {"beach"} | TODAY),
     ],
 )
 def test_date_terms_select_by_the_date_taken(dated, query, expected):
     store, paths = dated
-    assert paths_found(store, query) == {paths[name] for name in expected}
+    found = paths_found(store, query)
+    today = found - set(paths.values())
+    if TODAY <= expected:
+        assert len(today) == 14  # every photo dated by its file (test_stats_count_the_photos_dated_by_exif)
+    else:
+        assert not today
+    assert found - today == {paths[name] for name in expected - TODAY}
 
 
 def test_a_date_term_and_the_apps_date_filter_both_apply(dated):
@@ -49,7 +61,10 @@ def test_a_date_term_and_the_apps_date_filter_both_apply(dated):
     assert {hit.image.path for hit in found.hits} == {paths["beach"]}
 
 
-@pytest.mark.parametrize("query", ["date:2019-13", "date:19", "date:2019-08..2019-06", "date:", "date:2019-02-30", "date:soon"])
+@pytest.mark.parametrize(
+    "query",
+    ["date:2019-13", "date:19", "date:2019-08..2019-06", "date:", "date:2019-02-30", "date:soon", "date:..", "date:2019..soon"],
+)
 def test_a_malformed_date_says_what_it_accepts(dated, query):
     store, _ = dated
     with pytest.raises(QueryError, match="date:2019-06..2019-08|earlier date first"):

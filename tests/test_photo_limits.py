@@ -30,12 +30,12 @@ def test_a_102_megapixel_photo_is_read_and_a_400_megapixel_bomb_is_not(tmp_path)
         open_photo(bomb.getvalue())
 
 
-def _png_with_text(path, keyword: str, padding: int, compressed: bool = True, ztxt: bytes | None = None):
+def _png_with_text(path, keyword: str, padding: int, compressed: bool = True, ztxt: bytes | None = None, copies=1):
     packet = xmp_packet(subjects=[keyword]).replace(b"</x:xmpmeta>", b" " * padding + b"</x:xmpmeta>")
     info = PngImagePlugin.PngInfo()
     info.add_itxt("XML:com.adobe.xmp", packet.decode(), zip=compressed)
     info.add_itxt("Caption", "kept beside the bloat", zip=True)  # a small compressed text: read either way
-    if ztxt is not None:
+    for _ in range(copies if ztxt is not None else 0):
         info.add_text("Comment", ztxt.decode(), zip=True)
     Image.new("RGB", (64, 48), (200, 40, 40)).save(path, "PNG", pnginfo=info)
     return path
@@ -48,15 +48,19 @@ def test_a_png_with_bloated_compressed_metadata_is_still_indexed(tmp_path, data_
     too_large = _png_with_text(root / "too_large_xmp.png", "lostkw", 3_000_000)
     bomb = _png_with_text(root / "comment_bomb.png", "bombkw", 0, ztxt=b"0" * (50 << 20))
     assert len(zlib.compress(b"0" * (50 << 20))) < 100_000  # small on disk
+    # 40 texts of 1.9 MB: each under the limit of one, 76 MB together past Pillow's 64 MB for all of them
+    many = _png_with_text(root / "many_comments.png", "manykw", 0, ztxt=b"1" * 1_900_000, copies=40)
     with Store.open(data_dir) as store:
         report = index_with(store, [root], FakeCaptioner())
         problems = dict(store.metadata_problems())
-        records = {path: store.image_by_path(path) for path in (large, too_large, bomb)}
-    assert (report.captioned, report.failed) == (3, 0)  # every photo captioned
+        records = {path: store.image_by_path(path) for path in (large, too_large, bomb, many)}
+    assert (report.captioned, report.failed) == (4, 0)  # every photo captioned
     assert records[bomb].file_tags == ["bombkw"]  # its XMP is not the bloated chunk: it is read
+    assert records[many].file_tags == ["manykw"]  # the XMP comes before the comments: within the 64 MB
     assert records[large].file_tags == ["sunsetkw"] and str(large) not in problems
     for path in (too_large, bomb):
         assert "embedded text over 2 MB unpacked: not read" in problems[str(path)]
+    assert "embedded text over 64 MB unpacked in all: the rest not read" in problems[str(many)]
 
 
 def test_pillow_warnings_stay_off_the_terminal(tmp_path):
