@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from db.embedders import Embedders
-from db.errors import CaptionaryError, NotIndexedError
+from db.errors import CaptionaryError, NotIndexedError, TextError
 from db.models import File, Tag, utcnow
 from db.reads import image
-from db.records import normalize_tag, printable
+from db.records import normalize_tag, printable, undecodable
 from db.schema import Sessions, writing
 from db.sequence import mark_files_changed, next_seq
 from db.sync import FulltextSync
@@ -21,6 +21,7 @@ EDIT_WAIT_SECONDS = 5.0  # how long an edit waits for an index run's write lock 
 def set_caption(sessions: Sessions, fulltext: FulltextSync, embedders: Embedders, file_id: int, text: str | None) -> ImageRecord:
     """Save a person's caption (None reverts to the model's); re-indexing never overwrites it."""
     if text is not None:
+        _refuse_undecodable("The caption", text)
         text = " ".join(printable(text).split())
         if not text:
             raise CaptionaryError("A caption cannot be empty; to go back to the model's caption, revert it")
@@ -45,6 +46,8 @@ def edit_tags(
     sessions: Sessions, fulltext: FulltextSync, file_id: int, add: Sequence[str] = (), remove: Sequence[str] = ()
 ) -> ImageRecord:
     """A person's tag edit: added tags are theirs; removed ones stay removed through re-indexing."""
+    for name in (*add, *remove):
+        _refuse_undecodable(f"The tag {name!r}", name)
     with writing(sessions, EDIT_WAIT_SECONDS) as session:
         file = session.get(File, file_id)
         if file is None or file.content is None:
@@ -61,3 +64,10 @@ def edit_tags(
         mark_files_changed(session, next_seq(session), content_ids=[file.content.id])
     fulltext.show_edit()
     return image(sessions, file_id)
+
+
+def _refuse_undecodable(what: str, text: str) -> None:
+    """A byte that is not UTF-8 (a terminal set to another encoding) would be silently cut from what is kept."""
+    byte = undecodable(text)
+    if byte is not None:
+        raise TextError(f"{what} holds a byte that is not UTF-8 ({byte}); set the terminal to UTF-8 and type it again")

@@ -17,6 +17,12 @@ class QueryError(CaptionaryError):
     exit_code = 2
 
 
+class TextError(CaptionaryError):
+    """Text a person typed that cannot be kept as typed (a usage error: exit code 2)."""
+
+    exit_code = 2
+
+
 class SchemaTooNewError(CaptionaryError):
     pass
 

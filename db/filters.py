@@ -7,7 +7,7 @@ from pathlib import Path
 from whoosh import query as wq
 
 from db.columns import stored_path
-from db.documents import PLACE_NAME, text_analyzer
+from db.documents import PLACE_NAME, fold_name, text_analyzer
 from db.types import Filters
 
 
@@ -23,7 +23,7 @@ def filter_query(filters: Filters) -> wq.Query | None:
     places = [_place_query(place) for place in filters.places]
     if places:
         parts.append(wq.Or(places))
-    parts.extend(wq.Term(PLACE_NAME, name) for name in filters.place_names)
+    parts.extend(wq.Term(PLACE_NAME, fold_name(name)) for name in filters.place_names)  # as the field holds it
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else wq.And(parts)

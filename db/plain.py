@@ -171,9 +171,12 @@ class _Reader:
         assert span.first is not None and span.last is not None
         if word in language.since:
             return end, Span(span.first, None, f"since {span.first.isoformat()}")
-        if word in language.after:
-            return end, Span(span.last + timedelta(days=1), None, f"after {span.last.isoformat()}")
-        return end, Span(None, span.first - timedelta(days=1), f"before {span.first.isoformat()}")
+        try:
+            if word in language.after:
+                return end, Span(span.last + timedelta(days=1), None, f"after {span.last.isoformat()}")
+            return end, Span(None, span.first - timedelta(days=1), f"before {span.first.isoformat()}")
+        except OverflowError:  # after 9999-12-31 or before 0001-01-01: no day, so not a time; its words stay
+            return None
 
     def _at(self, i: int) -> str | None:
         return self.words[i] if 0 <= i < len(self.words) else None

@@ -16,6 +16,7 @@ from whoosh.qparser import AndGroup, MultifieldParser, plugins
 from db.documents import CAPTION_PAIRS, DEFAULT_FIELDS, USER_FIELDS, make_schema, pair_analyzer, text_analyzer
 from db.errors import QueryError
 from db.query_dates import DATE_TERM, DatePlugin, is_day_range
+from db.records import undecodable
 from db.types import Sort
 
 MAX_QUERY_LENGTH = 1000
@@ -49,10 +50,18 @@ _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "REQUIRE"}
 FIELD_LIST = ", ".join(field + ":" for field in (*USER_FIELDS, "date"))
 
 
-def _validate(text: str) -> None:
-    """Reject what Whoosh would silently misread, with a message that says how to fix it."""
+def refuse_unreadable(text: str) -> None:
+    """What no reading of a query can mend, refused before any: too long, or bytes that are not UTF-8."""
     if len(text) > MAX_QUERY_LENGTH:
         raise QueryError(f"Query is too long ({len(text)} characters; at most {MAX_QUERY_LENGTH})")
+    byte = undecodable(text)
+    if byte is not None:
+        raise QueryError(f"The query holds a byte that is not UTF-8 ({byte}); set the terminal to UTF-8 and type it again")
+
+
+def _validate(text: str) -> None:
+    """Reject what Whoosh would silently misread, with a message that says how to fix it."""
+    refuse_unreadable(text)
     if text.count('"') % 2:
         raise QueryError('Unbalanced quote in query: close the phrase with "')
     # A phrase stands in as one word, so `"red car" OR "old building"` has a word on each side of OR.

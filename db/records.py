@@ -98,6 +98,15 @@ def printable(text: str) -> str:
     return "".join(char for char in text if unicodedata.category(char) not in ("Cc", "Cs") or char.isspace())
 
 
+def undecodable(text: str) -> str | None:
+    """The first byte that is not UTF-8 in text from a terminal (Python hands such a byte on as a lone
+    surrogate), as \\xNN; None when there is none. Typed text with one is refused, never silently cut."""
+    for char in text:
+        if "\udc80" <= char <= "\udcff":
+            return f"\\x{ord(char) - 0xDC00:02x}"
+    return None
+
+
 def normalize_tag(text: str) -> str:
     """A person's tag: lower case, single spaces, no commas (they separate tags in the index) and no semicolons
     (they separate them in the CSV export)."""

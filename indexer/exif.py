@@ -88,22 +88,27 @@ def _taken(exif: Image.Exif, details: dict, position: tuple[float, float] | None
     return gps_date(gps.get(29), gps.get(7), position) or exif_date(exif.get(TAG_DATETIME), None, details.get(0x9010))
 
 
-def _degrees(value: object, reference: object, negative: str) -> float | None:
-    """EXIF's (degrees, minutes, seconds) rationals and N/S or E/W as signed degrees; None if malformed."""
+def _degrees(value: object, reference: object, sides: str) -> float | None:
+    """EXIF's (degrees, minutes, seconds) rationals and N/S or E/W (`sides`, the negative one last) as signed
+    degrees; None if malformed: a side that is neither, over 60 minutes or seconds. A missing side is read
+    as the positive one, as other tools read it."""
     try:
         degrees, minutes, seconds = (float(part) for part in value)  # type: ignore[attr-defined]
     except (TypeError, ValueError, ZeroDivisionError):
         return None
+    side = "" if reference is None else str(reference).strip("\x00 ").upper()
+    if side not in ("", *sides) or not (0 <= minutes <= 60 and 0 <= seconds <= 60):  # 60: a rounding writer
+        return None
     result = degrees + minutes / 60 + seconds / 3600
     if not math.isfinite(result):
         return None
-    return -result if str(reference).strip("\x00 ").upper() == negative else result
+    return -result if side == sides[1] else result
 
 
 def _gps(exif: Image.Exif) -> tuple[float, float] | None:
     gps = exif.get_ifd(GPS_IFD)
-    latitude = _degrees(gps.get(2), gps.get(1), "S")
-    longitude = _degrees(gps.get(4), gps.get(3), "W")
+    latitude = _degrees(gps.get(2), gps.get(1), "NS")
+    longitude = _degrees(gps.get(4), gps.get(3), "EW")
     if latitude is None or longitude is None or not plausible_position(latitude, longitude):
         return None
     return latitude, longitude

@@ -273,7 +273,8 @@ def _decode(stream: str | Path | BinaryIO, min_side: int, orientation: int | Non
             image.getexif()[0x0112] = orientation
         if min_side and image_format == "JPEG":
             image.draft("RGB", (min_side, min_side))
-        image.seek(0)  # first frame of animations
+        if image_format != "HEIF":  # a HEIF opens on its primary picture, which need not be its first
+            image.seek(0)  # first frame of animations
         image.load()
         rotated = ImageOps.exif_transpose(image)
         rgb = to_rgb(rotated)

@@ -55,7 +55,9 @@ class Indexer:
         self.ocr = False
         self.image_embedder_factory = image_embedder_factory or load_image_embedder
         self.catalog = store.catalog
-        self.roots = [normalize_root(root) for root in roots]
+        # Each folder once, however it was spelled (`a`, `./a/`, a link to it): crawled twice, its skipped files
+        # were counted and listed twice.
+        self.roots = list(dict.fromkeys(normalize_root(root) for root in roots))
         self.options = options
         self.captioner_factory = captioner_factory
         self.progress = progress or NoProgress()

@@ -51,6 +51,23 @@ def test_avif_and_jpeg_xl_are_indexed_with_their_exif_and_thumbnails(tmp_path, d
         assert store.stats()["formats"] == {"AVIF": 1, "JPEG XL": 1}
 
 
+def test_a_heic_is_read_by_its_primary_picture_even_when_it_is_not_the_first(tmp_path, data_dir):
+    import pillow_heif
+
+    heif = pillow_heif.from_pillow(Image.new("RGB", (64, 48), GREEN))  # a depth map or burst frame first
+    heif.add_from_pillow(Image.new("RGB", (64, 48), RED))
+    path = tmp_path / "photos" / "portrait.heic"
+    path.parent.mkdir()
+    heif.save(path, primary_index=1)  # what every viewer shows
+    assert np.asarray(open_photo(path).image)[24, 32].tolist() == pytest.approx(list(RED), abs=8)
+    with Store.open(data_dir) as store:
+        index_with(store, [path.parent], FakeCaptioner())
+        record = store.image_by_path(path)
+        thumbnail = Image.open(thumbnail_path(store.thumbnail_dir, record.content_hash))
+    assert record.caption == CAPTIONS[RED]
+    assert thumbnail.convert("RGB").getpixel((thumbnail.width // 2, thumbnail.height // 2)) == pytest.approx(RED, abs=8)
+
+
 def test_a_10_bit_avif_is_scaled_to_8_bits_not_clipped(tmp_path):
     path = save_avif_10_bit(tmp_path / "hdr.avif", grey=512)
     if path is None:
@@ -183,6 +200,16 @@ def test_the_summary_names_the_files_it_skipped_by_kind(tmp_path, data_dir):
         report = index_with(store, [root], FakeCaptioner(), excludes=["*.txt"])
     assert "; 3 skipped: 1 .mov (video), 1 .mp4 (video), 1 .psd (not a photo type)" in report.summary()
     assert sorted(kind for _, kind in report.skipped) == ["not a photo type", "video", "video"]
+
+
+def test_a_root_given_twice_in_any_spelling_is_crawled_once(tmp_path, data_dir, monkeypatch):
+    root = _skipping_tree(tmp_path)
+    (tmp_path / "link").symlink_to(root)
+    monkeypatch.chdir(tmp_path)
+    with Store.open(data_dir) as store:
+        report = index_with(store, [root, "photos", "./photos/", tmp_path / "link"], FakeCaptioner(), excludes=["*.txt"])
+        assert store.stats()["roots"] == [str(root)]
+    assert (report.captioned, len(report.skipped)) == (1, 3)  # it was 1 and 12: each spelling crawled again
 
 
 def test_links_fifos_and_broken_links_are_named_not_passed_over(tmp_path, data_dir):

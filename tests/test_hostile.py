@@ -397,6 +397,35 @@ def test_hidden_fields_and_doubled_operators_are_refused_with_a_message(store, q
     assert "\n" not in message and ("field" in message or "Operator" in message), message
 
 
+@pytest.mark.parametrize("query", ["after 9999-12-31", "before 0001-01-01", "after 9999-12", "since 9999"])
+def test_a_date_past_the_ends_of_the_calendar_is_searched_not_called_damage(store, query):
+    assert store.search(query).total == 0  # it used to say the search index was damaged (OverflowError)
+
+
+def test_a_query_with_a_byte_that_is_not_utf8_is_refused_in_one_line(store, data_dir):
+    with pytest.raises(QueryError, match=r"byte that is not UTF-8 \(\\xe9\)"):
+        store.search("caf\udce9")  # a Latin-1 terminal's é, as Python hands it on
+    result = CliRunner().invoke(cli, ["search", "caf\udce9", "--data-dir", str(data_dir)])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1 and "damaged" not in result.stderr
+
+
+def test_plain_dates_cannot_carry_a_query_past_the_length_limit(store):
+    with pytest.raises(QueryError, match="too long"):
+        store.search(" ".join(["2019"] * 300))  # 1,499 characters that the plain reading would take out
+
+
+def test_typed_text_with_a_byte_that_is_not_utf8_is_refused_not_cut(store, photo_tree, data_dir):
+    red = str(photo_tree["red"])
+    before = store.image_by_path(red)
+    runner = CliRunner()
+    caption = runner.invoke(cli, ["set-caption", red, "caf\udce9 au lait", "--data-dir", str(data_dir)])
+    tagged = runner.invoke(cli, ["tag", red, "--add", "\udce9t\udce9", "--data-dir", str(data_dir)])
+    for result in (caption, tagged):
+        assert result.exit_code == 2 and "not UTF-8 (\\xe9)" in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    after = store.image_by_path(red)
+    assert (after.caption, after.tags) == (before.caption, before.tags)
+
+
 def test_a_leading_minus_means_not(store, photo_tree):
     everything = paths_found(store, "*")
     assert paths_found(store, "-car") == everything - {str(photo_tree["red"])}

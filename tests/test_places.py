@@ -64,6 +64,32 @@ def test_json_rows_carry_place_and_date_taken_and_stats_count_them(travels, data
     assert store.stats()["placed"] == 2
 
 
+@pytest.mark.parametrize(
+    ("gps", "position"),
+    [
+        ({1: "S", 2: (33.0, 52.0, 30.0), 3: "E", 4: (151.0, 12.0, 0.0)}, (-33.875, 151.2)),
+        ({2: (33.0, 52.5, 0.0), 4: (151.0, 12.0, 0.0)}, (33.875, 151.2)),  # no sides written: north and east
+        ({1: "Q", 2: (33.0, 52.0, 0.0), 3: "E", 4: (151.0, 12.0, 0.0)}, None),  # a side that is neither
+        ({1: "N", 2: (33.0, 52.0, 0.0), 3: "Z", 4: (151.0, 12.0, 0.0)}, None),
+        ({1: "N", 2: (33.0, 999.0, 0.0), 3: "E", 4: (151.0, 12.0, 0.0)}, None),  # 999 minutes
+        ({1: "N", 2: (33.0, 1.0, 9999.0), 3: "E", 4: (151.0, 12.0, 0.0)}, None),  # 9999 seconds
+    ],
+)
+def test_a_gps_position_is_read_only_when_well_formed(gps, position):
+    from PIL import Image
+    from PIL.TiffImagePlugin import IFDRational
+
+    from indexer.exif import GPS_IFD, read_exif_tags
+
+    exif = Image.Exif()
+    exif.get_ifd(GPS_IFD).update(
+        {tag: tuple(IFDRational(part) for part in value) if isinstance(value, tuple) else value for tag, value in gps.items()}
+    )
+    facts = read_exif_tags(exif)
+    read = None if facts.latitude is None else (round(facts.latitude, 4), round(facts.longitude, 4))
+    assert read == position
+
+
 def test_positions_far_from_any_town_and_blank_ones_are_not_named():
     assert place_name(0.0, -160.0) is None  # the nearest GeoNames town is hundreds of km away
     assert place_name(35.0116, 135.7681) == "Kyoto, Japan"

@@ -18,6 +18,7 @@ from tests.photos import COLOURS, photo, save_jpeg
 TODAY = date(2021, 3, 10)  # "last year" is 2020, "last summer" the summer of 2020
 SYDNEY = {1: "S", 2: (33.0, 52.0, 0.0), 3: "E", 4: (151.0, 12.0, 0.0)}
 PARIS = {1: "N", 2: (48.0, 51.0, 24.0), 3: "E", 4: (2.0, 21.0, 8.0)}
+SAO_PAULO = {1: "S", 2: (23.0, 33.0, 2.0), 3: "W", 4: (46.0, 37.0, 60.0)}  # named with accents: São Paulo
 RED, BLUE, GREEN = COLOURS[0], COLOURS[1], COLOURS[2]  # a red car..., a dog running on the beach..., two children...
 
 # name: (folder/file, colour, date taken, GPS, keywords as IPTC, sidecar hierarchy)
@@ -33,6 +34,7 @@ PHOTOS = {
     "scan": ("scans/scan_2019.jpg", RED, "2016:04:01 10:00:00", None, [], None),  # its name holds 2019
     "poster": ("scans/sydney_poster.jpg", GREEN, "2017:01:01 10:00:00", None, [], None),  # its name holds sydney
     "photo_1": ("scans/photo 1.jpg", RED, "2016:04:02 10:00:00", None, [], None),  # its name holds a filler word
+    "sao_paulo": ("travel/avenida.jpg", RED, "2017:03:01 10:00:00", SAO_PAULO, [], None),
 }
 
 
@@ -75,6 +77,9 @@ def found(store, query, **options):
         ("photos from paris", {"grandma_paris_2018", "paris_2018"}),  # "photo" in a file name is no reason to keep it
         ("pictures taken in 2020", {"sydney_2020", "beach_2020"}),
         ("grandma in paris", {"grandma_paris_2018"}),
+        ("são paulo", {"sao_paulo"}),  # a place as captionary shows it, accents and all
+        ("sao paulo", {"sao_paulo"}),
+        ("SÃO PAULO 2017", {"sao_paulo"}),
         (
             "2018 to 2019",
             {"grandma_sydney_2019", "grandma_xmas_2019", "grandma_paris_2018", "paris_2018", "beach_2019", "july_2019"},
