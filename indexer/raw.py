@@ -59,6 +59,8 @@ def raw_preview(source: str | bytes | BinaryIO, name: str) -> RawPreview:
         raise RawReadError("RAW preview in a format that cannot be read (captionary reads RAW by its preview)") from None
     except rawpy.LibRawFileUnsupportedError:
         raise RawReadError("not a RAW file LibRaw can read (unsupported camera, or not a RAW)") from None
+    except rawpy.LibRawIOError:  # LibRaw's "Input/output error": it read past the end, not a failing disk
+        raise RawReadError("RAW cut short: the file ends before its data (a partial copy, or not a RAW)") from None
     except (rawpy.LibRawError, OSError, ValueError) as error:
         reason = error.args[0] if error.args else ""
         reason = reason.decode(errors="replace") if isinstance(reason, bytes) else str(error)  # LibRaw's are bytes

@@ -89,9 +89,18 @@ def test_libraw_s_reason_reads_as_text_not_as_bytes(monkeypatch):
     from indexer.raw import RawReadError, raw_preview
 
     def unreadable(source):
-        raise rawpy.LibRawIOError(b"Input/output error")  # what a truncated DNG gives
+        raise rawpy.LibRawDataError(b"Corrupted data or bad file")
 
     monkeypatch.setattr(rawpy, "imread", unreadable)
     with pytest.raises(RawReadError) as raised:
         raw_preview(b"II*\x00" + bytes(64), "cut.dng")
-    assert str(raised.value) == "cannot read RAW: Input/output error"
+    assert str(raised.value) == "cannot read RAW: Corrupted data or bad file"
+
+
+@pytest.mark.parametrize("data", [b"some notes, saved as .dng by mistake\n", b"II*\x00" + bytes(20)])
+def test_a_raw_cut_short_or_no_raw_at_all_is_not_called_a_disk_error(data):
+    from indexer.raw import RawReadError, raw_preview
+
+    with pytest.raises(RawReadError) as raised:
+        raw_preview(data, "photo.dng")  # LibRaw says "Input/output error", which reads like a failing disk
+    assert str(raised.value) == "RAW cut short: the file ends before its data (a partial copy, or not a RAW)"
