@@ -93,7 +93,7 @@ class FulltextIndex:
         """Create an empty index (replacing whatever is there) and return its new identity; BusyError while
         another process writes to the old one (it would be deleted under that writer)."""
         self.close()
-        with self._damage_named():
+        with self.damage_named():
             if self.directory.exists():
                 lock = FileStorage(str(self.directory)).lock(WRITE_LOCK)
                 if not lock.acquire(blocking=False):
@@ -111,7 +111,7 @@ class FulltextIndex:
         return new_id
 
     @contextmanager
-    def _damage_named(self) -> Iterator[None]:
+    def damage_named(self) -> Iterator[None]:
         """Whatever reading or writing the index raises, but a query's own error, means the index is damaged
         (garbage in a segment fails in any of dozens of ways); a full disk is said as such."""
         try:
@@ -151,7 +151,7 @@ class FulltextIndex:
             searcher = None
         whole = False  # a searcher that failed part-way may be reading a damaged segment: not lent again
         try:
-            with self._damage_named():
+            with self.damage_named():
                 if searcher is None:
                     searcher = self.index.searcher()
                 yield searcher
@@ -186,21 +186,21 @@ class FulltextIndex:
         (docs/performance.md: bench/throughput.py --sweep)."""
         storage = FileStorage(str(self.directory), supports_mmap=False)
         try:
-            with self._damage_named():
+            with self.damage_named():
                 return storage.open_index(schema=self.schema).writer(timeout=timeout, limitmb=WRITER_LIMIT_MB)
         except LockError:
             return None
 
     def apply(self, writer, docs: Iterable[FulltextDoc], deleted_ids: Iterable[int]) -> None:
         for doc in docs:  # read from the catalog: its errors are its own
-            with self._damage_named():
+            with self.damage_named():
                 writer.update_document(**document_fields(doc))
-        with self._damage_named():
+        with self.damage_named():
             for file_id in deleted_ids:
                 writer.delete_by_term("id", str(file_id))
 
     def commit(self, writer) -> None:
-        with self._damage_named():  # a commit merges segments: it reads the old ones
+        with self.damage_named():  # a commit merges segments: it reads the old ones
             writer.commit()
 
     def all_ids(self) -> Iterator[int]:

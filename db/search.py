@@ -10,7 +10,7 @@ from datetime import date
 import numpy as np
 
 from db.embedders import Embedders
-from db.errors import DamagedIndexError, ModelLoadError, NotIndexedError
+from db.errors import CaptionaryError, DamagedIndexError, ModelLoadError, NotIndexedError
 from db.fulltext import FulltextIndex
 from db.meaning import Found, Pixels, meaning_search
 from db.plain import understand
@@ -78,8 +78,7 @@ class Search:
         understood = Understood(text)
         if mode != Mode.KEYWORD.value:
             with self.fulltext.searcher() as searcher:
-                vocabulary = IndexVocabulary(self.fulltext, searcher)
-                understood = understand(text, vocabulary, today or date.today(), literal)
+                understood = _understood(text, IndexVocabulary(self.fulltext, searcher), today or date.today(), literal)
             text, filters = understood.text, understood.narrow(filters)
         parsed = ParsedQuery.of(text, chosen_sort, self.fulltext.schema)  # the one parse of this search
         found: Found
@@ -149,3 +148,15 @@ def _pixel_encoder(embedders: Embedders, mode: Mode) -> Callable[[str], np.ndarr
 def keyword_search(fulltext: FulltextIndex, parsed: ParsedQuery, filters: Filters, offset: int, limit: int) -> Found:
     page, total, terms = fulltext.search(parsed, filters, offset, limit)
     return Found([(file_id, score, WORDS, (WORDS,)) for file_id, score in page], total, 0, terms)
+
+
+def _understood(text: str, vocabulary: IndexVocabulary, today: date, literal: frozenset[str]) -> Understood:
+    """The plain words read, or the words as typed where reading them fails: a reading this code gets wrong
+    must neither stop the search nor, raised inside the searcher, be called damage to the index (the
+    vocabulary's own reads of the index name that themselves)."""
+    try:
+        return understand(text, vocabulary, today, literal)
+    except CaptionaryError:
+        raise
+    except Exception:
+        return Understood(text)

@@ -24,7 +24,8 @@ class IndexVocabulary:
         self.fulltext, self.searcher, self.reader = fulltext, searcher, searcher.reader()
 
     def _has(self, field: str, term: str) -> bool:
-        return field in self.reader.schema and (field, term) in self.reader
+        with self.fulltext.damage_named():
+            return field in self.reader.schema and (field, term) in self.reader
 
     def place(self, name: str) -> bool:
         return self._has(PLACE_NAME, fold_name(name))
@@ -41,7 +42,8 @@ class IndexVocabulary:
         if len(analysed) == 1:
             return any(self._has(field, analysed[0]) for field in HELD_FIELDS)
         phrases = [wq.Phrase(field, analysed) for field in HELD_FIELDS if field in self.reader.schema]
-        return next(iter(self.searcher.docs_for_query(wq.Or(phrases))), None) is not None
+        with self.fulltext.damage_named():
+            return next(iter(self.searcher.docs_for_query(wq.Or(phrases))), None) is not None
 
     def taken_in(self, first: date, last: date) -> bool:
         return bool(self.fulltext.columns(self.searcher).date_mask(Filters(date_from=first, date_to=last)).any())

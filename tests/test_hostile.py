@@ -402,6 +402,17 @@ def test_a_date_past_the_ends_of_the_calendar_is_searched_not_called_damage(stor
     assert store.search(query).total == 0  # it used to say the search index was damaged (OverflowError)
 
 
+def test_a_plain_reading_that_fails_searches_the_words_as_typed_and_calls_nothing_damaged(store, photo_tree, monkeypatch):
+    import db.search
+
+    def wrong(*arguments, **options):
+        raise OverflowError("date value out of range")  # what "after 9999-12-31" raised
+
+    monkeypatch.setattr(db.search, "understand", wrong)
+    page = store.search("red car")  # it used to fail, told to rebuild an index that was fine
+    assert str(photo_tree["red"]) in {hit.image.path for hit in page.hits} and page.understood.readings == ()
+
+
 def test_a_query_with_a_byte_that_is_not_utf8_is_refused_in_one_line(store, data_dir):
     with pytest.raises(QueryError, match=r"byte that is not UTF-8 \(\\xe9\)"):
         store.search("caf\udce9")  # a Latin-1 terminal's é, as Python hands it on
