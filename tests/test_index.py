@@ -61,6 +61,19 @@ def test_first_index_records_images_and_failures(store, photo_tree):
     assert reasons[str(photo_tree["bad"]["empty"])] == "empty file"
 
 
+def test_the_feeds_hash_lookups_hold_no_snapshot_that_would_stop_a_checkpoint(store, photo_tree, data_dir):
+    run(store, photo_tree["root"], CountingFactory())
+    known = store.image_by_path(photo_tree["red"])
+    with store.catalog.hash_lookups() as lookup:
+        assert lookup(known.content_hash) == ("fake-model", False) and lookup("0" * 64) is None
+        with store.sessions.begin() as session:  # a batch written meanwhile
+            mark_files_changed(session, next_seq(session), content_ids=[1])
+        other = sqlite3.connect(data_dir / "captionary.db")
+        busy, _, _ = other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        other.close()
+        assert busy == 0  # a reader holding a snapshot makes TRUNCATE busy, and the WAL grows all run
+
+
 def test_metadata_is_stored(store, photo_tree):
     run(store, photo_tree["root"], CountingFactory())
     red = store.image_by_path(photo_tree["red"])
