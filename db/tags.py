@@ -9,9 +9,11 @@ only when they name a thing ("street light", "plastic bag"), not a quality ("sma
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
+from types import ModuleType
 
 from whoosh.analysis import STOP_WORDS
 
@@ -70,10 +72,28 @@ _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|[^\w\s]|\d+")
 def _engines():
     # lemminflect: a lemma dictionary with parts of speech and inflections (shipped in the wheel,
     # works offline); inflect: irregular singulars it lacks (people -> person).
-    import inflect
     from lemminflect import getAllInflections, getAllLemmas
 
-    return getAllLemmas, getAllInflections, inflect.engine()
+    return getAllLemmas, getAllInflections, _inflect().engine()
+
+
+def _inflect() -> ModuleType:
+    """inflect, imported with typeguard's @typechecked as a no-op. Applied at import, it re-parses inflect's
+    source for each checked method: 2.7 s of every command that tags, here (jaraco/inflect#212), and a type
+    check on each call after. captionary hands it only non-empty words."""
+    if "inflect" not in sys.modules:
+        real = sys.modules.get("typeguard")
+        stand_in = ModuleType("typeguard")
+        stand_in.typechecked = lambda target=None, **_options: target if target is not None else (lambda found: found)  # type: ignore[attr-defined]
+        sys.modules["typeguard"] = stand_in
+        try:
+            import inflect  # noqa: F401
+        finally:
+            if real is None:
+                del sys.modules["typeguard"]
+            else:
+                sys.modules["typeguard"] = real
+    return sys.modules["inflect"]
 
 
 @lru_cache(maxsize=20_000)

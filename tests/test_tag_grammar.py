@@ -101,3 +101,17 @@ def test_tags_follow_the_caption_grammar(caption, must, must_not):
 )
 def test_odd_captions_never_crash_the_tagger(caption):
     assert isinstance(auto_tags(caption), list)
+
+
+def test_the_tagger_loads_inflect_without_typeguards_instrumentation():
+    import subprocess
+    import sys
+
+    # Instrumenting inflect at import took 2.7 s of every command that tags; the stand-in must not stay behind.
+    script = (
+        "import sys\nfrom db.tags import auto_tags\n"
+        "print(auto_tags('people near the buses'), 'typeguard' in sys.modules)\n"
+        "import typeguard\nprint(hasattr(typeguard, 'check_type'))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    assert result.stdout.split("\n")[:2] == ["['person', 'bus'] False", "True"]
