@@ -349,3 +349,50 @@ def test_worker_error_is_recorded_and_does_not_stall(store, tmp_path):
     # the other nine are indexed (five colours: five captioned, four byte-identical twins reused)
     assert (report.captioned, report.reused, report.failed) == (5, 4, 1)
     assert store.stats()["images"] == 9 and store.failures()[0][1] == "not an image (unrecognised format)"
+
+
+def catalog_rows(data_dir) -> dict[str, list[tuple]]:
+    """Every row a run writes, by natural keys (a hash, a path) instead of ids, less the moments it was written."""
+    connection = sqlite3.connect(data_dir / "captionary.db")
+    skip = {"id", "content_id", "file_id", "captioned_at", "indexed_at"}
+
+    def rows(table: str, joined: str = "", keys: str = "") -> list[tuple]:
+        columns = [row[1] for row in connection.execute(f"PRAGMA table_info({table})") if row[1] not in skip]
+        selected = ", ".join([*(f"{table}.{column}" for column in columns), *filter(None, [keys])])
+        return sorted(map(tuple, connection.execute(f"SELECT {selected} FROM {table} {joined}")), key=repr)
+
+    found = {
+        "contents": rows("contents"),
+        "tags": rows("tags", "JOIN contents ON contents.id = tags.content_id", "contents.hash"),
+        "files": rows("files", "LEFT JOIN contents ON contents.id = files.content_id", "contents.hash"),
+        "file_keywords": rows("file_keywords", "JOIN files ON files.id = file_keywords.file_id", "files.path"),
+    }
+    connection.close()
+    return found
+
+
+def test_new_photos_are_written_as_the_orm_writes_them(photo_tree, tmp_path, monkeypatch):
+    import db.batch
+    from tests.metadata_photos import add_iptc, xmp_packet
+
+    root = photo_tree["root"]
+    tagged = save_jpeg(
+        photo(colour=COLOURS[2], seed=7),
+        root / "2022" / "tagged.jpg",
+        gps={1: "N", 2: (48.0, 51.0, 24.0), 3: "E", 4: (2.0, 21.0, 8.0)},
+    )
+    add_iptc(tagged, {(2, 25): [b"Grandma", b"Paris", b"Grandma"], (2, 5): b"Lunch"})
+    tagged.with_name("tagged.jpg.xmp").write_bytes(xmp_packet(hierarchy=["People|Family|Grandma"]))
+    shutil.copy(tagged, root / "2022" / "copy of tagged.jpg")  # a twin: same bytes, no sidecar of its own
+
+    def index(data_dir):
+        with Store.open(data_dir) as store:
+            return run(store, root, CountingFactory(), batch_size=4)
+
+    fast = index(tmp_path / "inserts")
+    monkeypatch.setattr(db.batch, "_fresh", lambda outcomes, files, contents: set())  # every row through the ORM
+    orm = index(tmp_path / "orm")
+    assert catalog_rows(tmp_path / "inserts") == catalog_rows(tmp_path / "orm")
+    assert (fast.captioned, fast.reused, sorted(fast.failures)) == (orm.captioned, orm.reused, sorted(orm.failures))
+    rows = catalog_rows(tmp_path / "inserts")
+    assert len(rows["files"]) == 22 and rows["file_keywords"] and len(rows["tags"]) > 15  # something to compare
