@@ -53,6 +53,7 @@ def record_batch(
         hashes = {item.content_hash for item in outcomes if item.error is None and not item.vanished}
         contents = {content.hash: content for content in session.scalars(select(Content).where(Content.hash.in_(hashes)))}
         fresh = _fresh(outcomes, files, contents)
+        sources = (model_id, image_embedder, ocr_engine)
         captioned: list[Content] = []
         for item in outcomes:
             if item.vanished:
@@ -67,23 +68,10 @@ def record_batch(
                 continue
             if item.error is not None:
                 recorded.failures.append((item.path, item.error))
-            if item.path in fresh:
-                continue
-            content = None
-            if item.error is None:
-                content = _content_for(session, item, contents, file, model_id, captioned, recorded)
-                if item.image_vector is not None and image_embedder is not None:
-                    content.image_embedding, content.image_embedder = item.image_vector, image_embedder
-                if item.ocr_text is not None and ocr_engine is not None:
-                    content.ocr_text, content.ocr_engine = item.ocr_text, ocr_engine
-            if file is None:
-                file = files[item.path] = File(path=item.path)
-                session.add(file)
-            _describe_file(file, item, content, run_id, seq)
-            if item.metadata is not None:
-                apply_metadata(file, item.metadata)
+            if item.path not in fresh:
+                files[item.path] = _write_with_orm(session, item, file, contents, sources, (run_id, seq), captioned, recorded)
         new = [item for item in outcomes if item.path in fresh]
-        inserted = _insert_fresh(session, new, run_id, seq, (model_id, image_embedder, ocr_engine), recorded)
+        inserted = _insert_fresh(session, new, run_id, seq, sources, recorded)
         session.execute(delete(Pending).where(Pending.path.in_(paths)))
         session.flush()
         recorded.captioned = [content.id for content in captioned] + list(inserted.values())
@@ -91,6 +79,34 @@ def record_batch(
         mark_files_changed(session, seq, content_ids=recorded.captioned)
         checkpoint("commit")
     return recorded
+
+
+def _write_with_orm(
+    session: Session,
+    item: Outcome,
+    file: File | None,
+    contents: dict[str, Content],
+    sources: tuple[str, str | None, str | None],
+    run: tuple[int, int],
+    captioned: list[Content],
+    recorded: Recorded,
+) -> File:
+    """A path already known, or bytes already known: its rows reconciled with what is there."""
+    model_id, image_embedder, ocr_engine = sources
+    content = None
+    if item.error is None:
+        content = _content_for(session, item, contents, file, model_id, captioned, recorded)
+        if item.image_vector is not None and image_embedder is not None:
+            content.image_embedding, content.image_embedder = item.image_vector, image_embedder
+        if item.ocr_text is not None and ocr_engine is not None:
+            content.ocr_text, content.ocr_engine = item.ocr_text, ocr_engine
+    if file is None:
+        file = File(path=item.path)
+        session.add(file)
+    _describe_file(file, item, content, *run)
+    if item.metadata is not None:
+        apply_metadata(file, item.metadata)
+    return file
 
 
 def _fresh(outcomes: Sequence[Outcome], files: dict[str, File], contents: dict[str, Content]) -> set[str]:
@@ -118,13 +134,34 @@ def _insert_fresh(
 ) -> dict[str, int]:
     """The rows the ORM path would write for new paths with new bytes: contents with their auto-tags, files with
     their keywords. Returns the new contents' ids by hash."""
+    ids = _insert_contents(session, fresh, sources, recorded)
+    if not fresh:
+        return ids
+    table = cast(Table, File.__table__)
+    rows = [_file_row(item, ids.get(item.content_hash) if item.error is None else None, run_id, seq) for item in fresh]
+    file_ids = list(session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
+    keywords = [
+        {"file_id": file_id, "tag": word}
+        for file_id, item in zip(file_ids, fresh)
+        if item.metadata is not None
+        for word in dict.fromkeys(item.metadata.keywords)
+    ]
+    if keywords:
+        session.execute(insert(cast(Table, FileKeyword.__table__)), keywords)
+    return ids
+
+
+def _insert_contents(
+    session: Session, fresh: Sequence[Outcome], sources: tuple[str, str | None, str | None], recorded: Recorded
+) -> dict[str, int]:
+    """One content row (and its auto-tags) for each new hash; a twin later in the batch reuses it."""
     model_id, image_embedder, ocr_engine = sources
     now = utcnow()
     contents: dict[str, dict[str, Any]] = {}
     for item in fresh:
         if item.error is not None:
             continue
-        if item.content_hash in contents:  # a twin in this batch
+        if item.content_hash in contents:
             recorded.reused += 1
             continue
         assert item.facts is not None and item.caption is not None  # new bytes are decoded and captioned
@@ -143,33 +180,20 @@ def _insert_fresh(
             "ocr_text": item.ocr_text if read else None,
             "ocr_engine": ocr_engine if read else None,
         }
-    ids: dict[str, int] = {}
-    if contents:
-        table = cast(Table, Content.__table__)
-        returned = session.execute(
-            insert(table).returning(table.c.hash, table.c.id, sort_by_parameter_order=True), list(contents.values())
-        )
-        ids = {content_hash: content_id for content_hash, content_id in returned}
-        tags = [
-            {"content_id": ids[content_hash], "tag": tag, "source": "auto"}
-            for content_hash, row in contents.items()
-            for tag in auto_tags(row["caption"])
-        ]
-        if tags:
-            session.execute(insert(cast(Table, Tag.__table__)), tags)
-    if not fresh:
-        return ids
-    table = cast(Table, File.__table__)
-    rows = [_file_row(item, ids.get(item.content_hash) if item.error is None else None, run_id, seq) for item in fresh]
-    file_ids = list(session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
-    keywords = [
-        {"file_id": file_id, "tag": word}
-        for file_id, item in zip(file_ids, fresh)
-        if item.metadata is not None
-        for word in dict.fromkeys(item.metadata.keywords)
+    if not contents:
+        return {}
+    table = cast(Table, Content.__table__)
+    returned = session.execute(
+        insert(table).returning(table.c.hash, table.c.id, sort_by_parameter_order=True), list(contents.values())
+    )
+    ids = {content_hash: content_id for content_hash, content_id in returned}
+    tags = [
+        {"content_id": ids[content_hash], "tag": tag, "source": "auto"}
+        for content_hash, row in contents.items()
+        for tag in auto_tags(row["caption"])
     ]
-    if keywords:
-        session.execute(insert(cast(Table, FileKeyword.__table__)), keywords)
+    if tags:
+        session.execute(insert(cast(Table, Tag.__table__)), tags)
     return ids
 
 
