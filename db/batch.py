@@ -4,6 +4,7 @@ content rows (reused by hash, captioned, re-captioned) and file rows, in one tra
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -115,12 +116,13 @@ def _fresh(outcomes: Sequence[Outcome], files: dict[str, File], contents: dict[s
     Bytes the catalog knows, or that another photo of this batch brings, go through the ORM, which reconciles
     them with what is there (reuse, re-caption, a person's caption following an edited photo)."""
     candidates = [item for item in outcomes if not item.vanished and not item.metadata_only and item.path not in files]
-    new_paths = {item.path for item in candidates}
-    elsewhere = {item.content_hash for item in outcomes if item.error is None and item.path not in new_paths}
+    once = {path for path, count in Counter(item.path for item in candidates).items() if count == 1}
+    elsewhere = {item.content_hash for item in outcomes if item.error is None and item.path not in once}
     return {
         item.path
         for item in candidates
-        if item.error is not None or (item.content_hash not in contents and item.content_hash not in elsewhere)
+        if item.path in once
+        and (item.error is not None or (item.content_hash not in contents and item.content_hash not in elsewhere))
     }
 
 

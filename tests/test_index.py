@@ -396,3 +396,16 @@ def test_new_photos_are_written_as_the_orm_writes_them(photo_tree, tmp_path, mon
     assert (fast.captioned, fast.reused, sorted(fast.failures)) == (orm.captioned, orm.reused, sorted(orm.failures))
     rows = catalog_rows(tmp_path / "inserts")
     assert len(rows["files"]) == 22 and rows["file_keywords"] and len(rows["tags"]) > 15  # something to compare
+
+
+def test_a_path_twice_in_one_batch_is_one_file(store, tmp_path):
+    from db.records import Outcome, PhotoFacts
+
+    run_id = store.catalog.begin_run([str(tmp_path)])
+    path = str(tmp_path / "a.jpg")
+    twice = [
+        Outcome(path, str(tmp_path), 10, 1, "1" * 64, error="cannot decode: truncated"),
+        Outcome(path, str(tmp_path), 10, 1, "2" * 64, PhotoFacts(4, 3, "JPEG"), "a blue car"),
+    ]
+    store.catalog.record_batch(twice, run_id, "m")
+    assert db_state(store) == {path: "a blue car"}  # the later outcome, as the ORM has always written it
