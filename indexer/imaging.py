@@ -280,7 +280,7 @@ def _decode(stream: str | Path | BinaryIO, min_side: int, orientation: int | Non
         rgb = to_rgb(rotated)
         if rgb is image:
             rgb = image.copy()
-    if orientation in (5, 6, 7, 8):
+    if orientation in (5, 6, 7, 8) and image_format != "TIFF":  # Pillow gives a TIFF's size already turned
         width, height = height, width
     return rgb, width, height, image_format
 

@@ -18,6 +18,18 @@ def test_exif_rotation_is_applied(tmp_path):
     assert (decoded.info.width, decoded.info.height) == (40, 80)
 
 
+@pytest.mark.parametrize("kind", ["JPEG", "PNG", "WEBP", "TIFF"])
+@pytest.mark.parametrize("orientation", [3, 5, 6, 8])
+def test_a_turned_photo_is_stored_with_its_upright_size_in_every_format(tmp_path, kind, orientation):
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / f"turned.{kind.lower()}"
+    photo(size=(80, 40)).save(path, kind, exif=exif.tobytes())
+    decoded = open_photo(path)
+    upright = (40, 80) if orientation in (5, 6, 8) else (80, 40)
+    assert decoded.image.size == upright and (decoded.info.width, decoded.info.height) == upright  # TIFF said 80x40
+
+
 def test_every_format_decodes_to_rgb(tmp_path):
     for path in write_all_formats(tmp_path, colour=(30, 30, 220)):
         decoded = open_photo(path)
