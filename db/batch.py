@@ -3,7 +3,6 @@ content rows (reused by hash, captioned, re-captioned) and file rows, in one tra
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from db.models import Content, File, FileKeyword, Pending, Tag, utcnow
 from db.records import Outcome, PhotoMetadata
+from db.rows import PIXEL_COLUMNS, content_columns, file_columns, metadata_columns, pixel_columns, read_columns
 from db.schema import Sessions
 from db.sequence import mark_files_changed, next_seq
 from db.tags import auto_tags, retag, set_file_keywords
@@ -53,7 +53,9 @@ def record_batch(
         }
         hashes = {item.content_hash for item in outcomes if item.error is None and not item.vanished}
         contents = {content.hash: content for content in session.scalars(select(Content).where(Content.hash.in_(hashes)))}
-        fresh = _fresh(outcomes, files, contents)
+        # INSERT ... RETURNING many rows needs SQLite 3.35 (2021); an older one writes every row through the ORM.
+        returning = session.get_bind().dialect.insert_executemany_returning_sort_by_parameter_order
+        fresh = _fresh(outcomes, files, contents) if returning else set()
         sources = (model_id, image_embedder, ocr_engine)
         captioned: list[Content] = []
         for item in outcomes:
@@ -97,10 +99,8 @@ def _write_with_orm(
     content = None
     if item.error is None:
         content = _content_for(session, item, contents, file, model_id, captioned, recorded)
-        if item.image_vector is not None and image_embedder is not None:
-            content.image_embedding, content.image_embedder = item.image_vector, image_embedder
-        if item.ocr_text is not None and ocr_engine is not None:
-            content.ocr_text, content.ocr_engine = item.ocr_text, ocr_engine
+        for column, value in pixel_columns(item, image_embedder, ocr_engine).items():
+            setattr(content, column, value)
     if file is None:
         file = File(path=item.path)
         session.add(file)
@@ -163,25 +163,11 @@ def _insert_contents(
     for item in fresh:
         if item.error is not None:
             continue
-        if item.content_hash in contents:
+        if item.content_hash in contents:  # a twin
             recorded.reused += 1
-            continue
-        assert item.facts is not None and item.caption is not None  # new bytes are decoded and captioned
-        embedded = item.image_vector is not None and image_embedder is not None
-        read = item.ocr_text is not None and ocr_engine is not None
-        contents[item.content_hash] = {
-            "hash": item.content_hash,
-            "width": item.facts.width,
-            "height": item.facts.height,
-            "format": item.facts.format,
-            "caption": item.caption,
-            "model": model_id,
-            "captioned_at": now,
-            "image_embedding": item.image_vector if embedded else None,
-            "image_embedder": image_embedder if embedded else None,
-            "ocr_text": item.ocr_text if read else None,
-            "ocr_engine": ocr_engine if read else None,
-        }
+        else:
+            contents[item.content_hash] = content_columns(item, model_id, now) | dict.fromkeys(PIXEL_COLUMNS)
+        contents[item.content_hash] |= pixel_columns(item, image_embedder, ocr_engine)
     if not contents:
         return {}
     table = cast(Table, Content.__table__)
@@ -200,25 +186,7 @@ def _insert_contents(
 
 
 def _file_row(item: Outcome, content_id: int | None, run_id: int, seq: int) -> dict[str, Any]:
-    """A new file's row, as _describe_file, _record_metadata and apply_metadata set it on an ORM object."""
-    metadata = item.metadata
-    row: dict[str, Any] = {
-        "path": item.path,
-        "root": item.root,
-        "folder": os.path.dirname(item.path),
-        "name": os.path.basename(item.path),
-        "ext": os.path.splitext(item.path)[1][1:].lower(),
-        "size": item.size,
-        "mtime_ns": item.mtime_ns,
-        "content_id": content_id,
-        "error": item.error,
-        "indexed_at": utcnow(),
-        "seen_run": run_id,
-        "ft_seq": seq,
-        "sidecars": metadata.sidecars if metadata is not None else item.sidecars,
-        "metadata_problem": "; ".join(metadata.problems)[:500] or None if metadata is not None else None,
-    }
-    return row | _metadata_columns(metadata)
+    return {"path": item.path, "content_id": content_id} | file_columns(item, run_id, seq) | metadata_columns(item.metadata)
 
 
 def _content_for(
@@ -235,17 +203,7 @@ def _content_for(
     now = utcnow()
     content = contents.get(item.content_hash)
     if content is None:
-        assert item.facts is not None and item.caption is not None  # new bytes are decoded and captioned
-        facts = item.facts
-        content = Content(
-            hash=item.content_hash,
-            width=facts.width,
-            height=facts.height,
-            format=facts.format,
-            caption=item.caption,
-            model=model_id,
-            captioned_at=now,
-        )
+        content = Content(**content_columns(item, model_id, now))
         previous = file.content if file is not None else None
         if previous is not None:
             # A person's caption and tag edits follow the path when the photo's bytes are edited.
@@ -268,28 +226,9 @@ def _content_for(
 def apply_metadata(file: File, metadata: PhotoMetadata) -> None:
     """What the file and its sidecars say now replaces what they said before, for this file alone (a
     byte-identical copy has its own sidecars); captions and a person's caption and tags are not touched."""
-    for column, value in _metadata_columns(metadata).items():
+    for column, value in metadata_columns(metadata).items():
         setattr(file, column, value)
     set_file_keywords(file, metadata.keywords)
-
-
-def _metadata_columns(metadata: PhotoMetadata | None) -> dict[str, Any]:
-    """The file's columns that its metadata fills (all None without it); its keywords are rows of their own."""
-    if metadata is None:
-        return dict.fromkeys(_metadata_columns(PhotoMetadata()))
-    return {
-        "taken_at": metadata.taken_at,
-        "taken_zone": metadata.taken_zone,
-        "camera": metadata.camera,
-        "lens": metadata.lens,
-        "latitude": metadata.latitude,
-        "longitude": metadata.longitude,
-        "place": metadata.place,
-        "title": metadata.title,
-        "description": metadata.description,
-        "rating": metadata.rating,
-        "keyword_paths": "\n".join(metadata.keyword_paths) or None,
-    }
 
 
 def _metadata_only(file: File, item: Outcome, seq: int) -> None:
@@ -301,21 +240,11 @@ def _metadata_only(file: File, item: Outcome, seq: int) -> None:
 
 
 def _record_metadata(file: File, item: Outcome) -> None:
-    metadata = item.metadata
-    file.sidecars = metadata.sidecars if metadata is not None else item.sidecars
-    file.metadata_problem = "; ".join(metadata.problems)[:500] or None if metadata is not None else None
+    for column, value in read_columns(item).items():
+        setattr(file, column, value)
 
 
 def _describe_file(file: File, item: Outcome, content: Content | None, run_id: int, seq: int) -> None:
-    file.root = item.root
-    file.folder = os.path.dirname(item.path)
-    file.name = os.path.basename(item.path)
-    file.ext = os.path.splitext(item.path)[1][1:].lower()
-    file.size = item.size
-    file.mtime_ns = item.mtime_ns
+    for column, value in file_columns(item, run_id, seq).items():
+        setattr(file, column, value)
     file.content = content
-    file.error = item.error
-    file.indexed_at = utcnow()
-    file.seen_run = run_id
-    file.ft_seq = seq
-    _record_metadata(file, item)

@@ -5,6 +5,7 @@ this module."""
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
@@ -193,7 +194,11 @@ class Catalog:
             assert driver is not None
 
             def lookup(content_hash: str) -> tuple[str, bool] | None:
-                rows = driver.execute(_HASH_LOOKUP, (content_hash,)).fetchall()
+                try:
+                    rows = driver.execute(_HASH_LOOKUP, (content_hash,)).fetchall()
+                except sqlite3.DatabaseError:  # again through SQLAlchemy, whose error hook names damage or a full disk
+                    rows = list(connection.exec_driver_sql(_HASH_LOOKUP, (content_hash,)))
+                    connection.rollback()
                 return (rows[0][0], bool(rows[0][1])) if rows else None
 
             yield lookup

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
 import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
@@ -68,6 +69,9 @@ _PROSE = re.compile(r"^[A-Z]|[.!?]\s+[A-Z]")
 _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|[^\w\s]|\d+")
 
 
+_IMPORTING = threading.Lock()
+
+
 @lru_cache(maxsize=1)
 def _engines():
     # lemminflect: a lemma dictionary with parts of speech and inflections (shipped in the wheel,
@@ -81,6 +85,11 @@ def _inflect() -> ModuleType:
     """inflect, imported with typeguard's @typechecked as a no-op. Applied at import, it re-parses inflect's
     source for each checked method: 2.7 s of every command that tags, here (jaraco/inflect#212), and a type
     check on each call after. captionary hands it only non-empty words."""
+    with _IMPORTING:  # another thread importing typeguard meanwhile would get the stand-in
+        return _import_inflect()
+
+
+def _import_inflect() -> ModuleType:
     if "inflect" not in sys.modules:
         real = sys.modules.get("typeguard")
         stand_in = ModuleType("typeguard")

@@ -46,7 +46,8 @@ class IndexVocabulary:
             return next(iter(self.searcher.docs_for_query(wq.Or(phrases))), None) is not None
 
     def taken_in(self, first: date, last: date) -> bool:
-        return bool(self.fulltext.columns(self.searcher).date_mask(Filters(date_from=first, date_to=last)).any())
+        with self.fulltext.damage_named():
+            return bool(self.fulltext.columns(self.searcher).date_mask(Filters(date_from=first, date_to=last)).any())
 
 
 def _words(text: str) -> list[str]:

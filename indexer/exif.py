@@ -96,6 +96,8 @@ def _degrees(value: object, reference: object, sides: str) -> float | None:
         degrees, minutes, seconds = (float(part) for part in value)  # type: ignore[attr-defined]
     except (TypeError, ValueError, ZeroDivisionError):
         return None
+    if isinstance(reference, bytes):  # an UNDEFINED-typed tag
+        reference = reference.decode("ascii", "replace")
     side = "" if reference is None else str(reference).strip("\x00 ").upper()
     if side not in ("", *sides) or not (0 <= minutes <= 60 and 0 <= seconds <= 60):  # 60: a rounding writer
         return None

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from db.errors import CaptionaryError, IndexLockedError, SchemaTooNewError
-from db.models import SCHEMA_VERSION, Content
+from db.models import SCHEMA_VERSION, Content, utcnow
 from db.records import thumbnail_path
 from db.sequence import mark_files_changed, next_seq
 from db.store import Store
@@ -68,6 +68,10 @@ def test_the_feeds_hash_lookups_hold_no_snapshot_that_would_stop_a_checkpoint(st
         assert lookup(known.content_hash) == ("fake-model", False) and lookup("0" * 64) is None
         with store.sessions.begin() as session:  # a batch written meanwhile
             mark_files_changed(session, next_seq(session), content_ids=[1])
+            session.add(
+                Content(hash="f" * 64, width=1, height=1, format="JPEG", caption="c", model="late", captioned_at=utcnow())
+            )
+        assert lookup("f" * 64) == ("late", False)  # seen at once: no snapshot from before it
         other = sqlite3.connect(data_dir / "captionary.db")
         busy, _, _ = other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         other.close()
@@ -409,3 +413,44 @@ def test_a_path_twice_in_one_batch_is_one_file(store, tmp_path):
     ]
     store.catalog.record_batch(twice, run_id, "m")
     assert db_state(store) == {path: "a blue car"}  # the later outcome, as the ORM has always written it
+
+
+def _batch_with_every_case(root: str) -> list:
+    from db.records import Outcome, PhotoFacts, PhotoMetadata
+
+    facts, vector = PhotoFacts(4, 3, "JPEG"), b"\x01\x02" * 4
+    keyworded = PhotoMetadata(camera="Pixel 7", keywords=("grandma", "paris", "grandma"), problems=("x.xmp: not XML",))
+    return [
+        Outcome(f"{root}/a.jpg", root, 1, 1, "a" * 64, facts, "a red car", metadata=keyworded, ocr_text="STOP"),
+        Outcome(f"{root}/b.jpg", root, 2, 2, "b" * 64, facts, "a dog on a beach"),  # no vector, no text
+        Outcome(f"{root}/b copy.jpg", root, 2, 3, "b" * 64, facts, "a dog on a beach", image_vector=vector, ocr_text="late"),
+        Outcome(f"{root}/bad.jpg", root, 3, 4, "c" * 64, error="cannot decode: truncated", sidecars="bad.xmp"),
+        Outcome(f"{root}/gone.jpg", root, 4, 5, vanished=True),
+    ]
+
+
+def test_a_batch_of_every_kind_is_written_by_inserts_as_the_orm_writes_it(tmp_path, monkeypatch):
+    import db.batch
+
+    written = {}
+    for way in ("inserts", "orm"):
+        if way == "orm":
+            monkeypatch.setattr(db.batch, "_fresh", lambda outcomes, files, contents: set())
+        with Store.open(tmp_path / way) as store:
+            run_id = store.catalog.begin_run([str(tmp_path)])
+            recorded = store.catalog.record_batch(_batch_with_every_case(str(tmp_path)), run_id, "m", "clip", "ocr")
+            written[way] = (recorded.reused, len(recorded.captioned), recorded.failures, recorded.metadata_problems)
+        written[way] += (catalog_rows(tmp_path / way),)
+    assert written["inserts"] == written["orm"]
+    rows = written["inserts"][-1]
+    twin = next(row for row in rows["contents"] if row[0] == "b" * 64)
+    assert "late" in twin and b"\x01\x02" * 4 in twin  # the copy that read something wrote it
+
+
+def test_an_sqlite_without_insert_returning_writes_new_photos_through_the_orm(store, tmp_path):
+    dialect = store.catalog.engine.dialect  # what SQLAlchemy sets for SQLite before 3.35
+    dialect.insert_returning = dialect.insert_executemany_returning = False
+    dialect.insert_executemany_returning_sort_by_parameter_order = False
+    run_id = store.catalog.begin_run([str(tmp_path)])
+    store.catalog.record_batch(_batch_with_every_case(str(tmp_path)), run_id, "m", "clip", "ocr")
+    assert db_state(store)[str(tmp_path / "b copy.jpg")] == "a dog on a beach"
