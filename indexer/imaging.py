@@ -267,20 +267,19 @@ def _decode(stream: str | Path | BinaryIO, min_side: int, orientation: int | Non
         width, height = image.size
         _check_size(width, height)
         image_format = image.format or "unknown"
-        if orientation is None:
-            orientation = image.getexif().get(0x0112, 1) if image_format in ("JPEG", "TIFF", "WEBP", "PNG", "AVIF", "JXL") else 1
-        else:
+        if orientation is not None:
             image.getexif()[0x0112] = orientation
         if min_side and image_format == "JPEG":
             image.draft("RGB", (min_side, min_side))
-        if image_format != "HEIF":  # a HEIF opens on its primary picture, which need not be its first
-            image.seek(0)  # first frame of animations
+        # Pillow opens an animation on its first frame and a HEIF on its primary picture (not always its first).
         image.load()
         rotated = ImageOps.exif_transpose(image)
+        # Turned here, or not: Pillow turns a TIFF itself when it opens it, and gives its size already upright.
+        turned = rotated.size != image.size
         rgb = to_rgb(rotated)
         if rgb is image:
             rgb = image.copy()
-    if orientation in (5, 6, 7, 8) and image_format != "TIFF":  # Pillow gives a TIFF's size already turned
+    if turned:
         width, height = height, width
     return rgb, width, height, image_format
 
