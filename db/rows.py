@@ -69,6 +69,9 @@ def content_columns(item: Outcome, model_id: str, now: datetime) -> dict[str, An
     }
 
 
+PIXEL_COLUMNS = ("image_embedding", "image_embedder", "ocr_text", "ocr_engine")  # what pixel_columns may write
+
+
 def pixel_columns(item: Outcome, image_embedder: str | None, ocr_engine: str | None) -> dict[str, Any]:
     """What this run read in the pixels, where it read something: each copy of the bytes that brings a vector
     or text writes it, so the last one that does wins."""
@@ -78,6 +81,3 @@ def pixel_columns(item: Outcome, image_embedder: str | None, ocr_engine: str | N
     if item.ocr_text is not None and ocr_engine is not None:
         columns |= {"ocr_text": item.ocr_text, "ocr_engine": ocr_engine}
     return columns
-
-
-PIXEL_COLUMNS = ("image_embedding", "image_embedder", "ocr_text", "ocr_engine")
