@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from db.embedders import Embedders
-from db.errors import CaptionaryError, NotIndexedError, TextError
+from db.errors import CaptionaryError, NotIndexedError, UsageError
 from db.models import File, Tag, utcnow
 from db.reads import image
 from db.records import normalize_tag, printable, undecodable
@@ -67,7 +67,6 @@ def edit_tags(
 
 
 def _refuse_undecodable(what: str, text: str) -> None:
-    """A byte that is not UTF-8 (a terminal set to another encoding) would be silently cut from what is kept."""
-    byte = undecodable(text)
-    if byte is not None:
-        raise TextError(f"{what} holds a byte that is not UTF-8 ({byte}); set the terminal to UTF-8 and type it again")
+    refused = undecodable(what, text)
+    if refused is not None:
+        raise UsageError(refused)

@@ -11,16 +11,14 @@ class CaptionaryError(Exception):
     exit_code = 1
 
 
-class QueryError(CaptionaryError):
-    """A search query that cannot be parsed (a usage error: exit code 2)."""
+class UsageError(CaptionaryError):
+    """What a person typed (a caption, a tag, a root) cannot be used as typed: exit code 2, as for bad flags."""
 
     exit_code = 2
 
 
-class TextError(CaptionaryError):
-    """Text a person typed that cannot be kept as typed (a usage error: exit code 2)."""
-
-    exit_code = 2
+class QueryError(UsageError):
+    """A search query that cannot be parsed."""
 
 
 class SchemaTooNewError(CaptionaryError):

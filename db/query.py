@@ -54,9 +54,9 @@ def refuse_unreadable(text: str) -> None:
     """What no reading of a query can mend, refused before any: too long, or bytes that are not UTF-8."""
     if len(text) > MAX_QUERY_LENGTH:
         raise QueryError(f"Query is too long ({len(text)} characters; at most {MAX_QUERY_LENGTH})")
-    byte = undecodable(text)
-    if byte is not None:
-        raise QueryError(f"The query holds a byte that is not UTF-8 ({byte}); set the terminal to UTF-8 and type it again")
+    refused = undecodable("The query", text)
+    if refused is not None:
+        raise QueryError(refused)
 
 
 def _validate(text: str) -> None:

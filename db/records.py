@@ -4,6 +4,7 @@ a tag is written. No SQLAlchemy here: a reader process imports this, never the c
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -98,13 +99,17 @@ def printable(text: str) -> str:
     return "".join(char for char in text if unicodedata.category(char) not in ("Cc", "Cs") or char.isspace())
 
 
-def undecodable(text: str) -> str | None:
-    """The first byte that is not UTF-8 in text from a terminal (Python hands such a byte on as a lone
-    surrogate), as \\xNN; None when there is none. Typed text with one is refused, never silently cut."""
-    for char in text:
-        if "\udc80" <= char <= "\udcff":
-            return f"\\x{ord(char) - 0xDC00:02x}"
-    return None
+def undecodable(what: str, text: str) -> str | None:
+    """Why typed text is refused when it holds a byte that is not UTF-8 (Python hands such a byte from a terminal
+    on as a lone surrogate), else None: kept, the byte would be silently cut (printable)."""
+    found = _UNDECODABLE.search(text)
+    if found is None:
+        return None
+    byte = ord(found.group()) - 0xDC00
+    return f"{what} holds a byte that is not UTF-8 (\\x{byte:02x}); set the terminal to UTF-8 and type it again"
+
+
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
 def normalize_tag(text: str) -> str:

@@ -25,7 +25,7 @@ from db import export as exports
 from db.catalog import Catalog
 from db.columns import display_text as display_text  # the text helpers the front ends use, named here
 from db.embedders import Embedders
-from db.errors import DiskFullError, IndexLockedError, NotIndexedError, disk_full
+from db.errors import DiskFullError, IndexLockedError, UsageError, disk_full
 from db.export import XmpReport, write_csv, write_json
 from db.formats import INDEXED_EXTENSIONS as INDEXED_EXTENSIONS
 from db.formats import extensions_of as extensions_of
@@ -254,8 +254,8 @@ class Store:
 
         Under the writer lock: an index run of that root would go on writing its photos into a root that no
         longer exists."""
-        if not str(root).strip():  # "" would become the current folder
-            raise NotIndexedError("an empty path is not an indexed root; see: captionary stats")
+        if str(root) == "":  # it would become the current folder
+            raise UsageError("An empty path names no folder: give the root as captionary stats lists it")
         lock = self.writer_lock()
         try:
             removed = self.catalog.forget_root(os.path.abspath(os.path.expanduser(str(root))))

@@ -5,7 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from db.errors import NotIndexedError
+from db.errors import UsageError
 from db.store import Store
 from indexer import pipeline
 from indexer.cli import cli
@@ -146,7 +146,7 @@ def test_forget_of_an_empty_path_is_refused_not_read_as_the_current_folder(runne
     result = runner.invoke(cli, ["forget", "", "--data-dir", str(data_dir)])
     assert result.exit_code == 2 and "empty path" in result.stderr and result.stderr.count("\n") == 1
     with Store.open(data_dir) as store:
-        with pytest.raises(NotIndexedError, match="empty path"):
+        with pytest.raises(UsageError, match="empty path"):
             store.forget_root("")
     stats = runner.invoke(cli, ["stats", "--json", "--data-dir", str(data_dir)])
     assert json.loads(stats.output)["roots"] == [str(tree["root"])]

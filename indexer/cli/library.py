@@ -11,7 +11,6 @@ import click
 from db.store import DUPLICATE_THRESHOLD, Store
 from indexer.cli.options import (
     FiniteFloatRange,
-    NamedPath,
     data_dir_option,
     embedder_option,
     image_embedder_option,
@@ -115,7 +114,7 @@ def check(data_dir, as_json) -> None:
 
 
 @click.command()
-@click.argument("root", type=NamedPath())
+@click.argument("root", type=click.Path())
 @data_dir_option
 def forget(root, data_dir) -> None:
     """Remove ROOT and everything under it from the index (the photos are not touched)."""

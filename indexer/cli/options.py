@@ -25,15 +25,6 @@ class FiniteFloatRange(click.FloatRange):
         return number
 
 
-class NamedPath(click.Path):
-    """A path that is not empty: `""` would name the current folder, which a person never typed."""
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, str) and not value.strip():
-            self.fail("an empty path names no folder; give the path itself (captionary stats lists the roots)", param, ctx)
-        return super().convert(value, param, ctx)
-
-
 data_dir_option = click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
