@@ -98,10 +98,12 @@ def date_range(value: str) -> tuple[date, date]:
     """The first and last day `date:VALUE` stands for (a QueryError says which forms it accepts). A range open
     at one end runs from or to the calendar's limit: `date:2019..` is 2019 and every year after it."""
     start, dots, end = value.partition("..")
-    if dots and not (start or end):
+    if not dots:
+        return _days(value, value)
+    if not (start or end):
         raise QueryError(f"date:{value} is not a date; use {DATE_FORMS}")
-    low = _days(start, value)[0] if start or not dots else date.min
-    high = _days(end if dots else start, value)[1] if end or not dots else date.max
+    low = _days(start, value)[0] if start else date.min
+    high = _days(end, value)[1] if end else date.max
     if high < low:
         raise QueryError(f"date:{value} ends before it starts; put the earlier date first")
     return low, high

@@ -85,24 +85,20 @@ def _inflect() -> ModuleType:
     """inflect, imported with typeguard's @typechecked as a no-op. Applied at import, it re-parses inflect's
     source for each checked method: 2.7 s of every command that tags, here (jaraco/inflect#212), and a type
     check on each call after. captionary hands it only non-empty words."""
-    with _IMPORTING:  # another thread importing typeguard meanwhile would get the stand-in
-        return _import_inflect()
-
-
-def _import_inflect() -> ModuleType:
-    if "inflect" not in sys.modules:
-        real = sys.modules.get("typeguard")
-        stand_in = ModuleType("typeguard")
-        stand_in.typechecked = lambda target=None, **_options: target if target is not None else (lambda found: found)  # type: ignore[attr-defined]
-        sys.modules["typeguard"] = stand_in
-        try:
-            import inflect  # noqa: F401
-        finally:
-            if real is None:
-                del sys.modules["typeguard"]
-            else:
-                sys.modules["typeguard"] = real
-    return sys.modules["inflect"]
+    with _IMPORTING:  # a second thread would find inflect half imported, or the stand-in for typeguard
+        if "inflect" not in sys.modules:
+            real = sys.modules.get("typeguard")
+            stand_in = ModuleType("typeguard")
+            stand_in.typechecked = lambda target=None, **_options: target if target is not None else (lambda found: found)  # type: ignore[attr-defined]
+            sys.modules["typeguard"] = stand_in
+            try:
+                import inflect  # noqa: F401
+            finally:
+                if real is None:
+                    del sys.modules["typeguard"]
+                else:
+                    sys.modules["typeguard"] = real
+        return sys.modules["inflect"]
 
 
 @lru_cache(maxsize=20_000)

@@ -20,7 +20,7 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 from db.formats import is_raw
 from db.records import PhotoFacts
 from indexer.jxl import PLUGIN_MISSING, is_jxl, jxl_readable, jxl_size
-from indexer.png_text import text_over_limits, without_compressed_text
+from indexer.png_text import text_over_limits, within_text_limits
 from indexer.raw import RawReadError, raw_preview
 
 try:  # iPhone photos are HEIC; pillow-heif teaches Pillow to read them.
@@ -227,7 +227,7 @@ def open_photo(source: str | Path | bytes | BinaryIO, min_side: int = 0, name: s
             if text_over_limits(error) is None:
                 raise
             # The picture is fine; only its text is too large to unpack (the metadata reader reports that).
-            image, width, height, image_format = _decode(without_compressed_text(stream), min_side)
+            image, width, height, image_format = _decode(within_text_limits(stream), min_side)
     except ImageReadError:
         raise
     except Image.DecompressionBombError:

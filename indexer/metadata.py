@@ -23,7 +23,7 @@ from indexer.dates import iptc_date
 from indexer.exif import ExifFacts, plausible_position, read_exif, read_exif_tags
 from indexer.imaging import ImageReadError, open_regular
 from indexer.jxl import is_jxl, read_boxes
-from indexer.png_text import text_over_limits, without_compressed_text
+from indexer.png_text import text_over_limits, within_text_limits
 from indexer.raw import raw_exif, raw_xmp
 from indexer.xmp import MAX_TEXT, MAX_VALUES, XmpError, XmpValues, parse_xmp
 
@@ -101,7 +101,7 @@ def _embedded(source: bytes | BinaryIO, problems: list[str], path: str) -> tuple
                 raise
             problems.append(problem)
             layers = []
-            exif = _from_image(without_compressed_text(stream), layers, problems)
+            exif = _from_image(within_text_limits(stream), layers, problems)
     except Exception:  # not an image, or broken beyond its header: the decode says why
         return layers, exif
     finally:

@@ -20,8 +20,7 @@ from db.xmp import MAX_XMP_BYTES
 PngImagePlugin.MAX_TEXT_CHUNK = max(PngImagePlugin.MAX_TEXT_CHUNK, MAX_XMP_BYTES + 1)
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_COMPRESSED_TEXT = (b"zTXt", b"iTXt")
-_TEXT = (b"tEXt", *_COMPRESSED_TEXT)
+_TEXT = (b"tEXt", b"zTXt", b"iTXt")
 
 
 def text_over_limits(error: BaseException) -> str | None:
@@ -35,7 +34,7 @@ def text_over_limits(error: BaseException) -> str | None:
     return None
 
 
-def without_compressed_text(source: str | Path | BinaryIO) -> io.BytesIO:
+def within_text_limits(source: str | Path | BinaryIO) -> io.BytesIO:
     """The PNG's bytes without the text chunks past Pillow's limits: one that unpacks too large alone, and every
     one after the text unpacked so far fills `MAX_TEXT_MEMORY`; everything else as it was."""
     if isinstance(source, (str, Path)):

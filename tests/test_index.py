@@ -67,7 +67,6 @@ def test_the_feeds_hash_lookups_hold_no_snapshot_that_would_stop_a_checkpoint(st
     with store.catalog.hash_lookups() as lookup:
         assert lookup(known.content_hash) == ("fake-model", False) and lookup("0" * 64) is None
         with store.sessions.begin() as session:  # a batch written meanwhile
-            mark_files_changed(session, next_seq(session), content_ids=[1])
             session.add(
                 Content(hash="f" * 64, width=1, height=1, format="JPEG", caption="c", model="late", captioned_at=utcnow())
             )
