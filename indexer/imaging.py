@@ -153,9 +153,11 @@ def to_rgb(image: Image.Image) -> Image.Image:
     if image.mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
-        image = image.convert("I")
-    if image.mode == "I":
-        image = image.point(lambda value: value * (1 / 256)).convert("L")
+        image = image.convert("I").point(lambda value: value * (1 / 256)).convert("L")
+    if image.mode == "I":  # 32-bit integers say nothing of their range: scaled by the smallest depth that holds them
+        brightest = image.getextrema()[1]
+        depth = next((bits for bits in (8, 16, 24) if brightest < 1 << bits), 31)  # signed: 31 bits of value
+        image = image.point(lambda value: value * (1 / (1 << (depth - 8)))).convert("L")
     if image.mode == "F":  # floating point (a JPEG XL or TIFF in HDR): 0.0 to 1.0 is black to white
         image = image.point(lambda value: value * 255).convert("L")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
@@ -233,11 +235,26 @@ def open_photo(source: str | Path | bytes | BinaryIO, min_side: int = 0, name: s
     except Image.DecompressionBombError:
         raise ImageReadError("too many pixels to decode safely (possible decompression bomb)") from None
     except UnidentifiedImageError:
-        raise ImageReadError("not an image (unrecognised format)") from None
+        raise ImageReadError(_unidentified(source)) from None
     except Exception as error:  # decoders raise all sorts (struct.error, IndexError...) on corrupt files
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ImageReadError(f"cannot decode: {reason}"[:200]) from None
     return DecodedPhoto(image, PhotoFacts(width, height, image_format))
+
+
+def _unidentified(source: str | Path | bytes | BinaryIO) -> str:
+    """A TIFF Pillow does not identify is a real picture of a kind it has no decoder for, not junk."""
+    if isinstance(source, (str, Path)):
+        with open(source, "rb") as handle:
+            head = handle.read(4)
+    elif isinstance(source, bytes):
+        head = source[:4]
+    else:
+        source.seek(0)
+        head = source.read(4)
+    if head in (b"II*\x00", b"MM\x00*"):
+        return "a TIFF whose kind of pixels cannot be decoded (floating-point colour, for one)"
+    return "not an image (unrecognised format)"
 
 
 def _open_raw(source: str | Path | bytes | BinaryIO, min_side: int, name: str) -> DecodedPhoto:

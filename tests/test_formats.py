@@ -84,6 +84,17 @@ def test_a_floating_point_jpeg_xl_is_not_black(tmp_path):
     assert 110 < level < 200  # mid grey (sRGB, or linear on the way), not 0
 
 
+def test_a_floating_point_colour_tiff_is_named_as_a_tiff_not_as_junk(tmp_path):
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "hdr.tif", np.random.default_rng(1).random((16, 24, 3), dtype=np.float32), photometric="rgb")
+    with pytest.raises(ImageReadError, match="a TIFF whose kind of pixels cannot be decoded"):
+        open_photo(tmp_path / "hdr.tif")
+    (tmp_path / "junk.tif").write_bytes(b"not a tiff at all")
+    with pytest.raises(ImageReadError, match="unrecognised format"):
+        open_photo(tmp_path / "junk.tif")
+
+
 def test_a_jpeg_xl_claiming_gigapixels_is_refused_before_it_is_decoded(tmp_path):
     # SizeHeader: small=0, height selector 3 (30 bits) = 60000 - 1, ratio 1 (square): 3.6 gigapixels
     bits = [0, 1, 1] + [(59999 >> i) & 1 for i in range(30)] + [1, 0, 0]

@@ -3,6 +3,7 @@
 import io
 from datetime import datetime
 
+import numpy
 import pytest
 from PIL import Image
 
@@ -46,6 +47,14 @@ def test_sixteen_bit_greyscale_is_scaled_not_clipped():
     grey16 = Image.new("I;16", (2, 2), 65535)
     assert to_rgb(grey16).getpixel((0, 0)) == (255, 255, 255)
     assert to_rgb(Image.new("I;16", (2, 2), 32768)).getpixel((0, 0))[0] in (127, 128)
+
+
+def test_thirty_two_bit_greyscale_is_scaled_by_the_depth_its_values_need(tmp_path):
+    ramp = numpy.tile(numpy.arange(0, 256, 16, dtype=numpy.int32), (4, 1))
+    for bits in (8, 16, 24, 31):
+        Image.fromarray(ramp * (1 << (bits - 8))).save(tmp_path / f"{bits}.tif")
+        grey = [to_rgb(Image.open(tmp_path / f"{bits}.tif")).getpixel((column, 0))[0] for column in (0, 8, 15)]
+        assert grey == [0, 128, 240], bits
 
 
 def test_animated_gif_uses_first_frame(tmp_path):
