@@ -243,7 +243,7 @@ def open_photo(source: str | Path | bytes | BinaryIO, min_side: int = 0, name: s
 
 
 def _unidentified(source: str | Path | bytes | BinaryIO) -> str:
-    """A TIFF Pillow does not identify is a real picture of a kind it has no decoder for, not junk."""
+    """A TIFF Pillow does not identify is damaged or of a kind it cannot decode: either way a TIFF, not junk."""
     if isinstance(source, (str, Path)):
         with open(source, "rb") as handle:
             head = handle.read(4)
@@ -253,7 +253,7 @@ def _unidentified(source: str | Path | bytes | BinaryIO) -> str:
         source.seek(0)
         head = source.read(4)
     if head in (b"II*\x00", b"MM\x00*"):
-        return "a TIFF whose kind of pixels cannot be decoded (floating-point colour, for one)"
+        return "a TIFF that cannot be decoded: damaged, or pixels of a kind Pillow has no decoder for (floating-point colour)"
     return "not an image (unrecognised format)"
 
 
