@@ -67,6 +67,12 @@ def normalize_root(root: str | Path) -> str:
     return os.path.realpath(os.path.expanduser(str(root)))
 
 
+def distinct_roots(roots: Sequence[str | Path]) -> list[str]:
+    """Each folder once, by real path; a folder inside another one given is crawled with it, not a second time."""
+    given = list(dict.fromkeys(normalize_root(root) for root in roots))
+    return [root for root in given if not any(root.startswith(other.rstrip(os.sep) + os.sep) for other in given)]
+
+
 def is_excluded(path: str, root: str, patterns: Sequence[str]) -> bool:
     """A pattern matches the name, the path relative to the root, or the absolute path."""
     if not patterns:

@@ -15,7 +15,7 @@ from db.errors import CaptionaryError, ModelLoadError
 from db.formats import UNREADABLE
 from db.store import Store
 from indexer.background_sync import FULLTEXT_SYNC_SECONDS, BackgroundSync
-from indexer.crawl import crawl, is_excluded_below, normalize_root
+from indexer.crawl import crawl, distinct_roots, is_excluded_below
 from indexer.feed import Feed, uses_processes
 from indexer.models.captioner import CaptionModel, caption_inputs
 from indexer.models.families import Family, refuse_unwanted_prompt
@@ -57,7 +57,7 @@ class Indexer:
         self.catalog = store.catalog
         # Each folder once, however it was spelled (`a`, `./a/`, a link to it): crawled twice, its skipped files
         # were counted and listed twice.
-        self.roots = list(dict.fromkeys(normalize_root(root) for root in roots))
+        self.roots = distinct_roots(roots)
         self.options = options
         self.captioner_factory = captioner_factory
         self.progress = progress or NoProgress()

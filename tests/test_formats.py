@@ -223,6 +223,17 @@ def test_a_root_given_twice_in_any_spelling_is_crawled_once(tmp_path, data_dir, 
     assert (report.captioned, len(report.skipped)) == (1, 3)  # it was 1 and 12: each spelling crawled again
 
 
+def test_a_folder_given_with_the_folder_it_is_in_is_crawled_once(tmp_path, data_dir):
+    root = tmp_path / "photos"
+    for name, colour in (("a.jpg", RED), ("2019/b.jpg", GREEN), ("2019/trip/c.jpg", BLUE)):
+        save_jpeg(photo(colour=colour), root / name)
+    with Store.open(data_dir) as store:
+        index_with(store, [root], FakeCaptioner())
+        report = index_with(store, [root / "2019" / "trip", root, root / "2019"], FakeCaptioner())
+        assert store.stats()["roots"] == [str(root)]
+    assert report.unchanged == 3  # it was 6: the nested folders counted again
+
+
 def test_links_fifos_and_broken_links_are_named_not_passed_over(tmp_path, data_dir):
     root = tmp_path / "photos"
     save_jpeg(photo(colour=RED), root / "photo.jpg")
