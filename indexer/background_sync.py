@@ -18,7 +18,9 @@ FULLTEXT_SYNC_SECONDS = 2.0  # search sees new captions within about this long
 
 def _sync_until_told(data_dir: str, connection: Connection, interval: float) -> None:
     from db.store import Store
+    from indexer.workers import ignore_interrupts
 
+    ignore_interrupts()
     with Store.open_existing(data_dir) as store:
         while not connection.poll(interval):  # a message, or the parent's end closing, ends the loop
             # An edit holding the catalog's write lock, or a full disk, waits for the next turn; the run's own

@@ -10,6 +10,7 @@ answered by `on_crash` (a failure with its reason) instead of being retried fore
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -23,6 +24,12 @@ R = TypeVar("R")
 ATTEMPTS = 2  # an item that kills its process this many times is given up on
 _DEPTH = 2  # tasks queued at each process: the next is ready when one finishes
 _CHUNK = 8  # items in one task, at most
+
+
+def ignore_interrupts() -> None:
+    """For a helper process: Ctrl-C reaches the terminal's whole process group, and only the run's own process
+    answers it (one line); a helper ends when that process closes its pipe."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class StageCrashed(Exception):
@@ -59,6 +66,7 @@ class ThreadRunner(Generic[T, R]):
 
 def _serve(connection: Connection, function: Callable[[Any], Any]) -> None:
     """A stage process: answer (ids, items) with (ids, [(ok, result)]) until told to stop or the parent is gone."""
+    ignore_interrupts()
     while True:
         try:
             message = connection.recv()

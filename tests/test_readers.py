@@ -145,3 +145,39 @@ def test_index_with_more_reader_processes_than_cores_indexes_the_tree(tmp_path, 
     assert finished.returncode == 0, finished.stderr
     assert finished.stdout.startswith("30 captioned, 0 unchanged, 0 reused, 0 failed"), finished.stdout
     assert time.perf_counter() - started < 300
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found |= {int(child) for child in (task / "children").read_text().split()}
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads children from /proc")
+def test_ctrl_c_stops_the_run_in_one_line_and_its_helper_processes_with_it(tmp_path, tiny_model):
+    photo_folder(tmp_path / "photos", 200)
+    command = [sys.executable, "-m", "indexer", "index", str(tmp_path / "photos"), "--data-dir", str(tmp_path / "data")]
+    options = ["--model", str(tiny_model), "--batch-size", "1", "--no-embeddings", "--image-embedder", "none"]
+    run = subprocess.Popen([*command, *options], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    helpers: set[int] = set()
+    deadline = time.monotonic() + 120
+    while len(helpers) < 3 and run.poll() is None and time.monotonic() < deadline:  # 2 readers and the full-text sync
+        helpers = _children(run.pid)
+        time.sleep(0.05)
+    time.sleep(1)  # the helpers are past their start, in their loops
+    os.killpg(run.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C: the whole process group
+    _, stderr = run.communicate(timeout=120)
+    assert len(helpers) >= 3, stderr
+    assert run.returncode == 1 and "Traceback" not in stderr and len(stderr.strip().splitlines()) <= 2, stderr
+    deadline = time.monotonic() + 30
+    while any(_running(pid) for pid in helpers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_running(pid) for pid in helpers)
