@@ -182,6 +182,15 @@ class Store:
     def embed_pending(self, batch_size: int = 256, content_ids: Sequence[int] | None = None) -> int:
         return self.embedders.embed_pending(batch_size, content_ids)
 
+    def reembed_captions(self) -> int:
+        """`captionary reembed`: every caption without an embedding from the current embedder, under the writer
+        lock, so that no index run or `forget` changes which photos there are meanwhile."""
+        lock = self.writer_lock()
+        try:
+            return self.embed_pending()
+        finally:
+            lock.release()
+
     def vectors(self) -> VectorIndex:
         return self.embedders.vectors()
 

@@ -152,6 +152,15 @@ def test_forget_of_an_empty_path_is_refused_not_read_as_the_current_folder(runne
     assert json.loads(stats.output)["roots"] == [str(tree["root"])]
 
 
+def test_reembed_waits_for_no_index_run_it_would_race(runner, indexed_cli):
+    from filelock import FileLock
+
+    _, data_dir, _ = indexed_cli
+    with FileLock(str(data_dir / "index.lock")):  # an index run or a forget of the same library, in another process
+        result = runner.invoke(cli, ["reembed", "--data-dir", str(data_dir)])
+    assert result.exit_code == 1 and "already running" in result.stderr and "Traceback" not in result.output
+
+
 def test_forget_waits_for_no_index_run_it_would_race(runner, indexed_cli):
     from filelock import FileLock
 

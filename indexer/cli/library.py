@@ -147,7 +147,7 @@ def reembed(data_dir, embedder, images, image_embedder) -> None:
         _reembed_images(data_dir, image_embedder)
         return
     with open_semantic_store(data_dir, embedder, queries=False) as store:
-        done = store.embed_pending()
+        done = store.reembed_captions()
         total = store.stats()["embedded"]
     click.echo(f"embedded {done} captions with {shown(store.embedder_id)}; {total} captions have embeddings")
 
