@@ -70,7 +70,7 @@ class Settings:
             model_named=named_model is not None,
             image_embedder=None if chosen_image.lower() == NO_IMAGE_EMBEDDER else chosen_image,
             image_embedder_named=named_image is not None,
-            debug=bool(env.get("CAPTIONARY_DEBUG")),
+            debug=env.get("CAPTIONARY_DEBUG", "").lower() in _TRUE,  # "0" or "no" is off, as for HF_HUB_OFFLINE
             hub_offline=env.get("HF_HUB_OFFLINE", "").lower() in _TRUE,
             hub_endpoint=env.get("HF_ENDPOINT") or DEFAULT_HUB,
         )

@@ -237,3 +237,9 @@ def test_unexpected_errors_are_one_line_unless_debug(runner, indexed_cli, monkey
     result = runner.invoke(cli, ["stats", "--data-dir", str(data_dir)])
     assert result.exit_code == 1
     assert result.stderr.strip() == "Error: RuntimeError: disk on fire second line (set CAPTIONARY_DEBUG=1 for a traceback)"
+    for off in ("0", "false", "no", ""):
+        monkeypatch.setenv("CAPTIONARY_DEBUG", off)
+        assert runner.invoke(cli, ["stats", "--data-dir", str(data_dir)]).stderr == result.stderr, off
+    monkeypatch.setenv("CAPTIONARY_DEBUG", "1")
+    debugged = runner.invoke(cli, ["stats", "--data-dir", str(data_dir)])
+    assert isinstance(debugged.exception, RuntimeError) and "Error:" not in debugged.stderr  # raised, for its traceback
