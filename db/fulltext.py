@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from whoosh import index as whoosh_index
@@ -17,8 +17,9 @@ from whoosh.index import LockError
 
 from db import documents
 from db.documents import CAPTION_PAIRS, DEFAULT_FIELDS, FORMAT, FulltextDoc, document_fields, make_schema
-from db.errors import BusyError, CaptionaryError, DamagedIndexError, DiskFullError, QueryError, disk_full
+from db.errors import CaptionaryError, DamagedIndexError, DiskFullError, QueryError, disk_full
 from db.filters import filter_query
+from db.fulltext_swap import building_beside, swapped_in, writer_lock
 from db.index_columns import Columns
 from db.query import ParsedQuery, bound_expansions, with_word_pairs
 from db.types import Filters, Sort
@@ -28,7 +29,6 @@ from db.types import Filters, Sort
 WordPairs = documents.WordPairs
 
 INDEX_ID_FILE = "captionary-index-id"
-WRITE_LOCK = "MAIN_WRITELOCK"  # Whoosh's writer lock for the default index name
 
 
 # Holds db/documents.py's FORMAT of the documents written; another value makes the next sync rebuild.
@@ -89,25 +89,29 @@ class FulltextIndex:
         # An index from before the word-pair field still answers phrases, Whoosh's slower way.
         return with_word_pairs(query) if CAPTION_PAIRS in searcher.schema else query
 
-    def create(self) -> str:
-        """Create an empty index (replacing whatever is there) and return its new identity; BusyError while
-        another process writes to the old one (it would be deleted under that writer)."""
+    def rebuild(self, fill: Callable[[Any], None], adopt: Callable[[str], None], wait: float) -> str:
+        """A new index holding what `fill` writes, put in place of the old one in one step; `adopt` records its
+        identity before any writer can use it (db/fulltext_swap.py). Searches answer from the old index meanwhile,
+        and a rebuild that fails leaves it as it was. BusyError while another process writes to the old one."""
         self.close()
-        with self.damage_named():
-            if self.directory.exists():
-                lock = FileStorage(str(self.directory)).lock(WRITE_LOCK)
-                if not lock.acquire(blocking=False):
-                    raise BusyError("The search index is being written by an index run; try again when it has finished")
-                try:
-                    shutil.rmtree(self.directory)
-                finally:
-                    lock.release()
-            self.directory.mkdir(parents=True)
-            self._index = whoosh_index.create_in(str(self.directory), self.schema)
-            new_id = uuid.uuid4().hex
-            (self.directory / FORMAT_FILE).write_text(FORMAT)
-            (self.directory / INDEX_ID_FILE).write_text(new_id)
-        self._opened_id = new_id
+        with writer_lock(self.directory, wait):
+            pass  # an index run is writing: say so now, not after building a whole index
+        new_id = uuid.uuid4().hex
+        with building_beside(self.directory, wait) as building:
+            with self.damage_named():
+                writer = FileStorage(str(building), supports_mmap=False).create_index(self.schema).writer(limitmb=WRITER_LIMIT_MB)
+            try:
+                fill(writer)
+                self.commit(writer)
+            except BaseException:
+                writer.cancel()
+                raise
+            with self.damage_named():
+                (building / FORMAT_FILE).write_text(FORMAT)
+                (building / INDEX_ID_FILE).write_text(new_id)
+                with swapped_in(building, self.directory, wait):
+                    adopt(new_id)
+        self.close()
         return new_id
 
     @contextmanager

@@ -54,10 +54,8 @@ class FulltextSync:
         if problems:
             raise damaged(self.data_dir / DB_NAME, "; ".join(problems[:3]))
         if rebuild or index_id is None or index_id.value != fulltext.index_id() or not fulltext.is_current():
-            new_id = fulltext.create()
-            with writing(self.sessions, wait) as session:
-                session.merge(Meta(key="fulltext_index_id", value=new_id))
-                session.merge(Meta(key="fulltext_seq", value="0"))
+            self._rebuild(wait)
+            return True
         try:
             head = self._write_changes(wait)
         except DamagedIndexError:
@@ -73,6 +71,26 @@ class FulltextSync:
                 session.merge(Meta(key="fulltext_seq", value=str(head)))
             session.execute(delete(FulltextDelete).where(FulltextDelete.seq <= head))
         return True
+
+    def _rebuild(self, wait: float) -> None:
+        """Every document, written into a new index that replaces the old one once whole (FulltextIndex.rebuild)."""
+        head = 0
+
+        def fill(writer) -> None:
+            nonlocal head
+            with self.sessions() as session:  # one snapshot: the documents as of `head`
+                head = meta_int(session, "seq")
+                self.fulltext.apply(writer, changed_docs(session, 0, head), ())
+            self.checkpoint("fulltext-write")
+
+        def adopt(new_id: str) -> None:
+            with writing(self.sessions, wait) as session:
+                session.merge(Meta(key="fulltext_index_id", value=new_id))
+                session.merge(Meta(key="fulltext_seq", value=str(head)))
+                session.execute(delete(FulltextDelete).where(FulltextDelete.seq <= head))
+            self.checkpoint("fulltext-commit")
+
+        self.fulltext.rebuild(fill, adopt, wait)
 
     def _write_changes(self, wait: float) -> int | None:
         """Write the documents changed since the last sync; returns the sequence written up to, 0 when nothing was

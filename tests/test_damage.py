@@ -94,6 +94,22 @@ def test_search_on_a_full_disk_answers_from_the_index_as_it_is(small_disk, photo
     assert searched.exit_code == 0 and searched.stdout.startswith(str(photo_tree["red"]))  # synced once there is room
 
 
+def test_a_rebuild_that_finds_the_disk_full_keeps_the_index_it_had(small_disk, photo_tree):
+    data_dir = small_disk / "data"
+    with Store.open(data_dir) as store:
+        index_with(store, [photo_tree["root"]], FakeCaptioner())
+        fill(small_disk)  # the catalog stays open meanwhile, as the app holds it
+        rebuilt = cli_run("rebuild-fulltext", "--data-dir", data_dir)
+        assert rebuilt.exit_code == 1 and "is full" in rebuilt.stderr and "free some space" in rebuilt.stderr, rebuilt.output
+        # was: the old index deleted first, then "search index ... is damaged" for every search
+        searched = cli_run("search", "car", "--data-dir", data_dir, "--mode", "keyword")
+        assert searched.exit_code == 0 and searched.stdout.startswith(str(photo_tree["red"])), searched.output
+        assert cli_run("check", "--data-dir", data_dir).exit_code == 0
+    (small_disk / "filler").unlink()
+    assert cli_run("rebuild-fulltext", "--data-dir", data_dir).exit_code == 0
+    assert [path.name for path in data_dir.iterdir() if path.name.startswith("fulltext.")] == []  # nothing half-built left
+
+
 # -- 19. a damaged catalog ----------------------------------------------------------------------------
 
 
@@ -213,3 +229,30 @@ def test_a_rebuild_never_deletes_the_index_under_a_writer(indexed):
         finally:
             writer.cancel()
         assert store.sync_fulltext(rebuild=True)
+
+
+def test_searches_during_a_rebuild_answer_from_the_old_index(indexed, photo_tree, monkeypatch):
+    from db.fulltext import FulltextIndex
+
+    answers = []
+    apply = FulltextIndex.apply
+
+    def apply_then_search(self, writer, docs, deleted):  # half-way through the rebuild, another process searches
+        apply(self, writer, docs, deleted)
+        with Store.open_existing(indexed) as other:
+            answers.append([hit.image.path for hit in other.search("car", mode="keyword").hits])
+
+    monkeypatch.setattr(FulltextIndex, "apply", apply_then_search)
+    with Store.open(indexed) as store:
+        assert store.sync_fulltext(rebuild=True)
+    assert answers == [[str(photo_tree["red"])]]  # was: an empty index, or "damaged" while it was deleted
+    monkeypatch.setattr(FulltextIndex, "apply", apply)
+    assert cli_run("search", "car", "--data-dir", indexed, "--mode", "keyword").stdout.startswith(str(photo_tree["red"]))
+
+
+def test_a_file_where_the_search_index_belongs_is_replaced_by_a_rebuild(indexed, photo_tree):
+    shutil.rmtree(indexed / "fulltext")
+    (indexed / "fulltext").write_text("not an index")
+    rebuilt = cli_run("rebuild-fulltext", "--data-dir", indexed)
+    assert rebuilt.exit_code == 0, rebuilt.output  # was: "damaged ... run rebuild-fulltext", from rebuild-fulltext
+    assert cli_run("search", "car", "--data-dir", indexed, "--mode", "keyword").stdout.startswith(str(photo_tree["red"]))
