@@ -25,7 +25,7 @@ from db import export as exports
 from db.catalog import Catalog
 from db.columns import display_text as display_text  # the text helpers the front ends use, named here
 from db.embedders import Embedders
-from db.errors import DiskFullError, IndexLockedError, UsageError, disk_full
+from db.errors import CaptionaryError, DiskFullError, IndexLockedError, UsageError, disk_full
 from db.export import XmpReport, write_csv, write_json
 from db.formats import INDEXED_EXTENSIONS as INDEXED_EXTENSIONS
 from db.formats import extensions_of as extensions_of
@@ -83,6 +83,7 @@ class Store:
         # A search, as db/search.py Search.run takes it (the text, filters, sort, page, mode): not restated here.
         self.search = self._search.run
         self._facets = FacetCache()
+        self._identity: tuple[int, int] | None = None  # the catalog file's, when opened (refuse_if_gone)
 
     @property
     def read_only(self) -> bool:
@@ -107,6 +108,15 @@ class Store:
                 "wait for it to finish (search keeps working meanwhile)"
             ) from None
         return lock
+
+    def refuse_if_gone(self) -> None:
+        """Between the steps of a long command: a catalog deleted or replaced meanwhile (its folder removed) takes
+        every later write into a file nobody will open again, and the command must not end saying it succeeded."""
+        if _identity(self.data_dir / DB_NAME) != self._identity:
+            raise CaptionaryError(
+                f"The library at {self.data_dir} was deleted or replaced while this command ran, so what it wrote is "
+                "lost; run the command again"
+            )
 
     def _reached(self, name: str) -> None:
         self.checkpoint(name)
@@ -137,6 +147,7 @@ class Store:
         except BaseException:
             store.close()
             raise
+        store._identity = _identity(data_dir / DB_NAME)
         return store
 
     @classmethod
@@ -308,3 +319,11 @@ def open_store(data_dir: Path | str | None = None, create: bool = False) -> Iter
         yield store
     finally:
         store.close()
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISDIR, S_ISLNK, S_ISREG
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
@@ -155,7 +155,7 @@ def to_rgb(image: Image.Image) -> Image.Image:
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
         image = image.convert("I").point(lambda value: value * (1 / 256)).convert("L")
     if image.mode == "I":  # 32-bit integers say nothing of their range: scaled by the smallest depth that holds them
-        brightest = image.getextrema()[1]
+        brightest = cast("tuple[int, int]", image.getextrema())[1]  # one band: its lowest and highest value
         depth = next((bits for bits in (8, 16, 24) if brightest < 1 << bits), 31)  # signed: 31 bits of value
         image = image.point(lambda value: value * (1 / (1 << (depth - 8)))).convert("L")
     if image.mode == "F":  # floating point (a JPEG XL or TIFF in HDR): 0.0 to 1.0 is black to white

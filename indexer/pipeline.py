@@ -101,6 +101,7 @@ class Indexer:
             self._embed()  # leftovers: a new embedder, or a run killed before it embedded
             self.catalog.finish_run(self.roots)
             self.store.sync_fulltext()
+            self.store.refuse_if_gone()
             self.report.other_model = self.catalog.count_other_model(self.source)
             if self.options.image_embedder is not None and not self.report.warnings:
                 self.report.without_image_vectors = self.catalog.count_without_image_vectors(self.options.image_embedder)
@@ -196,6 +197,7 @@ class Indexer:
         def write_and_embed(batch: list[Prepared]) -> None:  # on the writer thread
             nonlocal last_sync
             self._embed(write(batch))  # the captions just written, in one batch
+            self.store.refuse_if_gone()
             if not self.background_sync and time.perf_counter() - last_sync >= FULLTEXT_SYNC_SECONDS:
                 self._sync()
                 last_sync = time.perf_counter()

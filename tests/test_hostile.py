@@ -675,3 +675,18 @@ def test_https_is_verified_against_the_name_even_though_the_connection_goes_to_t
             )
     finally:
         server.close()
+
+
+def test_a_library_deleted_while_it_is_indexed_is_not_reported_as_indexed(photo_tree, tmp_path):
+    from db.errors import CaptionaryError
+
+    data_dir = tmp_path / "library"
+
+    class DeletingCaptioner(FakeCaptioner):
+        def caption(self, images):
+            if not self.batches:
+                data_dir.rename(tmp_path / "moved")  # a person moving (or deleting) the library's folder mid-run
+            return super().caption(images)
+
+    with Store.open(data_dir) as store, pytest.raises(CaptionaryError, match="was deleted or replaced while this command ran"):
+        index_with(store, [photo_tree["root"]], DeletingCaptioner(), batch_size=4)  # was: a summary of success, exit 0
