@@ -45,6 +45,9 @@ class Embedders:
             self._embedder = self._embedder_factory()
         return self._embedder
 
+    def load(self) -> None:
+        self._loaded()
+
     def _loaded(self) -> EmbedderLike:
         embedder = self.embedder
         assert embedder is not None  # embedder_id is set, so a factory is too

@@ -179,6 +179,8 @@ class Indexer:
                 captioner = self.captioner_factory(self.options)
                 speed = getattr(captioner, "speed", None) or self.options.speed or "exact"
             image_embedder = self._image_embedder()
+            if self.options.embeddings:  # now: a caption embedder that cannot load stops the run before its first batch
+                self.store.embedders.load()
             text_reader = self._text_reader() if self.ocr else None
             self.source = self.options.caption_source(speed)
             self.catalog.remember_caption_speed(speed)

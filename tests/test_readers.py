@@ -166,7 +166,9 @@ def test_ctrl_c_stops_the_run_in_one_line_and_its_helper_processes_with_it(tmp_p
     photo_folder(tmp_path / "photos", 200)
     command = [sys.executable, "-m", "indexer", "index", str(tmp_path / "photos"), "--data-dir", str(tmp_path / "data")]
     options = ["--model", str(tiny_model), "--batch-size", "1", "--no-embeddings", "--image-embedder", "none"]
-    run = subprocess.Popen([*command, *options], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    run = subprocess.Popen(
+        [*command, *options], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     helpers: set[int] = set()
     deadline = time.monotonic() + 120
     while len(helpers) < 3 and run.poll() is None and time.monotonic() < deadline:  # 2 readers and the full-text sync

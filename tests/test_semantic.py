@@ -268,3 +268,14 @@ def test_a_query_in_another_language_finds_the_english_caption(multilingual_bert
             assert english in nearest, (query, nearest)
         page = store.search("la voiture rouge", mode="semantic", limit=3)
         assert page.hits and "red car" in page.hits[0].image.caption
+
+
+def test_a_caption_embedder_that_cannot_load_stops_the_run_before_any_photo_is_captioned(
+    photo_tree, data_dir, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(pipeline, "load_captioner", lambda options: FakeCaptioner(options.model or "fake-model"))
+    missing = tmp_path / "no-such-embedder"
+    result = CliRunner().invoke(cli, ["index", str(photo_tree["root"]), "--data-dir", str(data_dir), "--embedder", str(missing)])
+    assert result.exit_code == 1 and "Cannot load embedding model" in result.stderr, result.output
+    with Store.open_existing(data_dir) as store:
+        assert store.stats()["images"] == 0  # was: a batch captioned and committed before the embedder was needed
