@@ -25,6 +25,7 @@ class Recorded:
     reused: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
     metadata_read: int = 0  # photos whose bytes were known, read again for their metadata only
+    vanished: int = 0  # deleted or written since the scan: nothing recorded, the next run settles them
     metadata_problems: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -60,6 +61,7 @@ def record_batch(
         captioned: list[Content] = []
         for item in outcomes:
             if item.vanished:
+                recorded.vanished += 1
                 continue
             file = files.get(item.path)
             if item.metadata is not None and item.metadata.problems:

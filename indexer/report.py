@@ -85,6 +85,7 @@ class IndexReport:
     ocr_with_text: int = 0
     ocr_time: BusyTime = field(default_factory=BusyTime)
     metadata_read: int = 0  # known photos read again for their metadata only (a sidecar changed)
+    vanished: int = 0  # deleted or written between the scan and their reading: left for the next run
     metadata_problems: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): indexed all the same
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, kind) of files found and not read
 
@@ -134,6 +135,8 @@ class IndexReport:
             line += f"; {self.other_model} captions are from another model or other settings (--recaption to redo them)"
         if self.without_image_vectors:
             line += f"; {self.without_image_vectors} photos have no image vectors yet (captionary reembed --images)"
+        if self.vanished:
+            line += f"; {self.vanished} deleted or changed while the run read them (the next run settles them)"
         if self.skipped:  # nothing in the folders is left out in silence
             line += "; " + skipped_summary([skipped_label(path, kind) for path, kind in self.skipped])
         return line

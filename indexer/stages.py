@@ -151,6 +151,7 @@ class Writer:
         self.report.failed += len(recorded.failures)
         self.report.failures.extend(recorded.failures)
         self.report.metadata_read += recorded.metadata_read
+        self.report.vanished += recorded.vanished
         texts = [item.ocr_text for item in batch if item.ocr_text is not None]
         self.report.ocr_read += len(texts)
         self.report.ocr_with_text += sum(1 for text in texts if text)

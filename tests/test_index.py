@@ -453,3 +453,24 @@ def test_an_sqlite_without_insert_returning_writes_new_photos_through_the_orm(st
     run_id = store.catalog.begin_run([str(tmp_path)])
     store.catalog.record_batch(_batch_with_every_case(str(tmp_path)), run_id, "m", "clip", "ocr")
     assert db_state(store)[str(tmp_path / "b copy.jpg")] == "a dog on a beach"
+
+
+def test_photos_deleted_between_the_scan_and_their_reading_are_counted_not_passed_over(tmp_path, data_dir, monkeypatch):
+    from tests.helpers import index_with
+
+    root = tmp_path / "photos"
+    for number in range(6):
+        save_jpeg(photo(size=(64, 48), colour=COLOURS[number % 5], noise=20, seed=number), root / f"img_{number}.jpg")
+    with Store.open(data_dir) as store:
+        scanned = store.catalog.pending
+
+        def deleted_after_the_scan():  # a folder moved away while the run goes
+            for item in scanned():
+                if item.path.endswith(("img_3.jpg", "img_4.jpg")):
+                    os.unlink(item.path)
+                yield item
+
+        monkeypatch.setattr(store.catalog, "pending", deleted_after_the_scan)
+        report = index_with(store, [root], FakeCaptioner())
+    assert (report.captioned, report.vanished) == (4, 2)
+    assert "; 2 deleted or changed while the run read them (the next run settles them)" in report.summary()  # was: nothing
