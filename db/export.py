@@ -19,7 +19,7 @@ from typing import BinaryIO, Protocol
 from sqlalchemy import select
 
 from db.columns import display_text
-from db.errors import CaptionaryError
+from db.errors import CaptionaryError, DiskFullError, disk_full
 from db.models import Content, File, Root, file_keywords_sql, joined_tags, tags_sql
 from db.records import plausible_date
 from db.schema import Sessions
@@ -319,12 +319,17 @@ def export_file(rows: Iterator[ExportRow], output: Path, file_format: str) -> in
     device (/dev/stdout) is written to as it is, never replaced by a file."""
     write = write_csv if file_format == "csv" else write_json
     target = output.resolve() if output.is_symlink() else output
-    if target.exists() and not target.is_file():
-        with open(target, "w", encoding="utf-8", newline="") as stream:
-            return write(rows, stream)
-    with replacing(target) as handle:
-        stream = io.TextIOWrapper(handle, encoding="utf-8", newline="")
-        count = write(rows, stream)
-        stream.flush()
-        stream.detach()  # the binary handle is `replacing`'s to close, before the rename
+    try:
+        if target.exists() and not target.is_file():
+            with open(target, "w", encoding="utf-8", newline="") as stream:
+                return write(rows, stream)
+        with replacing(target) as handle:
+            stream = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+            count = write(rows, stream)
+            stream.flush()
+            stream.detach()  # the binary handle is `replacing`'s to close, before the rename
+    except OSError as error:
+        if disk_full(error, target.parent):
+            raise DiskFullError(f"No space left on the disk writing {output}: free some space, then export again") from None
+        raise
     return count

@@ -1,6 +1,9 @@
 """The CLI contract through click's CliRunner: commands, flags, JSON fields, exit codes."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -243,3 +246,13 @@ def test_unexpected_errors_are_one_line_unless_debug(runner, indexed_cli, monkey
     monkeypatch.setenv("CAPTIONARY_DEBUG", "1")
     debugged = runner.invoke(cli, ["stats", "--data-dir", str(data_dir)])
     assert isinstance(debugged.exception, RuntimeError) and "Error:" not in debugged.stderr  # raised, for its traceback
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_output_to_a_full_disk_says_so_in_one_line(indexed_cli):
+    _, data_dir, _ = indexed_cli
+    with open("/dev/full", "w") as full:
+        command = [sys.executable, "-m", "indexer", "stats", "--data-dir", str(data_dir)]
+        result = subprocess.run(command, stdout=full, stderr=subprocess.PIPE, text=True)
+    assert result.returncode == 1  # was: "Error: OSError: [Errno 28] No space left on device (set CAPTIONARY_DEBUG=1 ...)"
+    assert result.stderr.strip() == "Error: No space left on the disk: free some space, then run the command again"

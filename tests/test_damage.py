@@ -110,6 +110,19 @@ def test_a_rebuild_that_finds_the_disk_full_keeps_the_index_it_had(small_disk, p
     assert [path.name for path in data_dir.iterdir() if path.name.startswith("fulltext.")] == []  # nothing half-built left
 
 
+def test_an_export_onto_a_full_disk_says_so_and_keeps_the_file_it_had(small_disk, photo_tree, data_dir):
+    with Store.open(data_dir) as store:
+        index_with(store, [photo_tree["root"]], FakeCaptioner())
+    target = small_disk / "captions.json"
+    assert cli_run("export", "--output", target, "--data-dir", data_dir).exit_code == 0
+    before = target.read_bytes()
+    fill(small_disk)
+    exported = cli_run("export", "--output", target, "--format", "csv", "--data-dir", data_dir)
+    assert exported.exit_code == 1 and exported.stderr.startswith("Error: No space left on the disk writing "), exported.output
+    assert "free some space" in exported.stderr and "Errno" not in exported.stderr  # was: "OSError: [Errno 28] ..."
+    assert target.read_bytes() == before
+
+
 # -- 19. a damaged catalog ----------------------------------------------------------------------------
 
 

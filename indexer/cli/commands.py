@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 
@@ -30,6 +31,9 @@ from indexer.cli.usage_errors import one_line
 from indexer.settings import Settings
 
 FAILURES_SHOWN = 5  # failed files listed under the summary line of `index`
+
+
+FREE_SPACE = "free some space, then run the command again"
 
 
 class QueryUsageError(click.ClickException):
@@ -67,6 +71,9 @@ class CaptionaryGroup(click.Group):
         except Exception as error:
             if Settings.resolve().debug:
                 raise
+            if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):  # an export, the output
+                written = f" writing {shown(str(error.filename), err=True)}" if error.filename else ""
+                raise click.ClickException(f"No space left on the disk{written}: {FREE_SPACE}") from None
             message = shown(" ".join(str(error).split()), err=True) or type(error).__name__
             raise click.ClickException(f"{type(error).__name__}: {message} (set CAPTIONARY_DEBUG=1 for a traceback)") from None
 
