@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from db.errors import NotIndexedError
 from db.formats import format_name, pair_of, skipped_label
-from db.models import Content, File, FileKeyword, Root, SkippedFile, Tag
+from db.models import Content, File, FileKeyword, Pending, Root, SkippedFile, Tag
 from db.records import EARLIEST_PHOTO, plausible_date
 from db.schema import Sessions, meta_int
 from db.types import Facets, ImageRecord
@@ -112,13 +112,22 @@ def image(sessions: Sessions, file_id: int) -> ImageRecord:
 
 def image_by_path(sessions: Sessions, path: str | Path) -> ImageRecord:
     resolved = str(Path(path).expanduser().absolute())
+    spellings = [resolved, str(Path(resolved).resolve())]
     with sessions() as session:
-        file_id = session.scalar(
-            select(File.id).where(File.path.in_([resolved, str(Path(resolved).resolve())]), File.content_id.is_not(None))
+        file_id = session.scalar(select(File.id).where(File.path.in_(spellings), File.content_id.is_not(None)))
+        if file_id is None:
+            failed = session.scalar(select(File.error).where(File.path.in_(spellings), File.error.is_not(None)))
+            waiting = session.scalar(select(Pending.id).where(Pending.path.in_(spellings)))
+    if file_id is not None:
+        return image(sessions, file_id)
+    if waiting is not None:
+        raise NotIndexedError(
+            f"{resolved} is not captioned yet: an index run found it and has not reached it (or was stopped first); "
+            "try again once that run is done, or run: captionary index FOLDER_CONTAINING_IT"
         )
-    if file_id is None:
-        raise NotIndexedError(f"{resolved} is not indexed; run: captionary index FOLDER_CONTAINING_IT")
-    return image(sessions, file_id)
+    if failed is not None:
+        raise NotIndexedError(f"{resolved} could not be read when it was indexed ({failed}), so it has no caption to change")
+    raise NotIndexedError(f"{resolved} is not indexed; run: captionary index FOLDER_CONTAINING_IT")
 
 
 def stats(sessions: Sessions, data_dir: Path, embedder_id: str | None) -> dict:

@@ -121,6 +121,19 @@ def test_tags_cli(store, photo_tree):
     assert missing.exit_code == 1 and "not indexed" in missing.stderr
 
 
+def test_editing_a_photo_that_failed_or_waits_for_its_caption_says_which(store, photo_tree, tmp_path):
+    from db.models import Pending
+
+    runner = CliRunner()
+    failed = runner.invoke(cli, ["set-caption", str(photo_tree["bad"]["text"]), "x", "--data-dir", str(store.data_dir)])
+    assert failed.exit_code == 1 and "could not be read when it was indexed (not an image" in failed.stderr, failed.output
+    waiting = tmp_path / "new.jpg"
+    with store.sessions.begin() as session:  # what a running index's scan leaves for its readers
+        session.add(Pending(path=str(waiting), root=str(tmp_path), size=1, mtime_ns=1))
+    pending = runner.invoke(cli, ["tag", str(waiting), "--add", "a", "--data-dir", str(store.data_dir)])
+    assert pending.exit_code == 1 and "is not captioned yet: an index run found it" in pending.stderr  # was: "not indexed"
+
+
 def test_set_caption_cli(store, photo_tree):
     runner = CliRunner()
     result = runner.invoke(cli, ["set-caption", str(photo_tree["red"]), "Grandpa's Volvo", "--data-dir", str(store.data_dir)])
