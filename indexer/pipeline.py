@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from db.errors import CaptionaryError, ModelLoadError
+from db.errors import CaptionaryError, ModelLoadError, UsageError
 from db.formats import UNREADABLE
 from db.store import Store
 from indexer.background_sync import FULLTEXT_SYNC_SECONDS, BackgroundSync
@@ -67,9 +67,12 @@ class Indexer:
         self.ray: Any = None  # the Ray module once connected (--ray), else None
 
     def run(self) -> IndexReport:
+        library = os.path.realpath(self.store.data_dir)
         for root in self.roots:
             if not os.path.isdir(root):
                 raise CaptionaryError(f"{root} is not a folder (is the disk mounted?); nothing was changed")
+            if root == library or root.startswith(library.rstrip(os.sep) + os.sep):
+                raise UsageError(f"{root} is in the library's own folder ({library}), which holds no photos to index")
         if self.options.ray:  # before the lock and the scan: an unreachable cluster changes nothing
             from indexer.ray_run import check_roots, connect
 

@@ -256,3 +256,13 @@ def test_output_to_a_full_disk_says_so_in_one_line(indexed_cli):
         result = subprocess.run(command, stdout=full, stderr=subprocess.PIPE, text=True)
     assert result.returncode == 1  # was: "Error: OSError: [Errno 28] No space left on device (set CAPTIONARY_DEBUG=1 ...)"
     assert result.stderr.strip() == "Error: No space left on the disk: free some space, then run the command again"
+
+
+def test_indexing_the_librarys_own_folder_is_refused_as_bad_usage(runner, tmp_path):
+    library = tmp_path / "photos" / ".library"
+    (library / "thumbnails").mkdir(parents=True)
+    for root in (library, library / "thumbnails"):
+        result = runner.invoke(cli, ["index", str(root), "--data-dir", str(library)])
+        assert result.exit_code == 2 and "the library's own folder" in result.stderr, result.output  # was: exit 0, a root
+    with Store.open(library) as store:
+        assert store.stats()["roots"] == []
