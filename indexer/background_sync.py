@@ -13,14 +13,15 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from types import TracebackType
 
+from indexer.workers import ignore_interrupts, start_helper
+
 FULLTEXT_SYNC_SECONDS = 2.0  # search sees new captions within about this long
 
 
 def _sync_until_told(data_dir: str, connection: Connection, interval: float) -> None:
+    ignore_interrupts()  # started off the main thread (the app), it heard Ctrl-C until now
     from db.store import Store
-    from indexer.workers import ignore_interrupts
 
-    ignore_interrupts()
     with Store.open_existing(data_dir) as store:
         while not connection.poll(interval):  # a message, or the parent's end closing, ends the loop
             # An edit holding the catalog's write lock, or a full disk, waits for the next turn; the run's own
@@ -35,7 +36,7 @@ class BackgroundSync:
         self.process = context.Process(
             target=_sync_until_told, args=(str(data_dir), child, interval), daemon=True, name="captionary-fulltext"
         )
-        self.process.start()
+        start_helper(self.process)
         child.close()
 
     def __enter__(self) -> BackgroundSync:

@@ -26,9 +26,22 @@ _DEPTH = 2  # tasks queued at each process: the next is ready when one finishes
 _CHUNK = 8  # items in one task, at most
 
 
+def start_helper(process: multiprocessing.process.BaseProcess) -> None:
+    """Start a helper process deaf to Ctrl-C, which reaches the terminal's whole process group: only the run's own
+    process answers it (one line), and a helper ends when that process closes its pipe. A spawned interpreter keeps
+    an ignored SIGINT ignored from its first instruction, so the parent ignores it while the helper starts (a few
+    milliseconds); one started off the main thread ignores it as its first step (`ignore_interrupts`)."""
+    if threading.current_thread() is not threading.main_thread():
+        process.start()
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        process.start()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def ignore_interrupts() -> None:
-    """For a helper process: Ctrl-C reaches the terminal's whole process group, and only the run's own process
-    answers it (one line); a helper ends when that process closes its pipe."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
@@ -91,7 +104,7 @@ class _Slot:
         parent, child = context.Pipe()
         self.connection: Connection = parent
         self.process = context.Process(target=_serve, args=(child, function), daemon=True, name="captionary-reader")
-        self.process.start()
+        start_helper(self.process)
         child.close()
         self.tasks: list[list[int]] = []
         self.alone = False  # running a suspect item: nothing else is sent until it returns

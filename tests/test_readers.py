@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -161,23 +162,33 @@ def _running(pid: int) -> bool:
         return False
 
 
+def _captioned(data_dir: Path) -> int:
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{data_dir / 'captionary.db'}?mode=ro", uri=True, timeout=5) as catalog:
+            return catalog.execute("SELECT count(*) FROM files WHERE content_id IS NOT NULL").fetchone()[0]
+    except sqlite3.Error:
+        return 0  # not made yet
+
+
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads children from /proc")
 def test_ctrl_c_stops_the_run_in_one_line_and_its_helper_processes_with_it(tmp_path, tiny_model):
     photo_folder(tmp_path / "photos", 200)
-    command = [sys.executable, "-m", "indexer", "index", str(tmp_path / "photos"), "--data-dir", str(tmp_path / "data")]
+    data_dir = tmp_path / "data"
+    command = [sys.executable, "-m", "indexer", "index", str(tmp_path / "photos"), "--data-dir", str(data_dir)]
     options = ["--model", str(tiny_model), "--batch-size", "1", "--no-embeddings", "--image-embedder", "none"]
-    run = subprocess.Popen(
-        [*command, *options], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-    )
-    helpers: set[int] = set()
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    # a run started in the background by a shell without job control inherits SIGINT ignored: not so a terminal's
+    heard = partial(signal.signal, signal.SIGINT, signal.SIG_DFL)
+    run = subprocess.Popen([*command, *options], **pipes, start_new_session=True, preexec_fn=heard)
     deadline = time.monotonic() + 120
-    while len(helpers) < 3 and run.poll() is None and time.monotonic() < deadline:  # 2 readers and the full-text sync
-        helpers = _children(run.pid)
-        time.sleep(0.05)
-    time.sleep(1)  # the helpers are past their start, in their loops
+    while not _captioned(data_dir) and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # a batch committed: the readers and the full-text process have started
+    helpers = _children(run.pid)
     os.killpg(run.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C: the whole process group
     _, stderr = run.communicate(timeout=120)
-    assert len(helpers) >= 3, stderr
+    assert len(helpers) >= 3, stderr  # 2 readers and the full-text process (and multiprocessing's resource tracker)
     assert run.returncode == 1 and "Traceback" not in stderr and len(stderr.strip().splitlines()) <= 2, stderr
     deadline = time.monotonic() + 30
     while any(_running(pid) for pid in helpers) and time.monotonic() < deadline:
