@@ -237,7 +237,7 @@ def test_a_rebuild_never_deletes_the_index_under_a_writer(indexed):
         writer = store.fulltext.writer(timeout=0)  # an index run in the middle of a full-text commit
         try:
             with pytest.raises(BusyError):
-                store.sync_fulltext(rebuild=True)
+                store.sync_fulltext(wait=0.5, rebuild=True)  # a rebuild waits this long for the writer to finish
             assert list((indexed / "fulltext").glob("*.seg"))  # was: the whole folder deleted under it
         finally:
             writer.cancel()
