@@ -89,6 +89,9 @@ def open_engine(data_dir: Path, create: bool, read_only_reason: str | None = Non
     read_only_reason: open it read-only, though the folder could be written (the disk is full)."""
     db_path = data_dir / DB_NAME
     if not db_path.exists() and not create:
+        blocking = next((folder for folder in (data_dir, *data_dir.parents) if folder.exists()), None)
+        if blocking is not None and not blocking.is_dir():  # no index run could make the library there either
+            raise CaptionaryError(f"{blocking} is a file, so there is no library at {data_dir}: {CHOOSE_ANOTHER}")
         raise NotIndexedError(f"No index in {data_dir}; run: captionary index PHOTO_FOLDER --data-dir {data_dir}")
     if db_path.exists() and db_path.stat().st_size == 0:
         raise DamagedCatalogError(

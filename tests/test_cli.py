@@ -266,3 +266,10 @@ def test_indexing_the_librarys_own_folder_is_refused_as_bad_usage(runner, tmp_pa
         assert result.exit_code == 2 and "the library's own folder" in result.stderr, result.output  # was: exit 0, a root
     with Store.open(library) as store:
         assert store.stats()["roots"] == []
+
+
+def test_a_library_path_under_a_file_is_named_as_such_not_sent_to_index(runner, tmp_path):
+    (tmp_path / "notes.txt").write_text("a file")
+    result = runner.invoke(cli, ["stats", "--data-dir", str(tmp_path / "notes.txt" / "library")])
+    assert result.exit_code == 1 and f"{tmp_path / 'notes.txt'} is a file" in result.stderr, result.output
+    assert "captionary index" not in result.stderr  # was: advice to index there, which then failed
