@@ -19,7 +19,7 @@ from db import documents
 from db.documents import CAPTION_PAIRS, DEFAULT_FIELDS, FORMAT, FulltextDoc, document_fields, make_schema
 from db.errors import CaptionaryError, DamagedIndexError, DiskFullError, QueryError, disk_full
 from db.filters import filter_query
-from db.fulltext_swap import building_beside, swapped_in, writer_lock
+from db.fulltext_swap import building_beside, swapped_in, sweep_leftovers, writer_lock
 from db.index_columns import Columns
 from db.query import ParsedQuery, bound_expansions, with_word_pairs
 from db.types import Filters, Sort
@@ -90,14 +90,13 @@ class FulltextIndex:
         return with_word_pairs(query) if CAPTION_PAIRS in searcher.schema else query
 
     def rebuild(self, fill: Callable[[Any], None], adopt: Callable[[str], None], wait: float) -> str:
-        """A new index holding what `fill` writes, put in place of the old one in one step; `adopt` records its
-        identity before any writer can use it (db/fulltext_swap.py). Searches answer from the old index meanwhile,
-        and a rebuild that fails leaves it as it was. BusyError while another process writes to the old one."""
+        """A new index holding what `fill` writes, put in place of the old one in one step once `adopt` has noted its
+        identity (db/fulltext_swap.py). Searches answer from the old index meanwhile, and a rebuild that fails
+        leaves it as it was. BusyError while another process writes to the old one for longer than `wait`."""
         self.close()
-        with writer_lock(self.directory, wait):
-            pass  # an index run is writing: say so now, not after building a whole index
         new_id = uuid.uuid4().hex
-        with building_beside(self.directory, wait) as building:
+        # Rebuilds one at a time first, then the index that is current once this one's turn has come.
+        with building_beside(self.directory, wait) as building, writer_lock(self.directory, wait):
             with self.damage_named():
                 writer = FileStorage(str(building), supports_mmap=False).create_index(self.schema).writer(limitmb=WRITER_LIMIT_MB)
             try:
@@ -109,10 +108,13 @@ class FulltextIndex:
             with self.damage_named():
                 (building / FORMAT_FILE).write_text(FORMAT)
                 (building / INDEX_ID_FILE).write_text(new_id)
-                with swapped_in(building, self.directory, wait):
+                with swapped_in(building, self.directory):
                     adopt(new_id)
         self.close()
         return new_id
+
+    def sweep(self) -> None:
+        sweep_leftovers(self.directory)
 
     @contextmanager
     def damage_named(self) -> Iterator[None]:

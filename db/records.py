@@ -87,6 +87,14 @@ def thumbnail_path(directory: Path, content_hash: str) -> Path:
     return directory / content_hash[:2] / f"{content_hash}.jpg"
 
 
+def make_thumbnail_folder(target: Path) -> None:
+    """The folders a thumbnail goes in, but never the library's own: one moved or deleted while a run goes on must
+    not come back where it was (FileNotFoundError instead)."""
+    if not target.parent.is_dir():
+        target.parent.parent.mkdir(exist_ok=True)
+        target.parent.mkdir(exist_ok=True)
+
+
 def plausible_date(value: datetime | None) -> datetime | None:
     """A date taken as it can be believed, else None (unknown): read from files and from stored rows."""
     if value is None or value < EARLIEST_PHOTO or value > datetime.now() + timedelta(days=1):

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
+from urllib.parse import quote
 
 from platformdirs import user_data_dir
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, ExceptionContext
+from sqlalchemy.engine import URL, Engine, ExceptionContext
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -83,6 +85,12 @@ def _reset_busy_timeout(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _uri(db_path: Path, **options: str) -> URL:
+    """SQLite's URI of the catalog. Built as a URL object, not parsed from a string: SQLAlchemy would decode the
+    quoted path, and a library folder named "photos #1?" would open a catalog named "photos " beside it."""
+    return URL.create("sqlite", database=f"file:{quote(str(db_path))}", query={**options, "uri": "true"})
+
+
 def open_engine(data_dir: Path, create: bool, read_only_reason: str | None = None) -> tuple[Engine, str | None]:
     """The catalog's engine and why it is read-only (None: it is not); refuses a missing (unless `create`) or empty file.
 
@@ -108,10 +116,14 @@ def open_engine(data_dir: Path, create: bool, read_only_reason: str | None = Non
     if read_only_reason is None and db_path.exists() and not (os.access(data_dir, os.W_OK) and os.access(db_path, os.W_OK)):
         read_only_reason = "its folder is read-only (a backup, a read-only share?); copy it somewhere writable to change it"
     if read_only_reason is not None:
-        engine = create_engine(f"sqlite:///file:{db_path}?mode=ro&immutable=1&uri=true")
+        engine = create_engine(_uri(db_path, mode="ro", immutable="1"))
         event.listen(engine, "connect", _set_read_only_pragmas)
     else:
-        engine = create_engine(f"sqlite:///{db_path}")
+        if not db_path.exists():
+            sqlite3.connect(db_path).close()
+        # Never created again by a later connection: a library moved or deleted while a command runs must not
+        # come back as an empty catalog where it was.
+        engine = create_engine(_uri(db_path, mode="rw"))
         event.listen(engine, "connect", _set_sqlite_pragmas)
         event.listen(engine, "checkin", _reset_busy_timeout)
     event.listen(engine, "handle_error", partial(_name_the_problem, db_path, read_only_reason))
@@ -138,6 +150,8 @@ def _name_the_problem(db_path: Path, read_only_reason: str | None, context: Exce
     """Driver errors that mean damage, a full disk or a read-only catalog become messages that say what to do,
     wherever they happen (a page read in the middle of a search, a commit)."""
     error = context.original_exception
+    if not db_path.exists():
+        raise library_gone(db_path.parent)
     code = sqlite_code(error)
     if code in (SQLITE_CORRUPT, SQLITE_NOTADB):
         raise damaged(db_path, " ".join(str(error).split()))
@@ -145,6 +159,13 @@ def _name_the_problem(db_path: Path, read_only_reason: str | None, context: Exce
         raise full_disk(db_path.parent, str(error))
     if code == SQLITE_READONLY and read_only_reason is not None:
         raise cannot_change(db_path.parent, read_only_reason)
+
+
+def library_gone(data_dir: Path) -> CaptionaryError:
+    return CaptionaryError(
+        f"The library at {data_dir} was deleted or moved while this command ran, so what it wrote since is lost; run "
+        "the command again"
+    )
 
 
 def cannot_change(data_dir: Path, reason: str) -> CaptionaryError:

@@ -25,7 +25,7 @@ from db import export as exports
 from db.catalog import Catalog
 from db.columns import display_text as display_text  # the text helpers the front ends use, named here
 from db.embedders import Embedders
-from db.errors import CaptionaryError, DiskFullError, IndexLockedError, UsageError, disk_full
+from db.errors import DiskFullError, IndexLockedError, UsageError, disk_full
 from db.export import XmpReport, write_csv, write_json
 from db.formats import INDEXED_EXTENSIONS as INDEXED_EXTENSIONS
 from db.formats import extensions_of as extensions_of
@@ -45,6 +45,7 @@ from db.schema import (
     damaged,
     data_dir_path,
     full_disk,
+    library_gone,
     migrate,
     open_engine,
 )
@@ -113,10 +114,7 @@ class Store:
         """Between the steps of a long command: a catalog deleted or replaced meanwhile (its folder removed) takes
         every later write into a file nobody will open again, and the command must not end saying it succeeded."""
         if _identity(self.data_dir / DB_NAME) != self._identity:
-            raise CaptionaryError(
-                f"The library at {self.data_dir} was deleted or replaced while this command ran, so what it wrote is "
-                "lost; run the command again"
-            )
+            raise library_gone(self.data_dir)
 
     def _reached(self, name: str) -> None:
         self.checkpoint(name)
@@ -219,6 +217,8 @@ class Store:
     def sync_fulltext(self, wait: float = 30.0, rebuild: bool = False) -> bool:
         if rebuild:
             self.refuse_changes_if_read_only()  # else Whoosh's lock file fails to write and reads as damage
+        if not self.read_only:
+            self.fulltext.sweep()
         return self.fulltext_sync.sync(wait, rebuild)
 
     def check(self) -> CheckReport:

@@ -78,7 +78,9 @@ class FulltextSync:
 
         def fill(writer) -> None:
             nonlocal head
-            with self.sessions() as session:  # one snapshot: the documents as of `head`
+            with self.sessions() as session:
+                # The documents as of `head` at least: one changed after it carries a later sequence, and the
+                # next sync writes it again. No sync can run meanwhile: the old index's writer lock is held.
                 head = meta_int(session, "seq")
                 self.fulltext.apply(writer, changed_docs(session, 0, head), ())
             self.checkpoint("fulltext-write")

@@ -20,10 +20,15 @@ FULLTEXT_SYNC_SECONDS = 2.0  # search sees new captions within about this long
 
 def _sync_until_told(data_dir: str, connection: Connection, interval: float) -> None:
     ignore_interrupts()  # started off the main thread (the app), it heard Ctrl-C until now
+    from db.errors import CaptionaryError
     from db.store import Store
 
     with Store.open_existing(data_dir) as store:
         while not connection.poll(interval):  # a message, or the parent's end closing, ends the loop
+            try:
+                store.refuse_if_gone()
+            except CaptionaryError:
+                return  # the library was moved or deleted: the run stops at its next batch, and says so
             # An edit holding the catalog's write lock, or a full disk, waits for the next turn; the run's own
             # last sync catches up in any case (this process only makes captions searchable sooner).
             store.fulltext_sync.sync_if_possible(wait=interval)

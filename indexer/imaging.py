@@ -18,7 +18,7 @@ from typing import BinaryIO, cast
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from db.formats import is_raw
-from db.records import PhotoFacts
+from db.records import PhotoFacts, make_thumbnail_folder
 from indexer.jxl import PLUGIN_MISSING, is_jxl, jxl_readable, jxl_size
 from indexer.png_text import text_over_limits, within_text_limits
 from indexer.raw import RawReadError, raw_preview
@@ -331,7 +331,7 @@ def make_thumbnail(image: Image.Image, side: int = THUMBNAIL_SIDE) -> Image.Imag
 
 def save_thumbnail(image: Image.Image, target: Path) -> None:
     """Write atomically so a reader (the app) never sees half a thumbnail."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_thumbnail_folder(target)
     temporary = target.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")
     make_thumbnail(image).save(temporary, "JPEG", quality=THUMBNAIL_QUALITY)
     os.replace(temporary, target)

@@ -103,8 +103,8 @@ class Indexer:
                 read_missing_text(self.store, self._text_reader, workers, self.report, self.options.follow_symlinks)
             self._embed()  # leftovers: a new embedder, or a run killed before it embedded
             self.catalog.finish_run(self.roots)
+            self.store.refuse_if_gone()  # before the sync, which would make the search index again where it was
             self.store.sync_fulltext()
-            self.store.refuse_if_gone()
             self.report.other_model = self.catalog.count_other_model(self.source)
             if self.options.image_embedder is not None and not self.report.warnings:
                 self.report.without_image_vectors = self.catalog.count_without_image_vectors(self.options.image_embedder)

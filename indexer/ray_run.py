@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from db.errors import CaptionaryError, ModelLoadError
-from db.records import PendingFile, thumbnail_path
+from db.records import PendingFile, make_thumbnail_folder, thumbnail_path
 from indexer.models.captioner import CaptionModel
 from indexer.options import IndexOptions
 from indexer.pixels import ModelInputs
@@ -301,7 +301,7 @@ class RayRunner:
         if target.exists():
             return
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            make_thumbnail_folder(target)
             partial = target.with_suffix(f".{os.getpid()}.tmp")
             partial.write_bytes(data)
             os.replace(partial, target)

@@ -269,3 +269,61 @@ def test_a_file_where_the_search_index_belongs_is_replaced_by_a_rebuild(indexed,
     rebuilt = cli_run("rebuild-fulltext", "--data-dir", indexed)
     assert rebuilt.exit_code == 0, rebuilt.output  # was: "damaged ... run rebuild-fulltext", from rebuild-fulltext
     assert cli_run("search", "car", "--data-dir", indexed, "--mode", "keyword").stdout.startswith(str(photo_tree["red"]))
+
+
+def test_changes_made_while_the_index_is_rebuilt_all_reach_the_new_index(indexed, photo_tree):
+    from sqlalchemy import select
+
+    from db.schema import writing
+    from db.sequence import delete_files
+
+    rebuilder, other = Store.open_existing(indexed), Store.open_existing(indexed)  # two processes, in effect
+    with other.sessions() as session:
+        red, park = (session.scalar(select(File.id).where(File.path == str(photo_tree[name]))) for name in ("red", "park"))
+    synced_beside = []
+
+    def meanwhile(moment: str) -> None:
+        if moment != "fulltext-write":
+            return  # every document is in the new index, which is not in place yet
+        other.fulltext_sync.show_edit = lambda: None  # the edit commits; its own sync is tried below
+        other.set_caption(red, "a zebra grazing")
+        with writing(other.sessions, 5) as session:  # an index run removes a photo
+            delete_files(session, next_seq(session), [park])
+        synced_beside.append(other.sync_fulltext(wait=0))  # that run's full-text sync
+
+    rebuilder.checkpoint = meanwhile
+    try:
+        assert rebuilder.sync_fulltext(rebuild=True)
+        rebuilder.checkpoint = Store.checkpoint
+        assert synced_beside == [False]  # it waits for the rebuild: was, it wrote into the index being replaced
+        assert rebuilder.sync_fulltext(wait=0)
+        report = rebuilder.check()
+        assert (report.fulltext_lag, report.stale_in_fulltext, report.missing_in_fulltext) == (0, [], [])
+        assert [hit.image.path for hit in rebuilder.search("zebra", mode="keyword").hits] == [str(photo_tree["red"])]
+    finally:
+        rebuilder.close()
+        other.close()
+
+
+def test_a_rebuild_the_catalog_cannot_note_puts_the_old_index_back(indexed):
+    with Store.open_existing(indexed) as store:
+        before = store.fulltext.index_id()
+        busy = sqlite3.connect(indexed / "captionary.db", timeout=5)
+        busy.execute("BEGIN IMMEDIATE")  # an index run committing a batch for longer than the rebuild waits
+        try:
+            with pytest.raises(BusyError):
+                store.sync_fulltext(wait=0.3, rebuild=True)
+        finally:
+            busy.rollback()
+            busy.close()
+        assert store.fulltext.index_id() == before and store.fulltext_sync.lag() == 0  # was: a new index nobody noted
+    left = sorted(path.name for path in indexed.iterdir() if path.name.startswith("fulltext"))
+    assert left == ["fulltext", "fulltext-rebuild.lock"]
+
+
+def test_what_a_killed_rebuild_left_is_swept_by_the_next_run(indexed, photo_tree):
+    leftover = indexed / "fulltext.building-0123abcd"
+    shutil.copytree(indexed / "fulltext", leftover)  # a kill between the swap and the sweep leaves the old index here
+    with Store.open_existing(indexed) as store:
+        index_with(store, [photo_tree["root"]], FakeCaptioner())
+    assert not leftover.exists()

@@ -688,5 +688,6 @@ def test_a_library_deleted_while_it_is_indexed_is_not_reported_as_indexed(photo_
                 data_dir.rename(tmp_path / "moved")  # a person moving (or deleting) the library's folder mid-run
             return super().caption(images)
 
-    with Store.open(data_dir) as store, pytest.raises(CaptionaryError, match="was deleted or replaced while this command ran"):
+    with Store.open(data_dir) as store, pytest.raises(CaptionaryError, match="was deleted or moved while this command ran"):
         index_with(store, [photo_tree["root"]], DeletingCaptioner(), batch_size=4)  # was: a summary of success, exit 0
+    assert not data_dir.exists()  # nothing made again where the library was

@@ -209,3 +209,13 @@ def test_a_plain_sidecar_name_is_stored_as_it_always_was():
     odd = [("a\\u000a\n\r\t\\.xmp", 1, 2), ("caf\udce9.xmp", 3, 4)]
     assert signature_entries(sidecar_signature(odd)) == odd
     sidecar_signature(odd).encode("utf-8")  # what XML (captionary:sources in an exported sidecar) can hold
+
+
+def test_a_library_folder_named_like_a_uri_keeps_its_catalog_inside(photo_tree, tmp_path):
+    data_dir = tmp_path / "libraries" / "library #1?%20&mode=ro"
+    with Store.open(data_dir) as store:
+        index_with(store, [photo_tree["root"]], FakeCaptioner())
+    assert [path.name for path in data_dir.parent.iterdir()] == [data_dir.name]
+    # opened as a full disk opens it: the read-only open took the path up to "#", a catalog that is not there
+    with Store._open(data_dir, create=False, read_only_reason="a test") as read_only:
+        assert read_only.read_only and paths_found(read_only, "car") == {str(photo_tree["red"])}
