@@ -52,7 +52,8 @@ class BackgroundSync:
             self.connection.send(None)
         except OSError:
             pass  # it has ended already
-        self.process.join(timeout=60)
+        # A failing or interrupted run does not wait for a sync in progress: a killed sync loses nothing.
+        self.process.join(timeout=60 if kind is None else 0)
         if self.process.is_alive():
             self.process.terminate()
             self.process.join()

@@ -120,8 +120,10 @@ def reader_runner(reader: PhotoReader, split: CoreSplit, processes: bool):
     runner = ProcessRunner(reader, split.started, crash_outcome) if processes else ThreadRunner(reader, split.started)
     try:
         yield runner
-    finally:
-        runner.close()
+    except BaseException:
+        runner.close(at_once=True)  # Ctrl-C, or a failing run: the readers' work in hand is not wanted
+        raise
+    runner.close()
 
 
 class Feed:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -73,8 +74,8 @@ class ThreadRunner(Generic[T, R]):
     def map(self, items: Iterable[T], ahead: int) -> Iterator[R]:
         return ordered_prefetch(self.function, items, self.pool, ahead)
 
-    def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, at_once: bool = False) -> None:
+        self.pool.shutdown(wait=not at_once, cancel_futures=True)
 
 
 def _serve(connection: Connection, function: Callable[[Any], Any]) -> None:
@@ -249,7 +250,9 @@ class ProcessRunner(Generic[T, R]):
             self._dispatch()
             self.lock.notify_all()
 
-    def close(self) -> None:
+    def close(self, at_once: bool = False) -> None:
+        """Let the processes finish the item in hand (5 s in all), or, `at_once` (the run is failing or was
+        interrupted), stop them now: nothing they hold would be used."""
         with self.lock:
             self.closed = True
         for slot in self.slots:
@@ -257,8 +260,9 @@ class ProcessRunner(Generic[T, R]):
                 slot.connection.send(None)
             except (OSError, ValueError):
                 pass
+        deadline = time.monotonic() + (0 if at_once else 5)
         for slot in self.slots:
-            slot.process.join(timeout=5)
+            slot.process.join(timeout=max(0.0, deadline - time.monotonic()))
             if slot.process.is_alive():
                 slot.process.terminate()
                 slot.process.join(timeout=5)

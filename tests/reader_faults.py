@@ -23,6 +23,11 @@ def double_slowly(item: int) -> int:
     return item * 2
 
 
+def sleep_for(seconds: int) -> int:
+    time.sleep(seconds)
+    return seconds
+
+
 def fail_on_seven(item: int) -> int:
     if item == 7:
         raise ValueError("seven is not a photo")

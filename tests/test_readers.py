@@ -3,6 +3,7 @@ memory bounded, and a process that dies costs a retry, never a photo."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -56,6 +57,25 @@ def test_results_come_back_in_input_order_with_bounded_work_in_flight():
     finally:
         runner.close()
     assert results == [number * 2 for number in range(40)]
+
+
+def test_a_failing_run_stops_its_readers_at_once_not_after_the_photos_in_hand():
+    import threading
+
+    runner = ProcessRunner(reader_faults.sleep_for, 2, crashed)
+
+    def consume() -> None:
+        with contextlib.suppress(Exception):  # what the closed runner answers its consumer is not the question here
+            list(runner.map([60] * 4, ahead=4))
+
+    threading.Thread(target=consume, daemon=True).start()
+    deadline = time.monotonic() + 60
+    while not all(slot.tasks for slot in runner.slots) and time.monotonic() < deadline:
+        time.sleep(0.05)  # both readers are in a photo that takes a minute
+    started = time.monotonic()
+    runner.close(at_once=True)  # Ctrl-C, or the run failing
+    assert time.monotonic() - started < 5  # was: 5 s for each reader before it was stopped
+    assert [slot.process.exitcode for slot in runner.slots] == [-signal.SIGTERM] * 2
 
 
 def test_an_item_that_kills_its_process_twice_is_answered_as_failed_and_the_rest_go_on():
