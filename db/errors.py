@@ -60,6 +60,9 @@ class DamagedIndexError(CaptionaryError):
         )
 
 
+FREE_SPACE = "free some space, then run the command again"  # what every full-disk message says to do
+
+
 class DiskFullError(CaptionaryError):
     """The disk holding the library has no room: reads still work, writes wait for space."""
 

@@ -19,7 +19,7 @@ from typing import BinaryIO, Protocol
 from sqlalchemy import select
 
 from db.columns import display_text
-from db.errors import CaptionaryError, DiskFullError, disk_full
+from db.errors import FREE_SPACE, CaptionaryError, DiskFullError, disk_full
 from db.models import Content, File, Root, file_keywords_sql, joined_tags, tags_sql
 from db.records import plausible_date
 from db.schema import Sessions
@@ -330,6 +330,6 @@ def export_file(rows: Iterator[ExportRow], output: Path, file_format: str) -> in
             stream.detach()  # the binary handle is `replacing`'s to close, before the rename
     except OSError as error:
         if disk_full(error, target.parent):
-            raise DiskFullError(f"No space left on the disk writing {output}: free some space, then export again") from None
+            raise DiskFullError(f"No space left on the disk writing {output}: {FREE_SPACE}") from None
         raise
     return count

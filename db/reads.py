@@ -115,11 +115,10 @@ def image_by_path(sessions: Sessions, path: str | Path) -> ImageRecord:
     spellings = [resolved, str(Path(resolved).resolve())]
     with sessions() as session:
         file_id = session.scalar(select(File.id).where(File.path.in_(spellings), File.content_id.is_not(None)))
-        if file_id is None:
-            failed = session.scalar(select(File.error).where(File.path.in_(spellings), File.error.is_not(None)))
-            waiting = session.scalar(select(Pending.id).where(Pending.path.in_(spellings)))
-    if file_id is not None:
-        return image(sessions, file_id)
+        if file_id is not None:
+            return image(sessions, file_id)
+        failed = session.scalar(select(File.error).where(File.path.in_(spellings), File.error.is_not(None)))
+        waiting = session.scalar(select(Pending.id).where(Pending.path.in_(spellings)))
     if waiting is not None:
         raise NotIndexedError(
             f"{resolved} is not captioned yet: an index run found it and has not reached it (or was stopped first); "

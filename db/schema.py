@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.errors import (
+    FREE_SPACE,
     SQLITE_CORRUPT,
     SQLITE_NOTADB,
     SQLITE_READONLY,
@@ -37,7 +38,7 @@ THUMBNAIL_DIR = "thumbnails"
 # How long a write waits for another process's write lock: the indexer's own writes wait long (its
 # commits are short and it has nothing better to do); a person's edit waits briefly and says why.
 WRITE_WAIT_SECONDS = 30
-FREE_SOME_SPACE = "free some space, then run the command again (search answers from the index as it is meanwhile)"
+FREE_SOME_SPACE = f"{FREE_SPACE} (search answers from the index as it is meanwhile)"
 
 
 Sessions = sessionmaker[Session]  # what every job module is handed to reach the catalog

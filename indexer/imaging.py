@@ -244,14 +244,17 @@ def open_photo(source: str | Path | bytes | BinaryIO, min_side: int = 0, name: s
 
 def _unidentified(source: str | Path | bytes | BinaryIO) -> str:
     """A TIFF Pillow does not identify is damaged or of a kind it cannot decode: either way a TIFF, not junk."""
-    if isinstance(source, (str, Path)):
-        with open(source, "rb") as handle:
-            head = handle.read(4)
-    elif isinstance(source, bytes):
-        head = source[:4]
-    else:
-        source.seek(0)
-        head = source.read(4)
+    try:
+        if isinstance(source, (str, Path)):
+            with open(source, "rb") as handle:
+                head = handle.read(4)
+        elif isinstance(source, bytes):
+            head = source[:4]
+        else:
+            source.seek(0)
+            head = source.read(4)
+    except OSError:
+        head = b""  # gone, or a stream that cannot go back: the plain reason
     if head in (b"II*\x00", b"MM\x00*"):
         return "a TIFF that cannot be decoded: damaged, or pixels of a kind Pillow has no decoder for (floating-point colour)"
     return "not an image (unrecognised format)"

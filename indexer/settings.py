@@ -24,6 +24,7 @@ DEFAULT_HUB = "https://huggingface.co"
 DEFAULT_BATCH_SIZE = {"cuda": 64, "mps": 16, "cpu": 16}
 CUDA_BATCH_BY_FREE_GB = ((40, 256), (20, 128))
 _TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
 
 
 def batch_size_for(device: str, asked: int | None = None, free_bytes: int | None = None) -> int:
@@ -70,7 +71,7 @@ class Settings:
             model_named=named_model is not None,
             image_embedder=None if chosen_image.lower() == NO_IMAGE_EMBEDDER else chosen_image,
             image_embedder_named=named_image is not None,
-            debug=env.get("CAPTIONARY_DEBUG", "").lower() in _TRUE,  # "0" or "no" is off, as for HF_HUB_OFFLINE
+            debug=env.get("CAPTIONARY_DEBUG", "").lower() not in ("", *_FALSE),
             hub_offline=env.get("HF_HUB_OFFLINE", "").lower() in _TRUE,
             hub_endpoint=env.get("HF_ENDPOINT") or DEFAULT_HUB,
         )

@@ -39,7 +39,8 @@ def start_helper(process: multiprocessing.process.BaseProcess) -> None:
     try:
         process.start()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        # None: a handler installed from C, which Python cannot put back; the default one is the nearest
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
 
 
 def ignore_interrupts() -> None:

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from db.errors import CaptionaryError
+from db.errors import FREE_SPACE, CaptionaryError
 from db.store import open_store as open_library
 from db.types import MODES, Filters
 from indexer.cli.console import TqdmProgress, print_search_page, run_streamlit, streamlit_command
@@ -31,9 +31,6 @@ from indexer.cli.usage_errors import one_line
 from indexer.settings import Settings
 
 FAILURES_SHOWN = 5  # failed files listed under the summary line of `index`
-
-
-FREE_SPACE = "free some space, then run the command again"
 
 
 class QueryUsageError(click.ClickException):
@@ -71,7 +68,8 @@ class CaptionaryGroup(click.Group):
         except Exception as error:
             if Settings.resolve().debug:
                 raise
-            if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):  # an export, the output
+            # Writing the output (stdout on a full disk): the command's own files name the disk where they are written.
+            if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
                 written = f" writing {shown(str(error.filename), err=True)}" if error.filename else ""
                 raise click.ClickException(f"No space left on the disk{written}: {FREE_SPACE}") from None
             message = shown(" ".join(str(error).split()), err=True) or type(error).__name__
