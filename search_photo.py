@@ -10,7 +10,7 @@ import streamlit as st
 from db.errors import CaptionaryError, NotIndexedError
 from db.store import Store, display_text, normalize_tag, words_analyzer
 from db.types import ImageRecord, SearchHit
-from indexer.models.caption_text import first_sentence
+from indexer.models.caption_text import first_sentence, one_line
 from search_assets import (
     breakable,
     distinguishing_folders,
@@ -21,6 +21,7 @@ from search_assets import (
 )
 
 TEXT_LINES_SHOWN = 3  # of the text read in a photo; the rest folded
+TILE_CAPTION = 140  # characters of a caption under a thumbnail: about four lines of a tile
 
 
 def select_image(file_id: int | None) -> None:
@@ -44,8 +45,9 @@ def grid_ui(store: Store, hits: list[SearchHit], terms: set[str], folders: dict[
             with column:
                 thumbnail_ui(store, hit.image)
                 # A paragraph from a vision-language model would make every tile a column of text.
-                shown = first_sentence(hit.image.caption)
-                more = " …" if len(shown) < len(hit.image.caption.strip()) else ""
+                opening = first_sentence(hit.image.caption)
+                shown = one_line(opening, TILE_CAPTION)  # a sentence that never ends (a person's 3,000 characters)
+                more = "" if shown.endswith("…") or len(opening) >= len(hit.image.caption.strip()) else " …"
                 st.markdown(highlighted_markdown(shown, terms) + more)
                 pair = f" · RAW+JPEG with {os.path.basename(hit.image.pair)}" if hit.image.pair else ""
                 name = breakable(escape_markdown(hit.image.name + pair))

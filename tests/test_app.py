@@ -302,6 +302,17 @@ def test_a_long_caption_shows_its_first_sentence_and_the_rest_on_demand(indexed,
     assert any("striped awning" in unescape(element.value) for element in expander.markdown)
 
 
+def test_a_caption_that_never_ends_a_sentence_is_cut_in_its_tile(indexed, monkeypatch):
+    tree, data_dir = indexed
+    endless = "a red car " + "and another red car " * 150  # 3,000 characters, no full stop
+    with Store.open(data_dir) as store:
+        store.set_caption(store.search("red car").hits[0].image.id, endless)
+    app = search(start_app(data_dir, monkeypatch), "another")
+    tiles = [unescape(element.value).replace("**", "") for element in app.markdown]  # the query's words in bold
+    tiles = [tile for tile in tiles if tile.startswith("a red car and another")]
+    assert len(tiles) == 1 and len(tiles[0]) <= 140 and tiles[0].endswith("…")  # was: all 3,000 characters
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

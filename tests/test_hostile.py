@@ -621,6 +621,8 @@ def test_app_on_the_network_warns_and_names_its_own_address(monkeypatch, data_di
     # Streamlit prints this address rather than looking up the machine's external IP on the internet
     assert command[command.index("--browser.serverAddress") + 1] == "0.0.0.0"
     assert command[command.index("--client.toolbarMode") + 1] == "minimal"
+    # code changed under a running app (an upgrade in place) is not re-imported beside the library it holds
+    assert command[command.index("--server.fileWatcherType") + 1] == "none"
 
 
 def test_a_photo_replaced_by_a_link_is_not_shown_through_it(store, photo_tree, tmp_path):

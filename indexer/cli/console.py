@@ -151,6 +151,10 @@ def streamlit_command(script: str, host: str, port: int) -> list[str]:
         # a private photo app: no Deploy button, no developer menu
         "--client.toolbarMode",
         "minimal",
+        # No re-import of the code while the app runs: an upgrade (or an editable install being edited) swapped
+        # modules under the library the session holds, and the next save said its search index was damaged.
+        "--server.fileWatcherType",
+        "none",
     ]
 
 
