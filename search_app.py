@@ -216,6 +216,11 @@ def search_ui(store: Store, query: str, mode: str, filters: Filters, sort: str) 
         page = store.search(
             query, filters, sort, offset=page_number * PAGE_SIZE, limit=PAGE_SIZE, mode=mode, literal=frozenset(literal)
         )
+        if not page.hits and page_number and page.total:  # the library shrank under a later page: show its last
+            page_number = st.session_state["page"] = (page.total - 1) // PAGE_SIZE
+            page = store.search(
+                query, filters, sort, offset=page_number * PAGE_SIZE, limit=PAGE_SIZE, mode=mode, literal=frozenset(literal)
+            )
     except QueryError as error:
         st.warning(f"Can't search for that: {error}")
         return

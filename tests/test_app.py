@@ -163,6 +163,22 @@ def test_paging(tmp_path, data_dir, monkeypatch):
     assert len(shown_names(app)) == 50
 
 
+def test_a_page_the_library_no_longer_reaches_shows_its_last_page(tmp_path, data_dir, monkeypatch):
+    root = tmp_path / "many"
+    for i in range(57):
+        save_jpeg(photo(colour=COLOURS[1], size=(40 + i, 30)), root / f"dog_{i:03}.jpg")
+    with Store.open(data_dir) as store:
+        index_with(store, [root], FakeCaptioner())
+    app = search(start_app(data_dir, monkeypatch), "dog")
+    app.button(key="page-next").click().run()
+    for path in sorted(root.iterdir())[:20]:  # photos deleted, then an index run while the app shows page 2
+        path.unlink()
+    with Store.open(data_dir) as store:
+        index_with(store, [root], FakeCaptioner())
+    app.run()
+    assert len(shown_names(app)) == 37 and result_count(app).startswith("37 photos")  # was: "No photos match"
+
+
 def test_detail_view_and_neighbours(indexed, monkeypatch):
     tree, data_dir = indexed
     app = search(start_app(data_dir, monkeypatch), "holidays OR city")
