@@ -234,10 +234,15 @@ def detail_ui(store: Store, file_id: int) -> None:
         picture, details = st.columns([3, 2])
     with picture:
         try:
-            check_indexed_file(image.path, image.size)
+            changed = check_indexed_file(image.path, image.size)
             shown = display_image(image.path)
             # Scale down to the column, never blow a small picture up.
             st.image(shown, width="stretch" if shown.width >= 700 else shown.width)
+            if changed:
+                st.info(
+                    "This file has changed since it was indexed: its caption and details describe it as it was. "
+                    "Run captionary index to read it again."
+                )
         except (ImageReadError, OSError) as error:
             st.warning(f"Cannot show the photo: {error}")
         # The full path, with a copy button, under the photo where the line is longest: on one line (scrolled

@@ -111,10 +111,11 @@ def refuse_too_large(size: int) -> None:
         raise ImageReadError(f"too large ({size} bytes; limit {MAX_PHOTO_BYTES})")
 
 
-def check_indexed_file(path: str, size: int) -> None:
+def check_indexed_file(path: str, size: int) -> bool:
     """Before a front end reads an indexed photo: the path must still be a regular file, or a link (an
     index run with --follow-symlinks) whose target has the indexed size; a photo replaced by a link to
-    something else since it was indexed is not shown through the link."""
+    something else since it was indexed is not shown through the link. Returns whether a regular file's size
+    is no longer the indexed one: shown, with a word that its caption and details describe what it was."""
     try:
         status = os.lstat(path)
         if S_ISLNK(status.st_mode):
@@ -125,6 +126,7 @@ def check_indexed_file(path: str, size: int) -> None:
         raise ImageReadError(f"cannot read: {error.strerror or error}") from None
     if not S_ISREG(status.st_mode):
         raise ImageReadError("not a regular file")
+    return status.st_size != size
 
 
 def read_and_hash(handle: BinaryIO, size: int) -> tuple[str, bytes | BinaryIO]:

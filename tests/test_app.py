@@ -202,6 +202,14 @@ def test_detail_shows_metadata(indexed, monkeypatch):
     assert "fake-model" in text
 
 
+def test_a_photo_changed_since_it_was_indexed_is_shown_with_a_word_that_its_details_are_old(indexed, monkeypatch):
+    tree, data_dir = indexed
+    app = search(start_app(data_dir, monkeypatch), "red car")
+    save_jpeg(photo(colour=COLOURS[2], size=(30, 90)), tree["red"])  # another picture under the same name
+    app.button(key=f"open-{app.session_state['result_ids'][0]}").click().run()
+    assert any("changed since it was indexed" in element.value for element in app.info)  # was: no word of it
+
+
 def test_edit_caption_is_searchable_and_survives_reindex(indexed, monkeypatch):
     tree, data_dir = indexed
     app = search(start_app(data_dir, monkeypatch), "red car")
