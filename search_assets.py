@@ -7,7 +7,7 @@ import re
 from collections import defaultdict
 from pathlib import Path, PurePath
 
-from db.store import display_text, highlight
+from db.store import display_text, highlight, visible_direction_controls
 from db.types import ImageRecord, SearchPage
 
 _MARKDOWN_SPECIAL = re.compile(r"[!-/:-@\[-`{-~]")
@@ -105,7 +105,8 @@ def escape_markdown(text: str) -> str:
     """Text from a file or a person, shown as text: every ASCII punctuation mark escaped (CommonMark allows
     it for all of them), so no link, image, HTML or Streamlit directive can form, and web addresses broken
     by a word joiner so that none becomes a link either. A byte of a name that is not UTF-8 shows as U+FFFD."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\g<0>", _AUTOLINK_TRIGGER.sub(WORD_JOINER, display_text(text).replace("\n", " ")))
+    text = visible_direction_controls(display_text(text).replace("\n", " "))
+    return _MARKDOWN_SPECIAL.sub(r"\\\g<0>", _AUTOLINK_TRIGGER.sub(WORD_JOINER, text))
 
 
 def highlighted_markdown(text: str, terms: set[str]) -> str:

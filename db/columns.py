@@ -39,6 +39,16 @@ def real_path(stored: str) -> str:
     return _STORED.sub(lambda found: ESCAPE if found[1] == ESCAPE else chr(int(found[1], 16)), stored)
 
 
+# Direction overrides and isolates rearrange what follows them: "gnp.exe" after U+202E reads as "exe.png".
+DIRECTION_CONTROLS = "\u202a-\u202e\u2066-\u2069"
+_DIRECTION_CONTROL = re.compile(f"[{DIRECTION_CONTROLS}]")
+
+
+def visible_direction_controls(text: str) -> str:
+    """Where text is shown to a person (a terminal, the app): a direction control as its code, \\u202e."""
+    return _DIRECTION_CONTROL.sub(lambda found: f"\\u{ord(found[0]):04x}", text)
+
+
 def display_text(text: str) -> str:
     """Text fit to show or write as UTF-8 (the CLI, JSON, CSV, the app): an undecodable byte becomes U+FFFD."""
     return _SURROGATE.sub("\ufffd", text)

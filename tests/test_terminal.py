@@ -96,3 +96,15 @@ def test_piped_output_keeps_the_data_and_a_csv_file_loses_only_c0_controls(hosti
     # text keeps them too: click strips what looks like a colour code from what is not a terminal
     text = run_commands([["stats", *library]], False)
     assert str(hostile_library / f"{CLEAR}broken.jpg") in text
+
+
+def test_direction_overrides_are_shown_as_codes_on_a_terminal_and_in_the_app(monkeypatch):
+    from indexer.cli import terminal
+    from search_assets import escape_markdown
+
+    spoof = "\u202eRTL gnp.exe"  # shown as it is, it reads "exe.png LTR"
+    monkeypatch.setattr(terminal, "on_terminal", lambda err=False: True)
+    assert terminal.shown(spoof) == "\\u202eRTL gnp.exe"
+    assert escape_markdown(spoof) == "\\\\u202eRTL gnp\\.exe"  # a backslash, escaped for Markdown, then the code
+    monkeypatch.setattr(terminal, "on_terminal", lambda err=False: False)
+    assert terminal.shown(spoof) == spoof  # piped: the data as it is
