@@ -67,7 +67,19 @@ def thumbnail_ui(store: Store, image: ImageRecord) -> None:
         thumbnail = ensure_thumbnail(cached, image.path)
         st.image(str(thumbnail), width="stretch")
     except (ImageReadError, OSError):
+        st.image(_placeholder(), width="stretch")  # a square where the picture would be: the row stays aligned
         st.caption("(photo unavailable)")
+
+
+@st.cache_resource
+def _placeholder() -> bytes:
+    import io
+
+    from PIL import Image
+
+    square = io.BytesIO()
+    Image.new("RGB", (64, 64), (232, 232, 232)).save(square, "PNG")
+    return square.getvalue()
 
 
 # -- detail view ---------------------------------------------------------------------------------

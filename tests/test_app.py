@@ -210,6 +210,16 @@ def test_a_photo_changed_since_it_was_indexed_is_shown_with_a_word_that_its_deta
     assert any("changed since it was indexed" in element.value for element in app.info)  # was: no word of it
 
 
+def test_a_photo_gone_with_its_thumbnail_keeps_a_square_in_the_grid(indexed, monkeypatch):
+    tree, data_dir = indexed
+    with Store.open(data_dir) as store:
+        store.thumbnail(store.image_by_path(tree["red"]).content_hash).unlink(missing_ok=True)
+    tree["red"].unlink()
+    app = search(start_app(data_dir, monkeypatch), "red car")
+    assert [element.value for element in app.caption if "unavailable" in element.value] == ["(photo unavailable)"]
+    assert len(app.get("image")) == 1  # was: the caption alone, and the tile's text level with the others' pictures
+
+
 def test_edit_caption_is_searchable_and_survives_reindex(indexed, monkeypatch):
     tree, data_dir = indexed
     app = search(start_app(data_dir, monkeypatch), "red car")
