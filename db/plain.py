@@ -345,6 +345,8 @@ def _join(first: Span, last: Span) -> Span | None:
         return Span(None, None, label, tuple(months))
     if first.months and last.first is not None:  # "june to august 2019"
         first = Span(date(last.first.year, first.months[0], 1), None, "")
+    if first.first and first.last and last.first and last.last and last.last < first.first:
+        first, last = last, first  # "2019 to 2018": the same years, written from the later one
     if first.first is None or last.last is None or last.last < first.first:
         return None
     return Span(first.first, last.last, f"between {first.first.isoformat()} and {last.last.isoformat()}")

@@ -84,6 +84,10 @@ def found(store, query, **options):
             "2018 to 2019",
             {"grandma_sydney_2019", "grandma_xmas_2019", "grandma_paris_2018", "paris_2018", "beach_2019", "july_2019"},
         ),
+        (  # written from the later year: was, two readings that no photo meets together
+            "2019 to 2018",
+            {"grandma_sydney_2019", "grandma_xmas_2019", "grandma_paris_2018", "paris_2018", "beach_2019", "july_2019"},
+        ),
         ("2019", {"grandma_sydney_2019", "grandma_xmas_2019", "beach_2019", "july_2019"}),  # not scan_2019.jpg
     ],
 )
