@@ -147,12 +147,15 @@ def test_sort_by_date(indexed, monkeypatch):
     assert shown_names(app)[:2] == ["IMG_0001.jpg", "img_001.jpg"]
 
 
-def test_paging(tmp_path, data_dir, monkeypatch):
-    root = tmp_path / "many"
+def fifty_seven_dogs(root: Path, data_dir: Path) -> None:
     for i in range(57):
         save_jpeg(photo(colour=COLOURS[1], size=(40 + i, 30)), root / f"dog_{i:03}.jpg")
     with Store.open(data_dir) as store:
         index_with(store, [root], FakeCaptioner())
+
+
+def test_paging(tmp_path, data_dir, monkeypatch):
+    fifty_seven_dogs(tmp_path / "many", data_dir)
     app = search(start_app(data_dir, monkeypatch), "dog")
     assert len(shown_names(app)) == 50 and result_count(app).startswith("57 photos")
     app.button(key="page-next").click().run()
@@ -165,10 +168,7 @@ def test_paging(tmp_path, data_dir, monkeypatch):
 
 def test_a_page_the_library_no_longer_reaches_shows_its_last_page(tmp_path, data_dir, monkeypatch):
     root = tmp_path / "many"
-    for i in range(57):
-        save_jpeg(photo(colour=COLOURS[1], size=(40 + i, 30)), root / f"dog_{i:03}.jpg")
-    with Store.open(data_dir) as store:
-        index_with(store, [root], FakeCaptioner())
+    fifty_seven_dogs(root, data_dir)
     app = search(start_app(data_dir, monkeypatch), "dog")
     app.button(key="page-next").click().run()
     for path in sorted(root.iterdir())[:20]:  # photos deleted, then an index run while the app shows page 2
