@@ -10,6 +10,7 @@ the real path, and opens the real bytes. A person sees display_text: U+FFFD wher
 
 from __future__ import annotations
 
+import os
 import re
 
 from sqlalchemy import Integer, String
@@ -37,6 +38,11 @@ def real_path(stored: str) -> str:
     if ESCAPE not in stored:
         return stored
     return _STORED.sub(lambda found: ESCAPE if found[1] == ESCAPE else chr(int(found[1], 16)), stored)
+
+
+def within(path: str, folder: str) -> bool:
+    """Whether a path is the folder or inside it, both spelled the same way (real paths, say)."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 # Direction overrides and isolates rearrange what follows them: "gnp.exe" after U+202E reads as "exe.png".

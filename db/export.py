@@ -18,7 +18,7 @@ from typing import BinaryIO, Protocol
 
 from sqlalchemy import select
 
-from db.columns import display_text
+from db.columns import display_text, within
 from db.errors import FREE_SPACE, CaptionaryError, DiskFullError, disk_full
 from db.models import Content, File, Root, file_keywords_sql, joined_tags, tags_sql
 from db.records import plausible_date
@@ -245,7 +245,7 @@ def _refuse_among_photos(sessions: Sessions, sidecar_dir: Path) -> None:
     with sessions() as session:
         roots = list(session.scalars(select(Root.path)))
     for root in roots:
-        if chosen == os.sep or _within(chosen, root):
+        if chosen == os.sep or within(chosen, root):
             raise CaptionaryError(
                 f"--sidecar-dir {sidecar_dir} would write among the photos under {root}; choose a folder outside "
                 "your photo folders, or --next-to-photos to write beside each photo on purpose"
@@ -257,13 +257,9 @@ def _refuse_a_way_out(folder: Path, chosen: str, inside: set[Path]) -> None:
     if folder in inside:
         return
     real = os.path.realpath(folder)
-    if not _within(real, chosen):
+    if not within(real, chosen):
         raise SidecarError(f"a folder link inside {chosen} leads to {real}: left untouched (links are not followed)")
     inside.add(folder)
-
-
-def _within(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _existing_sidecar(target: Path) -> bytes | None:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from db.columns import within
 from db.formats import BROKEN_LINK, INDEXED_EXTENSIONS, LINK_NOT_FOLLOWED, NOT_A_FILE, extension, skipped_kind
 from db.sidecars import sidecar_signature
 
@@ -70,7 +71,7 @@ def normalize_root(root: str | Path) -> str:
 def distinct_roots(roots: Sequence[str | Path]) -> list[str]:
     """Each folder once, by real path; a folder inside another one given is crawled with it, not a second time."""
     given = list(dict.fromkeys(normalize_root(root) for root in roots))
-    return [root for root in given if not any(root.startswith(other.rstrip(os.sep) + os.sep) for other in given)]
+    return [root for root in given if not any(other != root and within(root, other) for other in given)]
 
 
 def is_excluded(path: str, root: str, patterns: Sequence[str]) -> bool:

@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from db.columns import within
 from db.errors import CaptionaryError, ModelLoadError, UsageError
 from db.formats import UNREADABLE
 from db.store import Store
@@ -71,7 +72,7 @@ class Indexer:
         for root in self.roots:
             if not os.path.isdir(root):
                 raise CaptionaryError(f"{root} is not a folder (is the disk mounted?); nothing was changed")
-            if root == library or root.startswith(library.rstrip(os.sep) + os.sep):
+            if within(root, library):
                 raise UsageError(f"{root} is in the library's own folder ({library}), which holds no photos to index")
         if self.options.ray:  # before the lock and the scan: an unreachable cluster changes nothing
             from indexer.ray_run import check_roots, connect
