@@ -46,8 +46,7 @@ def within(path: str, folder: str) -> bool:
 
 
 # Direction overrides and isolates rearrange what follows them: "gnp.exe" after U+202E reads as "exe.png".
-DIRECTION_CONTROLS = "\u202a-\u202e\u2066-\u2069"
-_DIRECTION_CONTROL = re.compile(f"[{DIRECTION_CONTROLS}]")
+_DIRECTION_CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def visible_direction_controls(text: str) -> str:

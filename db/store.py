@@ -23,8 +23,7 @@ from sqlalchemy.orm import sessionmaker
 from db import edits, looks, reads
 from db import export as exports
 from db.catalog import Catalog
-from db.columns import DIRECTION_CONTROLS as DIRECTION_CONTROLS  # the text helpers the front ends use, named here
-from db.columns import display_text as display_text
+from db.columns import display_text as display_text  # the text helpers the front ends use, named here
 from db.columns import visible_direction_controls as visible_direction_controls
 from db.embedders import Embedders
 from db.errors import DiskFullError, IndexLockedError, UsageError, disk_full

@@ -10,10 +10,10 @@ import re
 import sys
 from typing import Any, TextIO
 
-from db.store import DIRECTION_CONTROLS, display_text
+from db.store import display_text, visible_direction_controls
 
 # C0 controls (ESC, BEL, CR, even tab and newline: in a name they would fake a line), DEL and C1 (CSI U+009B).
-_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{DIRECTION_CONTROLS}]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _C1 = re.compile("[\x7f-\x9f]")  # what json.dumps and the CSV writer leave as they are
 
 
@@ -25,12 +25,9 @@ def on_terminal(err: bool = False) -> bool:
 def shown(text: object, err: bool = False) -> str:
     """Library text fit for stdout (err: stderr): escaped as \\x1b on a terminal."""
     text = display_text(str(text))
-    return _CONTROL.sub(_escaped, text) if on_terminal(err) else text
-
-
-def _escaped(found: re.Match[str]) -> str:
-    code = ord(found[0])
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+    if not on_terminal(err):
+        return text
+    return _CONTROL.sub(lambda found: f"\\x{ord(found[0]):02x}", visible_direction_controls(text))
 
 
 def json_text(value: Any) -> str:
