@@ -212,15 +212,16 @@ def search_ui(store: Store, query: str, mode: str, filters: Filters, sort: str) 
         st.session_state["signature"] = signature
         st.session_state["page"] = 0
     page_number = st.session_state.get("page", 0)
+
+    def page_at(number: int) -> SearchPage:
+        offset = number * PAGE_SIZE
+        return store.search(query, filters, sort, offset=offset, limit=PAGE_SIZE, mode=mode, literal=frozenset(literal))
+
     try:
-        page = store.search(
-            query, filters, sort, offset=page_number * PAGE_SIZE, limit=PAGE_SIZE, mode=mode, literal=frozenset(literal)
-        )
+        page = page_at(page_number)
         if not page.hits and page_number and page.total:  # the library shrank under a later page: show its last
             page_number = st.session_state["page"] = (page.total - 1) // PAGE_SIZE
-            page = store.search(
-                query, filters, sort, offset=page_number * PAGE_SIZE, limit=PAGE_SIZE, mode=mode, literal=frozenset(literal)
-            )
+            page = page_at(page_number)
     except QueryError as error:
         st.warning(f"Can't search for that: {error}")
         return
