@@ -218,9 +218,13 @@ class Store:
     def sync_fulltext(self, wait: float = 30.0, rebuild: bool = False) -> bool:
         if rebuild:
             self.refuse_changes_if_read_only()  # else Whoosh's lock file fails to write and reads as damage
-        if not self.read_only:
-            self.fulltext.sweep()
         return self.fulltext_sync.sync(wait, rebuild)
+
+    def recover_fulltext(self) -> None:
+        """At the start of an index run, after one that may have been killed: a rebuild's leftovers beside the
+        index go (a whole copy of it, perhaps), and the index catches up with rows committed after its last sync."""
+        self.fulltext.sweep()
+        self.sync_fulltext()
 
     def check(self) -> CheckReport:
         return self.fulltext_sync.check()

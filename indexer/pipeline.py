@@ -82,8 +82,7 @@ class Indexer:
         lock = self.store.writer_lock()
         started = time.perf_counter()
         try:
-            # A previous run may have been killed after committing rows but before Whoosh saw them.
-            self.store.sync_fulltext()
+            self.store.recover_fulltext()
             run_id = self.catalog.begin_run(self.roots)
             self.ocr = self.catalog.ocr_setting(self.options.ocr)
             for root in self.roots:
