@@ -23,7 +23,10 @@ def double_slowly(item: int) -> int:
     return item * 2
 
 
-def sleep_for(seconds: int) -> int:
+def mark_then_sleep(item: tuple[str, int]) -> int:
+    """Says it has started (a file), then takes `seconds`: a photo that is slow to decode."""
+    marker, seconds = item
+    open(marker, "w").close()
     time.sleep(seconds)
     return seconds
 

@@ -155,25 +155,18 @@ def test_forget_of_an_empty_path_is_refused_not_read_as_the_current_folder(runne
     assert json.loads(stats.output)["roots"] == [str(tree["root"])]
 
 
-def test_reembed_waits_for_no_index_run_it_would_race(runner, indexed_cli):
-    from filelock import FileLock
-
-    _, data_dir, _ = indexed_cli
-    with FileLock(str(data_dir / "index.lock")):  # an index run or a forget of the same library, in another process
-        result = runner.invoke(cli, ["reembed", "--data-dir", str(data_dir)])
-    assert result.exit_code == 1 and "already running" in result.stderr and "Traceback" not in result.output
-
-
-def test_forget_waits_for_no_index_run_it_would_race(runner, indexed_cli):
+@pytest.mark.parametrize("command", [["forget", "ROOT"], ["reembed"]])
+def test_forget_and_reembed_wait_for_no_index_run_they_would_race(runner, indexed_cli, command):
     from filelock import FileLock
 
     tree, data_dir, _ = indexed_cli
-    root = tree["root"]
+    arguments = [str(tree["root"]) if word == "ROOT" else word for word in command]
+    stats = ["stats", "--json", "--data-dir", str(data_dir)]
+    before = json.loads(runner.invoke(cli, stats).output)
     with FileLock(str(data_dir / "index.lock")):  # an index run of the same library, in another process
-        result = runner.invoke(cli, ["forget", str(root), "--data-dir", str(data_dir)])
+        result = runner.invoke(cli, [*arguments, "--data-dir", str(data_dir)])
     assert result.exit_code == 1 and "already running" in result.stderr and "Traceback" not in result.output
-    stats = runner.invoke(cli, ["stats", "--json", "--data-dir", str(data_dir)])
-    assert json.loads(stats.output)["roots"] == [str(root)]
+    assert json.loads(runner.invoke(cli, stats).output) == before  # reembed took no lock and ran
 
 
 def test_caption_command_json_with_a_failure(runner, tiny_model, photo_tree):

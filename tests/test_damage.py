@@ -295,7 +295,7 @@ def test_changes_made_while_the_index_is_rebuilt_all_reach_the_new_index(indexed
     try:
         assert rebuilder.sync_fulltext(rebuild=True)
         rebuilder.checkpoint = Store.checkpoint
-        assert synced_beside == [False]  # it waits for the rebuild: was, it wrote into the index being replaced
+        assert synced_beside == [False]  # it waits for the rebuild, rather than write into the index being replaced
         assert rebuilder.sync_fulltext(wait=0)
         report = rebuilder.check()
         assert (report.fulltext_lag, report.stale_in_fulltext, report.missing_in_fulltext) == (0, [], [])

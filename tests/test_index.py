@@ -374,8 +374,21 @@ def catalog_rows(data_dir) -> dict[str, list[tuple]]:
     return found
 
 
-def test_new_photos_are_written_as_the_orm_writes_them(photo_tree, tmp_path, monkeypatch):
+def written_both_ways(tmp_path, monkeypatch, write) -> dict[str, tuple]:
+    """What `write` returns and the rows it leaves: new photos written with INSERTs, then every row through the ORM."""
     import db.batch
+
+    written = {}
+    for way in ("inserts", "orm"):
+        if way == "orm":
+            monkeypatch.setattr(db.batch, "_fresh", lambda outcomes, files, contents: set())
+        with Store.open(tmp_path / way) as store:
+            result = write(store)
+        written[way] = (result, catalog_rows(tmp_path / way))
+    return written
+
+
+def test_new_photos_are_written_as_the_orm_writes_them(photo_tree, tmp_path, monkeypatch):
     from tests.metadata_photos import add_iptc, xmp_packet
 
     root = photo_tree["root"]
@@ -388,16 +401,13 @@ def test_new_photos_are_written_as_the_orm_writes_them(photo_tree, tmp_path, mon
     tagged.with_name("tagged.jpg.xmp").write_bytes(xmp_packet(hierarchy=["People|Family|Grandma"]))
     shutil.copy(tagged, root / "2022" / "copy of tagged.jpg")  # a twin: same bytes, no sidecar of its own
 
-    def index(data_dir):
-        with Store.open(data_dir) as store:
-            return run(store, root, CountingFactory(), batch_size=4)
+    def index(store):
+        report = run(store, root, CountingFactory(), batch_size=4)
+        return report.captioned, report.reused, sorted(report.failures)
 
-    fast = index(tmp_path / "inserts")
-    monkeypatch.setattr(db.batch, "_fresh", lambda outcomes, files, contents: set())  # every row through the ORM
-    orm = index(tmp_path / "orm")
-    assert catalog_rows(tmp_path / "inserts") == catalog_rows(tmp_path / "orm")
-    assert (fast.captioned, fast.reused, sorted(fast.failures)) == (orm.captioned, orm.reused, sorted(orm.failures))
-    rows = catalog_rows(tmp_path / "inserts")
+    written = written_both_ways(tmp_path, monkeypatch, index)
+    assert written["inserts"] == written["orm"]
+    rows = written["inserts"][1]
     assert len(rows["files"]) == 22 and rows["file_keywords"] and len(rows["tags"]) > 15  # something to compare
 
 
@@ -429,19 +439,14 @@ def _batch_with_every_case(root: str) -> list:
 
 
 def test_a_batch_of_every_kind_is_written_by_inserts_as_the_orm_writes_it(tmp_path, monkeypatch):
-    import db.batch
+    def record(store):
+        run_id = store.catalog.begin_run([str(tmp_path)])
+        recorded = store.catalog.record_batch(_batch_with_every_case(str(tmp_path)), run_id, "m", "clip", "ocr")
+        return recorded.reused, len(recorded.captioned), recorded.failures, recorded.metadata_problems
 
-    written = {}
-    for way in ("inserts", "orm"):
-        if way == "orm":
-            monkeypatch.setattr(db.batch, "_fresh", lambda outcomes, files, contents: set())
-        with Store.open(tmp_path / way) as store:
-            run_id = store.catalog.begin_run([str(tmp_path)])
-            recorded = store.catalog.record_batch(_batch_with_every_case(str(tmp_path)), run_id, "m", "clip", "ocr")
-            written[way] = (recorded.reused, len(recorded.captioned), recorded.failures, recorded.metadata_problems)
-        written[way] += (catalog_rows(tmp_path / way),)
+    written = written_both_ways(tmp_path, monkeypatch, record)
     assert written["inserts"] == written["orm"]
-    rows = written["inserts"][-1]
+    rows = written["inserts"][1]
     twin = next(row for row in rows["contents"] if row[0] == "b" * 64)
     assert "late" in twin and b"\x01\x02" * 4 in twin  # the copy that read something wrote it
 
