@@ -134,10 +134,10 @@ def exif_only(source, path, sidecars, follow_symlinks=False):
     from PIL import Image
 
     from db.records import PhotoMetadata
-    from indexer.exif import read_exif
+    from indexer.exif import read_exif_tags
 
     with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
-        exif = read_exif(image)
+        exif = read_exif_tags(image.getexif())
     if not isinstance(source, bytes):
         source.seek(0)
     return PhotoMetadata(

@@ -36,13 +36,6 @@ class ExifFacts:
     rating: int | None = None
 
 
-def read_exif(image: Image.Image) -> ExifFacts:
-    try:
-        return read_exif_tags(image.getexif())
-    except Exception:  # EXIF in the wild is often broken; it is optional metadata
-        return ExifFacts()
-
-
 def read_exif_tags(exif: Image.Exif) -> ExifFacts:
     """The facts of EXIF tags already parsed: a photo's, or a camera RAW's own TIFF structure (indexer/raw.py)."""
     try:

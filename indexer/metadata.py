@@ -20,10 +20,10 @@ from db.records import PhotoMetadata, normalize_tag
 from db.sidecars import sidecar_signature, signature_entries, signature_names
 from db.xmp import MAX_XMP_BYTES
 from indexer.dates import iptc_date
-from indexer.exif import ExifFacts, plausible_position, read_exif, read_exif_tags
+from indexer.exif import ExifFacts, plausible_position, read_exif_tags
 from indexer.imaging import ImageReadError, open_regular
 from indexer.jxl import is_jxl, read_boxes
-from indexer.png_text import text_over_limits, within_text_limits
+from indexer.png_text import png_exif, text_over_limits, within_text_limits
 from indexer.raw import raw_exif, raw_xmp
 from indexer.xmp import MAX_TEXT, MAX_VALUES, XmpError, XmpValues, parse_xmp
 
@@ -115,7 +115,11 @@ def _from_image(stream: BinaryIO, layers: list[XmpValues], problems: list[str]) 
         layers.append(_iptc(image))
         packet = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")  # PNG iTXt
         _add_xmp(layers, packet, problems)
-        return read_exif(image)
+        try:
+            tags = png_exif(image, stream) if image.format == "PNG" else image.getexif()
+        except Exception:  # EXIF in the wild is often broken; it is optional metadata
+            return ExifFacts()
+        return read_exif_tags(tags)
 
 
 def _structured(stream: BinaryIO, path: str, problems: list[str]) -> tuple[list[XmpValues], ExifFacts]:

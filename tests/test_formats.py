@@ -1,6 +1,7 @@
 """Every photo people keep: AVIF and JPEG XL like any photo, camera RAW by its embedded preview (and a RAW
 beside its JPEG as a pair), formats counted and filtered by name, and no file skipped in silence."""
 
+import io
 import json
 import os
 import sys
@@ -9,20 +10,22 @@ from datetime import datetime
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from db.formats import extensions_of
-from db.records import thumbnail_path
+from db.records import PendingFile, thumbnail_path
 from db.store import Store
 from db.types import Filters
 from indexer import pipeline
 from indexer.cli import cli
 from indexer.imaging import ImageReadError, open_photo
+from indexer.metadata import read_metadata
+from indexer.reading import PhotoReader, ReadSettings
 from tests.conftest import FakeCaptioner
 from tests.format_photos import exif_bytes, save_avif, save_avif_10_bit, save_jxl, write_dng
 from tests.helpers import index_with
 from tests.metadata_photos import xmp_packet
-from tests.photos import CAPTIONS, photo, save_jpeg
+from tests.photos import CAPTIONS, photo, save_jpeg, write_bad_files
 
 BLUE, GREEN, RED = (30, 30, 220), (30, 200, 30), (220, 30, 30)
 
@@ -103,6 +106,51 @@ def test_a_jpeg_xl_claiming_gigapixels_is_refused_before_it_is_decoded(tmp_path)
     path.write_bytes(b"\xff\x0a" + header + bytes(64))
     with pytest.raises(ImageReadError, match=r"too many pixels \(60000x60000"):
         open_photo(path)
+
+
+def _exif_after_the_pixels(png: bytes) -> bytes:
+    """The PNG with its eXIf chunk moved to just before IEND, where writers older than PNG 1.5's EXIF chunk put it."""
+    chunks, position = [], 8
+    while position < len(png):
+        end = position + 12 + int.from_bytes(png[position : position + 4], "big")
+        chunks.append(png[position:end])
+        position = end
+    exif = [chunk for chunk in chunks if chunk[4:8] == b"eXIf"]
+    rest = [chunk for chunk in chunks if chunk[4:8] != b"eXIf"]
+    return png[:8] + b"".join(rest[:-1] + exif + rest[-1:])
+
+
+@pytest.fixture
+def png_decodes(monkeypatch) -> list[str]:
+    """Every PNG decoded while the test runs, by the name Pillow was given."""
+    decoded: list[str] = []
+    load = PngImagePlugin.PngImageFile.load
+
+    def counted(image):
+        decoded.append(str(getattr(image, "filename", "")))
+        return load(image)
+
+    monkeypatch.setattr(PngImagePlugin.PngImageFile, "load", counted)
+    return decoded
+
+
+@pytest.mark.parametrize("after_the_pixels", [False, True])
+def test_a_png_gives_its_exif_wherever_the_chunk_is_without_decoding_its_pixels(png_decodes, after_the_pixels):
+    buffer = io.BytesIO()
+    photo().save(buffer, "PNG", exif=exif_bytes(original="2020:01:02 03:04:05", camera="Nikon Z 6"))
+    png = _exif_after_the_pixels(buffer.getvalue()) if after_the_pixels else buffer.getvalue()
+    assert (png.index(b"eXIf") > png.index(b"IDAT")) == after_the_pixels
+    metadata = read_metadata(png, "screenshot.png", "")
+    assert (metadata.taken_at, metadata.camera) == (datetime(2020, 1, 2, 3, 4, 5), "Nikon Z 6")
+    assert png_decodes == []  # Pillow reaches a trailing eXIf by decoding the picture: 1.9 GB for a 22,000 px PNG
+
+
+def test_a_png_too_large_to_decode_is_refused_before_any_of_it_is_decoded(tmp_path, png_decodes):
+    bomb = write_bad_files(tmp_path)["bomb"]  # 20,000 x 20,000: 48 kB on disk, past the pixel limit
+    settings = ReadSettings(follow_symlinks=False, decode_side=32, model_side=32, specs=(None,), thumbnail_dir=None)
+    read = PhotoReader(settings)(PendingFile(1, str(bomb), str(tmp_path), bomb.stat().st_size, bomb.stat().st_mtime_ns))
+    assert read.error is not None and "too many pixels" in read.error
+    assert png_decodes == []  # not even by the metadata reader, before the decode's own check
 
 
 def test_without_the_gpl_jpeg_xl_plugin_a_jxl_fails_with_a_reason_that_names_the_extra(tmp_path, data_dir, monkeypatch):
