@@ -5,6 +5,7 @@
 
 Points: scan, caption, commit (indexer/pipeline.py); embed, image-embed, ocr, fulltext-write, fulltext-commit (db/).
 Only this entry point installs the hook: the shipped command's checkpoints do nothing.
+CRASHING_OCR_BATCH=N makes the text pass commit every N photos, so a test needs fewer photos to reach its second batch.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from collections import Counter
 
 from db.store import Store
+from indexer import ocr_pass
 from indexer.cli import cli
 
 
@@ -40,6 +42,8 @@ def main(argv: list[str]) -> None:
     action, point, separator, *arguments = argv
     assert action in ("kill", "pause") and separator == "--", __doc__
     Store.checkpoint = staticmethod(stopping_at(action, point))  # type: ignore[assignment]
+    if "CRASHING_OCR_BATCH" in os.environ:
+        ocr_pass.BATCH = int(os.environ["CRASHING_OCR_BATCH"])
     cli(arguments, prog_name="captionary")
 
 
