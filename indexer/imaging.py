@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import math
@@ -37,6 +38,12 @@ MAX_SIDE = 65_000
 # RGB in every reader) is still refused before it is decoded. A JPEG is decoded at a reduced size anyway.
 MAX_PIXELS = 250_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# What a photo may be opened as, whatever its name says: a photo saved under the wrong one of these extensions is
+# still read. Pillow's other plugins are for icons, games and science, and some decode a picture nested in the file
+# whose size nothing checked (a BLP's JPEG, an IPTC record's PNG, an icon's PNG): an 852-byte "photo.jpg" took 6.5 GB.
+PHOTO_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "HEIF", "AVIF", "JXL")
+# A JPEG with an MPF segment (phones' and cameras' depth maps and stereo pairs) opens as an MPO: the same decoder.
+JPEG_DECODERS = ("JPEG", "MPO")
 # Pillow's warnings (corrupt EXIF in a TIFF, a photo near the pixel limit) go to stderr with a source line, between
 # the run's own lines; a photo it cannot read gets its one-line reason, and one it can needs no warning.
 warnings.filterwarnings("ignore", module=r"PIL\.")
@@ -45,6 +52,13 @@ THUMBNAIL_QUALITY = 82
 # Sides further apart than this (a 1x60000 strip) are evened out before a model sees the picture: processors
 # that scale the shorter side up to their input would make such a strip thousands of times the usual size.
 MODEL_MAX_ASPECT = 20
+
+
+@functools.cache
+def photo_decoders() -> tuple[str, ...]:
+    """PHOTO_FORMATS that are installed (JPEG XL is an optional extra), for Image.open's `formats`."""
+    Image.init()
+    return tuple(name for name in PHOTO_FORMATS if name in Image.OPEN)
 
 
 class ImageReadError(Exception):
@@ -285,13 +299,13 @@ def _with_orientation(image: Image.Image, orientation: int) -> Image.Image:
 def _decode(stream: str | Path | BinaryIO, min_side: int, orientation: int | None = None) -> tuple[Image.Image, int, int, str]:
     """(RGB picture upright, width, height, Pillow's format name). `orientation`, when given, overrides the
     picture's own: a RAW's preview is turned as the RAW says (LibRaw reads it), whatever its JPEG says."""
-    with Image.open(stream) as image:
+    with Image.open(stream, formats=photo_decoders()) as image:
         width, height = image.size
         _check_size(width, height)
         image_format = image.format or "unknown"
         if orientation is not None:
             image.getexif()[0x0112] = orientation
-        if min_side and image_format == "JPEG":
+        if min_side and image_format in JPEG_DECODERS:
             image.draft("RGB", (min_side, min_side))
         # Pillow opens an animation on its first frame and a HEIF on its primary picture (not always its first).
         image.load()

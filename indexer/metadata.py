@@ -21,7 +21,7 @@ from db.sidecars import sidecar_signature, signature_entries, signature_names
 from db.xmp import MAX_XMP_BYTES
 from indexer.dates import iptc_date
 from indexer.exif import ExifFacts, plausible_position, read_exif_tags
-from indexer.imaging import ImageReadError, open_regular
+from indexer.imaging import ImageReadError, open_regular, photo_decoders
 from indexer.jxl import is_jxl, read_boxes
 from indexer.png_text import png_exif, text_over_limits, within_text_limits
 from indexer.raw import raw_exif, raw_xmp
@@ -111,7 +111,7 @@ def _embedded(source: bytes | BinaryIO, problems: list[str], path: str) -> tuple
 
 
 def _from_image(stream: BinaryIO, layers: list[XmpValues], problems: list[str]) -> ExifFacts:
-    with Image.open(stream) as image:
+    with Image.open(stream, formats=photo_decoders()) as image:
         layers.append(_iptc(image))
         packet = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")  # PNG iTXt
         _add_xmp(layers, packet, problems)

@@ -98,7 +98,7 @@ def _raf_exif(data: bytes) -> Image.Exif | None:
     """RAF: a big-endian offset and length at byte 84 point to a JPEG that carries the camera's EXIF."""
     try:
         offset, length = struct.unpack(">II", data[84:92])
-        with Image.open(io.BytesIO(data[offset : offset + length])) as embedded:
+        with Image.open(io.BytesIO(data[offset : offset + length]), formats=("JPEG",)) as embedded:
             return embedded.getexif()
     except (struct.error, OSError, ValueError, Image.DecompressionBombError):
         return None

@@ -108,6 +108,34 @@ def test_a_jpeg_xl_claiming_gigapixels_is_refused_before_it_is_decoded(tmp_path)
         open_photo(path)
 
 
+@pytest.mark.parametrize("kind", ["ICO", "BLP", "TGA"])
+def test_a_file_of_a_kind_that_is_not_a_photo_format_is_refused_whatever_its_name(tmp_path, kind):
+    # Pillow would decode these; some hold a picture whose own size nothing checks (an icon's PNG, a BLP's JPEG)
+    path = tmp_path / "photo.jpg"
+    photo(size=(64, 64)).convert("P" if kind == "BLP" else "RGB").save(path, kind)
+    with pytest.raises(ImageReadError, match="not an image"):
+        open_photo(str(path), 32)
+    settings = ReadSettings(follow_symlinks=False, decode_side=32, model_side=32, specs=(None,), thumbnail_dir=None)
+    read = PhotoReader(settings)(PendingFile(1, str(path), str(tmp_path), path.stat().st_size, path.stat().st_mtime_ns))
+    assert read.error == "not an image (unrecognised format)"
+
+
+def test_a_png_named_jpg_and_a_jpeg_named_png_are_still_read(tmp_path):
+    photo(size=(64, 48)).save(tmp_path / "a.jpg", "PNG")
+    photo(size=(64, 48)).save(tmp_path / "b.png", "JPEG")
+    assert open_photo(str(tmp_path / "a.jpg"), 32).info.format == "PNG"
+    assert open_photo(str(tmp_path / "b.png"), 32).info.format == "JPEG"
+
+
+def test_a_jpeg_with_a_depth_map_is_decoded_at_a_reduced_size_like_any_jpeg(tmp_path):
+    picture = photo(size=(1600, 1200), noise=20)
+    picture.save(tmp_path / "plain.jpg", "JPEG")
+    picture.save(tmp_path / "phone.jpg", "MPO", save_all=True, append_images=[photo(size=(160, 120))])  # MPF: an MPO
+    plain, phone = open_photo(str(tmp_path / "plain.jpg"), 100), open_photo(str(tmp_path / "phone.jpg"), 100)
+    assert phone.info.format == "MPO" and (phone.info.width, phone.info.height) == (1600, 1200)
+    assert phone.image.size == plain.image.size == (200, 150)  # 1/8 scale: a 48 MP phone photo is not decoded whole
+
+
 def _exif_after_the_pixels(png: bytes) -> bytes:
     """The PNG with its eXIf chunk moved to just before IEND, where writers older than PNG 1.5's EXIF chunk put it."""
     chunks, position = [], 8
