@@ -16,7 +16,7 @@ from pathlib import Path
 from stat import S_ISDIR, S_ISLNK, S_ISREG
 from typing import BinaryIO, cast
 
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from db.formats import is_raw
 from db.records import PhotoFacts, make_thumbnail_folder
@@ -309,15 +309,43 @@ def _decode(stream: str | Path | BinaryIO, min_side: int, orientation: int | Non
             image.draft("RGB", (min_side, min_side))
         # Pillow opens an animation on its first frame and a HEIF on its primary picture (not always its first).
         image.load()
-        rotated = ImageOps.exif_transpose(image)
-        # Turned here, or not: Pillow turns a TIFF itself when it opens it, and gives its size already upright.
-        turned = rotated.size != image.size
-        rgb = to_rgb(rotated)
+        # Read before the picture is shrunk. Pillow turns a TIFF itself as it loads it, and drops its orientation.
+        turn = TURNS.get(image.getexif().get(ExifTags.Base.Orientation, 1))
+        small = _shrunk(image, min_side)
+        rgb = to_rgb(small.transpose(turn) if turn is not None else small)
         if rgb is image:
             rgb = image.copy()
-    if turned:
+    if turn in SIDEWAYS:
         width, height = height, width
     return rgb, width, height, image_format
+
+
+# EXIF orientation -> how to turn the picture upright (ImageOps.exif_transpose's table, without its rewrite of
+# the EXIF, which a photo with a 30 MB GPS block made 30 s, and without its copy of a picture that needs no turn).
+TURNS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+SIDEWAYS = (Image.Transpose.TRANSPOSE, Image.Transpose.ROTATE_270, Image.Transpose.TRANSVERSE, Image.Transpose.ROTATE_90)
+# Modes shrunk before they are made RGB; the others are made RGB first (a palette cannot be averaged, and 16- and
+# 32-bit grey is scaled by its brightest value, which averaging would lower).
+SHRINK_FIRST = ("L", "LA", "La", "RGB", "RGBA", "RGBa", "CMYK", "YCbCr")
+
+
+def _shrunk(image: Image.Image, min_side: int) -> Image.Image:
+    """Reduced by a whole factor to no less than `min_side` on its shorter side, as a JPEG is by its draft decode:
+    turning and converting a picture each copy it, and a 250 MP RGBA PNG took 4 GB in one reader."""
+    factor = min(image.size) // min_side if min_side else 0
+    if factor < 2:
+        return image
+    if image.mode not in SHRINK_FIRST:
+        image = to_rgb(image)
+    return image.reduce(factor)
 
 
 def bounded_aspect(image: Image.Image, max_aspect: float, longer_side: int) -> Image.Image:

@@ -83,10 +83,18 @@ def test_draft_decode_respects_rotation(tmp_path):
     assert (reduced.info.width, reduced.info.height) == (3000, 4000)
 
 
-def test_non_jpeg_formats_are_decoded_fully(tmp_path):
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "P", "I;16", "L"])
+def test_other_formats_are_shrunk_by_a_whole_factor_before_they_are_turned_and_converted(tmp_path, mode):
     path = tmp_path / "big.png"
-    photo(size=(1000, 800)).save(path)
-    assert open_photo(path, min_side=224).image.size == (1000, 800)
+    picture = photo(size=(1000, 800)).convert("L" if mode in ("I;16", "L") else "RGB")
+    picture = picture.convert("I").point(lambda value: value * 256).convert("I;16") if mode == "I;16" else picture
+    picture.convert(mode).save(path) if mode != "I;16" else picture.save(path)
+    decoded = open_photo(path, min_side=224)
+    assert decoded.image.size == (334, 267) and decoded.image.mode == "RGB"  # 800 // 224 = 3: never below 224
+    assert (decoded.info.width, decoded.info.height) == (1000, 800)
+    whole = open_photo(path, min_side=0).image  # the same picture, only smaller: 16-bit still scaled to 8
+    expected = numpy.asarray(whole.reduce(3), dtype=float)
+    assert numpy.abs(numpy.asarray(decoded.image, dtype=float) - expected).mean() < 2
 
 
 def test_exif_date_and_camera_are_read(tmp_path):
