@@ -63,6 +63,20 @@ def test_a_png_with_bloated_compressed_metadata_is_still_indexed(tmp_path, data_
     assert "embedded text over 64 MB unpacked in all: the rest not read" in problems[str(many)]
 
 
+def test_text_past_what_may_be_unpacked_in_all_is_dropped_without_being_unpacked(tmp_path, monkeypatch):
+    from indexer import png_text
+
+    # 100 comments of 3 MB, each past the limit of one: 3 kB each on disk, 300 MB to unpack
+    flood = _png_with_text(tmp_path / "flood.png", "floodkw", 0, ztxt=b"2" * (3 << 20), copies=100)
+    unpacked: list[bytes] = []
+    unpack = png_text._unpacked_size
+    monkeypatch.setattr(png_text, "_unpacked_size", lambda kind, body: unpacked.append(kind) or unpack(kind, body))
+    decoded = open_photo(str(flood), 32)
+    assert decoded.info.width == 64
+    # the XMP and the caption, then comments until what they unpacked fills the 64 MB: not the 100
+    assert len(unpacked) <= 2 + PngImagePlugin.MAX_TEXT_MEMORY // PngImagePlugin.MAX_TEXT_CHUNK + 1
+
+
 def test_pillow_warnings_stay_off_the_terminal(tmp_path):
     corrupt = tmp_path / "corrupt.tif"
     corrupt.write_bytes(b"II*\x00\x08\x00\x00\x00\x05\x00")  # Pillow warns "Corrupt EXIF data" on stderr
