@@ -16,7 +16,7 @@ from typing import Any
 
 from db.catalog import Catalog
 from db.records import PendingFile
-from indexer.reading import PhotoReader, Prepared
+from indexer.reading import PhotoReader, Prepared, reading_deadline
 from indexer.report import IndexReport
 from indexer.stages import CaptionStage, RunPlan, default_split
 from indexer.workers import ProcessRunner, ThreadRunner
@@ -117,7 +117,11 @@ def reader_runner(reader: PhotoReader, split: CoreSplit, processes: bool):
             pickle.dumps(reader)
         except (pickle.PicklingError, AttributeError, TypeError):
             processes = False  # a stage given as a local object (a test's fake engine) runs in threads
-    runner = ProcessRunner(reader, split.started, crash_outcome) if processes else ThreadRunner(reader, split.started)
+    # Threads cannot be stopped: only reader processes hold a photo to its deadline.
+    if processes:
+        runner = ProcessRunner(reader, split.started, crash_outcome, reading_deadline)
+    else:
+        runner = ThreadRunner(reader, split.started)
     try:
         yield runner
     except BaseException:

@@ -5,7 +5,9 @@ ProcessRunner runs it in spawned processes, so decoding never shares the model's
 gets the function once, then small chunks of items over its own pipe, so the parent always knows which items
 a process held. A process that dies (a decoder that crashes on one photo, the OOM killer) is replaced; the
 items it held are retried one at a time, alone on a process, and an item that kills a process twice is
-answered by `on_crash` (a failure with its reason) instead of being retried forever."""
+answered by `on_crash` (a failure with its reason) instead of being retried forever. An item read past its
+`deadline` (a file built to make its decoder crawl) has its process killed and is answered by `on_crash` at once;
+the others that process held are sent again."""
 
 from __future__ import annotations
 
@@ -79,8 +81,9 @@ class ThreadRunner(Generic[T, R]):
         self.pool.shutdown(wait=not at_once, cancel_futures=True)
 
 
-def _serve(connection: Connection, function: Callable[[Any], Any]) -> None:
-    """A stage process: answer (ids, items) with (ids, [(ok, result)]) until told to stop or the parent is gone."""
+def _serve(connection: Connection, function: Callable[[Any], Any], clock: Any) -> None:
+    """A stage process: answer (ids, items) with (ids, [(ok, result)]) until told to stop or the parent is gone.
+    `clock` (shared memory, no message) says which item it is on since when: [item id, monotonic seconds]."""
     ignore_interrupts()
     while True:
         try:
@@ -91,11 +94,14 @@ def _serve(connection: Connection, function: Callable[[Any], Any]) -> None:
             return
         task_ids, items = message
         answers = []
-        for item in items:
+        for task_id, item in zip(task_ids, items):
+            clock[1] = time.monotonic()  # the time first: the parent never pairs this item with an older time
+            clock[0] = task_id
             try:
                 answers.append((True, function(item)))
             except Exception as error:  # a bug in the stage for one item: reported for that item, the process goes on
                 answers.append((False, f"{type(error).__name__}: {error}"))
+        clock[0] = -1  # between tasks
         connection.send((task_ids, answers))
 
 
@@ -105,18 +111,26 @@ class _Slot:
     def __init__(self, context: Any, function: Callable[[Any], Any]) -> None:
         parent, child = context.Pipe()
         self.connection: Connection = parent
-        self.process = context.Process(target=_serve, args=(child, function), daemon=True, name="captionary-reader")
+        self.clock = context.Array("d", [-1.0, 0.0], lock=False)
+        self.process = context.Process(target=_serve, args=(child, function, self.clock), daemon=True, name="captionary-reader")
         start_helper(self.process)
         child.close()
         self.tasks: list[list[int]] = []
+        self.late: tuple[int, str] | None = None  # the item it was killed for taking too long on, and the reason
         self.alone = False  # running a suspect item: nothing else is sent until it returns
         self.dead = False  # a send failed: the process is gone, its replacement is on the way
         self.ended = False  # its pipe reached the end: nothing more will come from it
 
 
 class ProcessRunner(Generic[T, R]):
-    def __init__(self, function: Callable[[T], R], processes: int, on_crash: Callable[[T, str], R]) -> None:
-        self.function, self.on_crash = function, on_crash
+    def __init__(
+        self,
+        function: Callable[[T], R],
+        processes: int,
+        on_crash: Callable[[T, str], R],
+        deadline: Callable[[T], float] | None = None,
+    ) -> None:
+        self.function, self.on_crash, self.deadline = function, on_crash, deadline
         self.context = multiprocessing.get_context("spawn")  # never fork a process that may hold CUDA or threads
         self.lock = threading.Condition()
         self.slots = [_Slot(self.context, function) for _ in range(processes)]
@@ -208,6 +222,7 @@ class ProcessRunner(Generic[T, R]):
                     watched.update({slot.process.sentinel: slot for slot in self.slots})
                 for ready in wait(list(watched), timeout=0.2):
                     self._collect(watched[ready], ready)
+                self._stop_the_late()
         except BaseException as error:  # noqa: BLE001 - handed to the consuming thread, which raises it
             with self.lock:
                 self.failure = error
@@ -233,6 +248,19 @@ class ProcessRunner(Generic[T, R]):
             return  # results still buffered in the pipe come first
         self._replace(slot)
 
+    def _stop_the_late(self) -> None:
+        if self.deadline is None:
+            return
+        with self.lock:
+            for slot in self.slots:
+                task_id = int(slot.clock[0])
+                if slot.late is not None or task_id not in self.items or not any(task_id in task for task in slot.tasks):
+                    continue
+                allowed = self.deadline(self.items[task_id])
+                if time.monotonic() - slot.clock[1] > allowed:
+                    slot.late = task_id, f"reading it took over {allowed:.0f} s: stopped"
+                    slot.process.kill()  # its sentinel replaces it (_replace)
+
     def _replace(self, slot: _Slot) -> None:
         code = slot.process.exitcode
         how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
@@ -242,6 +270,11 @@ class ProcessRunner(Generic[T, R]):
             lost = [task_id for task in slot.tasks for task_id in task]
             self.slots[self.slots.index(slot)] = _Slot(self.context, self.function)
             slot.connection.close()
+            if slot.late is not None:  # only the late item is answered; the others were lost to its kill, and go again
+                late, reason = slot.late
+                self.results[late] = self.on_crash(self.items[late], reason)
+                self.queue.extendleft(reversed([[task_id] for task_id in lost if task_id != late]))
+                lost = []
             for task_id in reversed(lost):
                 self.crashes[task_id] = self.crashes.get(task_id, 0) + 1
                 if self.crashes[task_id] >= ATTEMPTS:

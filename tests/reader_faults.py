@@ -31,6 +31,12 @@ def mark_then_sleep(item: tuple[str, int]) -> int:
     return seconds
 
 
+def double_but_crawl_on_five(item: int) -> int:
+    """Takes a minute on 5, as a decoder crawling through a file built to be slow would."""
+    time.sleep(60 if item == 5 else 0.01)
+    return item * 2
+
+
 def fail_on_seven(item: int) -> int:
     if item == 7:
         raise ValueError("seven is not a photo")
