@@ -16,7 +16,7 @@ from pathlib import Path
 from stat import S_ISDIR, S_ISLNK, S_ISREG
 from typing import BinaryIO, cast
 
-from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
 
 from db.formats import is_raw
 from db.records import PhotoFacts, make_thumbnail_folder
@@ -282,18 +282,11 @@ def _open_raw(source: str | Path | bytes | BinaryIO, min_side: int, name: str) -
     except RawReadError as error:
         raise ImageReadError(str(error)) from None
     if isinstance(preview.picture, Image.Image):
-        image, orientation = preview.picture, preview.orientation
-        image = ImageOps.exif_transpose(_with_orientation(image, orientation))
-        image = to_rgb(image)
+        turn = TURNS.get(preview.orientation)
+        image = to_rgb(preview.picture.transpose(turn) if turn is not None else preview.picture)
     else:
         image = _decode(io.BytesIO(preview.picture), min_side, preview.orientation)[0]
     return DecodedPhoto(image, PhotoFacts(preview.width, preview.height, preview.format))
-
-
-def _with_orientation(image: Image.Image, orientation: int) -> Image.Image:
-    if orientation != 1:
-        image.getexif()[0x0112] = orientation
-    return image
 
 
 def _decode(stream: str | Path | BinaryIO, min_side: int, orientation: int | None = None) -> tuple[Image.Image, int, int, str]:
