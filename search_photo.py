@@ -57,7 +57,8 @@ def grid_ui(store: Store, hits: list[SearchHit], terms: set[str], folders: dict[
 
 
 def thumbnail_ui(store: Store, image: ImageRecord) -> None:
-    from indexer.imaging import ImageReadError, check_indexed_file, ensure_thumbnail
+    from indexer.imaging import ImageReadError, check_indexed_file
+    from indexer.thumbnails import ensure_thumbnail
 
     try:
         # Only paths from the DB, looked up by id, are ever read: no widget can name a file.
@@ -232,7 +233,8 @@ def edit_tags_ui(store: Store, image: ImageRecord) -> None:
 
 
 def detail_ui(store: Store, file_id: int) -> None:
-    from indexer.imaging import ImageReadError, check_indexed_file, display_image
+    from indexer.imaging import ImageReadError, check_indexed_file
+    from indexer.thumbnails import display_image
 
     try:
         image = store.image(file_id)

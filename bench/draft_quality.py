@@ -30,9 +30,10 @@ def main() -> None:
     import torch
     from PIL import Image
 
-    from indexer.imaging import THUMBNAIL_SIDE, open_photo
+    from indexer.imaging import open_photo
     from indexer.models.captioner import Captioner
     from indexer.reading import reduce_for_model
+    from indexer.thumbnails import THUMBNAIL_SIDE
 
     torch.set_num_threads(1)
     captioner = Captioner(args.model or str(tiny_model()), device="cpu", threads=1)

@@ -112,7 +112,8 @@ def time_searches(store, label: str, queries, filters, sort="relevance", repeat:
 def time_thumbnails(store, hits) -> None:
     """50 thumbnails from the cache vs made from 12 MP photos: what a page costs with and without it."""
     from db.records import thumbnail_path
-    from indexer.imaging import ensure_thumbnail, open_photo, save_thumbnail
+    from indexer.imaging import open_photo
+    from indexer.thumbnails import ensure_thumbnail, save_thumbnail
 
     photos_dir = CACHE / "app-thumbnail-photos"
     photos_dir.mkdir(parents=True, exist_ok=True)

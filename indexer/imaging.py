@@ -1,4 +1,4 @@
-"""Open photos safely: reduced-size decode, EXIF orientation, RGB conversion, metadata, thumbnails."""
+"""Open photos safely: reduced-size decode, EXIF orientation, RGB conversion (thumbnails: indexer/thumbnails.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import hashlib
 import io
 import math
 import os
-import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +18,7 @@ from typing import BinaryIO, cast
 from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
 
 from db.formats import is_raw
-from db.records import PhotoFacts, make_thumbnail_folder
+from db.records import PhotoFacts
 from indexer.jxl import PLUGIN_MISSING, is_jxl, jxl_readable, jxl_size
 from indexer.png_text import text_over_limits, within_text_limits
 from indexer.raw import RawReadError, raw_preview
@@ -47,8 +46,6 @@ JPEG_DECODERS = ("JPEG", "MPO")
 # Pillow's warnings (corrupt EXIF in a TIFF, a photo near the pixel limit) go to stderr with a source line, between
 # the run's own lines; a photo it cannot read gets its one-line reason, and one it can needs no warning.
 warnings.filterwarnings("ignore", module=r"PIL\.")
-THUMBNAIL_SIDE = 320
-THUMBNAIL_QUALITY = 82
 # Sides further apart than this (a 1x60000 strip) are evened out before a model sees the picture: processors
 # that scale the shorter side up to their input would make such a strip thousands of times the usual size.
 MODEL_MAX_ASPECT = 20
@@ -191,6 +188,15 @@ def _check_size(width: int, height: int) -> None:
         raise ImageReadError(f"too many pixels ({width}x{height}; limit {Image.MAX_IMAGE_PIXELS}): possible decompression bomb")
 
 
+def _check_pieces(image: Image.Image) -> None:
+    """A TIFF lists where each strip or tile of its picture lies, and Pillow decodes each in a Python loop: a 16x16
+    TIFF listing a million strips took 13 s. No strip is under a row, no tile under 16x16 pixels, in 8 planes at most."""
+    width, height = image.size
+    most = 8 * (height + (width // 16 + 1) * (height // 16 + 1))
+    if image.format == "TIFF" and len(image.tile) > most:
+        raise ImageReadError(f"a damaged TIFF: {len(image.tile):,} strips or tiles for a picture of {width}x{height}")
+
+
 def _refuse_empty(source: str | Path | bytes | BinaryIO) -> None:
     if isinstance(source, (str, Path)):
         size = os.path.getsize(source)
@@ -295,6 +301,7 @@ def _decode(stream: str | Path | BinaryIO, min_side: int, orientation: int | Non
     with Image.open(stream, formats=photo_decoders()) as image:
         width, height = image.size
         _check_size(width, height)
+        _check_pieces(image)
         image_format = image.format or "unknown"
         if orientation is not None:
             image.getexif()[0x0112] = orientation
@@ -363,33 +370,4 @@ def for_model(image: Image.Image, input_side: int) -> Image.Image:
     return bounded_aspect(image, MODEL_MAX_ASPECT, input_side * MODEL_MAX_ASPECT)
 
 
-def make_thumbnail(image: Image.Image, side: int = THUMBNAIL_SIDE) -> Image.Image:
-    thumb = image.copy()
-    thumb.thumbnail((side, side), Image.Resampling.LANCZOS)
-    return thumb
-
-
-def save_thumbnail(image: Image.Image, target: Path) -> None:
-    """Write atomically so a reader (the app) never sees half a thumbnail."""
-    make_thumbnail_folder(target)
-    temporary = target.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")
-    make_thumbnail(image).save(temporary, "JPEG", quality=THUMBNAIL_QUALITY)
-    os.replace(temporary, target)
-
-
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated photo is an error to record, not gray pixels
-
-
-def ensure_thumbnail(thumbnail_file: Path, photo_path: str) -> Path:
-    """The cached thumbnail, made now from the photo if indexing did not make it."""
-    if not thumbnail_file.exists():
-        decoded = open_photo(photo_path, THUMBNAIL_SIDE)
-        save_thumbnail(decoded.image, thumbnail_file)
-    return thumbnail_file
-
-
-def display_image(photo_path: str, max_side: int = 1600) -> Image.Image:
-    """The photo upright and scaled to a screen, never the full 12 MP."""
-    image = open_photo(photo_path, max_side).image
-    image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    return image

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, BinaryIO, Protocol
 import numpy as np
 
 from db.records import Outcome, PendingFile, PhotoFacts, PhotoMetadata, storable_ns, thumbnail_path
-from indexer.imaging import ImageReadError, for_model, open_photo, open_regular, read_regular_photo, save_thumbnail
+from indexer.imaging import ImageReadError, for_model, open_photo, open_regular, read_regular_photo
 from indexer.metadata import read_metadata
 from indexer.pixels import PixelSpec, fit
+from indexer.thumbnails import save_thumbnail
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image

@@ -17,7 +17,6 @@ import numpy as np
 from db.catalog import Catalog
 from db.records import PhotoMetadata
 from db.semantic import to_blob
-from indexer.imaging import THUMBNAIL_SIDE
 from indexer.models.captioner import CaptionModel
 from indexer.models.ocr import OCR_DECODE_SIDE
 from indexer.options import IndexOptions
@@ -25,6 +24,7 @@ from indexer.pixels import PixelSpec
 from indexer.places import place_name
 from indexer.reading import Prepared, ReadSettings, TextReaderLike
 from indexer.report import IndexReport, Progress
+from indexer.thumbnails import THUMBNAIL_SIDE
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image

@@ -4,6 +4,7 @@ beside its JPEG as a pair), formats counted and filtered by name, and no file sk
 import io
 import json
 import os
+import struct
 import sys
 from datetime import datetime
 
@@ -118,6 +119,30 @@ def test_a_file_of_a_kind_that_is_not_a_photo_format_is_refused_whatever_its_nam
     settings = ReadSettings(follow_symlinks=False, decode_side=32, model_side=32, specs=(None,), thumbnail_dir=None)
     read = PhotoReader(settings)(PendingFile(1, str(path), str(tmp_path), path.stat().st_size, path.stat().st_mtime_ns))
     assert read.error == "not an image (unrecognised format)"
+
+
+def _tiff_listing_strips(count: int) -> bytes:
+    """A 16x16 grey TIFF whose StripOffsets list `count` strips, each one row long (all at the same bytes)."""
+    entries = [(256, 3, 1, 16), (257, 3, 1, 16), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1), (277, 3, 1, 1)]
+    entries += [(278, 3, 1, 1), (273, 4, count, None), (279, 4, count, None)]
+    offsets_at = 8 + 2 + len(entries) * 12 + 4
+    pixels_at = offsets_at + 8 * count
+    ifd = bytearray(struct.pack("<H", len(entries)))
+    for tag, kind, number, value in sorted(entries):
+        at = offsets_at if tag == 273 else offsets_at + 4 * count
+        ifd += (
+            struct.pack("<HHII", tag, kind, number, at) if value is None else struct.pack("<HHIHH", tag, kind, number, value, 0)
+        )
+    body = struct.pack(f"<{count}I", *[pixels_at] * count) + struct.pack(f"<{count}I", *[16] * count)
+    return b"II*\x00" + struct.pack("<I", 8) + bytes(ifd) + struct.pack("<I", 0) + body + bytes(256)
+
+
+def test_a_tiff_listing_more_strips_than_its_picture_can_hold_is_refused_before_it_is_decoded(tmp_path):
+    (tmp_path / "sixteen.tif").write_bytes(_tiff_listing_strips(16))  # one strip a row: a real TIFF
+    assert open_photo(str(tmp_path / "sixteen.tif"), 8).info.width == 16
+    (tmp_path / "listed.tif").write_bytes(_tiff_listing_strips(20_000))  # Pillow would decode 20,000 strips in Python
+    with pytest.raises(ImageReadError, match="a damaged TIFF: 20,000 strips or tiles for a picture of 16x16"):
+        open_photo(str(tmp_path / "listed.tif"), 8)
 
 
 def test_a_png_named_jpg_and_a_jpeg_named_png_are_still_read(tmp_path):

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from indexer.imaging import MODEL_MAX_ASPECT, bounded_aspect, for_model, open_photo, save_thumbnail
+from indexer.imaging import MODEL_MAX_ASPECT, bounded_aspect, for_model, open_photo
+from indexer.thumbnails import save_thumbnail
 from tests.photos import photo, save_jpeg
 
 REPOSITORY = Path(__file__).resolve().parent.parent
