@@ -188,7 +188,7 @@ def _check_size(width: int, height: int) -> None:
         raise ImageReadError(f"too many pixels ({width}x{height}; limit {Image.MAX_IMAGE_PIXELS}): possible decompression bomb")
 
 
-def _check_pieces(image: Image.Image) -> None:
+def _check_pieces(image: ImageFile.ImageFile) -> None:
     """A TIFF lists where each strip or tile of its picture lies, and Pillow decodes each in a Python loop: a 16x16
     TIFF listing a million strips took 13 s. No strip is under a row, no tile under 16x16 pixels, in 8 planes at most."""
     width, height = image.size
