@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import io
@@ -17,7 +18,7 @@ from typing import BinaryIO, cast
 
 from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
 
-from db.formats import is_raw
+from db.formats import LINK_NOT_FOLLOWED, is_raw
 from db.records import PhotoFacts
 from indexer.jxl import PLUGIN_MISSING, is_jxl, jxl_readable, jxl_size
 from indexer.png_text import text_over_limits, within_text_limits
@@ -81,7 +82,12 @@ def open_regular(path: str, follow_symlinks: bool = False) -> Iterator[tuple[Bin
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     if not follow_symlinks:
         flags |= getattr(os, "O_NOFOLLOW", 0)
-    descriptor = os.open(path, flags)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError as error:
+        if error.errno == errno.ELOOP and not follow_symlinks and os.path.islink(path):
+            raise ImageReadError(LINK_NOT_FOLLOWED) from None  # the reason the crawl gives a link, not "too many levels"
+        raise
     try:
         stat = os.fstat(descriptor)
         if not S_ISREG(stat.st_mode):

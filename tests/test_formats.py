@@ -15,6 +15,7 @@ from PIL import Image, PngImagePlugin
 
 from db.formats import extensions_of
 from db.records import PendingFile, thumbnail_path
+from db.sidecars import sidecar_signature
 from db.store import Store
 from db.types import Filters
 from indexer import pipeline
@@ -143,6 +144,21 @@ def test_a_tiff_listing_more_strips_than_its_picture_can_hold_is_refused_before_
     (tmp_path / "listed.tif").write_bytes(_tiff_listing_strips(20_000))  # Pillow would decode 20,000 strips in Python
     with pytest.raises(ImageReadError, match="a damaged TIFF: 20,000 strips or tiles for a picture of 16x16"):
         open_photo(str(tmp_path / "listed.tif"), 8)
+
+
+def test_a_photo_or_sidecar_that_is_a_link_when_read_says_link_not_followed(tmp_path):
+    root = tmp_path / "photos"
+    save_jpeg(photo(), root / "a.jpg")
+    save_jpeg(photo(), tmp_path / "elsewhere.jpg")
+    (tmp_path / "elsewhere.xmp").write_bytes(xmp_packet(subjects=["linked"]))
+    os.symlink(tmp_path / "elsewhere.xmp", root / "a.xmp")
+    os.symlink(tmp_path / "elsewhere.jpg", root / "b.jpg")
+    settings = ReadSettings(follow_symlinks=False, decode_side=32, model_side=32, specs=(None,), thumbnail_dir=None)
+    swapped = PhotoReader(settings)(PendingFile(1, str(root / "b.jpg"), str(root), 1, 1))  # a file at the scan
+    assert swapped.error == "link not followed"  # as the crawl names a link; not "too many levels of symbolic links"
+    # a sidecar the scan saw as a file, a link when it is read
+    metadata = read_metadata((root / "a.jpg").read_bytes(), str(root / "a.jpg"), sidecar_signature([("a.xmp", 1, 1)]))
+    assert metadata.problems == ("a.xmp: cannot read (link not followed)",)
 
 
 def test_a_png_named_jpg_and_a_jpeg_named_png_are_still_read(tmp_path):
