@@ -23,7 +23,7 @@ from indexer.dates import iptc_date
 from indexer.exif import ExifFacts, plausible_position, read_exif_tags
 from indexer.imaging import ImageReadError, open_regular, photo_decoders
 from indexer.jxl import is_jxl, read_boxes
-from indexer.png_text import png_exif, text_over_limits, within_text_limits
+from indexer.png_text import XMP_KEY, after_the_pixels, text_over_limits, within_text_limits
 from indexer.raw import raw_exif, raw_xmp
 from indexer.xmp import MAX_TEXT, MAX_VALUES, XmpError, XmpValues, parse_xmp
 
@@ -112,11 +112,14 @@ def _embedded(source: bytes | BinaryIO, problems: list[str], path: str) -> tuple
 
 def _from_image(stream: BinaryIO, layers: list[XmpValues], problems: list[str]) -> ExifFacts:
     with Image.open(stream, formats=photo_decoders()) as image:
+        png = image.format == "PNG"
+        if png:
+            after_the_pixels(image, stream)
         layers.append(_iptc(image))
-        packet = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")  # PNG iTXt
+        packet = image.info.get("xmp") or image.info.get(XMP_KEY)  # a PNG's is an iTXt chunk
         _add_xmp(layers, packet, problems)
         try:
-            tags = png_exif(image, stream) if image.format == "PNG" else image.getexif()
+            tags = Image.Image.getexif(image) if png else image.getexif()  # PngImageFile's decodes the picture
         except Exception:  # EXIF in the wild is often broken; it is optional metadata
             return ExifFacts()
         return read_exif_tags(tags)

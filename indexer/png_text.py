@@ -5,9 +5,9 @@ chunks that unpack past `MAX_TEXT_MEMORY` together (its guards against zip bombs
 Photoshop's XMP, bloated by DocumentAncestors, passes 1 MB in real files; the photo must still be indexed and
 only its metadata reported as not read.
 
-Pillow reaches an eXIf chunk that follows the pixels (older writers put it there) only by decoding the whole
-picture, before any check of its size: a 1.4 MB PNG of 22,000 x 22,000 pixels took 1.9 GB to read its date.
-Such a chunk is found here from the chunks' headers."""
+Pillow reaches an eXIf or XMP chunk that follows the pixels (older writers put them there) only by decoding the
+whole picture, before any check of its size: a 1.4 MB PNG of 22,000 x 22,000 pixels took 1.9 GB to read its
+date. Such chunks are found here from the chunks' headers."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ PngImagePlugin.MAX_TEXT_CHUNK = max(PngImagePlugin.MAX_TEXT_CHUNK, MAX_XMP_BYTES
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _TEXT = (b"tEXt", b"zTXt", b"iTXt")
+XMP_KEY = "XML:com.adobe.xmp"  # the iTXt keyword Adobe's XMP specification gives a PNG's packet
 
 
 def text_over_limits(error: BaseException) -> str | None:
@@ -90,23 +91,41 @@ def _unpacked_size(kind: bytes, body: bytes) -> int | None:
     return None if unpacker.unconsumed_tail else len(text)
 
 
-def png_exif(image: Image.Image, stream: BinaryIO) -> Image.Exif:
-    """The EXIF of an open PNG, whether its eXIf chunk comes before or after the pixels; nothing is decoded."""
-    if "exif" not in image.info:
-        found = _trailing_exif(stream)
-        if found is not None:
-            image.info["exif"] = found
-    return Image.Image.getexif(image)  # not PngImageFile's, which decodes the picture when no eXIf came first
-
-
-def _trailing_exif(stream: BinaryIO) -> bytes | None:
+def after_the_pixels(image: Image.Image, stream: BinaryIO) -> None:
+    """Give an open PNG the eXIf and XMP chunks it keeps after its pixels (older writers put them there), found
+    from the chunks' headers: Pillow reads those only as it decodes the picture. Read EXIF with
+    `Image.Image.getexif(image)` then: PngImageFile's own decodes the picture when no eXIf came before it."""
+    missing = {b"eXIf": "exif", b"iTXt": XMP_KEY}
     stream.seek(len(_SIGNATURE))
-    while len(header := stream.read(8)) == 8:
+    while len(header := stream.read(8)) == 8 and any(key not in image.info for key in missing.values()):
         length, kind = int.from_bytes(header[:4], "big"), header[4:]
-        if kind == b"eXIf":
-            body = stream.read(length)
-            return body if len(body) == length else None
         if kind == b"IEND":
             break
-        stream.seek(length + 4, io.SEEK_CUR)  # the data and its CRC: the pixels are passed over, never read
-    return None
+        key = missing.get(kind)
+        if key is None or key in image.info or length > MAX_XMP_BYTES:
+            stream.seek(length + 4, io.SEEK_CUR)  # the data and its CRC: the pixels are passed over, never read
+            continue
+        body = stream.read(length)
+        stream.seek(4, io.SEEK_CUR)
+        found = body if kind == b"eXIf" else _xmp_text(body)
+        if found is not None and len(body) == length:
+            image.info[key] = found
+
+
+def _xmp_text(body: bytes) -> str | None:
+    """The XMP packet of an iTXt chunk (keyword, compression flag and method, language, translated keyword, text)."""
+    keyword, _, rest = body.partition(b"\0")
+    if keyword != XMP_KEY.encode() or len(rest) < 2:
+        return None
+    compressed, rest = rest[0] == 1, rest[2:]
+    _, _, rest = rest.partition(b"\0")  # after the language tag
+    _, _, text = rest.partition(b"\0")  # after the translated keyword
+    if compressed:
+        unpacker = zlib.decompressobj()
+        try:
+            text = unpacker.decompress(text, MAX_XMP_BYTES + 1)
+        except zlib.error:
+            return None
+        if unpacker.unconsumed_tail:
+            return None  # past what the XMP reader accepts
+    return text.decode("utf-8", "replace")

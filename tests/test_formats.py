@@ -177,16 +177,16 @@ def test_a_jpeg_with_a_depth_map_is_decoded_at_a_reduced_size_like_any_jpeg(tmp_
     assert phone.image.size == plain.image.size == (200, 150)  # 1/8 scale: a 48 MP phone photo is not decoded whole
 
 
-def _exif_after_the_pixels(png: bytes) -> bytes:
-    """The PNG with its eXIf chunk moved to just before IEND, where writers older than PNG 1.5's EXIF chunk put it."""
+def _metadata_after_the_pixels(png: bytes) -> bytes:
+    """The PNG with its eXIf and iTXt chunks moved to just before IEND, where older writers put them."""
     chunks, position = [], 8
     while position < len(png):
         end = position + 12 + int.from_bytes(png[position : position + 4], "big")
         chunks.append(png[position:end])
         position = end
-    exif = [chunk for chunk in chunks if chunk[4:8] == b"eXIf"]
-    rest = [chunk for chunk in chunks if chunk[4:8] != b"eXIf"]
-    return png[:8] + b"".join(rest[:-1] + exif + rest[-1:])
+    metadata = [chunk for chunk in chunks if chunk[4:8] in (b"eXIf", b"iTXt")]
+    rest = [chunk for chunk in chunks if chunk[4:8] not in (b"eXIf", b"iTXt")]
+    return png[:8] + b"".join(rest[:-1] + metadata + rest[-1:])
 
 
 @pytest.fixture
@@ -204,14 +204,19 @@ def png_decodes(monkeypatch) -> list[str]:
 
 
 @pytest.mark.parametrize("after_the_pixels", [False, True])
-def test_a_png_gives_its_exif_wherever_the_chunk_is_without_decoding_its_pixels(png_decodes, after_the_pixels):
-    buffer = io.BytesIO()
-    photo().save(buffer, "PNG", exif=exif_bytes(original="2020:01:02 03:04:05", camera="Nikon Z 6"))
-    png = _exif_after_the_pixels(buffer.getvalue()) if after_the_pixels else buffer.getvalue()
-    assert (png.index(b"eXIf") > png.index(b"IDAT")) == after_the_pixels
+@pytest.mark.parametrize("packed", [False, True])
+def test_a_png_gives_its_exif_and_xmp_wherever_their_chunks_are_without_decoding_its_pixels(
+    png_decodes, after_the_pixels, packed
+):
+    buffer, text = io.BytesIO(), PngImagePlugin.PngInfo()
+    text.add_itxt("XML:com.adobe.xmp", xmp_packet(subjects=["harbour"], title="Boats").decode(), zip=packed)
+    photo().save(buffer, "PNG", pnginfo=text, exif=exif_bytes(original="2020:01:02 03:04:05", camera="Nikon Z 6"))
+    png = _metadata_after_the_pixels(buffer.getvalue()) if after_the_pixels else buffer.getvalue()
+    assert (png.index(b"eXIf") > png.index(b"IDAT")) == (png.index(b"iTXt") > png.index(b"IDAT")) == after_the_pixels
     metadata = read_metadata(png, "screenshot.png", "")
     assert (metadata.taken_at, metadata.camera) == (datetime(2020, 1, 2, 3, 4, 5), "Nikon Z 6")
-    assert png_decodes == []  # Pillow reaches a trailing eXIf by decoding the picture: 1.9 GB for a 22,000 px PNG
+    assert (metadata.keywords, metadata.title) == (("harbour",), "Boats")
+    assert png_decodes == []  # Pillow reaches trailing chunks by decoding the picture: 1.9 GB for a 22,000 px PNG
 
 
 def test_a_png_too_large_to_decode_is_refused_before_any_of_it_is_decoded(tmp_path, png_decodes):
