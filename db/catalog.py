@@ -116,6 +116,13 @@ class Catalog:
             session.execute(delete(Pending))
         return run_id
 
+    def last_run_finished(self) -> bool:
+        """Whether the last run reached its end. One that did not may have been killed by a photo (the OOM killer,
+        a decoder that crashed the process), and a small run reading in threads would die on it again."""
+        with self.sessions() as session:
+            started, finished = session.get(Meta, "run"), session.get(Meta, "run_finished")
+            return started is None or (finished is not None and finished.value == started.value)
+
     @contextmanager
     def scanning(self, root: str, run_id: int) -> Iterator[Scan]:
         with self.sessions() as session:
@@ -317,6 +324,9 @@ class Catalog:
     def finish_run(self, roots: Sequence[str]) -> None:
         with self.sessions.begin() as session:
             collect_orphan_contents(session, self.thumbnail_dir)
+            started = session.get(Meta, "run")
+            if started is not None:
+                session.merge(Meta(key="run_finished", value=started.value))
             for root in roots:
                 known = session.get(Root, root)
                 if known is not None:  # `forget` from another process may have dropped it meanwhile

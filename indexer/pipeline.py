@@ -65,6 +65,9 @@ class Indexer:
         self.report = IndexReport()
         self.source = ""  # the run's caption source key (indexer/models/families.py CaptionSettings.key)
         self.background_sync = False
+        # After a run that did not finish, even a few photos are read in processes: if one of them killed that run,
+        # it now kills only its reader, and is recorded as failed (indexer/workers.py).
+        self.isolate = False
         self.ray: Any = None  # the Ray module once connected (--ray), else None
 
     def run(self) -> IndexReport:
@@ -83,6 +86,7 @@ class Indexer:
         started = time.perf_counter()
         try:
             self.store.recover_fulltext()
+            self.isolate = not self.catalog.last_run_finished()
             run_id = self.catalog.begin_run(self.roots)
             self.ocr = self.catalog.ocr_setting(self.options.ocr)
             for root in self.roots:
@@ -213,7 +217,7 @@ class Indexer:
         # A large run reads in processes and keeps full text in step from another one (indexer/background_sync.py).
         self.background_sync = uses_processes(to_read)
         with BackgroundSync(self.store.data_dir) if self.background_sync else nullcontext():
-            feed.run(self.catalog.pending(), processes=self.background_sync, cluster=cluster)
+            feed.run(self.catalog.pending(), processes=self.background_sync or self.isolate, cluster=cluster)
 
     def _cluster(self, reader: PhotoReader, speed: str, image_embedder: ImageEmbedderLike | None, rows: int) -> RayRunner:
         """The read and caption stages on Ray's actors, which load the models as this process did, at its speed."""

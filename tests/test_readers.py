@@ -230,3 +230,29 @@ def test_ctrl_c_stops_the_run_in_one_line_and_its_helper_processes_with_it(tmp_p
     while any(_running(pid) for pid in helpers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(_running(pid) for pid in helpers)
+
+
+def test_after_a_run_that_did_not_finish_a_photo_that_kills_its_reader_is_recorded_and_the_run_goes_on(
+    tmp_path, data_dir, monkeypatch
+):
+    from indexer import pipeline
+    from tests.conftest import FakeCaptioner
+
+    root = tmp_path / "photos"
+    for number in range(3):  # a small run: read in threads, unless the last run did not finish
+        save_jpeg(photo(size=(64, 48), colour=COLOURS[number], seed=number), root / f"photo_{number}.jpg")
+    save_jpeg(photo(size=(64, 48), seed=9), root / "poison.jpg")  # its decoder kills the process reading it
+    monkeypatch.setattr(pipeline, "PhotoReader", lambda *args: reader_faults.StoppingReader(*args, markers=str(tmp_path)))
+    with Store.open(data_dir) as store:
+        store.catalog.begin_run([str(root)])  # a run that started and never finished: this photo killed it
+        assert not store.catalog.last_run_finished()
+        report = index_with(store, [root], FakeCaptioner())
+        assert (report.captioned, report.failed) == (3, 1)
+        assert (str(root / "poison.jpg"), "reading it stopped the reader process (exit code 71)") in store.failures()
+        assert store.catalog.last_run_finished()
+
+        started: list[int] = []
+        monkeypatch.setattr(feed, "ProcessRunner", lambda *args, **kwargs: started.append(1) or ProcessRunner(*args, **kwargs))
+        save_jpeg(photo(size=(64, 48), colour=COLOURS[4], noise=20, seed=12), root / "photo_3.jpg")
+        assert index_with(store, [root], FakeCaptioner()).captioned == 1
+        assert started == []  # after a finished run, a few photos are read in threads again
