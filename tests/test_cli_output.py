@@ -121,3 +121,16 @@ def test_the_progress_bar_is_drawn_after_the_model_loads_on_a_line_of_its_own(ph
     assert "scanning: 0 files" not in screen and " 0 files" not in screen  # was: a flash of "scanning: 0 files"
     if scan_bar_delay is None:
         assert "scanning" not in screen  # a scan this quick shows no bar at all
+
+
+def test_a_command_whose_output_is_closed_says_so_and_fails(tmp_path):
+    import subprocess
+
+    with Store.open(tmp_path / "data"):
+        pass
+    closed = subprocess.run(
+        ["sh", "-c", f'"{sys.executable}" -m indexer stats --data-dir "{tmp_path / "data"}" >&-'], capture_output=True, text=True
+    )
+    # as `ls >&-` fails: a script whose output goes nowhere must not read success
+    assert closed.returncode == 2
+    assert closed.stderr == "captionary: standard output is closed; send it to a file or to /dev/null\n"

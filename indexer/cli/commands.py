@@ -333,4 +333,8 @@ for _command in LIBRARY_COMMANDS:
 
 
 def main() -> None:
+    if sys.stdout is None:  # started with its output closed (`captionary stats >&-`): what it prints would be lost
+        if sys.stderr is not None:
+            sys.stderr.write("captionary: standard output is closed; send it to a file or to /dev/null\n")
+        raise SystemExit(2)
     cli(prog_name="captionary")
