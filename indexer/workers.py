@@ -5,13 +5,15 @@ ProcessRunner runs it in spawned processes, so decoding never shares the model's
 gets the function once, then small chunks of items over its own pipe, so the parent always knows which items
 a process held. A process that dies (a decoder that crashes on one photo, the OOM killer) is replaced; the
 items it held are retried one at a time, alone on a process, and an item that kills a process twice is
-answered by `on_crash` (a failure with its reason) instead of being retried forever. An item read past its
-`deadline` (a file built to make its decoder crawl) has its process killed and is answered by `on_crash` at once;
-the others that process held are sent again."""
+answered by `on_crash` (a failure with its reason) instead of being retried forever. An item that costs its process
+more CPU than its `deadline` (a file built to make its decoder crawl) has the process killed and is answered by
+`on_crash` at once; the others that process held are sent again. The CPU is read from /proc: elsewhere there is
+no deadline."""
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -49,6 +51,19 @@ def ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """The CPU a process has spent (user and system), from Linux's /proc; None where that cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()  # after the command's name, which may hold spaces
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime and stime: the 14th and 15th fields
+
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
 class StageCrashed(Exception):
     """A stage process died holding an item; the message says how (signal or exit code)."""
 
@@ -83,7 +98,7 @@ class ThreadRunner(Generic[T, R]):
 
 def _serve(connection: Connection, function: Callable[[Any], Any], clock: Any) -> None:
     """A stage process: answer (ids, items) with (ids, [(ok, result)]) until told to stop or the parent is gone.
-    `clock` (shared memory, no message) says which item it is on since when: [item id, monotonic seconds]."""
+    `clock` (shared memory, no message) says which item it is on, and the CPU seconds it had spent when it began."""
     ignore_interrupts()
     while True:
         try:
@@ -95,7 +110,7 @@ def _serve(connection: Connection, function: Callable[[Any], Any], clock: Any) -
         task_ids, items = message
         answers = []
         for task_id, item in zip(task_ids, items):
-            clock[1] = time.monotonic()  # the time first: the parent never pairs this item with an older time
+            clock[1] = time.process_time()  # the CPU spent so far, then the item (the parent reads both twice)
             clock[0] = task_id
             try:
                 answers.append((True, function(item)))
@@ -131,6 +146,7 @@ class ProcessRunner(Generic[T, R]):
         deadline: Callable[[T], float] | None = None,
     ) -> None:
         self.function, self.on_crash, self.deadline = function, on_crash, deadline
+        self.next_check = 0.0  # when the pump next looks for a late item
         self.context = multiprocessing.get_context("spawn")  # never fork a process that may hold CUDA or threads
         self.lock = threading.Condition()
         self.slots = [_Slot(self.context, function) for _ in range(processes)]
@@ -249,16 +265,22 @@ class ProcessRunner(Generic[T, R]):
         self._replace(slot)
 
     def _stop_the_late(self) -> None:
-        if self.deadline is None:
+        """Kill a process that has spent more CPU on its item than the item's deadline allows. CPU, not the clock: a
+        stalled network share, a suspended run or a swapping machine must not fail a photo for good."""
+        if self.deadline is None or time.monotonic() < self.next_check:
             return
+        self.next_check = time.monotonic() + 1.0
         with self.lock:
             for slot in self.slots:
-                task_id = int(slot.clock[0])
+                task_id, since = int(slot.clock[0]), slot.clock[1]
                 if slot.late is not None or task_id not in self.items or not any(task_id in task for task in slot.tasks):
                     continue
+                spent = cpu_seconds(slot.process.pid)
+                if spent is None or int(slot.clock[0]) != task_id:  # no /proc here, or it has moved on meanwhile
+                    continue
                 allowed = self.deadline(self.items[task_id])
-                if time.monotonic() - slot.clock[1] > allowed:
-                    slot.late = task_id, f"reading it took over {allowed:.0f} s: stopped"
+                if spent - since > allowed:
+                    slot.late = task_id, f"reading it took over {allowed:.0f} s of CPU: stopped"
                     slot.process.kill()  # its sentinel replaces it (_replace)
 
     def _replace(self, slot: _Slot) -> None:
@@ -272,7 +294,8 @@ class ProcessRunner(Generic[T, R]):
             slot.connection.close()
             if slot.late is not None:  # only the late item is answered; the others were lost to its kill, and go again
                 late, reason = slot.late
-                self.results[late] = self.on_crash(self.items[late], reason)
+                if late in lost:  # not answered in the instant before the kill
+                    self.results[late] = self.on_crash(self.items[late], reason)
                 self.queue.extendleft(reversed([[task_id] for task_id in lost if task_id != late]))
                 lost = []
             for task_id in reversed(lost):

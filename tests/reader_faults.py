@@ -32,8 +32,16 @@ def mark_then_sleep(item: tuple[str, int]) -> int:
 
 
 def double_but_crawl_on_five(item: int) -> int:
-    """Takes a minute on 5, as a decoder crawling through a file built to be slow would."""
-    time.sleep(60 if item == 5 else 0.01)
+    """Spends a minute of CPU on 5, as a decoder crawling through a file built to be slow would."""
+    ends = time.process_time() + (60 if item == 5 else 0.01)
+    while time.process_time() < ends:
+        pass
+    return item * 2
+
+
+def double_but_wait_on_five(item: int) -> int:
+    """Waits 4 s on 5 without using the CPU, as a read from a stalled network share does."""
+    time.sleep(4 if item == 5 else 0.01)
     return item * 2
 
 

@@ -91,14 +91,16 @@ def test_an_item_that_kills_its_process_twice_is_answered_as_failed_and_the_rest
     assert runner.crashes[13] == 2  # retried once, alone on a process, before it was given up on
 
 
-def test_an_item_read_past_its_deadline_is_answered_as_failed_at_once_and_the_rest_go_on():
-    runner = ProcessRunner(reader_faults.double_but_crawl_on_five, 2, crashed, deadline=lambda item: 2.0)
+@pytest.mark.parametrize("stage", ["double_but_crawl_on_five", "double_but_wait_on_five"])
+def test_an_item_that_costs_more_cpu_than_its_deadline_is_answered_as_failed_at_once_and_one_that_waits_is_not(stage):
+    runner = ProcessRunner(getattr(reader_faults, stage), 2, crashed, deadline=lambda item: 2.0)
     started = time.monotonic()
     try:
         results = list(runner.map(range(20), ahead=8))
     finally:
         runner.close(at_once=True)
-    assert results[5] == "crashed: reading it took over 2 s: stopped"
+    crawled = stage == "double_but_crawl_on_five"
+    assert results[5] == ("crashed: reading it took over 2 s of CPU: stopped" if crawled else 10)
     assert [result for number, result in enumerate(results) if number != 5] == [n * 2 for n in range(20) if n != 5]
     assert 5 not in runner.crashes  # not tried again: its time is known to be its own
     assert time.monotonic() - started < 30  # not the minute it would take
