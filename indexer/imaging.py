@@ -197,8 +197,8 @@ def _check_size(width: int, height: int) -> None:
 def _check_pieces(image: ImageFile.ImageFile) -> None:
     """A TIFF lists where each strip or tile of its picture lies, and Pillow decodes each in a Python loop: a 16x16
     TIFF listing a million strips took 13 s. No strip is under a row, no tile under 16x16 pixels, in 8 planes at most."""
-    width, height = image.size
-    most = 8 * (height + (width // 16 + 1) * (height // 16 + 1))
+    width, height = image.size  # already upright: the rows may be its width
+    most = 8 * (max(width, height) + (width // 16 + 1) * (height // 16 + 1))
     if image.format == "TIFF" and len(image.tile) > most:
         raise ImageReadError(f"a damaged TIFF: {len(image.tile):,} strips or tiles for a picture of {width}x{height}")
 

@@ -50,7 +50,7 @@ def within_text_limits(source: str | Path | BinaryIO) -> io.BytesIO:
     if not data.startswith(_SIGNATURE):
         raise ValueError("not a PNG")
     kept = [_SIGNATURE]
-    position, text_memory, unpacked = len(_SIGNATURE), 0, 0
+    position, text_memory, unpacked, xmp_seen = len(_SIGNATURE), 0, 0, False
     while position + 8 <= len(data):
         length = int.from_bytes(data[position : position + 4], "big")
         kind = data[position + 4 : position + 8]
@@ -58,8 +58,12 @@ def within_text_limits(source: str | Path | BinaryIO) -> io.BytesIO:
         size: int | None = 0
         if kind in _TEXT:
             # Unpacking is the cost (4,000 chunks of 2 kB, each unpacking past the limit, took 47 s): once the text
-            # unpacked so far, kept or not, fills MAX_TEXT_MEMORY, every later text chunk is dropped unread.
-            size = _unpacked_size(kind, data[position + 8 : end - 4]) if unpacked < PngImagePlugin.MAX_TEXT_MEMORY else None
+            # unpacked so far, kept or not, fills MAX_TEXT_MEMORY, every later text chunk is dropped unread, but
+            # for the photo's first XMP packet, which the text before it cannot take away.
+            body = data[position + 8 : end - 4]
+            xmp = kind == b"iTXt" and not xmp_seen and body.startswith(XMP_KEY.encode() + b"\0")
+            xmp_seen = xmp_seen or xmp
+            size = _unpacked_size(kind, body) if xmp or unpacked < PngImagePlugin.MAX_TEXT_MEMORY else None
             unpacked += PngImagePlugin.MAX_TEXT_CHUNK if size is None else size
         if size is not None and text_memory + size <= PngImagePlugin.MAX_TEXT_MEMORY:
             kept.append(data[position:end])

@@ -110,7 +110,7 @@ def test_a_jpeg_xl_claiming_gigapixels_is_refused_before_it_is_decoded(tmp_path)
         open_photo(path)
 
 
-@pytest.mark.parametrize("kind", ["ICO", "BLP", "TGA"])
+@pytest.mark.parametrize("kind", ["ICO", "BLP", "TGA", "JPEG2000"])
 def test_a_file_of_a_kind_that_is_not_a_photo_format_is_refused_whatever_its_name(tmp_path, kind):
     # Pillow would decode these; some hold a picture whose own size nothing checks (an icon's PNG, a BLP's JPEG)
     path = tmp_path / "photo.jpg"
@@ -122,10 +122,10 @@ def test_a_file_of_a_kind_that_is_not_a_photo_format_is_refused_whatever_its_nam
     assert read.error == "not an image (unrecognised format)"
 
 
-def _tiff_listing_strips(count: int) -> bytes:
-    """A 16x16 grey TIFF whose StripOffsets list `count` strips, each one row long (all at the same bytes)."""
-    entries = [(256, 3, 1, 16), (257, 3, 1, 16), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1), (277, 3, 1, 1)]
-    entries += [(278, 3, 1, 1), (273, 4, count, None), (279, 4, count, None)]
+def _tiff_listing_strips(count: int, width: int = 16, height: int = 16, orientation: int = 1) -> bytes:
+    """A grey TIFF whose StripOffsets list `count` strips, each one row long (all at the same bytes)."""
+    entries = [(256, 3, 1, width), (257, 3, 1, height), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1)]
+    entries += [(274, 3, 1, orientation), (277, 3, 1, 1), (278, 3, 1, 1), (273, 4, count, None), (279, 4, count, None)]
     offsets_at = 8 + 2 + len(entries) * 12 + 4
     pixels_at = offsets_at + 8 * count
     ifd = bytearray(struct.pack("<H", len(entries)))
@@ -134,13 +134,16 @@ def _tiff_listing_strips(count: int) -> bytes:
         ifd += (
             struct.pack("<HHII", tag, kind, number, at) if value is None else struct.pack("<HHIHH", tag, kind, number, value, 0)
         )
-    body = struct.pack(f"<{count}I", *[pixels_at] * count) + struct.pack(f"<{count}I", *[16] * count)
-    return b"II*\x00" + struct.pack("<I", 8) + bytes(ifd) + struct.pack("<I", 0) + body + bytes(256)
+    body = struct.pack(f"<{count}I", *[pixels_at] * count) + struct.pack(f"<{count}I", *[width] * count)
+    return b"II*\x00" + struct.pack("<I", 8) + bytes(ifd) + struct.pack("<I", 0) + body + bytes(width * height)
 
 
 def test_a_tiff_listing_more_strips_than_its_picture_can_hold_is_refused_before_it_is_decoded(tmp_path):
     (tmp_path / "sixteen.tif").write_bytes(_tiff_listing_strips(16))  # one strip a row: a real TIFF
     assert open_photo(str(tmp_path / "sixteen.tif"), 8).info.width == 16
+    # 8 wide and 1,000 rows, shown on its side: Pillow gives the picture's size upright, 1000x8
+    (tmp_path / "turned.tif").write_bytes(_tiff_listing_strips(1000, width=8, height=1000, orientation=6))
+    assert open_photo(str(tmp_path / "turned.tif"), 8).info.width == 1000
     (tmp_path / "listed.tif").write_bytes(_tiff_listing_strips(20_000))  # Pillow would decode 20,000 strips in Python
     with pytest.raises(ImageReadError, match="a damaged TIFF: 20,000 strips or tiles for a picture of 16x16"):
         open_photo(str(tmp_path / "listed.tif"), 8)

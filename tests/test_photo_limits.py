@@ -77,6 +77,18 @@ def test_text_past_what_may_be_unpacked_in_all_is_dropped_without_being_unpacked
     assert len(unpacked) <= 2 + PngImagePlugin.MAX_TEXT_MEMORY // PngImagePlugin.MAX_TEXT_CHUNK + 1
 
 
+def test_the_xmp_after_text_past_what_may_be_unpacked_in_all_is_still_read(tmp_path):
+    from indexer.metadata import read_metadata
+
+    info, comment = PngImagePlugin.PngInfo(), (b"3" * (3 << 20)).decode()
+    for _ in range(40):  # past the limit of one each: 120 MB to unpack, past the 64 MB for all text
+        info.add_text("Comment", comment, zip=True)
+    info.add_itxt("XML:com.adobe.xmp", xmp_packet(subjects=["afterkw"]).decode(), zip=True)
+    Image.new("RGB", (64, 48), (200, 40, 40)).save(tmp_path / "late_xmp.png", "PNG", pnginfo=info)
+    metadata = read_metadata((tmp_path / "late_xmp.png").read_bytes(), str(tmp_path / "late_xmp.png"), "")
+    assert metadata.keywords == ("afterkw",)
+
+
 def test_pillow_warnings_stay_off_the_terminal(tmp_path):
     corrupt = tmp_path / "corrupt.tif"
     corrupt.write_bytes(b"II*\x00\x08\x00\x00\x00\x05\x00")  # Pillow warns "Corrupt EXIF data" on stderr
