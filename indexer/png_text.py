@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -50,28 +51,35 @@ def within_text_limits(source: str | Path | BinaryIO) -> io.BytesIO:
     if not data.startswith(_SIGNATURE):
         raise ValueError("not a PNG")
     kept = [_SIGNATURE]
-    position, text_memory, unpacked, xmp_seen = len(_SIGNATURE), 0, 0, False
-    while position + 8 <= len(data):
-        length = int.from_bytes(data[position : position + 4], "big")
-        kind = data[position + 4 : position + 8]
-        end = position + 12 + length  # length, type, data, CRC
+    text_memory, unpacked, xmp_seen = 0, 0, False
+    for kind, at, length in _chunks(io.BytesIO(data)):
         size: int | None = 0
         if kind in _TEXT:
             # Unpacking is the cost (4,000 chunks of 2 kB, each unpacking past the limit, took 47 s): once the text
             # unpacked so far, kept or not, fills MAX_TEXT_MEMORY, every later text chunk is dropped unread, but
             # for the photo's first XMP packet, which the text before it cannot take away.
-            body = data[position + 8 : end - 4]
+            body = data[at : at + length]
             xmp = kind == b"iTXt" and not xmp_seen and body.startswith(XMP_KEY.encode() + b"\0")
             xmp_seen = xmp_seen or xmp
             size = _unpacked_size(kind, body) if xmp or unpacked < PngImagePlugin.MAX_TEXT_MEMORY else None
             unpacked += PngImagePlugin.MAX_TEXT_CHUNK if size is None else size
         if size is not None and text_memory + size <= PngImagePlugin.MAX_TEXT_MEMORY:
-            kept.append(data[position:end])
+            kept.append(data[at - 8 : at + length + 4])  # length, type, data, CRC
             text_memory += size
-        position = end
-        if kind == b"IEND":
-            break
     return io.BytesIO(b"".join(kept))
+
+
+def _chunks(stream: BinaryIO) -> Iterator[tuple[bytes, int, int]]:
+    """(kind, where its data starts, its length) of each chunk up to IEND, from the headers alone: the data, the
+    pixels among them, is passed over unread."""
+    stream.seek(len(_SIGNATURE))
+    while len(header := stream.read(8)) == 8:
+        at, kind = stream.tell(), header[4:]
+        length = int.from_bytes(header[:4], "big")
+        yield kind, at, length
+        if kind == b"IEND":
+            return
+        stream.seek(at + length + 4)  # past its CRC, wherever the caller left the stream
 
 
 def _unpacked_size(kind: bytes, body: bytes) -> int | None:
@@ -81,55 +89,56 @@ def _unpacked_size(kind: bytes, body: bytes) -> int | None:
     if kind == b"tEXt":
         return len(rest)
     if kind == b"iTXt":
-        if rest[:1] != b"\x01":  # the compression flag: an uncompressed iTXt is its own size
+        compressed, packed = _itxt(rest)
+        if not compressed:  # an uncompressed iTXt is its own size
             return len(rest)
-        _, _, rest = rest[2:].partition(b"\0")  # after the language tag
-        _, _, packed = rest.partition(b"\0")  # after the translated keyword
     else:
         packed = rest[1:]  # after the compression method
+    text = _inflate(packed, PngImagePlugin.MAX_TEXT_CHUNK)
+    return None if text is None else len(text)
+
+
+def _itxt(rest: bytes) -> tuple[bool, bytes]:
+    """(compressed, text) of an iTXt chunk after its keyword: compression flag and method, language tag,
+    translated keyword, text."""
+    compressed = rest[:1] == b"\x01"
+    _, _, rest = rest[2:].partition(b"\0")  # after the language tag
+    _, _, text = rest.partition(b"\0")  # after the translated keyword
+    return compressed, text
+
+
+def _inflate(packed: bytes, limit: int) -> bytes | None:
+    """Unpacked, up to `limit` bytes; None past it. Broken data unpacks to nothing."""
     unpacker = zlib.decompressobj()
     try:
-        text = unpacker.decompress(packed, PngImagePlugin.MAX_TEXT_CHUNK)
+        text = unpacker.decompress(packed, limit)
     except zlib.error:
-        return 0
-    return None if unpacker.unconsumed_tail else len(text)
+        return b""
+    return None if unpacker.unconsumed_tail else text
 
 
 def after_the_pixels(image: Image.Image, stream: BinaryIO) -> None:
     """Give an open PNG the eXIf and XMP chunks it keeps after its pixels (older writers put them there), found
     from the chunks' headers: Pillow reads those only as it decodes the picture. Read EXIF with
     `Image.Image.getexif(image)` then: PngImageFile's own decodes the picture when no eXIf came before it."""
-    missing = {b"eXIf": "exif", b"iTXt": XMP_KEY}
-    stream.seek(len(_SIGNATURE))
-    while len(header := stream.read(8)) == 8 and any(key not in image.info for key in missing.values()):
-        length, kind = int.from_bytes(header[:4], "big"), header[4:]
-        if kind == b"IEND":
-            break
-        key = missing.get(kind)
+    wanted = {b"eXIf": "exif", b"iTXt": XMP_KEY}
+    for kind, _, length in _chunks(stream):
+        if all(name in image.info for name in wanted.values()):
+            return
+        key = wanted.get(kind)
         if key is None or key in image.info or length > MAX_XMP_BYTES:
-            stream.seek(length + 4, io.SEEK_CUR)  # the data and its CRC: the pixels are passed over, never read
             continue
-        body = stream.read(length)
-        stream.seek(4, io.SEEK_CUR)
+        body = stream.read(length)  # the stream is at its data
         found = body if kind == b"eXIf" else _xmp_text(body)
         if found is not None and len(body) == length:
             image.info[key] = found
 
 
 def _xmp_text(body: bytes) -> str | None:
-    """The XMP packet of an iTXt chunk (keyword, compression flag and method, language, translated keyword, text)."""
+    """The XMP packet of an iTXt chunk, or None for another iTXt or one that unpacks past what the XMP reader takes."""
     keyword, _, rest = body.partition(b"\0")
-    if keyword != XMP_KEY.encode() or len(rest) < 2:
+    if keyword != XMP_KEY.encode():
         return None
-    compressed, rest = rest[0] == 1, rest[2:]
-    _, _, rest = rest.partition(b"\0")  # after the language tag
-    _, _, text = rest.partition(b"\0")  # after the translated keyword
-    if compressed:
-        unpacker = zlib.decompressobj()
-        try:
-            text = unpacker.decompress(text, MAX_XMP_BYTES + 1)
-        except zlib.error:
-            return None
-        if unpacker.unconsumed_tail:
-            return None  # past what the XMP reader accepts
-    return text.decode("utf-8", "replace")
+    compressed, text = _itxt(rest)
+    unpacked = _inflate(text, MAX_XMP_BYTES + 1) if compressed else text
+    return None if unpacked is None else unpacked.decode("utf-8", "replace")
