@@ -294,8 +294,7 @@ def _open_raw(source: str | Path | bytes | BinaryIO, min_side: int, name: str) -
     except RawReadError as error:
         raise ImageReadError(str(error)) from None
     if isinstance(preview.picture, Image.Image):
-        turn = TURNS.get(preview.orientation)
-        image = to_rgb(preview.picture.transpose(turn) if turn is not None else preview.picture)
+        image = to_rgb(_turned(preview.picture, TURNS.get(preview.orientation)))
     else:
         image = _decode(io.BytesIO(preview.picture), min_side, preview.orientation)[0]
     return DecodedPhoto(image, PhotoFacts(preview.width, preview.height, preview.format))
@@ -317,8 +316,7 @@ def _decode(stream: str | Path | BinaryIO, min_side: int, orientation: int | Non
         image.load()
         # Read before the picture is shrunk. Pillow turns a TIFF itself as it loads it, and drops its orientation.
         turn = TURNS.get(image.getexif().get(ExifTags.Base.Orientation, 1))
-        small = _shrunk(image, min_side)
-        rgb = to_rgb(small.transpose(turn) if turn is not None else small)
+        rgb = to_rgb(_turned(_shrunk(image, min_side), turn))
         if rgb is image:
             rgb = image.copy()
     if turn in SIDEWAYS:
@@ -341,6 +339,10 @@ SIDEWAYS = (Image.Transpose.TRANSPOSE, Image.Transpose.ROTATE_270, Image.Transpo
 # Modes shrunk before they are made RGB; the others are made RGB first (a palette cannot be averaged, and 16- and
 # 32-bit grey is scaled by its brightest value, which averaging would lower).
 SHRINK_FIRST = ("L", "LA", "La", "RGB", "RGBA", "RGBa", "CMYK", "YCbCr")
+
+
+def _turned(image: Image.Image, turn: Image.Transpose | None) -> Image.Image:
+    return image.transpose(turn) if turn is not None else image
 
 
 def _shrunk(image: Image.Image, min_side: int) -> Image.Image:

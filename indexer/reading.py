@@ -27,8 +27,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 # The CPU a reader process may spend on one photo (hash, metadata, decode, thumbnail, text) before it is stopped
-# and the photo recorded as failed: a minute, and a second more for each 4 MB of the file (a 1 GB TIFF). A 12 MP
-# photo costs about 0.05 s; files built to make a decoder crawl cost more: 10,000 progressive scans took 59 s.
+# and the photo recorded as failed: a minute, and a second more for each 4 MB of the file (a 1 GB TIFF). Ordinary
+# photos take a small fraction of that (bench/hostile_reads.py); files built to make a decoder crawl take more.
 READ_SECONDS = 60.0
 READ_BYTES_A_SECOND = 4 << 20
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from db.records import PendingFile
 from db.store import Store
 from indexer.options import IndexOptions
 from indexer.pipeline import index_roots
+from indexer.reading import PhotoReader, Prepared, ReadSettings
 from indexer.report import IndexReport
 
 
@@ -54,3 +57,10 @@ def pending_embeddings(store: Store) -> int:
             )
             or 0
         )
+
+
+def read_one(path: Path) -> Prepared:
+    """What a reader makes of one file, as the scan found it (a file that has since changed is read as it is now)."""
+    settings = ReadSettings(follow_symlinks=False, decode_side=32, model_side=32, specs=(None,), thumbnail_dir=None)
+    stat = os.lstat(path)
+    return PhotoReader(settings)(PendingFile(1, str(path), str(path.parent), stat.st_size, stat.st_mtime_ns))

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from PIL import Image, PngImagePlugin
 
 from db.formats import extensions_of
-from db.records import PendingFile, thumbnail_path
+from db.records import thumbnail_path
 from db.sidecars import sidecar_signature
 from db.store import Store
 from db.types import Filters
@@ -22,10 +22,9 @@ from indexer import pipeline
 from indexer.cli import cli
 from indexer.imaging import ImageReadError, open_photo
 from indexer.metadata import read_metadata
-from indexer.reading import PhotoReader, ReadSettings
 from tests.conftest import FakeCaptioner
 from tests.format_photos import exif_bytes, save_avif, save_avif_10_bit, save_jxl, write_dng
-from tests.helpers import index_with
+from tests.helpers import index_with, read_one
 from tests.metadata_photos import xmp_packet
 from tests.photos import CAPTIONS, photo, save_jpeg, write_bad_files
 
@@ -117,9 +116,7 @@ def test_a_file_of_a_kind_that_is_not_a_photo_format_is_refused_whatever_its_nam
     photo(size=(64, 64)).convert("P" if kind == "BLP" else "RGB").save(path, kind)
     with pytest.raises(ImageReadError, match="not an image"):
         open_photo(str(path), 32)
-    settings = ReadSettings(follow_symlinks=False, decode_side=32, model_side=32, specs=(None,), thumbnail_dir=None)
-    read = PhotoReader(settings)(PendingFile(1, str(path), str(tmp_path), path.stat().st_size, path.stat().st_mtime_ns))
-    assert read.error == "not an image (unrecognised format)"
+    assert read_one(path).error == "not an image (unrecognised format)"
 
 
 def _tiff_listing_strips(count: int, width: int = 16, height: int = 16, orientation: int = 1) -> bytes:
@@ -156,9 +153,8 @@ def test_a_photo_or_sidecar_that_is_a_link_when_read_says_link_not_followed(tmp_
     (tmp_path / "elsewhere.xmp").write_bytes(xmp_packet(subjects=["linked"]))
     os.symlink(tmp_path / "elsewhere.xmp", root / "a.xmp")
     os.symlink(tmp_path / "elsewhere.jpg", root / "b.jpg")
-    settings = ReadSettings(follow_symlinks=False, decode_side=32, model_side=32, specs=(None,), thumbnail_dir=None)
-    swapped = PhotoReader(settings)(PendingFile(1, str(root / "b.jpg"), str(root), 1, 1))  # a file at the scan
-    assert swapped.error == "link not followed"  # as the crawl names a link; not "too many levels of symbolic links"
+    # a file at the scan, a link when it is read: as the crawl names a link, not "too many levels of symbolic links"
+    assert read_one(root / "b.jpg").error == "link not followed"
     # a sidecar the scan saw as a file, a link when it is read
     metadata = read_metadata((root / "a.jpg").read_bytes(), str(root / "a.jpg"), sidecar_signature([("a.xmp", 1, 1)]))
     assert metadata.problems == ("a.xmp: cannot read (link not followed)",)
@@ -224,8 +220,7 @@ def test_a_png_gives_its_exif_and_xmp_wherever_their_chunks_are_without_decoding
 
 def test_a_png_too_large_to_decode_is_refused_before_any_of_it_is_decoded(tmp_path, png_decodes):
     bomb = write_bad_files(tmp_path)["bomb"]  # 20,000 x 20,000: 48 kB on disk, past the pixel limit
-    settings = ReadSettings(follow_symlinks=False, decode_side=32, model_side=32, specs=(None,), thumbnail_dir=None)
-    read = PhotoReader(settings)(PendingFile(1, str(bomb), str(tmp_path), bomb.stat().st_size, bomb.stat().st_mtime_ns))
+    read = read_one(bomb)
     assert read.error is not None and "too many pixels" in read.error
     assert png_decodes == []  # not even by the metadata reader, before the decode's own check
 
