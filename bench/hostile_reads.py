@@ -90,6 +90,16 @@ def jpeg(side: int, mpo: bool) -> bytes:
     return out.getvalue()
 
 
+def progressive_claiming(side: int) -> bytes:
+    """A 16x16 progressive JPEG whose frame header claims side x side pixels."""
+    out = io.BytesIO()
+    Image.new("RGB", (16, 16), (120, 80, 40)).save(out, "JPEG", quality=80, progressive=True)
+    data = bytearray(out.getvalue())
+    frame = data.find(b"\xff\xc2")
+    data[frame + 5 : frame + 9] = side.to_bytes(2, "big") * 2
+    return bytes(data)
+
+
 def photo_png() -> bytes:
     rng = np.random.default_rng(0)
     base = np.kron(rng.integers(0, 255, (30, 40, 3), dtype=np.uint8), np.ones((100, 100, 1), dtype=np.uint8))
@@ -114,6 +124,7 @@ CASES: dict[str, tuple[str, Callable[[], bytes]]] = {
         "gps_block.png",
         lambda: small_png(chunk(b"eXIf", exif_with_gps_block(4_000_000))),
     ),
+    "a 521-byte progressive JPEG claiming 15800x15800": ("claims.jpg", lambda: progressive_claiming(15800)),
     "JPEG 12000x12000": ("plain.jpg", lambda: jpeg(12000, mpo=False)),
     "JPEG 12000x12000 with a depth map (MPO)": ("depth.jpg", lambda: jpeg(12000, mpo=True)),
 }

@@ -21,6 +21,7 @@ from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
 from db.formats import LINK_NOT_FOLLOWED, is_raw
 from db.records import PhotoFacts
 from indexer.jxl import PLUGIN_MISSING, is_jxl, jxl_readable, jxl_size
+from indexer.picture_checks import jpeg_data_problem, pieces_problem, size_problem
 from indexer.png_text import text_over_limits, within_text_limits
 from indexer.raw import RawReadError, raw_preview
 
@@ -31,8 +32,6 @@ try:  # iPhone photos are HEIC; pillow-heif teaches Pillow to read them.
 except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
     pass
 
-# Photos larger than this are refused as "absurd" even below the pixel limit in one dimension.
-MAX_SIDE = 65_000
 # Pixels a photo may have. Pillow's default (89.5 MP) refused a Fujifilm GFX100's or Hasselblad X2D's 102 MP and a
 # Phase One's 150 MP; 250 MP takes them and most stitched panoramas, while a 20000x20000 bomb (400 MP, 1.2 GB as
 # RGB in every reader) is still refused before it is decoded. A JPEG is decoded at a reduced size anyway.
@@ -187,20 +186,9 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def _check_size(width: int, height: int) -> None:
-    if width <= 0 or height <= 0 or width > MAX_SIDE or height > MAX_SIDE:
-        raise ImageReadError(f"absurd dimensions {width}x{height}")
-    if Image.MAX_IMAGE_PIXELS is not None and width * height > Image.MAX_IMAGE_PIXELS:
-        raise ImageReadError(f"too many pixels ({width}x{height}; limit {Image.MAX_IMAGE_PIXELS}): possible decompression bomb")
-
-
-def _check_pieces(image: ImageFile.ImageFile) -> None:
-    """A TIFF lists where each strip or tile of its picture lies, and Pillow decodes each in a Python loop: a 16x16
-    TIFF listing a million strips took 13 s. No strip is under a row, no tile under 16x16 pixels, in 8 planes at most."""
-    width, height = image.size  # already upright: the rows may be its width
-    most = 8 * (max(width, height) + (width // 16 + 1) * (height // 16 + 1))
-    if image.format == "TIFF" and len(image.tile) > most:
-        raise ImageReadError(f"a damaged TIFF: {len(image.tile):,} strips or tiles for a picture of {width}x{height}")
+def _check(reason: str | None) -> None:
+    if reason is not None:
+        raise ImageReadError(reason)
 
 
 def _refuse_empty(source: str | Path | bytes | BinaryIO) -> None:
@@ -229,7 +217,7 @@ def _check_jxl(stream: BinaryIO) -> None:
     stream.seek(0)
     if size is None:
         raise ImageReadError("cannot decode: JPEG XL header unreadable")
-    _check_size(*size)
+    _check(size_problem(*size))
 
 
 def open_photo(source: str | Path | bytes | BinaryIO, min_side: int = 0, name: str | None = None) -> DecodedPhoto:
@@ -305,9 +293,11 @@ def _decode(stream: str | Path | BinaryIO, min_side: int, orientation: int | Non
     picture's own: a RAW's preview is turned as the RAW says (LibRaw reads it), whatever its JPEG says."""
     with Image.open(stream, formats=photo_decoders()) as image:
         width, height = image.size
-        _check_size(width, height)
-        _check_pieces(image)
+        _check(size_problem(width, height))
+        _check(pieces_problem(image))
         image_format = image.format or "unknown"
+        if image_format in JPEG_DECODERS:
+            _check(jpeg_data_problem(image))
         if orientation is not None:
             image.getexif()[0x0112] = orientation
         if min_side and image_format in JPEG_DECODERS:

@@ -1,0 +1,90 @@
+"""What a picture's header claims, checked before anything is decoded: each check returns the reason to record, or
+None. A header costs nothing to write, and a decoder believes it: the size it gives, the pieces a TIFF lists, the
+picture a JPEG says its few bytes hold."""
+
+from __future__ import annotations
+
+import math
+import struct
+from typing import IO
+
+from PIL import Image, ImageFile
+
+# Photos larger than this are refused as "absurd" even below the pixel limit in one dimension.
+MAX_SIDE = 65_000
+# Huffman-coded JPEG frames (baseline, extended, progressive); the others are arithmetic-coded or lossless.
+HUFFMAN_FRAMES = (0xC0, 0xC1, 0xC2)
+FRAMES = (*range(0xC0, 0xC4), *range(0xC5, 0xC8), *range(0xC9, 0xCC), *range(0xCD, 0xD0))
+# Markers that stand alone, with no length after them.
+BARE_MARKERS = (0x01, *range(0xD0, 0xDA))
+
+
+def size_problem(width: int, height: int) -> str | None:
+    if width <= 0 or height <= 0 or width > MAX_SIDE or height > MAX_SIDE:
+        return f"absurd dimensions {width}x{height}"
+    if Image.MAX_IMAGE_PIXELS is not None and width * height > Image.MAX_IMAGE_PIXELS:
+        return f"too many pixels ({width}x{height}; limit {Image.MAX_IMAGE_PIXELS}): possible decompression bomb"
+    return None
+
+
+def pieces_problem(image: ImageFile.ImageFile) -> str | None:
+    """A TIFF lists where each strip or tile of its picture lies, and Pillow decodes each in a Python loop: a 16x16
+    TIFF listing a million strips took 13 s. No strip is under a row, no tile under 16x16 pixels, in 8 planes at most."""
+    width, height = image.size  # already upright: the rows may be its width
+    most = 8 * (max(width, height) + (width // 16 + 1) * (height // 16 + 1))
+    if image.format == "TIFF" and len(image.tile) > most:
+        return f"a damaged TIFF: {len(image.tile):,} strips or tiles for a picture of {width}x{height}"
+    return None
+
+
+def jpeg_data_problem(image: ImageFile.ImageFile) -> str | None:
+    """A JPEG codes each 8x8 block of a component with one Huffman code at least, of one bit at least, so a picture
+    needs a bit a block of its smallest component. libjpeg fills what is missing with grey, and a progressive JPEG
+    holds its whole picture's coefficients while it decodes, reduced size or not: a 521-byte header claiming
+    15800x15800 took 774 MB and was indexed as a grey photo. Arithmetic coding can go below a bit a block, so those
+    frames are not checked."""
+    layers = getattr(image, "layer", None)
+    if image.fp is None or not layers:
+        return None
+    stream = image.fp
+    where = stream.tell()
+    try:
+        frame, scan_starts = _layout(stream)
+        data = stream.seek(0, 2) - scan_starts
+    finally:
+        stream.seek(where)
+    if frame not in HUFFMAN_FRAMES:
+        return None
+    width, height = image.size
+    widest = max(h for _, h, _, _ in layers)
+    tallest = max(v for _, _, v, _ in layers)
+    blocks = min(
+        math.ceil(math.ceil(width * h / widest) / 8) * math.ceil(math.ceil(height * v / tallest) / 8) for _, h, v, _ in layers
+    )
+    if data * 8 < blocks:
+        return f"a damaged JPEG: {data:,} bytes of picture data cannot hold {width}x{height} pixels (cut short?)"
+    return None
+
+
+def _layout(stream: IO[bytes]) -> tuple[int | None, int]:
+    """(the frame's SOFn marker, where the first scan's data starts), walking the header segment by segment."""
+    frame = None
+    stream.seek(2)
+    while True:
+        prefix = stream.read(2)
+        if len(prefix) < 2 or prefix[0] != 0xFF:
+            return None, stream.tell()
+        marker = prefix[1]
+        if marker == 0xFF:  # a fill byte before a marker
+            stream.seek(-1, 1)
+            continue
+        if marker in BARE_MARKERS:
+            continue
+        size = stream.read(2)
+        if len(size) < 2:
+            return None, stream.tell()
+        length = struct.unpack(">H", size)[0]
+        frame = marker if marker in FRAMES else frame
+        stream.seek(length - 2, 1)
+        if marker == 0xDA:  # start of scan: its data follows its header
+            return frame, stream.tell()
