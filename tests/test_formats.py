@@ -146,6 +146,26 @@ def test_a_tiff_listing_more_strips_than_its_picture_can_hold_is_refused_before_
         open_photo(str(tmp_path / "listed.tif"), 8)
 
 
+def _rle8_bitmap(width: int, height: int, row: bytes) -> bytes:
+    """An 8-bit grey BMP coded by runs, every row coded as `row` then ended (Pillow writes no RLE itself)."""
+    body = (row + b"\x00\x00") * height + b"\x00\x01"
+    palette = b"".join(bytes((i, i, i, 0)) for i in range(256))
+    header = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 8, 1, len(body), 2835, 2835, 256, 0)
+    start = 14 + len(header) + len(palette)
+    return b"BM" + struct.pack("<IHHI", start + len(body), 0, 0, start) + header + palette + body
+
+
+def test_a_run_length_bitmap_is_read_up_to_30_megapixels_and_refused_past_it_before_it_is_decoded(tmp_path):
+    runs = b"".join(bytes((200, shade)) for shade in (40, 90, 140, 190, 240)) * 4  # 4000 pixels in runs of 200
+    (tmp_path / "screenshot.bmp").write_bytes(_rle8_bitmap(4000, 3000, runs))
+    read = open_photo(str(tmp_path / "screenshot.bmp"), 32)
+    assert (read.info.width, read.info.height) == (4000, 3000) and read.image.getpixel((0, 0)) == (40, 40, 40)
+    # each row ended at its first pixel: Pillow pads the rest a byte at a time in Python (34 s at 250 MP)
+    (tmp_path / "rows.bmp").write_bytes(_rle8_bitmap(6000, 5001, b"\x01\x05"))
+    with pytest.raises(ImageReadError, match="a run-length-coded BMP of 6000x5001: over the 30 MP"):
+        open_photo(str(tmp_path / "rows.bmp"), 32)
+
+
 def test_a_photo_or_sidecar_that_is_a_link_when_read_says_link_not_followed(tmp_path):
     root = tmp_path / "photos"
     save_jpeg(photo(), root / "a.jpg")
