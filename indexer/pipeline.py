@@ -18,6 +18,7 @@ from db.store import Store
 from indexer.background_sync import FULLTEXT_SYNC_SECONDS, BackgroundSync
 from indexer.crawl import crawl, distinct_roots, is_excluded_below
 from indexer.feed import Feed, uses_processes
+from indexer.known_first import settle_known
 from indexer.models.captioner import CaptionModel, caption_inputs
 from indexer.models.families import Family, refuse_unwanted_prompt
 from indexer.models.image_embedder import image_inputs
@@ -169,6 +170,9 @@ class Indexer:
     # -- process: read in workers, caption in batches, write --------------------------------------
 
     def _process_pending(self, run_id: int) -> None:
+        if self.catalog.count_pending(metadata_only=False) and not (self.options.recaption or self.ray or self.isolate):
+            # Moves, renames and copies of known photos are settled before any model loads (indexer/known_first.py).
+            settle_known(self.catalog, self.options, self.source, self.store.thumbnail_dir, run_id, self.report, self.progress)
         total = self.catalog.count_pending()
         if not total:
             self.progress.start(0)

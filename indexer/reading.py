@@ -113,6 +113,9 @@ class PhotoReader:
     # The OCR engine (None: text is not read). Pickled to a reader process, indexer.models.ocr.TextReader builds its
     # engine there anew; an engine that cannot be pickled keeps the readers in this process's threads.
     text_reader: TextReaderLike | None = None
+    # False: bytes not in `known` are hashed and left undecoded (a run's first pass, before any model has loaded,
+    # indexer/known_first.py).
+    decode_new: bool = True
 
     def __call__(self, pending: PendingFile, force_decode: bool = False) -> Prepared:
         started, cpu = time.perf_counter(), time.thread_time()
@@ -125,7 +128,7 @@ class PhotoReader:
                     # Record the stat of the bytes we actually read, so a file written meanwhile is redone next time.
                     item.size, item.mtime_ns, item.content_hash = stat.st_size, stat.st_mtime_ns, content_hash
                     item.metadata = read_metadata(source, pending.path, pending.sidecars, self.settings.follow_symlinks)
-                    if force_decode or content_hash not in self.known:
+                    if force_decode or (self.decode_new and content_hash not in self.known):
                         self._decode(item, source)
         except FileNotFoundError:
             item.vanished = True  # deleted since the scan; the next run's sweep settles it

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from db.errors import CaptionaryError, IndexLockedError, SchemaTooNewError
+from db.errors import CaptionaryError, IndexLockedError, ModelLoadError, SchemaTooNewError
 from db.models import SCHEMA_VERSION, Content, utcnow
 from db.records import thumbnail_path
 from db.sequence import mark_files_changed, next_seq
@@ -150,14 +150,49 @@ def test_moved_file_keeps_caption_without_the_model(store, photo_tree, tmp_path)
     factory = CountingFactory()
     first = run(store, photo_tree["root"], factory)
     second = run(store, other_root, factory)
-    # a move is a path update: no model call at all
-    assert factory.images_captioned() == 0 and factory.loads <= 2
+    # a move is a path update: no model call, and no model loaded
+    assert factory.images_captioned() == 0 and factory.loads == 0
     assert first.reused == 1 and first.removed == 2 and second.reused == 1
     assert paths_found(store, "car") == {str(renamed)}
     assert str(other_root / "park.jpg") in paths_found(store, "children")
     assert str(photo_tree["park"]) not in paths_found(store, "children")
     # the thumbnail is keyed by content, so it survives the move
     assert thumbnail.exists()
+
+
+class CannotLoad(CountingFactory):
+    """The model of a library indexed with --model PATH, re-run without it offline: it cannot load."""
+
+    def __call__(self, options):
+        raise ModelLoadError(f"Cannot download model {options.model}")
+
+
+def test_renames_moves_and_touched_photos_are_recorded_when_the_model_cannot_load(store, photo_tree):
+    run(store, photo_tree["root"], CountingFactory())
+    renamed = photo_tree["root"] / "2019" / "renamed car.jpg"
+    os.rename(photo_tree["red"], renamed)
+    os.makedirs(photo_tree["root"] / "moved")
+    shutil.move(photo_tree["park"], photo_tree["root"] / "moved" / "park.jpg")
+    touched = os.stat(photo_tree["beach"])
+    os.utime(photo_tree["beach"], ns=(touched.st_atime_ns, touched.st_mtime_ns + 10**9))
+    report = run(store, photo_tree["root"], CannotLoad(), model="nlpconnect/vit-gpt2-image-captioning")
+    assert (report.captioned, report.reused, report.removed) == (0, 3, 2)
+    assert paths_found(store, "car") == {str(renamed)}
+    assert str(photo_tree["root"] / "moved" / "park.jpg") in paths_found(store, "children")
+    assert str(photo_tree["park"]) not in db_state(store) and store.check().ok
+
+
+def test_a_new_photo_among_renames_loads_the_model_once_and_is_the_only_one_captioned(store, photo_tree):
+    run(store, photo_tree["root"], CountingFactory())
+    os.rename(photo_tree["red"], photo_tree["root"] / "2019" / "renamed car.jpg")
+    save_jpeg(photo(colour=COLOURS[2], size=(90, 60), seed=7), photo_tree["root"] / "2019" / "new.jpg")
+    factory = CountingFactory()
+    report = run(store, photo_tree["root"], factory)
+    assert factory.loads == 1 and factory.images_captioned() == 1
+    assert (report.captioned, report.reused, report.removed) == (1, 1, 1)
+    save_jpeg(photo(colour=COLOURS[3], size=(90, 60), seed=8), photo_tree["root"] / "newer.jpg")
+    with pytest.raises(ModelLoadError):  # a new photo does need the model
+        run(store, photo_tree["root"], CannotLoad())
 
 
 def test_user_caption_survives_reindex_and_recaption(store, photo_tree):
