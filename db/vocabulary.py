@@ -24,8 +24,12 @@ class IndexVocabulary:
         self.fulltext, self.searcher, self.reader = fulltext, searcher, searcher.reader()
 
     def _has(self, field: str, term: str) -> bool:
+        """A photo holds the term. Whoosh's word list keeps the terms of a photo's old record (a keyword since
+        removed) until its segment is merged; its postings skip the deleted records."""
         with self.fulltext.damage_named():
-            return field in self.reader.schema and (field, term) in self.reader
+            if field not in self.reader.schema or (field, term) not in self.reader:
+                return False
+            return bool(self.reader.postings(field, term).is_active())
 
     def place(self, name: str) -> bool:
         return self._has(PLACE_NAME, fold_name(name))

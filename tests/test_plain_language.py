@@ -228,3 +228,23 @@ def test_a_year_no_photo_was_taken_in_stays_a_word_the_library_holds():
 def test_a_reading_taken_back_leaves_all_its_words_as_typed():
     understood = understand("beach june 2019", Holds(), TODAY, literal=frozenset({"june 2019"}))
     assert understood.readings == () and understood.text == "beach june 2019"
+
+
+def test_a_keyword_or_place_no_photo_holds_any_more_is_read_as_plain_words(tmp_path):
+    # The search index keeps a term of a changed photo's old record until its segments merge: the plain-word
+    # readings must look at the photos, not at that word list.
+    root = tmp_path / "photos"
+    picnic = save_jpeg(photo(colour=RED, noise=8, seed=1), root / "picnic.jpg", taken="2019:07:14 12:00:00")
+    sidecar = picnic.with_name("picnic.jpg.xmp")
+    sidecar.write_bytes(xmp_packet(subjects=["aunt mary"], city="Lyon"))
+    with Store.open(tmp_path / "data") as store:
+        from tests.helpers import index_with
+
+        index_with(store, [root], FakeCaptioner())
+        assert found(store, "aunt mary")[1] == found(store, "lyon")[1] == {str(picnic)}
+        sidecar.write_bytes(xmp_packet(subjects=["uncle bob"], city="Nice"))
+        index_with(store, [root], FakeCaptioner())
+        for query in ("aunt mary", "lyon"):
+            page, paths_found = found(store, query)
+            assert page.understood.readings == () and paths_found == set(), query
+        assert found(store, "uncle bob")[1] == found(store, "nice")[1] == {str(picnic)}
