@@ -8,9 +8,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import and_, func, or_, select, union
+from sqlalchemy import String, and_, func, or_, select, type_coerce, union
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from db.columns import ESCAPE, display_text
 from db.errors import NotIndexedError
 from db.formats import format_name, pair_of, skipped_label
 from db.models import Content, File, FileKeyword, Pending, Root, SkippedFile, Tag
@@ -114,6 +115,8 @@ def image_by_path(sessions: Sessions, path: str | Path) -> ImageRecord:
     resolved = str(Path(path).expanduser().absolute())
     spellings = [resolved, str(Path(resolved).resolve())]
     with sessions() as session:
+        if "\ufffd" in resolved:  # perhaps a name as captionary shows it, copied back from its output
+            spellings += _shown_as(session, resolved)
         file_id = session.scalar(select(File.id).where(File.path.in_(spellings), File.content_id.is_not(None)))
         if file_id is not None:
             return image(sessions, file_id)
@@ -126,7 +129,22 @@ def image_by_path(sessions: Sessions, path: str | Path) -> ImageRecord:
         )
     if failed is not None:
         raise NotIndexedError(f"{resolved} could not be read when it was indexed ({failed}), so it has no caption to change")
+    if "\ufffd" in resolved:  # shown alike with another name, or never indexed: the real bytes tell
+        raise NotIndexedError(
+            f"{resolved} names no one indexed photo: \ufffd stands for a byte that is not UTF-8; "
+            "type the name as your shell completes it (Tab)"
+        )
     raise NotIndexedError(f"{resolved} is not indexed; run: captionary index FOLDER_CONTAINING_IT")
+
+
+def _shown_as(session: Session, shown: str) -> list[str]:
+    """The one indexed path shown as `shown`: each byte of a name that is not UTF-8 is shown as U+FFFD, and
+    kept in the catalog as U+FFFF and four hex digits (db/columns.py). Two names shown alike name neither."""
+    special = {"*": "[*]", "?": "[?]", "[": "[[]"}
+    pattern = "".join(ESCAPE + "????" if char == "\ufffd" else special.get(char, char) for char in shown)
+    stored = type_coerce(File.path, String)  # the pattern is compared with the stored spelling itself
+    candidates = session.scalars(select(File.path).where(stored.op("GLOB")(pattern)).limit(2)).all()
+    return [candidates[0]] if len(candidates) == 1 and display_text(candidates[0]) == shown else []
 
 
 def stats(sessions: Sessions, data_dir: Path, embedder_id: str | None) -> dict:

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from db.columns import display_text, real_path, stored_path
+from db.errors import NotIndexedError
 from db.models import File
 from db.sidecars import sidecar_signature, signature_entries
 from db.store import Store
@@ -219,3 +220,20 @@ def test_a_library_folder_named_like_a_uri_keeps_its_catalog_inside(photo_tree, 
     # opened as a full disk opens it: the read-only open took the path up to "#", a catalog that is not there
     with Store._open(data_dir, create=False, read_only_reason="a test") as read_only:
         assert read_only.read_only and paths_found(read_only, "car") == {str(photo_tree["red"])}
+
+
+def test_a_name_copied_from_captionarys_output_names_the_photo(latin1_tree, data_dir, tmp_path):
+    # What search, export and the app show is all a person can copy: U+FFFD where a byte is not UTF-8.
+    root, odd = latin1_tree
+    shown = display_text(odd)
+    with Store.open(data_dir) as store:
+        index_with(store, [root], FakeCaptioner())
+        assert store.image_by_path(shown).path == odd
+        # a second name shown alike (café.jpg beside cafè.jpg, both in Latin-1) is named by neither spelling
+        other = os.path.join(os.fsencode(os.path.dirname(odd)), b"caf\xe8.jpg")
+        with open(other, "wb") as handle:
+            photo(colour=COLOURS[2]).save(handle, "JPEG")
+        index_with(store, [root], FakeCaptioner())
+        with pytest.raises(NotIndexedError, match="as your shell completes it"):
+            store.image_by_path(shown)
+        assert store.image_by_path(odd).path == odd
