@@ -23,6 +23,7 @@ from db.tags import auto_tags, retag, set_file_keywords
 class Recorded:
     captioned: list[int] = field(default_factory=list)  # content ids whose caption this batch wrote
     reused: int = 0
+    moved: int = 0  # of the reused: new paths of bytes that had no path left (moved or renamed since)
     failures: list[tuple[str, str]] = field(default_factory=list)
     metadata_read: int = 0  # photos whose bytes were known, read again for their metadata only
     vanished: int = 0  # deleted or written since the scan: nothing recorded, the next run settles them
@@ -54,6 +55,12 @@ def record_batch(
         }
         hashes = {item.content_hash for item in outcomes if item.error is None and not item.vanished}
         contents = {content.hash: content for content in session.scalars(select(Content).where(Content.hash.in_(hashes)))}
+        # Contents no path shows any more (their files were swept): a new path for one is a move or a rename.
+        homeless = set(
+            session.scalars(
+                select(Content.id).where(Content.hash.in_(hashes), ~select(File.id).where(File.content_id == Content.id).exists())
+            )
+        )
         # INSERT ... RETURNING many rows needs SQLite 3.35 (2021); an older one writes every row through the ORM.
         returning = session.get_bind().dialect.insert_executemany_returning_sort_by_parameter_order
         fresh = _fresh(outcomes, files, contents) if returning else set()
@@ -75,6 +82,10 @@ def record_batch(
                 recorded.failures.append((item.path, item.error))
             if item.path not in fresh:
                 files[item.path] = _write_with_orm(session, item, file, contents, sources, (run_id, seq), captioned, recorded)
+                known = contents.get(item.content_hash) if file is None and item.error is None else None
+                if known is not None and known.id in homeless:
+                    recorded.moved += 1
+                    homeless.discard(known.id)  # a second new path for it in this batch is a copy
         new = [item for item in outcomes if item.path in fresh]
         inserted = _insert_fresh(session, new, run_id, seq, sources, recorded)
         session.execute(delete(Pending).where(Pending.path.in_(paths)))

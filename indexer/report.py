@@ -64,6 +64,7 @@ class IndexReport:
     captioned: int = 0
     unchanged: int = 0
     reused: int = 0  # moved, renamed, duplicated or touched files: no model call
+    moved: int = 0  # of the reused: moved or renamed (their old paths are among the removed)
     failed: int = 0
     removed: int = 0
     other_model: int = 0
@@ -129,6 +130,8 @@ class IndexReport:
                 f"model {self.model_seconds:.1f}s, store {self.store_seconds:.1f}s, "
                 f"embed {self.embed_seconds:.1f}s" + (f", pixels {self.image_seconds:.1f}s" if self.image_embedded else "") + ")"
             )
+        if self.moved:
+            line += f"; {self.moved} of the reused were moved or renamed (their old paths are counted as removed)"
         if self.ocr_read:
             line += f"; text read in {self.ocr_read} photos ({self.ocr_with_text} with text), OCR {self.ocr_seconds:.1f}s"
         if self.other_model:

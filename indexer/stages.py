@@ -148,6 +148,7 @@ class Writer:
         )
         self.report.captioned += len(recorded.captioned)
         self.report.reused += recorded.reused
+        self.report.moved += recorded.moved
         self.report.failed += len(recorded.failures)
         self.report.failures.extend(recorded.failures)
         self.report.metadata_read += recorded.metadata_read

@@ -153,6 +153,7 @@ def test_moved_file_keeps_caption_without_the_model(store, photo_tree, tmp_path)
     # a move is a path update: no model call, and no model loaded
     assert factory.images_captioned() == 0 and factory.loads == 0
     assert first.reused == 1 and first.removed == 2 and second.reused == 1
+    assert first.moved == 1 and second.moved == 1  # the park's old path went in the first run
     assert paths_found(store, "car") == {str(renamed)}
     assert str(other_root / "park.jpg") in paths_found(store, "children")
     assert str(photo_tree["park"]) not in paths_found(store, "children")
@@ -175,8 +176,11 @@ def test_renames_moves_and_touched_photos_are_recorded_when_the_model_cannot_loa
     shutil.move(photo_tree["park"], photo_tree["root"] / "moved" / "park.jpg")
     touched = os.stat(photo_tree["beach"])
     os.utime(photo_tree["beach"], ns=(touched.st_atime_ns, touched.st_mtime_ns + 10**9))
+    shutil.copy(photo_tree["rotated"], photo_tree["root"] / "copy.jpg")
     report = run(store, photo_tree["root"], CannotLoad(), model="nlpconnect/vit-gpt2-image-captioning")
-    assert (report.captioned, report.reused, report.removed) == (0, 3, 2)
+    assert (report.captioned, report.reused, report.removed) == (0, 4, 2)
+    # the summary says which were moves: a touched photo and a copy are reused too, and their old paths stay
+    assert report.moved == 2 and "; 2 of the reused were moved or renamed" in report.summary()
     assert paths_found(store, "car") == {str(renamed)}
     assert str(photo_tree["root"] / "moved" / "park.jpg") in paths_found(store, "children")
     assert str(photo_tree["park"]) not in db_state(store) and store.check().ok
