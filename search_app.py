@@ -100,7 +100,10 @@ def filters_ui(store: Store, query: str) -> tuple[Filters, str]:
         use_dates = st.checkbox("Limit to dates", key="use_dates")
         date_from = date_to = None
         if use_dates:
-            chosen = st.date_input("Taken between", value=(date(2000, 1, 1), date.today()), key="dates")
+            # From the library's first day to its last (a scan from 1975, a file dated 2099): ticking the box
+            # hides no photo until the range is narrowed, and any day a photo has can be picked.
+            first, last = facets.days or (date.today(), date.today())
+            chosen = st.date_input("Taken between", value=(first, last), min_value=first, max_value=last, key="dates")
             if isinstance(chosen, (tuple, list)) and len(chosen) == 2:
                 date_from, date_to = chosen
         chosen_formats = st.multiselect("File type", facets.formats, key="exts", placeholder="Any type")

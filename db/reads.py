@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import String, and_, func, or_, select, type_coerce, union
@@ -15,7 +15,7 @@ from db.columns import ESCAPE, display_text
 from db.errors import NotIndexedError
 from db.formats import format_name, pair_of, skipped_label
 from db.models import Content, File, FileKeyword, Pending, Root, SkippedFile, Tag
-from db.records import EARLIEST_PHOTO, plausible_date
+from db.records import EARLIEST_PHOTO, latest_plausible, photo_day, plausible_date
 from db.schema import Sessions, meta_int
 from db.types import Facets, ImageRecord
 
@@ -284,6 +284,21 @@ def formats(sessions: Sessions) -> list[str]:
         return sorted({format_name(ext) for ext in found})
 
 
+def day_bounds(sessions: Sessions) -> tuple[date, date] | None:
+    """The first and last day the photos are filed under (photo_day: taken, else the file's date), None for
+    none: a date filter spanning them leaves every photo in."""
+    indexed = File.content_id.is_not(None)
+    believed = File.taken_at.between(EARLIEST_PHOTO, latest_plausible())
+    days: list[date] = []
+    with sessions() as session:
+        # the first and last of each kind of date, aggregated in SQLite: no row per photo comes to Python
+        first, last = session.execute(select(func.min(File.taken_at), func.max(File.taken_at)).where(indexed, believed)).one()
+        days += [photo_day(taken, 0) for taken in (first, last) if taken is not None]
+        unknown = select(func.min(File.mtime_ns), func.max(File.mtime_ns)).where(indexed, ~believed | File.taken_at.is_(None))
+        days += [photo_day(None, mtime_ns) for mtime_ns in session.execute(unknown).one() if mtime_ns is not None]
+    return (min(days), max(days)) if days else None
+
+
 def tag_counts(sessions: Sessions, limit: int | None = None) -> list[tuple[str, int]]:
     """Tags with the number of photos (paths) that carry them, most used first: their content's tags and their
     own keywords, a word in both counted once, less those a person removed."""
@@ -332,7 +347,12 @@ class FacetCache:
             key = (meta_int(session, "seq"), top_tags)
         if self._cached is None or self._cached[0] != key:
             facets = Facets(
-                folders(sessions), formats(sessions), tag_counts(sessions, top_tags), roots(sessions), place_counts(sessions)
+                folders(sessions),
+                formats(sessions),
+                tag_counts(sessions, top_tags),
+                roots(sessions),
+                place_counts(sessions),
+                day_bounds(sessions),
             )
             self._cached = (key, facets)
         return self._cached[1]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 EARLIEST_PHOTO = datetime(1826, 1, 1)
@@ -95,11 +95,22 @@ def make_thumbnail_folder(target: Path) -> None:
         target.parent.mkdir(exist_ok=True)
 
 
+def latest_plausible() -> datetime:
+    """The last moment a date taken is believed: a camera's clock set ahead (2099) is not."""
+    return datetime.now() + timedelta(days=1)
+
+
 def plausible_date(value: datetime | None) -> datetime | None:
     """A date taken as it can be believed, else None (unknown): read from files and from stored rows."""
-    if value is None or value < EARLIEST_PHOTO or value > datetime.now() + timedelta(days=1):
+    if value is None or value < EARLIEST_PHOTO or value > latest_plausible():
         return None
     return value
+
+
+def photo_day(taken_at: datetime | None, mtime_ns: int) -> date:
+    """The day a photo is filed under by date filters and date order: taken (when believed), else the file's."""
+    taken_at = plausible_date(taken_at)
+    return taken_at.date() if taken_at else date.fromtimestamp(mtime_ns / 1e9)
 
 
 def printable(text: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from datetime import date
 from pathlib import Path
 
 from sqlalchemy import delete, select
@@ -14,7 +13,7 @@ from db.documents import FulltextDoc, day_number
 from db.errors import BusyError, DamagedIndexError, DiskFullError, disk_full
 from db.fulltext import FulltextIndex
 from db.models import Content, File, FulltextDelete, Meta, file_keywords_sql, joined_tags, tags_sql
-from db.records import plausible_date
+from db.records import photo_day
 from db.schema import DB_NAME, Sessions, catalog_problems, damaged, meta_int, writing
 from db.types import CheckReport
 
@@ -202,15 +201,13 @@ def changed_docs(session: Session, after: int, upto: int) -> Iterator[FulltextDo
     )
     for file_id, path, root, ext, mtime_ns, caption, taken_at, content_tags, keywords, user_tags, *described in rows:
         camera, place, title, description, paths, text = described
-        taken_at = plausible_date(taken_at)  # rows stored before dates were checked too
-        when = taken_at.date() if taken_at else date.fromtimestamp(mtime_ns / 1e9)
         yield FulltextDoc(
             file_id,
             caption,
             path,
             root,
             ext,
-            day_number(when),
+            day_number(photo_day(taken_at, mtime_ns)),  # a date rechecked: rows stored before dates were checked too
             ",".join(joined_tags(content_tags, keywords)),
             camera or "",
             place or "",

@@ -196,6 +196,7 @@ class Facets:
     tags: list[tuple[str, int]]
     roots: list[str]
     places: list[tuple[str, int]] = field(default_factory=list)
+    days: tuple[date, date] | None = None  # the first and last day photos are filed under; None: no photo
 
 
 @dataclass

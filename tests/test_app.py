@@ -139,6 +139,37 @@ def test_date_filter(indexed, monkeypatch):
     assert shown_names(app) == ["img_001.jpg"]
 
 
+def test_limiting_to_dates_keeps_every_photo_until_the_range_is_narrowed(tmp_path, data_dir, monkeypatch):
+    from datetime import date, datetime
+
+    root = tmp_path / "family"
+    save_jpeg(photo(colour=COLOURS[0]), root / "daguerreotype.jpg", taken="1850:03:02 10:00:00")
+    save_jpeg(photo(colour=COLOURS[1]), root / "scan_1975.jpg", taken="1975:07:14 10:00:00")
+    save_jpeg(photo(colour=COLOURS[2]), root / "phone_2021.jpg", taken="2021:05:01 10:00:00")
+    ahead = save_jpeg(photo(colour=COLOURS[3]), root / "clock_ahead.jpg")  # no date taken; the file says 2099
+    os.utime(ahead, (datetime(2099, 6, 1, 12).timestamp(),) * 2)
+    with Store.open(data_dir) as store:
+        index_with(store, [root], FakeCaptioner())
+    app = start_app(data_dir, monkeypatch)
+    app.checkbox(key="use_dates").check().run()
+    # the range spans the library: no photo is hidden by ticking the box (was: 2000 to today, nothing before 1990)
+    picker = app.date_input(key="dates")
+    assert picker.value == (date(1850, 3, 2), date(2099, 6, 1))
+    assert (picker.min, picker.max) == (date(1850, 3, 2), date(2099, 6, 1))
+    assert len(shown_names(app)) == 4
+    picker.set_value((date(1970, 1, 1), date(1979, 12, 31))).run()
+    assert shown_names(app) == ["scan_1975.jpg"]
+
+
+def test_limiting_to_dates_in_a_library_without_photos_shows_none(tmp_path, data_dir, monkeypatch):
+    (tmp_path / "empty").mkdir()
+    with Store.open(data_dir) as store:
+        index_with(store, [tmp_path / "empty"], FakeCaptioner())
+    app = start_app(data_dir, monkeypatch)
+    app.checkbox(key="use_dates").check().run()
+    assert not app.exception and shown_names(app) == []
+
+
 def test_sort_by_date(indexed, monkeypatch):
     _, data_dir = indexed
     app = search(start_app(data_dir, monkeypatch), "car OR beach")
