@@ -27,7 +27,12 @@ PAGE_CSS = """
 }
 [class*="st-key-grid-"] [data-testid="stColumn"] { width: auto !important; min-width: 0 !important; }
 [class*="st-key-grid-"] img { aspect-ratio: 1 / 1; object-fit: cover; cursor: pointer; border-radius: 0.4rem; }
-[class*="st-key-grid-"] [data-testid="stCaptionContainer"] { overflow-wrap: break-word; }
+/* A tile's file name, and a namesake's folder, each at most two lines ending in an ellipsis: a 220-character
+   scan name made its tile twice as tall. The whole name is in the photo view. */
+[class*="st-key-grid-"] [data-testid="stCaptionContainer"] p {
+  overflow-wrap: break-word; margin: 0;
+  display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 2; line-clamp: 2; overflow: hidden;
+}
 /* The photo view: the details beside the photo, under it when the view is narrow (a laptop in split view). */
 .st-key-photo-view { container-type: inline-size; }
 @container (max-width: 860px) {

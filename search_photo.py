@@ -51,8 +51,9 @@ def grid_ui(store: Store, hits: list[SearchHit], terms: set[str], folders: dict[
                 st.markdown(highlighted_markdown(shown, terms) + more)
                 pair = f" · RAW+JPEG with {os.path.basename(hit.image.pair)}" if hit.image.pair else ""
                 name = breakable(escape_markdown(hit.image.name + pair))
-                folder = folders.get(hit.image.path)  # a second line, only where a namesake is on the page
-                st.caption(name + (f"  \n{breakable(escape_markdown(folder))}" if folder else ""))
+                # the folder only where a namesake is on the page, a paragraph of its own: each is cut on its own
+                folder = folders.get(hit.image.path)
+                st.caption(name + (f"\n\n{breakable(escape_markdown(folder))}" if folder else ""))
                 st.button("Open", key=f"open-{hit.image.id}", on_click=select_image, args=(hit.image.id,))
 
 

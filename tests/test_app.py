@@ -42,7 +42,7 @@ def unescape(markdown: str) -> str:
 
 def shown_names(app: AppTest) -> list[str]:
     """File names under the thumbnails, in grid order (without the folder a namesake adds on a second line)."""
-    names = [unescape(element.value).split("  \n")[0] for element in app.caption]
+    names = [unescape(element.value).split("\n\n")[0] for element in app.caption]
     return [
         name
         for name in names
@@ -483,9 +483,9 @@ def test_same_named_photos_show_the_folder_that_tells_them_apart(tmp_path, data_
     app = search(start_app(data_dir, monkeypatch), "car")
     tiles = sorted(text for text in (unescape(element.value) for element in app.caption) if "IMG_" in text)
     assert tiles == [
-        "IMG_0001.jpg  \n…/2019/city trip",
-        "IMG_0001.jpg  \n…/2022/city trip",
-        "IMG_0001.jpg  \n…/scans",
+        "IMG_0001.jpg\n\n…/2019/city trip",
+        "IMG_0001.jpg\n\n…/2022/city trip",
+        "IMG_0001.jpg\n\n…/scans",
         "IMG_0002.jpg",  # named once: no folder
     ]
 

@@ -425,3 +425,87 @@ def test_saving_shows_what_was_saved_at_once(app_server, browser):
     page.wait_for_timeout(300)
     page.screenshot(path=str(ARTIFACTS / "app-saved-tags-800.png"), full_page=True)
     page.close()
+
+
+# A scanned print named the way people name them: 220 characters.
+LONG_NAME = (
+    "Grandma and Grandpa's 50th wedding anniversary at the lake house with all the cousins, aunts and uncles from "
+    "Ohio and Michigan, scanned from the original Kodak prints by Uncle Bob in the spring of 2003 (parts 2 of 3).jpg"
+)
+# The lines under each tile's caption (its file name, and a namesake's folder): how many lines each takes,
+# and whether it is cut with an ellipsis.
+NAME_LINES_JS = """
+() => [...document.querySelectorAll('[class*="st-key-grid-"] [data-testid="stCaptionContainer"] p')].map((p) => ({
+  text: p.textContent.replace(/\\u200b/g, ""),
+  lines: Math.round(p.getBoundingClientRect().height / parseFloat(getComputedStyle(p).lineHeight)),
+  ellipsis: p.scrollHeight > p.clientHeight + 1 && getComputedStyle(p).webkitLineClamp !== "none",
+}))
+"""
+
+
+@pytest.fixture(scope="module")
+def family_server(tmp_path_factory):
+    """More than a page of family photos: scans dated 1975, phone photos of 2021, a scan with a 220-character name."""
+    from tests.conftest import FakeCaptioner
+    from tests.helpers import index_with
+
+    base = tmp_path_factory.mktemp("family")
+    for number in range(30):
+        save_jpeg(
+            photo(colour=COLOURS[number % 4]), base / "photos" / "scans" / f"scan_{number:02}.jpg", taken="1975:07:14 10:00:00"
+        )
+    for number in range(25):
+        save_jpeg(
+            photo(colour=COLOURS[number % 4]), base / "photos" / "phone" / f"PXL_{number:02}.jpg", taken="2021:05:01 10:00:00"
+        )
+    save_jpeg(photo(colour=COLOURS[0]), base / "photos" / "scans" / LONG_NAME, taken="2021:05:02 10:00:00")
+    with Store.open(base / "data") as store:
+        index_with(store, [base / "photos"], FakeCaptioner())
+    server, url = start_server(base / "data")
+    try:
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def wait_for_run(page) -> None:
+    """Until the app has drawn the whole page for the last change."""
+    page.wait_for_function("() => document.querySelector('[data-test-script-state]').dataset.testScriptState === 'notRunning'")
+
+
+def picked(page, end: str) -> str:
+    """The day a date range's start or end shows, as YYYY-MM-DD."""
+    parts = [f"{part}, Taken between {end} date" for part in ("year", "month", "day")]
+    year, month, day = (int(page.get_by_role("spinbutton", name=part).get_attribute("aria-valuenow")) for part in parts)
+    return f"{year:04}-{month:02}-{day:02}"
+
+
+@pytest.mark.parametrize("width", [1400, 800])
+def test_long_names_and_the_date_filter(family_server, browser, width):
+    page, _ = open_app(browser, family_server, width)
+    wait_for_images(page, 50)  # the first page of 56, newest first: the long name first
+    names = {name["text"]: name for name in page.evaluate(NAME_LINES_JS)}
+    # cut on two lines with an ellipsis (was: on 9 lines, its tile twice as tall as the others)
+    assert (names[LONG_NAME]["lines"], names[LONG_NAME]["ellipsis"]) == (2, True), names[LONG_NAME]
+    assert max(name["lines"] for name in names.values()) <= 2
+    page.screenshot(path=str(ARTIFACTS / f"app-long-name-{width}.png"))
+    page.locator(f"{MAIN} img").first.click()  # the whole name is in the photo view
+    wait_for_photo(page, LONG_NAME, shown=True)
+    page.keyboard.press("Escape")
+    wait_for_images(page, 50)
+
+    if width < 1000:
+        page.locator("[data-testid='stExpandSidebarButton']").click()
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=stSidebar]').getBoundingClientRect().left >= 0", timeout=10_000
+        )
+    page.locator("[data-testid='stSidebar']").get_by_text("Limit to dates").click()
+    page.get_by_role("group", name="Taken between start date").wait_for(timeout=30_000)
+    wait_for_run(page)
+    # ticked, the range is the library's: from the 1975 scans to the 2021 photos, none hidden
+    assert (picked(page, "start"), picked(page, "end")) == ("1975-07-14", "2021-05-02")
+    page.get_by_text("56 photos ·").wait_for(timeout=30_000)
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / f"app-dates-{width}.png"))
+    page.close()
