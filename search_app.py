@@ -159,14 +159,16 @@ def pager_ui(total: int) -> None:
     if pages == 1:
         return
     current = st.session_state.get("page", 0)
-    previous_column, label_column, next_column = st.columns([1, 2, 1])
-    previous_column.button(
-        "← Previous", key="page-prev", disabled=current == 0, on_click=lambda: st.session_state.update(page=current - 1)
-    )
-    label_column.markdown(f"Page {current + 1} of {pages}")
-    next_column.button(
-        "Next →", key="page-next", disabled=current + 1 >= pages, on_click=lambda: st.session_state.update(page=current + 1)
-    )
+    # One row spread across the grid's width: Previous at its left edge, Next at its right (in columns, each
+    # button sat at the left of its column, Next a column's width short of the edge).
+    with st.container(horizontal=True, horizontal_alignment="distribute", vertical_alignment="center"):
+        st.button(
+            "← Previous", key="page-prev", disabled=current == 0, on_click=lambda: st.session_state.update(page=current - 1)
+        )
+        st.markdown(f"Page {current + 1} of {pages}", width="content")
+        st.button(
+            "Next →", key="page-next", disabled=current + 1 >= pages, on_click=lambda: st.session_state.update(page=current + 1)
+        )
 
 
 def query_ui(store: Store) -> tuple[str, str]:

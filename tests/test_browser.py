@@ -482,7 +482,7 @@ def picked(page, end: str) -> str:
 
 
 @pytest.mark.parametrize("width", [1400, 800])
-def test_long_names_and_the_date_filter(family_server, browser, width):
+def test_long_names_the_pager_and_the_date_filter(family_server, browser, width):
     page, _ = open_app(browser, family_server, width)
     wait_for_images(page, 50)  # the first page of 56, newest first: the long name first
     names = {name["text"]: name for name in page.evaluate(NAME_LINES_JS)}
@@ -494,6 +494,13 @@ def test_long_names_and_the_date_filter(family_server, browser, width):
     wait_for_photo(page, LONG_NAME, shown=True)
     page.keyboard.press("Escape")
     wait_for_images(page, 50)
+
+    # the pager spans the grid: Previous under its left edge, Next under its right edge
+    page.locator(".st-key-page-next").scroll_into_view_if_needed()
+    grid = box(page, f"{MAIN} [class*='st-key-grid-']")
+    previous, following = box(page, ".st-key-page-prev button"), box(page, ".st-key-page-next button")
+    assert abs(previous["left"] - grid["left"]) <= 2 and abs(following["right"] - grid["right"]) <= 2, (grid, following)
+    page.screenshot(path=str(ARTIFACTS / f"app-pager-{width}.png"))
 
     if width < 1000:
         page.locator("[data-testid='stExpandSidebarButton']").click()
