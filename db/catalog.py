@@ -20,6 +20,7 @@ from db.batch import Recorded, record_batch
 from db.errors import NotIndexedError
 from db.models import Content, File, Meta, Pending, Root, SkippedFile, utcnow
 from db.records import Outcome, PendingFile, storable_ns, thumbnail_path
+from db.roots import forget_root_files, under
 from db.schema import Sessions
 from db.sequence import delete_files, mark_files_changed, next_seq
 
@@ -132,17 +133,14 @@ class Catalog:
 
     def unseen(self, root: str, run_id: int) -> list[tuple[int, str]]:
         """(id, path) of files under the root that this run's scan did not see."""
-        # Paths under the root sort between "root/" and "root0" ("0" follows "/"): a range, where LIKE would
-        # also have to escape the stored form of a name that is not UTF-8 (db/columns.py).
-        folder = root.rstrip(os.sep)
-        under = (File.path > folder + os.sep) & (File.path < folder + chr(ord(os.sep) + 1))
         with self.sessions() as session:
-            rows = session.execute(select(File.id, File.path).where(under, File.seen_run != run_id))
+            rows = session.execute(select(File.id, File.path).where(under(File.path, root), File.seen_run != run_id))
             return [(file_id, path) for file_id, path in rows]
 
     def count_files(self, root: str) -> int:
+        """The files under the root, as `unseen` counts them: those a nested root's run recorded too."""
         with self.sessions() as session:
-            return session.scalar(select(func.count()).select_from(File).where(File.root == root)) or 0
+            return session.scalar(select(func.count()).select_from(File).where(under(File.path, root))) or 0
 
     def remove_files(self, file_ids: Sequence[int]) -> None:
         if file_ids:
@@ -344,17 +342,16 @@ class Catalog:
             session.execute(delete(Pending))
 
     def forget_root(self, root: str) -> int:
-        """Remove a root and everything under it from the catalog; files on disk are not touched."""
+        """Remove a root and everything under it that no other root holds from the catalog (db/roots.py);
+        files on disk are not touched. Returns how many files were removed."""
         with self.sessions.begin() as session:
             known = session.get(Root, root) or session.get(Root, os.path.realpath(root))
             if known is None:
                 raise NotIndexedError(f"{root} is not an indexed root; see: captionary stats")
-            ids = list(session.scalars(select(File.id).where(File.root == known.path)))
-            delete_files(session, next_seq(session), ids)
-            session.execute(delete(SkippedFile).where(SkippedFile.root == known.path))
+            removed = forget_root_files(session, known.path, next_seq(session))
             session.delete(known)
             collect_orphan_contents(session, self.thumbnail_dir)
-        return len(ids)
+        return removed
 
     def settled_hashes(self, model_id: str, recaption: bool) -> Iterator[str]:
         """The hashes of contents a run with this caption source leaves alone: captioned by it, by a person, or

@@ -117,7 +117,8 @@ def check(data_dir, as_json) -> None:
 @click.argument("root", type=click.Path())
 @data_dir_option
 def forget(root, data_dir) -> None:
-    """Remove ROOT and everything under it from the index (the photos are not touched)."""
+    """Remove ROOT and everything under it that no other indexed root holds from the index (the photos are not
+    touched)."""
     with open_data_dir(data_dir) as store:
         removed = store.forget_root(root)
     click.echo(f"forgot {shown(root)}: {removed} files removed from the index")

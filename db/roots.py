@@ -1,0 +1,49 @@
+"""Which indexed root holds a file. A root holds every path under it, whichever root's run recorded the file:
+the scan sweeps what it did not see under its root by path (Catalog.unseen), so `forget` decides by path too.
+Roots may nest (`/photos` and `/photos/Family` indexed apart); forgetting one keeps what another still holds."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, delete, false, or_, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from db.columns import within
+from db.models import File, Root, SkippedFile
+from db.sequence import delete_files
+
+
+def under(column: InstrumentedAttribute[str], folder: str) -> ColumnElement[bool]:
+    """Paths inside the folder: those that sort between "folder/" and "folder0" ("0" follows "/"), a range on
+    the column's index, where LIKE would also have to escape the stored form of a name that is not UTF-8
+    (db/columns.py). `/photos2/a.jpg` is not under `/photos`; every path is under `/`."""
+    folder = folder.rstrip(os.sep)
+    return (column > folder + os.sep) & (column < folder + chr(ord(os.sep) + 1))
+
+
+def forget_root_files(session: Session, root: str, seq: int) -> int:
+    """Delete the files and skipped files under the root that no other indexed root holds; the root's own
+    that another does hold go to the deepest such root, so forgetting that one later removes them. Returns
+    how many files were deleted. A statement per nested root, never one per file (a library holds millions)."""
+    # Only a root above or below this one can hold a path under it; the deepest first, so that each file
+    # is handed to the deepest root that holds it (roots holding one path are nested: the longer is deeper).
+    known = session.scalars(select(Root.path).where(Root.path != root))
+    others = sorted((other for other in known if within(root, other) or within(other, root)), key=len, reverse=True)
+    gone = list(session.scalars(select(File.id).where(_recorded_under(File, root), ~_held(File, others))))
+    delete_files(session, seq, gone)
+    session.execute(delete(SkippedFile).where(_recorded_under(SkippedFile, root), ~_held(SkippedFile, others)))
+    for other in others:
+        # The root is a word source of its files' full-text documents (db/documents.py path_words): re-sync them.
+        session.execute(update(File).where(File.root == root, under(File.path, other)).values(root=other, ft_seq=seq))
+        session.execute(update(SkippedFile).where(SkippedFile.root == root, under(SkippedFile.path, other)).values(root=other))
+    return len(gone)
+
+
+def _recorded_under(table: type[File] | type[SkippedFile], root: str) -> ColumnElement[bool]:
+    return under(table.path, root) | (table.root == root)
+
+
+def _held(table: type[File] | type[SkippedFile], roots: Sequence[str]) -> ColumnElement[bool]:
+    return or_(false(), *(under(table.path, other) for other in roots))
