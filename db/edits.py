@@ -24,7 +24,10 @@ def set_caption(sessions: Sessions, fulltext: FulltextSync, embedders: Embedders
         _refuse_undecodable("The caption", text)
         text = " ".join(printable(text).split())
         if not text:
-            raise CaptionaryError("A caption cannot be empty; to go back to the model's caption, revert it")
+            raise CaptionaryError(
+                "A caption cannot be empty; to go back to the model's caption, revert it "
+                "(the app's Revert caption, or: captionary set-caption PATH --revert)"
+            )
     with writing(sessions, EDIT_WAIT_SECONDS) as session:
         file = session.get(File, file_id)
         if file is None or file.content is None:

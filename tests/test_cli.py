@@ -155,6 +155,32 @@ def test_forget_of_an_empty_path_is_refused_not_read_as_the_current_folder(runne
     assert json.loads(stats.output)["roots"] == [str(tree["root"])]
 
 
+def test_set_caption_revert_goes_back_to_the_models_caption(runner, indexed_cli):
+    tree, data_dir, _ = indexed_cli
+    options = ["--data-dir", str(data_dir), "--embedder", "none"]
+    assert runner.invoke(cli, ["set-caption", str(tree["red"]), "a green bicycle", *options]).exit_code == 0
+    result = runner.invoke(cli, ["set-caption", str(tree["red"]), "--revert", *options])
+    assert result.exit_code == 0 and result.output == f"{tree['red']}: a red car parked on a city street\n"
+    with Store.open(data_dir) as store:
+        record = store.image_by_path(str(tree["red"]))
+        assert record.caption == "a red car parked on a city street" and not record.edited
+
+
+def test_an_empty_caption_names_the_command_that_reverts_it(runner, indexed_cli):
+    tree, data_dir, _ = indexed_cli
+    result = runner.invoke(cli, ["set-caption", str(tree["red"]), " ", "--data-dir", str(data_dir), "--embedder", "none"])
+    assert result.exit_code == 1 and "captionary set-caption PATH --revert" in result.stderr
+
+
+@pytest.mark.parametrize("arguments", [["a green bicycle", "--revert"], []], ids=["both", "neither"])
+def test_set_caption_takes_the_text_or_revert_never_both_nor_neither(runner, indexed_cli, arguments):
+    tree, data_dir, _ = indexed_cli
+    result = runner.invoke(cli, ["set-caption", str(tree["red"]), *arguments, "--data-dir", str(data_dir)])
+    assert result.exit_code == 2 and "--revert" in result.stderr and result.stderr.count("\n") == 1
+    with Store.open(data_dir) as store:
+        assert not store.image_by_path(str(tree["red"])).edited
+
+
 @pytest.mark.parametrize("command", [["forget", "ROOT"], ["reembed"]])
 def test_forget_and_reembed_wait_for_no_index_run_they_would_race(runner, indexed_cli, command):
     from filelock import FileLock

@@ -126,13 +126,20 @@ def forget(root, data_dir) -> None:
 
 @click.command("set-caption")
 @click.argument("path", type=click.Path())
-@click.argument("text")
+@click.argument("text", required=False)
+@click.option("--revert", is_flag=True, help="Go back to the model's caption (instead of TEXT).")
 @data_dir_option
 @embedder_option
-def set_caption(path, text, data_dir, embedder) -> None:
-    """Set a person's caption for the indexed photo at PATH (kept by re-indexing, re-embedded at once)."""
+def set_caption(path, text, revert, data_dir, embedder) -> None:
+    """Set a person's caption for the indexed photo at PATH (kept by re-indexing, re-embedded at once), or
+    with --revert go back to the model's."""
+    if (text is None) != revert:
+        raise click.UsageError(
+            "Give the caption or --revert, one of them: captionary set-caption PATH TEXT, or captionary set-caption PATH --revert"
+        )
     with open_semantic_store(data_dir, embedder) as store:
-        record = store.set_caption(store.image_by_path(path).id, text)
+        # None is the app's Revert too: the person's caption goes, the model's shows again
+        record = store.set_caption(store.image_by_path(path).id, None if revert else text)
     click.echo(f"{shown(record.path)}: {shown(record.caption)}")
 
 
