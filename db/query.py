@@ -76,6 +76,7 @@ def _validate(text: str) -> None:
     for field in _FIELD_SYNTAX.findall(outside_quotes):
         if field.lower() not in (*USER_FIELDS, "date"):
             raise QueryError(f"Unknown field '{field}:' in query; use one of {FIELD_LIST} or put the text in quotes")
+    _refuse_empty_fields(text)
     words = outside_quotes.replace("(", " ").replace(")", " ").split()
     if words and (words[-1] in _OPERATORS or words[0] in _OPERATORS - {"NOT"}):
         operator = words[-1] if words[-1] in _OPERATORS else words[0]
@@ -84,6 +85,28 @@ def _validate(text: str) -> None:
         # `red OR OR blue` was silently an AND; `NOT NOT red` a parser crash. "AND NOT" is fine.
         if first in _OPERATORS and second in _OPERATORS and not (second == "NOT" and first in ("AND", "OR")):
             raise QueryError(f"Operators {first} {second} in a row: put a search word between them")
+
+
+# A field followed by nothing, a space, a ) or an empty phrase: Whoosh read `tag:` as the word "tag", which
+# matched nothing in silence. date: says which forms it takes itself (db/query_dates.py).
+_EMPTY_FIELD = re.compile(r'(?<![\w])(?!date:)([A-Za-z_]\w*):(?=$|[\s)]|""(?!"))', re.IGNORECASE)
+
+
+def _refuse_empty_fields(text: str) -> None:
+    # A phrase's words are no fields: each phrase stands in as "x", an empty one as "".
+    masked = re.sub(r'"[^"]*"', lambda phrase: '"x"' if len(phrase[0]) > 2 else '""', text)
+    empty = _EMPTY_FIELD.search(masked)
+    if empty is not None:
+        field = empty[1]
+        raise QueryError(f"{field}: has no value; write {field}:WORD, or put the text in quotes")
+
+
+def _extensions_as_indexed(query: wq.Query) -> None:
+    """`ext:.PNG` as the index holds extensions, `png` (db/rows.py): the dot and capitals matched nothing."""
+    if getattr(query, "fieldname", None) == "ext" and isinstance(getattr(query, "text", None), str):
+        query.text = query.text.lstrip(".").lower()
+    for child in query.children():
+        _extensions_as_indexed(child)
 
 
 def _check_fields(query: wq.Query) -> None:
@@ -135,6 +158,7 @@ def parse_query(text: str, schema: Schema | None = None) -> wq.Query | None:
     except Exception as error:  # Whoosh raises assorted types for odd input
         raise QueryError(f"Cannot parse query: {error}") from None
     _check_fields(query)
+    _extensions_as_indexed(query)
     return query
 
 

@@ -137,6 +137,30 @@ def test_odd_queries_give_results_or_nothing_never_a_crash(indexed, query):
     assert isinstance(page.hits, list)
 
 
+@pytest.mark.parametrize(
+    ("query", "as_indexed"),
+    [
+        ("ext:.png", "ext:png"),
+        ("ext:.PNG", "ext:png"),
+        ('ext:".png"', "ext:png"),
+        ("ext:.pn*", "ext:png"),
+        ("ext:(.PNG OR .gif)", "ext:(png OR gif)"),
+    ],
+)
+def test_an_extension_is_found_with_its_leading_dot_and_in_capitals(indexed, query, as_indexed):
+    store, _ = indexed
+    assert paths_found(store, query) == paths_found(store, as_indexed) != set()
+
+
+@pytest.mark.parametrize("query", ["tag:", "red tag:", "(tag:)", 'tag:""', "caption: red", "EXT:"])
+def test_a_field_with_no_value_is_refused_saying_how_to_give_one_as_an_empty_date_is(query):
+    field = query.strip("(").split(":")[0].split()[-1]
+    with pytest.raises(QueryError, match=f"^{field}: has no value; write {field}:WORD") as raised:
+        parse_query(query)
+    assert raised.value.exit_code == 2
+    assert parse_query('tag:"old car"') is not None and parse_query('"tag: old car"') is not None  # phrases are words
+
+
 def test_parse_query_reports_lone_operators_helpfully():
     with pytest.raises(QueryError, match="needs a search word"):
         parse_query("dog OR")
