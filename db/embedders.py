@@ -8,8 +8,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from sqlalchemy import func, select
 
-from db.errors import ModelLoadError
-from db.models import Content
+from db.errors import ModelLoadError, NotIndexedError
+from db.models import Content, Meta
 from db.schema import Sessions
 from db.semantic import EmbedderLike, VectorIndex, embed_pending
 
@@ -107,6 +107,19 @@ class Embedders:
         with self.sessions() as session:
             found = select(Content.id).where(Content.image_embedder == self.image_embedder_id).limit(1)
             return session.scalar(found) is not None
+
+    def no_image_vectors(self, lacking: str) -> NotIndexedError:
+        """What to say where `lacking` (no image vectors) stops a command: the command that makes them. A library
+        indexed with --image-embedder none remembers it (db/catalog.py), and `reembed --images` then needs a
+        model named, so the advice names the flag there."""
+        with self.sessions() as session:
+            remembered = session.get(Meta, "image_embedder")
+        if remembered is not None and not remembered.value:
+            return NotIndexedError(
+                f"{lacking}: this library's image embedder is off (--image-embedder none); "
+                "run: captionary reembed --images --image-embedder ID|PATH"
+            )
+        return NotIndexedError(f"{lacking}; run: captionary reembed --images")
 
     def image_embedders(self) -> dict[str, int]:
         """The models that made this library's image vectors, with how many photos each, most first."""

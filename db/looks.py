@@ -7,7 +7,6 @@ import numpy as np
 from sqlalchemy import select
 
 from db.embedders import Embedders
-from db.errors import NotIndexedError
 from db.models import Content, File
 from db.ranking import top_rows
 from db.reads import image_by_path, images
@@ -24,7 +23,7 @@ PAIR_CHUNK = 1024  # rows compared with the whole library per matrix product: me
 
 def _need_vectors(embedders: Embedders) -> None:
     if not embedders.has_image_embeddings():
-        raise NotIndexedError("No image vectors in this library yet; run: captionary reembed --images")
+        raise embedders.no_image_vectors("No image vectors in this library yet")
 
 
 def stored_vector(sessions: Sessions, embedders: Embedders, path: str) -> np.ndarray | None:

@@ -113,7 +113,7 @@ class Search:
         chosen = parse_mode(mode)
         if chosen is Mode.VISUAL:
             if not self.embedders.has_image_embeddings():
-                raise NotIndexedError("No image embeddings for visual search yet; run: captionary reembed --images")
+                raise self.embedders.no_image_vectors("No image embeddings for visual search yet")
             return chosen
         if chosen is not Mode.KEYWORD and not self.embedders.has_embeddings():
             raise NotIndexedError(f"No caption embeddings for {chosen.value} search yet; run: captionary reembed")

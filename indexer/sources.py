@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from db.errors import CaptionaryError, NotIndexedError
+from db.errors import CaptionaryError
 from db.store import Store
 from indexer.imaging import ImageReadError, open_photo, read_named_photo
 from indexer.models.captioner import CaptionModel
@@ -77,7 +77,7 @@ def embed_picture(store: Store, source: str) -> np.ndarray:
     from indexer.models.image_embedder import ImageEmbedder
 
     if store.image_embedder_id is None:
-        raise NotIndexedError("No image vectors in this library yet; run: captionary reembed --images")
+        raise store.embedders.no_image_vectors("No image vectors in this library yet")
     try:
         data = fetch_url(source) if is_url(source) else read_named_photo(source)
         picture = open_photo(data, 0, name=source).image

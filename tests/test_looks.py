@@ -87,6 +87,21 @@ def test_without_image_vectors_both_say_how_to_make_them(photo_tree, data_dir):
         store.duplicate_groups()
 
 
+def test_a_library_indexed_with_image_embedder_none_is_told_a_command_that_makes_its_vectors(photo_tree, data_dir, tiny_clip):
+    options = IndexOptions(model="fake-model", embeddings=False, image_embedder=None, image_embedder_required=True)
+    with Store.open(data_dir) as store:
+        index_roots(store, [photo_tree["root"]], options, lambda _: FakeCaptioner())
+    runner, library = CliRunner(), ["--data-dir", str(data_dir)]
+    advice = "run: captionary reembed --images --image-embedder ID|PATH"
+    for command in (["similar", str(photo_tree["red"])], ["duplicates"], ["search", "red", "--mode", "visual"]):
+        result = runner.invoke(cli, [*command, *library])
+        assert result.exit_code == 1 and result.stderr.rstrip().endswith(advice), (command, result.stderr)
+    # the advice, followed, works (a model named where the library's are off)
+    followed = runner.invoke(cli, ["reembed", "--images", "--image-embedder", str(tiny_clip), *library])
+    assert followed.exit_code == 0, followed.output
+    assert runner.invoke(cli, ["duplicates", *library]).exit_code == 0
+
+
 def test_a_file_from_elsewhere_is_embedded_with_the_librarys_model(photo_tree, data_dir, tiny_clip, tmp_path):
     options = IndexOptions(model="fake-model", embeddings=False, image_embedder=str(tiny_clip), threads=1)
     with Store.open(data_dir) as store:
