@@ -55,12 +55,7 @@ def record_batch(
         }
         hashes = {item.content_hash for item in outcomes if item.error is None and not item.vanished}
         contents = {content.hash: content for content in session.scalars(select(Content).where(Content.hash.in_(hashes)))}
-        # Contents no path shows any more (their files were swept): a new path for one is a move or a rename.
-        homeless = set(
-            session.scalars(
-                select(Content.id).where(Content.hash.in_(hashes), ~select(File.id).where(File.content_id == Content.id).exists())
-            )
-        )
+        homeless = _homeless(session, hashes)
         # INSERT ... RETURNING many rows needs SQLite 3.35 (2021); an older one writes every row through the ORM.
         returning = session.get_bind().dialect.insert_executemany_returning_sort_by_parameter_order
         fresh = _fresh(outcomes, files, contents) if returning else set()
@@ -82,10 +77,8 @@ def record_batch(
                 recorded.failures.append((item.path, item.error))
             if item.path not in fresh:
                 files[item.path] = _write_with_orm(session, item, file, contents, sources, (run_id, seq), captioned, recorded)
-                known = contents.get(item.content_hash) if file is None and item.error is None else None
-                if known is not None and known.id in homeless:
-                    recorded.moved += 1
-                    homeless.discard(known.id)  # a second new path for it in this batch is a copy
+                if file is None and item.error is None:
+                    _count_move(contents.get(item.content_hash), homeless, recorded)
         new = [item for item in outcomes if item.path in fresh]
         inserted = _insert_fresh(session, new, run_id, seq, sources, recorded)
         session.execute(delete(Pending).where(Pending.path.in_(paths)))
@@ -95,6 +88,18 @@ def record_batch(
         recorded.captioned = [content.id for content in captioned] + list(inserted.values())
         checkpoint("commit")
     return recorded
+
+
+def _homeless(session: Session, hashes: set[str]) -> set[int]:
+    """Contents no path shows any more (their files were swept): a new path for one is a move or a rename."""
+    pathless = ~select(File.id).where(File.content_id == Content.id).exists()
+    return set(session.scalars(select(Content.id).where(Content.hash.in_(hashes), pathless)))
+
+
+def _count_move(content: Content | None, homeless: set[int], recorded: Recorded) -> None:
+    if content is not None and content.id in homeless:
+        recorded.moved += 1
+        homeless.discard(content.id)  # a second new path for it in this batch is a copy
 
 
 def _write_with_orm(
