@@ -25,10 +25,11 @@ def settle_known(
     run_id: int,
     report: IndexReport,
     progress: Progress,
-) -> None:
+) -> KnownContents:
+    """Returns the hashes it looked up, which the run's readers are given too (a million cost a second to read)."""
     known = KnownContents(catalog.settled_hashes(source, recaption=False))
     if not len(known):
-        return  # a new library: every photo needs the model
+        return known  # a new library: every photo needs the model
     plan = make_plan(options, source, NoModel(source), thumbnail_dir)
     write = Writer(catalog, run_id, plan, report, progress)
     threads = options.workers or default_split(options.device)[0]
@@ -41,6 +42,7 @@ def settle_known(
                 progress.scanned(len(batch))  # the scan's own bar goes on: these files are still being compared
     finally:
         runner.close(at_once=True)  # what was read ahead of the first new photo is read again by the run
+    return known
 
 
 def _known_batches(

@@ -170,9 +170,12 @@ class Indexer:
     # -- process: read in workers, caption in batches, write --------------------------------------
 
     def _process_pending(self, run_id: int) -> None:
+        known: KnownContents | None = None
         if self.catalog.count_pending(metadata_only=False) and not (self.options.recaption or self.ray or self.isolate):
             # Moves, renames and copies of known photos are settled before any model loads (indexer/known_first.py).
-            settle_known(self.catalog, self.options, self.source, self.store.thumbnail_dir, run_id, self.report, self.progress)
+            known = settle_known(
+                self.catalog, self.options, self.source, self.store.thumbnail_dir, run_id, self.report, self.progress
+            )
         total = self.catalog.count_pending()
         if not total:
             self.progress.start(0)
@@ -201,7 +204,8 @@ class Indexer:
         plan = make_plan(self.options, self.source, captioner, self.store.thumbnail_dir, image_embedder, text_reader)
         # Bytes the catalog already has need no decode; the readers are told before they start (no database
         # connection travels to them), and the feed asks the catalog again before captioning.
-        known = KnownContents(self.catalog.settled_hashes(plan.caption_source, plan.recaption) if to_read else ())
+        if known is None:  # without --recaption any model's caption settles a hash: the first pass's set serves
+            known = KnownContents(self.catalog.settled_hashes(plan.caption_source, plan.recaption) if to_read else ())
         reader = PhotoReader(plan.read, known, text_reader)
         caption = CaptionStage(captioner, self.report, self.store.checkpoint, image_embedder)
         write = Writer(self.catalog, run_id, plan, self.report, self.progress)
