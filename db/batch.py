@@ -91,9 +91,11 @@ def record_batch(
 
 
 def _homeless(session: Session, hashes: set[str]) -> set[int]:
-    """Contents no path shows any more (their files were swept): a new path for one is a move or a rename."""
+    """Contents whose last path this run swept: a new path for one is a move or a rename. Those left without a path
+    by an earlier run or by `forget` are marked orphaned (collect_orphan_contents): a path for one is a return."""
     pathless = ~select(File.id).where(File.content_id == Content.id).exists()
-    return set(session.scalars(select(Content.id).where(Content.hash.in_(hashes), pathless)))
+    swept = Content.orphaned_at.is_(None)
+    return set(session.scalars(select(Content.id).where(Content.hash.in_(hashes), pathless, swept)))
 
 
 def _count_move(content: Content | None, homeless: set[int], recorded: Recorded) -> None:

@@ -19,6 +19,7 @@ FRAMES = (*range(0xC0, 0xC4), *range(0xC5, 0xC8), *range(0xC9, 0xCC), *range(0xC
 # their first pixel (padded a byte at a time), 34 s for 9 kB claiming 250 MP. Such bitmaps are old screenshots and
 # icons; a cap of 30 MP holds one to 4 s.
 MAX_RLE_BITMAP_PIXELS = 30_000_000
+JUNK_CHUNK = 1 << 16  # bytes read at a time while looking for the next marker
 # Markers that stand alone, with no length after them.
 BARE_MARKERS = (0x01, *range(0xD0, 0xDA))
 
@@ -75,24 +76,37 @@ def jpeg_data_problem(image: ImageFile.ImageFile) -> str | None:
 
 
 def _layout(stream: IO[bytes]) -> tuple[int | None, int]:
-    """(the frame's SOFn marker, where the first scan's data starts), walking the header segment by segment."""
+    """(the frame's SOFn marker, where the first scan's data starts), walking the header segment by segment. Bytes
+    between segments that are no marker are skipped, as Pillow and libjpeg skip them."""
     frame = None
     stream.seek(2)
     while True:
-        prefix = stream.read(2)
-        if len(prefix) < 2 or prefix[0] != 0xFF:
+        if not _to_next_marker(stream):
             return None, stream.tell()
-        marker = prefix[1]
-        if marker == 0xFF:  # a fill byte before a marker
+        marker = stream.read(1)
+        if not marker:
+            return None, stream.tell()
+        if marker[0] == 0xFF:  # fill bytes before a marker
             stream.seek(-1, 1)
             continue
-        if marker in BARE_MARKERS:
+        if marker[0] == 0x00:  # a 0xFF in the junk
+            continue
+        if marker[0] in BARE_MARKERS:
             continue
         size = stream.read(2)
         if len(size) < 2:
             return None, stream.tell()
-        length = struct.unpack(">H", size)[0]
-        frame = marker if marker in FRAMES else frame
-        stream.seek(length - 2, 1)
-        if marker == 0xDA:  # start of scan: its data follows its header
+        frame = marker[0] if marker[0] in FRAMES else frame
+        stream.seek(struct.unpack(">H", size)[0] - 2, 1)
+        if marker[0] == 0xDA:  # start of scan: its data follows its header
             return frame, stream.tell()
+
+
+def _to_next_marker(stream: IO[bytes]) -> bool:
+    """Past the next 0xFF; False at the end of the file."""
+    while chunk := stream.read(JUNK_CHUNK):
+        found = chunk.find(b"\xff")
+        if found >= 0:
+            stream.seek(found + 1 - len(chunk), 1)
+            return True
+    return False

@@ -153,7 +153,8 @@ def test_moved_file_keeps_caption_without_the_model(store, photo_tree, tmp_path)
     # a move is a path update: no model call, and no model loaded
     assert factory.images_captioned() == 0 and factory.loads == 0
     assert first.reused == 1 and first.removed == 2 and second.reused == 1
-    assert first.moved == 1 and second.moved == 1  # the park's old path went in the first run
+    # the park's old path went in the first run (a removal there); to the second it is a photo come back, not a move
+    assert first.moved == 1 and second.moved == 0
     assert paths_found(store, "car") == {str(renamed)}
     assert str(other_root / "park.jpg") in paths_found(store, "children")
     assert str(photo_tree["park"]) not in paths_found(store, "children")
@@ -255,6 +256,9 @@ def test_forget_root_removes_everything_under_it(store, photo_tree):
     assert paths_found(store, "*") == set()
     assert store.stats()["roots"] == []
     assert tree_snapshot(photo_tree["root"]) == before  # files untouched
+    again = run(store, photo_tree["root"], CountingFactory())
+    # their captions are kept for a while, so nothing is captioned again; nothing moved either
+    assert (again.captioned, again.reused, again.moved) == (0, 16, 0)
 
 
 def test_missing_root_is_an_error_not_a_mass_delete(store, photo_tree, tmp_path):

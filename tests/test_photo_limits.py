@@ -30,23 +30,25 @@ def test_a_102_megapixel_photo_is_read_and_a_400_megapixel_bomb_is_not(tmp_path)
         open_photo(bomb.getvalue())
 
 
-def _jpeg(size: tuple[int, int], progressive: bool, claimed: int | None = None) -> bytes:
+def _jpeg(size: tuple[int, int], progressive: bool, claimed: int | None = None, junk: bytes = b"") -> bytes:
     """A one-colour JPEG (the least data a real picture of that size holds), its frame header claiming
-    `claimed` x `claimed` pixels when given."""
+    `claimed` x `claimed` pixels when given, `junk` before its first scan (Pillow and libjpeg skip it)."""
     out = io.BytesIO()
     Image.new("RGB", size, (120, 80, 40)).save(out, "JPEG", quality=80, progressive=progressive)
     data = bytearray(out.getvalue())
     if claimed is not None:
         frame = data.find(b"\xff\xc2" if progressive else b"\xff\xc0")
         data[frame + 5 : frame + 9] = claimed.to_bytes(2, "big") * 2
-    return bytes(data)
+    scan = data.find(b"\xff\xda")
+    return bytes(data[:scan] + junk + data[scan:])
 
 
+@pytest.mark.parametrize("junk", [b"", b"\x00", b"junk\xff\x00" * 20_000])
 @pytest.mark.parametrize("progressive", [True, False])
-def test_a_jpeg_header_claiming_more_pixels_than_its_data_can_hold_is_refused_before_it_is_decoded(progressive):
+def test_a_jpeg_header_claiming_more_pixels_than_its_data_can_hold_is_refused_before_it_is_decoded(progressive, junk):
     # a 15800x15800 progressive JPEG of a few hundred bytes: libjpeg held 774 MB of coefficients and filled them grey
     with pytest.raises(ImageReadError, match=r"a damaged JPEG: \d+ bytes of picture data cannot hold 15800x15800"):
-        open_photo(_jpeg((16, 16), progressive, claimed=15800), min_side=224)
+        open_photo(_jpeg((16, 16), progressive, claimed=15800, junk=junk), min_side=224)
     # the same size as a real one-colour picture, with the few bits a block its encoder writes: read
     whole = open_photo(_jpeg((8000, 8000), progressive), min_side=224)
     assert (whole.info.width, whole.info.height) == (8000, 8000)
