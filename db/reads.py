@@ -115,7 +115,10 @@ def image_by_path(sessions: Sessions, path: str | Path) -> ImageRecord:
     resolved = str(Path(path).expanduser().absolute())
     spellings = [resolved, str(Path(resolved).resolve())]
     with sessions() as session:
-        if "\ufffd" in resolved:  # perhaps a name as captionary shows it, copied back from its output
+        known = session.scalar(select(File.path).where(File.path.in_(spellings)).limit(1)) or session.scalar(
+            select(Pending.path).where(Pending.path.in_(spellings)).limit(1)
+        )
+        if known is None and "\ufffd" in resolved:  # perhaps a name as captionary shows it, copied from its output
             spellings += _shown_as(session, resolved)
         file_id = session.scalar(select(File.id).where(File.path.in_(spellings), File.content_id.is_not(None)))
         if file_id is not None:

@@ -237,3 +237,14 @@ def test_a_name_copied_from_captionarys_output_names_the_photo(latin1_tree, data
         with pytest.raises(NotIndexedError, match="as your shell completes it"):
             store.image_by_path(shown)
         assert store.image_by_path(odd).path == odd
+
+
+def test_a_name_that_really_holds_the_replacement_character_is_never_taken_for_another(latin1_tree, data_dir):
+    root, odd = latin1_tree
+    real = os.path.join(os.path.dirname(odd), "caf\ufffd.jpg")  # valid UTF-8, shown as the Latin-1 name is
+    with open(real, "wb") as handle:
+        handle.write(b"\xff\xd8 not really")
+    with Store.open(data_dir) as store:
+        index_with(store, [root], FakeCaptioner())
+        with pytest.raises(NotIndexedError, match="could not be read when it was indexed"):
+            store.image_by_path(real)  # its own record, not café.jpg's
