@@ -105,6 +105,8 @@ def _extensions_as_indexed(query: wq.Query) -> None:
     """`ext:.PNG` as the index holds extensions, `png` (db/rows.py): the dot and capitals matched nothing."""
     if getattr(query, "fieldname", None) == "ext" and isinstance(getattr(query, "text", None), str):
         query.text = query.text.lstrip(".").lower()
+        if not query.text:  # `ext:.` or `ext:""""`: an extension of nothing
+            raise QueryError("ext: has no value; write ext:WORD (ext:jpg, ext:heic)")
     for child in query.children():
         _extensions_as_indexed(child)
 

@@ -152,7 +152,7 @@ def test_an_extension_is_found_with_its_leading_dot_and_in_capitals(indexed, que
     assert paths_found(store, query) == paths_found(store, as_indexed) != set()
 
 
-@pytest.mark.parametrize("query", ["tag:", "red tag:", "(tag:)", 'tag:""', "caption: red", "EXT:"])
+@pytest.mark.parametrize("query", ["tag:", "red tag:", "(tag:)", 'tag:""', "caption: red", "EXT:", "ext:.", 'ext:""""'])
 def test_a_field_with_no_value_is_refused_saying_how_to_give_one_as_an_empty_date_is(query):
     field = query.strip("(").split(":")[0].split()[-1]
     with pytest.raises(QueryError, match=f"^{field}: has no value; write {field}:WORD") as raised:
