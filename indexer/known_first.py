@@ -39,7 +39,7 @@ def settle_known(
         with catalog.hash_lookups() as lookup:
             for batch in _known_batches(runner.map(catalog.pending(), threads * 2), lookup, plan.batch_size):
                 write(batch)
-                progress.scanned(len(batch))  # the scan's own bar goes on: these files are still being compared
+                progress.recognised(len(batch))
     finally:
         runner.close(at_once=True)  # what was read ahead of the first new photo is read again by the run
     return known

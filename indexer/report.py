@@ -12,6 +12,7 @@ from db.formats import skipped_label, skipped_summary
 
 class Progress(Protocol):
     def scanned(self, files: int) -> None: ...
+    def recognised(self, files: int) -> None: ...  # new paths of bytes already captioned (indexer/known_first.py)
     def loading(self, model_id: str) -> None: ...
     def start(self, total: int) -> None: ...
     def advance(self, count: int) -> None: ...
@@ -19,6 +20,9 @@ class Progress(Protocol):
 
 class NoProgress:
     def scanned(self, files: int) -> None:
+        pass
+
+    def recognised(self, files: int) -> None:
         pass
 
     def loading(self, model_id: str) -> None:

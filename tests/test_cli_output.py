@@ -123,6 +123,23 @@ def test_the_progress_bar_is_drawn_after_the_model_loads_on_a_line_of_its_own(ph
         assert "scanning" not in screen  # a scan this quick shows no bar at all
 
 
+def test_photos_moved_since_the_last_run_are_counted_on_a_bar_of_their_own(photo_tree, data_dir, monkeypatch):
+    monkeypatch.setattr(console, "SCAN_BAR_DELAY", 0.0, raising=False)
+    options = IndexOptions(model="fake-model", embeddings=False, image_embedder=None)
+    with Store.open(data_dir) as store:
+        index_roots(store, [photo_tree["root"]], options, lambda _: FakeCaptioner())
+        photo_tree["red"].rename(photo_tree["red"].with_name("renamed.jpg"))
+        photo_tree["park"].rename(photo_tree["park"].with_name("park again.jpg"))
+        terminal = Terminal()
+        monkeypatch.setattr(sys, "stderr", terminal)
+        progress = console.TqdmProgress()
+        index_roots(store, [photo_tree["root"]], options, lambda _: FakeCaptioner(), progress=progress)
+        progress.close()
+    screen = terminal.getvalue()
+    # was: the scan's bar counting them again, "scanning: 22 files" for a tree of 20
+    assert "already captioned: 2 files" in screen and "scanning: 22" not in screen and "loading model" not in screen
+
+
 def test_a_command_whose_output_is_closed_says_so_and_fails(tmp_path):
     import subprocess
 

@@ -26,15 +26,21 @@ class TqdmProgress:
         self.scan_bar: Any = None
 
     def scanned(self, files: int) -> None:
+        self._count("scanning", files)
+
+    def recognised(self, files: int) -> None:
+        self._count("already captioned", files)
+
+    def _count(self, what: str, files: int) -> None:
+        """A bar of files counted before the model loads, cleared when it does (or when another count starts)."""
         if not self.enabled or not files:
             return
-        if self.scan_bar is None:
+        if self.scan_bar is None or self.scan_bar.desc != what:
             from tqdm import tqdm
 
+            self._end_scan()
             # Made with its first count: a bar made empty draws "0 files" first.
-            self.scan_bar = tqdm(
-                desc="scanning", unit=" files", initial=files, leave=False, file=sys.stderr, delay=SCAN_BAR_DELAY
-            )
+            self.scan_bar = tqdm(desc=what, unit=" files", initial=files, leave=False, file=sys.stderr, delay=SCAN_BAR_DELAY)
         else:
             self.scan_bar.update(files)
 
