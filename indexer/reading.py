@@ -127,8 +127,11 @@ class PhotoReader:
                 with read_regular_photo(pending.path, self.settings.follow_symlinks) as (stat, content_hash, source):
                     # Record the stat of the bytes we actually read, so a file written meanwhile is redone next time.
                     item.size, item.mtime_ns, item.content_hash = stat.st_size, stat.st_mtime_ns, content_hash
-                    item.metadata = read_metadata(source, pending.path, pending.sidecars, self.settings.follow_symlinks)
-                    if force_decode or (self.decode_new and content_hash not in self.known):
+                    new = content_hash not in self.known
+                    # Bytes never read before are parsed only by the run's readers, whose processes can be stopped.
+                    if self.decode_new or not new:
+                        item.metadata = read_metadata(source, pending.path, pending.sidecars, self.settings.follow_symlinks)
+                    if force_decode or (self.decode_new and new):
                         self._decode(item, source)
         except FileNotFoundError:
             item.vanished = True  # deleted since the scan; the next run's sweep settles it
