@@ -16,8 +16,8 @@ MAX_SIDE = 65_000
 HUFFMAN_FRAMES = (0xC0, 0xC1, 0xC2)
 FRAMES = (*range(0xC0, 0xC4), *range(0xC5, 0xC8), *range(0xC9, 0xCC), *range(0xCD, 0xD0))
 # Pillow decodes a run-length-coded BMP in Python: 12 ns a pixel for a photo's runs, 135 ns for rows each ended at
-# their first pixel (padded a byte at a time), 34 s for 9 kB claiming 250 MP. Such bitmaps are old screenshots and
-# icons; a cap of 30 MP holds one to 4 s.
+# their first pixel (padded a byte at a time: 5.4 s for 9 kB claiming 40 MP; 43 s for 16 kB near the 250 MP cap).
+# Such bitmaps are old screenshots and icons; a cap of 30 MP holds one to about 4 s.
 MAX_RLE_BITMAP_PIXELS = 30_000_000
 JUNK_CHUNK = 1 << 16  # bytes read at a time while looking for the next marker
 # Markers that stand alone, with no length after them.
@@ -104,6 +104,11 @@ def _layout(stream: IO[bytes]) -> tuple[int | None, int]:
 
 def _to_next_marker(stream: IO[bytes]) -> bool:
     """Past the next 0xFF; False at the end of the file."""
+    first = stream.read(1)
+    if first == b"\xff":  # a segment follows the last: no junk to look through
+        return True
+    if not first:
+        return False
     while chunk := stream.read(JUNK_CHUNK):
         found = chunk.find(b"\xff")
         if found >= 0:

@@ -160,7 +160,7 @@ def test_a_run_length_bitmap_is_read_up_to_30_megapixels_and_refused_past_it_bef
     (tmp_path / "screenshot.bmp").write_bytes(_rle8_bitmap(4000, 3000, runs))
     read = open_photo(str(tmp_path / "screenshot.bmp"), 32)
     assert (read.info.width, read.info.height) == (4000, 3000) and read.image.getpixel((0, 0)) == (40, 40, 40)
-    # each row ended at its first pixel: Pillow pads the rest a byte at a time in Python (34 s at 250 MP)
+    # each row ended at its first pixel: Pillow pads the rest a byte at a time in Python (135 ns a pixel)
     (tmp_path / "rows.bmp").write_bytes(_rle8_bitmap(6000, 5001, b"\x01\x05"))
     with pytest.raises(ImageReadError, match="a run-length-coded BMP of 6000x5001: over the 30 MP"):
         open_photo(str(tmp_path / "rows.bmp"), 32)

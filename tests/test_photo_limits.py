@@ -49,7 +49,11 @@ def test_a_jpeg_header_claiming_more_pixels_than_its_data_can_hold_is_refused_be
     # a 15800x15800 progressive JPEG of a few hundred bytes: libjpeg held 774 MB of coefficients and filled them grey
     with pytest.raises(ImageReadError, match=r"a damaged JPEG: \d+ bytes of picture data cannot hold 15800x15800"):
         open_photo(_jpeg((16, 16), progressive, claimed=15800, junk=junk), min_side=224)
-    # the same size as a real one-colour picture, with the few bits a block its encoder writes: read
+
+
+@pytest.mark.parametrize("progressive", [True, False])
+def test_a_one_colour_jpeg_holds_enough_data_for_its_size_to_be_read(progressive):
+    # a real picture with the fewest bits a block its encoder writes: the bound above must never refuse it
     whole = open_photo(_jpeg((8000, 8000), progressive), min_side=224)
     assert (whole.info.width, whole.info.height) == (8000, 8000)
 
