@@ -21,7 +21,7 @@ from db.errors import NotIndexedError
 from db.models import Content, File, Meta, Pending, Root, SkippedFile, utcnow
 from db.records import Outcome, PendingFile, storable_ns, thumbnail_path
 from db.roots import forget_root_files, under
-from db.schema import Sessions
+from db.schema import Sessions, remembered_image_embedder
 from db.sequence import delete_files, mark_files_changed, next_seq
 
 SCAN_COMMIT_EVERY = 2000  # files marked seen per scan transaction
@@ -247,9 +247,9 @@ class Catalog:
         if named:
             return asked
         with self.sessions() as session:
-            remembered = session.get(Meta, "image_embedder")
+            remembered = remembered_image_embedder(session)
             if remembered is not None:
-                return remembered.value or None
+                return remembered or None
             if asked is None:
                 return None
             most = select(Content.image_embedder).where(Content.image_embedder.is_not(None)).group_by(Content.image_embedder)

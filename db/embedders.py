@@ -9,8 +9,8 @@ import numpy as np
 from sqlalchemy import func, select
 
 from db.errors import ModelLoadError, NotIndexedError
-from db.models import Content, Meta
-from db.schema import Sessions
+from db.models import Content
+from db.schema import Sessions, remembered_image_embedder
 from db.semantic import EmbedderLike, VectorIndex, embed_pending
 
 
@@ -113,8 +113,8 @@ class Embedders:
         indexed with --image-embedder none remembers it (db/catalog.py), and `reembed --images` then needs a
         model named, so the advice names the flag there."""
         with self.sessions() as session:
-            remembered = session.get(Meta, "image_embedder")
-        if remembered is not None and not remembered.value:
+            off = remembered_image_embedder(session) == ""
+        if off:
             return NotIndexedError(
                 f"{lacking}: this library's image embedder is off (--image-embedder none); "
                 "run: captionary reembed --images --image-embedder ID|PATH"

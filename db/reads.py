@@ -115,10 +115,7 @@ def image_by_path(sessions: Sessions, path: str | Path) -> ImageRecord:
     resolved = str(Path(path).expanduser().absolute())
     spellings = [resolved, str(Path(resolved).resolve())]
     with sessions() as session:
-        known = session.scalar(select(File.path).where(File.path.in_(spellings)).limit(1)) or session.scalar(
-            select(Pending.path).where(Pending.path.in_(spellings)).limit(1)
-        )
-        if known is None and "\ufffd" in resolved:  # perhaps a name as captionary shows it, copied from its output
+        if "\ufffd" in resolved and not _recorded(session, spellings):  # a name as captionary shows it, copied back
             spellings += _shown_as(session, resolved)
         file_id = session.scalar(select(File.id).where(File.path.in_(spellings), File.content_id.is_not(None)))
         if file_id is not None:
@@ -138,6 +135,13 @@ def image_by_path(sessions: Sessions, path: str | Path) -> ImageRecord:
             "type the name as your shell completes it (Tab)"
         )
     raise NotIndexedError(f"{resolved} is not indexed; run: captionary index FOLDER_CONTAINING_IT")
+
+
+def _recorded(session: Session, spellings: list[str]) -> bool:
+    """A file or a queued file is recorded under one of these spellings (a name that really holds U+FFFD)."""
+    return any(
+        session.scalar(select(table.path).where(table.path.in_(spellings)).limit(1)) is not None for table in (File, Pending)
+    )
 
 
 def _shown_as(session: Session, shown: str) -> list[str]:

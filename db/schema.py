@@ -60,6 +60,13 @@ def meta_int(session: Session, key: str) -> int:
     return int(row.value) if row else 0
 
 
+def remembered_image_embedder(session: Session) -> str | None:
+    """The image embedder a person last named to `index` or `reembed --images`: "" for --image-embedder none,
+    None when none was ever named (db/catalog.py Catalog.image_embedder_setting)."""
+    row = session.get(Meta, "image_embedder")
+    return row.value if row else None
+
+
 def _set_sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     # WAL: readers (search, the app) keep working while the indexer writes.

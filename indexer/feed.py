@@ -186,8 +186,8 @@ class Feed:
 
     def _route(self, item: Prepared) -> None:
         content_hash = item.content_hash
-        if item.error is not None or item.vanished or item.metadata_only or not content_hash:
-            self.to_write.append(item)  # a failure, or known bytes: nothing for the model
+        if item.nothing_to_caption:
+            self.to_write.append(item)
         elif item.caption is not None:  # captioned where it was read (a cluster worker, indexer/ray_run.py)
             self.recent[content_hash] = None
             self.to_write.append(item)

@@ -50,8 +50,7 @@ def _known_batches(
 ) -> Iterable[list[Prepared]]:
     batch: list[Prepared] = []
     for item in read:
-        settled = item.error is not None or item.vanished or item.metadata_only or not item.content_hash
-        if not settled and lookup(item.content_hash) is None:
+        if not item.nothing_to_caption and lookup(item.content_hash) is None:
             break  # new bytes (or a 64-bit prefix shared with known ones): the model's run reads it from here
         batch.append(item)
         if len(batch) >= size:

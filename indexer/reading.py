@@ -70,6 +70,11 @@ class Prepared:
     ocr_seconds: float = 0.0
     ocr_started: float = 0.0
 
+    @property
+    def nothing_to_caption(self) -> bool:
+        """A failure, a file gone since the scan, a metadata-only read, or bytes never hashed: written as it is."""
+        return self.error is not None or self.vanished or self.metadata_only or not self.content_hash
+
     def outcome(self) -> Outcome:
         """The writer's input: every field Outcome has, by name (the two classes share their field names)."""
         return Outcome(**{item.name: getattr(self, item.name) for item in fields(Outcome)})

@@ -23,7 +23,7 @@ class TqdmProgress:
     def __init__(self) -> None:
         self.enabled = sys.stderr.isatty()
         self.bar: Any = None  # tqdm bars, made on first use
-        self.scan_bar: Any = None
+        self.count_bar: Any = None
 
     def scanned(self, files: int) -> None:
         self._count("scanning", files)
@@ -35,29 +35,29 @@ class TqdmProgress:
         """A bar of files counted before the model loads, cleared when it does (or when another count starts)."""
         if not self.enabled or not files:
             return
-        if self.scan_bar is None or self.scan_bar.desc != what:
+        if self.count_bar is None or self.count_bar.desc != what:
             from tqdm import tqdm
 
-            self._end_scan()
+            self._end_count()
             # Made with its first count: a bar made empty draws "0 files" first.
-            self.scan_bar = tqdm(desc=what, unit=" files", initial=files, leave=False, file=sys.stderr, delay=SCAN_BAR_DELAY)
+            self.count_bar = tqdm(desc=what, unit=" files", initial=files, leave=False, file=sys.stderr, delay=SCAN_BAR_DELAY)
         else:
-            self.scan_bar.update(files)
+            self.count_bar.update(files)
 
-    def _end_scan(self) -> None:
-        if self.scan_bar is not None:
-            self.scan_bar.close()  # leave=False: its line is cleared
-            self.scan_bar = None
+    def _end_count(self) -> None:
+        if self.count_bar is not None:
+            self.count_bar.close()  # leave=False: its line is cleared
+            self.count_bar = None
 
     def loading(self, model_id: str) -> None:
         from indexer.models.loading import loading_note
 
-        self._end_scan()
+        self._end_count()
         # Always said, even when piped: loading can take a while, and a silent wait looks like a hang.
         click.echo(f"loading model {model_id}{loading_note(model_id)}…", err=True)
 
     def start(self, total: int) -> None:
-        self._end_scan()
+        self._end_count()
         if self.enabled and total:
             from tqdm import tqdm
 
@@ -68,7 +68,7 @@ class TqdmProgress:
             self.bar.update(count)
 
     def close(self) -> None:
-        for bar in (self.scan_bar, self.bar):
+        for bar in (self.count_bar, self.bar):
             if bar is not None:
                 bar.close()
 
