@@ -171,8 +171,9 @@ class Indexer:
 
     def _process_pending(self, run_id: int) -> None:
         known: KnownContents | None = None
-        if self.catalog.count_pending(metadata_only=False) and not (self.options.recaption or self.ray or self.isolate):
+        if self.catalog.count_pending(metadata_only=False) and not (self.options.recaption or self.ray):
             # Moves, renames and copies of known photos are settled before any model loads (indexer/known_first.py).
+            # In this process even after a run that did not finish: it parses only bytes a reader parsed before.
             known = settle_known(
                 self.catalog, self.options, self.source, self.store.thumbnail_dir, run_id, self.report, self.progress
             )

@@ -2,6 +2,7 @@
 indexer is refused while searches go on."""
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -139,3 +140,24 @@ def test_kill_while_embedding_images_then_rerun_embeds_every_photo_once(crash_tr
     # the batches committed before the kill are kept, the re-run does only the rest, and no caption changed
     assert 0 < partial < distinct and f"embedded {distinct - partial} photos" in resumed.stdout
     assert stats["image_embedders"] == {str(tiny_clip): distinct} and final_state(data_dir)["rows"] == clean["rows"]
+
+
+def test_kill_while_settling_moves_before_the_model_loads_then_rerun_equals_a_clean_index(crash_tree, tmp_path, tiny_model):
+    from indexer.options import IndexOptions
+    from indexer.pipeline import index_roots, load_captioner
+
+    root = tmp_path / "photos"
+    shutil.copytree(crash_tree[0], root)
+    options = IndexOptions(model=str(tiny_model), batch_size=4, embeddings=False, image_embedder=None)
+    data_dir = tmp_path / "data"
+    with Store.open(data_dir) as store:
+        index_roots(store, [root], options, load_captioner)
+    (root / "folder0").rename(root / "moved")  # 11 photos: three batches of the first pass
+    common = ("--data-dir", data_dir, "--model", tiny_model, "--batch-size", "4", "--no-embeddings", "--image-embedder", "none")
+    killed = captionary("index", root, *common, stop=("kill", "commit:2"), check=False)
+    assert killed.returncode == -signal.SIGKILL and "loading model" not in killed.stderr  # killed in the first pass
+    resumed = captionary("index", root, *common)
+    assert "Traceback" not in resumed.stderr and "loading model" not in resumed.stderr
+    with Store.open(tmp_path / "clean") as store:
+        index_roots(store, [root], options, load_captioner)
+    assert final_state(data_dir) == final_state(tmp_path / "clean")
