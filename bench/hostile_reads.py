@@ -3,6 +3,7 @@ process, with its seconds, peak memory and the reason it failed, if it did.
 
     python bench/hostile_reads.py                 # the code of this checkout
     python bench/hostile_reads.py --code /tmp/old # another checkout (git worktree add /tmp/old COMMIT), same files
+    python bench/hostile_reads.py --only profile  # the cases whose label holds this text
 
 The files are written once under bench/.cache/hostile (a few are slow to make: gigapixel PNGs of zeros)."""
 
@@ -120,6 +121,10 @@ CASES: dict[str, tuple[str, Callable[[], bytes]]] = {
         "text_flood.png",
         lambda: small_png(chunk(b"zTXt", b"Comment\0\0" + zlib.compress(bytes((2 << 20) + 100), 9)) * 4000),
     ),
+    "PNG repeating its colour profile 4,000 times, 2 MB unpacked each": (
+        "profiles.png",
+        lambda: small_png(chunk(b"iCCP", b"ICC Profile\0\0" + zlib.compress(bytes(2 << 20), 9)) * 4000),
+    ),
     "PNG whose EXIF holds 4 MB of GPS rationals, turned 90 degrees": (
         "gps_block.png",
         lambda: small_png(chunk(b"eXIf", exif_with_gps_block(4_000_000))),
@@ -147,11 +152,14 @@ def measure(code: Path, path: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--code", type=Path, default=REPOSITORY, help="the checkout whose reader is measured")
+    parser.add_argument("--only", default="", help="measure only the cases whose label holds this text")
     arguments = parser.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
     print(f"reader of {arguments.code}")
     print(f"{'file':66} {'size':>9} {'seconds':>8} {'peak MB':>8}  outcome")
     for label, (name, make) in CASES.items():
+        if arguments.only.lower() not in label.lower():
+            continue
         path = CACHE / name
         if not path.exists():
             path.write_bytes(make())

@@ -3,12 +3,13 @@ what Pillow unpacks, and Pillow's own warnings, which must not reach the termina
 
 import io
 import os
+import struct
 import subprocess
 import sys
 import zlib
 
 import pytest
-from PIL import Image, PngImagePlugin
+from PIL import Image, ImageCms, PngImagePlugin
 
 from db.store import Store
 from indexer.imaging import ImageReadError, open_photo
@@ -115,6 +116,45 @@ def test_the_xmp_after_text_past_what_may_be_unpacked_in_all_is_still_read(tmp_p
     Image.new("RGB", (64, 48), (200, 40, 40)).save(tmp_path / "late_xmp.png", "PNG", pnginfo=info)
     metadata = read_metadata((tmp_path / "late_xmp.png").read_bytes(), str(tmp_path / "late_xmp.png"), "")
     assert metadata.keywords == ("afterkw",)
+
+
+def _png_with_profiles(*profiles: bytes) -> bytes:
+    """A 64x48 red PNG with these colour profiles (iCCP chunks) before its pixels."""
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 40, 40)).save(out, "PNG")
+    data = out.getvalue()
+    chunks, packed = b"", {profile: zlib.compress(profile, 9) for profile in set(profiles)}
+    for profile in profiles:
+        body = b"ICC Profile\0\0" + packed[profile]
+        chunks += struct.pack(">I", len(body)) + b"iCCP" + body + struct.pack(">I", zlib.crc32(b"iCCP" + body))
+    at = data.index(b"IDAT") - 4  # before the pixels' chunk: its length
+    return data[:at] + chunks + data[at:]
+
+
+def test_a_png_repeating_its_colour_profile_unpacks_only_the_first(monkeypatch):
+    from indexer.metadata import read_metadata
+
+    # Pillow unpacked every profile and kept the last: 4,000 of 2 MB each took 54 s to read
+    data = _png_with_profiles(*[bytes(2 << 20)] * 200)
+    unpacked: list[int] = []
+    unpacker = zlib.decompressobj
+    monkeypatch.setattr(zlib, "decompressobj", lambda *arguments: unpacked.append(1) or unpacker(*arguments))
+    decoded = open_photo(data, min_side=32)
+    metadata = read_metadata(data, "profiles.png", "")
+    assert decoded.image.getpixel((0, 0)) == (200, 40, 40) and metadata.problems == ()
+    assert len(unpacked) == 2  # the first profile, once in each read (was 200 in each)
+
+
+def test_a_png_colour_profile_is_kept_as_it_was_and_one_too_large_costs_only_itself():
+    from indexer.metadata import read_metadata
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    with Image.open(io.BytesIO(_png_with_profiles(profile, b"a second profile, passed over"))) as image:
+        assert image.info["icc_profile"] == profile
+    large = _png_with_profiles(bytes(3 << 20))  # over the 2 MB a chunk may unpack to
+    decoded = open_photo(large, min_side=32)  # was: cannot decode: Decompressed data too large for ...
+    assert decoded.image.getpixel((0, 0)) == (200, 40, 40)
+    assert read_metadata(large, "large.png", "").problems == ()  # was: embedded text over 2 MB unpacked
 
 
 def test_pillow_warnings_stay_off_the_terminal(tmp_path):
