@@ -129,6 +129,10 @@ CASES: dict[str, tuple[str, Callable[[], bytes]]] = {
         "gps_block.png",
         lambda: small_png(chunk(b"eXIf", exif_with_gps_block(4_000_000))),
     ),
+    "PNG whose EXIF holds 16 MB of GPS rationals, turned 90 degrees": (
+        "gps_millions.png",
+        lambda: small_png(chunk(b"eXIf", exif_with_gps_block(16_000_000))),
+    ),
     "a 521-byte progressive JPEG claiming 15800x15800": ("claims.jpg", lambda: progressive_claiming(15800)),
     "JPEG 12000x12000": ("plain.jpg", lambda: jpeg(12000, mpo=False)),
     "JPEG 12000x12000 with a depth map (MPO)": ("depth.jpg", lambda: jpeg(12000, mpo=True)),

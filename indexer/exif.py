@@ -4,10 +4,12 @@ indexer/metadata.py; EXIF in the wild is often broken, so a bad field is None, n
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from PIL import Image
+from PIL import Image, TiffImagePlugin
 
 from indexer.dates import TakenAt, exif_date, gps_date
 
@@ -23,6 +25,10 @@ TAG_MAKE = 271
 TAG_LENS_MODEL = 0xA434
 TAG_RATING = 0x4746
 RATINGS = (-1, 1, 2, 3, 4, 5)  # xmp:Rating's scale: -1 rejected, 1 to 5 stars; 0 is none
+# The most a tag read here holds: a camera's or a lens's name, a date, the three rationals of a GPS position. Pillow
+# makes an object of every value a tag holds, and of every tag of an IFD get_ifd reads: a GPS latitude of 2 million
+# rationals took 7 s and 400 MB to read. A tag that holds more is broken, and left undecoded.
+MAX_TAG_BYTES = 1024
 
 
 @dataclass(frozen=True)
@@ -39,10 +45,11 @@ class ExifFacts:
 def read_exif_tags(exif: Image.Exif) -> ExifFacts:
     """The facts of EXIF tags already parsed: a photo's, or a camera RAW's own TIFF structure (indexer/raw.py)."""
     try:
-        details = exif.get_ifd(EXIF_IFD)
-        model, make, lens, rating = exif.get(TAG_MODEL), exif.get(TAG_MAKE), details.get(TAG_LENS_MODEL), exif.get(TAG_RATING)
-        position = _gps(exif)
-        taken = _taken(exif, details, position)
+        main = _Tags(exif._info, exif._data)
+        details, gps = _sub_ifd(exif, main, EXIF_IFD), _sub_ifd(exif, main, GPS_IFD)
+        model, make, lens, rating = main.get(TAG_MODEL), main.get(TAG_MAKE), details.get(TAG_LENS_MODEL), main.get(TAG_RATING)
+        position = _gps(gps)
+        taken = _taken(main, details, gps, position)
     except Exception:  # EXIF in the wild is often broken; it is optional metadata
         return ExifFacts()
     return ExifFacts(
@@ -54,6 +61,35 @@ def read_exif_tags(exif: Image.Exif) -> ExifFacts:
         longitude=position[1] if position else None,
         rating=rating if isinstance(rating, int) and rating in RATINGS else None,
     )
+
+
+class _Tags:
+    """One IFD's tags, each decoded when first asked for, and only when it holds no more than MAX_TAG_BYTES."""
+
+    def __init__(self, undecoded: TiffImagePlugin.ImageFileDirectory_v2 | None, decoded: Mapping[int, Any]) -> None:
+        self.undecoded, self.decoded = undecoded, decoded
+
+    def get(self, tag: int) -> Any:
+        if tag in self.decoded:
+            return self.decoded[tag]
+        raw = self.undecoded._tagdata.get(tag) if self.undecoded is not None else None
+        if raw is None or len(raw) > MAX_TAG_BYTES:
+            return None
+        value = self.undecoded[tag]  # type: ignore[index]
+        return value[0] if isinstance(value, tuple) and len(value) == 1 else value  # as Exif gives a single value
+
+
+def _sub_ifd(exif: Image.Exif, main: _Tags, pointer: int) -> _Tags:
+    """The Exif or GPS IFD that IFD0 points to, read as Pillow's get_ifd reads it but decoded a tag at a time."""
+    if pointer in exif._ifds:  # read before, or made in memory
+        return _Tags(None, exif._ifds[pointer])
+    offset = main.get(pointer)
+    if not isinstance(offset, int) or not hasattr(exif, "fp"):
+        return _Tags(None, {})
+    directory = TiffImagePlugin.ImageFileDirectory_v2(exif.head, group=pointer)
+    exif.fp.seek(offset)
+    directory.load(exif.fp)
+    return _Tags(directory, {})
 
 
 def _text(value: object) -> str | None:
@@ -68,17 +104,16 @@ def _camera(make: object, model: object) -> str | None:
     return f"{make_text} {model_text}" if make_text and not model_text.startswith(make_text) else model_text
 
 
-def _taken(exif: Image.Exif, details: dict, position: tuple[float, float] | None) -> TakenAt | None:
+def _taken(main: _Tags, details: _Tags, gps: _Tags, position: tuple[float, float] | None) -> TakenAt | None:
     """DateTimeOriginal, then CreateDate (each with its sub-seconds and offset), then GPSDateTime (UTC, in
     the position's local time when it has one), then ModifyDate. TIFF/EP (a DNG) may keep DateTimeOriginal
     in IFD0 itself."""
     for date_tag, subsec_tag, offset_tag in DATE_TAGS:
-        for ifd in (details, exif):
+        for ifd in (details, main):
             found = exif_date(ifd.get(date_tag), ifd.get(subsec_tag), ifd.get(offset_tag))
             if found is not None:
                 return found
-    gps = exif.get_ifd(GPS_IFD)
-    return gps_date(gps.get(29), gps.get(7), position) or exif_date(exif.get(TAG_DATETIME), None, details.get(0x9010))
+    return gps_date(gps.get(29), gps.get(7), position) or exif_date(main.get(TAG_DATETIME), None, details.get(0x9010))
 
 
 def _degrees(value: object, reference: object, sides: str) -> float | None:
@@ -100,8 +135,7 @@ def _degrees(value: object, reference: object, sides: str) -> float | None:
     return -result if side == sides[1] else result
 
 
-def _gps(exif: Image.Exif) -> tuple[float, float] | None:
-    gps = exif.get_ifd(GPS_IFD)
+def _gps(gps: _Tags) -> tuple[float, float] | None:
     latitude = _degrees(gps.get(2), gps.get(1), "NS")
     longitude = _degrees(gps.get(4), gps.get(3), "EW")
     if latitude is None or longitude is None or not plausible_position(latitude, longitude):

@@ -157,6 +157,44 @@ def test_a_png_colour_profile_is_kept_as_it_was_and_one_too_large_costs_only_its
     assert read_metadata(large, "large.png", "").problems == ()  # was: embedded text over 2 MB unpacked
 
 
+def _exif_with_bloat(count: int) -> bytes:
+    """EXIF (a big-endian TIFF block) naming the camera, with a date and a GPS longitude, whose GPS latitude and
+    Exif FNumber each hold `count` rationals (a position has three, an F-number one)."""
+    entry = struct.Struct(">HHI4s")
+
+    def ifd(*entries: tuple[int, int, int, bytes]) -> bytes:
+        return struct.pack(">H", len(entries)) + b"".join(entry.pack(*fields) for fields in entries) + bytes(4)
+
+    def at(offset: int) -> bytes:
+        return struct.pack(">I", offset)
+
+    # IFD0 at 8 (42 bytes), the model at 50, the Exif IFD at 58 (30), the date at 88, the GPS IFD at 108 (54), the
+    # longitude at 162, the rationals at 186
+    return (
+        b"MM\x00*" + at(8)
+        + ifd((272, 2, 8, at(50)), (34665, 4, 1, at(58)), (34853, 4, 1, at(108))) + b"Pixel 4\0"
+        + ifd((33437, 5, count, at(186)), (36867, 2, 20, at(88))) + b"2019:07:14 10:00:00\0"
+        + ifd((1, 2, 2, b"N\0\0\0"), (2, 5, count, at(186)), (3, 2, 2, b"E\0\0\0"), (4, 5, 3, at(162)))
+        + struct.pack(">6I", 135, 1, 46, 1, 5, 1) + struct.pack(">II", 35, 1) * count
+    )  # fmt: skip
+
+
+def test_exif_tags_holding_far_more_values_than_they_can_use_are_left_undecoded(monkeypatch):
+    from PIL import TiffImagePlugin
+
+    from indexer.metadata import read_metadata
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 40, 40)).save(out, "PNG", exif=_exif_with_bloat(200_000))
+    made: list[int] = []
+    rational = TiffImagePlugin.IFDRational.__init__
+    monkeypatch.setattr(TiffImagePlugin.IFDRational, "__init__", lambda self, *values: made.append(1) or rational(self, *values))
+    metadata = read_metadata(out.getvalue(), "bloated.png", "")
+    assert (metadata.camera, str(metadata.taken_at), metadata.latitude) == ("Pixel 4", "2019-07-14 10:00:00", None)
+    # Pillow made an object of each value: 2 million GPS rationals took 7 s and 400 MB to read
+    assert len(made) < 100  # was 400,000: the latitude's and the F-number's
+
+
 def test_pillow_warnings_stay_off_the_terminal(tmp_path):
     corrupt = tmp_path / "corrupt.tif"
     corrupt.write_bytes(b"II*\x00\x08\x00\x00\x00\x05\x00")  # Pillow warns "Corrupt EXIF data" on stderr
