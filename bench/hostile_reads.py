@@ -71,6 +71,18 @@ def exif_with_gps_block(size: int) -> bytes:
     return b"MM\x00*" + struct.pack(">I", 8) + ifd0 + struct.pack(">I", 0) + gps + struct.pack(">II", 1, 1) * count
 
 
+def tiff_with_resolutions(count: int) -> bytes:
+    """A 64x64 grey TIFF whose XResolution holds `count` rationals (Pillow decodes it as it opens the file)."""
+    entries = [(256, 3, 1, 64), (257, 3, 1, 64), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1), (278, 3, 1, 64)]
+    pixels_at = 8 + 2 + (len(entries) + 3) * 12 + 4
+    entries += [(273, 4, 1, pixels_at), (279, 4, 1, 64 * 64), (282, 5, count, pixels_at + 64 * 64)]
+    ifd = struct.pack("<H", len(entries)) + b"".join(
+        struct.pack("<HHII", tag, kind, number, value) if kind != 3 else struct.pack("<HHIHH", tag, kind, number, value, 0)
+        for tag, kind, number, value in sorted(entries)
+    )
+    return b"II*\x00" + struct.pack("<I", 8) + ifd + bytes(4) + bytes(64 * 64) + struct.pack("<II", 300, 1) * count
+
+
 def small_png(after_header: bytes = b"") -> bytes:
     header = chunk(b"IHDR", struct.pack(">IIBBBBB", 64, 64, 8, 0, 0, 0, 0))
     picture = chunk(b"IDAT", zlib.compress(b"".join(b"\0" + bytes(64) for _ in range(64))))
@@ -133,6 +145,7 @@ CASES: dict[str, tuple[str, Callable[[], bytes]]] = {
         "gps_millions.png",
         lambda: small_png(chunk(b"eXIf", exif_with_gps_block(16_000_000))),
     ),
+    "TIFF whose XResolution holds 16 MB of rationals": ("resolutions.tif", lambda: tiff_with_resolutions(2_000_000)),
     "a 521-byte progressive JPEG claiming 15800x15800": ("claims.jpg", lambda: progressive_claiming(15800)),
     "JPEG 12000x12000": ("plain.jpg", lambda: jpeg(12000, mpo=False)),
     "JPEG 12000x12000 with a depth map (MPO)": ("depth.jpg", lambda: jpeg(12000, mpo=True)),

@@ -21,7 +21,7 @@ from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
 from db.formats import LINK_NOT_FOLLOWED, is_raw
 from db.records import PhotoFacts
 from indexer.jxl import PLUGIN_MISSING, is_jxl, jxl_readable, jxl_size
-from indexer.picture_checks import jpeg_data_problem, pieces_problem, size_problem
+from indexer.picture_checks import jpeg_data_problem, pieces_problem, size_problem, tiff_tags_problem
 from indexer.png_text import text_over_limits, within_text_limits
 from indexer.raw import RawReadError, raw_preview
 
@@ -203,6 +203,12 @@ def _refuse_empty(source: str | Path | bytes | BinaryIO) -> None:
         raise ImageReadError("empty file")
 
 
+def _check_header(stream: BinaryIO) -> None:
+    """What Pillow would believe as it opens the file, checked before it does."""
+    _check_jxl(stream)
+    _check(tiff_tags_problem(stream))
+
+
 def _check_jxl(stream: BinaryIO) -> None:
     """A JPEG XL is decoded whole when opened: its size is checked from its header before. Without the optional
     plugin it cannot be decoded at all, and the reason says how to install it."""
@@ -236,9 +242,9 @@ def open_photo(source: str | Path | bytes | BinaryIO, min_side: int = 0, name: s
         stream = io.BytesIO(source) if isinstance(source, bytes) else source
         if isinstance(stream, (str, Path)):
             with open(stream, "rb") as handle:
-                _check_jxl(handle)
+                _check_header(handle)
         else:
-            _check_jxl(stream)
+            _check_header(stream)
         try:
             image, width, height, image_format = _decode(stream, min_side)
         except ValueError as error:

@@ -23,6 +23,7 @@ from indexer.dates import iptc_date
 from indexer.exif import ExifFacts, plausible_position, read_exif_tags
 from indexer.imaging import ImageReadError, open_regular, photo_decoders
 from indexer.jxl import is_jxl, read_boxes
+from indexer.picture_checks import tiff_tags_problem
 from indexer.png_text import XMP_KEY, after_the_pixels, text_over_limits, within_text_limits
 from indexer.raw import raw_exif, raw_xmp
 from indexer.xmp import MAX_TEXT, MAX_VALUES, XmpError, XmpValues, parse_xmp
@@ -111,6 +112,8 @@ def _embedded(source: bytes | BinaryIO, problems: list[str], path: str) -> tuple
 
 
 def _from_image(stream: BinaryIO, layers: list[XmpValues], problems: list[str]) -> ExifFacts:
+    if tiff_tags_problem(stream) is not None:  # Pillow would decode it as it opens the file; the decode says why
+        return ExifFacts()
     with Image.open(stream, formats=photo_decoders()) as image:
         png = image.format == "PNG"
         if png:

@@ -8,7 +8,7 @@ import math
 import struct
 from typing import IO
 
-from PIL import Image, ImageFile
+from PIL import Image, ImageFile, TiffTags
 
 # Photos larger than this are refused as "absurd" even below the pixel limit in one dimension.
 MAX_SIDE = 65_000
@@ -22,6 +22,14 @@ MAX_RLE_BITMAP_PIXELS = 30_000_000
 JUNK_CHUNK = 1 << 16  # bytes read at a time while looking for the next marker
 # Markers that stand alone, with no length after them.
 BARE_MARKERS = (0x01, *range(0xD0, 0xDA))
+# Tags Pillow decodes as it opens a TIFF, making an object of each value: an XResolution of 2 million rationals took
+# 13 s to read. Each holds a value, or one a sample; a colour map three a colour, of up to 65,536; the strip and tile
+# lists one a piece, of as many as pieces_problem allows.
+TIFF_SMALL_TAGS = (256, 257, 258, 259, 262, 266, 274, 277, 278, 282, 283, 284, 296, 322, 323, 338, 339, 530)
+TIFF_MOST_SMALL = 1024
+TIFF_COLOUR_MAP, TIFF_MOST_COLOURS = 320, 3 << 16
+TIFF_PIECE_TAGS = (273, 279, 324, 325)
+TIFF_BYTE_TYPES = (1, 2, 6, 7)  # read as one string of bytes, whatever their count
 
 
 def size_problem(width: int, height: int) -> str | None:
@@ -37,13 +45,59 @@ def pieces_problem(image: ImageFile.ImageFile) -> str | None:
     16x16 TIFF listing a million strips took 13 s. No strip is under a row, no tile under 16x16 pixels, in 8 planes at
     most. A run-length-coded BMP is decoded run by run."""
     width, height = image.size  # already upright: the rows may be its width
-    most = 8 * (max(width, height) + (width // 16 + 1) * (height // 16 + 1))
-    if image.format == "TIFF" and len(image.tile) > most:
+    if image.format == "TIFF" and len(image.tile) > _most_pieces(width, height):
         return f"a damaged TIFF: {len(image.tile):,} strips or tiles for a picture of {width}x{height}"
     if image.tile and image.tile[0].codec_name == "bmp_rle" and width * height > MAX_RLE_BITMAP_PIXELS:
         limit = MAX_RLE_BITMAP_PIXELS // 10**6
         return f"a run-length-coded BMP of {width}x{height}: over the {limit} MP such a bitmap may have; save it as PNG"
     return None
+
+
+def _most_pieces(width: int, height: int) -> int:
+    return 8 * (max(width, height) + (width // 16 + 1) * (height // 16 + 1))
+
+
+def tiff_tags_problem(stream: IO[bytes]) -> str | None:
+    """A TIFF's first directory, before Pillow opens it: a tag Pillow decodes then that holds more values than it
+    can use. The stream is left at its start."""
+    try:
+        counts, width, height = _first_directory(stream)
+    finally:
+        stream.seek(0)
+    if width and height and size_problem(width, height) is not None:
+        return size_problem(width, height)  # the strips a picture of that size could have are no bound
+    for tag, count in counts.items():
+        if tag in TIFF_PIECE_TAGS and width and height and count > _most_pieces(width, height):
+            return f"a damaged TIFF: {count:,} strips or tiles for a picture of {width}x{height}"
+        most = TIFF_MOST_SMALL if tag in TIFF_SMALL_TAGS else TIFF_MOST_COLOURS if tag == TIFF_COLOUR_MAP else None
+        if most is not None and count > most:
+            return f"a damaged TIFF: its {TiffTags.lookup(tag).name} holds {count:,} values"
+    return None
+
+
+def _first_directory(stream: IO[bytes]) -> tuple[dict[int, int], int, int]:
+    """(tag -> how many values, width, height) of the numeric tags of a TIFF's first directory; nothing for
+    another file."""
+    stream.seek(0)
+    head = stream.read(16)
+    order = {b"II": "<", b"MM": ">"}.get(head[:2])
+    version = struct.unpack(order + "H", head[2:4])[0] if order and len(head) == 16 else None
+    if order is None or version not in (42, 43):
+        return {}, 0, 0
+    big = version == 43  # BigTIFF: 8-byte counts and offsets
+    stream.seek(struct.unpack(order + ("Q" if big else "I"), head[8:16] if big else head[4:8])[0])
+    size = stream.read(8 if big else 2)
+    if len(size) < (8 if big else 2):
+        return {}, 0, 0
+    entry = struct.Struct(order + ("HHQ8s" if big else "HHI4s"))
+    entries = stream.read(min(struct.unpack(order + ("Q" if big else "H"), size)[0], 1 << 16) * entry.size)
+    counts, sides = {}, {}
+    for tag, kind, count, value in entry.iter_unpack(entries[: len(entries) - len(entries) % entry.size]):
+        if kind not in TIFF_BYTE_TYPES:
+            counts[tag] = count
+        if tag in (256, 257) and kind in (3, 4):  # width and height: a SHORT or a LONG, in the entry itself
+            sides[tag] = struct.unpack_from(order + ("H" if kind == 3 else "I"), value)[0]
+    return counts, sides.get(256, 0), sides.get(257, 0)
 
 
 def jpeg_data_problem(image: ImageFile.ImageFile) -> str | None:

@@ -146,6 +146,34 @@ def test_a_tiff_listing_more_strips_than_its_picture_can_hold_is_refused_before_
         open_photo(str(tmp_path / "listed.tif"), 8)
 
 
+def _tiff_with_resolution(count: int) -> bytes:
+    """A 16x16 grey TIFF whose XResolution holds `count` rationals (a TIFF has one)."""
+    entries = [(256, 3, 1, 16), (257, 3, 1, 16), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1), (278, 3, 1, 16)]
+    pixels_at = 8 + 2 + (len(entries) + 3) * 12 + 4
+    entries += [(273, 4, 1, pixels_at), (279, 4, 1, 256), (282, 5, count, pixels_at + 256)]
+    ifd = struct.pack("<H", len(entries)) + b"".join(
+        struct.pack("<HHII", tag, kind, number, value) if kind != 3 else struct.pack("<HHIHH", tag, kind, number, value, 0)
+        for tag, kind, number, value in sorted(entries)
+    )
+    return b"II*\x00" + struct.pack("<I", 8) + ifd + bytes(4) + bytes(range(256)) + struct.pack("<II", 300, 1) * count
+
+
+def test_a_tiff_tag_holding_far_more_values_than_it_can_use_is_refused_before_pillow_decodes_it(monkeypatch):
+    from PIL import TiffImagePlugin
+
+    from indexer.metadata import read_metadata
+
+    assert open_photo(_tiff_with_resolution(1), 8).info.width == 16  # a real TIFF's one resolution
+    bloated = _tiff_with_resolution(200_000)
+    made: list[int] = []
+    rational = TiffImagePlugin.IFDRational.__init__
+    monkeypatch.setattr(TiffImagePlugin.IFDRational, "__init__", lambda self, *values: made.append(1) or rational(self, *values))
+    with pytest.raises(ImageReadError, match="a damaged TIFF: its XResolution holds 200,000 values"):
+        open_photo(bloated, 8)
+    assert read_metadata(bloated, "bloated.tif", "").problems == ()
+    assert made == []  # Pillow made an object of each value as it opened the file: 2 million took 13 s, twice
+
+
 def _rle8_bitmap(width: int, height: int, row: bytes) -> bytes:
     """An 8-bit grey BMP coded by runs, every row coded as `row` then ended (Pillow writes no RLE itself)."""
     body = (row + b"\x00\x00") * height + b"\x00\x01"
