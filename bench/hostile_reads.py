@@ -23,6 +23,10 @@ import numpy as np
 from PIL import Image
 
 REPOSITORY = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPOSITORY))
+
+from tests.photos import SMALL_ARITHMETIC_PROGRESSIVE, with_scans_repeated  # noqa: E402
+
 CACHE = REPOSITORY / "bench" / ".cache" / "hostile"
 
 READ_ONE = """
@@ -147,6 +151,18 @@ CASES: dict[str, tuple[str, Callable[[], bytes]]] = {
     ),
     "TIFF whose XResolution holds 16 MB of rationals": ("resolutions.tif", lambda: tiff_with_resolutions(2_000_000)),
     "a 521-byte progressive JPEG claiming 15800x15800": ("claims.jpg", lambda: progressive_claiming(15800)),
+    "a progressive JPEG claiming 15800x15800 in 110 scans, 600 kB padded": (
+        "claims_scans.jpg",
+        lambda: with_scans_repeated(progressive_claiming(15800), 100) + bytes(600_000),
+    ),
+    "a 340-byte arithmetic-coded progressive JPEG claiming 15800x15800": (
+        "arithmetic.jpg",
+        lambda: with_scans_repeated(SMALL_ARITHMETIC_PROGRESSIVE, 0, claimed=15800),
+    ),
+    "the arithmetic-coded one in 110 scans (1.4 kB)": (
+        "arithmetic_scans.jpg",
+        lambda: with_scans_repeated(SMALL_ARITHMETIC_PROGRESSIVE, 100, claimed=15800),
+    ),
     "JPEG 12000x12000": ("plain.jpg", lambda: jpeg(12000, mpo=False)),
     "JPEG 12000x12000 with a depth map (MPO)": ("depth.jpg", lambda: jpeg(12000, mpo=True)),
 }

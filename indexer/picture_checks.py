@@ -5,6 +5,7 @@ picture a JPEG says its few bytes hold."""
 from __future__ import annotations
 
 import math
+import re
 import struct
 from typing import IO
 
@@ -22,6 +23,12 @@ MAX_RLE_BITMAP_PIXELS = 30_000_000
 JUNK_CHUNK = 1 << 16  # bytes read at a time while looking for the next marker
 # Markers that stand alone, with no length after them.
 BARE_MARKERS = (0x01, *range(0xD0, 0xDA))
+# libjpeg decodes each scan over the whole picture, and an arithmetic-coded scan may be a few bytes: 100 scans of
+# 7 bytes over 15800x15800 took 19 s (Huffman-coded ones, 3.4 s). Encoders write about 10 (libjpeg's progression for
+# CMYK, 18): a picture may have as many as make 32 passes over 250 MP, one under 1 MP counting as 1 MP.
+SCAN_PIXELS = 32 * 250_000_000
+SMALLEST_PASS = 1 << 20
+MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")  # not a 0xFF of the data, a restart or a fill byte
 # Tags Pillow decodes as it opens a TIFF, making an object of each value: an XResolution of 2 million rationals took
 # 13 s to read. Each holds a value, or one a sample; a colour map three a colour, of up to 65,536; the strip and tile
 # lists one a piece, of as many as pieces_problem allows.
@@ -104,8 +111,9 @@ def jpeg_data_problem(image: ImageFile.ImageFile) -> str | None:
     """A JPEG codes each 8x8 block of a component with one Huffman code at least, of one bit at least, so a picture
     needs a bit a block of its smallest component. libjpeg fills what is missing with grey, and a progressive JPEG
     holds its whole picture's coefficients while it decodes, reduced size or not: a 521-byte header claiming
-    15800x15800 took 774 MB and was indexed as a grey photo. Arithmetic coding can go below a bit a block, so those
-    frames are not checked."""
+    15800x15800 took 774 MB and was indexed as a grey photo. Arithmetic coding needs no bound of bytes a block: cjpeg
+    -arithmetic codes a one-colour picture in 4 bytes of data whatever its size (1 to 64 MP), so such frames are not
+    checked here; the pixel cap bounds their memory, as it bounds a real photo's, and jpeg_scans_problem their time."""
     layers = getattr(image, "layer", None)
     if image.fp is None or not layers:
         return None
@@ -126,6 +134,55 @@ def jpeg_data_problem(image: ImageFile.ImageFile) -> str | None:
     )
     if data * 8 < blocks:
         return f"a damaged JPEG: {data:,} bytes of picture data cannot hold {width}x{height} pixels (cut short?)"
+    return None
+
+
+def jpeg_scans_problem(image: ImageFile.ImageFile) -> str | None:
+    """A JPEG with more scans than a picture of its size may have (SCAN_PIXELS)."""
+    if image.fp is None:
+        return None
+    width, height = image.size
+    most = SCAN_PIXELS // max(width * height, SMALLEST_PASS)
+    stream = image.fp
+    where = stream.tell()
+    try:
+        scans = _scans(stream, most)  # a walk over the file: 8 ms for a 14 MB photo of noise
+    finally:
+        stream.seek(where)
+    if scans > most:
+        return f"a damaged JPEG: more than {most:,} scans for a picture of {width}x{height} (a photo has about 10)"
+    return None
+
+
+def _scans(stream: IO[bytes], most: int) -> int:
+    """The scans of the picture up to its end (EOI), or `most` and one, walking from marker to marker: a segment's
+    body is passed over by its length, a scan's data and any junk by looking for the next marker."""
+    stream.seek(2)
+    scans = 0
+    while scans <= most and (marker := _next_marker(stream)) not in (None, 0xD9):
+        if marker in BARE_MARKERS:
+            continue
+        size = stream.read(2)
+        if len(size) < 2:
+            break
+        scans += marker == 0xDA
+        stream.seek(struct.unpack(">H", size)[0] - 2, 1)
+    return scans
+
+
+def _next_marker(stream: IO[bytes]) -> int | None:
+    """The second byte of the next marker, the stream left after it; None at the end of the file."""
+    pair = stream.read(2)
+    if MARKER.fullmatch(pair):  # right after the segment before it, as in most headers: no chunk to read
+        return pair[1]
+    stream.seek(-len(pair), 1)
+    while chunk := stream.read(JUNK_CHUNK):
+        found = MARKER.search(chunk)
+        if found is not None:
+            stream.seek(found.start() + 2 - len(chunk), 1)
+            return chunk[found.start() + 1]
+        if len(chunk) > 1:
+            stream.seek(-1, 1)  # a 0xFF at the end may be the first byte of a marker
     return None
 
 

@@ -6,6 +6,7 @@ import functools
 import io
 import os
 import random
+import re
 from pathlib import Path
 
 from PIL import Image
@@ -131,3 +132,28 @@ def make_photo_tree(root: Path) -> dict:
     # A link back into the tree: must not hang the crawl nor index photos twice.
     os.symlink(root, root / "2020" / "loop")
     return tree
+
+
+# cjpeg -arithmetic's pictures of one colour: 4000x3000 (4 bytes of picture data), and 16x16 progressive
+FLAT_ARITHMETIC = bytes.fromhex(
+    "ffd8ffdb00430006040506050406060506070706080a100a0a09090a140e0f0c1017141818171416161a1d251f1a1b231c1616202c202326"
+    "27292a29191f2d302d283025282928ffdb0043010707070a080a130a0a13281a161a28282828282828282828282828282828282828282828"
+    "28282828282828282828282828282828282828282828282828282828ffc90011080bb80fa003012200021101031101ffcc000a0010100501"
+    "101105ffda000c03010002110311003f00ff00a3819e67c12812acffd9"
+)
+SMALL_ARITHMETIC_PROGRESSIVE = FLAT_ARITHMETIC[: FLAT_ARITHMETIC.index(b"\xff\xc9")] + bytes.fromhex(
+    "ffca0011080010001003012200021101031101ffcc000600100110ff"
+    "da000c03010002100310000001ff00444cdf08ffcc00041005ffda0008010100010502c0ffcc00041105ffda0008010301013f01c0ffcc00"
+    "041105ffda0008010201013f01c0ffcc00041005ffda0008010100063f02c0ffcc00041005ffda0008010100013f21c0ffda000c03010002"
+    "000300000010fcffcc00041105ffda0008010301013f10c0ffcc00041105ffda0008010201013f10c0ffcc00041005ffda0008010100013f"
+    "10c0ffd9"
+)
+
+
+def with_scans_repeated(data: bytes, copies: int, claimed: int | None = None) -> bytes:
+    """The JPEG with its last scan given `copies` times more, its frame claiming `claimed` x `claimed` pixels."""
+    frame = re.search(rb"\xff[\xc0-\xcb]", data).start()  # type: ignore[union-attr]
+    if claimed is not None:
+        data = data[: frame + 5] + claimed.to_bytes(2, "big") * 2 + data[frame + 9 :]
+    last, end = data.rindex(b"\xff\xda"), data.rindex(b"\xff\xd9")
+    return data[:end] + data[last:end] * copies + data[end:]

@@ -17,6 +17,7 @@ from indexer.sources import caption_sources
 from tests.conftest import FakeCaptioner
 from tests.helpers import index_with
 from tests.metadata_photos import xmp_packet
+from tests.photos import FLAT_ARITHMETIC, SMALL_ARITHMETIC_PROGRESSIVE, with_scans_repeated
 
 
 def test_a_102_megapixel_photo_is_read_and_a_400_megapixel_bomb_is_not(tmp_path):
@@ -57,6 +58,29 @@ def test_a_one_colour_jpeg_holds_enough_data_for_its_size_to_be_read(progressive
     # a real picture with the fewest bits a block its encoder writes: the bound above must never refuse it
     whole = open_photo(_jpeg((8000, 8000), progressive), min_side=224)
     assert (whole.info.width, whole.info.height) == (8000, 8000)
+
+
+def test_an_arithmetic_coded_jpeg_of_one_colour_is_read_however_few_bytes_its_picture_takes():
+    # arithmetic coding needs no bit a block: no bound of bytes for its size may refuse this photo
+    decoded = open_photo(FLAT_ARITHMETIC, min_side=224)
+    assert (decoded.info.width, decoded.info.height, decoded.image.getpixel((0, 0))) == (4000, 3000, (119, 80, 39))
+    assert open_photo(SMALL_ARITHMETIC_PROGRESSIVE).image.getpixel((0, 0)) == (119, 80, 39)
+
+
+@pytest.mark.parametrize(
+    ("coding", "data", "copies", "claimed", "refusal"),
+    [
+        # each scan is decoded over the whole picture: 100 of 7 bytes over 15800x15800 took 19 s
+        ("arithmetic", SMALL_ARITHMETIC_PROGRESSIVE, 30, 15800, "32 scans for a picture of 15800x15800"),
+        ("huffman", _jpeg((16, 16), progressive=True), 8000, None, "7,629 scans for a picture of 16x16"),
+    ],
+)
+def test_a_jpeg_with_more_scans_than_a_picture_of_its_size_has_is_refused_before_it_is_decoded(
+    coding, data, copies, claimed, refusal
+):
+    assert open_photo(with_scans_repeated(data, copies // 10)).info.width == 16  # a few scans more than it needs: read
+    with pytest.raises(ImageReadError, match=f"a damaged JPEG: more than {refusal} \\(a photo has about 10\\)"):
+        open_photo(with_scans_repeated(data, copies, claimed), min_side=224)
 
 
 def _png_with_text(path, keyword: str, padding: int, compressed: bool = True, ztxt: bytes | None = None, copies=1):
