@@ -105,7 +105,9 @@ def tags_sql(*sources: str) -> ScalarSelect[str]:
 
 def file_keywords_sql() -> ScalarSelect[str]:
     """A file's keywords that a person has not removed (on its content), comma-joined."""
-    removed = select(Tag.tag).where(Tag.content_id == File.content_id, Tag.source == "hidden")
+    # Correlated to the outer query's file explicitly: two levels down, SQLAlchemy would add `files` to this FROM,
+    # and a keyword removed from one photo would count as removed from every photo.
+    removed = select(Tag.tag).where(Tag.content_id == File.content_id, Tag.source == "hidden").correlate(File)
     return (
         select(func.group_concat(FileKeyword.tag, ","))
         .where(FileKeyword.file_id == File.id, FileKeyword.tag.not_in(removed))

@@ -389,3 +389,13 @@ def test_iso_dates_in_exif_and_utf16_sidecars_are_read(tmp_path, data_dir):
         assert store.image_by_path(spaced).taken_at == datetime(2018, 3, 2, 9, 30)
         assert store.image_by_path(wide).file_tags == ["lighthouse"]
         assert str(wide) not in dict(store.metadata_problems())
+
+
+def test_removing_a_keyword_from_one_photo_leaves_it_on_every_other(indexed):
+    store, paths, *_ = indexed
+    assert "grandma" in file_tags(store, paths["iptc"]) and "grandma" in file_tags(store, paths["lightroom"])
+    store.edit_tags(store.image_by_path(paths["iptc"]).id, remove=["grandma"])
+    store.sync_fulltext(rebuild=True)  # every entry rewritten from the catalog, as a rename or a sidecar edit does
+    assert paths_found(store, "tag:grandma") == {paths["lightroom"]}
+    exported = {row.path: row.tags for row in store.export_rows()}
+    assert "grandma" in exported[paths["lightroom"]] and "grandma" not in exported[paths["iptc"]]
