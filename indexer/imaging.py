@@ -21,7 +21,7 @@ from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
 from db.formats import LINK_NOT_FOLLOWED, is_raw
 from db.records import PhotoFacts
 from indexer.jxl import PLUGIN_MISSING, is_jxl, jxl_readable, jxl_size
-from indexer.picture_checks import jpeg_data_problem, jpeg_scans_problem, pieces_problem, size_problem, tiff_tags_problem
+from indexer.picture_checks import jpeg_problem, pieces_problem, size_problem, tiff_tags_problem
 from indexer.png_text import text_over_limits, within_text_limits
 from indexer.raw import RawReadError, raw_preview
 
@@ -303,8 +303,7 @@ def _decode(stream: str | Path | BinaryIO, min_side: int, orientation: int | Non
         _check(pieces_problem(image))
         image_format = image.format or "unknown"
         if image_format in JPEG_DECODERS:
-            _check(jpeg_data_problem(image))
-            _check(jpeg_scans_problem(image))
+            _check(jpeg_problem(image))
         if orientation is not None:
             image.getexif()[0x0112] = orientation
         if min_side and image_format in JPEG_DECODERS:

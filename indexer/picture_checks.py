@@ -15,6 +15,7 @@ from PIL import Image, ImageFile, TiffTags
 MAX_SIDE = 65_000
 # Huffman-coded JPEG frames (baseline, extended, progressive); the others are arithmetic-coded or lossless.
 HUFFMAN_FRAMES = (0xC0, 0xC1, 0xC2)
+SEQUENTIAL_HUFFMAN_FRAMES = (0xC0, 0xC1)
 FRAMES = (*range(0xC0, 0xC4), *range(0xC5, 0xC8), *range(0xC9, 0xCC), *range(0xCD, 0xD0))
 # Pillow decodes a run-length-coded BMP in Python: 12 ns a pixel for a photo's runs, 135 ns for rows each ended at
 # their first pixel (padded a byte at a time: 5.4 s for 9 kB claiming 40 MP; 43 s for 16 kB near the 250 MP cap).
@@ -107,26 +108,40 @@ def _first_directory(stream: IO[bytes]) -> tuple[dict[int, int], int, int]:
     return counts, sides.get(256, 0), sides.get(257, 0)
 
 
-def jpeg_data_problem(image: ImageFile.ImageFile) -> str | None:
-    """A JPEG codes each 8x8 block of a component with one Huffman code at least, of one bit at least, so a picture
-    needs a bit a block of its smallest component. libjpeg fills what is missing with grey, and a progressive JPEG
-    holds its whole picture's coefficients while it decodes, reduced size or not: a 521-byte header claiming
-    15800x15800 took 774 MB and was indexed as a grey photo. Arithmetic coding needs no bound of bytes a block: cjpeg
-    -arithmetic codes a one-colour picture in 4 bytes of data whatever its size (1 to 64 MP), so such frames are not
-    checked here; the pixel cap bounds their memory, as it bounds a real photo's, and jpeg_scans_problem their time."""
+def jpeg_problem(image: ImageFile.ImageFile) -> str | None:
+    """What libjpeg would spend on a JPEG that cannot be a photo, from its header: too little data for its size
+    (_data_problem), or more scans than its size allows (SCAN_PIXELS). A sequential frame whose first scan holds
+    every component can have no other scan (libjpeg stops at a second), so the file is walked to its end only for
+    progressive, arithmetic-coded or non-interleaved frames: a camera's JPEG costs its header's walk alone."""
     layers = getattr(image, "layer", None)
     if image.fp is None or not layers:
         return None
     stream = image.fp
     where = stream.tell()
     try:
-        frame, scan_starts = _layout(stream)
+        frame, scan_starts, first_scan = _layout(stream)
         data = stream.seek(0, 2) - scan_starts
+        if frame in HUFFMAN_FRAMES and (problem := _data_problem(image.size, layers, data)) is not None:
+            return problem
+        if frame in SEQUENTIAL_HUFFMAN_FRAMES and first_scan == len(layers):
+            return None
+        width, height = image.size
+        most = SCAN_PIXELS // max(width * height, SMALLEST_PASS)
+        if _scans(stream, most) > most:  # a walk over the file: 8 ms for a 14 MB photo of noise
+            return f"a damaged JPEG: more than {most:,} scans for a picture of {width}x{height} (a photo has about 10)"
+        return None
     finally:
         stream.seek(where)
-    if frame not in HUFFMAN_FRAMES:
-        return None
-    width, height = image.size
+
+
+def _data_problem(size: tuple[int, int], layers: list[tuple[str, int, int, int]], data: int) -> str | None:
+    """A JPEG codes each 8x8 block of a component with one Huffman code at least, of one bit at least, so a picture
+    needs a bit a block of its smallest component. libjpeg fills what is missing with grey, and a progressive JPEG
+    holds its whole picture's coefficients while it decodes, reduced size or not: a 521-byte header claiming
+    15800x15800 took 774 MB and was indexed as a grey photo. Arithmetic coding needs no bound of bytes a block: cjpeg
+    -arithmetic codes a one-colour picture in 4 bytes of data whatever its size (1 to 64 MP), so such frames are not
+    checked here; the pixel cap bounds their memory, as it bounds a real photo's, and the scan count their time."""
+    width, height = size
     widest = max(h for _, h, _, _ in layers)
     tallest = max(v for _, _, v, _ in layers)
     blocks = min(
@@ -134,23 +149,6 @@ def jpeg_data_problem(image: ImageFile.ImageFile) -> str | None:
     )
     if data * 8 < blocks:
         return f"a damaged JPEG: {data:,} bytes of picture data cannot hold {width}x{height} pixels (cut short?)"
-    return None
-
-
-def jpeg_scans_problem(image: ImageFile.ImageFile) -> str | None:
-    """A JPEG with more scans than a picture of its size may have (SCAN_PIXELS)."""
-    if image.fp is None:
-        return None
-    width, height = image.size
-    most = SCAN_PIXELS // max(width * height, SMALLEST_PASS)
-    stream = image.fp
-    where = stream.tell()
-    try:
-        scans = _scans(stream, most)  # a walk over the file: 8 ms for a 14 MB photo of noise
-    finally:
-        stream.seek(where)
-    if scans > most:
-        return f"a damaged JPEG: more than {most:,} scans for a picture of {width}x{height} (a photo has about 10)"
     return None
 
 
@@ -186,17 +184,18 @@ def _next_marker(stream: IO[bytes]) -> int | None:
     return None
 
 
-def _layout(stream: IO[bytes]) -> tuple[int | None, int]:
-    """(the frame's SOFn marker, where the first scan's data starts), walking the header segment by segment. Bytes
-    between segments that are no marker are skipped, as Pillow and libjpeg skip them."""
+def _layout(stream: IO[bytes]) -> tuple[int | None, int, int]:
+    """(the frame's SOFn marker, where the first scan's data starts, how many components that scan holds), walking
+    the header segment by segment. Bytes between segments that are no marker are skipped, as Pillow and libjpeg
+    skip them."""
     frame = None
     stream.seek(2)
     while True:
         if not _to_next_marker(stream):
-            return None, stream.tell()
+            return None, stream.tell(), 0
         marker = stream.read(1)
         if not marker:
-            return None, stream.tell()
+            return None, stream.tell(), 0
         if marker[0] == 0xFF:  # fill bytes before a marker
             stream.seek(-1, 1)
             continue
@@ -206,11 +205,12 @@ def _layout(stream: IO[bytes]) -> tuple[int | None, int]:
             continue
         size = stream.read(2)
         if len(size) < 2:
-            return None, stream.tell()
+            return None, stream.tell(), 0
         frame = marker[0] if marker[0] in FRAMES else frame
-        stream.seek(struct.unpack(">H", size)[0] - 2, 1)
+        components = stream.read(1) if marker[0] == 0xDA else b""
+        stream.seek(struct.unpack(">H", size)[0] - 2 - len(components), 1)
         if marker[0] == 0xDA:  # start of scan: its data follows its header
-            return frame, stream.tell()
+            return frame, stream.tell(), components[0] if components else 0
 
 
 def _to_next_marker(stream: IO[bytes]) -> bool:
