@@ -45,8 +45,7 @@ class ExifFacts:
 def read_exif_tags(exif: Image.Exif) -> ExifFacts:
     """The facts of EXIF tags already parsed: a photo's, or a camera RAW's own TIFF structure (indexer/raw.py)."""
     try:
-        main = _Tags(exif._info, exif._data)
-        details, gps = _sub_ifd(exif, main, EXIF_IFD), _sub_ifd(exif, main, GPS_IFD)
+        main, details, gps = _directories(exif)
         model, make, lens, rating = main.get(TAG_MODEL), main.get(TAG_MAKE), details.get(TAG_LENS_MODEL), main.get(TAG_RATING)
         position = _gps(gps)
         taken = _taken(main, details, gps, position)
@@ -70,13 +69,26 @@ class _Tags:
         self.undecoded, self.decoded = undecoded, decoded
 
     def get(self, tag: int) -> Any:
-        if tag in self.decoded:
-            return self.decoded[tag]
+        if (value := self.decoded.get(tag)) is not None:
+            return value
         raw = self.undecoded._tagdata.get(tag) if self.undecoded is not None else None
         if raw is None or len(raw) > MAX_TAG_BYTES:
             return None
         value = self.undecoded[tag]  # type: ignore[index]
         return value[0] if isinstance(value, tuple) and len(value) == 1 else value  # as Exif gives a single value
+
+
+def _directories(exif: Image.Exif) -> tuple[_Tags, _Tags, _Tags]:
+    """IFD0, the Exif IFD and the GPS IFD. What this reads of Pillow's Exif (_info, _data, _ifds, head, fp) is
+    private to it, from 11.3 to 12 at least: a Pillow laid out otherwise gets the public reading, which decodes
+    every value, rather than no dates, places or cameras at all."""
+    undecoded = getattr(exif, "_info", None)
+    if not (hasattr(exif, "_data") and hasattr(exif, "_ifds") and hasattr(exif, "head")) or not (
+        undecoded is None or hasattr(undecoded, "_tagdata")
+    ):
+        return _Tags(None, exif), _Tags(None, exif.get_ifd(EXIF_IFD)), _Tags(None, exif.get_ifd(GPS_IFD))
+    main = _Tags(undecoded, exif._data)
+    return main, _sub_ifd(exif, main, EXIF_IFD), _sub_ifd(exif, main, GPS_IFD)
 
 
 def _sub_ifd(exif: Image.Exif, main: _Tags, pointer: int) -> _Tags:

@@ -91,6 +91,32 @@ def test_a_gps_position_is_read_only_when_well_formed(gps, position):
     assert read == position
 
 
+def test_exif_is_read_the_same_through_pillows_public_api_alone(tmp_path):
+    """indexer/exif.py reads Pillow's private attributes to decode a tag at a time; a Pillow without them must
+    still give the date, camera and place."""
+    from PIL import Image
+
+    from indexer.exif import read_exif_tags
+
+    path = save_jpeg(
+        photo(),
+        tmp_path / "kyoto.jpg",
+        taken="2019:04:02 10:00:00",
+        camera="Pixel 7",
+        gps={1: "N", 2: (35.0, 0.0, 41.8), 3: "E", 4: (135.0, 46.0, 5.2)},
+    )
+
+    class PublicOnly:  # what Image.Exif offers as its API, and nothing else
+        def __init__(self, exif):
+            self.get, self.get_ifd = exif.get, exif.get_ifd
+
+    with Image.open(path) as image:
+        exif = image.getexif()
+        facts = read_exif_tags(exif)
+        assert facts.taken_at is not None and facts.camera == "Pixel 7" and facts.latitude is not None
+        assert read_exif_tags(PublicOnly(exif)) == facts
+
+
 def test_positions_far_from_any_town_and_blank_ones_are_not_named():
     assert place_name(0.0, -160.0) is None  # the nearest GeoNames town is hundreds of km away
     assert place_name(35.0116, 135.7681) == "Kyoto, Japan"
