@@ -693,3 +693,21 @@ def test_a_library_deleted_while_it_is_indexed_is_not_reported_as_indexed(photo_
     with Store.open(data_dir) as store, pytest.raises(CaptionaryError, match="was deleted or moved while this command ran"):
         index_with(store, [photo_tree["root"]], DeletingCaptioner(), batch_size=4)  # was: a summary of success, exit 0
     assert not data_dir.exists()  # nothing made again where the library was
+
+
+def test_ctrl_c_while_the_command_is_still_importing_says_aborted_in_one_line(data_dir):
+    """The second of imports before click's own handler is in place: Ctrl-C there is answered as click answers it."""
+    interrupted_import = (
+        "import builtins, sys\n"
+        "real = builtins.__import__\n"
+        "def importing(name, *args, **kwargs):\n"
+        "    if name == 'sqlalchemy':\n"
+        "        raise KeyboardInterrupt\n"
+        "    return real(name, *args, **kwargs)\n"
+        "builtins.__import__ = importing\n"
+        "sys.argv = ['captionary', 'stats', '--data-dir', sys.argv[1]]\n"
+        "from indexer.cli import main\n"
+        "main()\n"
+    )
+    run = subprocess.run([sys.executable, "-c", interrupted_import, str(data_dir)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1 and run.stderr.strip() == "Aborted!", run.stderr

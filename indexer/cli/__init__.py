@@ -6,13 +6,18 @@ Importing this package loads nothing else: a reader process that spawn starts re
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 
 def main() -> None:
-    from indexer.cli.commands import main as run
+    try:
+        from indexer.cli.commands import main as run
 
-    run()
+        run()
+    except KeyboardInterrupt:  # in the second of imports before click's own handler is in place, as click says it
+        sys.stderr.write("Aborted!\n")
+        raise SystemExit(1) from None
 
 
 def __getattr__(name: str) -> Any:
