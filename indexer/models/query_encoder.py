@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 # The sentence-transformers recipe this reproduces: a BERT or XLM-RoBERTa encoder, mean pooling, unit length
 # (all-MiniLM-L6-v2 and its BERT-family relatives; the multilingual paraphrase models, whose tokenizer is
@@ -85,6 +87,11 @@ def attention(query: np.ndarray, key: np.ndarray, value: np.ndarray, heads: int,
     return (weights @ split_heads(value)).transpose(1, 0, 2).reshape(tokens, width)
 
 
+@functools.cache
+def _blas() -> ThreadpoolController:
+    return ThreadpoolController()
+
+
 class OneTextAtATime:
     """What the numpy encoders share: a search embeds a text or two, so there is no batching or padding."""
 
@@ -92,8 +99,11 @@ class OneTextAtATime:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for row, text in enumerate(texts):
-            vectors[row] = self._embed(text)
+        # One BLAS thread: a query's matrices are a few tokens high, and OpenBLAS's threads spin for each product,
+        # against each other and whatever else shares the cores (bench/search_latency.py: query embedding)
+        with _blas().limit(limits=1, user_api="blas"):
+            for row, text in enumerate(texts):
+                vectors[row] = self._embed(text)
         return vectors
 
     def _embed(self, text: str) -> np.ndarray:
