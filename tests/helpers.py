@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 from db.records import PendingFile
@@ -11,6 +12,19 @@ from indexer.options import IndexOptions
 from indexer.pipeline import index_roots
 from indexer.reading import PhotoReader, Prepared, ReadSettings
 from indexer.report import IndexReport
+
+
+def captionary_here(*args, check: bool = True) -> subprocess.CompletedProcess:
+    """The command run in this process, for the runs around a killed one: a process of its own would import torch
+    and transformers again (6 s here) to show nothing more."""
+    from click.testing import CliRunner
+
+    from indexer.cli import cli
+
+    result = CliRunner().invoke(cli, [str(arg) for arg in args])
+    if check:
+        assert result.exit_code == 0, (result.stderr, result.exception)
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
 
 
 def index_with(store: Store, roots, captioner, text_reader_factory=None, **options) -> IndexReport:

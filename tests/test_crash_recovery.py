@@ -11,7 +11,7 @@ import time
 import pytest
 
 from db.store import Store
-from tests.helpers import db_state
+from tests.helpers import captionary_here, db_state
 from tests.photos import COLOURS, photo, save_jpeg
 from tests.test_end_to_end import captionary
 
@@ -29,7 +29,7 @@ def crash_tree(tmp_path_factory, tiny_model):
     save_jpeg(photo(size=(96, 72)), root / "folder3" / "twin_b.jpg")
     (root / "folder1" / "broken.jpg").write_bytes(b"\xff\xd8 not really")
     clean_dir = base / "clean"
-    captionary("index", root, "--data-dir", clean_dir, "--model", tiny_model, "--batch-size", "4", "--no-embeddings")
+    captionary_here("index", root, "--data-dir", clean_dir, "--model", tiny_model, "--batch-size", "4", "--no-embeddings")
     return root, final_state(clean_dir)
 
 
@@ -50,7 +50,7 @@ def test_kill_at_any_moment_then_rerun_equals_a_clean_index(crash_tree, tmp_path
     common = ("--data-dir", data_dir, "--model", tiny_model, "--batch-size", "4", "--no-embeddings")
     killed = captionary("index", root, *common, stop=("kill", point), check=False)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
-    resumed = captionary("index", root, *common)
+    resumed = captionary_here("index", root, *common)
     assert "Traceback" not in resumed.stderr
     state = final_state(data_dir)
     # same paths, same captions, same failures, same search results, DB and Whoosh in agreement
@@ -105,7 +105,7 @@ def test_second_indexer_is_refused_while_search_keeps_working(crash_tree, tmp_pa
         first.kill()
         first.wait()
     # the lock dies with the process, even with kill -9
-    after = captionary("index", root, "--data-dir", data_dir, "--model", tiny_model, "--no-embeddings")
+    after = captionary_here("index", root, "--data-dir", data_dir, "--model", tiny_model, "--no-embeddings")
     assert "captioned" in after.stdout
 
 
@@ -115,27 +115,27 @@ def test_kill_while_embedding_then_rerun_embeds_everything_once(crash_tree, tmp_
     common = ("--data-dir", data_dir, "--model", tiny_model, "--batch-size", "4")
     killed = captionary("index", root, *common, stop=("kill", "embed:2"), check=False)
     assert killed.returncode == -signal.SIGKILL
-    resumed = captionary("index", root, *common)
+    resumed = captionary_here("index", root, *common)
     assert "Traceback" not in resumed.stderr
     state = final_state(data_dir)
     assert state["rows"] == clean["rows"] and state["check"]
-    stats = json.loads(captionary("stats", "--data-dir", data_dir, "--json").stdout)
+    stats = json.loads(captionary_here("stats", "--data-dir", data_dir, "--json").stdout)
     # every distinct caption has exactly one embedding, from the one embedder
     assert stats["embedded"] == stats["images"] - stats["duplicates"]
-    hybrid = json.loads(captionary("search", "photo", "--data-dir", data_dir, "--json").stdout)
+    hybrid = json.loads(captionary_here("search", "photo", "--data-dir", data_dir, "--json").stdout)
     assert hybrid and hybrid[0]["mode"] == "hybrid"
 
 
 def test_kill_while_embedding_images_then_rerun_embeds_every_photo_once(crash_tree, tmp_path, tiny_model, tiny_clip):
     root, clean = crash_tree
     data_dir = tmp_path / "data"
-    captionary("index", root, "--data-dir", data_dir, "--model", tiny_model, "--no-embeddings", "--image-embedder", "none")
+    captionary_here("index", root, "--data-dir", data_dir, "--model", tiny_model, "--no-embeddings", "--image-embedder", "none")
     again = ("reembed", "--images", "--data-dir", data_dir, "--image-embedder", tiny_clip)
     killed = captionary(*again, stop=("kill", "image-embed:2"), check=False)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
-    partial = json.loads(captionary("stats", "--data-dir", data_dir, "--json").stdout)["image_embedded"]
-    resumed = captionary(*again)
-    stats = json.loads(captionary("stats", "--data-dir", data_dir, "--json").stdout)
+    partial = json.loads(captionary_here("stats", "--data-dir", data_dir, "--json").stdout)["image_embedded"]
+    resumed = captionary_here(*again)
+    stats = json.loads(captionary_here("stats", "--data-dir", data_dir, "--json").stdout)
     distinct = stats["images"] - stats["duplicates"]
     # the batches committed before the kill are kept, the re-run does only the rest, and no caption changed
     assert 0 < partial < distinct and f"embedded {distinct - partial} photos" in resumed.stdout
@@ -156,7 +156,7 @@ def test_kill_while_settling_moves_before_the_model_loads_then_rerun_equals_a_cl
     common = ("--data-dir", data_dir, "--model", tiny_model, "--batch-size", "4", "--no-embeddings", "--image-embedder", "none")
     killed = captionary("index", root, *common, stop=("kill", "commit:2"), check=False)
     assert killed.returncode == -signal.SIGKILL and "loading model" not in killed.stderr  # killed in the first pass
-    resumed = captionary("index", root, *common)
+    resumed = captionary_here("index", root, *common)
     assert "Traceback" not in resumed.stderr and "loading model" not in resumed.stderr
     with Store.open(tmp_path / "clean") as store:
         index_roots(store, [root], options, load_captioner)

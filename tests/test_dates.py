@@ -331,7 +331,7 @@ def test_a_date_inside_an_or_keeps_its_meaning_in_search_by_meaning(photo_tree, 
     stamp = datetime(2020, 4, 10, 12).timestamp()
     os.utime(photo_tree["park"], (stamp, stamp))
     with Store.open(data_dir) as store:
-        embedder = Embedder(threads=2)
+        embedder = Embedder(threads=1)
         store.use_embedder(DEFAULT_EMBEDDER, lambda: embedder)
         index_with(store, [photo_tree["root"]], FakeCaptioner(), embeddings=True)
         # the vectors may reorder what the boolean query admits, never add to it

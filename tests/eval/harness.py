@@ -13,6 +13,7 @@ from db.models import Content, File, FileKeyword, Root, utcnow
 from db.sequence import next_seq
 from db.store import Store
 from db.tags import retag
+from indexer.models.search_encoders import enable_embeddings
 from tests.eval.libraries import Library, varied_library
 
 MODES = ("keyword", "semantic", "hybrid")
@@ -74,6 +75,9 @@ def build_library_store(data_dir: Path, library: Library, embedder_id: str, load
             file.place = photo.place
             file.keywords.extend(FileKeyword(tag=keyword) for keyword in photo.keywords)
     store.embed_pending()
+    # Queries are then embedded as `captionary search` and the app embed them (in numpy, a text at a time), not
+    # by the torch model that embedded the captions: the ranking judged is the one people get
+    enable_embeddings(store, embedder_id, queries=True)
     store.sync_fulltext()
     return store
 
