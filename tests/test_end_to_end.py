@@ -9,6 +9,7 @@ import pytest
 
 from db.store import Store
 from tests.conftest import tree_snapshot
+from tests.helpers import captionary_here
 
 pytestmark = pytest.mark.slow
 
@@ -61,7 +62,7 @@ def test_index_search_stats_end_to_end(photo_tree, data_dir, tiny_model):
 
 
 def test_unparseable_query_exits_2_without_traceback(photo_tree, data_dir, tiny_model):
-    captionary("index", photo_tree["root"], "--data-dir", data_dir, "--model", tiny_model, "--no-embeddings")
+    captionary_here("index", photo_tree["root"], "--data-dir", data_dir, "--model", tiny_model, "--no-embeddings")
     result = captionary("search", '"unbalanced', "--data-dir", data_dir, check=False)
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
 
