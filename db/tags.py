@@ -66,7 +66,8 @@ ACTION_VERBS = frozenset(
 PROSE_VERBS = frozenset("show shows depict depicts capture captures feature features display displays showcase showcases".split())
 _PROSE = re.compile(r"^[A-Z]|[.!?]\s+[A-Z]")
 
-_TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|[^\w\s]|\d+")
+# A number takes the letters written onto it ("3rd", "25th", "1990s", "35mm"): one token, and no tag ("rd", "th").
+_TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|[^\w\s]|\d+[^\W_]*")
 
 
 _IMPORTING = threading.Lock()

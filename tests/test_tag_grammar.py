@@ -68,6 +68,12 @@ TABLE: list[tuple[str, set[str], set[str]]] = [
     ("A plate of rice sits on a table. The food is fresh.", {"plate", "rice", "table", "food"}, {"sit", "fresh"}),
     # but a lower-case COCO caption keeps its reading: "stands" there is a thing ("fruit stands")
     ("fruit stands at a market", {"fruit", "stand", "market"}, set()),
+    # An ordinal is a number, not a number and a word: its suffix is no tag
+    ("Tom's 3rd birthday party on the 4th of July", {"tom", "birthday", "party", "july"}, {"rd", "th"}),
+    ("the 1st day of school", {"day", "school"}, {"st"}),
+    ("a cake for their 25th anniversary", {"cake", "anniversary"}, {"th"}),
+    ("a red bus on 2nd Street", {"red", "bus", "street"}, {"nd"}),
+    ("the 22nd and 23rd floors of a tower", {"floor", "tower"}, {"nd", "rd"}),
 ]
 
 
