@@ -49,12 +49,19 @@ def understand(
     if any(_STRUCTURE.search(token) for token in tokens if not token.startswith('"')):
         return Understood(text)
     kept, readings = _Reader(tokens, vocabulary, today, literal, language).read()
-    if not readings:
-        return Understood(text)
     # "photo" goes even where the library holds it: it is in the file and folder names of most libraries
-    # ("Photos/", "photo 1.jpg"), and as a required word it left "photos from kyoto" with nothing.
-    kept = [token for token in kept if not _filler(_word(token), vocabulary, language)]
-    return Understood(" ".join(kept), tuple(readings))
+    # ("Photos/", "photo 1.jpg"), and as a required word it left "photos from kyoto" and "beach photos" with nothing.
+    searched = [(token, free) for token, free in kept if not (free and _filler(_word(token), vocabulary, language))]
+    glue = [free and _word(token) in language.glue for token, free in searched]
+    only_glue = all(is_glue for (_, free), is_glue in zip(searched, glue) if free) and any(glue)
+    if readings or len(searched) < len(kept) or only_glue:
+        # What is left of a sentence about photos ("the summer of 2019", "me in paris"), or nothing but glue ("the"):
+        # as required words, "me" and "our" matched nothing, and a query of stop words alone matched no photo.
+        searched = [pair for pair, is_glue in zip(searched, glue) if not is_glue]
+    if not readings and len(searched) == len(kept):
+        return Understood(text)  # nothing read, nothing left out: the words as typed
+    left_out = [token for token, free in kept if free and (token, free) not in searched]
+    return Understood(" ".join(token for token, _ in searched), tuple(readings), tuple(left_out))
 
 
 def _filler(word: str, vocabulary: Vocabulary, language: Language) -> bool:
@@ -82,20 +89,22 @@ class _Reader:
                 if self._phrase(i, i + size) == phrase:
                     self.words[i : i + size] = [None] * size
 
-    def read(self) -> tuple[list[str], list[Reading]]:
-        kept: list[str] = []
+    def read(self) -> tuple[list[tuple[str, bool]], list[Reading]]:
+        """The tokens searched as words, each with whether it is a plain word read as nothing (one that may be
+        left out: not quoted, not of a reading nor of one taken back), and the readings."""
+        kept: list[tuple[str, bool]] = []
         readings: list[Reading] = []
         i = 0
         while i < len(self.tokens):
             found = self._reading(i) if self.words[i] is not None else None
             if found is None:
-                kept.append(self.tokens[i])
+                kept.append((self.tokens[i], self.words[i] is not None))
                 i += 1
                 continue
             end, reading = found
             readings.append(reading)
             if reading.also_words:
-                kept.extend(token for token in self.tokens[i:end] if self._word_at(token) not in self.language.lead_ins)
+                kept.extend((token, False) for token in self.tokens[i:end] if self._word_at(token) not in self.language.lead_ins)
             i = end
         return kept, readings
 

@@ -27,15 +27,23 @@ class Language:
     before: frozenset[str]  # "before 2019": up to the day before it
     of: frozenset[str]  # "summer of 2019"
     lead_ins: frozenset[str]  # words that go with the time or place after them: "in sydney", "from 2019"
-    # Left out once something was read ("photos from 2019"): these even where the library holds them (most file
-    # and folder names say "photo")...
+    # Left out ("beach photos", "photos from 2019"): these even where the library holds them (most file and folder
+    # names say "photo")...
     always_fillers: frozenset[str]
-    fillers: frozenset[str]  # ...these only where it does not ("tequila shots 2019", "mirror image 2019")
+    # ...these only where it does not ("tequila shots 2019", "mirror image 2019", a sign that says "kiss me")
+    fillers: frozenset[str]
+    # Words that tie a sentence together and name nothing a photo holds: they go once a word was read or left out
+    # ("the summer of 2019", "me in paris"), and a query of nothing else is every photo ("the").
+    glue: frozenset[str]
 
 
 _MONTHS = "january february march april may june july august september october november december".split()
 _UNITS = ("year", "month", "week", "day")
 MONTH_NAMES = tuple(name.title() for name in _MONTHS)  # how a reading is shown: in English, as the CLI is
+# Who is in the photo is a person's keyword, never "me" or "our": no caption or file name says it of them.
+_PRONOUNS = frozenset(
+    "i me my mine myself we us our ours ourselves you your yours he him his she her hers they them their theirs".split()
+)
 
 
 ENGLISH = Language(
@@ -65,5 +73,10 @@ ENGLISH = Language(
     of=frozenset({"of"}),
     lead_ins=frozenset({"in", "from", "during", "on", "at", "of"}),
     always_fillers=frozenset("photo photos picture pictures pic pics taken".split()),
-    fillers=frozenset("image images shot shots snap snaps".split()),
+    fillers=frozenset("image images shot shots snap snaps".split()) | _PRONOUNS,
+    glue=frozenset(
+        "a an the this that these those all some any every each of in on at from with by for to during and or "
+        "when where while is are was were be been".split()
+    )
+    | _PRONOUNS,
 )

@@ -139,6 +139,7 @@ class Understood:
 
     text: str  # what is searched as words, as before
     readings: tuple[Reading, ...] = ()
+    left_out: tuple[str, ...] = ()  # words as typed that are searched neither as words nor as a reading ("photos")
 
     def narrow(self, filters: Filters) -> Filters:
         """The filters with every reading applied (each applies, as the app's filters do)."""

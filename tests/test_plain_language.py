@@ -155,6 +155,64 @@ def test_the_cli_says_how_it_read_the_query(library, monkeypatch):
     }
 
 
+BEACH = {"beach_2019", "beach_2020"}
+GRANDMA = {"grandma_sydney_2019", "grandma_xmas_2019", "grandma_paris_2018"}
+
+
+@pytest.mark.parametrize(
+    ("query", "as_query"),
+    [
+        ("beach photos", "beach"),  # filler words go where nothing else is read, too
+        ("photos of the beach", "beach"),
+        ("pictures from the beach", "beach"),
+        ("my beach pics", "beach"),
+        ("red photos", "red"),
+        ("pictures of the red", "red"),
+        ("the summer of 2019", "summer of 2019"),  # the glue left over from a reading goes with it
+        ("in the summer of 2019", "summer of 2019"),
+        ("photos from the summer of 2019", "summer of 2019"),
+        ("the 2019", "2019"),
+        ("me in paris", "paris"),
+        ("us in paris", "paris"),
+        ("our pictures from paris", "paris"),
+        ("me and grandma in paris", "grandma paris"),
+    ],
+)
+def test_plain_phrasing_finds_what_its_words_find(library, query, as_query):
+    store, _, _ = library
+    _, paths_found = found(store, query)
+    assert paths_found and paths_found == found(store, as_query)[1]
+
+
+def test_a_query_of_nothing_but_filler_and_glue_shows_every_photo(library):
+    store, paths, data_dir = library
+    for query in ("the", "photos", "my pictures", "of the"):
+        page, paths_found = found(store, query)
+        assert paths_found == set(paths.values()) and page.understood.text == "" and page.understood.readings == ()
+    result = CliRunner().invoke(cli, ["search", "the", "--data-dir", str(data_dir)])
+    assert result.exit_code == 0 and result.stderr.splitlines() == ['no word to search for in "the": every photo matches']
+
+
+def test_keyword_mode_and_quotes_keep_filler_and_glue_as_typed(library):
+    store, paths, _ = library
+    assert found(store, "beach photos", mode="keyword")[1] == found(store, "me in paris", mode="keyword")[1] == set()
+    assert found(store, "photo from 2016")[1] == {paths["scan"], paths["photo_1"]}
+    page, paths_found = found(store, '"photo" from 2016')  # quoted: the word itself ("photo 1.jpg")
+    assert paths_found == {paths["photo_1"]} and page.understood.text == '"photo"'
+
+
+def test_the_words_shown_as_searched_are_the_words_searched(library):
+    store, _, _ = library
+    page, _ = found(store, "photos of the beach")
+    assert page.understood.text == "beach" and page.understood.readings == ()
+    page, _ = found(store, "grandma photos from the summer of 2019")
+    assert page.understood.text == ""
+    assert [(reading.words, reading.shown) for reading in page.understood.readings] == [
+        ("grandma", "tagged grandma"),
+        ("summer of 2019", "taken in summer 2019 (2019-06-01 to 2019-08-31)"),
+    ]
+
+
 class Holds:
     """A library that holds these places, keywords, words and years."""
 
@@ -203,10 +261,21 @@ class Holds:
         ("dog OR cat 2019", "dog OR cat 2019", []),  # operators: read as written
         ('dog "2019"', 'dog "2019"', []),
         ("dog -cat 2019", "dog -cat", ["taken in 2019"]),
+        ("beach photos", "beach", []),
+        ("photos of the dog on the beach", "dog beach", []),  # once something goes, so does the glue
+        ("the summer of 2019", "", ["taken in summer 2019 (2019-06-01 to 2019-08-31)"]),
+        ("dog with my kids in 2019", "dog kids", ["taken in 2019"]),
+        ("me in new york", "", ["taken in New York"]),
+        ("the dog on the beach", "the dog on the beach", []),  # nothing read or left out: as typed
+        ("kiss me", "kiss me", []),  # a word the library holds ("me" on a sign)
+        ("my dog", "dog", []),  # ...and one it does not
+        ("the", "", []),
+        ('"the" of', '"the"', []),
+        ("photos -dog", "-dog", []),
     ],
 )
 def test_the_reading_rules(query, text, shown):
-    vocabulary = Holds(places={"new york"}, keywords={"aunt mary"}, words={"march", "the"})
+    vocabulary = Holds(places={"new york"}, keywords={"aunt mary"}, words={"march", "the", "me"})
     understood = understand(query, vocabulary, TODAY)
     assert understood.text == text and [reading.shown for reading in understood.readings] == shown
 

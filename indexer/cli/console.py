@@ -95,10 +95,13 @@ def understood_json(understood: Understood) -> dict:
 
 
 def print_search_page(page: SearchPage, as_json: bool) -> None:
-    for reading in page.understood.readings:  # on stderr, so a pipe of paths or JSON stays as it was
+    understood = page.understood
+    for reading in understood.readings:  # on stderr, so a pipe of paths or JSON stays as it was
         click.echo(f'reading "{reading.words}" as {reading.shown}', err=True)
+    if understood.left_out and not understood.text and not understood.readings:  # "the", "photos"
+        click.echo(f'no word to search for in "{" ".join(understood.left_out)}": every photo matches', err=True)
     if as_json:
-        understood = understood_json(page.understood)
+        as_read = understood_json(understood)
         click.echo(
             json_text(
                 [
@@ -120,7 +123,7 @@ def print_search_page(page: SearchPage, as_json: bool) -> None:
                         "text": hit.image.text,
                         "taken_time": hit.image.taken_time,  # the date above, with the time and its zone
                         "pair": hit.image.pair,
-                        "understood": understood,
+                        "understood": as_read,
                     }
                     for hit in page.hits
                 ]
