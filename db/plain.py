@@ -37,6 +37,7 @@ class Vocabulary(Protocol):
 _TOKENS = re.compile(r'"[^"]*"|\S+')
 _STRUCTURE = re.compile(r"[()]|^(?:AND|OR|NOT|ANDNOT|ANDMAYBE|REQUIRE)$")
 _EDGES = ",.;!?"
+_POSSESSIVE = re.compile(r"(?<=\w)(?:['’]s|(?<=s)['’])$")  # "grandma's", "grandma’s", "james'"
 
 
 def understand(
@@ -129,13 +130,26 @@ class _Reader:
             if any(word is None for word in self.words[i:end]):
                 continue
             words = self._phrase(i, end)
-            kind = "place" if self.vocabulary.place(words) else "keyword" if self.vocabulary.keyword(words) else ""
-            if not kind or words in self.language.lead_ins:
+            named = self._named(words) if words not in self.language.lead_ins else None
+            if named is None:
                 continue
-            also = self.vocabulary.holds(words)
-            shown = f"taken in {words.title()}" if kind == "place" else f"tagged {words}"
-            shown += f", or the word{'s' if end - i > 1 else ''} {words}" if also else ""
-            return end, Reading(words, kind, shown, name=words, also_words=also)
+            kind, name = named
+            also = self.vocabulary.holds(name)
+            shown = f"taken in {name.title()}" if kind == "place" else f"tagged {name}"
+            shown += f", or the word{'s' if len(name.split()) > 1 else ''} {name}" if also else ""
+            return end, Reading(words, kind, shown, name=name, also_words=also)
+        return None
+
+    def _named(self, words: str) -> tuple[str, str] | None:
+        """The place or person's keyword the words name, as typed or as their owner: "grandma's", "aunt mary's"
+        and "grandmas" (the apostrophe left out, a keyword only: "baths" is no town of Bath)."""
+        for name in dict.fromkeys((words, _POSSESSIVE.sub("", words))):
+            if self.vocabulary.place(name):
+                return "place", name
+            if self.vocabulary.keyword(name):
+                return "keyword", name
+        if len(words) > 2 and words.endswith("s") and self.vocabulary.keyword(words[:-1]):
+            return "keyword", words[:-1]
         return None
 
     # -- when ----------------------------------------------------------------------------------

@@ -155,7 +155,6 @@ def test_the_cli_says_how_it_read_the_query(library, monkeypatch):
     }
 
 
-BEACH = {"beach_2019", "beach_2020"}
 GRANDMA = {"grandma_sydney_2019", "grandma_xmas_2019", "grandma_paris_2018"}
 
 
@@ -184,6 +183,14 @@ def test_plain_phrasing_finds_what_its_words_find(library, query, as_query):
     assert paths_found and paths_found == found(store, as_query)[1]
 
 
+@pytest.mark.parametrize("query", ["grandma's photos", "grandmas photos", "grandma\u2019s pictures", "photos of grandma's"])
+def test_a_persons_possessive_reads_as_the_person(library, query):
+    store, paths, _ = library
+    page, paths_found = found(store, query)
+    assert paths_found == {paths[name] for name in GRANDMA}
+    assert [reading.shown for reading in page.understood.readings] == ["tagged grandma"] and page.understood.text == ""
+
+
 def test_a_query_of_nothing_but_filler_and_glue_shows_every_photo(library):
     store, paths, data_dir = library
     for query in ("the", "photos", "my pictures", "of the"):
@@ -205,10 +212,10 @@ def test_the_words_shown_as_searched_are_the_words_searched(library):
     store, _, _ = library
     page, _ = found(store, "photos of the beach")
     assert page.understood.text == "beach" and page.understood.readings == ()
-    page, _ = found(store, "grandma photos from the summer of 2019")
+    page, _ = found(store, "grandma's photos from the summer of 2019")
     assert page.understood.text == ""
     assert [(reading.words, reading.shown) for reading in page.understood.readings] == [
-        ("grandma", "tagged grandma"),
+        ("grandma's", "tagged grandma"),
         ("summer of 2019", "taken in summer 2019 (2019-06-01 to 2019-08-31)"),
     ]
 
@@ -266,6 +273,8 @@ class Holds:
         ("the summer of 2019", "", ["taken in summer 2019 (2019-06-01 to 2019-08-31)"]),
         ("dog with my kids in 2019", "dog kids", ["taken in 2019"]),
         ("me in new york", "", ["taken in New York"]),
+        ("aunt mary's birthday", "birthday", ["tagged aunt mary"]),
+        ("aunt marys birthday", "birthday", ["tagged aunt mary"]),
         ("the dog on the beach", "the dog on the beach", []),  # nothing read or left out: as typed
         ("kiss me", "kiss me", []),  # a word the library holds ("me" on a sign)
         ("my dog", "dog", []),  # ...and one it does not
