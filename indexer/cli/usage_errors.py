@@ -42,6 +42,11 @@ def _fix(error: click.UsageError, message: str, arguments: Sequence[str]) -> str
         return f"({command} --help lists the options)"
     if message.startswith("No such command"):
         return f"({command} --help lists the commands)"
+    if "unexpected extra argument" in message and searching and "--" in arguments:
+        before, after = arguments[: arguments.index("--")], arguments[arguments.index("--") + 1 :]
+        if any(arg.startswith("-") for arg in after[1:]):  # everything after -- is the query's, options too
+            options = " ".join(shlex.quote(arg) for arg in [*before, *after[1:]])
+            return f"Options go before --: {command} {options} -- {shlex.quote(after[0])}"
     if "unexpected extra argument" in message and searching:
         plain = not any(arg.startswith("-") for arg in arguments)  # else their words and options cannot be told apart
         example = shlex.quote(" ".join(arguments)) if plain else "'red car'"
