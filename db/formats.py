@@ -35,6 +35,9 @@ LINK_NOT_FOLLOWED = "link not followed"  # index --follow-symlinks reads through
 BROKEN_LINK = "broken link"
 NOT_A_FILE = "not a regular file"  # a FIFO, socket or device where a file was expected
 UNREADABLE = "could not read"  # a folder or entry the scan could not stat or list; the reason follows
+# A library's catalog file: the folder holding it is a captionary data dir (db/schema.py), never photos to index.
+CATALOG_FILE = "captionary.db"
+LIBRARY = "captionary library"  # another library's data dir found in a photo root: skipped whole, named once
 VIDEO_EXTENSIONS = frozenset(
     {"mov", "mp4", "m4v", "avi", "mkv", "mts", "m2ts", "3gp", "wmv", "webm", "mpg", "mpeg", "flv", "lrv", "insv"}
 )

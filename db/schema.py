@@ -30,9 +30,10 @@ from db.errors import (
     disk_full,
     sqlite_code,
 )
+from db.formats import CATALOG_FILE
 from db.models import SCHEMA_VERSION, Base, Meta
 
-DB_NAME = "captionary.db"
+DB_NAME = CATALOG_FILE  # its folder is skipped by any index run that finds it in a photo root (indexer/crawl.py)
 FULLTEXT_DIR = "fulltext"
 THUMBNAIL_DIR = "thumbnails"
 # How long a write waits for another process's write lock: the indexer's own writes wait long (its

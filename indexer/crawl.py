@@ -9,7 +9,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from db.columns import within
-from db.formats import BROKEN_LINK, INDEXED_EXTENSIONS, LINK_NOT_FOLLOWED, NOT_A_FILE, extension, skipped_kind
+from db.formats import (
+    BROKEN_LINK,
+    CATALOG_FILE,
+    INDEXED_EXTENSIONS,
+    LIBRARY,
+    LINK_NOT_FOLLOWED,
+    NOT_A_FILE,
+    extension,
+    skipped_kind,
+)
 from db.sidecars import sidecar_signature
 
 IMAGE_EXTENSIONS = INDEXED_EXTENSIONS
@@ -115,6 +124,12 @@ def _identities(folders: Sequence[str | Path]) -> set[tuple[int, int]]:
 _FOLDER, _PHOTO, _SIDECAR = "folder", "photo", "sidecar"
 
 
+def is_library(entries: Sequence[os.DirEntry[str]]) -> bool:
+    """The folder listed holds a captionary catalog: it is a library's data dir (its thumbnails, search index and
+    lock), this run's or another's, and none of it is a photo."""
+    return any(entry.name == CATALOG_FILE and entry.is_file(follow_symlinks=False) for entry in entries)
+
+
 def _kind(entry: os.DirEntry[str], follow_symlinks: bool) -> str:
     """A folder, a photo, a sidecar, or why the entry is not read (db/formats.py); "": passed over (a link to a
     sidecar: its photo's metadata is read without it)."""
@@ -129,6 +144,16 @@ def _kind(entry: os.DirEntry[str], follow_symlinks: bool) -> str:
     return _SIDECAR if _is_sidecar_name(entry.name) else skipped_kind(entry.path)
 
 
+def _enter(folder: str, visited: set[tuple[int, int]]) -> list[os.DirEntry[str]] | None:
+    """The folder's entries by name, or None when it was entered before (by identity: links lead back)."""
+    identity = os.stat(folder)
+    if (identity.st_dev, identity.st_ino) in visited:
+        return None
+    visited.add((identity.st_dev, identity.st_ino))
+    with os.scandir(folder) as entries:
+        return sorted(entries, key=lambda entry: entry.name)
+
+
 def crawl(
     root: str,
     excludes: Sequence[str] = (),
@@ -140,7 +165,8 @@ def crawl(
     """Yield (folder, image records) for every folder under root, depth first, sorted by name.
 
     Hidden files and folders are skipped, and so are the folders in `skip` (captionary's own data dir:
-    inside a photo root its thumbnails would be indexed, and grow, on every run). Symlinks are not
+    inside a photo root its thumbnails would be indexed, and grow, on every run) and any other library's data
+    dir, told by its catalog file and named once to `on_skipped`. Symlinks are not
     followed unless asked; when they are, a folder already visited (by real path) is not entered again,
     so link loops end. Everything else that is neither a photo nor a sidecar nor excluded goes to
     `on_skipped` with its kind (a video, a link not followed, a FIFO...), so nothing in the folders is left
@@ -151,15 +177,17 @@ def crawl(
     while stack:
         folder = stack.pop()
         try:
-            identity = os.stat(folder)
-            if (identity.st_dev, identity.st_ino) in visited:
-                continue
-            visited.add((identity.st_dev, identity.st_ino))
-            with os.scandir(folder) as entries:
-                ordered = sorted(entries, key=lambda entry: entry.name)
+            ordered = _enter(folder, visited)
+            library = ordered is not None and is_library(ordered)
         except OSError as error:
             if on_error:
                 on_error(folder, error)
+            continue
+        if ordered is None:
+            continue  # entered before, through a link
+        if library:
+            if on_skipped:
+                on_skipped(folder, LIBRARY)
             continue
         records: list[FileRecord] = []
         sidecars: dict[str, tuple[str, int, int]] = {}  # lower-cased name -> (name, size, mtime_ns)

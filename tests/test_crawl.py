@@ -72,3 +72,23 @@ def test_crawl_reports_unreadable_folders(tmp_path):
         list(crawl(str(root), on_error=lambda path, error: errors.append(path)))
         locked.chmod(0o755)
     assert errors
+
+
+def test_another_librarys_data_dir_inside_a_root_is_skipped_whole_and_named_once(tmp_path):
+    from db.store import Store
+    from tests.conftest import FakeCaptioner
+    from tests.helpers import index_with
+
+    root = tmp_path / "R2"
+    root.mkdir()
+    photo().save(root / "a.jpg")
+    inside = root / "captionary-library"  # the library of R2 kept inside it: its catalog, thumbnails, index
+    with Store.open(inside) as first:
+        index_with(first, [root], FakeCaptioner())
+    with Store.open(tmp_path / "L2") as second:
+        report = index_with(second, [root], FakeCaptioner())
+        indexed = [path for path, _ in second.failures()] + [path for path, _ in report.failures]
+        images = second.stats()["images"]
+    assert images == 1 and indexed == []  # was 2: the first library's thumbnail, captioned as a photo
+    # was: its .db, .seg, .toc and .lock files, each listed; now the folder once, with what it is
+    assert report.skipped == [(str(inside), "captionary library")]
