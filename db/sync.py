@@ -171,7 +171,22 @@ class FulltextSync:
             report.fulltext_damaged, index_ids = str(error), set()
         report.missing_in_fulltext = sorted(db_ids - index_ids)
         report.stale_in_fulltext = sorted(index_ids - db_ids)
+        report.out_of_step = self._out_of_step(report.missing_in_fulltext, report.stale_in_fulltext)
         return report
+
+    def _out_of_step(self, missing: list[int], stale: list[int]) -> list[int]:
+        """The ids missing from or stale in the index that the next sync (any search, the next index run) would not
+        mend: what changed past its last sequence it writes, and an index it does not know it builds whole."""
+        if not (missing or stale) or not self.fulltext.is_current():
+            return []
+        with self.sessions() as session:
+            index_id = session.get(Meta, "fulltext_index_id")
+            if index_id is None or index_id.value != self.fulltext.index_id():
+                return []
+            synced = meta_int(session, "fulltext_seq")
+            changed = set(session.scalars(select(File.id).where(File.ft_seq > synced)))
+            deleted = set(session.scalars(select(FulltextDelete.file_id).where(FulltextDelete.seq > synced)))
+        return sorted({*missing} - changed) + sorted({*stale} - changed - deleted)
 
 
 def changed_docs(session: Session, after: int, upto: int) -> Iterator[FulltextDoc]:

@@ -207,6 +207,8 @@ class CheckReport:
     missing_on_disk: list[str] = field(default_factory=list)
     fulltext_lag: int = 0
     fulltext_damaged: str | None = None  # why the search index cannot be read (rebuild-fulltext rebuilds it)
+    # Of the missing and stale ids, those the next sync would not write (the rest: a lag it catches up).
+    out_of_step: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

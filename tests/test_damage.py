@@ -17,6 +17,7 @@ from db.store import Store
 from indexer.cli import cli
 from tests.conftest import FakeCaptioner
 from tests.helpers import index_with
+from tests.photos import photo, save_jpeg
 
 GARBAGE = b"\xde\xad\xbe\xef" * 1024  # no SQLite page type starts with 0xde; no Whoosh header reads it
 
@@ -215,6 +216,29 @@ def test_check_names_a_damaged_search_index(indexed):
     damage_segments(indexed)
     result = cli_run("check", "--data-dir", indexed)
     assert result.exit_code == 1 and "damaged" in result.stdout and "captionary rebuild-fulltext" in result.stdout
+
+
+def test_check_after_a_killed_run_says_the_next_search_catches_up_and_names_rebuild_only_for_what_it_would_not(
+    indexed, photo_tree, monkeypatch
+):
+    with Store.open(indexed) as store:
+        monkeypatch.setattr(Store, "sync_fulltext", lambda *args, **kwargs: None)  # killed before its sync
+        for number in range(2):
+            save_jpeg(photo(seed=50 + number), photo_tree["root"] / "new" / f"new{number}.jpg")
+        index_with(store, [photo_tree["root"]], FakeCaptioner())
+        monkeypatch.undo()
+    behind = cli_run("check", "--data-dir", indexed)
+    assert behind.exit_code == 1 and "2 missing" in behind.stdout and "changes behind" in behind.stdout  # as before
+    assert "the next search or index run catches it up" in behind.stdout, behind.stdout
+    assert "rebuild-fulltext" not in behind.stdout  # was: "fix the search index with: captionary rebuild-fulltext"
+    assert cli_run("search", "car", "--data-dir", indexed, "--mode", "keyword").exit_code == 0
+    assert cli_run("check", "--data-dir", indexed).exit_code == 0  # the search caught it up, as check said
+    with Store.open(indexed) as store:  # a document lost from the index that no change to come would write again
+        writer = store.fulltext.writer(timeout=5)
+        store.fulltext.apply(writer, [], [store.image_by_path(photo_tree["root"] / "new" / "new0.jpg").id])
+        store.fulltext.commit(writer)
+    lost = cli_run("check", "--data-dir", indexed)
+    assert lost.exit_code == 1 and "1 missing" in lost.stdout and "captionary rebuild-fulltext" in lost.stdout, lost.stdout
 
 
 def test_a_damaged_search_index_that_cannot_be_rebuilt_is_named_exit_1(indexed):

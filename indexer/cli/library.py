@@ -105,8 +105,11 @@ def check(data_dir, as_json) -> None:
         click.echo(f"missing on disk: {len(report.missing_on_disk)}")
         for path in report.missing_on_disk[:20]:
             click.echo(f"  {shown(path)}")
-        if report.missing_in_fulltext or report.stale_in_fulltext or report.fulltext_lag or report.fulltext_damaged:
+        if report.fulltext_damaged or report.out_of_step:
             click.echo("fix the search index with: captionary rebuild-fulltext")
+        elif report.missing_in_fulltext or report.stale_in_fulltext or report.fulltext_lag:
+            # a run that was stopped before its last sync: nothing to rebuild (docs/reindexing.md)
+            click.echo("the search index is behind the catalog: the next search or index run catches it up")
         if report.missing_on_disk:
             click.echo("remove missing files with: captionary index ROOT (or captionary forget ROOT)")
     if not report.ok:
