@@ -11,14 +11,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from db.columns import within
-from db.errors import CaptionaryError, ModelLoadError, UsageError
+from db.errors import ModelLoadError
 from db.formats import UNREADABLE
 from db.store import Store
 from indexer.background_sync import FULLTEXT_SYNC_SECONDS, BackgroundSync
 from indexer.crawl import crawl, distinct_roots, is_excluded_below
 from indexer.feed import Feed, uses_processes
 from indexer.known_first import settle_known
+from indexer.missing_roots import present_roots
 from indexer.models.captioner import CaptionModel, caption_inputs
 from indexer.models.families import Family, refuse_unwanted_prompt
 from indexer.models.image_embedder import image_inputs
@@ -72,12 +72,8 @@ class Indexer:
         self.ray: Any = None  # the Ray module once connected (--ray), else None
 
     def run(self) -> IndexReport:
-        library = os.path.realpath(self.store.data_dir)
-        for root in self.roots:
-            if not os.path.isdir(root):
-                raise CaptionaryError(f"{root} is not a folder (is the disk mounted?); nothing was changed")
-            if within(root, library):
-                raise UsageError(f"{root} is in the library's own folder ({library}), which holds no photos to index")
+        # A root not found is skipped while others are there (a disk not mounted), and named.
+        self.roots = present_roots(self.roots, os.path.realpath(self.store.data_dir), self.report)
         if self.options.ray:  # before the lock and the scan: an unreachable cluster changes nothing
             from indexer.ray_run import check_roots, connect
 

@@ -93,6 +93,7 @@ class IndexReport:
     vanished: int = 0  # deleted or written between the scan and their reading: left for the next run
     metadata_problems: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): indexed all the same
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, kind) of files found and not read
+    missing_roots: list[str] = field(default_factory=list)  # given, not found (a disk not mounted): skipped
 
     @property
     def processed(self) -> int:

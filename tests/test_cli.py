@@ -13,6 +13,7 @@ from db.store import Store
 from indexer import pipeline
 from indexer.cli import cli
 from tests.conftest import FakeCaptioner
+from tests.photos import photo, save_jpeg
 
 
 @pytest.fixture
@@ -292,3 +293,25 @@ def test_a_library_path_under_a_file_is_named_as_such_not_sent_to_index(runner, 
     result = runner.invoke(cli, ["stats", "--data-dir", str(tmp_path / "notes.txt" / "library")])
     assert result.exit_code == 1 and f"{tmp_path / 'notes.txt'} is a file" in result.stderr, result.output
     assert "captionary index" not in result.stderr  # was: advice to index there, which then failed
+
+
+def test_a_root_not_mounted_among_others_is_skipped_with_a_warning_and_the_others_are_indexed(
+    runner, photo_tree, data_dir, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(pipeline, "load_captioner", lambda options: FakeCaptioner(options.model or "fake-model"))
+    usb = tmp_path / "usb"
+    save_jpeg(photo(seed=7), usb / "trip" / "IMG_7.jpg")
+    index = ["index", "--data-dir", str(data_dir), "--model", "fake-model"]
+    assert runner.invoke(cli, [*index, str(usb)]).exit_code == 0
+    os.rename(usb, tmp_path / "unplugged")  # the disk is taken away
+    result = runner.invoke(cli, [*index, str(photo_tree["root"]), str(usb)])
+    # was: exit 2, "Directory '.../usb' does not exist", and nothing indexed
+    assert result.stdout.startswith("15 captioned, 0 unchanged, 1 reused, 4 failed, 0 removed in "), result.output
+    named = [line for line in result.stderr.splitlines() if str(usb) in line]
+    assert len(named) == 1 and named[0].startswith(f"warning: {usb} is not found") and "skipped" in named[0], named
+    assert result.exit_code == 1  # what was asked was not all done, as `caption` and `export-xmp` say of theirs
+    stats = json.loads(runner.invoke(cli, ["stats", "--data-dir", str(data_dir), "--json"]).stdout)
+    assert stats["images"] == 17 and stats["roots"] == sorted([str(photo_tree["root"]), str(usb)])  # its photo is kept
+    alone = runner.invoke(cli, [*index, str(usb)])
+    assert alone.exit_code == 2 and alone.stderr.count("\n") == 1 and "does not exist" in alone.stderr  # as before
+    assert "captionary forget" in alone.stderr  # the way out, if it was moved rather than unplugged

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shlex
 import sys
 
 import click
@@ -27,7 +28,7 @@ from indexer.cli.options import (
     speed_option,
 )
 from indexer.cli.terminal import json_text, shown
-from indexer.cli.usage_errors import one_line
+from indexer.cli.usage_errors import OneLineUsageError, one_line
 from indexer.settings import Settings
 
 FAILURES_SHOWN = 5  # failed files listed under the summary line of `index`
@@ -85,7 +86,8 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("roots", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+# Not exists=True: a root that is not found is skipped while others are there (a disk not mounted: _missing_roots).
+@click.argument("roots", nargs=-1, required=True, type=click.Path(file_okay=False))
 @data_dir_option
 @model_option
 @prompt_option
@@ -154,6 +156,8 @@ def index(roots, data_dir, model, embedder, image_embedder, no_thumbnails, no_em
     from indexer.options import IndexOptions
     from indexer.pipeline import index_roots
 
+    if not any(os.path.exists(root) for root in roots):
+        raise OneLineUsageError(_not_found(roots[0]))  # exit 2, as when click checked it
     settings = Settings.resolve(data_dir=data_dir, model=model, embedder=embedder, image_embedder=image_embedder)
     # flags: prompt, max_new_tokens, speed, batch_size, device, workers, threads, excludes, follow_symlinks, recaption,
     # ocr, allow_removal, ray
@@ -174,11 +178,25 @@ def index(roots, data_dir, model, embedder, image_embedder, no_thumbnails, no_em
         finally:
             progress.close()
     _print_index_report(report, verbose)
+    if report.missing_roots:
+        sys.exit(1)  # the others were indexed; as `caption` and `export-xmp` do when some of what they were given failed
+
+
+def _not_found(root: str) -> str:
+    quoted = shown(shlex.quote(root), err=True)
+    return (
+        f"Directory '{shown(root, err=True)}' does not exist. If its disk is not mounted, mount it; if it was moved "
+        f"or renamed, index it where it is now (captionary forget {quoted} drops its old paths)"
+    )
 
 
 def _print_index_report(report, verbose: bool) -> None:
     for warning in report.warnings:
         click.echo(f"warning: {shown(warning, err=True)}", err=True)
+    for root in report.missing_roots:
+        click.echo(
+            f"warning: {shown(root, err=True)} is not found (a disk not mounted?): skipped; its photos stay indexed", err=True
+        )
     for folder, reason in report.unreadable_folders:
         click.echo(f"warning: {shown(folder, err=True)}: {reason}", err=True)
     for root, gone, known in report.held_back:
