@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +20,7 @@ from db.batch import Recorded, record_batch
 from db.errors import NotIndexedError
 from db.models import Content, File, Meta, Pending, Root, SkippedFile, utcnow
 from db.records import Outcome, PendingFile, storable_ns, thumbnail_path
-from db.roots import forget_root_files, under
+from db.roots import forget_root_files, found_elsewhere, under
 from db.schema import Sessions, remembered_image_embedder
 from db.sequence import delete_files, mark_files_changed, next_seq
 
@@ -104,15 +104,19 @@ class Catalog:
         self.sessions, self.engine, self.thumbnail_dir = sessions, engine, thumbnail_dir
         self.checkpoint = checkpoint  # Store.checkpoint: a named moment between two durable steps
 
-    def begin_run(self, roots: Sequence[str]) -> int:
-        """A new run id (the scan marks the files it sees with it) and the roots recorded."""
+    def begin_run(self, roots: Sequence[str], identities: Mapping[str, str | None] | None = None) -> int:
+        """A new run id (the scan marks the files it sees with it) and the roots recorded, with their folders'
+        identities where given."""
         with self.sessions.begin() as session:
             previous = session.get(Meta, "run")
             run_id = int(previous.value) + 1 if previous is not None else 1
             session.merge(Meta(key="run", value=str(run_id)))
             for root in roots:
-                if session.get(Root, root) is None:
-                    session.add(Root(path=root, added_at=utcnow(), last_indexed_at=None))
+                known = session.get(Root, root)
+                if known is None:
+                    known = Root(path=root, added_at=utcnow(), last_indexed_at=None)
+                    session.add(known)
+                known.identity = (identities or {}).get(root) or known.identity
             # Pending work is recomputed from the disk on every run; a killed run's list is stale.
             session.execute(delete(Pending))
         return run_id
@@ -136,6 +140,17 @@ class Catalog:
         with self.sessions() as session:
             rows = session.execute(select(File.id, File.path).where(under(File.path, root), File.seen_run != run_id))
             return [(file_id, path) for file_id, path in rows]
+
+    def other_roots(self, roots: Sequence[str]) -> list[tuple[str, str | None]]:
+        """(path, folder identity) of the indexed roots other than these, by path (a root before those inside it)."""
+        with self.sessions() as session:
+            rows = session.execute(select(Root.path, Root.identity).where(Root.path.not_in(roots)).order_by(Root.path))
+            return [(path, identity) for path, identity in rows]
+
+    def found_elsewhere(self, root: str, run_id: int) -> tuple[int, int]:
+        """(photos under the root, those whose bytes this run saw at a path outside it): db/roots.py."""
+        with self.sessions() as session:
+            return found_elsewhere(session, root, run_id)
 
     def count_files(self, root: str) -> int:
         """The files under the root, as `unseen` counts them: those a nested root's run recorded too."""

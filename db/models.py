@@ -10,7 +10,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from db.columns import Nanoseconds, PathText
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 # The first photograph was taken in 1826; a camera clock reset to 0001:01:01 or set to 2099 says nothing.
 
 
@@ -225,6 +225,9 @@ class Root(Base):
     path: Mapped[str] = mapped_column(PathText, primary_key=True)
     added_at: Mapped[datetime]
     last_indexed_at: Mapped[datetime | None]
+    # "st_dev:st_ino" of the folder when last indexed: a folder renamed or moved on its disk keeps both, so a root
+    # that is gone can be told renamed from unplugged (indexer/missing_roots.py). NULL: not indexed since schema 8.
+    identity: Mapped[str | None]
 
 
 Index("ix_files_root_seen", File.root, File.seen_run)

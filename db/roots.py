@@ -1,14 +1,15 @@
 """Which indexed root holds a file. A root holds every path under it, whichever root's run recorded the file:
 the scan sweeps what it did not see under its root by path (Catalog.unseen), so `forget` decides by path too.
-Roots may nest (`/photos` and `/photos/Family` indexed apart); forgetting one keeps what another still holds."""
+Roots may nest (`/photos` and `/photos/Family` indexed apart); forgetting one keeps what another still holds. A root
+that is gone is weighed by how many of its photos a run found elsewhere (indexer/missing_roots.py)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, delete, false, or_, select, update
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import ColumnElement, delete, false, func, or_, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from db.columns import within
 from db.models import File, Root, SkippedFile
@@ -47,3 +48,12 @@ def _recorded_under(table: type[File] | type[SkippedFile], root: str) -> ColumnE
 
 def _held(table: type[File] | type[SkippedFile], roots: Sequence[str]) -> ColumnElement[bool]:
     return or_(false(), *(under(table.path, other) for other in roots))
+
+
+def found_elsewhere(session: Session, root: str, run_id: int) -> tuple[int, int]:
+    """Of the photos under the root (read ones: a failed file has no bytes to find), how many have their bytes at a
+    path outside it that the run saw: a root that is gone, and whose photos all turned up, was moved there."""
+    other = aliased(File)
+    seen = select(other.id).where(other.content_id == File.content_id, other.seen_run == run_id, ~under(other.path, root))
+    photos = select(func.count()).select_from(File).where(under(File.path, root), File.content_id.is_not(None))
+    return session.scalar(photos) or 0, session.scalar(photos.where(seen.exists())) or 0

@@ -359,6 +359,13 @@ def _add_formats(session: Session) -> None:
     connection.exec_driver_sql("UPDATE files SET sidecars = NULL WHERE content_id IS NOT NULL")
 
 
+def _add_root_identity(session: Session) -> None:
+    """Schema 8: each root's folder identity, recorded by the next run of it (NULL until then)."""
+    connection = session.connection()
+    if "identity" not in {row[1] for row in connection.exec_driver_sql("PRAGMA table_info(roots)")}:
+        connection.exec_driver_sql("ALTER TABLE roots ADD COLUMN identity VARCHAR")
+
+
 # Ordered (version, step) pairs; a new schema version appends a step that upgrades in place.
 MIGRATIONS: list[tuple[int, Callable[[Session], None]]] = [
     (1, _create_tables),
@@ -368,4 +375,5 @@ MIGRATIONS: list[tuple[int, Callable[[Session], None]]] = [
     (5, _add_ocr),
     (6, _metadata_per_file),
     (7, _add_formats),
+    (8, _add_root_identity),
 ]

@@ -144,12 +144,14 @@ def _kind(entry: os.DirEntry[str], follow_symlinks: bool) -> str:
     return _SIDECAR if _is_sidecar_name(entry.name) else skipped_kind(entry.path)
 
 
-def _enter(folder: str, visited: set[tuple[int, int]]) -> list[os.DirEntry[str]] | None:
+def _enter(folder: str, visited: set[tuple[int, int]], folders: dict[str, str] | None) -> list[os.DirEntry[str]] | None:
     """The folder's entries by name, or None when it was entered before (by identity: links lead back)."""
     identity = os.stat(folder)
     if (identity.st_dev, identity.st_ino) in visited:
         return None
     visited.add((identity.st_dev, identity.st_ino))
+    if folders is not None:
+        folders[f"{identity.st_dev}:{identity.st_ino}"] = folder
     with os.scandir(folder) as entries:
         return sorted(entries, key=lambda entry: entry.name)
 
@@ -161,23 +163,23 @@ def crawl(
     on_error: Callable[[str, OSError], None] | None = None,
     skip: Sequence[str | Path] = (),
     on_skipped: Callable[[str, str], None] | None = None,
+    folders: dict[str, str] | None = None,
 ) -> Iterator[tuple[str, list[FileRecord]]]:
     """Yield (folder, image records) for every folder under root, depth first, sorted by name.
 
-    Hidden files and folders are skipped, and so are the folders in `skip` (captionary's own data dir:
-    inside a photo root its thumbnails would be indexed, and grow, on every run) and any other library's data
-    dir, told by its catalog file and named once to `on_skipped`. Symlinks are not
-    followed unless asked; when they are, a folder already visited (by real path) is not entered again,
-    so link loops end. Everything else that is neither a photo nor a sidecar nor excluded goes to
-    `on_skipped` with its kind (a video, a link not followed, a FIFO...), so nothing in the folders is left
-    out in silence.
-    """
+    Hidden files and folders are skipped, and so are the folders in `skip` (captionary's own data dir: inside a
+    photo root its thumbnails would be indexed, and grow, on every run) and any other library's data dir, told by
+    its catalog file and named once to `on_skipped`. Symlinks are not followed unless asked; when they are, a folder
+    already visited (by real path) is not entered again, so link loops end. Everything else that is neither a photo
+    nor a sidecar nor excluded goes to `on_skipped` with its kind (a video, a link not followed, a FIFO...), so
+    nothing in the folders is left out in silence. `folders` gets each folder entered by its identity
+    ("st_dev:st_ino", which a folder renamed or moved on its disk keeps: indexer/missing_roots.py)."""
     visited = _identities(skip)
     stack = [root]
     while stack:
         folder = stack.pop()
         try:
-            ordered = _enter(folder, visited)
+            ordered = _enter(folder, visited, folders)
             library = ordered is not None and is_library(ordered)
         except OSError as error:
             if on_error:

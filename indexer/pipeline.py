@@ -18,7 +18,7 @@ from indexer.background_sync import FULLTEXT_SYNC_SECONDS, BackgroundSync
 from indexer.crawl import crawl, distinct_roots, is_excluded_below
 from indexer.feed import Feed, uses_processes
 from indexer.known_first import settle_known
-from indexer.missing_roots import present_roots
+from indexer.missing_roots import identity, present_roots, settle_moved_roots
 from indexer.models.captioner import CaptionModel, caption_inputs
 from indexer.models.families import Family, refuse_unwanted_prompt
 from indexer.models.image_embedder import image_inputs
@@ -70,6 +70,7 @@ class Indexer:
         # it now kills only its reader, and is recorded as failed (indexer/workers.py).
         self.isolate = False
         self.ray: Any = None  # the Ray module once connected (--ray), else None
+        self.folders: dict[str, str] = {}  # every folder the scan entered, by identity (indexer/missing_roots.py)
 
     def run(self) -> IndexReport:
         # A root not found is skipped while others are there (a disk not mounted), and named.
@@ -84,7 +85,7 @@ class Indexer:
         try:
             self.store.recover_fulltext()
             self.isolate = not self.catalog.last_run_finished()
-            run_id = self.catalog.begin_run(self.roots)
+            run_id = self.catalog.begin_run(self.roots, {root: identity(root) for root in self.roots})
             self.ocr = self.catalog.ocr_setting(self.options.ocr)
             for root in self.roots:
                 self._scan_root(root, run_id)
@@ -99,6 +100,7 @@ class Indexer:
             except ModelLoadError:
                 self.catalog.forget_roots_never_indexed(self.roots)
                 raise
+            settle_moved_roots(self.catalog, self.roots, run_id, self.report, self.folders)  # gone, its photos here
             if self.ocr:  # photos indexed before OCR was on, or whose text a killed run did not store
                 workers = self.options.workers or default_split(self.options.device)[0]
                 read_missing_text(self.store, self._text_reader, workers, self.report, self.options.follow_symlinks)
@@ -135,6 +137,7 @@ class Indexer:
                 remember_error,
                 skip=[self.store.data_dir],
                 on_skipped=lambda path, kind: skipped.append((path, kind)),
+                folders=self.folders,
             ):
                 self.report.unchanged += scan.folder(folder, [(r.path, r.size, r.mtime_ns, r.sidecars) for r in records])
                 self.progress.scanned(len(records))

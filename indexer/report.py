@@ -94,6 +94,8 @@ class IndexReport:
     metadata_problems: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): indexed all the same
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, kind) of files found and not read
     missing_roots: list[str] = field(default_factory=list)  # given, not found (a disk not mounted): skipped
+    moved_roots: list[tuple[str, str]] = field(default_factory=list)  # (old, new): gone, proven moved, forgotten
+    maybe_moved: list[tuple[str, int, int]] = field(default_factory=list)  # (root, found, photos): gone, not proven
 
     @property
     def processed(self) -> int:
@@ -137,6 +139,8 @@ class IndexReport:
             )
         if self.moved:
             line += f"; {self.moved} of the reused were moved or renamed (their old paths are counted as removed)"
+        for old, new in self.moved_roots:
+            line += f"; {old} is now {new} (no longer a root of its own)"
         if self.ocr_read:
             line += f"; text read in {self.ocr_read} photos ({self.ocr_with_text} with text), OCR {self.ocr_seconds:.1f}s"
         if self.other_model:

@@ -8,8 +8,17 @@ from pathlib import Path
 from db.schema import DB_NAME, FILE_METADATA
 
 
+def as_schema_7(data_dir: Path) -> None:
+    """What captionary 0.7 wrote: no identity of a root's folder (a root renamed could not be told from one unplugged)."""
+    with sqlite3.connect(data_dir / DB_NAME) as connection:
+        connection.execute("ALTER TABLE roots DROP COLUMN identity")
+        connection.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
+
+
 def as_schema_6(data_dir: Path) -> None:
-    """What captionary 0.6 wrote: no time zone beside the date taken, no record of the files a scan skipped."""
+    """What captionary 0.6 wrote: no time zone beside the date taken, no record of the files a scan skipped; and
+    what 0.7 lacked."""
+    as_schema_7(data_dir)
     with sqlite3.connect(data_dir / DB_NAME) as connection:
         connection.execute("ALTER TABLE files DROP COLUMN taken_zone")
         connection.execute("DROP TABLE skipped_files")

@@ -197,6 +197,13 @@ def _print_index_report(report, verbose: bool) -> None:
         click.echo(
             f"warning: {shown(root, err=True)} is not found (a disk not mounted?): skipped; its photos stay indexed", err=True
         )
+    for root, found, total in report.maybe_moved:
+        click.echo(
+            f"warning: {shown(root, err=True)} is not found, and {found} of its {total} photos were found again in this "
+            f"run: if it was moved or renamed, drop its old paths with: captionary forget {shown(shlex.quote(root), err=True)}"
+            " (a disk that is not mounted needs nothing: its photos stay indexed)",
+            err=True,
+        )
     for folder, reason in report.unreadable_folders:
         click.echo(f"warning: {shown(folder, err=True)}: {reason}", err=True)
     for root, gone, known in report.held_back:

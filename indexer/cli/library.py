@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -50,7 +51,7 @@ def stats(data_dir, as_json) -> None:
     for model_id, count in numbers["models"].items():
         click.echo(f"model:      {shown(model_id)} ({count})")
     for root in numbers["roots"]:
-        click.echo(f"root:       {shown(root)}")
+        click.echo(f"root:       {shown(root)}" + ("" if os.path.isdir(root) else _not_found(root)))
     click.echo(f"data dir:   {shown(numbers['data_dir'])}")
     for path, error in failures[:20]:
         click.echo(f"  failed: {shown(path)}: {shown(error)}")
@@ -62,6 +63,11 @@ def stats(data_dir, as_json) -> None:
         click.echo(f"  ... and {len(problems) - 20} more")
     for row in skipped:  # every one: what the library holds that captionary does not read
         click.echo(f"  skipped: {shown(row['path'])} ({row['kind']})")
+
+
+def _not_found(root: str) -> str:
+    """A root whose folder is not there: a disk taken away keeps its photos; a move is settled by `forget`."""
+    return f"  (not found: a disk not mounted? if it was moved or renamed: captionary forget {shown(shlex.quote(root))})"
 
 
 @click.command("rebuild-fulltext")
