@@ -195,7 +195,8 @@ def _print_index_report(report, verbose: bool) -> None:
         click.echo(f"warning: {shown(warning, err=True)}", err=True)
     for root in report.missing_roots:
         click.echo(
-            f"warning: {shown(root, err=True)} is not found (a disk not mounted?): skipped; its photos stay indexed", err=True
+            f"warning: {shown(root, err=True)} is not found (a disk not mounted?): skipped, and none of its photos is removed",
+            err=True,
         )
     for root, found, total in report.maybe_moved:
         click.echo(
