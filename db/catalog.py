@@ -20,7 +20,7 @@ from db.batch import Recorded, record_batch
 from db.errors import NotIndexedError
 from db.models import Content, File, Meta, Pending, Root, SkippedFile, utcnow
 from db.records import Outcome, PendingFile, storable_ns, thumbnail_path
-from db.roots import forget_root_files, found_elsewhere, under
+from db.roots import forget_found_elsewhere, forget_root_files, found_elsewhere, under
 from db.schema import Sessions, remembered_image_embedder
 from db.sequence import delete_files, mark_files_changed, next_seq
 
@@ -151,6 +151,12 @@ class Catalog:
         """(photos under the root, those whose bytes this run saw at a path outside it): db/roots.py."""
         with self.sessions() as session:
             return found_elsewhere(session, root, run_id)
+
+    def forget_found_elsewhere(self, root: str, run_id: int) -> tuple[int, int]:
+        """A moved root's old paths whose bytes this run saw elsewhere removed, the root too when nothing is left
+        under it: (removed, left). db/roots.py."""
+        with self.sessions.begin() as session:
+            return forget_found_elsewhere(session, root, run_id, next_seq(session))
 
     def count_files(self, root: str) -> int:
         """The files under the root, as `unseen` counts them: those a nested root's run recorded too."""

@@ -50,10 +50,34 @@ def _held(table: type[File] | type[SkippedFile], roots: Sequence[str]) -> Column
     return or_(false(), *(under(table.path, other) for other in roots))
 
 
+def _seen_elsewhere(root: str, run_id: int) -> ColumnElement[bool]:
+    """A file under the root whose bytes this run saw at a path outside it."""
+    other = aliased(File)
+    return (
+        select(other.id).where(other.content_id == File.content_id, other.seen_run == run_id, ~under(other.path, root)).exists()
+    )
+
+
+def forget_found_elsewhere(session: Session, root: str, run_id: int, seq: int) -> tuple[int, int]:
+    """Delete the root's files whose bytes this run saw elsewhere, and the root itself when nothing else is left
+    under it: (files deleted, files left). A file whose bytes are nowhere else is never deleted here, so a move
+    proven wrongly (another disk mounted where the root's was) can lose no caption, tag or photo: only paths."""
+    moved = list(
+        session.scalars(
+            select(File.id).where(under(File.path, root), File.content_id.is_not(None), _seen_elsewhere(root, run_id))
+        )
+    )
+    delete_files(session, seq, moved)
+    left = session.scalar(select(func.count()).select_from(File).where(_recorded_under(File, root))) or 0
+    if not left:
+        forget_root_files(session, root, seq)  # its skipped files
+        # A root inside it, gone with it and holding nothing now, goes too
+        session.execute(delete(Root).where((Root.path == root) | under(Root.path, root)))
+    return len(moved), left
+
+
 def found_elsewhere(session: Session, root: str, run_id: int) -> tuple[int, int]:
     """Of the photos under the root (read ones: a failed file has no bytes to find), how many have their bytes at a
     path outside it that the run saw: a root that is gone, and whose photos all turned up, was moved there."""
-    other = aliased(File)
-    seen = select(other.id).where(other.content_id == File.content_id, other.seen_run == run_id, ~under(other.path, root))
     photos = select(func.count()).select_from(File).where(under(File.path, root), File.content_id.is_not(None))
-    return session.scalar(photos) or 0, session.scalar(photos.where(seen.exists())) or 0
+    return session.scalar(photos) or 0, session.scalar(photos.where(_seen_elsewhere(root, run_id))) or 0

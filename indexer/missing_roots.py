@@ -45,7 +45,8 @@ def settle_moved_roots(
 ) -> None:
     """After a run's photos are written: each indexed root that is gone and whose photos this run found again is
     either settled as moved (proven: its folder is among those the scan entered, `folders` by identity; its old
-    paths are removed, the root forgotten) or named with the command that would drop it. Roots inside this run's
+    paths whose bytes were seen elsewhere are removed, and the root forgotten once nothing else is under it) or
+    named with the command that would drop it. Roots inside this run's
     are left to its sweep; a root before those inside it, which it hands their photos.
 
     Only a run that found known bytes at new paths looks, and it looks at the disk last: a run of nothing moved
@@ -62,9 +63,14 @@ def settle_moved_roots(
         if place is None:
             report.maybe_moved.append((root, found, total))
             continue
-        removed = catalog.forget_root(root)  # what a root inside it still holds stays, handed to that root
+        # Only the paths whose bytes are elsewhere: a photo found nowhere else keeps its record (and a person's
+        # caption on it), should the proof be wrong, and keeps the root, named with the command that drops it.
+        removed, left = catalog.forget_found_elsewhere(root, run_id)
         report.removed += removed
         report.moved += min(found, removed, report.reused - report.moved)  # of the reused (a killed run wrote others)
+        if left:
+            report.maybe_moved.append((root, found, total))
+            continue
         report.moved_roots.append((root, place))
         if root in report.missing_roots:  # given to this run, and now known to be where it was moved
             report.missing_roots.remove(root)

@@ -145,3 +145,28 @@ def test_a_disk_taken_away_keeps_its_photos_even_when_they_all_turn_up_elsewhere
     assert stats(captionary)["images"] == 8 and str(usb_disk / "Photos") in stats(captionary)["roots"]
     again = captionary("index", tmp_path / "Backup")
     assert again.exit_code == 0 and again.stderr == ""  # a run that found nothing moved says nothing of it
+
+
+def test_a_move_proven_wrongly_removes_only_paths_whose_bytes_are_elsewhere(captionary, tmp_path, monkeypatch):
+    """Another disk mounted where the root's was can give a folder the same device and inode: the proof is then
+    wrong, and what it may remove must be only paths, never a photo found nowhere else or a person's caption."""
+    from indexer import missing_roots
+
+    usb, home = tmp_path / "USB" / "Photos", tmp_path / "home" / "Pictures"
+    photos_in(usb, 10)
+    assert captionary("index", usb).exit_code == 0
+    only_here = usb / "d1" / "IMG_9.jpg"
+    assert captionary("set-caption", only_here, "grandma at the lake").exit_code == 0
+    for path in usb.rglob("*.jpg"):
+        if path != only_here:  # 9 of the 10 copied home: 90% of the root's photos found elsewhere
+            target = home / path.relative_to(usb)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+    shutil.rmtree(usb.parent)  # the disk taken away
+    monkeypatch.setattr(missing_roots, "_renamed_to", lambda root, recorded, folders: str(home))  # the wrong proof
+    result = captionary("index", home)
+    assert result.exit_code == 0, result.output
+    assert "9 removed" in result.stdout and f"captionary forget {usb}" in result.stderr
+    found = json.loads(captionary("search", "grandma", "--json").stdout)
+    assert [row["path"] for row in found] == [str(only_here)]  # its record and its caption are kept
+    assert str(usb) in stats(captionary)["roots"]
