@@ -122,12 +122,25 @@ def _identities(folders: Sequence[str | Path]) -> set[tuple[int, int]]:
 
 
 _FOLDER, _PHOTO, _SIDECAR = "folder", "photo", "sidecar"
+LIBRARY_FOLDERS = ("thumbnails", "fulltext")  # what a data dir keeps beside its catalog (db/schema.py)
 
 
 def is_library(entries: Sequence[os.DirEntry[str]]) -> bool:
-    """The folder listed holds a captionary catalog: it is a library's data dir (its thumbnails, search index and
-    lock), this run's or another's, and none of it is a photo."""
-    return any(entry.name == CATALOG_FILE and entry.is_file(follow_symlinks=False) for entry in entries)
+    """The folder listed is a library's data dir, this run's or another's: a SQLite catalog named captionary.db
+    beside the thumbnails or the search index it keeps, none of it a photo. A file of that name alone (a backup of
+    the catalog kept with the photos) is not enough: the folder's photos would be swept from the library."""
+    names = {entry.name: entry for entry in entries}
+    catalog = names.get(CATALOG_FILE)
+    kept = [names[name] for name in LIBRARY_FOLDERS if name in names]
+    if catalog is None or not catalog.is_file(follow_symlinks=False):
+        return False
+    if not any(folder.is_dir(follow_symlinks=False) for folder in kept):
+        return False
+    try:
+        with open(catalog.path, "rb") as handle:
+            return handle.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
 
 
 def _kind(entry: os.DirEntry[str], follow_symlinks: bool) -> str:

@@ -1,6 +1,7 @@
 """Crawling: which files are photos, hidden files, symlinks, excludes."""
 
 import os
+import shutil
 
 from indexer.crawl import crawl, is_excluded
 from tests.photos import photo
@@ -92,3 +93,25 @@ def test_another_librarys_data_dir_inside_a_root_is_skipped_whole_and_named_once
     assert images == 1 and indexed == []  # was 2: the first library's thumbnail, captioned as a photo
     # was: its .db, .seg, .toc and .lock files, each listed; now the folder once, with what it is
     assert report.skipped == [(str(inside), "captionary library")]
+
+
+def test_a_copy_of_a_catalog_kept_with_the_photos_does_not_hide_their_folder(tmp_path):
+    """Only a data dir is a library: a catalog file alone (a backup beside the photos) is not, nor is an empty
+    file of that name, and the folder's photos stay indexed."""
+    from db.store import Store
+    from tests.conftest import FakeCaptioner
+    from tests.helpers import index_with
+
+    root = tmp_path / "Photos"
+    (root / "family").mkdir(parents=True)
+    (root / "trips").mkdir()
+    photo().save(root / "family" / "a.jpg")
+    for i in range(3):  # the family folder is a quarter of the root: removing it is not held back as an unmounted disk
+        photo(seed=i, noise=10).save(root / "trips" / f"{i}.jpg")
+    with Store.open(tmp_path / "library") as store:
+        index_with(store, [root], FakeCaptioner())
+        shutil.copyfile(tmp_path / "library" / "captionary.db", root / "family" / "captionary.db")
+        (root / "family" / "old").mkdir()
+        (root / "family" / "old" / "captionary.db").write_bytes(b"")
+        report = index_with(store, [root], FakeCaptioner())
+        assert store.stats()["images"] == 4 and report.removed == 0  # was: the folder skipped, its photo removed
