@@ -273,6 +273,8 @@ class Holds:
         ("the summer of 2019", "", ["taken in summer 2019 (2019-06-01 to 2019-08-31)"]),
         ("dog with my kids in 2019", "dog kids", ["taken in 2019"]),
         ("me in new york", "", ["taken in New York"]),
+        ("the march", "the march", []),  # nothing but glue and a word the library holds: as typed
+        ("me", "me", []),  # "all of me.jpg", "kiss me": held, so searched
         ("aunt mary's birthday", "birthday", ["tagged aunt mary"]),
         ("aunt marys birthday", "birthday", ["tagged aunt mary"]),
         ("the dog on the beach", "the dog on the beach", []),  # nothing read or left out: as typed
@@ -284,7 +286,7 @@ class Holds:
     ],
 )
 def test_the_reading_rules(query, text, shown):
-    vocabulary = Holds(places={"new york"}, keywords={"aunt mary"}, words={"march", "the", "me"})
+    vocabulary = Holds(places={"new york"}, keywords={"aunt mary"}, words={"march", "me"})  # "the": a stop word, held by none
     understood = understand(query, vocabulary, TODAY)
     assert understood.text == text and [reading.shown for reading in understood.readings] == shown
 
@@ -326,3 +328,16 @@ def test_a_keyword_or_place_no_photo_holds_any_more_is_read_as_plain_words(tmp_p
             page, paths_found = found(store, query)
             assert page.understood.readings == () and paths_found == set(), query
         assert found(store, "uncle bob")[1] == found(store, "nice")[1] == {str(picnic)}
+
+
+def test_a_query_of_words_a_photo_holds_is_searched_even_when_they_are_glue(tmp_path):
+    from tests.helpers import index_with, paths_found
+
+    root = tmp_path / "photos"
+    for i, name in enumerate(["her.jpg", "all of me.jpg", "beach.jpg"]):
+        save_jpeg(photo(colour=COLOURS[i], noise=5, seed=i), root / name)
+    with Store.open(tmp_path / "library") as store:
+        index_with(store, [root], FakeCaptioner())
+        assert paths_found(store, "her") == {str(root / "her.jpg")}  # was every photo: "her" taken for glue
+        assert paths_found(store, "all of me") == {str(root / "all of me.jpg")}
+        assert len(paths_found(store, "the")) == 3  # held by no photo (a stop word): nothing to search for
