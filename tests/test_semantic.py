@@ -280,3 +280,21 @@ def test_a_caption_embedder_that_cannot_load_stops_the_run_before_any_photo_is_c
     assert result.exit_code == 1 and "Cannot load embedding model" in result.stderr, result.output
     with Store.open_existing(data_dir) as store:
         assert store.stats()["images"] == 0  # was: a batch captioned and committed before the embedder was needed
+
+
+def test_queries_embedded_at_once_on_threads_leave_blas_its_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_info
+
+    from indexer.models.caption_embedder import embedder_location
+    from indexer.models.query_encoder import NumpyQueryEncoder
+
+    def blas_threads():
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+    encoder = NumpyQueryEncoder(DEFAULT_EMBEDDER, embedder_location(DEFAULT_EMBEDDER))
+    before = blas_threads()
+    with ThreadPoolExecutor(4) as pool:  # the app's sessions, searching at once
+        list(pool.map(lambda i: encoder.encode([f"a dog on the beach {i}"]), range(40)))
+    assert blas_threads() == before

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -87,6 +88,9 @@ def attention(query: np.ndarray, key: np.ndarray, value: np.ndarray, heads: int,
     return (weights @ split_heads(value)).transpose(1, 0, 2).reshape(tokens, width)
 
 
+_ONE_AT_A_TIME = threading.Lock()
+
+
 @functools.cache
 def _blas() -> ThreadpoolController:
     return ThreadpoolController()
@@ -101,7 +105,9 @@ class OneTextAtATime:
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         # One BLAS thread: a query's matrices are a few tokens high, and OpenBLAS's threads spin for each product,
         # against each other and whatever else shares the cores (bench/search_latency.py: query embedding)
-        with _blas().limit(limits=1, user_api="blas"):
+        # One encode at a time: limit() restores the count it found, and one that began inside another's limit
+        # would restore 1 and leave the process (the app serves sessions on threads) at one thread for good
+        with _ONE_AT_A_TIME, _blas().limit(limits=1, user_api="blas"):
             for row, text in enumerate(texts):
                 vectors[row] = self._embed(text)
         return vectors
