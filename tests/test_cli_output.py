@@ -70,6 +70,7 @@ def test_ocr_and_decode_seconds_are_within_the_run(tmp_path, data_dir):
         (["search", "-foo"], "A query that starts with - goes after --: captionary search -- -foo"),
         (["search", "--limit", "3", "-dog"], "captionary search -- -dog"),
         (["search", "--", "-dog", "--limit", "3"], "Options go before --: captionary search --limit 3 -- -dog"),
+        (["search", "--", "red", "car", "--limit", "5"], "Options go before --: captionary search --limit 5 -- 'red car'"),
         (["search", "--lmit", "3", "x"], "Did you mean '--limit'?"),
         (["search"], "Missing argument 'QUERY'. Usage: captionary search [OPTIONS] QUERY"),
         (["search", "red", "car"], "argument (car). Put a query of several words in quotes: captionary search 'red car'"),

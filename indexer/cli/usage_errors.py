@@ -44,9 +44,11 @@ def _fix(error: click.UsageError, message: str, arguments: Sequence[str]) -> str
         return f"({command} --help lists the commands)"
     if "unexpected extra argument" in message and searching and "--" in arguments:
         before, after = arguments[: arguments.index("--")], arguments[arguments.index("--") + 1 :]
-        if any(arg.startswith("-") for arg in after[1:]):  # everything after -- is the query's, options too
-            options = " ".join(shlex.quote(arg) for arg in [*before, *after[1:]])
-            return f"Options go before --: {command} {options} -- {shlex.quote(after[0])}"
+        first_option = next((i for i, arg in enumerate(after[1:], start=1) if arg.startswith("-")), None)
+        if first_option is not None:  # everything after -- is the query's, options too
+            query = " ".join(after[:first_option])  # the words up to the first option, one query as meant
+            options = " ".join(shlex.quote(arg) for arg in [*before, *after[first_option:]])
+            return f"Options go before --: {command} {options} -- {shlex.quote(query)}"
     if "unexpected extra argument" in message and searching:
         plain = not any(arg.startswith("-") for arg in arguments)  # else their words and options cannot be told apart
         example = shlex.quote(" ".join(arguments)) if plain else "'red car'"
