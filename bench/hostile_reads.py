@@ -159,6 +159,10 @@ CASES: dict[str, tuple[str, Callable[[], bytes]]] = {
         "arithmetic.jpg",
         lambda: with_scans_repeated(SMALL_ARITHMETIC_PROGRESSIVE, 0, claimed=15800),
     ),
+    "the arithmetic-coded one in 30 scans (560 bytes)": (
+        "arithmetic_30_scans.jpg",
+        lambda: with_scans_repeated(SMALL_ARITHMETIC_PROGRESSIVE, 20, claimed=15800),
+    ),
     "the arithmetic-coded one in 110 scans (1.4 kB)": (
         "arithmetic_scans.jpg",
         lambda: with_scans_repeated(SMALL_ARITHMETIC_PROGRESSIVE, 100, claimed=15800),

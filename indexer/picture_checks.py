@@ -28,6 +28,11 @@ BARE_MARKERS = (0x01, *range(0xD0, 0xDA))
 # 7 bytes over 15800x15800 took 19 s (Huffman-coded ones, 3.4 s). Encoders write about 10 (libjpeg's progression for
 # CMYK, 18): a picture may have as many as make 32 passes over 250 MP, one under 1 MP counting as 1 MP.
 SCAN_PIXELS = 32 * 250_000_000
+# An arithmetic-coded one has no bound of bytes for its size (jpeg_problem), so its scans are held tighter: 30 of
+# them, 560 bytes claiming 15800x15800, took 10 s. 4 passes over 250 MP: a 12 MP photo may still have 83 scans, a
+# 100 MP one 10; arithmetic-coded photos are rare (no camera writes them).
+ARITHMETIC_SCAN_PIXELS = 4 * 250_000_000
+ARITHMETIC_FRAMES = (0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF)
 SMALLEST_PASS = 1 << 20
 MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")  # not a 0xFF of the data, a restart or a fill byte
 # Tags Pillow decodes as it opens a TIFF, making an object of each value: an XResolution of 2 million rationals took
@@ -126,9 +131,11 @@ def jpeg_problem(image: ImageFile.ImageFile) -> str | None:
         if frame in SEQUENTIAL_HUFFMAN_FRAMES and first_scan == len(layers):
             return None
         width, height = image.size
-        most = SCAN_PIXELS // max(width * height, SMALLEST_PASS)
+        budget = ARITHMETIC_SCAN_PIXELS if frame in ARITHMETIC_FRAMES else SCAN_PIXELS
+        most = budget // max(width * height, SMALLEST_PASS)
         if _scans(stream, most) > most:  # a walk over the file: 8 ms for a 14 MB photo of noise
-            return f"a damaged JPEG: more than {most:,} scans for a picture of {width}x{height} (a photo has about 10)"
+            coded = "an arithmetic-coded picture" if frame in ARITHMETIC_FRAMES else "a picture"
+            return f"a damaged JPEG: more than {most:,} scans for {coded} of {width}x{height} (a photo has about 10)"
         return None
     finally:
         stream.seek(where)
