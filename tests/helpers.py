@@ -22,8 +22,8 @@ def captionary_here(*args, check: bool = True) -> subprocess.CompletedProcess:
     from indexer.cli import cli
 
     result = CliRunner().invoke(cli, [str(arg) for arg in args])
-    if check:
-        assert result.exit_code == 0, (result.stderr, result.exception)
+    if check:  # an exception here stays in result.exception; it never reaches stderr as a traceback
+        assert result.exit_code == 0 and result.exception is None, (result.stderr, result.exception)
     return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
 
 
