@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from db.records import PendingFile
@@ -12,6 +14,23 @@ from indexer.options import IndexOptions
 from indexer.pipeline import index_roots
 from indexer.reading import PhotoReader, Prepared, ReadSettings
 from indexer.report import IndexReport
+
+
+@contextmanager
+def tmpfs_at(mount_point: Path, size: str) -> Iterator[Path]:
+    """A small disk of its own mounted at the folder (made here), unmounted after unless the test did; the test
+    is skipped where mounting needs root."""
+    import pytest
+
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount_point)], capture_output=True)
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.decode().strip()}")
+    try:
+        yield mount_point
+    finally:
+        if os.path.ismount(mount_point):
+            subprocess.run(["umount", "-l", str(mount_point)], check=True)
 
 
 def captionary_here(*args, check: bool = True) -> subprocess.CompletedProcess:

@@ -16,7 +16,7 @@ from db.sequence import mark_files_changed, next_seq
 from db.store import Store
 from indexer.cli import cli
 from tests.conftest import FakeCaptioner
-from tests.helpers import index_with
+from tests.helpers import index_with, tmpfs_at
 from tests.photos import photo, save_jpeg
 
 GARBAGE = b"\xde\xad\xbe\xef" * 1024  # no SQLite page type starts with 0xde; no Whoosh header reads it
@@ -37,15 +37,8 @@ def lag_behind(store: Store, file_id: int, caption: str) -> None:
 
 @pytest.fixture
 def small_disk(tmp_path):
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount_point)], capture_output=True)
-    if mounted.returncode:
-        pytest.skip(f"cannot mount a small tmpfs here (needs root): {mounted.stderr.decode().strip()}")
-    try:
+    with tmpfs_at(tmp_path / "disk", "4m") as mount_point:
         yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=True)
 
 
 def fill(disk: Path) -> None:

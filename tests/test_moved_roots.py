@@ -3,7 +3,6 @@
 indexes it under its new name settles the move; anything less proven is left as it is, with the command to run."""
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,6 +13,7 @@ from click.testing import CliRunner
 from indexer import pipeline
 from indexer.cli import cli
 from tests.conftest import FakeCaptioner
+from tests.helpers import tmpfs_at
 from tests.photos import COLOURS, photo, save_jpeg
 
 
@@ -121,16 +121,8 @@ def test_a_library_from_before_root_identities_is_upgraded_and_only_told(caption
 @pytest.fixture
 def usb_disk(tmp_path):
     """A disk of its own (a small tmpfs), whose mount point goes when it is unmounted, as a desktop's does."""
-    mount_point = tmp_path / "usb"
-    mount_point.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount_point)], capture_output=True)
-    if mounted.returncode:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.decode().strip()}")
-    try:
+    with tmpfs_at(tmp_path / "usb", "8m") as mount_point:
         yield mount_point
-    finally:
-        if os.path.ismount(mount_point):
-            subprocess.run(["umount", str(mount_point)], check=True)
 
 
 def test_a_disk_taken_away_keeps_its_photos_even_when_they_all_turn_up_elsewhere(captionary, usb_disk, tmp_path):
