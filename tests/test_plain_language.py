@@ -340,4 +340,5 @@ def test_a_query_of_words_a_photo_holds_is_searched_even_when_they_are_glue(tmp_
         index_with(store, [root], FakeCaptioner())
         assert paths_found(store, "her") == {str(root / "her.jpg")}  # was every photo: "her" taken for glue
         assert paths_found(store, "all of me") == {str(root / "all of me.jpg")}
+        assert paths_found(store, "photos of her") == {str(root / "her.jpg")}  # was every photo: the filler went first
         assert len(paths_found(store, "the")) == 3  # held by no photo (a stop word): nothing to search for
