@@ -3,7 +3,8 @@ the others are indexed. A root indexed before and not found now may have been mo
 is proven to be one this run indexed (a folder renamed or moved on its disk keeps its device and inode, and that
 disk is mounted) and the run saw the bytes of nearly all its photos, its old paths are removed as a move's are;
 when only its photos turned up, the run names the command that drops them. A disk that is not mounted never
-loses its records: the device its folder was on is not there to prove anything."""
+loses its records: the device its folder was on is not there to prove anything. A root moved with a link left
+at its old name is settled as moved by the run that indexes where the link leads."""
 
 from __future__ import annotations
 
@@ -57,12 +58,17 @@ def settle_moved_roots(
         if any(within(root, run_root) for run_root in roots):
             continue
         total, found = catalog.found_elsewhere(root, run_id)
-        if not total or found < total * MOVED_SHARE or not _gone(root):
+        if not total or found < total * MOVED_SHARE:
             continue
-        place = _renamed_to(root, recorded, folders)
-        if place is None:
-            report.maybe_moved.append((root, found, total))
-            continue
+        if _gone(root):
+            place = _renamed_to(root, recorded, folders)
+            if place is None:
+                report.maybe_moved.append((root, found, total))
+                continue
+        else:
+            place = _linked_into(root, roots)
+            if place is None:
+                continue  # still there: its photos are copies
         # Only the paths whose bytes are elsewhere: a photo found nowhere else keeps its record (and a person's
         # caption on it), should the proof be wrong, and keeps the root, named with the command that drops it.
         removed, left = catalog.forget_found_elsewhere(root, run_id)
@@ -85,6 +91,13 @@ def _gone(path: str) -> bool:
     except OSError:
         return False
     return False
+
+
+def _linked_into(root: str, roots: Sequence[str]) -> str | None:
+    """Where the root's path leads now when that is inside one of this run's roots: a folder moved with a link left
+    at its old name (roots are kept as real paths, so the old one is the same photos twice)."""
+    real = os.path.realpath(root)
+    return real if real != root and any(within(real, run_root) for run_root in roots) else None
 
 
 def _renamed_to(root: str, recorded: str | None, folders: Mapping[str, str]) -> str | None:
