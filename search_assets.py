@@ -39,6 +39,12 @@ PAGE_CSS = """
   .st-key-photo-view [data-testid="stHorizontalBlock"] { flex-direction: column; }
   .st-key-photo-view [data-testid="stColumn"] { width: 100% !important; flex: 1 1 100% !important; }
 }
+/* A portrait photo fits the window under the search box and the Previous/Next row (about 21rem) as a landscape
+   one fits the column's width: a phone's 3:4 photo at 800 px was 1.7 windows tall, its details under it. Never
+   smaller than 20rem on a short window, never blown up past its own size. */
+.st-key-photo-view [data-testid="stImage"] img {
+  max-height: max(20rem, calc(100vh - 22rem)); width: auto !important; max-width: 100%; object-fit: contain;
+}
 /* The photo's fullscreen button sits inside the photo's corner, not over the Previous/Next row above it. */
 .st-key-photo-view [data-testid="stElementToolbar"] { top: 0.25rem !important; right: 0.25rem !important; }
 """

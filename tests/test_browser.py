@@ -458,7 +458,8 @@ def family_server(tmp_path_factory):
         save_jpeg(
             photo(colour=COLOURS[number % 4]), base / "photos" / "phone" / f"PXL_{number:02}.jpg", taken="2021:05:01 10:00:00"
         )
-    save_jpeg(photo(colour=COLOURS[0]), base / "photos" / "scans" / LONG_NAME, taken="2021:05:02 10:00:00")
+    # a portrait scan, as a phone takes them: its photo view must fit the window
+    save_jpeg(photo(size=(600, 1500), colour=COLOURS[0]), base / "photos" / "scans" / LONG_NAME, taken="2021:05:02 10:00:00")
     with Store.open(base / "data") as store:
         index_with(store, [base / "photos"], FakeCaptioner())
     server, url = start_server(base / "data")
@@ -492,6 +493,11 @@ def test_long_names_the_pager_and_the_date_filter(family_server, browser, width)
     page.screenshot(path=str(ARTIFACTS / f"app-long-name-{width}.png"))
     page.locator(f"{MAIN} img").first.click()  # the whole name is in the photo view
     wait_for_photo(page, LONG_NAME, shown=True)
+    wait_for_images(page, 1)
+    shown = box(page, ".st-key-photo-view [data-testid='stImage'] img")
+    # the whole photo in the window (was 600 x 1500 at both widths, its lower half and the details off screen)
+    page.screenshot(path=str(ARTIFACTS / f"app-portrait-{width}.png"))
+    assert 0 <= shown["top"] and shown["bottom"] <= 1000 and shown["bottom"] - shown["top"] > 600, shown
     page.keyboard.press("Escape")
     wait_for_images(page, 50)
 
