@@ -625,6 +625,26 @@ def test_app_on_the_network_warns_and_names_its_own_address(monkeypatch, data_di
     assert command[command.index("--server.fileWatcherType") + 1] == "none"
 
 
+def test_app_on_a_port_in_use_says_so_in_one_line(monkeypatch, data_dir):
+    import socket
+
+    import indexer.cli.commands
+
+    calls = []
+    monkeypatch.setattr(indexer.cli.commands, "run_streamlit", lambda command, env: calls.append(command))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["app", "--port", str(port), "--data-dir", str(data_dir)])
+    # was Streamlit's log line, "2026-12-07 12:39:06.995 Port 8620 is not available", from the server it started
+    assert result.exit_code == 1 and calls == [], result.output
+    said = f"Error: port {port} is in use (another captionary app?): pick another with --port, or stop that one\n"
+    assert result.stderr == said
+    result = CliRunner().invoke(cli, ["app", "--host", "192.0.2.1", "--data-dir", str(data_dir)])  # not this machine's
+    assert result.exit_code == 1 and calls == [] and result.stderr.startswith("Error: cannot listen at 192.0.2.1:8501: ")
+
+
 def test_a_photo_replaced_by_a_link_is_not_shown_through_it(store, photo_tree, tmp_path):
     from indexer.imaging import check_indexed_file
 

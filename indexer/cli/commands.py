@@ -12,7 +12,7 @@ import click
 from db.errors import FREE_SPACE, CaptionaryError
 from db.store import open_store as open_library
 from db.types import MODES, Filters
-from indexer.cli.console import TqdmProgress, print_search_page, run_streamlit, streamlit_command
+from indexer.cli.console import TqdmProgress, listen_problem, print_search_page, run_streamlit, streamlit_command
 from indexer.cli.library import LIBRARY_COMMANDS
 from indexer.cli.options import (
     batch_option,
@@ -314,6 +314,9 @@ def app(data_dir, port, host, model) -> None:
         env["CAPTIONARY_DATA_DIR"] = str(Settings.resolve(data_dir=data_dir).data_dir)
     if model is not None:
         env["CAPTIONARY_MODEL"] = model
+    problem = listen_problem(host, port)
+    if problem:
+        raise click.ClickException(problem)
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(
             f"warning: the app will be reachable from the network at {host}:{port}, with forms that edit "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from typing import Any, NoReturn
@@ -165,6 +166,24 @@ def streamlit_command(script: str, host: str, port: int) -> list[str]:
         "--server.fileWatcherType",
         "none",
     ]
+
+
+def listen_problem(host: str, port: int) -> str | None:
+    """Why the app could not listen at host:port, said before Streamlit starts: Streamlit's own answer to a busy
+    port is a log line (`2026-12-07 12:39:06.995 Port 8620 is not available`) and exit 1. None when it can."""
+    import socket
+
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, protocol) as probe:
+            if os.name == "posix":  # as the server binds: a port left in TIME_WAIT by the last app is free
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as error:
+        if getattr(error, "errno", None) == errno.EADDRINUSE:
+            return f"port {port} is in use (another captionary app?): pick another with --port, or stop that one"
+        return f"cannot listen at {host}:{port}: {error.strerror or error}"
+    return None
 
 
 def run_streamlit(command: list[str], env: dict[str, str]) -> NoReturn:
