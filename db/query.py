@@ -80,7 +80,8 @@ def _validate(text: str) -> None:
     words = outside_quotes.replace("(", " ").replace(")", " ").split()
     if words and (words[-1] in _OPERATORS or words[0] in _OPERATORS - {"NOT"}):
         operator = words[-1] if words[-1] in _OPERATORS else words[0]
-        raise QueryError(f"Operator {operator} needs a search word on each side (lower-case it to search for it)")
+        needs = "a search word after it" if operator == "NOT" else "a search word on each side"
+        raise QueryError(f"Operator {operator} needs {needs} (lower-case it to search for it)")
     for first, second in zip(words, words[1:]):
         # `red OR OR blue` was silently an AND; `NOT NOT red` a parser crash. "AND NOT" is fine.
         if first in _OPERATORS and second in _OPERATORS and not (second == "NOT" and first in ("AND", "OR")):

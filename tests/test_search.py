@@ -162,8 +162,11 @@ def test_a_field_with_no_value_is_refused_saying_how_to_give_one_as_an_empty_dat
 
 
 def test_parse_query_reports_lone_operators_helpfully():
-    with pytest.raises(QueryError, match="needs a search word"):
+    with pytest.raises(QueryError, match="^Operator OR needs a search word on each side"):
         parse_query("dog OR")
+    for query in ("NOT", "dog NOT"):  # NOT takes one word, after it
+        with pytest.raises(QueryError, match="^Operator NOT needs a search word after it "):
+            parse_query(query)
     assert parse_query("") is None
 
 
