@@ -636,11 +636,12 @@ def test_app_on_a_port_in_use_says_so_in_one_line(monkeypatch, data_dir):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = CliRunner().invoke(cli, ["app", "--port", str(port), "--data-dir", str(data_dir)])
-    # was Streamlit's log line, "2026-12-07 12:39:06.995 Port 8620 is not available", from the server it started
-    assert result.exit_code == 1 and calls == [], result.output
-    said = f"Error: port {port} is in use (another captionary app?): pick another with --port, or stop that one\n"
-    assert result.stderr == said
+        said = f"Error: port {port} is in use (another captionary app?): pick another with --port, or stop that one\n"
+        # localhost as Streamlit binds it, IPv4, even where the system lists ::1 first
+        for host in ("127.0.0.1", "localhost"):
+            result = CliRunner().invoke(cli, ["app", "--port", str(port), "--host", host, "--data-dir", str(data_dir)])
+            # was Streamlit's log line, "2026-12-07 12:39:06.995 Port 8620 is not available", from the server it started
+            assert result.exit_code == 1 and calls == [] and result.stderr == said, result.output
     result = CliRunner().invoke(cli, ["app", "--host", "192.0.2.1", "--data-dir", str(data_dir)])  # not this machine's
     assert result.exit_code == 1 and calls == [] and result.stderr.startswith("Error: cannot listen at 192.0.2.1:8501: ")
 

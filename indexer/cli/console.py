@@ -170,17 +170,23 @@ def streamlit_command(script: str, host: str, port: int) -> list[str]:
 
 def listen_problem(host: str, port: int) -> str | None:
     """Why the app could not listen at host:port, said before Streamlit starts: Streamlit's own answer to a busy
-    port is a log line (`2026-12-07 12:39:06.995 Port 8620 is not available`) and exit 1. None when it can."""
+    port is a log line (`2026-12-07 12:39:06.995 Port 8620 is not available`) and exit 1. None when it can.
+
+    The probe binds as Streamlit's server does (its starlette_server._bind_socket): IPv6 only for an address with
+    a ":", taking IPv4 clients too; a name (`localhost`) as IPv4, whatever order the system lists its addresses in;
+    SO_REUSEADDR except on Windows, so a port left in TIME_WAIT by the last app is free."""
     import socket
 
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-        with socket.socket(family, kind, protocol) as probe:
-            if os.name == "posix":  # as the server binds: a port left in TIME_WAIT by the last app is free
+        with socket.socket(family=family) as probe:
+            if os.name != "nt":
                 probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            probe.bind(address)
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            probe.bind((host, port))
     except OSError as error:
-        if getattr(error, "errno", None) == errno.EADDRINUSE:
+        if error.errno == errno.EADDRINUSE:
             return f"port {port} is in use (another captionary app?): pick another with --port, or stop that one"
         return f"cannot listen at {host}:{port}: {error.strerror or error}"
     return None
