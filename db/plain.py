@@ -55,9 +55,9 @@ def understand(
     searched = [(token, free) for token, free in kept if not (free and _filler(_word(token), vocabulary, language))]
     glue = [free and _word(token) in language.glue for token, free in searched]
     only_glue = all(is_glue for (_, free), is_glue in zip(searched, glue) if free) and any(glue)
-    # "her", "all of me", "photos of her": a name or words a photo holds, not glue, searched as typed
-    held = only_glue and not readings and vocabulary.holds(" ".join(_word(token) for token, _ in searched))
-    if not held and (readings or len(searched) < len(kept) or only_glue):
+    if only_glue and not readings and len(searched) == len(kept) and vocabulary.holds(" ".join(_word(t) for t, _ in kept)):
+        return Understood(text)  # "her", "all of me": a name or words a photo holds, not glue, searched as typed
+    if readings or len(searched) < len(kept) or only_glue:
         # What is left of a sentence about photos ("the summer of 2019", "me in paris"), or nothing but glue ("the"):
         # as required words, "me" and "our" matched nothing, and a query of stop words alone matched no photo.
         searched = [pair for pair, is_glue in zip(searched, glue) if not is_glue]
