@@ -60,44 +60,50 @@ def settle_moved_roots(
         total, found = catalog.found_elsewhere(root, run_id)
         if not total or found < total * MOVED_SHARE:
             continue
-        if _gone(root):
+        linked = not _gone(root)
+        if linked:
+            place = _linked_into(root, recorded, folders)
+            if place is None:
+                continue  # still there: its photos are copies
+        else:
             place = _renamed_to(root, recorded, folders)
             if place is None:
                 report.maybe_moved.append((root, found, total))
                 continue
-        else:
-            place = _linked_into(root, roots)
-            if place is None:
-                continue  # still there: its photos are copies
         # Only the paths whose bytes are elsewhere: a photo found nowhere else keeps its record (and a person's
         # caption on it), should the proof be wrong, and keeps the root, named with the command that drops it.
         removed, left = catalog.forget_found_elsewhere(root, run_id)
         report.removed += removed
         report.moved += min(found, removed, report.reused - report.moved)  # of the reused (a killed run wrote others)
-        if left:
-            report.maybe_moved.append((root, found, total))
+        if left:  # a link's photos that this run did not see (--exclude) still open through it: nothing to say
+            if not linked:
+                report.maybe_moved.append((root, found, total))
             continue
         report.moved_roots.append((root, place))
         if root in report.missing_roots:  # given to this run, and now known to be where it was moved
             report.missing_roots.remove(root)
 
 
+def _linked_into(root: str, recorded: str | None, folders: Mapping[str, str]) -> str | None:
+    """Where the root's path leads now when that is the very folder it was indexed as (its identity kept) and this
+    run's scan entered it: a folder moved with a link left at its old name (roots are kept as real paths, so the
+    old one is the same photos twice). A link to another folder, copies in it or not, proves nothing."""
+    real = os.path.realpath(root)
+    if real == root or not recorded or recorded not in folders:
+        return None
+    return real if identity(root) == recorded else None
+
+
 def _gone(path: str) -> bool:
-    """Nothing is at the path. A path that cannot be looked at (a folder without permission) is not gone."""
+    """Nothing is at the path, or a link that leads nowhere (a disk not mounted). A path that cannot be looked at
+    (a folder without permission) is not gone."""
     try:
-        os.lstat(path)
+        os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
         return True
     except OSError:
         return False
     return False
-
-
-def _linked_into(root: str, roots: Sequence[str]) -> str | None:
-    """Where the root's path leads now when that is inside one of this run's roots: a folder moved with a link left
-    at its old name (roots are kept as real paths, so the old one is the same photos twice)."""
-    real = os.path.realpath(root)
-    return real if real != root and any(within(real, run_root) for run_root in roots) else None
 
 
 def _renamed_to(root: str, recorded: str | None, folders: Mapping[str, str]) -> str | None:

@@ -96,15 +96,21 @@ def test_a_root_moved_into_another_root_is_settled_by_that_roots_run(captionary,
     assert (stats(captionary)["images"], stats(captionary)["roots"]) == (5, [str(pictures)])
 
 
-def test_a_root_copied_elsewhere_then_deleted_is_named_with_the_command_never_dropped(captionary, tmp_path):
+@pytest.mark.parametrize("link_left", [None, "to nowhere", "to the copy"])
+def test_a_root_copied_elsewhere_then_deleted_is_named_with_the_command_never_dropped(captionary, tmp_path, link_left):
     photos, pictures = tmp_path / "Photos", tmp_path / "Pictures"
     photos_in(photos, 6)
     assert captionary("index", photos).exit_code == 0
     shutil.copytree(photos, pictures)  # a move across disks: a new folder, nothing proves it is the old one
     shutil.rmtree(photos)
+    if link_left:  # neither is the folder indexed as Photos: it was settled as moved, 6 paths removed
+        photos.symlink_to(pictures / "usb" / "Photos" if link_left == "to nowhere" else pictures)
     result = captionary("index", pictures)
     assert result.exit_code == 0 and "6 reused, 0 failed, 0 removed" in result.stdout, result.output
     advice = [line for line in result.stderr.splitlines() if str(photos) in line]
+    if link_left == "to the copy":  # there, opening the copies: nothing is wrong with it
+        assert advice == [] and stats(captionary)["images"] == 12
+        return
     assert advice == [
         f"warning: {photos} is not found, and 6 of its 6 photos were found again in this run: if it was moved or "
         f"renamed, drop its old paths with: captionary forget {photos} (a disk that is not mounted needs nothing: "
