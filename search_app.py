@@ -199,7 +199,7 @@ def readings_ui(page: SearchPage) -> None:
     with st.container(horizontal=True, gap="small"):
         for reading in readings:
             st.button(
-                f"{escape_markdown(reading.shown)} ✕",
+                f"{'or ' if reading.or_previous else ''}{escape_markdown(reading.shown)} ✕",
                 key=f"reading-{reading.words}",
                 help=f"Read from “{escape_markdown(reading.words)}”. Remove to search the words as typed.",
                 on_click=take_literally,

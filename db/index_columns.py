@@ -11,7 +11,7 @@ import numpy as np
 
 from db.documents import day_number
 from db.ranking import positions_in
-from db.types import Filters
+from db.types import Filters, Span
 
 _UNKNOWN_DAY = -(2**31)  # for an id the index lacks: sorts last when newest first, and negates safely
 
@@ -52,7 +52,19 @@ class Columns:
             mask &= (self.day < day_number(first)) | (self.day > day_number(last))
         if filters.months:
             mask &= np.isin(self.months, filters.months)
+        for spans in filters.any_dates:
+            mask &= np.logical_or.reduce([self._within(span) for span in spans])
         return mask
+
+    def _within(self, span: Span) -> np.ndarray:
+        if span.months:
+            return np.isin(self.months, span.months)
+        inside = np.ones(len(self.day), dtype=bool)
+        if span.first:
+            inside &= self.day >= day_number(span.first)
+        if span.last:
+            inside &= self.day <= day_number(span.last)
+        return inside
 
     @cached_property
     def months(self) -> np.ndarray:

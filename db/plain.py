@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Protocol
 
@@ -97,19 +98,34 @@ class _Reader:
         left out: not quoted, not of a reading nor of one taken back), and the readings."""
         kept: list[tuple[str, bool]] = []
         readings: list[Reading] = []
+        between: list[str | None] = []  # the words since the last reading
         i = 0
         while i < len(self.tokens):
             found = self._reading(i) if self.words[i] is not None else None
             if found is None:
                 kept.append((self.tokens[i], self.words[i] is not None))
+                between.append(self.words[i])
                 i += 1
                 continue
             end, reading = found
+            if readings and self._other_choice(readings[-1], reading, between):
+                reading = replace(reading, or_previous=True)
             readings.append(reading)
+            between = [] if not self.tokens[end - 1].endswith(",") else [","]
             if reading.also_words:
                 kept.extend((token, False) for token in self.tokens[i:end] if self._word_at(token) not in self.language.lead_ins)
             i = end
         return kept, readings
+
+    def _other_choice(self, previous: Reading, reading: Reading, between: list[str | None]) -> bool:
+        """Whether the reading is another choice beside the one before it: two places or two times joined by "and",
+        "or" or a comma ("paris and rome", "2019, 2021"), which no photo could meet both of; two people only by
+        "or" ("mom and dad": the photos of both)."""
+        joiners = self.language.choice_joiners if reading.kind != "keyword" else self.language.or_joiners
+        words = [word for word in between if word != ","]
+        joined = len(words) == 1 and words[0] in joiners or (not words and "," in between and reading.kind != "keyword")
+        # A name the library also holds as words is searched as words (Understood.narrow), where no "or" can reach
+        return previous.kind == reading.kind and joined and not (previous.also_words or reading.also_words)
 
     def _word_at(self, token: str) -> str:
         return _word(token) if _is_word(token) else ""

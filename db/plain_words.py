@@ -27,6 +27,8 @@ class Language:
     before: frozenset[str]  # "before 2019": up to the day before it
     of: frozenset[str]  # "summer of 2019"
     lead_ins: frozenset[str]  # words that go with the time or place after them: "in sydney", "from 2019"
+    choice_joiners: frozenset[str]  # two places or times so joined are choices ("paris and rome", "2019 or 2021")
+    or_joiners: frozenset[str]  # two people so joined are choices ("mom or dad"; "mom and dad" is both)
     # Left out ("beach photos", "photos from 2019"): these even where the library holds them (most file and folder
     # names say "photo")...
     always_fillers: frozenset[str]
@@ -72,11 +74,13 @@ ENGLISH = Language(
     before=frozenset({"before"}),
     of=frozenset({"of"}),
     lead_ins=frozenset({"in", "from", "during", "on", "at", "of"}),
+    choice_joiners=frozenset({"and", "or", "&"}),
+    or_joiners=frozenset({"or"}),
     always_fillers=frozenset("photo photos picture pictures pic pics taken".split()),
     fillers=frozenset("image images shot shots snap snaps".split()) | _PRONOUNS,
     glue=frozenset(
-        "a an the this that these those all some any every each of in on at from with by for to during and or "
-        "when where while is are was were be been".split()
+        "a an the this that these those all some any every each of in on at from with by for to during and or & "
+        "near around about circa over when where while is are was were be been".split()
     )
     | _PRONOUNS,
 )

@@ -20,19 +20,23 @@ class Filters:
     folder: str | None = None
     exts: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    any_tags: tuple[tuple[str, ...], ...] = ()  # from the query's words: one tag of each ("mom or dad")
     date_from: date | None = None
     date_to: date | None = None
     places: tuple[str, ...] = ()  # any of these place names ("Japan", "Kyoto, Japan")
-    # From the query's words (db/plain.py): each of these places, whole ("new york"), as the library names them.
-    place_names: tuple[str, ...] = ()
+    # From the query's words (db/plain.py): in each of these, one of its places, whole ("new york"), as the library
+    # names them ("paris france": (("paris",), ("france",)); "paris or rome": (("paris", "rome"),)).
+    place_names: tuple[tuple[str, ...], ...] = ()
     months: tuple[int, ...] = ()  # taken in one of these months, any year ("july", "summer")
     not_dates: tuple[tuple[date, date], ...] = ()  # taken outside each of these ranges (`-date:2019`)
+    any_dates: tuple[tuple[Span, ...], ...] = ()  # taken within one span of each ("2019 or 2021", "june and july")
 
     def has_dates(self) -> bool:
-        return bool(self.date_from or self.date_to or self.months or self.not_dates)
+        return bool(self.date_from or self.date_to or self.months or self.not_dates or self.any_dates)
 
     def is_empty(self) -> bool:
-        return not (self.folder or self.exts or self.tags or self.places or self.place_names or self.has_dates())
+        chosen = self.folder or self.exts or self.tags or self.any_tags or self.places or self.place_names
+        return not (chosen or self.has_dates())
 
 
 class Mode(str, Enum):
@@ -131,6 +135,9 @@ class Reading:
     span: Span | None = None
     name: str = ""  # the place or keyword
     also_words: bool = False  # the library also holds the words: they are searched as words too
+    # Another choice beside the reading before it, not one more to meet ("paris and rome", "2019 or 2021",
+    # "june, july"): a photo is taken in one place, in one year.
+    or_previous: bool = False
 
 
 @dataclass(frozen=True)
@@ -142,17 +149,34 @@ class Understood:
     left_out: tuple[str, ...] = ()  # words as typed that are searched neither as words nor as a reading ("photos")
 
     def narrow(self, filters: Filters) -> Filters:
-        """The filters with every reading applied (each applies, as the app's filters do)."""
-        for reading in self.readings:
-            if reading.also_words:
-                continue  # searched as words, which reach the place and keywords as well
+        """The filters with every reading applied (each applies, as the app's filters do; choices joined by "or"
+        or "and" apply as one: any of them)."""
+        for choices in self._choices():
+            reading = choices[0]
             if reading.kind == "place":
-                filters = replace(filters, place_names=(*filters.place_names, reading.name))
+                filters = replace(filters, place_names=(*filters.place_names, tuple(choice.name for choice in choices)))
+            elif reading.kind == "keyword" and len(choices) > 1:
+                filters = replace(filters, any_tags=(*filters.any_tags, tuple(choice.name for choice in choices)))
             elif reading.kind == "keyword":
                 filters = replace(filters, tags=(*filters.tags, reading.name))
+            elif len(choices) > 1:
+                spans = tuple(choice.span for choice in choices if choice.span is not None)
+                filters = replace(filters, any_dates=(*filters.any_dates, spans))
             elif reading.span is not None:
                 filters = _within(filters, reading.span)
         return filters
+
+    def _choices(self) -> list[list[Reading]]:
+        """The readings to apply, each with those joined to it as other choices."""
+        groups: list[list[Reading]] = []
+        for reading in self.readings:
+            if reading.also_words:
+                continue  # searched as words, which reach the place and keywords as well
+            if reading.or_previous and groups and groups[-1][0].kind == reading.kind:
+                groups[-1].append(reading)
+            else:
+                groups.append([reading])
+        return groups
 
 
 def _within(filters: Filters, span: Span) -> Filters:

@@ -89,6 +89,18 @@ def found(store, query, **options):
             {"grandma_sydney_2019", "grandma_xmas_2019", "grandma_paris_2018", "paris_2018", "beach_2019", "july_2019"},
         ),
         ("2019", {"grandma_sydney_2019", "grandma_xmas_2019", "beach_2019", "july_2019"}),  # not scan_2019.jpg
+        # Two places or two times joined are choices, no photo being taken in both (was: nothing found)
+        ("paris and são paulo", {"grandma_paris_2018", "paris_2018", "sao_paulo"}),
+        ("photos from paris or sao paulo", {"grandma_paris_2018", "paris_2018", "sao_paulo"}),
+        ("2018 or 2020", {"grandma_paris_2018", "paris_2018", "sydney_2020", "beach_2020"}),
+        ("in 2016, 2018", {"grandma_paris_2018", "paris_2018", "scan", "photo_1"}),
+        ("grandma in 2018 and 2019", {"grandma_paris_2018", "grandma_sydney_2019", "grandma_xmas_2019"}),
+        ("paris 2018 or 2020", {"grandma_paris_2018", "paris_2018"}),
+        ("near paris around 2018", {"grandma_paris_2018", "paris_2018"}),  # was: "near" and "around" required
+        (
+            "july & august",
+            {"grandma_sydney_2019", "grandma_paris_2018", "sydney_2020", "beach_2020", "beach_2019", "july_2019"},
+        ),
     ],
 )
 def test_when_where_and_who_in_plain_words_find_exactly_their_photos(library, query, expected):
@@ -153,6 +165,49 @@ def test_the_cli_says_how_it_read_the_query(library, monkeypatch):
             },
         ],
     }
+
+
+def test_the_cli_says_which_readings_are_choices(library):
+    store, paths, data_dir = library
+    result = CliRunner().invoke(cli, ["search", "paris and sao paulo", "--data-dir", str(data_dir), "--json"])
+    assert result.exit_code == 0
+    said = ['reading "paris" as taken in Paris', 'reading "sao paulo" as taken in Sao Paulo (this or the one above)']
+    assert result.stderr.splitlines() == said
+    rows = json.loads(result.stdout)
+    assert len(rows) == 3 and [reading.get("or_previous") for reading in rows[0]["understood"]["readings"]] == [None, True]
+
+
+@pytest.mark.parametrize(
+    ("query", "choices"),
+    [
+        ("paris and rome", [False, True]),
+        ("paris, rome", [False, True]),
+        ("paris, rome and sydney", [False, True, True]),
+        ("paris rome", [False, False]),  # no joiner: both, as "paris france" is
+        ("2019 or 2021", [False, True]),
+        ("2019 and paris", [False, False]),  # a time and a place: both
+        ("mom and dad", [False, False]),  # two people: the photos of both
+        ("mom or dad", [False, True]),
+        ("mom, dad", [False, False]),
+        ("paris and the rome", [False, False]),  # joined by nothing but the joiner
+    ],
+)
+def test_two_places_or_times_joined_are_choices_two_people_only_with_or(query, choices):
+    vocabulary = Holds(places={"paris", "rome", "sydney"}, keywords={"mom", "dad"})
+    assert [reading.or_previous for reading in understand(query, vocabulary, TODAY).readings] == choices
+
+
+def test_mom_or_dad_finds_the_photos_of_either_and_mom_and_dad_those_of_both(tmp_path):
+    from tests.helpers import index_with, paths_found
+
+    root = tmp_path / "photos"
+    for i, people in enumerate([["Mom"], ["Dad"], ["Mom", "Dad"], []]):
+        path = save_jpeg(photo(colour=COLOURS[i], noise=5, seed=i), root / f"{i}.jpg")
+        path.with_name(path.name + ".xmp").write_bytes(xmp_packet(subjects=people))
+    with Store.open(tmp_path / "library") as store:
+        index_with(store, [root], FakeCaptioner())
+        assert paths_found(store, "mom or dad") == {str(root / f"{i}.jpg") for i in (0, 1, 2)}
+        assert paths_found(store, "mom and dad") == {str(root / "2.jpg")}
 
 
 GRANDMA = {"grandma_sydney_2019", "grandma_xmas_2019", "grandma_paris_2018"}

@@ -84,6 +84,8 @@ def understood_json(understood: Understood) -> dict:
             "shown": reading.shown,
             "also_words": reading.also_words,
         }
+        if reading.or_previous:  # another choice beside the reading before it ("paris and rome"); added, not changed
+            row["or_previous"] = True
         if reading.span is not None:
             first, last = reading.span.first, reading.span.last
             row.update(
@@ -98,7 +100,8 @@ def understood_json(understood: Understood) -> dict:
 def print_search_page(page: SearchPage, as_json: bool) -> None:
     understood = page.understood
     for reading in understood.readings:  # on stderr, so a pipe of paths or JSON stays as it was
-        click.echo(f'reading "{reading.words}" as {reading.shown}', err=True)
+        either = " (this or the one above)" if reading.or_previous else ""
+        click.echo(f'reading "{reading.words}" as {reading.shown}{either}', err=True)
     if understood.left_out and not understood.text and not understood.readings:  # "the", "photos"
         click.echo(f'no word to search for in "{" ".join(understood.left_out)}": every photo matches', err=True)
     if as_json:
