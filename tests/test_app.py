@@ -551,6 +551,14 @@ def test_a_reading_of_the_query_is_a_chip_that_can_be_removed(indexed, monkeypat
     assert not [button for button in app.button if button.label.startswith("taken in")]
 
 
+def test_a_reading_that_is_another_choice_is_a_chip_that_says_or(indexed, monkeypatch):
+    _, data_dir = indexed
+    app = search(start_app(data_dir, monkeypatch), "june 2019 or june 2020")
+    assert shown_names(app) == ["IMG_0001.jpg"]  # taken 2019-06-01 (was: none, both months required)
+    chips = [button.label for button in app.button if "taken in June" in button.label]
+    assert chips == ["taken in June 2019 ✕", "or taken in June 2020 ✕"]
+
+
 def test_a_date_no_photo_was_taken_in_shows_no_photo(indexed, monkeypatch):
     _, data_dir = indexed
     app = search(start_app(data_dir, monkeypatch), "dog date:2001")
