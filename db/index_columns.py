@@ -58,13 +58,19 @@ class Columns:
 
     def _within(self, span: Span) -> np.ndarray:
         if span.months:
-            return np.isin(self.months, span.months)
+            return np.isin(self.months, span.months) & ((self.days_of_month == span.day) if span.day else True)
         inside = np.ones(len(self.day), dtype=bool)
         if span.first:
             inside &= self.day >= day_number(span.first)
         if span.last:
             inside &= self.day <= day_number(span.last)
         return inside
+
+    @cached_property
+    def days_of_month(self) -> np.ndarray:
+        """The day of the month (1-31) of each document's day."""
+        days = self.day.astype("datetime64[D]")
+        return (days - days.astype("datetime64[M]")).astype(np.int64) + 1
 
     @cached_property
     def months(self) -> np.ndarray:

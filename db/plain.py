@@ -227,9 +227,14 @@ class _Reader:
         if self._at(i) in self.language.of:
             i += 1
         word = self._at(i)
+        if word is not None and _SHORT_YEAR.fullmatch(word):  # "summer '19": this century's, unless still to come
+            return i + 1, self._century(int(word[1:]))
         if word is None or not _YEAR.fullmatch(word) or not FIRST_YEAR <= int(word) <= self.today.year:
             return None
         return i + 1, int(word)
+
+    def _century(self, two_digits: int) -> int:
+        return 2000 + two_digits if 2000 + two_digits <= self.today.year else 1900 + two_digits
 
     def _atom(self, i: int) -> tuple[int, Span] | None:
         """One time: a year, a month or a season (with or without a year), a day, or one relative to today."""
@@ -244,6 +249,12 @@ class _Reader:
         if (decade := _DECADE.fullmatch(word)) is not None:
             start = int(decade[1]) * 10
             return i + 1, Span(date(start, 1, 1), date(start + 9, 12, 31), f"in the {start}s")
+        if (decade := _SHORT_DECADE.fullmatch(word)) is not None:  # "90s", "the '80s"
+            start = self._century(int(decade[1]) * 10)
+            span = Span(date(start, 1, 1), date(start + 9, 12, 31), f"in the {start}s")
+            if not self.vocabulary.taken_in(date(start, 1, 1), date(start + 9, 12, 31)) and self.vocabulary.holds(word):
+                return None  # "80s party.jpg" in a library of this century: the words
+            return i + 1, span
         if word in language.days:
             day = self.today + timedelta(days=language.days[word])
             return i + 1, Span(day, day, f"on {day.isoformat()}")
@@ -254,8 +265,10 @@ class _Reader:
         if (years := _YEARS.fullmatch(word)) is not None and FIRST_YEAR <= int(years[1]) <= int(years[2]):
             first, last = int(years[1]), int(years[2])
             return i + 1, Span(date(first, 1, 1), date(last, 12, 31), f"between {first}-01-01 and {last}-12-31")
-        if _DAY.fullmatch(word) and self._at(i + 1) in language.months:  # "14 july 2019"
-            return self._day(i + 1, language.months[self._at(i + 1) or ""], word)
+        if _DAY.fullmatch(word):  # "14 july 2019", "4th of july"
+            month = i + 2 if self._at(i + 1) in language.of else i + 1
+            if self._at(month) in language.months:
+                return self._day(month, language.months[self._at(month) or ""], word)
         if word in language.months:
             return self._month(i, language.months[word])
         if word in language.seasons:
@@ -267,14 +280,17 @@ class _Reader:
         return None
 
     def _day(self, i: int, month: int, day: str) -> tuple[int, Span] | None:
-        """A day of a month of a year, the month at i: "july 14 2019", "14 july 2019"."""
+        """A day of a month, of a year or of any ("july 4th"), the later of the two at i: "july 14 2019", "14 july"."""
         year, number = self._year(i + 1), _DAY.fullmatch(day)
-        if year is None or number is None:
+        if number is None:
             return None
         try:
-            taken = date(year[1], month, int(number[1]))
+            taken = date(year[1] if year else 2000, month, int(number[1]))  # 2000: February 29 is a day
         except ValueError:
             return None
+        if year is None:
+            label = f"on {MONTH_NAMES[month - 1]} {taken.day}, any year"
+            return i + 1, Span(None, None, label, (month,), day=taken.day)
         return year[0], Span(taken, taken, f"on {taken.isoformat()}")
 
     def _month(self, i: int, month: int) -> tuple[int, Span] | None:
@@ -326,6 +342,8 @@ _YEAR = re.compile(r"\d{4}")
 _YEARS = re.compile(r"(\d{4})[-–](\d{4})")
 _ISO = re.compile(r"(\d{4})-(\d{1,2})(?:-(\d{1,2}))?")
 _DECADE = re.compile(r"(1[89]\d|20\d)0'?s")
+_SHORT_DECADE = re.compile(r"'?(\d)0'?s")
+_SHORT_YEAR = re.compile(r"'\d\d")
 _DAY = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?")
 
 

@@ -80,7 +80,7 @@ ENGLISH = Language(
     fillers=frozenset("image images shot shots snap snaps".split()) | _PRONOUNS,
     glue=frozenset(
         "a an the this that these those all some any every each of in on at from with by for to during and or & "
-        "near around about circa over when where while is are was were be been".split()
+        "near around about circa over early late mid when where while is are was were be been".split()
     )
     | _PRONOUNS,
 )

@@ -125,6 +125,7 @@ class Span:
     last: date | None
     label: str  # how it reads after "taken": "in 2019", "in July, any year"
     months: tuple[int, ...] = ()
+    day: int = 0  # with months: that day of the month only ("july 4th": any year's July 4)
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,8 @@ class Understood:
             elif len(choices) > 1:
                 spans = tuple(choice.span for choice in choices if choice.span is not None)
                 filters = replace(filters, any_dates=(*filters.any_dates, spans))
+            elif reading.span is not None and reading.span.day:
+                filters = replace(filters, any_dates=(*filters.any_dates, (reading.span,)))
             elif reading.span is not None:
                 filters = _within(filters, reading.span)
         return filters

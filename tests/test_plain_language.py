@@ -97,6 +97,13 @@ def found(store, query, **options):
         ("grandma in 2018 and 2019", {"grandma_paris_2018", "grandma_sydney_2019", "grandma_xmas_2019"}),
         ("paris 2018 or 2020", {"grandma_paris_2018", "paris_2018"}),
         ("near paris around 2018", {"grandma_paris_2018", "paris_2018"}),  # was: "near" and "around" required
+        # A day of any year, a two-digit decade or year (was: the day, "20s" or "'19" a word no photo holds)
+        ("december 25", {"grandma_xmas_2019"}),
+        ("25th of december", {"grandma_xmas_2019"}),
+        ("july 14th", {"grandma_sydney_2019"}),
+        ("the 20s", {"sydney_2020", "beach_2020"}),
+        ("summer '19", {"grandma_sydney_2019", "beach_2019", "july_2019"}),
+        ("early 2019", {"grandma_sydney_2019", "grandma_xmas_2019", "beach_2019", "july_2019"}),
         (
             "july & august",
             {"grandma_sydney_2019", "grandma_paris_2018", "sydney_2020", "beach_2020", "beach_2019", "july_2019"},
@@ -355,9 +362,13 @@ def test_photo_goes_even_where_the_library_holds_it_and_a_filler_that_is_a_capti
 
 
 def test_a_year_no_photo_was_taken_in_stays_a_word_the_library_holds():
-    vocabulary = Holds(words={"1999"}, years=[2019])
+    vocabulary = Holds(words={"1999", "80s"}, years=[2019])
     assert understand("1999", vocabulary, TODAY).readings == ()
     assert understand("2019", vocabulary, TODAY).readings[0].shown == "taken in 2019"
+    assert understand("80s", vocabulary, TODAY).readings == ()  # "80s party.jpg"
+    assert understand("90s", vocabulary, TODAY).readings[0].shown == "taken in the 1990s"
+    assert understand("'10s", vocabulary, TODAY).readings[0].shown == "taken in the 2010s"
+    assert understand("'30", vocabulary, TODAY).readings[0].shown == "taken in 1930"  # 2030 is to come
 
 
 def test_a_reading_taken_back_leaves_all_its_words_as_typed():

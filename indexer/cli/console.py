@@ -91,6 +91,8 @@ def understood_json(understood: Understood) -> dict:
             row.update(
                 {"from": first and first.isoformat(), "to": last and last.isoformat(), "months": list(reading.span.months)}
             )
+            if reading.span.day:  # that day of those months, any year ("july 4th"); added, not changed
+                row["day"] = reading.span.day
         else:
             row[reading.kind] = reading.name
         readings.append(row)
