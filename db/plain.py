@@ -152,10 +152,14 @@ class _Reader:
             if named is None:
                 continue
             kind, name = named
-            also = self.vocabulary.holds(name)
+            held = self.vocabulary.holds(name)
+            # A place that is also a person's keyword (Paris, Sydney, Florence) is searched as words, which reach
+            # both: as a place alone, the photos tagged with the name were hidden.
+            tagged = kind == "place" and not held and self.vocabulary.keyword(name)
             shown = f"taken in {name.title()}" if kind == "place" else f"tagged {name}"
-            shown += f", or the word{'s' if len(name.split()) > 1 else ''} {name}" if also else ""
-            return end, Reading(words, kind, shown, name=name, also_words=also)
+            shown += f", or the word{'s' if len(name.split()) > 1 else ''} {name}" if held else ""
+            shown += f", or tagged {name}" if tagged else ""
+            return end, Reading(words, kind, shown, name=name, also_words=held or tagged)
         return None
 
     def _named(self, words: str) -> tuple[str, str] | None:

@@ -204,6 +204,22 @@ def test_two_places_or_times_joined_are_choices_two_people_only_with_or(query, c
     assert [reading.or_previous for reading in understand(query, vocabulary, TODAY).readings] == choices
 
 
+def test_a_place_that_is_also_a_persons_keyword_finds_the_photos_of_both(tmp_path):
+    from tests.helpers import index_with, paths_found
+
+    root = tmp_path / "photos"
+    # taken in Paris; of a person called Paris, taken in Lyon; another
+    for i, (people, city, year) in enumerate([([], "Paris", "2019"), (["Paris"], "Lyon", "2018"), ([], "Rome", "2018")]):
+        path = save_jpeg(photo(colour=COLOURS[i], noise=5, seed=i), root / f"{i}.jpg", taken=f"{year}:05:01 10:00:00")
+        path.with_name(path.name + ".xmp").write_bytes(xmp_packet(subjects=people, city=city))
+    with Store.open(tmp_path / "library") as store:
+        index_with(store, [root], FakeCaptioner())
+        # was: the photo in Paris alone, and nothing for "paris 2018"
+        assert paths_found(store, "paris") == {str(root / "0.jpg"), str(root / "1.jpg")}
+        assert paths_found(store, "paris 2018") == {str(root / "1.jpg")}
+        assert paths_found(store, "rome") == {str(root / "2.jpg")}
+
+
 def test_mom_or_dad_finds_the_photos_of_either_and_mom_and_dad_those_of_both(tmp_path):
     from tests.helpers import index_with, paths_found
 
