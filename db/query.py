@@ -50,6 +50,15 @@ _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "REQUIRE"}
 FIELD_LIST = ", ".join(field + ":" for field in (*USER_FIELDS, "date"))
 
 
+# A question's mark after the last word ("any photos of the beach?", "beach?"): a wildcard there would stand for one
+# more letter, which no one means after a whole word. After a digit or inside a word it stays one ("IMG_00?").
+_QUESTION_MARK = re.compile(r"(?<=[^\W\d_])\?+\s*$")
+
+
+def without_question_mark(text: str) -> str:
+    return _QUESTION_MARK.sub("", text)
+
+
 def refuse_unreadable(text: str) -> None:
     """What no reading of a query can mend, refused before any: too long, or bytes that are not UTF-8."""
     if len(text) > MAX_QUERY_LENGTH:

@@ -152,6 +152,13 @@ def test_an_extension_is_found_with_its_leading_dot_and_in_capitals(indexed, que
     assert paths_found(store, query) == paths_found(store, as_indexed) != set()
 
 
+@pytest.mark.parametrize(("query", "as_meant"), [("beach?", "beach"), ("a dog on the beach?", "a dog on the beach")])
+def test_a_question_mark_after_the_last_word_is_the_questions_not_a_wildcard(indexed, query, as_meant):
+    store, _ = indexed
+    assert paths_found(store, query) == paths_found(store, as_meant) != set()  # "beach?" was "beach" + a letter: none
+    assert paths_found(store, "img_00?") == paths_found(store, "img_001")  # after a digit: still a wildcard
+
+
 @pytest.mark.parametrize("query", ["tag:", "red tag:", "(tag:)", 'tag:""', "caption: red", "EXT:", "ext:.", 'ext:""""'])
 def test_a_field_with_no_value_is_refused_saying_how_to_give_one_as_an_empty_date_is(query):
     field = query.strip("(").split(":")[0].split()[-1]
