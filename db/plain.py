@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Protocol
 
+from db import plain_spans as spans
 from db.plain_words import ENGLISH, FIRST_YEAR, MONTH_NAMES, Language
 from db.types import Reading, Span, Understood
 
@@ -204,7 +205,7 @@ class _Reader:
         last = self._atom(first[0] + 1)
         if last is None:
             return None
-        span = _join(first[1], last[1])
+        span = spans.join(first[1], last[1])
         return None if span is None else (last[0], span)
 
     def _open_range(self, i: int) -> tuple[int, Span] | None:
@@ -231,9 +232,9 @@ class _Reader:
         if self._at(i) in self.language.of:
             i += 1
         word = self._at(i)
-        if word is not None and _SHORT_YEAR.fullmatch(word):  # "summer '19": this century's, unless still to come
+        if word is not None and spans.SHORT_YEAR.fullmatch(word):  # "summer '19": this century's, unless still to come
             return i + 1, self._century(int(word[1:]))
-        if word is None or not _YEAR.fullmatch(word) or not FIRST_YEAR <= int(word) <= self.today.year:
+        if word is None or not spans.YEAR.fullmatch(word) or not FIRST_YEAR <= int(word) <= self.today.year:
             return None
         return i + 1, int(word)
 
@@ -248,12 +249,12 @@ class _Reader:
         year = self._year(i) if word not in language.of else None
         if year is not None:
             return year[0], Span(date(year[1], 1, 1), date(year[1], 12, 31), f"in {year[1]}")
-        if (iso := _ISO.fullmatch(word)) is not None:
-            return _iso_span(iso, i)
-        if (decade := _DECADE.fullmatch(word)) is not None:
+        if (iso := spans.ISO.fullmatch(word)) is not None:
+            return spans.iso_span(iso, i)
+        if (decade := spans.DECADE.fullmatch(word)) is not None:
             start = int(decade[1]) * 10
             return i + 1, Span(date(start, 1, 1), date(start + 9, 12, 31), f"in the {start}s")
-        if (decade := _SHORT_DECADE.fullmatch(word)) is not None:  # "90s", "the '80s"
+        if (decade := spans.SHORT_DECADE.fullmatch(word)) is not None:  # "90s", "the '80s"
             start = self._century(int(decade[1]) * 10)
             span = Span(date(start, 1, 1), date(start + 9, 12, 31), f"in the {start}s")
             if not self.vocabulary.taken_in(date(start, 1, 1), date(start + 9, 12, 31)) and self.vocabulary.holds(word):
@@ -266,10 +267,10 @@ class _Reader:
             return self._relative(i, word in language.previous)
         if (word in language.numbers or word.isdigit()) and (ago := self._ago(i)) is not None:
             return ago
-        if (years := _YEARS.fullmatch(word)) is not None and FIRST_YEAR <= int(years[1]) <= int(years[2]):
+        if (years := spans.YEARS.fullmatch(word)) is not None and FIRST_YEAR <= int(years[1]) <= int(years[2]):
             first, last = int(years[1]), int(years[2])
             return i + 1, Span(date(first, 1, 1), date(last, 12, 31), f"between {first}-01-01 and {last}-12-31")
-        if _DAY.fullmatch(word):  # "14 july 2019", "4th of july"
+        if spans.DAY.fullmatch(word):  # "14 july 2019", "4th of july"
             month = i + 2 if self._at(i + 1) in language.of else i + 1
             if self._at(month) in language.months:
                 return self._day(month, language.months[self._at(month) or ""], word)
@@ -279,13 +280,13 @@ class _Reader:
             months = language.seasons[word]
             year = self._year(i + 1)
             if year is None:
-                return i + 1, Span(None, None, f"in {_season_name(months)}, any year", months)
-            return year[0], _season(months, year[1], f"{_season_name(months).split(' (')[0]} {year[1]}")
+                return i + 1, Span(None, None, f"in {spans.season_name(months)}, any year", months)
+            return year[0], spans.season(months, year[1], f"{spans.season_name(months).split(' (')[0]} {year[1]}")
         return None
 
     def _day(self, i: int, month: int, day: str) -> tuple[int, Span] | None:
         """A day of a month, of a year or of any ("july 4th"), the later of the two at i: "july 14 2019", "14 july"."""
-        year, number = self._year(i + 1), _DAY.fullmatch(day)
+        year, number = self._year(i + 1), spans.DAY.fullmatch(day)
         if number is None:
             return None
         try:
@@ -299,19 +300,19 @@ class _Reader:
 
     def _month(self, i: int, month: int) -> tuple[int, Span] | None:
         day = self._at(i + 1)
-        if day is not None and _DAY.fullmatch(day) and (found := self._day(i + 1, month, day)) is not None:
+        if day is not None and spans.DAY.fullmatch(day) and (found := self._day(i + 1, month, day)) is not None:
             return found
         year = self._year(i + 1)
         if year is None:
             return i + 1, Span(None, None, f"in {MONTH_NAMES[month - 1]}, any year", (month,))
-        return year[0], _month_span(year[1], month)
+        return year[0], spans.month_span(year[1], month)
 
     def _relative(self, i: int, previous: bool) -> tuple[int, Span] | None:
         """ "last summer", "this year", "last july", "last week": the latest that has ended, or the current one."""
         word, language, today = self._at(i + 1), self.language, self.today
         if word in language.seasons:
             months = language.seasons[word]
-            candidates = [_season(months, year, "") for year in range(today.year, today.year - 3, -1)]
+            candidates = [spans.season(months, year, "") for year in range(today.year, today.year - 3, -1)]
             if previous:
                 span = next(span for span in candidates if span.last is not None and span.last < today)
             else:  # the season today is in, else this year's
@@ -319,7 +320,7 @@ class _Reader:
                     (span for span in candidates if span.first and span.last and span.first <= today <= span.last), candidates[0]
                 )
             assert span.first is not None and span.last is not None
-            return i + 2, _season(months, span.first.year, f"{_season_name(months).split(' (')[0]} {span.first.year}")
+            return i + 2, spans.season(months, span.first.year, f"{spans.season_name(months).split(' (')[0]} {span.first.year}")
         if word in language.months:
             month = language.months[word]
             year = (
@@ -327,11 +328,11 @@ class _Reader:
                 if previous and (today.month, today.day) <= (month, calendar.monthrange(today.year, month)[1])
                 else today.year
             )
-            return i + 2, _month_span(year, month)
+            return i + 2, spans.month_span(year, month)
         unit = language.units.get(word or "")
         if unit in (None, "day"):
             return None
-        return i + 2, _units_back(today, unit, 1 if previous else 0)  # type: ignore[arg-type]
+        return i + 2, spans.units_back(today, unit, 1 if previous else 0)  # type: ignore[arg-type]
 
     def _ago(self, i: int) -> tuple[int, Span] | None:
         """ "two years ago", "3 months ago": that year, month, week or day."""
@@ -339,77 +340,4 @@ class _Reader:
         count = self.language.numbers.get(word or "") or (int(word) if word and word.isdigit() and len(word) < 4 else 0)
         if not count or unit is None or ago not in self.language.ago:
             return None
-        return i + 3, _units_back(self.today, unit, count)
-
-
-_YEAR = re.compile(r"\d{4}")
-_YEARS = re.compile(r"(\d{4})[-–](\d{4})")
-_ISO = re.compile(r"(\d{4})-(\d{1,2})(?:-(\d{1,2}))?")
-_DECADE = re.compile(r"(1[89]\d|20\d)0'?s")
-_SHORT_DECADE = re.compile(r"'?(\d)0'?s")
-_SHORT_YEAR = re.compile(r"'\d\d")
-_DAY = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?")
-
-
-def _iso_span(found: re.Match[str], i: int) -> tuple[int, Span] | None:
-    year, month, day = int(found[1]), int(found[2]), found[3]
-    try:
-        if day:
-            taken = date(year, month, int(day))
-            return i + 1, Span(taken, taken, f"on {taken.isoformat()}")
-        return i + 1, _month_span(year, month)
-    except ValueError:
-        return None  # "2019-13": not a date, a word
-
-
-def _month_span(year: int, month: int) -> Span:
-    if not 1 <= month <= 12:
-        raise ValueError(month)
-    last = date(year, month, calendar.monthrange(year, month)[1])
-    return Span(date(year, month, 1), last, f"in {MONTH_NAMES[month - 1]} {year}")
-
-
-def _season(months: tuple[int, ...], year: int, name: str) -> Span:
-    """A season of a year; winter 2019 runs from December 2019 into February 2020."""
-    first = date(year, months[0], 1)
-    end_year = year + 1 if months[-1] < months[0] else year
-    last = date(end_year, months[-1], calendar.monthrange(end_year, months[-1])[1])
-    return Span(first, last, f"in {name} ({first.isoformat()} to {last.isoformat()})")
-
-
-def _season_name(months: tuple[int, ...]) -> str:
-    names: dict[tuple[int, ...], str] = {(3, 4, 5): "spring", (6, 7, 8): "summer", (9, 10, 11): "autumn", (12, 1, 2): "winter"}
-    return f"{names.get(months, 'season')} ({MONTH_NAMES[months[0] - 1]} to {MONTH_NAMES[months[-1] - 1]})"
-
-
-def _units_back(today: date, unit: str, count: int) -> Span:
-    """The year, month, week (Monday to Sunday) or day `count` of them before today's."""
-    if unit == "year":
-        year = today.year - count
-        return Span(date(year, 1, 1), date(year, 12, 31), f"in {year}")
-    if unit == "month":
-        index = today.year * 12 + today.month - 1 - count
-        return _month_span(index // 12, index % 12 + 1)
-    if unit == "week":
-        monday = today - timedelta(days=today.weekday() + 7 * count)
-        sunday = monday + timedelta(days=6)
-        return Span(monday, sunday, f"between {monday.isoformat()} and {sunday.isoformat()}")
-    day = today - timedelta(days=count)
-    return Span(day, day, f"on {day.isoformat()}")
-
-
-def _join(first: Span, last: Span) -> Span | None:
-    """A range from one time to another: "2018 to 2019", "june to august 2019" (the year is shared)."""
-    if first.months and last.months:  # "june to august": those months of any year
-        months = [first.months[0]]
-        while months[-1] != last.months[-1] and len(months) < 12:
-            months.append(months[-1] % 12 + 1)
-        label = f"from {MONTH_NAMES[months[0] - 1]} to {MONTH_NAMES[months[-1] - 1]}, any year"
-        return Span(None, None, label, tuple(months))
-    if first.months and last.first is not None:  # "june to august 2019"
-        first = Span(date(last.first.year, first.months[0], 1), None, "")
-    if first.first and first.last and last.first and last.last and last.last < first.first:
-        first, last = last, first  # "2019 to 2018": the same years, written from the later one
-    if first.first is None or last.last is None or last.last < first.first:
-        return None
-    return Span(first.first, last.last, f"between {first.first.isoformat()} and {last.last.isoformat()}")
+        return i + 3, spans.units_back(self.today, unit, count)
