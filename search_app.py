@@ -197,10 +197,10 @@ def readings_ui(page: SearchPage) -> None:
     if not readings:
         return
     with st.container(horizontal=True, gap="small"):
-        for reading in readings:
+        for number, reading in enumerate(readings):
             st.button(
                 f"{'or ' if reading.or_previous else ''}{escape_markdown(reading.shown)} ✕",
-                key=f"reading-{reading.words}",
+                key=f"reading-{number}-{reading.words}",  # "2019 or 2019": two readings of the same words
                 help=f"Read from “{escape_markdown(reading.words)}”. Remove to search the words as typed.",
                 on_click=take_literally,
                 args=(reading.words,),

@@ -20,12 +20,11 @@ def filter_query(filters: Filters) -> wq.Query | None:
         parts.append(wq.Or([wq.Term("ext", ext.lower().lstrip(".")) for ext in filters.exts]))
     for tag in filters.tags:
         parts.append(wq.Term("tag", tag))
-    parts.extend(wq.Or([wq.Term("tag", tag) for tag in tags]) for tags in filters.any_tags)
     places = [_place_query(place) for place in filters.places]
     if places:
         parts.append(wq.Or(places))
-    for names in filters.place_names:  # each as the field holds it
-        terms = [wq.Term(PLACE_NAME, fold_name(name)) for name in names]
+    for names in filters.names:  # each as its field holds it
+        terms = [wq.Term(PLACE_NAME, fold_name(name)) if field == "place" else wq.Term("tag", name) for field, name in names]
         parts.append(terms[0] if len(terms) == 1 else wq.Or(terms))
     if not parts:
         return None

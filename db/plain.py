@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import replace
 from datetime import date, timedelta
 from typing import Protocol
 
 from db import plain_spans as spans
+from db.plain_choices import with_choice
 from db.plain_words import ENGLISH, FIRST_YEAR, MONTH_NAMES, Language
 from db.types import Reading, Span, Understood
 
@@ -51,6 +51,8 @@ def understand(
     tokens = _TOKENS.findall(text)
     if any(_STRUCTURE.search(token) for token in tokens if not token.startswith('"')):
         return Understood(text)
+    if (marked := _marks_joined(tokens)) != tokens:  # "2019 , 2015", ", paris": a lone mark is no word to search
+        tokens, text = marked, " ".join(marked)
     kept, readings = _Reader(tokens, vocabulary, today, literal, language).read()
     # "photo" goes even where the library holds it: it is in the file and folder names of most libraries
     # ("Photos/", "photo 1.jpg"), and as a required word it left "photos from kyoto" and "beach photos" with nothing.
@@ -67,6 +69,17 @@ def understand(
         return Understood(text)  # nothing read, nothing left out: the words as typed
     left_out = [token for token, free in kept if free and (token, free) not in searched]
     return Understood(" ".join(token for token, _ in searched), tuple(readings), tuple(left_out))
+
+
+def _marks_joined(tokens: list[str]) -> list[str]:
+    """The tokens with a lone comma joined to the word before it, and other lone marks (",", "!", ".") dropped."""
+    joined: list[str] = []
+    for token in tokens:
+        if token.startswith('"') or token.strip(_EDGES):
+            joined.append(token)
+        elif "," in token and joined and not joined[-1].startswith('"'):
+            joined[-1] += ","
+    return joined
 
 
 def _filler(word: str, vocabulary: Vocabulary, language: Language) -> bool:
@@ -109,24 +122,16 @@ class _Reader:
                 i += 1
                 continue
             end, reading = found
-            if readings and self._other_choice(readings[-1], reading, between):
-                reading = replace(reading, or_previous=True)
-            readings.append(reading)
+            group = len(readings) - 1  # where the last reading and those it is a choice beside start
+            while group > 0 and readings[group].or_previous:
+                group -= 1
+            chosen = with_choice(readings[group:], reading, between, self.language) if readings else None
+            readings = [*readings[:group], *chosen] if chosen else [*readings, reading]
             between = [] if not self.tokens[end - 1].endswith(",") else [","]
             if reading.also_words:
                 kept.extend((token, False) for token in self.tokens[i:end] if self._word_at(token) not in self.language.lead_ins)
             i = end
         return kept, readings
-
-    def _other_choice(self, previous: Reading, reading: Reading, between: list[str | None]) -> bool:
-        """Whether the reading is another choice beside the one before it: two places or two times joined by "and",
-        "or" or a comma ("paris and rome", "2019, 2021"), which no photo could meet both of; two people only by
-        "or" ("mom and dad": the photos of both)."""
-        joiners = self.language.choice_joiners if reading.kind != "keyword" else self.language.or_joiners
-        words = [word for word in between if word != ","]
-        joined = len(words) == 1 and words[0] in joiners or (not words and "," in between and reading.kind != "keyword")
-        # A name the library also holds as words is searched as words (Understood.narrow), where no "or" can reach
-        return previous.kind == reading.kind and joined and not (previous.also_words or reading.also_words)
 
     def _word_at(self, token: str) -> str:
         return _word(token) if _is_word(token) else ""
@@ -154,13 +159,13 @@ class _Reader:
                 continue
             kind, name = named
             held = self.vocabulary.holds(name)
-            # A place that is also a person's keyword (Paris, Sydney, Florence) is searched as words, which reach
-            # both: as a place alone, the photos tagged with the name were hidden.
+            # A place that is also a person's keyword (Paris, Sydney, Florence) is either: as a place alone, the
+            # photos tagged with the name were hidden.
             tagged = kind == "place" and not held and self.vocabulary.keyword(name)
             shown = f"taken in {name.title()}" if kind == "place" else f"tagged {name}"
             shown += f", or the word{'s' if len(name.split()) > 1 else ''} {name}" if held else ""
             shown += f", or tagged {name}" if tagged else ""
-            return end, Reading(words, kind, shown, name=name, also_words=held or tagged)
+            return end, Reading(words, kind, shown, name=name, also_words=held, also_tagged=tagged)
         return None
 
     def _named(self, words: str) -> tuple[str, str] | None:
@@ -183,13 +188,21 @@ class _Reader:
             return None
         end, span = found
         words = self._phrase(i, end)
-        lone = span.months and end - i == 1
+        lone = span.months and end - i == 1 and not self._in_list_of_times(i)
         if lone and (words in self.language.lone_excluded or self._held(words)):
             return None  # "march" in a library of protest marches is the word; "may" alone is a verb
         if span.first and span.last and end - i == 1 and words.isdigit():
             if not self.vocabulary.taken_in(span.first, span.last) and self.vocabulary.holds(words):
                 return None  # a number no photo's year is, but some caption or file name holds
         return end, Reading(words, "date", f"taken {span.label}", span=span)
+
+    def _in_list_of_times(self, i: int) -> bool:
+        """Whether the word at i is listed with a month or season beside it ("may or june", "june, may"): a time,
+        whatever it means alone."""
+        times, joiners = self.language.months.keys() | self.language.seasons.keys(), self.language.choice_joiners
+        after = i + 1 if self.tokens[i].endswith(",") else i + 2 if self._at(i + 1) in joiners else None
+        before = i - 1 if i > 0 and self.tokens[i - 1].endswith(",") else i - 2 if self._at(i - 1) in joiners else None
+        return any(n is not None and self._at(n) in times for n in (after, before))
 
     def _held(self, words: str) -> bool:
         return self.vocabulary.holds(words) or self.vocabulary.place(words) or self.vocabulary.keyword(words)

@@ -72,7 +72,10 @@ def join(first: Span, last: Span) -> Span | None:
         months = [first.months[0]]
         while months[-1] != last.months[-1] and len(months) < 12:
             months.append(months[-1] % 12 + 1)
+        # "july 4th to july 10th": the days are not kept, so the label names only the months
         label = f"from {MONTH_NAMES[months[0] - 1]} to {MONTH_NAMES[months[-1] - 1]}, any year"
+        if len(months) == 1:
+            label = f"in {MONTH_NAMES[months[0] - 1]}, any year"
         return Span(None, None, label, tuple(months))
     if first.months and last.first is not None:  # "june to august 2019"
         first = Span(date(last.first.year, first.months[0], 1), None, "")

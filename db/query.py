@@ -50,9 +50,10 @@ _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "REQUIRE"}
 FIELD_LIST = ", ".join(field + ":" for field in (*USER_FIELDS, "date"))
 
 
-# A question's mark after the last word ("any photos of the beach?", "beach?"): a wildcard there would stand for one
-# more letter, which no one means after a whole word. After a digit or inside a word it stays one ("IMG_00?").
-_QUESTION_MARK = re.compile(r"(?<=[^\W\d_])\?+\s*$")
+# A question's mark after the last word ("any photos of the beach?", "beach?", "rome 2019?", "rome ?"): a wildcard
+# there would stand for one more letter, which no one means after a whole word or a year. After another digit or
+# inside a word it stays one ("IMG_00?", "colou?r").
+_QUESTION_MARK = re.compile(r"(?:(?<=[^\W\d_])|(?<=\s)|(?<=(?<![\w-])\d{4}))\?+\s*$")
 
 
 def without_question_mark(text: str) -> str:

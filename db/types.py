@@ -20,13 +20,13 @@ class Filters:
     folder: str | None = None
     exts: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
-    any_tags: tuple[tuple[str, ...], ...] = ()  # from the query's words: one tag of each ("mom or dad")
     date_from: date | None = None
     date_to: date | None = None
     places: tuple[str, ...] = ()  # any of these place names ("Japan", "Kyoto, Japan")
-    # From the query's words (db/plain.py): in each of these, one of its places, whole ("new york"), as the library
-    # names them ("paris france": (("paris",), ("france",)); "paris or rome": (("paris", "rome"),)).
-    place_names: tuple[tuple[str, ...], ...] = ()
+    # From the query's words (db/plain.py): one of each group's places ("place", a place name whole, as the library
+    # names it: "new york") or tags ("tag", a person's keyword): "paris france" is ((place paris), (place france)),
+    # "paris or rome" ((place paris, place rome),), "mom or dad" ((tag mom, tag dad),).
+    names: tuple[tuple[tuple[str, str], ...], ...] = ()
     months: tuple[int, ...] = ()  # taken in one of these months, any year ("july", "summer")
     not_dates: tuple[tuple[date, date], ...] = ()  # taken outside each of these ranges (`-date:2019`)
     any_dates: tuple[tuple[Span, ...], ...] = ()  # taken within one span of each ("2019 or 2021", "june and july")
@@ -35,7 +35,7 @@ class Filters:
         return bool(self.date_from or self.date_to or self.months or self.not_dates or self.any_dates)
 
     def is_empty(self) -> bool:
-        chosen = self.folder or self.exts or self.tags or self.any_tags or self.places or self.place_names
+        chosen = self.folder or self.exts or self.tags or self.places or self.names
         return not (chosen or self.has_dates())
 
 
@@ -137,8 +137,15 @@ class Reading:
     name: str = ""  # the place or keyword
     also_words: bool = False  # the library also holds the words: they are searched as words too
     # Another choice beside the reading before it, not one more to meet ("paris and rome", "2019 or 2021",
-    # "june, july"): a photo is taken in one place, in one year.
+    # "june, july"): a photo is taken in one place, in one year (db/plain_choices.py).
     or_previous: bool = False
+    also_tagged: bool = False  # a place that is also a person's keyword (Paris): taken there or tagged so
+
+    def names(self) -> tuple[tuple[str, str], ...]:
+        """The place or keyword as Filters.names holds them: (field, name)."""
+        if self.kind == "place":
+            return (("place", self.name), ("tag", self.name)) if self.also_tagged else (("place", self.name),)
+        return (("tag", self.name),)
 
 
 @dataclass(frozen=True)
@@ -154,12 +161,9 @@ class Understood:
         or "and" apply as one: any of them)."""
         for choices in self._choices():
             reading = choices[0]
-            if reading.kind == "place":
-                filters = replace(filters, place_names=(*filters.place_names, tuple(choice.name for choice in choices)))
-            elif reading.kind == "keyword" and len(choices) > 1:
-                filters = replace(filters, any_tags=(*filters.any_tags, tuple(choice.name for choice in choices)))
-            elif reading.kind == "keyword":
-                filters = replace(filters, tags=(*filters.tags, reading.name))
+            if reading.kind in ("place", "keyword"):
+                names = tuple(name for choice in choices for name in choice.names())
+                filters = replace(filters, names=(*filters.names, names))
             elif len(choices) > 1:
                 spans = tuple(choice.span for choice in choices if choice.span is not None)
                 filters = replace(filters, any_dates=(*filters.any_dates, spans))

@@ -557,6 +557,8 @@ def test_a_reading_that_is_another_choice_is_a_chip_that_says_or(indexed, monkey
     assert shown_names(app) == ["IMG_0001.jpg"]  # taken 2019-06-01 (was: none, both months required)
     chips = [button.label for button in app.button if "taken in June" in button.label]
     assert chips == ["taken in June 2019 ✕", "or taken in June 2020 ✕"]
+    app = search(app, "2019 or 2019")  # two readings of the same words: was a duplicate-key error
+    assert not app.exception, app.exception
 
 
 def test_a_date_no_photo_was_taken_in_shows_no_photo(indexed, monkeypatch):
