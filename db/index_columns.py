@@ -43,20 +43,16 @@ class Columns:
         return np.where(docnums >= 0, self.day[np.maximum(docnums, 0)], _UNKNOWN_DAY)
 
     def date_mask(self, filters: Filters) -> np.ndarray:
-        mask = self.live.copy()
-        if filters.date_from:
-            mask &= self.day >= day_number(filters.date_from)
-        if filters.date_to:
-            mask &= self.day <= day_number(filters.date_to)
+        mask = self.live & self._within(Span(filters.date_from, filters.date_to, ""))
         for first, last in filters.not_dates:
-            mask &= (self.day < day_number(first)) | (self.day > day_number(last))
-        if filters.months:
-            mask &= np.isin(self.months, filters.months)
+            mask &= ~self._within(Span(first, last, ""))
         for spans in filters.any_dates:
             mask &= np.logical_or.reduce([self._within(span) for span in spans])
         return mask
 
     def _within(self, span: Span) -> np.ndarray:
+        """Which documents were taken within the span (from its first day to its last, either open; or in its
+        months of any year, on its day of them if it has one)."""
         if span.months:
             return np.isin(self.months, span.months) & ((self.days_of_month == span.day) if span.day else True)
         inside = np.ones(len(self.day), dtype=bool)

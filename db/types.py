@@ -27,12 +27,12 @@ class Filters:
     # names it: "new york") or tags ("tag", a person's keyword): "paris france" is ((place paris), (place france)),
     # "paris or rome" ((place paris, place rome),), "mom or dad" ((tag mom, tag dad),).
     names: tuple[tuple[tuple[str, str], ...], ...] = ()
-    months: tuple[int, ...] = ()  # taken in one of these months, any year ("july", "summer")
     not_dates: tuple[tuple[date, date], ...] = ()  # taken outside each of these ranges (`-date:2019`)
-    any_dates: tuple[tuple[Span, ...], ...] = ()  # taken within one span of each ("2019 or 2021", "june and july")
+    # From the query's words: taken within one span of each group ("2019", "july", "july 4th", "2019 or 2021")
+    any_dates: tuple[tuple[Span, ...], ...] = ()
 
     def has_dates(self) -> bool:
-        return bool(self.date_from or self.date_to or self.months or self.not_dates or self.any_dates)
+        return bool(self.date_from or self.date_to or self.not_dates or self.any_dates)
 
     def is_empty(self) -> bool:
         chosen = self.folder or self.exts or self.tags or self.places or self.names
@@ -164,13 +164,9 @@ class Understood:
             if reading.kind in ("place", "keyword"):
                 names = tuple(name for choice in choices for name in choice.names())
                 filters = replace(filters, names=(*filters.names, names))
-            elif len(choices) > 1:
+            else:
                 spans = tuple(choice.span for choice in choices if choice.span is not None)
                 filters = replace(filters, any_dates=(*filters.any_dates, spans))
-            elif reading.span is not None and reading.span.day:
-                filters = replace(filters, any_dates=(*filters.any_dates, (reading.span,)))
-            elif reading.span is not None:
-                filters = _within(filters, reading.span)
         return filters
 
     def _choices(self) -> list[list[Reading]]:
@@ -184,15 +180,6 @@ class Understood:
             else:
                 groups.append([reading])
         return groups
-
-
-def _within(filters: Filters, span: Span) -> Filters:
-    if span.months:
-        months = tuple(m for m in span.months if m in filters.months) if filters.months else span.months
-        return replace(filters, months=months or (0,))  # (0,): months that never meet admit no photo
-    first = span.first if filters.date_from is None or span.first is None else max(span.first, filters.date_from)
-    last = span.last if filters.date_to is None or span.last is None else min(span.last, filters.date_to)
-    return replace(filters, date_from=first, date_to=last)
 
 
 @dataclass(frozen=True)
