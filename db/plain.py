@@ -191,9 +191,9 @@ class _Reader:
         lone = span.months and end - i == 1 and not self._in_list_of_times(i)
         if lone and (words in self.language.lone_excluded or self._held(words)):
             return None  # "march" in a library of protest marches is the word; "may" alone is a verb
-        if span.first and span.last and end - i == 1 and words.isdigit():
+        if span.first and span.last and end - i == 1 and (words.isdigit() or spans.SHORT_DECADE.fullmatch(words)):
             if not self.vocabulary.taken_in(span.first, span.last) and self.vocabulary.holds(words):
-                return None  # a number no photo's year is, but some caption or file name holds
+                return None  # a year or decade no photo was taken in, that some caption or file name holds ("80s party")
         return end, Reading(words, "date", f"taken {span.label}", span=span)
 
     def _in_list_of_times(self, i: int) -> bool:
@@ -269,10 +269,7 @@ class _Reader:
             return i + 1, Span(date(start, 1, 1), date(start + 9, 12, 31), f"in the {start}s")
         if (decade := spans.SHORT_DECADE.fullmatch(word)) is not None:  # "90s", "the '80s"
             start = self._century(int(decade[1]) * 10)
-            span = Span(date(start, 1, 1), date(start + 9, 12, 31), f"in the {start}s")
-            if not self.vocabulary.taken_in(date(start, 1, 1), date(start + 9, 12, 31)) and self.vocabulary.holds(word):
-                return None  # "80s party.jpg" in a library of this century: the words
-            return i + 1, span
+            return i + 1, Span(date(start, 1, 1), date(start + 9, 12, 31), f"in the {start}s")
         if word in language.days:
             day = self.today + timedelta(days=language.days[word])
             return i + 1, Span(day, day, f"on {day.isoformat()}")
@@ -294,7 +291,7 @@ class _Reader:
             year = self._year(i + 1)
             if year is None:
                 return i + 1, Span(None, None, f"in {spans.season_name(months)}, any year", months)
-            return year[0], spans.season(months, year[1], f"{spans.season_name(months).split(' (')[0]} {year[1]}")
+            return year[0], spans.season_of(months, year[1])
         return None
 
     def _day(self, i: int, month: int, day: str) -> tuple[int, Span] | None:
@@ -333,7 +330,7 @@ class _Reader:
                     (span for span in candidates if span.first and span.last and span.first <= today <= span.last), candidates[0]
                 )
             assert span.first is not None and span.last is not None
-            return i + 2, spans.season(months, span.first.year, f"{spans.season_name(months).split(' (')[0]} {span.first.year}")
+            return i + 2, spans.season_of(months, span.first.year)
         if word in language.months:
             month = language.months[word]
             year = (

@@ -47,7 +47,7 @@ def _in_year_of(reading: Reading, later: Span) -> Reading:
         elif len(span.months) == 1:
             dated = spans.month_span(year, span.months[0])
         else:
-            dated = spans.season(span.months, year, f"{spans.season_name(span.months).split(' (')[0]} {year}")
+            dated = spans.season_of(span.months, year)
     except ValueError:
         return reading  # February 29 of a year that has none
     return replace(reading, span=dated, shown=f"taken {dated.label}")

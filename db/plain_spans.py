@@ -45,6 +45,11 @@ def season(months: tuple[int, ...], year: int, name: str) -> Span:
     return Span(first, last, f"in {name} ({first.isoformat()} to {last.isoformat()})")
 
 
+def season_of(months: tuple[int, ...], year: int) -> Span:
+    """The season of those months that starts in the year, named so: "summer 2019 (2019-06-01 to 2019-08-31)"."""
+    return season(months, year, f"{season_name(months).split(' (')[0]} {year}")
+
+
 def season_name(months: tuple[int, ...]) -> str:
     names: dict[tuple[int, ...], str] = {(3, 4, 5): "spring", (6, 7, 8): "summer", (9, 10, 11): "autumn", (12, 1, 2): "winter"}
     return f"{names.get(months, 'season')} ({MONTH_NAMES[months[0] - 1]} to {MONTH_NAMES[months[-1] - 1]})"
