@@ -60,11 +60,11 @@ def settle_moved_roots(
         total, found = catalog.found_elsewhere(root, run_id)
         if not total or found < total * MOVED_SHARE:
             continue
-        linked = not _gone(root)
-        if linked:
+        still_there = not _gone(root)
+        if still_there:  # as a link to the folder it was indexed as, or a folder whose photos are copies
             place = _linked_into(root, recorded, folders)
             if place is None:
-                continue  # still there: its photos are copies
+                continue
         else:
             place = _renamed_to(root, recorded, folders)
             if place is None:
@@ -76,7 +76,7 @@ def settle_moved_roots(
         report.removed += removed
         report.moved += min(found, removed, report.reused - report.moved)  # of the reused (a killed run wrote others)
         if left:  # a link's photos that this run did not see (--exclude) still open through it: nothing to say
-            if not linked:
+            if not still_there:
                 report.maybe_moved.append((root, found, total))
             continue
         report.moved_roots.append((root, place))

@@ -2,6 +2,7 @@
 real JPEGs with EXIF dates, GPS positions and keywords, whose folder names carry no dates."""
 
 import json
+from contextlib import contextmanager
 from datetime import date
 
 import pytest
@@ -55,6 +56,23 @@ def library(tmp_path_factory):
 
         index_with(store, [root], FakeCaptioner())
         yield store, paths, data_dir
+
+
+@contextmanager
+def small_library(tmp_path, photos: dict[str, dict]):
+    """A library of these photos (name: the date taken as "taken", the rest their sidecar's fields), indexed:
+    (store, root)."""
+    from tests.helpers import index_with
+
+    root = tmp_path / "photos"
+    for i, (name, fields) in enumerate(photos.items()):
+        sidecar = {key: value for key, value in fields.items() if key != "taken"}
+        path = save_jpeg(photo(colour=COLOURS[i % 4], noise=5, seed=i), root / name, taken=fields.get("taken"))
+        if sidecar:
+            path.with_name(path.name + ".xmp").write_bytes(xmp_packet(**sidecar))
+    with Store.open(tmp_path / "library") as store:
+        index_with(store, [root], FakeCaptioner())
+        yield store, root
 
 
 def found(store, query, **options):
@@ -220,15 +238,14 @@ def test_a_month_of_any_year_beside_a_month_of_a_year_is_of_that_year():
 
 
 def test_a_place_that_is_also_a_persons_keyword_finds_the_photos_of_both(tmp_path):
-    from tests.helpers import index_with, paths_found
+    from tests.helpers import paths_found
 
-    root = tmp_path / "photos"
-    # taken in Paris; of a person called Paris, taken in Lyon; another
-    for i, (people, city, year) in enumerate([([], "Paris", "2019"), (["Paris"], "Lyon", "2018"), ([], "Rome", "2018")]):
-        path = save_jpeg(photo(colour=COLOURS[i], noise=5, seed=i), root / f"{i}.jpg", taken=f"{year}:05:01 10:00:00")
-        path.with_name(path.name + ".xmp").write_bytes(xmp_packet(subjects=people, city=city))
-    with Store.open(tmp_path / "library") as store:
-        index_with(store, [root], FakeCaptioner())
+    photos = {
+        "0.jpg": {"taken": "2019:05:01 10:00:00", "city": "Paris"},
+        "1.jpg": {"taken": "2018:05:01 10:00:00", "subjects": ["Paris"], "city": "Lyon"},  # a person called Paris
+        "2.jpg": {"taken": "2018:05:01 10:00:00", "city": "Rome"},
+    }
+    with small_library(tmp_path, photos) as (store, root):
         # was: the photo in Paris alone, and nothing for "paris 2018"
         assert paths_found(store, "paris") == {str(root / "0.jpg"), str(root / "1.jpg")}
         assert paths_found(store, "paris 2018") == {str(root / "1.jpg")}
@@ -237,14 +254,10 @@ def test_a_place_that_is_also_a_persons_keyword_finds_the_photos_of_both(tmp_pat
 
 
 def test_mom_or_dad_finds_the_photos_of_either_and_mom_and_dad_those_of_both(tmp_path):
-    from tests.helpers import index_with, paths_found
+    from tests.helpers import paths_found
 
-    root = tmp_path / "photos"
-    for i, people in enumerate([["Mom"], ["Dad"], ["Mom", "Dad"], []]):
-        path = save_jpeg(photo(colour=COLOURS[i], noise=5, seed=i), root / f"{i}.jpg")
-        path.with_name(path.name + ".xmp").write_bytes(xmp_packet(subjects=people))
-    with Store.open(tmp_path / "library") as store:
-        index_with(store, [root], FakeCaptioner())
+    people = [["Mom"], ["Dad"], ["Mom", "Dad"], []]
+    with small_library(tmp_path, {f"{i}.jpg": {"subjects": named} for i, named in enumerate(people)}) as (store, root):
         assert paths_found(store, "mom or dad") == {str(root / f"{i}.jpg") for i in (0, 1, 2)}
         assert paths_found(store, "mom and dad") == {str(root / "2.jpg")}
 
@@ -429,13 +442,9 @@ def test_a_keyword_or_place_no_photo_holds_any_more_is_read_as_plain_words(tmp_p
 
 
 def test_a_query_of_words_a_photo_holds_is_searched_even_when_they_are_glue(tmp_path):
-    from tests.helpers import index_with, paths_found
+    from tests.helpers import paths_found
 
-    root = tmp_path / "photos"
-    for i, name in enumerate(["her.jpg", "all of me.jpg", "beach.jpg", "my dog.jpg"]):
-        save_jpeg(photo(colour=COLOURS[i], noise=5, seed=i), root / name)
-    with Store.open(tmp_path / "library") as store:
-        index_with(store, [root], FakeCaptioner())
+    with small_library(tmp_path, dict.fromkeys(["her.jpg", "all of me.jpg", "beach.jpg", "my dog.jpg"], {})) as (store, root):
         assert paths_found(store, "her") == {str(root / "her.jpg")}  # was every photo: "her" taken for glue
         assert paths_found(store, "all of me") == {str(root / "all of me.jpg")}
         assert len(paths_found(store, "the")) == 4  # held by no photo (a stop word): nothing to search for
