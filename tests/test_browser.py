@@ -521,4 +521,14 @@ def test_long_names_the_pager_and_the_date_filter(family_server, browser, width)
     page.get_by_text("56 photos ·").wait_for(timeout=30_000)
     page.wait_for_timeout(300)
     page.screenshot(path=str(ARTIFACTS / f"app-dates-{width}.png"))
+
+    # two times joined are choices: a chip each, the second saying "or", none cut
+    search_box = page.get_by_label("Search your photos")
+    search_box.fill("july 1975 or may 2021")
+    search_box.press("Enter")
+    page.get_by_role("button", name="or taken in May 2021 ✕").wait_for(timeout=30_000)
+    page.get_by_text("56 photos ·").wait_for(timeout=30_000)
+    wait_for_run(page)
+    assert page.evaluate(CUT_CONTROLS_JS) == [], "cut-off controls beside the readings"
+    page.screenshot(path=str(ARTIFACTS / f"app-choices-{width}.png"))
     page.close()
