@@ -52,9 +52,13 @@ class Columns:
 
     def _within(self, span: Span) -> np.ndarray:
         """Which documents were taken within the span (from its first day to its last, either open; or in its
-        months of any year, on its day of them if it has one)."""
+        months of any year, from and to its days of them if it has them)."""
         if span.months:
-            return np.isin(self.months, span.months) & ((self.days_of_month == span.day) if span.day else True)
+            inside = np.isin(self.months, span.months)
+            if span.day:  # from that day of the first month to the last day (the same day without one) of the last
+                inside &= ~((self.months == span.months[0]) & (self.days_of_month < span.day))
+                inside &= ~((self.months == span.months[-1]) & (self.days_of_month > (span.last_day or span.day)))
+            return inside
         inside = np.ones(len(self.day), dtype=bool)
         if span.first:
             inside &= self.day >= day_number(span.first)

@@ -215,11 +215,18 @@ class _Reader:
         joiner = self.words[first[0]]
         if joiner not in (self.language.range_joiners_after_opener if opener else self.language.range_joiners):
             return None
-        last = self._atom(first[0] + 1)
+        last = self._atom(first[0] + 1) or self._day_of_the_same_month(first[0] + 1, first[1])
         if last is None:
             return None
         span = spans.join(first[1], last[1])
         return None if span is None else (last[0], span)
+
+    def _day_of_the_same_month(self, i: int, first: Span) -> tuple[int, Span] | None:
+        """ "july 4th to 10th": a day alone after a day of any year's month is a day of that month."""
+        found = spans.DAY.fullmatch(self._at(i) or "")
+        if found is None or not first.day:
+            return None
+        return i + 1, Span(None, None, "", first.months[-1:], day=int(found[1]))
 
     def _open_range(self, i: int) -> tuple[int, Span] | None:
         word, language = self.words[i], self.language

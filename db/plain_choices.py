@@ -41,13 +41,7 @@ def _in_year_of(reading: Reading, later: Span) -> Reading:
     if later.last.year != year or (later.first, later.last) == (date(year, 1, 1), date(year, 12, 31)):
         return reading  # "july or 2019" keeps July of any year: a whole year is no part of one
     try:
-        if span.day:
-            day = date(year, span.months[0], span.day)
-            dated = Span(day, day, f"on {day.isoformat()}")
-        elif len(span.months) == 1:
-            dated = spans.month_span(year, span.months[0])
-        else:
-            dated = spans.season_of(span.months, year)
+        dated = spans.in_year(span, year)
     except ValueError:
         return reading  # February 29 of a year that has none
     return replace(reading, span=dated, shown=f"taken {dated.label}")
@@ -56,9 +50,7 @@ def _in_year_of(reading: Reading, later: Span) -> Reading:
 def _apart(one: Span, other: Span) -> bool:
     """Whether no photo could be taken within both: then "and" can only mean either."""
     if one.months and other.months and one.first is None and other.first is None:
-        if set(one.months) & set(other.months):
-            return bool(one.day and other.day and one.day != other.day)  # "july 4th or july 5th"
-        return True
+        return not spans.days_of_any_year(one) & spans.days_of_any_year(other)  # "july 4th or july 5th", "june or july"
     if one.months or other.months:
         return False  # a month of any year and a stretch of days may meet
     return bool((one.last and other.first and one.last < other.first) or (other.last and one.first and other.last < one.first))

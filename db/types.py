@@ -125,7 +125,8 @@ class Span:
     last: date | None
     label: str  # how it reads after "taken": "in 2019", "in July, any year"
     months: tuple[int, ...] = ()
-    day: int = 0  # with months: that day of the month only ("july 4th": any year's July 4)
+    day: int = 0  # with months: that day of the month only ("july 4th": any year's July 4)...
+    last_day: int = 0  # ...or from it in the first month to this day of the last ("july 4th to 10th", "dec 24 to jan 2")
 
 
 @dataclass(frozen=True)

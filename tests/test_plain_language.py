@@ -125,6 +125,12 @@ def found(store, query, **options):
         ("july or august 2019", {"grandma_sydney_2019", "july_2019", "beach_2019"}),  # was: July of any year too
         ("july and 2019", {"grandma_sydney_2019", "july_2019"}),
         ("sydney 2019?", {"grandma_sydney_2019"}),  # was: "2019?" a wildcard, and nothing found
+        # Days of any year from one to another (was: the whole of the months), and of a year (was: from the 1st)
+        ("july 1st to 10th", {"july_2019", "sydney_2020"}),
+        ("from july 10 to july 25", {"grandma_sydney_2019", "grandma_paris_2018"}),
+        ("july 10th to july 25th 2019", {"grandma_sydney_2019"}),
+        ("dec 20 to jan 2", {"grandma_xmas_2019", "poster"}),
+        ("july 3rd to 10th or july 14th", {"sydney_2020", "grandma_sydney_2019"}),
         (
             "july & august",
             {"grandma_sydney_2019", "grandma_paris_2018", "sydney_2020", "beach_2020", "beach_2019", "july_2019"},
@@ -193,6 +199,17 @@ def test_the_cli_says_how_it_read_the_query(library, monkeypatch):
             },
         ],
     }
+
+
+def test_the_json_names_the_days_of_any_year_a_range_runs_between(library):
+    store, paths, data_dir = library
+    result = CliRunner().invoke(cli, ["search", "july 10th to 25th", "--data-dir", str(data_dir), "--json"])
+    assert result.exit_code == 0
+    assert result.stderr.splitlines() == ['reading "july 10th to 25th" as taken from July 10 to July 25, any year']
+    rows = json.loads(result.stdout)
+    assert {row["path"] for row in rows} == {paths["grandma_sydney_2019"], paths["grandma_paris_2018"]}
+    reading = rows[0]["understood"]["readings"][0]
+    assert (reading["from"], reading["to"], reading["months"], reading["day"], reading["last_day"]) == (None, None, [7], 10, 25)
 
 
 def test_the_cli_says_which_readings_are_choices(library):
@@ -359,6 +376,13 @@ class Holds:
         ("june to august 2019", "", ["taken between 2019-06-01 and 2019-08-31"]),
         ("between 2015 and 2017", "", ["taken between 2015-01-01 and 2017-12-31"]),
         ("2015-2017", "", ["taken between 2015-01-01 and 2017-12-31"]),
+        ("july 4th to 10th", "", ["taken from July 4 to July 10, any year"]),
+        ("july 10th to july 4th", "", ["taken from July 4 to July 10, any year"]),
+        ("december 24 to january 2", "", ["taken from December 24 to January 2, any year"]),
+        ("july 4th to august", "", ["taken from July 4 to August, any year"]),
+        ("july 4th 2019 to july 10th", "", ["taken between 2019-07-04 and 2019-07-10"]),
+        ("december to february 2020", "", ["taken between 2019-12-01 and 2020-02-29"]),  # was: 2020-02-01 to 2020-12-31
+        ("december 2019 to february", "", ["taken between 2019-12-01 and 2020-02-29"]),  # was: two readings, nothing found
         ("since 2019", "", ["taken since 2019-01-01"]),
         ("before 2019", "", ["taken before 2019-01-01"]),
         ("14 july 2019", "", ["taken on 2019-07-14"]),

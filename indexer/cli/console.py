@@ -93,6 +93,8 @@ def understood_json(understood: Understood) -> dict:
             )
             if reading.span.day:  # that day of those months, any year ("july 4th"); added, not changed
                 row["day"] = reading.span.day
+            if reading.span.last_day:  # from "day" of the first month to this day of the last ("july 4th to 10th")
+                row["last_day"] = reading.span.last_day
         else:
             row[reading.kind] = reading.name
         readings.append(row)
