@@ -291,6 +291,8 @@ class _Reader:
             month = i + 2 if self._at(i + 1) in language.of else i + 1
             if self._at(month) in language.months:
                 return self._day(month, language.months[self._at(month) or ""], word)
+        if (holiday := self._holiday(i)) is not None:
+            return holiday
         if word in language.months:
             return self._month(i, language.months[word])
         if word in language.seasons:
@@ -299,6 +301,25 @@ class _Reader:
             if year is None:
                 return i + 1, Span(None, None, f"in {spans.season_name(months)}, any year", months)
             return year[0], spans.season_of(months, year[1])
+        return None
+
+    def _holiday(self, i: int) -> tuple[int, Span] | None:
+        """ "christmas 2019", "new year's eve", "halloween": a holiday's days, of a year or (a fixed date) of any."""
+        named = self._holiday_name(i)
+        if named is None:
+            return None
+        year = self._year(named[0])
+        span = spans.holiday(named[1], year[1] if year else None)
+        return None if span is None else (year[0] if year else named[0], span)
+
+    def _holiday_name(self, i: int) -> tuple[int, str] | None:
+        """The holiday the words at i name, and where they end. Not where the library holds them (a folder
+        "Christmas 2019", a caption's "christmas tree"): those words found those photos, and stay words."""
+        for end in range(min(len(self.words), i + 3), i, -1):
+            words = self._phrase(i, end) if None not in self.words[i:end] else ""
+            name = self.language.holidays.get(words.replace("\u2019", "'"))
+            if name is not None:
+                return None if self._held(words) else (end, name)
         return None
 
     def _day(self, i: int, month: int, day: str) -> tuple[int, Span] | None:
@@ -346,6 +367,13 @@ class _Reader:
                 else today.year
             )
             return i + 2, spans.month_span(year, month)
+        if (holiday := self._holiday_name(i + 1)) is not None:  # "last christmas": the latest that has ended
+            end, name = holiday
+            for year in range(today.year, today.year - 3, -1):
+                dated = spans.holiday(name, year)
+                assert dated is not None and dated.last is not None  # of a year: always its days
+                if not (previous and dated.last >= today):
+                    return end, dated
         unit = language.units.get(word or "")
         if unit in (None, "day"):
             return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from db.plain_words import MONTH_NAMES
@@ -71,6 +72,72 @@ def units_back(today: date, unit: str, count: int) -> Span:
     return Span(day, day, f"on {day.isoformat()}")
 
 
+def _easter(year: int) -> date:
+    """Easter Sunday of the Gregorian calendar (the anonymous algorithm of Meeus, Jones and Butcher)."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e, f = b // 4, b % 4, (b + 8) // 25
+    g = (b - f + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = c // 4, c % 4
+    l = (32 + 2 * e + 2 * i - h - k) % 7  # noqa: E741 - the algorithm's own names
+    m = (a + 11 * h + 22 * l) // 451
+    month, day = divmod(h + l - 7 * m + 114, 31)
+    return date(year, month, day + 1)
+
+
+def _fourth_thursday_of_november(year: int) -> date:
+    first = date(year, 11, 1)
+    return first + timedelta(days=(3 - first.weekday()) % 7 + 21)
+
+
+def _days(month: int, day: int, count: int = 1, year_before: bool = False) -> Callable[[int], tuple[date, date]]:
+    def days(year: int) -> tuple[date, date]:
+        first = date(year - year_before, month, day)
+        return first, first + timedelta(days=count - 1)
+
+    return days
+
+
+def _around(anchor: Callable[[int], date], before: int, after: int) -> Callable[[int], tuple[date, date]]:
+    return lambda year: (anchor(year) - timedelta(days=before), anchor(year) + timedelta(days=after))
+
+
+# A holiday's days in a year, by the name it is shown by (the words for it are each language's: db/plain_words.py).
+# Those of a fixed date are read alone as those days of any year; Easter and Thanksgiving only with a year.
+HOLIDAYS: dict[str, Callable[[int], tuple[date, date]]] = {
+    "Christmas": _days(12, 24, 3),  # Christmas Eve to Boxing Day
+    "Christmas Eve": _days(12, 24),
+    "Christmas Day": _days(12, 25),
+    "Boxing Day": _days(12, 26),
+    "New Year": _days(12, 31, 2, year_before=True),  # New Year 2020: the night from December 31, 2019
+    "New Year's Eve": _days(12, 31),
+    "New Year's Day": _days(1, 1),
+    "Halloween": _days(10, 31),
+    "Valentine's Day": _days(2, 14),
+    "Easter": _around(_easter, 2, 1),  # Good Friday to Easter Monday
+    "Easter Sunday": _around(_easter, 0, 0),
+    "Good Friday": _around(_easter, 2, -2),
+    "Easter Monday": _around(_easter, -1, 1),
+    "Thanksgiving": _around(_fourth_thursday_of_november, 0, 0),  # the United States'
+}
+
+
+def holiday(name: str, year: int | None) -> Span | None:
+    """A holiday's days in a year, or (None) of any year where they fall on the same days every year."""
+    days = HOLIDAYS[name]
+    if year is not None:
+        first, last = days(year)
+        shown = f"{first.isoformat()}" if first == last else f"{first.isoformat()} to {last.isoformat()}"
+        return Span(first, last, f"{'on' if first == last else 'at'} {name} {year} ({shown})")
+    first, last = days(2001)
+    if days(2002) != (first.replace(year=first.year + 1), last.replace(year=last.year + 1)):
+        return None  # a movable feast: no days of any year
+    months = [first.month] if first.month == last.month else [first.month, last.month]
+    label = f"on {name}, any year ({_day_name(first.month, first.day)}"
+    label += ")" if first == last else f" to {_day_name(last.month, last.day)})"
+    return Span(None, None, label, tuple(months), day=first.day, last_day=last.day if first != last else 0)
+
+
 def in_year(span: Span, year: int) -> Span:
     """A span of any year's months (and days) as it falls starting in `year`: "july 4th" in 2019 is 2019-07-04,
     "winter" or "december 24th to january 2nd" end in the next year. ValueError for a day the year lacks (February 29)."""
@@ -109,7 +176,7 @@ def join(first: Span, last: Span) -> Span | None:
             if len(months) == 1:
                 label = f"in {MONTH_NAMES[months[0] - 1]}, any year"
             return Span(None, None, label, tuple(months))
-        day, last_day = first.day or 1, last.day or 31  # "july 4th to august": to August's last day
+        day, last_day = first.day or 1, last.last_day or last.day or 31  # "july 4th to august": to August's last day
         if len(months) == 1 and last_day < day:
             day, last_day = last_day, day  # "july 10th to july 4th": the same days, written from the later one
         label = f"from {_day_name(months[0], day)} to {_day_name(months[-1], last.day and last_day)}, any year"

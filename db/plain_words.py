@@ -34,6 +34,8 @@ class Language:
     always_fillers: frozenset[str]
     # ...these only where it does not ("tequila shots 2019", "mirror image 2019", a sign that says "kiss me")
     fillers: frozenset[str]
+    # Holidays, by the name db/plain_spans.py knows their days by (HOLIDAYS): "christmas 2019", "easter 2020"
+    holidays: dict[str, str]
     # Words that tie a sentence together and name nothing a photo holds: they go once a word was read or left out
     # ("the summer of 2019", "me in paris"), and a query of nothing else is every photo ("the").
     glue: frozenset[str]
@@ -76,6 +78,22 @@ ENGLISH = Language(
     lead_ins=frozenset({"in", "from", "during", "on", "at", "of"}),
     choice_joiners=frozenset({"and", "or", "&"}),
     or_joiners=frozenset({"or"}),
+    holidays={
+        **{name: "Christmas" for name in ("christmas", "xmas", "x-mas", "christmastime", "christmas time")},
+        **{name: "Christmas Eve" for name in ("christmas eve", "xmas eve")},
+        **{name: "Christmas Day" for name in ("christmas day", "xmas day")},
+        "boxing day": "Boxing Day",
+        **{name: "New Year" for name in ("new year", "new year's", "new years")},
+        **{name: "New Year's Eve" for name in ("new year's eve", "new years eve", "nye")},
+        **{name: "New Year's Day" for name in ("new year's day", "new years day")},
+        "halloween": "Halloween",
+        **{name: "Valentine's Day" for name in ("valentine's day", "valentines day", "valentine's", "valentines")},
+        **{name: "Easter" for name in ("easter", "easter weekend")},
+        "easter sunday": "Easter Sunday",
+        "good friday": "Good Friday",
+        "easter monday": "Easter Monday",
+        "thanksgiving": "Thanksgiving",
+    },
     always_fillers=frozenset("photo photos picture pictures pic pics taken".split()),
     fillers=frozenset("image images shot shots snap snaps".split()) | _PRONOUNS,
     glue=frozenset(

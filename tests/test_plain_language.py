@@ -131,6 +131,11 @@ def found(store, query, **options):
         ("july 10th to july 25th 2019", {"grandma_sydney_2019"}),
         ("dec 20 to jan 2", {"grandma_xmas_2019", "poster"}),
         ("july 3rd to 10th or july 14th", {"sydney_2020", "grandma_sydney_2019"}),
+        # Holidays (was: a word no photo holds, and nothing found); "xmas" is a word here, the name of xmas.jpg
+        ("christmas", {"grandma_xmas_2019"}),
+        ("grandma at christmas 2019", {"grandma_xmas_2019"}),
+        ("christmas to new year's day", {"grandma_xmas_2019", "poster"}),
+        ("xmas 2019", {"grandma_xmas_2019"}),
         (
             "july & august",
             {"grandma_sydney_2019", "grandma_paris_2018", "sydney_2020", "beach_2020", "beach_2019", "july_2019"},
@@ -383,6 +388,15 @@ class Holds:
         ("july 4th 2019 to july 10th", "", ["taken between 2019-07-04 and 2019-07-10"]),
         ("december to february 2020", "", ["taken between 2019-12-01 and 2020-02-29"]),  # was: 2020-02-01 to 2020-12-31
         ("december 2019 to february", "", ["taken between 2019-12-01 and 2020-02-29"]),  # was: two readings, nothing found
+        ("christmas 2019", "", ["taken at Christmas 2019 (2019-12-24 to 2019-12-26)"]),
+        ("new year 2020", "", ["taken at New Year 2020 (2019-12-31 to 2020-01-01)"]),
+        ("new year\u2019s eve", "", ["taken on New Year's Eve, any year (December 31)"]),
+        ("easter 2019", "", ["taken at Easter 2019 (2019-04-19 to 2019-04-22)"]),
+        ("easter", "easter", []),  # a different day each year: read with a year only
+        ("thanksgiving 2019", "", ["taken on Thanksgiving 2019 (2019-11-28)"]),
+        ("last christmas", "", ["taken at Christmas 2020 (2020-12-24 to 2020-12-26)"]),
+        ("kids at halloween", "kids", ["taken on Halloween, any year (October 31)"]),
+        ("march of christmas 2019", "march", ["taken at Christmas 2019 (2019-12-24 to 2019-12-26)"]),
         ("since 2019", "", ["taken since 2019-01-01"]),
         ("before 2019", "", ["taken before 2019-01-01"]),
         ("14 july 2019", "", ["taken on 2019-07-14"]),
