@@ -215,11 +215,15 @@ class _Reader:
         joiner = self.words[first[0]]
         if joiner not in (self.language.range_joiners_after_opener if opener else self.language.range_joiners):
             return None
-        last = self._atom(first[0] + 1) or self._day_of_the_same_month(first[0] + 1, first[1])
+        last = self._atom(first[0] + 1) or self._day_of_the_same_month(first[0] + 1, first[1]) or self._now(first[0] + 1)
         if last is None:
             return None
         span = spans.join(first[1], last[1])
         return None if span is None else (last[0], span)
+
+    def _now(self, i: int) -> tuple[int, Span] | None:
+        """ "2018 to now", "since june till today": up to today, as the end of a range ("to date" too)."""
+        return (i + 1, Span(self.today, self.today, "")) if self._at(i) in self.language.now else None
 
     def _day_of_the_same_month(self, i: int, first: Span) -> tuple[int, Span] | None:
         """ "july 4th to 10th": a day alone after a day of any year's month is a day of that month."""
@@ -375,7 +379,7 @@ class _Reader:
                 if not (previous and dated.last >= today):
                     return end, dated
         unit = language.units.get(word or "")
-        if unit in (None, "day"):
+        if unit is None or unit == "day" or (unit == "night" and not previous):  # "this night" is not yet a photo
             return None
         return i + 2, spans.units_back(today, unit, 1 if previous else 0)  # type: ignore[arg-type]
 

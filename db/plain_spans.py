@@ -57,18 +57,19 @@ def season_name(months: tuple[int, ...]) -> str:
 
 
 def units_back(today: date, unit: str, count: int) -> Span:
-    """The year, month, week (Monday to Sunday) or day `count` of them before today's."""
+    """The year, month, week (Monday to Sunday), weekend, day or night `count` of them before today's."""
     if unit == "year":
         year = today.year - count
         return Span(date(year, 1, 1), date(year, 12, 31), f"in {year}")
     if unit == "month":
         index = today.year * 12 + today.month - 1 - count
         return month_span(index // 12, index % 12 + 1)
-    if unit == "week":
+    if unit in ("week", "weekend"):  # a week's weekend is its Saturday and Sunday: on a Monday, "last weekend" just ended
         monday = today - timedelta(days=today.weekday() + 7 * count)
+        first = monday + timedelta(days=5) if unit == "weekend" else monday
         sunday = monday + timedelta(days=6)
-        return Span(monday, sunday, f"between {monday.isoformat()} and {sunday.isoformat()}")
-    day = today - timedelta(days=count)
+        return Span(first, sunday, f"between {first.isoformat()} and {sunday.isoformat()}")
+    day = today - timedelta(days=count)  # a night is the evening of its day: "last night" is yesterday's
     return Span(day, day, f"on {day.isoformat()}")
 
 

@@ -14,7 +14,8 @@ class Language:
     seasons: dict[str, tuple[int, ...]]  # -> its months, in order (meteorological, northern hemisphere)
     lone_excluded: frozenset[str]  # month or season words that alone mean something else too often ("may")
     days: dict[str, int]  # -> days from today ("yesterday": -1)
-    units: dict[str, str]  # -> "year", "month", "week" or "day"
+    units: dict[str, str]  # -> "year", "month", "week", "weekend", "day" or "night" (the evening of a day)
+    now: frozenset[str]  # the end of a range that runs up to today ("2018 to now")
     previous: frozenset[str]  # "last summer"
     current: frozenset[str]  # "this year"
     numbers: dict[str, int]  # "two years ago"
@@ -42,7 +43,7 @@ class Language:
 
 
 _MONTHS = "january february march april may june july august september october november december".split()
-_UNITS = ("year", "month", "week", "day")
+_UNITS = ("year", "month", "week", "weekend", "day", "night")
 MONTH_NAMES = tuple(name.title() for name in _MONTHS)  # how a reading is shown: in English, as the CLI is
 # Who is in the photo is a person's keyword, never "me" or "our": no caption or file name says it of them.
 _PRONOUNS = frozenset(
@@ -60,6 +61,7 @@ ENGLISH = Language(
     # Alone, "may" is a verb, "fall" a waterfall or a tumble, "jan" and "dec" names; with a year they are dates.
     lone_excluded=frozenset("may fall jan mar jun dec sat".split()),
     days={"today": 0, "yesterday": -1},
+    now=frozenset({"now", "today", "present", "date"}),
     units={**{unit: unit for unit in _UNITS}, **{unit + "s": unit for unit in _UNITS}},
     previous=frozenset({"last", "previous"}),
     current=frozenset({"this"}),

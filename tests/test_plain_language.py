@@ -397,6 +397,13 @@ class Holds:
         ("last christmas", "", ["taken at Christmas 2020 (2020-12-24 to 2020-12-26)"]),
         ("kids at halloween", "kids", ["taken on Halloween, any year (October 31)"]),
         ("march of christmas 2019", "march", ["taken at Christmas 2019 (2019-12-24 to 2019-12-26)"]),
+        ("2018 to now", "", ["taken between 2018-01-01 and 2021-03-10"]),  # was: "now" a word no photo holds
+        ("from june 2020 until today", "", ["taken between 2020-06-01 and 2021-03-10"]),
+        ("2019 - present", "", ["taken between 2019-01-01 and 2021-03-10"]),
+        ("beach last weekend", "beach", ["taken between 2021-03-06 and 2021-03-07"]),
+        ("two weekends ago", "", ["taken between 2021-02-27 and 2021-02-28"]),
+        ("last night", "", ["taken on 2021-03-09"]),
+        ("open now", "open now", []),  # "now" alone is a word (a sign), a time only at the end of a range
         ("since 2019", "", ["taken since 2019-01-01"]),
         ("before 2019", "", ["taken before 2019-01-01"]),
         ("14 july 2019", "", ["taken on 2019-07-14"]),
