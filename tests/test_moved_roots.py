@@ -58,6 +58,21 @@ def test_a_root_renamed_is_settled_as_a_move_by_the_run_that_indexes_its_new_nam
     assert captionary("check").exit_code == 0  # nothing missing on disk, nothing for `forget` to do
 
 
+def test_the_old_name_of_a_settled_move_is_no_root_to_forget_and_a_root_not_there_still_is(captionary, tmp_path):
+    photos, pictures = tmp_path / "Photos", tmp_path / "Pictures"
+    photos_in(photos, 2)
+    assert captionary("index", photos).exit_code == 0
+    photos.rename(pictures)
+    assert captionary("index", pictures).exit_code == 0
+    old_name = captionary("index", photos)
+    # was: "if it was moved or renamed ... captionary forget", and forget then said it is not an indexed root
+    assert old_name.exit_code == 2 and "forget" not in old_name.stderr, old_name.stderr
+    assert old_name.stderr.strip().endswith("does not exist, and is no root of this library (captionary stats lists them)")
+    pictures.rename(tmp_path / "Elsewhere")  # now a root that is not there: the command that drops it is named
+    gone = captionary("index", pictures)
+    assert gone.exit_code == 2 and f"captionary forget {pictures}" in gone.stderr
+
+
 def test_a_root_still_there_keeps_its_photos_when_copies_turn_up_elsewhere(captionary, tmp_path):
     photos, backup = tmp_path / "Photos", tmp_path / "Backup"
     photos_in(photos, 4)

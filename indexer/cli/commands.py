@@ -10,6 +10,7 @@ import sys
 import click
 
 from db.errors import FREE_SPACE, CaptionaryError
+from db.formats import CATALOG_FILE
 from db.store import open_store as open_library
 from db.types import MODES, Filters
 from indexer.cli.console import TqdmProgress, listen_problem, print_search_page, run_streamlit, streamlit_command
@@ -156,9 +157,9 @@ def index(roots, data_dir, model, embedder, image_embedder, no_thumbnails, no_em
     from indexer.options import IndexOptions
     from indexer.pipeline import index_roots
 
-    if not any(os.path.exists(root) for root in roots):
-        raise OneLineUsageError(_not_found(roots[0]))  # exit 2, as when click checked it
     settings = Settings.resolve(data_dir=data_dir, model=model, embedder=embedder, image_embedder=image_embedder)
+    if not any(os.path.exists(root) for root in roots):
+        raise OneLineUsageError(_not_found(roots[0], settings))  # exit 2, as when click checked it
     # flags: prompt, max_new_tokens, speed, batch_size, device, workers, threads, excludes, follow_symlinks, recaption,
     # ocr, allow_removal, ray
     options = IndexOptions(
@@ -182,12 +183,28 @@ def index(roots, data_dir, model, embedder, image_embedder, no_thumbnails, no_em
         sys.exit(1)  # the others were indexed; as `caption` and `export-xmp` do when some of what they were given failed
 
 
-def _not_found(root: str) -> str:
+def _not_found(root: str, settings: Settings) -> str:
+    named = f"Directory '{shown(root, err=True)}' does not exist"
+    if not (settings.data_dir / CATALOG_FILE).exists():
+        return named  # a first run: a typo
+    if not _a_root_of(root, settings):  # a typo, or a root whose move a run has settled: nothing to forget
+        return f"{named}, and is no root of this library (captionary stats lists them)"
     quoted = shown(shlex.quote(root), err=True)
     return (
-        f"Directory '{shown(root, err=True)}' does not exist. If its disk is not mounted, mount it; if it was moved "
-        f"or renamed, index it where it is now (captionary forget {quoted} drops its old paths)"
+        f"{named}. If its disk is not mounted, mount it; if it was moved or renamed, index it where it is now "
+        f"(captionary forget {quoted} drops its old paths)"
     )
+
+
+def _a_root_of(root: str, settings: Settings) -> bool:
+    """Whether the library indexes ROOT (kept as a real path: the link or folder above it may be gone too)."""
+    absolute = os.path.abspath(root)
+    try:
+        with open_library(settings.data_dir) as store:
+            known = set(store.roots())
+    except CaptionaryError:
+        return True  # cannot tell: the message that names both ways out
+    return absolute in known or os.path.realpath(absolute) in known
 
 
 def _print_index_report(report, verbose: bool) -> None:
