@@ -38,8 +38,9 @@ def _in_year_of(reading: Reading, later: Span) -> Reading:
     if span is None or not span.months or later.first is None or later.last is None:
         return reading
     year = later.first.year
-    if later.last.year != year or (later.first, later.last) == (date(year, 1, 1), date(year, 12, 31)):
-        return reading  # "july or 2019" keeps July of any year: a whole year is no part of one
+    if (later.last - later.first).days > 366 or (later.first, later.last) == (date(year, 1, 1), date(year, 12, 31)):
+        return reading  # "july or 2019" keeps July of any year: a whole year is no part of one, nor are years
+    # ...but a season or days across a year's end are: "summer or winter 2019" is the summer of 2019
     try:
         dated = spans.in_year(span, year)
     except ValueError:

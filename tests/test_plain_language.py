@@ -124,6 +124,8 @@ def found(store, query, **options):
         ("early 2019", {"grandma_sydney_2019", "grandma_xmas_2019", "beach_2019", "july_2019"}),
         ("july or august 2019", {"grandma_sydney_2019", "july_2019", "beach_2019"}),  # was: July of any year too
         ("july and 2019", {"grandma_sydney_2019", "july_2019"}),
+        # a season across a year's end shares its year too (was: the summer of any year)
+        ("summer or winter 2019", {"grandma_sydney_2019", "beach_2019", "july_2019", "grandma_xmas_2019"}),
         ("sydney 2019?", {"grandma_sydney_2019"}),  # was: "2019?" a wildcard, and nothing found
         # Days of any year from one to another (was: the whole of the months), and of a year (was: from the 1st)
         ("july 1st to 10th", {"july_2019", "sydney_2020"}),
