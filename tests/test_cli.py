@@ -112,6 +112,31 @@ def test_stats_human_lists_failures(runner, indexed_cli):
     assert "failed:     4" in result.output and "empty file" in result.output
 
 
+def test_stats_marks_a_root_that_does_not_answer_and_does_not_wait_for_it(runner, indexed_cli, monkeypatch):
+    import threading
+
+    from indexer.cli import library
+
+    tree, data_dir, _ = indexed_cli
+    share_down = threading.Event()  # a look at a network share that is down waits until it is back
+    real_isdir = os.path.isdir
+
+    def isdir(path):
+        if path == str(tree["root"]):
+            share_down.wait(5)  # (5 s: so that a stats that waits fails this test, not hangs it)
+        return real_isdir(path)
+
+    monkeypatch.setattr(library.os.path, "isdir", isdir)
+    monkeypatch.setattr(library, "ROOT_PROBE_SECONDS", 0.2)
+    try:
+        result = runner.invoke(cli, ["stats", "--data-dir", str(data_dir)])
+    finally:
+        share_down.set()
+    # was: stats waited with it, for as long as the share was down
+    assert result.exit_code == 0
+    assert f"root:       {tree['root']}  (not answering after 0.2 s: a network share that is down?)" in result.output
+
+
 def test_commands_on_missing_index_say_how_to_build_one(runner, tmp_path):
     for command in (["search", "dog"], ["stats"], ["check"]):
         result = runner.invoke(cli, [*command, "--data-dir", str(tmp_path / "none")])

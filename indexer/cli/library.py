@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+import threading
+import time
 from pathlib import Path
 
 import click
@@ -21,6 +23,8 @@ from indexer.cli.options import (
 )
 from indexer.cli.terminal import TerminalWriter, json_text, on_terminal, shown
 from indexer.settings import Settings
+
+ROOT_PROBE_SECONDS = 2.0
 
 
 @click.command()
@@ -50,8 +54,10 @@ def stats(data_dir, as_json) -> None:
         click.echo(f"text:       {numbers['with_text']} with text, of {numbers['text_read']} photos read (index --ocr)")
     for model_id, count in numbers["models"].items():
         click.echo(f"model:      {shown(model_id)} ({count})")
+    found = _folders_found(numbers["roots"])
     for root in numbers["roots"]:
-        click.echo(f"root:       {shown(root)}" + ("" if os.path.isdir(root) else _not_found(root)))
+        note = "" if found[root] else _not_found(root) if found[root] is False else _not_answering(root)
+        click.echo(f"root:       {shown(root)}" + note)
     click.echo(f"data dir:   {shown(numbers['data_dir'])}")
     for path, error in failures[:20]:
         click.echo(f"  failed: {shown(path)}: {shown(error)}")
@@ -63,6 +69,25 @@ def stats(data_dir, as_json) -> None:
         click.echo(f"  ... and {len(problems) - 20} more")
     for row in skipped:  # every one: what the library holds that captionary does not read
         click.echo(f"  skipped: {shown(row['path'])} ({row['kind']})")
+
+
+def _folders_found(roots: list[str]) -> dict[str, bool | None]:
+    """Whether each root's folder is there, None where no answer came within ROOT_PROBE_SECONDS: a look at a network
+    share that is down can wait for minutes, and stats should not wait with it."""
+    answers: dict[str, bool] = {}
+    threads = [
+        threading.Thread(target=lambda root=root: answers.update({root: os.path.isdir(root)}), daemon=True) for root in roots
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + ROOT_PROBE_SECONDS
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return {root: answers.get(root) for root in roots}
+
+
+def _not_answering(root: str) -> str:
+    return f"  (not answering after {ROOT_PROBE_SECONDS:g} s: a network share that is down?)"
 
 
 def _not_found(root: str) -> str:
