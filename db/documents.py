@@ -28,7 +28,13 @@ DEFAULT_FIELDS = ("caption", "file", "place", "description", "keywords", "text")
 # 5: the file's title and description, and the keywords of the file and of a person. 6: text in the pixels.
 # 7: each part of the place name whole (`new south wales`), for places named in plain words (db/plain.py).
 # 8: rewritten once, because documents written before it lost a file's keyword that a person removed from any photo.
-FORMAT = "8"
+# 9: fewer stop words (STOP_WORDS): "can", "will", "may", "us", "it", "you"... are words a photo holds.
+FORMAT = "9"
+
+
+# Words no search is about: Whoosh's own list less those that name something in a photo or of it: "a can of soda",
+# a person called Will or May, a title ("this is us", "it", "to be or not to be"), a sign ("you are here").
+STOP_WORDS = frozenset("a an and are as at be by for from have if in is of on or that the this to when with".split())
 
 
 # Adjacent caption words as single terms ("citi street"): a quoted phrase becomes a term lookup.
@@ -47,7 +53,7 @@ def fold_name(text: str) -> str:
 
 def text_analyzer():
     """Lower-case, stem (`dogs` finds `dog`) and fold accents (`creme` finds `crème`)."""
-    return RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map) | StopFilter() | StemFilter()
+    return RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map) | StopFilter(STOP_WORDS) | StemFilter()
 
 
 class WordPairs(Filter):

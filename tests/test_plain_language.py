@@ -498,3 +498,23 @@ def test_a_query_of_words_a_photo_holds_is_searched_even_when_they_are_glue(tmp_
         # Once a filler goes, what is left is the sentence's glue even where a photo holds it: "my dog.jpg" alone
         # for "my pictures", "her.jpg" alone for "photos of her" would read a possessive as a name
         assert len(paths_found(store, "my pictures")) == len(paths_found(store, "photos of her")) == 4
+
+
+def test_words_whoosh_would_stop_are_found_where_they_name_something(tmp_path):
+    from tests.helpers import paths_found
+
+    photos = {
+        "this is us.jpg": {},
+        "it.jpg": {},
+        "soda.jpg": {"description": "a can of soda on the table"},
+        "portrait.jpg": {"subjects": ["Will"], "taken": "2019:05:01 10:00:00"},
+        "beach.jpg": {"taken": "2019:05:02 10:00:00"},
+    }
+    with small_library(tmp_path, photos) as (store, root):
+        # was: each a stop word, so nothing found, or (a word left out) every photo
+        assert paths_found(store, "this is us") == {str(root / "this is us.jpg")}
+        assert paths_found(store, "it") == {str(root / "it.jpg")}
+        assert paths_found(store, "can") == {str(root / "soda.jpg")}
+        page, will = found(store, "will 2019")  # a person called Will: was every photo of 2019
+        assert will == {str(root / "portrait.jpg")} and page.understood.readings[0].shown == "tagged will"
+        assert len(paths_found(store, "the")) == 5  # still no word to search for
