@@ -7,7 +7,7 @@ from pathlib import Path
 from whoosh import query as wq
 
 from db.columns import stored_path
-from db.documents import PLACE_NAME, fold_name, text_analyzer
+from db.documents import DEFAULT_FIELDS, PLACE_NAME, fold_name, text_analyzer
 from db.types import Filters
 
 
@@ -35,3 +35,11 @@ def _place_query(place: str) -> wq.Query:
     """Every word of the place name in the place field: "Kyoto, Japan" is a photo in Kyoto, Japan."""
     words = [token.text for token in text_analyzer()(place)]
     return wq.And([wq.Term("place", word) for word in words]) if words else wq.NullQuery
+
+
+def words_query(words: str) -> wq.Query:
+    """Every one of the words, each in any field a search looks in: the photos that hold them (Span.or_words)."""
+    analysed = [token.text for token in text_analyzer()(words)]
+    if not analysed:
+        return wq.NullQuery
+    return wq.And([wq.Or([wq.Term(field, word) for field in DEFAULT_FIELDS]) for word in analysed])

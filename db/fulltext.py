@@ -18,7 +18,7 @@ from whoosh.index import LockError
 from db import documents
 from db.documents import CAPTION_PAIRS, DEFAULT_FIELDS, FORMAT, FulltextDoc, document_fields, make_schema
 from db.errors import CaptionaryError, DamagedIndexError, DiskFullError, QueryError, disk_full
-from db.filters import filter_query
+from db.filters import filter_query, words_query
 from db.fulltext_swap import building_beside, swapped_in, sweep_leftovers, writer_lock
 from db.index_columns import Columns
 from db.query import ParsedQuery, bound_expansions, with_word_pairs
@@ -243,16 +243,26 @@ class FulltextIndex:
                 self._columns = cached
         return cached[1]
 
+    def _date_mask(self, searcher, filters: Filters) -> np.ndarray:
+        """The documents the filters' dates admit (a holiday's days, or its words where the library holds them)."""
+        columns = self.columns(searcher)
+
+        def holding(words: str) -> np.ndarray:
+            held = np.zeros(len(columns.day), dtype=bool)
+            held[np.fromiter(searcher.docs_for_query(words_query(words)), dtype=np.int64)] = True
+            return held
+
+        return columns.date_mask(filters, holding)
+
     def _candidates(self, searcher, query: wq.Query | None, filters: Filters) -> np.ndarray:
         """Docnums that the query (None: every document) and all the filters admit, unscored."""
-        columns = self.columns(searcher)
         parts = [part for part in (query, filter_query(filters)) if part is not None]
         if not parts:
-            return np.flatnonzero(columns.date_mask(filters))
+            return np.flatnonzero(self._date_mask(searcher, filters))
         matcher = parts[0] if len(parts) == 1 else wq.And(parts)
         docnums = np.fromiter(searcher.docs_for_query(matcher), dtype=np.int64)
         if filters.has_dates():
-            docnums = docnums[columns.date_mask(filters)[docnums]]
+            docnums = docnums[self._date_mask(searcher, filters)[docnums]]
         return docnums
 
     def matching_fids(self, query: wq.Query | None, filters: Filters = Filters()) -> np.ndarray:
@@ -337,7 +347,7 @@ class FulltextIndex:
                     matcher = wq.And([matcher, wq.ConstantScoreQuery(narrowing, 0.0)])
                 options: dict[str, object] = {}
                 if filters.has_dates():
-                    allowed = np.flatnonzero(self.columns(searcher).date_mask(filters))
+                    allowed = np.flatnonzero(self._date_mask(searcher, filters))
                     if not len(allowed):  # Whoosh reads filter=set() as no filter at all
                         return [], 0, terms
                     options["filter"] = set(allowed.tolist())

@@ -4,7 +4,9 @@ took 180 ms (docs/performance.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property
 
 import numpy as np
@@ -42,13 +44,22 @@ class Columns:
         docnums = self.docnums_of(file_ids)
         return np.where(docnums >= 0, self.day[np.maximum(docnums, 0)], _UNKNOWN_DAY)
 
-    def date_mask(self, filters: Filters) -> np.ndarray:
+    def date_mask(self, filters: Filters, holding: Callable[[str], np.ndarray] | None = None) -> np.ndarray:
+        """The documents the filters' dates admit; `holding(words)` marks those holding the words, for a span
+        that admits them too (Span.or_words: a holiday whose name the library holds)."""
         mask = self.live & self._within(Span(filters.date_from, filters.date_to, ""))
         for first, last in filters.not_dates:
             mask &= ~self._within(Span(first, last, ""))
         for spans in filters.any_dates:
-            mask &= np.logical_or.reduce([self._within(span) for span in spans])
+            mask &= np.logical_or.reduce([self._within_or_holding(span, holding) for span in spans])
         return mask
+
+    def _within_or_holding(self, span: Span, holding: Callable[[str], np.ndarray] | None) -> np.ndarray:
+        inside = self._within(span)
+        if span.or_words and holding is not None:
+            years = Span(date(span.first.year, 1, 1), date(span.last.year, 12, 31), "") if span.first and span.last else None
+            inside |= holding(span.or_words) & (self._within(years) if years else True)
+        return inside
 
     def _within(self, span: Span) -> np.ndarray:
         """Which documents were taken within the span (from its first day to its last, either open; or in its

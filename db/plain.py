@@ -188,7 +188,7 @@ class _Reader:
             return None
         end, span = found
         words = self._phrase(i, end)
-        lone = span.months and end - i == 1 and not self._in_list_of_times(i)
+        lone = span.months and not span.or_words and end - i == 1 and not self._in_list_of_times(i)
         if lone and (words in self.language.lone_excluded or self._held(words)):
             return None  # "march" in a library of protest marches is the word; "may" alone is a verb
         if span.first and span.last and end - i == 1 and (words.isdigit() or spans.SHORT_DECADE.fullmatch(words)):
@@ -312,18 +312,21 @@ class _Reader:
         named = self._holiday_name(i)
         if named is None:
             return None
-        year = self._year(named[0])
-        span = spans.holiday(named[1], year[1] if year else None)
-        return None if span is None else (year[0] if year else named[0], span)
+        end, name, words = named
+        year = self._year(end)
+        span = spans.holiday(name, year[1] if year else None, words if self._held(words) else "")
+        return None if span is None else (year[0] if year else end, span)
 
-    def _holiday_name(self, i: int) -> tuple[int, str] | None:
-        """The holiday the words at i name, and where they end. Not where the library holds them (a folder
-        "Christmas 2019", a caption's "christmas tree"): those words found those photos, and stay words."""
+    def _holiday_name(self, i: int) -> tuple[int, str, str] | None:
+        """The holiday the words at i name: where they end, its name and the words. Not where as many words or more
+        name a place or a person's keyword ("christmas island", Valentine); where the library holds the words (a folder "Christmas
+        2019/", a caption's "christmas tree"), its photos are those days' or those words' (Span.or_words)."""
         for end in range(min(len(self.words), i + 3), i, -1):
             words = self._phrase(i, end) if None not in self.words[i:end] else ""
             name = self.language.holidays.get(words.replace("\u2019", "'"))
             if name is not None:
-                return None if self._held(words) else (end, name)
+                place_or_person = self._name(i)  # "christmas island", "valentine's" (a person); not "valentine's day"
+                return None if place_or_person is not None and place_or_person[0] >= end else (end, name, words)
         return None
 
     def _day(self, i: int, month: int, day: str) -> tuple[int, Span] | None:
@@ -372,9 +375,9 @@ class _Reader:
             )
             return i + 2, spans.month_span(year, month)
         if (holiday := self._holiday_name(i + 1)) is not None:  # "last christmas": the latest that has ended
-            end, name = holiday
+            end, name, words = holiday
             for year in range(today.year, today.year - 3, -1):
-                dated = spans.holiday(name, year)
+                dated = spans.holiday(name, year, words if self._held(words) else "")
                 assert dated is not None and dated.last is not None  # of a year: always its days
                 if not (previous and dated.last >= today):
                     return end, dated

@@ -123,20 +123,26 @@ HOLIDAYS: dict[str, Callable[[int], tuple[date, date]]] = {
 }
 
 
-def holiday(name: str, year: int | None) -> Span | None:
-    """A holiday's days in a year, or (None) of any year where they fall on the same days every year."""
+def holiday(name: str, year: int | None, or_words: str = "") -> Span | None:
+    """A holiday's days in a year, or (None) of any year where they fall on the same days every year; `or_words`,
+    the words that named it where the library holds them, are the other way to find its photos."""
     days = HOLIDAYS[name]
     if year is not None:
         first, last = days(year)
         shown = f"{first.isoformat()}" if first == last else f"{first.isoformat()} to {last.isoformat()}"
-        return Span(first, last, f"{'on' if first == last else 'at'} {name} {year} ({shown})")
+        label = f"{'on' if first == last else 'at'} {name} {year} ({shown})"
+        years = f"{first.year}" if first.year == last.year else f"{first.year} or {last.year}"
+        label += f", or in {years} with the word{'s' * (' ' in or_words)} {or_words}" if or_words else ""
+        return Span(first, last, label, or_words=or_words)
     first, last = days(2001)
     if days(2002) != (first.replace(year=first.year + 1), last.replace(year=last.year + 1)):
         return None  # a movable feast: no days of any year
     months = [first.month] if first.month == last.month else [first.month, last.month]
-    label = f"on {name}, any year ({_day_name(first.month, first.day)}"
+    label = f"{'on' if first == last else 'at'} {name}, any year ({_day_name(first.month, first.day)}"
     label += ")" if first == last else f" to {_day_name(last.month, last.day)})"
-    return Span(None, None, label, tuple(months), day=first.day, last_day=last.day if first != last else 0)
+    label += f", or with the word{'s' * (' ' in or_words)} {or_words}" if or_words else ""
+    last_day = last.day if first != last else 0
+    return Span(None, None, label, tuple(months), day=first.day, last_day=last_day, or_words=or_words)
 
 
 def in_year(span: Span, year: int) -> Span:

@@ -127,6 +127,9 @@ class Span:
     months: tuple[int, ...] = ()
     day: int = 0  # with months: that day of the month only ("july 4th": any year's July 4)...
     last_day: int = 0  # ...or from it in the first month to this day of the last ("july 4th to 10th", "dec 24 to jan 2")
+    # Or a photo holding these words, taken in the span's years (any year without them): a holiday whose name the
+    # library holds ("christmas 2019" beside a folder "Christmas 2019/", whose photos start on the 20th).
+    or_words: str = ""
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ real JPEGs with EXIF dates, GPS positions and keywords, whose folder names carry
 import json
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -216,7 +217,14 @@ def test_the_json_names_the_days_of_any_year_a_range_runs_between(library):
     rows = json.loads(result.stdout)
     assert {row["path"] for row in rows} == {paths["grandma_sydney_2019"], paths["grandma_paris_2018"]}
     reading = rows[0]["understood"]["readings"][0]
-    assert (reading["from"], reading["to"], reading["months"], reading["day"], reading["last_day"]) == (None, None, [7], 10, 25)
+    assert (reading["from"], reading["to"], reading["months"], reading["first_day"], reading["last_day"]) == (
+        None,
+        None,
+        [7],
+        10,
+        25,
+    )
+    assert "day" not in reading  # which a reader that knows no other would take for July 10 alone
 
 
 def test_the_cli_says_which_readings_are_choices(library):
@@ -518,3 +526,31 @@ def test_words_whoosh_would_stop_are_found_where_they_name_something(tmp_path):
         page, will = found(store, "will 2019")  # a person called Will: was every photo of 2019
         assert will == {str(root / "portrait.jpg")} and page.understood.readings[0].shown == "tagged will"
         assert len(paths_found(store, "the")) == 5  # still no word to search for
+
+
+def test_a_holiday_whose_words_the_library_holds_finds_its_days_or_its_words(tmp_path):
+    photos = {
+        "Christmas 2019/tree.jpg": {"taken": "2019:12:20 10:00:00"},  # the folder's, before the day
+        "Christmas 2019/dinner.jpg": {"taken": "2019:12:25 18:00:00"},
+        "misc/gifts.jpg": {"taken": "2019:12:25 09:00:00"},  # the day's, in no such folder
+        "misc/morning.jpg": {"taken": "2020:12:25 09:00:00"},
+        "misc/july.jpg": {"taken": "2019:07:01 09:00:00"},
+        "misc/portrait.jpg": {"taken": "2019:02:14 09:00:00", "subjects": ["Valentine"]},  # a person so named
+        "misc/roses.jpg": {"taken": "2018:02:14 09:00:00"},
+    }
+    with small_library(tmp_path, photos) as (store, root):
+
+        def names(query):
+            page, paths = found(store, query)
+            return {str(Path(path).relative_to(root)) for path in paths}, [reading.shown for reading in page.understood.readings]
+
+        # was: "christmas" a word, so the folder's photos only, and "last christmas" or "christmas 2020" nothing
+        in_2019, shown = names("christmas 2019")
+        assert in_2019 == {"Christmas 2019/tree.jpg", "Christmas 2019/dinner.jpg", "misc/gifts.jpg"}
+        assert shown == ["taken at Christmas 2019 (2019-12-24 to 2019-12-26), or in 2019 with the word christmas"]
+        assert names("last christmas")[0] == names("christmas 2020")[0] == {"misc/morning.jpg"}
+        every_year = {"Christmas 2019/tree.jpg", "Christmas 2019/dinner.jpg", "misc/gifts.jpg", "misc/morning.jpg"}
+        assert names("christmas")[0] == every_year
+        # a person called Valentine is that person, not February 14
+        assert names("valentine's photos") == ({"misc/portrait.jpg"}, ["tagged valentine"])
+        assert names("valentine's day")[0] == {"misc/portrait.jpg", "misc/roses.jpg"}  # more words than the name

@@ -91,10 +91,13 @@ def understood_json(understood: Understood) -> dict:
             row.update(
                 {"from": first and first.isoformat(), "to": last and last.isoformat(), "months": list(reading.span.months)}
             )
-            if reading.span.day:  # that day of those months, any year ("july 4th"); added, not changed
-                row["day"] = reading.span.day
-            if reading.span.last_day:  # from "day" of the first month to this day of the last ("july 4th to 10th")
-                row["last_day"] = reading.span.last_day
+            span = reading.span
+            if span.day and not span.last_day:  # that day of those months, any year ("july 4th"); added, not changed
+                row["day"] = span.day
+            elif span.day:  # from that day of the first month to that of the last ("july 4th to 10th"); added
+                row.update({"first_day": span.day, "last_day": span.last_day})
+            if span.or_words:  # or a photo of those years holding these words ("christmas" beside a folder so named)
+                row["or_words"] = span.or_words
         else:
             row[reading.kind] = reading.name
         readings.append(row)
