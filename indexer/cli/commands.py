@@ -10,7 +10,6 @@ import sys
 import click
 
 from db.errors import FREE_SPACE, CaptionaryError
-from db.formats import CATALOG_FILE
 from db.store import open_store as open_library
 from db.types import MODES, Filters
 from indexer.cli.console import TqdmProgress, listen_problem, print_search_page, run_streamlit, streamlit_command
@@ -185,26 +184,19 @@ def index(roots, data_dir, model, embedder, image_embedder, no_thumbnails, no_em
 
 def _not_found(root: str, settings: Settings) -> str:
     named = f"Directory '{shown(root, err=True)}' does not exist"
-    if not (settings.data_dir / CATALOG_FILE).exists():
-        return named  # a first run: a typo
-    if not _a_root_of(root, settings):  # a typo, or a root whose move a run has settled: nothing to forget
+    absolute = os.path.abspath(root)
+    try:
+        with open_library(settings.data_dir) as store:
+            known = set(store.roots())  # kept as real paths: the link or folder above ROOT may be gone too
+    except CaptionaryError:
+        return named  # no library yet: a first run's typo
+    if absolute not in known and os.path.realpath(absolute) not in known:  # a typo, or a root whose move was settled
         return f"{named}, and is no root of this library (captionary stats lists them)"
     quoted = shown(shlex.quote(root), err=True)
     return (
         f"{named}. If its disk is not mounted, mount it; if it was moved or renamed, index it where it is now "
         f"(captionary forget {quoted} drops its old paths)"
     )
-
-
-def _a_root_of(root: str, settings: Settings) -> bool:
-    """Whether the library indexes ROOT (kept as a real path: the link or folder above it may be gone too)."""
-    absolute = os.path.abspath(root)
-    try:
-        with open_library(settings.data_dir) as store:
-            known = set(store.roots())
-    except CaptionaryError:
-        return True  # cannot tell: the message that names both ways out
-    return absolute in known or os.path.realpath(absolute) in known
 
 
 def _print_index_report(report, verbose: bool) -> None:
