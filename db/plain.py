@@ -2,9 +2,10 @@
 
 Words that name a time become the date filter, words that name one of the library's places a place
 constraint, words equal to a person's keyword that keyword; the rest is searched as before. The rules are
-here and, for times, in db/plain_when.py; the words are a table (db/plain_words.py: ENGLISH), so another language is another table. What the
-library holds settles ambiguity: a name that is also a caption word searches both, a lone month that is a
-caption word ("march") stays a word, a year no photo was taken in but some caption holds stays a word.
+here and, for times, in db/plain_when.py; the words are a table (db/plain_words.py: ENGLISH), so another
+language is another table. What the library holds settles ambiguity: a name that is also a caption word
+searches both, a lone month that is a caption word ("march") stays a word, a year no photo was taken in but
+some caption holds stays a word.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ DECADE = re.compile(r"(1[89]\d|20\d)0'?s")
 SHORT_DECADE = re.compile(r"'?(\d)0'?s")
 SHORT_YEAR = re.compile(r"'\d\d")
 DAY = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?")
+DAYS = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?[-–](\d{1,2})(?:st|nd|rd|th)?")  # "4-10", "4th–10th"
 
 
 def iso_span(found: re.Match[str], i: int) -> tuple[int, Span] | None:
@@ -64,6 +65,8 @@ def units_back(today: date, unit: str, count: int) -> Span:
     if unit == "month":
         index = today.year * 12 + today.month - 1 - count
         return month_span(index // 12, index % 12 + 1)
+    if unit == "weekend" and count == 0 and today.weekday() < 5:
+        count = 1  # "this weekend" on a weekday: the one just past, which has photos, not the one to come
     if unit in ("week", "weekend"):  # a week's weekend is its Saturday and Sunday: on a Monday, "last weekend" just ended
         monday = today - timedelta(days=today.weekday() + 7 * count)
         first = monday + timedelta(days=5) if unit == "weekend" else monday

@@ -79,25 +79,31 @@ class WhenReader:
         return None if span is None else (last[0], span)
 
     def _now(self, i: int) -> tuple[int, Span] | None:
-        """ "2018 to now", "since june till today": up to today, as the end of a range ("to date" too)."""
-        return (i + 1, Span(self.today, self.today, "")) if self._at(i) in self.language.now else None
+        """ "2018 to now", "2019 to present day": up to today, as the end of a range ("to date" too)."""
+        for end in (i + 2, i + 1):
+            if end <= len(self.words) and None not in self.words[i:end] and self._phrase(i, end) in self.language.now:
+                return end, Span(self.today, self.today, "")
+        return None
 
     def _day_of_the_same_month(self, i: int, first: Span) -> tuple[int, Span] | None:
         """ "july 4th to 10th": a day alone after a day of any year's month is a day of that month."""
         found = spans.DAY.fullmatch(self._at(i) or "")
-        if found is None or not first.day:
-            return None
+        if found is None or not first.day or not 1 <= int(found[1]) <= calendar.monthrange(2000, first.months[-1])[1]:
+            return None  # "june 5 to 31": no June 31
         return i + 1, Span(None, None, "", first.months[-1:], day=int(found[1]))
 
     def _open_range(self, i: int) -> tuple[int, Span] | None:
         word, language = self.words[i], self.language
-        found = self._atom(i + 1) if word in language.since | language.after | language.before else None
+        found = self._atom(i + 1) if word in language.since | language.after | language.before | language.until else None
         if found is None or found[1].first is None or found[1].last is None:
             return None
         end, span = found
         assert span.first is not None and span.last is not None
-        if word in language.since:
-            return end, Span(span.first, None, f"since {span.first.isoformat()}")
+        if word in language.since:  # "since 2019 till now" says no more than "since 2019"
+            joined = self._now(end + 1) if self._at(end) in language.range_joiners else None
+            return joined[0] if joined else end, Span(span.first, None, f"since {span.first.isoformat()}")
+        if word in language.until:
+            return end, Span(None, span.last, f"until {span.last.isoformat()}")
         try:
             if word in language.after:
                 return end, Span(span.last + timedelta(days=1), None, f"after {span.last.isoformat()}")
@@ -204,6 +210,12 @@ class WhenReader:
         day = self._at(i + 1)
         if day is not None and spans.DAY.fullmatch(day) and (found := self._day(i + 1, month, day)) is not None:
             return found
+        if day is not None and (run := spans.DAYS.fullmatch(day)) is not None:  # "july 4-10", "july 4-10 2019"
+            first, last = (Span(None, None, "", (month,), day=int(number)) for number in run.groups())
+            joined = spans.join(first, last) if 1 <= first.day <= last.day <= calendar.monthrange(2000, month)[1] else None
+            year = self._year(i + 2)
+            if joined is not None:
+                return (year[0], spans.in_year(joined, year[1])) if year else (i + 2, joined)
         year = self._year(i + 1)
         if year is None:
             return i + 1, Span(None, None, f"in {MONTH_NAMES[month - 1]}, any year", (month,))

@@ -26,6 +26,7 @@ class Language:
     since: frozenset[str]  # "since 2019": from its first day on
     after: frozenset[str]  # "after 2019": from the day after it
     before: frozenset[str]  # "before 2019": up to the day before it
+    until: frozenset[str]  # "until 2019": up to its last day
     of: frozenset[str]  # "summer of 2019"
     lead_ins: frozenset[str]  # words that go with the time or place after them: "in sydney", "from 2019"
     choice_joiners: frozenset[str]  # two places or times so joined are choices ("paris and rome", "2019 or 2021")
@@ -61,7 +62,7 @@ ENGLISH = Language(
     # Alone, "may" is a verb, "fall" a waterfall or a tumble, "jan" and "dec" names; with a year they are dates.
     lone_excluded=frozenset("may fall jan mar jun dec sat".split()),
     days={"today": 0, "yesterday": -1},
-    now=frozenset({"now", "today", "present", "date"}),
+    now=frozenset({"now", "today", "present", "present day", "date"}),
     units={**{unit: unit for unit in _UNITS}, **{unit + "s": unit for unit in _UNITS}},
     previous=frozenset({"last", "previous"}),
     current=frozenset({"this"}),
@@ -70,12 +71,13 @@ ENGLISH = Language(
         **{name: number for number, name in enumerate("one two three four five six seven eight nine ten".split(), 1)},
     },
     ago=frozenset({"ago"}),
-    range_openers=frozenset({"between", "from"}),
+    range_openers=frozenset({"between", "from", "since"}),
     range_joiners_after_opener=frozenset({"and", "to", "until", "till", "through", "-", "–"}),
     range_joiners=frozenset({"to", "until", "till", "through", "-", "–"}),
     since=frozenset({"since"}),
     after=frozenset({"after"}),
     before=frozenset({"before"}),
+    until=frozenset({"until", "till", "through"}),
     of=frozenset({"of"}),
     lead_ins=frozenset({"in", "from", "during", "on", "at", "of"}),
     choice_joiners=frozenset({"and", "or", "&"}),

@@ -414,6 +414,14 @@ class Holds:
         ("two weekends ago", "", ["taken between 2021-02-27 and 2021-02-28"]),
         ("last night", "", ["taken on 2021-03-09"]),
         ("open now", "open now", []),  # "now" alone is a word (a sign), a time only at the end of a range
+        # Review mends (was: a word left required, so nothing found; or the weekend to come)
+        ("since june till today", "", ["taken between 2020-06-01 and 2021-03-10"]),
+        ("since 2019 till now", "", ["taken between 2019-01-01 and 2021-03-10"]),
+        ("2019 to present day", "", ["taken between 2019-01-01 and 2021-03-10"]),
+        ("until 2019", "", ["taken until 2019-12-31"]),
+        ("this weekend", "", ["taken between 2021-03-06 and 2021-03-07"]),  # a Wednesday: the one just past
+        ("july 4-10", "", ["taken from July 4 to July 10, any year"]),
+        ("july 4-10 2019", "", ["taken between 2019-07-04 and 2019-07-10"]),
         ("since 2019", "", ["taken since 2019-01-01"]),
         ("before 2019", "", ["taken before 2019-01-01"]),
         ("14 july 2019", "", ["taken on 2019-07-14"]),
