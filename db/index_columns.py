@@ -12,6 +12,7 @@ from functools import cached_property
 import numpy as np
 
 from db.documents import day_number
+from db.plain_spans import holiday_days
 from db.ranking import positions_in
 from db.types import Filters, Span
 
@@ -64,6 +65,8 @@ class Columns:
     def _within(self, span: Span) -> np.ndarray:
         """Which documents were taken within the span (from its first day to its last, either open; or in its
         months of any year, from and to its days of them if it has them)."""
+        if span.holiday and not span.months:  # a movable feast (Easter): its days in each year the library spans
+            return self._on_holiday(span.holiday)
         if span.months:
             inside = np.isin(self.months, span.months)
             if span.day:  # from that day of the first month to the last day (the same day without one) of the last
@@ -76,6 +79,18 @@ class Columns:
         if span.last:
             inside &= self.day <= day_number(span.last)
         return inside
+
+    def _on_holiday(self, name: str) -> np.ndarray:
+        known = self.day[self.live & (self.day != _UNKNOWN_DAY)] if len(self.day) else self.day
+        if not len(known):
+            return np.zeros(len(self.day), dtype=bool)
+        first_year = int(known.min().astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64)) + 1970
+        last_year = int(known.max().astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64)) + 1970
+        spans = holiday_days(name, range(max(first_year, 1), min(last_year, 9998) + 1))  # each a year's, in order
+        firsts = np.array([day_number(first) for first, _ in spans], dtype=np.int64)
+        lasts = np.array([day_number(last) for _, last in spans], dtype=np.int64)
+        latest = np.searchsorted(firsts, self.day, side="right") - 1  # the last holiday to start on or before each day
+        return (latest >= 0) & (self.day <= lasts[np.maximum(latest, 0)])
 
     @cached_property
     def days_of_month(self) -> np.ndarray:

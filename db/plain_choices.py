@@ -35,7 +35,7 @@ def with_choice(group: list[Reading], reading: Reading, between: list[str | None
 def _in_year_of(reading: Reading, later: Span) -> Reading:
     """A month, day or season of any year in the year of the later choice, when that is part of one year."""
     span = reading.span
-    if span is None or not span.months or later.first is None or later.last is None:
+    if span is None or not spans.any_year(span) or later.first is None or later.last is None:
         return reading
     year = later.first.year
     if (later.last - later.first).days > 366 or (later.first, later.last) == (date(year, 1, 1), date(year, 12, 31)):
@@ -50,8 +50,8 @@ def _in_year_of(reading: Reading, later: Span) -> Reading:
 
 def _apart(one: Span, other: Span) -> bool:
     """Whether no photo could be taken within both: then "and" can only mean either."""
-    if one.months and other.months and one.first is None and other.first is None:
+    if spans.any_year(one) and spans.any_year(other):
         return not spans.days_of_any_year(one) & spans.days_of_any_year(other)  # "july 4th or july 5th", "june or july"
-    if one.months or other.months:
+    if spans.any_year(one) or spans.any_year(other):
         return False  # a month of any year and a stretch of days may meet
     return bool((one.last and other.first and one.last < other.first) or (other.last and one.first and other.last < one.first))

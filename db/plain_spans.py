@@ -107,7 +107,7 @@ def _around(anchor: Callable[[int], date], before: int, after: int) -> Callable[
 
 
 # A holiday's days in a year, by the name it is shown by (the words for it are each language's: db/plain_words.py).
-# Those of a fixed date are read alone as those days of any year; Easter and Thanksgiving only with a year.
+# Alone, one of a fixed date is those days of any year; Easter and Thanksgiving are theirs in every year.
 HOLIDAYS: dict[str, Callable[[int], tuple[date, date]]] = {
     "Christmas": _days(12, 24, 3),  # Christmas Eve to Boxing Day
     "Christmas Eve": _days(12, 24),
@@ -138,19 +138,33 @@ def holiday(name: str, year: int | None, or_words: str = "") -> Span | None:
         label += f", or in {years} with the word{'s' * (' ' in or_words)} {or_words}" if or_words else ""
         return Span(first, last, label, or_words=or_words)
     first, last = days(2001)
-    if days(2002) != (first.replace(year=first.year + 1), last.replace(year=last.year + 1)):
-        return None  # a movable feast: no days of any year
+    words = f", or with the word{'s' * (' ' in or_words)} {or_words}" if or_words else ""
+    if days(2002) != (first.replace(year=first.year + 1), last.replace(year=last.year + 1)):  # a movable feast
+        return Span(None, None, f"{'on' if first == last else 'at'} {name}, any year{words}", or_words=or_words, holiday=name)
     months = [first.month] if first.month == last.month else [first.month, last.month]
     label = f"{'on' if first == last else 'at'} {name}, any year ({_day_name(first.month, first.day)}"
     label += ")" if first == last else f" to {_day_name(last.month, last.day)})"
-    label += f", or with the word{'s' * (' ' in or_words)} {or_words}" if or_words else ""
     last_day = last.day if first != last else 0
-    return Span(None, None, label, tuple(months), day=first.day, last_day=last_day, or_words=or_words)
+    return Span(None, None, label + words, tuple(months), day=first.day, last_day=last_day, or_words=or_words, holiday=name)
+
+
+def holiday_days(name: str, years: range) -> list[tuple[date, date]]:
+    """The holiday's first and last day in each of the years."""
+    return [HOLIDAYS[name](year) for year in years]
+
+
+def any_year(span: Span) -> bool:
+    """A span of any year: months, days of them, or a holiday."""
+    return bool(span.months or span.holiday)
 
 
 def in_year(span: Span, year: int) -> Span:
     """A span of any year's months (and days) as it falls starting in `year`: "july 4th" in 2019 is 2019-07-04,
     "winter" or "december 24th to january 2nd" end in the next year. ValueError for a day the year lacks (February 29)."""
+    if span.holiday:
+        dated = holiday(span.holiday, year, span.or_words)
+        assert dated is not None
+        return dated
     if span.day and not span.last_day:
         day = date(year, span.months[0], span.day)
         return Span(day, day, f"on {day.isoformat()}")
@@ -163,11 +177,14 @@ def in_year(span: Span, year: int) -> Span:
 
 
 def days_of_any_year(span: Span) -> set[tuple[int, int]]:
-    """The (month, day) pairs a span of any year's months (and days) holds."""
-    dated = in_year(span, 2000)  # a leap year: February 29 is a day
-    assert dated.first is not None and dated.last is not None
-    count = (dated.last - dated.first).days + 1
-    return {(day.month, day.day) for day in (dated.first + timedelta(days=n) for n in range(count))}
+    """The (month, day) pairs a span of any year's months, days or holiday holds (of a movable feast: in any year)."""
+    days: set[tuple[int, int]] = set()
+    for year in range(1900, 2101) if span.holiday and not span.months else (2000,):  # 2000: February 29 is a day
+        dated = in_year(span, year)
+        assert dated.first is not None and dated.last is not None
+        count = (dated.last - dated.first).days + 1
+        days |= {(day.month, day.day) for day in (dated.first + timedelta(days=n) for n in range(count))}
+    return days
 
 
 def _day_name(month: int, day: int) -> str:
@@ -177,7 +194,9 @@ def _day_name(month: int, day: int) -> str:
 def join(first: Span, last: Span) -> Span | None:
     """A range from one time to another: "2018 to 2019", "june to august 2019" (the year is shared), "july 4th to
     july 10th" (days of any year)."""
-    if first.months and last.months:  # "june to august", "july 4th to 10th": those months (and days) of any year
+    if any_year(first) and any_year(last):  # "june to august", "july 4th to 10th": those months (and days) of any year
+        if not (first.months and last.months):
+            return None  # "easter to july": Easter moves, so no days of every year
         months = [first.months[0]]
         while months[-1] != last.months[-1] and len(months) < 12:
             months.append(months[-1] % 12 + 1)
@@ -192,10 +211,10 @@ def join(first: Span, last: Span) -> Span | None:
         label = f"from {_day_name(months[0], day)} to {_day_name(months[-1], last.day and last_day)}, any year"
         return Span(None, None, label, tuple(months), day=day, last_day=last_day)
     try:  # "june to august 2019", "december to february 2020", "july 4th 2019 to july 10th": the dated one's year
-        if first.months and last.first is not None and last.last is not None:
+        if any_year(first) and last.first is not None and last.last is not None:
             dated = in_year(first, last.first.year)
             first = dated if dated.first is not None and dated.first <= last.last else in_year(first, last.first.year - 1)
-        elif last.months and first.first is not None:
+        elif any_year(last) and first.first is not None:
             dated = in_year(last, first.first.year)
             last = dated if dated.last is not None and dated.last >= first.first else in_year(last, first.first.year + 1)
     except ValueError:

@@ -130,6 +130,7 @@ class Span:
     # Or a photo holding these words, taken in the span's years (any year without them): a holiday whose name the
     # library holds ("christmas 2019" beside a folder "Christmas 2019/", whose photos start on the 20th).
     or_words: str = ""
+    holiday: str = ""  # of any year, the holiday (db/plain_spans.py HOLIDAYS): Easter's days, which move, in every year
 
 
 @dataclass(frozen=True)

@@ -402,7 +402,18 @@ class Holds:
         ("new year 2020", "", ["taken at New Year 2020 (2019-12-31 to 2020-01-01)"]),
         ("new year\u2019s eve", "", ["taken on New Year's Eve, any year (December 31)"]),
         ("easter 2019", "", ["taken at Easter 2019 (2019-04-19 to 2019-04-22)"]),
-        ("easter", "easter", []),  # a different day each year: read with a year only
+        ("easter", "", ["taken at Easter, any year"]),  # every year's, on their days (was: a word no photo holds)
+        (
+            "easter or christmas 2019",
+            "",
+            ["taken at Easter 2019 (2019-04-19 to 2019-04-22)", "taken at Christmas 2019 (2019-12-24 to 2019-12-26)"],
+        ),
+        ("thanksgiving to christmas 2018", "", ["taken between 2018-11-22 and 2018-12-26"]),
+        (
+            "halloween or christmas 2019",
+            "",
+            ["taken on Halloween 2019 (2019-10-31)", "taken at Christmas 2019 (2019-12-24 to 2019-12-26)"],
+        ),
         ("thanksgiving 2019", "", ["taken on Thanksgiving 2019 (2019-11-28)"]),
         ("last christmas", "", ["taken at Christmas 2020 (2020-12-24 to 2020-12-26)"]),
         ("kids at halloween", "kids", ["taken on Halloween, any year (October 31)"]),
@@ -562,3 +573,18 @@ def test_a_holiday_whose_words_the_library_holds_finds_its_days_or_its_words(tmp
         # a person called Valentine is that person, not February 14
         assert names("valentine's photos") == ({"misc/portrait.jpg"}, ["tagged valentine"])
         assert names("valentine's day")[0] == {"misc/portrait.jpg", "misc/roses.jpg"}  # more words than the name
+
+
+def test_easter_and_thanksgiving_alone_find_their_days_in_every_year(tmp_path):
+    photos = {
+        "egg hunt.jpg": {"taken": "2019:04:21 10:00:00"},  # Easter Sunday 2019
+        "good friday.jpg": {"taken": "2021:04:02 10:00:00"},  # Good Friday 2021
+        "april fools.jpg": {"taken": "2019:04:01 10:00:00"},
+        "turkey.jpg": {"taken": "2018:11:22 15:00:00"},  # Thanksgiving 2018
+        "november.jpg": {"taken": "2018:11:15 15:00:00"},
+    }
+    with small_library(tmp_path, photos) as (store, root):
+        # was: a word no photo holds, so nothing found
+        assert found(store, "easter")[1] == {str(root / "egg hunt.jpg"), str(root / "good friday.jpg")}
+        assert found(store, "thanksgiving")[1] == {str(root / "turkey.jpg")}
+        assert found(store, "easter or thanksgiving 2018")[1] == {str(root / "turkey.jpg")}
