@@ -25,9 +25,10 @@ def with_choice(group: list[Reading], reading: Reading, between: list[str | None
     by_comma = not words and "," in between and reading.kind != "keyword"
     if not (by_word or by_comma):
         return None
-    if reading.kind == "date" and reading.span is not None:
-        group = [_in_year_of(choice, reading.span) for choice in group]  # "june or july 2019": the year is shared
-        if not all(choice.span is not None and _apart(choice.span, reading.span) for choice in group):
+    reading = _as_part_of(reading, last)  # "july 2019 or 2020": July of each
+    if reading.kind == "date" and (span := reading.span) is not None:
+        group = [_in_year_of(choice, span) for choice in group]  # "june or july 2019": the year is shared
+        if not all(choice.span is not None and _apart(choice.span, span) for choice in group):
             return None
     return [*group, replace(reading, or_previous=True)]
 
@@ -46,6 +47,18 @@ def _in_year_of(reading: Reading, later: Span) -> Reading:
     except ValueError:
         return reading  # February 29 of a year that has none
     return replace(reading, span=dated, shown=f"taken {dated.label}")
+
+
+def _as_part_of(reading: Reading, before: Reading) -> Reading:
+    """A whole year after a part of one year (a month, a season, a day, a holiday) as that part in it: "christmas
+    2018 and 2019" is two Christmases, not Christmas 2018 or the whole of 2019."""
+    span = reading.span
+    if span is None or before.span is None or span.first is None or span.last is None:
+        return reading
+    if (span.first, span.last) != (date(span.first.year, 1, 1), date(span.first.year, 12, 31)):
+        return reading
+    moved = spans.in_another_year(before.span, span.first.year)
+    return reading if moved is None else replace(reading, span=moved, shown=f"taken {moved.label}")
 
 
 def _apart(one: Span, other: Span) -> bool:

@@ -136,7 +136,7 @@ def holiday(name: str, year: int | None, or_words: str = "") -> Span | None:
         label = f"{'on' if first == last else 'at'} {name} {year} ({shown})"
         years = f"{first.year}" if first.year == last.year else f"{first.year} or {last.year}"
         label += f", or in {years} with the word{'s' * (' ' in or_words)} {or_words}" if or_words else ""
-        return Span(first, last, label, or_words=or_words)
+        return Span(first, last, label, or_words=or_words, holiday=name)
     first, last = days(2001)
     words = f", or with the word{'s' * (' ' in or_words)} {or_words}" if or_words else ""
     if days(2002) != (first.replace(year=first.year + 1), last.replace(year=last.year + 1)):  # a movable feast
@@ -155,7 +155,28 @@ def holiday_days(name: str, years: range) -> list[tuple[date, date]]:
 
 def any_year(span: Span) -> bool:
     """A span of any year: months, days of them, or a holiday."""
-    return bool(span.months or span.holiday)
+    return span.first is None and span.last is None and bool(span.months or span.holiday)
+
+
+def in_another_year(span: Span, year: int) -> Span | None:
+    """A part of one year (a month, a season, a day, a holiday: "july 2019", "christmas 2018") in another year;
+    None for a whole year, more than one, or a day that year lacks."""
+    if span.first is None or span.last is None or (span.last - span.first).days > 366:
+        return None
+    if (span.first, span.last) == (date(span.first.year, 1, 1), date(span.first.year, 12, 31)):
+        return None
+    if span.holiday:  # its own days that year (Easter moves), under its name
+        return holiday(span.holiday, year)
+    last_year = year + span.last.year - span.first.year
+    try:
+        first = span.first.replace(year=year)
+    except ValueError:
+        return None  # February 29 of a year that has none
+    last = span.last.replace(year=last_year, day=min(span.last.day, calendar.monthrange(last_year, span.last.month)[1]))
+    if (first.day, first.month) == (1, last.month) and last.day == calendar.monthrange(last_year, last.month)[1]:
+        return month_span(year, first.month)  # "july 2019 or 2020": "in July 2020"
+    label = f"on {first.isoformat()}" if first == last else f"between {first.isoformat()} and {last.isoformat()}"
+    return Span(first, last, label)
 
 
 def in_year(span: Span, year: int) -> Span:

@@ -125,6 +125,9 @@ def found(store, query, **options):
         ("early 2019", {"grandma_sydney_2019", "grandma_xmas_2019", "beach_2019", "july_2019"}),
         ("july or august 2019", {"grandma_sydney_2019", "july_2019", "beach_2019"}),  # was: July of any year too
         ("july and 2019", {"grandma_sydney_2019", "july_2019"}),
+        # a year after a part of one is that part in it (was: the whole of 2020, or of 2019)
+        ("july 2019 or 2020", {"grandma_sydney_2019", "july_2019", "sydney_2020"}),
+        ("christmas 2018 and 2019", {"grandma_xmas_2019"}),
         # a season across a year's end shares its year too (was: the summer of any year)
         ("summer or winter 2019", {"grandma_sydney_2019", "beach_2019", "july_2019", "grandma_xmas_2019"}),
         ("sydney 2019?", {"grandma_sydney_2019"}),  # was: "2019?" a wildcard, and nothing found
