@@ -100,3 +100,10 @@ def no_weights_here(options: Any) -> Any:
     from db.errors import ModelLoadError
 
     raise ModelLoadError(f"Cannot load model '{options.model}': its weights are not on this machine")
+
+
+def fake_captions(options: Any) -> Any:
+    """The colour captioner of tests/conftest.py, loaded in whichever process asks (a Ray actor): no torch."""
+    from tests.conftest import FakeCaptioner
+
+    return FakeCaptioner(options.model)

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.slow
 
 
 def captionary(*args, env=None, check=True, stop=None, **kwargs) -> subprocess.CompletedProcess:
-    """Run the command; stop=("kill", "commit:4") runs it through tests/crashing_cli.py, killed at that point."""
+    """Run the command; stop=("kill", "commit:4") runs it through tests/crashing_cli.py, killed at that point, and
+    stop=("run",) there unstopped (with its CRASHING_* options)."""
     full_env = {**os.environ, **(env or {})}
     entry = ["-m", "tests.crashing_cli", *stop, "--"] if stop else ["-m", "indexer"]
     result = subprocess.run(

@@ -23,7 +23,7 @@ from indexer.options import IndexOptions
 from indexer.pipeline import index_roots, load_captioner
 from tests.helpers import captionary_here, db_state
 from tests.photos import COLOURS, photo, save_jpeg
-from tests.reader_faults import CountedLoads, StoppingReader, no_weights_here
+from tests.reader_faults import CountedLoads, StoppingReader, fake_captions, no_weights_here
 from tests.test_crash_recovery import final_state
 from tests.test_end_to_end import captionary
 
@@ -38,11 +38,9 @@ def cluster():
     ray.shutdown()
 
 
-def index_tiny(data_dir: Path, root: Path, model: Path, **options) -> tuple[dict, object]:
+def index_tiny(data_dir: Path, root: Path, model: Path, load=load_captioner, **options) -> tuple[dict, object]:
     with Store.open(data_dir) as store:
-        report = index_roots(
-            store, [root], IndexOptions(model=str(model), batch_size=4, embeddings=False, **options), load_captioner
-        )
+        report = index_roots(store, [root], IndexOptions(model=str(model), batch_size=4, embeddings=False, **options), load)
         return db_state(store), report
 
 
@@ -85,7 +83,7 @@ def test_a_photo_that_stops_its_worker_twice_is_failed_and_once_is_retried(clust
     markers.mkdir()
     monkeypatch.setattr(pipeline, "PhotoReader", lambda *args: StoppingReader(*args, markers=str(markers)))
 
-    state, report = index_tiny(tmp_path / "data", root, tiny_model, ray="auto")
+    state, report = index_tiny(tmp_path / "data", root, tiny_model, fake_captions, ray="auto")
 
     assert (markers / "once.jpg.stopped").exists()  # it did stop its worker, once
     assert state[str(root / "once.jpg")] and not state[str(root / "once.jpg")].startswith("failed")
@@ -123,7 +121,7 @@ def test_one_pool_of_actors_serves_the_whole_run_and_the_catalog_is_read_as_phot
 
         monkeypatch.setattr(store.catalog, "pending", pending)
         options = IndexOptions(model=str(tiny_model), batch_size=1, workers=1, embeddings=False, ray="auto")
-        report = index_roots(store, [root], options, CountedLoads(load_captioner, str(loads)))
+        report = index_roots(store, [root], options, CountedLoads(fake_captions, str(loads)))
         state = db_state(store)
     assert report.captioned == 40 and all(not caption.startswith("failed") for caption in state.values())
     # 40 batches, in chunks the driver handed over as the run went: the one actor loaded its model once, and
@@ -143,16 +141,19 @@ def test_a_worker_that_cannot_load_the_model_stops_the_run_in_one_line(cluster, 
     assert "weights are not on this machine" in message and "same path" in message and "\n" not in message
 
 
-def test_driver_killed_mid_run_then_rerun_equals_a_clean_run(cluster, tmp_path, tiny_model):
+def test_driver_killed_mid_run_then_rerun_equals_a_clean_run(cluster, tmp_path, tiny_model, monkeypatch):
     root = tmp_path / "photos"
     for i in range(24):
         save_jpeg(photo(size=(96, 72), colour=COLOURS[i % 5], noise=25, seed=i), root / f"folder{i % 3}" / f"photo_{i:02}.jpg")
     (root / "folder1" / "broken.jpg").write_bytes(b"\xff\xd8 not really")
+    # What a killed driver leaves does not depend on the captioner: every run here captions with the colour captioner
+    # of tests/conftest.py (the killed driver's actors, and this process's clean run and rerun); no weights load
+    monkeypatch.setattr(pipeline, "load_captioner", fake_captions)
     common = ("--model", tiny_model, "--batch-size", "4", "--no-embeddings")
-    index_tiny(tmp_path / "clean", root, tiny_model)  # the same settings as `common`, in this process
+    index_tiny(tmp_path / "clean", root, tiny_model, fake_captions)  # the same settings as `common`, in this process
 
     data_dir = tmp_path / "data"
-    env = {"RAY_ADDRESS": cluster}
+    env = {"RAY_ADDRESS": cluster, "CRASHING_FAKE_CAPTIONER": "1"}
     killed = captionary(
         "index", root, "--data-dir", data_dir, *common, "--ray", "auto", env=env, stop=("kill", "commit:2"), check=False
     )
