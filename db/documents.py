@@ -28,7 +28,8 @@ DEFAULT_FIELDS = ("caption", "file", "place", "description", "keywords", "text")
 # 5: the file's title and description, and the keywords of the file and of a person. 6: text in the pixels.
 # 7: each part of the place name whole (`new south wales`), for places named in plain words (db/plain.py).
 # 8: rewritten once, because documents written before it lost a file's keyword that a person removed from any photo.
-# 9: fewer stop words (STOP_WORDS): "can", "will", "may", "us", "it", "you"... are words a photo holds.
+# 9: fewer stop words (STOP_WORDS): "can", "will", "may", "us", "it", "you"... are words a photo holds; and each
+# folder's name whole, as the file's was (`vacation2019`, `100canon`).
 FORMAT = "9"
 
 
@@ -150,13 +151,14 @@ _SPLIT_WORDS = re.compile(r"[^\W\d_]+|\d+")
 
 
 def path_words(path: str, root: str) -> str:
-    """Words of the folders under the root and of the file name, split at _ - . and digit boundaries,
-    then the file name whole and without its extension, so `img_043` and `IMG_043.jpg` find IMG_043.jpg.
-    A byte that is not UTF-8 splits words, as shown (U+FFFD)."""
+    """Words of the folders under the root and of the file name, split at _ - . and digit boundaries, then each
+    folder's name whole (`vacation2019`, `100canon`), and the file name whole and without its extension, so
+    `img_043` and `IMG_043.jpg` find IMG_043.jpg. A byte that is not UTF-8 splits words, as shown (U+FFFD)."""
     path, root = display_text(path), display_text(root)
     relative = path[len(root) :] if path.startswith(root) else path
     name = os.path.basename(path)
-    return " ".join([*_SPLIT_WORDS.findall(relative), name, os.path.splitext(name)[0]])
+    folders = [part for part in os.path.dirname(relative).split(os.sep) if part]
+    return " ".join([*_SPLIT_WORDS.findall(relative), *folders, name, os.path.splitext(name)[0]])
 
 
 def ancestor_folders(path: str) -> str:

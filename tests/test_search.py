@@ -12,7 +12,7 @@ from db.sync import changed_docs
 from db.types import Filters, Sort
 from tests.conftest import FakeCaptioner
 from tests.helpers import index_with, paths_found
-from tests.photos import make_photo_tree
+from tests.photos import COLOURS, make_photo_tree, photo, save_jpeg
 
 
 @pytest.fixture(scope="module")
@@ -179,8 +179,21 @@ def test_parse_query_reports_lone_operators_helpfully():
 
 def test_path_words_split_names():
     assert (
-        path_words("/p/2019/holidays/beach_2019/IMG_001.jpg", "/p") == "2019 holidays beach 2019 IMG 001 jpg IMG_001.jpg IMG_001"
+        path_words("/p/2019/holidays/beach_2019/IMG_001.jpg", "/p")
+        == "2019 holidays beach 2019 IMG 001 jpg 2019 holidays beach_2019 IMG_001.jpg IMG_001"
     )
+
+
+def test_a_folders_name_typed_whole_finds_its_photos(tmp_path):
+    root = tmp_path / "photos"
+    for i, name in enumerate(["Vacation2019/a.jpg", "DCIM/100CANON/IMG_0042.JPG", "trip2/b.jpg", "other/c.jpg"]):
+        save_jpeg(photo(colour=COLOURS[i % 4], seed=i), root / name)
+    with Store.open(tmp_path / "data") as store:
+        index_with(store, [root], FakeCaptioner())
+        # was: nothing, a folder's name being searched only split ("vacation 2019"), as a file's is not
+        assert paths_found(store, "vacation2019") == paths_found(store, "vacation 2019") == {str(root / "Vacation2019/a.jpg")}
+        assert paths_found(store, "100canon") == {str(root / "DCIM/100CANON/IMG_0042.JPG")}
+        assert paths_found(store, "trip2") == {str(root / "trip2/b.jpg")}
 
 
 def test_search_drops_ids_the_db_no_longer_has(photo_tree, data_dir):
