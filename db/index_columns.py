@@ -89,6 +89,8 @@ class Columns:
         first_year = int(known.min().astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64)) + 1970
         last_year = int(known.max().astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64)) + 1970
         spans = holiday_days(name, range(max(first_year, 1), min(last_year, 9998) + 1))  # each a year's, in order
+        if not spans:  # every photo dated in 9999, whose Easter Monday could be past the calendar's end
+            return np.zeros(len(self.day), dtype=bool)
         firsts = np.array([day_number(first) for first, _ in spans], dtype=np.int64)
         lasts = np.array([day_number(last) for _, last in spans], dtype=np.int64)
         latest = np.searchsorted(firsts, self.day, side="right") - 1  # the last holiday to start on or before each day

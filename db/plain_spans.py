@@ -166,7 +166,7 @@ def in_another_year(span: Span, year: int) -> Span | None:
     if (span.first, span.last) == (date(span.first.year, 1, 1), date(span.first.year, 12, 31)):
         return None
     if span.holiday:  # its own days that year (Easter moves), under its name
-        return holiday(span.holiday, year)
+        return holiday(span.holiday, year, span.or_words)
     last_year = year + span.last.year - span.first.year
     try:
         first = span.first.replace(year=year)
@@ -238,8 +238,8 @@ def join(first: Span, last: Span) -> Span | None:
         elif any_year(last) and first.first is not None:
             dated = in_year(last, first.first.year)
             last = dated if dated.last is not None and dated.last >= first.first else in_year(last, first.first.year + 1)
-    except ValueError:
-        return None  # February 29 of a year that has none
+    except (ValueError, OverflowError):
+        return None  # February 29 of a year that has none; a day past 9999-12-31
     if first.first and first.last and last.first and last.last and last.last < first.first:
         first, last = last, first  # "2019 to 2018": the same years, written from the later one
     if first.first is None or last.last is None or last.last < first.first:

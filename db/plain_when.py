@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import calendar
+import contextlib
 from datetime import date, timedelta
 from typing import Protocol
 
@@ -214,8 +215,11 @@ class WhenReader:
             first, last = (Span(None, None, "", (month,), day=int(number)) for number in run.groups())
             joined = spans.join(first, last) if 1 <= first.day <= last.day <= calendar.monthrange(2000, month)[1] else None
             year = self._year(i + 2)
-            if joined is not None:
-                return (year[0], spans.in_year(joined, year[1])) if year else (i + 2, joined)
+            if joined is not None and year is None:
+                return i + 2, joined
+            if joined is not None and year is not None:
+                with contextlib.suppress(ValueError):  # "feb 29-29 2019": no such day
+                    return year[0], spans.in_year(joined, year[1])
         year = self._year(i + 1)
         if year is None:
             return i + 1, Span(None, None, f"in {MONTH_NAMES[month - 1]}, any year", (month,))

@@ -571,6 +571,8 @@ def test_a_holiday_whose_words_the_library_holds_finds_its_days_or_its_words(tmp
         assert in_2019 == {"Christmas 2019/tree.jpg", "Christmas 2019/dinner.jpg", "misc/gifts.jpg"}
         assert shown == ["taken at Christmas 2019 (2019-12-24 to 2019-12-26), or in 2019 with the word christmas"]
         assert names("last christmas")[0] == names("christmas 2020")[0] == {"misc/morning.jpg"}
+        # a year after it is Christmas that year, with the words as well (was: the 2019 folder's 20th missed)
+        assert names("christmas 2020 or 2019")[0] == in_2019 | {"misc/morning.jpg"}
         every_year = {"Christmas 2019/tree.jpg", "Christmas 2019/dinner.jpg", "misc/gifts.jpg", "misc/morning.jpg"}
         assert names("christmas")[0] == every_year
         # a person called Valentine is that person, not February 14
@@ -591,3 +593,19 @@ def test_easter_and_thanksgiving_alone_find_their_days_in_every_year(tmp_path):
         assert found(store, "easter")[1] == {str(root / "egg hunt.jpg"), str(root / "good friday.jpg")}
         assert found(store, "thanksgiving")[1] == {str(root / "turkey.jpg")}
         assert found(store, "easter or thanksgiving 2018")[1] == {str(root / "turkey.jpg")}
+
+
+def test_dates_past_the_calendar_or_that_no_year_has_are_no_error():
+    import numpy as np
+
+    from db.documents import day_number
+    from db.index_columns import Columns
+    from db.types import Filters, Span
+
+    # each raised inside the reader (ValueError, OverflowError), and the search fell back to the words as typed
+    for query in ("feb 29-29 2019", "9999-12-31 to new year", "since 9999 to new year"):
+        understand(query, Holds(), TODAY)
+    # a library whose every photo is dated 9999: Easter of every year it spans is none (was: IndexError)
+    columns = Columns(day=np.array([day_number(date(9999, 4, 20))]), fid=np.array([1]), live=np.array([True]))
+    easter = Filters(any_dates=((Span(None, None, "", holiday="Easter"),),))
+    assert columns.date_mask(easter).tolist() == [False]
