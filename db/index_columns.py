@@ -83,6 +83,16 @@ class Columns:
         return inside
 
     def _on_holiday(self, name: str) -> np.ndarray:
+        """Every year's days of a movable feast, once per index generation (this object's life)."""
+        if name not in self._holiday_masks:
+            self._holiday_masks[name] = self._holiday_mask(name)
+        return self._holiday_masks[name]
+
+    @cached_property
+    def _holiday_masks(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def _holiday_mask(self, name: str) -> np.ndarray:
         known = self.day[self.live & (self.day != _UNKNOWN_DAY)] if len(self.day) else self.day
         if not len(known):
             return np.zeros(len(self.day), dtype=bool)

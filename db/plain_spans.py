@@ -7,6 +7,7 @@ import calendar
 import re
 from collections.abc import Callable
 from datetime import date, timedelta
+from functools import lru_cache
 
 from db.plain_words import MONTH_NAMES
 from db.types import Span
@@ -197,7 +198,8 @@ def in_year(span: Span, year: int) -> Span:
     return Span(first, last, f"between {first.isoformat()} and {last.isoformat()}")
 
 
-def days_of_any_year(span: Span) -> set[tuple[int, int]]:
+@lru_cache(maxsize=256)  # a movable feast's takes 201 years: asked again for every choice beside it
+def days_of_any_year(span: Span) -> frozenset[tuple[int, int]]:
     """The (month, day) pairs a span of any year's months, days or holiday holds (of a movable feast: in any year)."""
     days: set[tuple[int, int]] = set()
     for year in range(1900, 2101) if span.holiday and not span.months else (2000,):  # 2000: February 29 is a day
@@ -205,7 +207,7 @@ def days_of_any_year(span: Span) -> set[tuple[int, int]]:
         assert dated.first is not None and dated.last is not None
         count = (dated.last - dated.first).days + 1
         days |= {(day.month, day.day) for day in (dated.first + timedelta(days=n) for n in range(count))}
-    return days
+    return frozenset(days)
 
 
 def _day_name(month: int, day: int) -> str:
