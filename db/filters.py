@@ -38,8 +38,12 @@ def _place_query(place: str) -> wq.Query:
 
 
 def words_query(words: str) -> wq.Query:
-    """Every one of the words, each in any field a search looks in: the photos that hold them (Span.or_words)."""
+    """The words side by side in a field a search looks in: the photos holding them (Span.or_words), as
+    db/vocabulary.py's holds() found that some do ("christmas eve" is no photo with "christmas" here and "eve" there)."""
     analysed = [token.text for token in text_analyzer()(words)]
     if not analysed:
         return wq.NullQuery
-    return wq.And([wq.Or([wq.Term(field, word) for field in DEFAULT_FIELDS]) for word in analysed])
+    if len(analysed) == 1:
+        return wq.Or([wq.Term(field, analysed[0]) for field in DEFAULT_FIELDS])
+    phrases: list[wq.Query] = [wq.Phrase(field, analysed) for field in DEFAULT_FIELDS if field != "keywords"]
+    return wq.Or([*phrases, wq.And([wq.Term("keywords", word) for word in analysed])])  # keywords keep no positions

@@ -609,3 +609,15 @@ def test_dates_past_the_calendar_or_that_no_year_has_are_no_error():
     columns = Columns(day=np.array([day_number(date(9999, 4, 20))]), fid=np.array([1]), live=np.array([True]))
     easter = Filters(any_dates=((Span(None, None, "", holiday="Easter"),),))
     assert columns.date_mask(easter).tolist() == [False]
+
+
+def test_a_holidays_words_are_found_side_by_side_as_the_library_was_asked_for_them(tmp_path):
+    photos = {
+        "Christmas Eve/carols.jpg": {"taken": "2018:12:20 19:00:00"},  # the words, before the day
+        "eve.jpg": {"taken": "2018:06:01 10:00:00", "description": "a christmas tree farm"},  # each word, apart
+    }
+    with small_library(tmp_path, photos) as (store, root):
+        page, paths = found(store, "christmas eve 2018")
+        assert page.understood.readings[0].span.or_words == "christmas eve"
+        # was: eve.jpg too, its file holding "eve" and its description "christmas"
+        assert paths == {str(root / "Christmas Eve/carols.jpg")}
