@@ -176,21 +176,23 @@ class WhenReader:
         named = self._holiday_name(i)
         if named is None:
             return None
-        end, name, words = named
+        end, name, or_words = named
         year = self._year(end)
-        span = spans.holiday(name, year[1] if year else None, words if self._held(words) else "")
+        span = spans.holiday(name, year[1] if year else None, or_words)
         return None if span is None else (year[0] if year else end, span)
 
     def _holiday_name(self, i: int) -> tuple[int, str, str] | None:
-        """The holiday the words at i name: where they end, its name and the words. Not where as many words or more
-        name a place or a person's keyword ("christmas island", Valentine); where the library holds the words (a folder "Christmas
-        2019/", a caption's "christmas tree"), its photos are those days' or those words' (Span.or_words)."""
+        """The holiday the words at i name: where they end, its name, and its words where the library holds them (a
+        folder "Christmas 2019/", a caption's "christmas tree": its photos are those days' or those words',
+        Span.or_words). None where as many words or more name a place or a person ("christmas island", Valentine)."""
         for end in range(min(len(self.words), i + 3), i, -1):
             words = self._phrase(i, end) if None not in self.words[i:end] else ""
             name = self.language.holidays.get(words.replace("\u2019", "'"))
             if name is not None:
                 place_or_person = self._name(i)  # "christmas island", "valentine's" (a person); not "valentine's day"
-                return None if place_or_person is not None and place_or_person[0] >= end else (end, name, words)
+                if place_or_person is not None and place_or_person[0] >= end:
+                    return None
+                return end, name, words if self._held(words) else ""
         return None
 
     def _day(self, i: int, month: int, day: str) -> tuple[int, Span] | None:
@@ -248,9 +250,9 @@ class WhenReader:
             )
             return i + 2, spans.month_span(year, month)
         if (holiday := self._holiday_name(i + 1)) is not None:  # "last christmas": the latest that has ended
-            end, name, words = holiday
+            end, name, or_words = holiday
             for year in range(today.year, today.year - 3, -1):
-                dated = spans.holiday(name, year, words if self._held(words) else "")
+                dated = spans.holiday(name, year, or_words)
                 assert dated is not None and dated.last is not None  # of a year: always its days
                 if not (previous and dated.last >= today):
                     return end, dated

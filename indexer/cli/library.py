@@ -56,7 +56,7 @@ def stats(data_dir, as_json) -> None:
         click.echo(f"model:      {shown(model_id)} ({count})")
     found = _folders_found(numbers["roots"])
     for root in numbers["roots"]:
-        note = "" if found[root] else _not_found(root) if found[root] is False else _not_answering(root)
+        note = "" if found[root] else _not_found(root) if found[root] is False else _not_answering()
         click.echo(f"root:       {shown(root)}" + note)
     click.echo(f"data dir:   {shown(numbers['data_dir'])}")
     for path, error in failures[:20]:
@@ -86,7 +86,7 @@ def _folders_found(roots: list[str]) -> dict[str, bool | None]:
     return {root: answers.get(root) for root in roots}
 
 
-def _not_answering(root: str) -> str:
+def _not_answering() -> str:
     return f"  (not answering after {ROOT_PROBE_SECONDS:g} s: a network share that is down?)"
 
 
