@@ -73,6 +73,11 @@ def _filler(word: str, vocabulary: Vocabulary, language: Language) -> bool:
     return word in language.always_fillers or (word in language.fillers and not vocabulary.holds(word))
 
 
+def _title(name: str) -> str:
+    """A place's name as shown: "New York", "5th Avenue" (str.title() gives "5Th")."""
+    return re.sub(r"(?<=\d)[A-Z]", lambda found: found[0].lower(), name.title())
+
+
 def _word(token: str) -> str:
     return token.strip(_EDGES).lower()
 
@@ -88,6 +93,7 @@ class _Reader(WhenReader):
     def __init__(self, tokens: list[str], vocabulary: Vocabulary, today: date, literal: frozenset[str], language: Language):
         self.tokens, self.vocabulary, self.today, self.literal, self.language = tokens, vocabulary, today, literal, language
         self.words = [_word(token) if _is_word(token) else None for token in tokens]
+        self.days_listed = {}
         for phrase in literal:  # a reading taken back: its words are read as typed, none of them again
             size = len(phrase.split())
             for i in range(len(self.words) - size + 1):
@@ -146,7 +152,7 @@ class _Reader(WhenReader):
             # A place that is also a person's keyword (Paris, Sydney, Florence) is either: as a place alone, the
             # photos tagged with the name were hidden.
             tagged = kind == "place" and not held and self.vocabulary.keyword(name)
-            shown = f"taken in {name.title()}" if kind == "place" else f"tagged {name}"
+            shown = f"taken in {_title(name)}" if kind == "place" else f"tagged {name}"
             shown += f", or the word{'s' if len(name.split()) > 1 else ''} {name}" if held else ""
             shown += f", or tagged {name}" if tagged else ""
             return end, Reading(words, kind, shown, name=name, also_words=held, also_tagged=tagged)

@@ -33,6 +33,7 @@ class WhenReader:
     vocabulary: Vocabulary
     today: date
     language: Language
+    days_listed: dict[int, tuple[int, Span] | None]  # _day_after_a_day's, by where the day is
 
     def _name(self, i: int) -> tuple[int, Reading] | None:
         raise NotImplementedError  # the place or person's keyword the words at i name (db/plain.py)
@@ -67,17 +68,64 @@ class WhenReader:
 
     def _range(self, i: int) -> tuple[int, Span] | None:
         opener = self.words[i] in self.language.range_openers
-        first = self._atom(i + 1 if opener else i)
+        joiners = self.language.range_joiners_after_opener if opener else self.language.range_joiners
+        first = self._atom(i + 1 if opener else i) or self._day_before_a_day(i + 1 if opener else i, joiners)
         if first is None or first[0] >= len(self.words):
             return None
-        joiner = self.words[first[0]]
-        if joiner not in (self.language.range_joiners_after_opener if opener else self.language.range_joiners):
+        if self.words[first[0]] not in joiners:
             return None
         last = self._atom(first[0] + 1) or self._day_of_the_same_month(first[0] + 1, first[1]) or self._now(first[0] + 1)
         if last is None:
             return None
         span = spans.join(first[1], last[1])
         return None if span is None else (last[0], span)
+
+    def _day_before_a_day(self, i: int, joiners: frozenset[str]) -> tuple[int, Span] | None:
+        """ "4th to 10th july": a day alone, the first of a range to a day of a month, is a day of that month."""
+        if spans.DAY.fullmatch(self._at(i) or "") is None or self._at(i + 1) not in joiners:
+            return None
+        last = self._atom(i + 2)
+        return None if last is None else self._day_of(i, last[1])
+
+    def _day_after_a_day(self, i: int) -> tuple[int, Span] | None:
+        """ "july 4th or 5th", "july 4th, 5th and 6th": a day alone, listed after a day of a month, is of that month."""
+        if i not in self.days_listed:  # asked again for each day after it ("july 1st, 2nd, 3rd, ...")
+            self.days_listed[i] = self._listed_day(i)
+        return self.days_listed[i]
+
+    def _listed_day(self, i: int) -> tuple[int, Span] | None:
+        named = self._name(i)
+        joiner = self._joiner_before(i)
+        if joiner is None or (named is not None and named[0] > i + 1):
+            return None  # "july 4th and 5th avenue": a place
+        for start in range(max(0, joiner - 3), joiner + 1):
+            before = self._atom(start, listed=False)
+            if before is not None and before[0] == joiner + 1:
+                return self._day_of(i, before[1])
+        before = self._day_after_a_day(joiner) if spans.DAY.fullmatch(self._at(joiner) or "") else None
+        return None if before is None else self._day_of(i, before[1])  # "july 4th, 5th and 6th": the list goes back
+
+    def _joiner_before(self, i: int) -> int | None:
+        """Where the item listed before i ends (its last word): "july 4th or 5th", "july 4th, 5th"."""
+        if i > 0 and self.tokens[i - 1].endswith(","):
+            return i - 1
+        return i - 2 if self._at(i - 1) in self.language.choice_joiners else None
+
+    def _day_of(self, i: int, other: Span) -> tuple[int, Span] | None:
+        """The day alone at i in the month (and year) of a span of one day."""
+        number = int(spans.DAY.fullmatch(self._at(i) or "")[1])  # type: ignore[index]  # callers matched DAY
+        if number < 1:
+            return None
+        if other.first is not None and other.first == other.last:
+            with contextlib.suppress(ValueError):
+                taken = other.first.replace(day=number)
+                return i + 1, Span(taken, taken, f"on {taken.isoformat()}")
+            return None
+        if other.first is None and other.day and not other.last_day and len(other.months) == 1:
+            if number <= calendar.monthrange(2000, other.months[0])[1]:
+                label = f"on {MONTH_NAMES[other.months[0] - 1]} {number}, any year"
+                return i + 1, Span(None, None, label, other.months, day=number)
+        return None
 
     def _now(self, i: int) -> tuple[int, Span] | None:
         """ "2018 to now", "2019 to present day": up to today, as the end of a range ("to date" too)."""
@@ -96,6 +144,9 @@ class WhenReader:
     def _open_range(self, i: int) -> tuple[int, Span] | None:
         word, language = self.words[i], self.language
         found = self._atom(i + 1) if word in language.since | language.after | language.before | language.until else None
+        if found is not None and spans.any_year(found[1]):  # "since july", "until christmas": the latest begun
+            latest = self._latest_begun(found[1])
+            found = None if latest is None else (found[0], latest)
         if found is None or found[1].first is None or found[1].last is None:
             return None
         end, span = found
@@ -111,6 +162,16 @@ class WhenReader:
             return end, Span(None, span.first - timedelta(days=1), f"before {span.first.isoformat()}")
         except OverflowError:  # after 9999-12-31 or before 0001-01-01: no day, so not a time; its words stay
             return None
+
+    def _latest_begun(self, span: Span) -> Span | None:
+        """A time of any year ("july", "christmas", "july 4th") as the latest one begun by today: "since july" in
+        March 2021 is since July 2020."""
+        for year in range(self.today.year, self.today.year - 8, -1):  # 8: February 29 skips up to 7 years
+            with contextlib.suppress(ValueError, OverflowError):
+                dated = spans.in_year(span, year)
+                if dated.first is not None and dated.first <= self.today:
+                    return dated
+        return None
 
     def _at(self, i: int) -> str | None:
         return self.words[i] if 0 <= i < len(self.words) else None
@@ -129,8 +190,9 @@ class WhenReader:
     def _century(self, two_digits: int) -> int:
         return 2000 + two_digits if 2000 + two_digits <= self.today.year else 1900 + two_digits
 
-    def _atom(self, i: int) -> tuple[int, Span] | None:
-        """One time: a year, a month or a season (with or without a year), a day, or one relative to today."""
+    def _atom(self, i: int, listed: bool = True) -> tuple[int, Span] | None:
+        """One time: a year, a month or a season (with or without a year), a day, or one relative to today; a day
+        alone is one only `listed` after a day of a month."""
         word, language = self._at(i), self.language
         if word is None:
             return None
@@ -159,6 +221,7 @@ class WhenReader:
             month = i + 2 if self._at(i + 1) in language.of else i + 1
             if self._at(month) in language.months:
                 return self._day(month, language.months[self._at(month) or ""], word)
+            return self._day_after_a_day(i) if listed else None
         if (holiday := self._holiday(i)) is not None:
             return holiday
         if word in language.months:

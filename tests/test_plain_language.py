@@ -439,6 +439,26 @@ class Holds:
         ("since 2019", "", ["taken since 2019-01-01"]),
         ("before 2019", "", ["taken before 2019-01-01"]),
         ("14 july 2019", "", ["taken on 2019-07-14"]),
+        # A time of any year after since, until, after or before is the latest one begun (was: the word left
+        # required, so nothing found)
+        ("since july", "", ["taken since 2020-07-01"]),
+        ("since march", "", ["taken since 2021-03-01"]),  # begun on the 1st
+        ("until christmas", "", ["taken until 2020-12-26"]),
+        ("after easter", "", ["taken after 2020-04-13"]),
+        ("before july 4th", "", ["taken before 2020-07-04"]),
+        ("since feb 29", "", ["taken since 2020-02-29"]),
+        ("since winter", "", ["taken since 2020-12-01"]),
+        # A day alone is a day of the month beside it (was: a word no photo holds)
+        ("july 4th or 5th", "", ["taken on July 4, any year", "taken on July 5, any year"]),
+        ("july 4th, 5th and 6th", "", ["taken on July 4, any year", "taken on July 5, any year", "taken on July 6, any year"]),
+        ("july 4th 2019 or 5th", "", ["taken on 2019-07-04", "taken on 2019-07-05"]),
+        ("4th to 10th july", "", ["taken from July 4 to July 10, any year"]),
+        ("between 4th and 10th july 2018", "", ["taken between 2018-07-04 and 2018-07-10"]),
+        ("july 4th and 5th avenue", "", ["taken on July 4, any year", "taken in 5th Avenue"]),  # a place's words
+        ("february 29th or 30th", "30th", ["taken on February 29, any year"]),  # no February 30
+        ("july 4th or 0", "0", ["taken on July 4, any year"]),  # no day 0
+        ("the 4th", "the 4th", []),
+        ("4th to 10th", "4th to 10th", []),
         ("winter 2019", "", ["taken in winter 2019 (2019-12-01 to 2020-02-29)"]),
         ("1990s", "", ["taken in the 1990s"]),
         ("july", "", ["taken in July, any year"]),
@@ -470,7 +490,7 @@ class Holds:
     ],
 )
 def test_the_reading_rules(query, text, shown):
-    vocabulary = Holds(places={"new york"}, keywords={"aunt mary"}, words={"march", "me"})  # "the": a stop word, held by none
+    vocabulary = Holds(places={"new york", "5th avenue"}, keywords={"aunt mary"}, words={"march", "me"})  # "the": held by none
     understood = understand(query, vocabulary, TODAY)
     assert understood.text == text and [reading.shown for reading in understood.readings] == shown
 
