@@ -68,7 +68,7 @@ def final_state(data_dir):
         return {"rows": db_state(store), "all": everything, "words": by_word, "check": store.check().ok}
 
 
-@pytest.mark.parametrize("point", ["scan:2", "caption:3", "commit:4", "fulltext-write:1", "fulltext-commit:1"])
+@pytest.mark.parametrize("point", ["scan:2", "caption:3", "commit:4", "fulltext-write:2", "fulltext-commit:2"])
 def test_kill_at_any_moment_then_rerun_equals_a_clean_index(crash_tree, tmp_path, tiny_model, point):
     root, clean = crash_tree
     data_dir = tmp_path / "data"
