@@ -115,16 +115,27 @@ class _Reader(WhenReader):
                 i += 1
                 continue
             end, reading = found
-            group = len(readings) - 1  # where the last reading and those it is a choice beside start
-            while group > 0 and readings[group].or_previous:
-                group -= 1
-            chosen = with_choice(readings[group:], reading, between, self.language) if readings else None
-            readings = [*readings[:group], *chosen] if chosen else [*readings, reading]
+            readings = self._with(readings, reading, between)
             between = [] if not self.tokens[end - 1].endswith(",") else [","]
             if reading.also_words:
                 kept.extend((token, False) for token in self.tokens[i:end] if self._word_at(token) not in self.language.lead_ins)
             i = end
         return kept, readings
+
+    def _with(self, readings: list[Reading], reading: Reading, between: list[str | None]) -> list[Reading]:
+        """The readings with one more: a choice beside the last group of its kind when the words between join them
+        ("paris and rome", and "paris and 2019 and rome": a photo is taken in one place), else one more to meet."""
+        end = len(readings)
+        while end > 0:
+            group = end - 1  # where the group ending at `end` starts: a reading and those it is a choice beside
+            while group > 0 and readings[group].or_previous:
+                group -= 1
+            if readings[group].kind == reading.kind or end == len(readings):
+                chosen = with_choice(readings[group:end], reading, between, self.language)
+                if chosen or readings[group].kind == reading.kind:
+                    return [*readings[:group], *chosen, *readings[end:]] if chosen else [*readings, reading]
+            end = group
+        return [*readings, reading]
 
     def _word_at(self, token: str) -> str:
         return _word(token) if _is_word(token) else ""

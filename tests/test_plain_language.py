@@ -116,6 +116,13 @@ def found(store, query, **options):
         ("grandma in 2018 and 2019", {"grandma_paris_2018", "grandma_sydney_2019", "grandma_xmas_2019"}),
         ("paris 2018 or 2020", {"grandma_paris_2018", "paris_2018"}),
         ("near paris around 2018", {"grandma_paris_2018", "paris_2018"}),  # was: "near" and "around" required
+        # ...joined across a time or a person between them (was: both places required, and nothing found)
+        ("paris and 2017 and são paulo", {"sao_paulo"}),
+        ("paris 2018 or são paulo", {"grandma_paris_2018", "paris_2018"}),
+        ("grandma in são paulo or paris", {"grandma_paris_2018"}),
+        # A day alone beside a day, and a time of any year after since (was: a word no photo holds)
+        ("july 14th or 20th", {"grandma_sydney_2019", "grandma_paris_2018"}),
+        ("since july", {"sydney_2020", "beach_2020"}),  # July 2020 on, today being 2021-03-10
         # A day of any year, a two-digit decade or year (was: the day, "20s" or "'19" a word no photo holds)
         ("december 25", {"grandma_xmas_2019"}),
         ("25th of december", {"grandma_xmas_2019"}),
@@ -258,6 +265,9 @@ def test_the_cli_says_which_readings_are_choices(library):
         ("may or june", [False, True]),  # "may" beside another month is one ("may" alone is a verb)
         ("2019 , 2015", [False, True]),
         ("july 4th or july 5th", [False, True]),
+        ("paris and 2019 and rome", [False, True, False]),  # Paris or Rome, in 2019
+        ("mom 2019 or dad", [False, True, False]),
+        ("mom 2019 and dad", [False, False, False]),
     ],
 )
 def test_two_places_or_times_joined_are_choices_two_people_only_with_or(query, choices):
