@@ -257,12 +257,10 @@ def map_ui(page: SearchPage) -> None:
 
 
 def caption_model(store: Store | None) -> str:
-    """The model named for the app (`captionary app --model`, $CAPTIONARY_MODEL), else the one that wrote
-    most of this library's captions, else the default: a caption here reads like the library's."""
-    if settings().model_named or store is None:
-        return settings().model
-    used = store.models()
-    return used[0] if used else settings().model
+    """The model named for the app (`captionary app --model`, $CAPTIONARY_MODEL), else the library's caption source
+    (its last captioning run's model and settings), else the default: a caption here reads like the library's."""
+    source = None if settings().model_named or store is None else store.caption_source()
+    return source or settings().model
 
 
 def caption_ui(store: Store | None) -> None:

@@ -287,9 +287,11 @@ class Catalog:
             remembered = session.get(Meta, "caption_speed")
             return remembered.value if remembered is not None else None
 
-    def remember_caption_speed(self, speed: str) -> None:
+    def remember_caption_run(self, source: str, speed: str) -> None:
+        """After a run loaded its captioner: a run that names no model captions as this one did (Store.caption_source)."""
         with self.sessions.begin() as session:
             session.merge(Meta(key="caption_speed", value=speed))
+            session.merge(Meta(key="caption_source", value=source))
 
     def without_text(self, after: int, limit: int) -> list[tuple[int, str]]:
         """(content id, one of its paths) for contents whose text was never read, by id."""

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from db.columns import ESCAPE, display_text
 from db.errors import NotIndexedError
 from db.formats import format_name, pair_of, skipped_label
-from db.models import Content, File, FileKeyword, Pending, Root, SkippedFile, Tag
+from db.models import Content, File, FileKeyword, Meta, Pending, Root, SkippedFile, Tag
 from db.records import EARLIEST_PHOTO, latest_plausible, photo_day, plausible_date
 from db.schema import Sessions, meta_int
 from db.types import Facets, ImageRecord
@@ -247,6 +247,16 @@ def model_counts(session: Session) -> list[tuple[str, int]]:
             .order_by(func.count().desc())
         )
     ]
+
+
+def caption_source(session: Session) -> str | None:
+    """The caption source (model and settings) of the library's last captioning run, else, in a library from
+    before runs remembered it, the one that wrote most of its captions."""
+    remembered = session.scalar(select(Meta.value).where(Meta.key == "caption_source"))
+    if remembered is not None:
+        return remembered
+    most = model_counts(session)
+    return most[0][0] if most else None
 
 
 def failures(sessions: Sessions) -> list[tuple[str, str]]:

@@ -243,10 +243,9 @@ class Store:
     def stats(self) -> dict:
         return reads.stats(self.sessions, self.data_dir, self.embedder_id)
 
-    def models(self) -> list[str]:
-        """The models that wrote this library's automatic captions, most used first (by photos)."""
+    def caption_source(self) -> str | None:
         with self.sessions() as session:
-            return [model for model, _ in reads.model_counts(session)]
+            return reads.caption_source(session)
 
     def failures(self) -> list[tuple[str, str]]:
         return reads.failures(self.sessions)

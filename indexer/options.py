@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from indexer.models.families import CaptionSettings
 from indexer.settings import DEFAULT_EMBEDDER, DEFAULT_MODEL, Settings
@@ -37,3 +37,13 @@ class IndexOptions:
     def caption_source(self, speed: str) -> str:
         """What each caption of this run records as its source: the model, and any non-default settings."""
         return CaptionSettings(self.model, self.prompt, self.max_new_tokens, speed).key
+
+    def as_library_captions(self, library_source: str | None) -> IndexOptions:
+        """A run that names no model (no --model, no $CAPTIONARY_MODEL) captions as the library's last captioning run
+        did, with its prompt and length where no flag gives them: a plain re-run after `index --model X` is not a
+        download of the default model, nor new photos captioned by another model than the rest."""
+        if self.settings is None or self.settings.model_named or library_source is None:
+            return self
+        library = CaptionSettings.from_key(library_source)
+        prompt = self.prompt if self.prompt is not None else library.prompt
+        return replace(self, model=library.model_id, prompt=prompt, max_new_tokens=self.max_new_tokens or library.max_new_tokens)

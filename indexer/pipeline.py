@@ -87,6 +87,7 @@ class Indexer:
             self.isolate = not self.catalog.last_run_finished()
             run_id = self.catalog.begin_run(self.roots, {root: identity(root) for root in self.roots})
             self.ocr = self.catalog.ocr_setting(self.options.ocr)
+            self.options = self.options.as_library_captions(self.store.caption_source())
             for root in self.roots:
                 self._scan_root(root, run_id)
             self.source = self.options.caption_source(self._speed())
@@ -197,7 +198,7 @@ class Indexer:
                 self.store.embedders.load()
             text_reader = self._text_reader() if self.ocr else None
             self.source = self.options.caption_source(speed)
-            self.catalog.remember_caption_speed(speed)
+            self.catalog.remember_caption_run(self.source, speed)
         else:
             captioner, image_embedder, text_reader = NoModel(self.source), None, None
         self.progress.start(total)  # drawn once the models are loaded: a "loading" line never lands on it

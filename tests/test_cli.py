@@ -41,6 +41,33 @@ def test_index_prints_one_line_summary_then_the_failed_files(indexed_cli):
     assert result.stderr.startswith("loading model fake-model")
 
 
+def test_a_run_that_names_no_model_captions_as_the_library_did(runner, photo_tree, data_dir, monkeypatch):
+    loaded = []
+
+    def load(options):
+        loaded.append((options.model, options.prompt))
+        return FakeCaptioner(options.model)
+
+    monkeypatch.setattr(pipeline, "load_captioner", load)
+    monkeypatch.delenv("CAPTIONARY_MODEL", raising=False)
+    index = ["index", str(photo_tree["root"]), "--data-dir", str(data_dir), "--no-embeddings", "--image-embedder", "none"]
+    first = runner.invoke(cli, [*index, "--model", "/models/mine", "--prompt", "a photo of"])
+    assert first.exit_code == 0, first.output
+    save_jpeg(photo(noise=30, seed=70), photo_tree["root"] / "new.jpg")
+    # A plain re-run (README: "re-run any time"): the library's model and prompt, not a download of the default,
+    # and no hint to --recaption photos that were captioned just so (was: "15 captions are from another model")
+    again = runner.invoke(cli, index)
+    assert again.exit_code == 0, again.output
+    assert loaded == [("/models/mine", "a photo of")] * 2 and "another model" not in again.stdout
+    assert again.stdout.startswith("1 captioned")
+    # A model named is the library's from then on
+    save_jpeg(photo(noise=30, seed=71), photo_tree["root"] / "newer.jpg")
+    assert runner.invoke(cli, [*index, "--model", "/models/other"]).exit_code == 0
+    save_jpeg(photo(noise=30, seed=72), photo_tree["root"] / "newest.jpg")
+    last = runner.invoke(cli, index)
+    assert last.exit_code == 0 and loaded[-1] == ("/models/other", None), (loaded, last.output)
+
+
 def test_index_lists_five_failures_unless_verbose(runner, photo_tree, data_dir, monkeypatch):
     monkeypatch.setattr(pipeline, "load_captioner", lambda options: FakeCaptioner(options.model or "fake-model"))
     for number in range(7):

@@ -20,6 +20,7 @@ from indexer.cli.options import (
     device_option,
     embedder_option,
     image_embedder_option,
+    index_model_option,
     json_option,
     max_new_tokens_option,
     model_option,
@@ -89,7 +90,7 @@ def cli() -> None:
 # Not exists=True: a root that is not found is skipped while others are there (a disk not mounted: _missing_roots).
 @click.argument("roots", nargs=-1, required=True, type=click.Path(file_okay=False))
 @data_dir_option
-@model_option
+@index_model_option
 @prompt_option
 @max_new_tokens_option
 @speed_option

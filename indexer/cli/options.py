@@ -37,6 +37,12 @@ model_option = click.option(
     default=None,
     help=f"Hugging Face model id or local folder [default: $CAPTIONARY_MODEL or {DEFAULT_MODEL}].",
 )
+index_model_option = click.option(
+    "--model",
+    default=None,
+    help="Hugging Face model id or local folder, remembered by the library [default: $CAPTIONARY_MODEL, else the "
+    f"library's last (with its --prompt and --max-new-tokens), else {DEFAULT_MODEL}].",
+)
 batch_option = click.option(
     "--batch-size",
     type=click.IntRange(1, 4096),
