@@ -199,10 +199,12 @@ def _revert_caption(store: Store, file_id: int) -> None:
 
 def _save_tags(store: Store, file_id: int) -> None:
     text = st.session_state[f"tags-{file_id}-text"]
-    wanted = {normalize_tag(tag) for tag in text.split(",")} - {""}  # as the store normalises them
+    wanted = {normalize_tag(tag): tag for tag in text.split(",")}  # as the store normalises them, and as typed
+    wanted.pop("", None)
     try:
         current = set(store.image(file_id).tags)
-        saved = store.edit_tags(file_id, add=sorted(wanted - current), remove=sorted(current - wanted))
+        added = [wanted[tag] for tag in sorted(wanted.keys() - current)]  # as typed: one too long is refused, not cut
+        saved = store.edit_tags(file_id, add=added, remove=sorted(current - wanted.keys()))
         st.session_state[f"tags-{file_id}-text"] = ", ".join(saved.tags)
         _notice(file_id, "tags", "Tags saved. Re-indexing will keep them.", ok=True)
     except CaptionaryError as error:

@@ -8,7 +8,7 @@ from db.embedders import Embedders
 from db.errors import CaptionaryError, NotIndexedError, UsageError
 from db.models import File, Tag, utcnow
 from db.reads import image
-from db.records import normalize_tag, printable, undecodable
+from db.records import MAX_TAG_LENGTH, normalize_tag, printable, undecodable
 from db.schema import Sessions, writing
 from db.sequence import mark_files_changed, next_seq
 from db.sync import FulltextSync
@@ -51,6 +51,11 @@ def edit_tags(
     """A person's tag edit: added tags are theirs; removed ones stay removed through re-indexing."""
     for name in (*add, *remove):
         _refuse_undecodable(f"The tag {name!r}", name)
+    for name in add:  # refused, not cut: a tag stored cut is found by none of the words typed after its cut
+        if not normalize_tag(name):
+            raise UsageError("A tag cannot be empty")
+        if len(typed := " ".join(name.split())) > MAX_TAG_LENGTH:
+            raise UsageError(f"A tag is at most {MAX_TAG_LENGTH} characters; '{typed[:30]}…' has {len(typed)}: shorten it")
     with writing(sessions, EDIT_WAIT_SECONDS) as session:
         file = session.get(File, file_id)
         if file is None or file.content is None:

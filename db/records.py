@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 EARLIEST_PHOTO = datetime(1826, 1, 1)
-MAX_TAG_LENGTH = 40
+MAX_TAG_LENGTH = 100  # a person's longer tag is refused (db/edits.py); a file's longer keyword is cut to it
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 

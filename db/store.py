@@ -35,6 +35,7 @@ from db.looks import DUPLICATE_THRESHOLD as DUPLICATE_THRESHOLD
 from db.query import highlight as highlight
 from db.query import words_analyzer as words_analyzer
 from db.reads import FacetCache
+from db.records import MAX_TAG_LENGTH as MAX_TAG_LENGTH
 from db.records import normalize_tag as normalize_tag
 from db.records import thumbnail_path
 from db.schema import (

@@ -465,6 +465,10 @@ def test_saving_a_caption_and_tags_shows_them_at_once(indexed, monkeypatch):
     next(button for button in app.button if button.label == "Save tags").click().run()
     assert "Tags: grandpa, old cars" in metadata(app).replace("**", "")  # as stored: lower case, in order
     assert app.text_input(key=f"tags-{file_id}-text").value == "grandpa, old cars"
+    # a tag too long to keep is refused in one line, not stored cut (was: cut to 40 characters, and "Tags saved.")
+    app.text_input(key=f"tags-{file_id}-text").input("grandpa, old cars, " + "w" * 120)
+    next(button for button in app.button if button.label == "Save tags").click().run()
+    assert "at most 100 characters" in app.error[0].value and "Tags: grandpa, old cars" in metadata(app).replace("**", "")
 
     app.button(key=f"revert-{file_id}").click().run()
     # the model's caption is back, in the view and in the field, and there is nothing left to revert

@@ -121,6 +121,20 @@ def test_tags_cli(store, photo_tree):
     assert missing.exit_code == 1 and "not indexed" in missing.stderr
 
 
+def test_a_long_tag_is_kept_whole_and_one_too_long_or_empty_is_refused_not_cut(store, photo_tree):
+    runner = CliRunner()
+    tag = ["tag", str(photo_tree["red"]), "--data-dir", str(store.data_dir), "--json"]
+    long = "Holiday in the Westfjords with the extended family 2022"  # was: cut to its first 40 characters
+    edited = runner.invoke(cli, [*tag, "--add", long])
+    assert edited.exit_code == 0 and long.lower() in json.loads(edited.output)["tags"]
+    assert store.search(f'tag:"{long.lower()}"').hits
+    before = store.image_by_path(photo_tree["red"]).tags
+    for refused, said in (("x" * 101, "at most 100 characters"), ("", "cannot be empty"), (" , ", "cannot be empty")):
+        result = runner.invoke(cli, [*tag, "--add", refused, "--add", "kept"])
+        assert result.exit_code == 2 and said in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert store.image_by_path(photo_tree["red"]).tags == before  # nothing of a refused edit is saved
+
+
 def test_editing_a_photo_that_failed_or_waits_for_its_caption_says_which(store, photo_tree, tmp_path):
     from db.models import Pending
 

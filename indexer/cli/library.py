@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from db.store import DUPLICATE_THRESHOLD, Store
+from db.store import DUPLICATE_THRESHOLD, MAX_TAG_LENGTH, Store
 from indexer.cli.options import (
     FiniteFloatRange,
     data_dir_option,
@@ -211,7 +211,7 @@ def tags(data_dir, as_json, limit) -> None:
 
 @click.command()
 @click.argument("path", type=click.Path())
-@click.option("--add", multiple=True, metavar="TAG", help="Add a tag (repeatable).")
+@click.option("--add", multiple=True, metavar="TAG", help=f"Add a tag, at most {MAX_TAG_LENGTH} characters (repeatable).")
 @click.option("--remove", multiple=True, metavar="TAG", help="Remove a tag; re-indexing will not bring it back.")
 @data_dir_option
 @json_option
