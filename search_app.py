@@ -103,7 +103,11 @@ def filters_ui(store: Store, query: str) -> tuple[Filters, str]:
             # From the library's first day to its last (a scan from 1975, a file dated 2099): ticking the box
             # hides no photo until the range is narrowed, and any day a photo has can be picked.
             first, last = facets.days or (date.today(), date.today())
-            chosen = st.date_input("Taken between", value=(first, last), min_value=first, max_value=last, key="dates")
+            # The default through the state, as for "mode" (query_ui), and within the library's days (photos gone)
+            held = st.session_state.get("dates")
+            if not (isinstance(held, (tuple, list)) and all(isinstance(day, date) and first <= day <= last for day in held)):
+                st.session_state["dates"] = (first, last)
+            chosen = st.date_input("Taken between", min_value=first, max_value=last, key="dates")
             if isinstance(chosen, (tuple, list)) and len(chosen) == 2:
                 date_from, date_to = chosen
         chosen_formats = st.multiselect("File type", facets.formats, key="exts", placeholder="Any type")

@@ -161,6 +161,22 @@ def test_limiting_to_dates_keeps_every_photo_until_the_range_is_narrowed(tmp_pat
     assert shown_names(app) == ["scan_1975.jpg"]
 
 
+def test_the_date_filter_logs_no_warning_on_the_runs_after_it_is_ticked(indexed, monkeypatch):
+    from streamlit.elements.lib import policies
+
+    _, data_dir = indexed
+    warned = []
+    monkeypatch.setattr(policies, "_shown_default_value_warning", False)  # once a process: as a fresh server
+    monkeypatch.setattr(policies._LOGGER, "warning", lambda message, *args, **kwargs: warned.append(message % args))
+    app = start_app(data_dir, monkeypatch)
+    app.checkbox(key="use_dates").check().run()
+    app.radio(key="browse-sort").set_value("Oldest first").run()
+    # was: 'The widget with key "dates" was created with a default value but also had its value set via the
+    # Session State API', with a stack, in the server's log on every run: a service's journal that reads as a crash
+    assert warned == [] and app.date_input(key="dates").value
+    assert len(shown_names(app)) > 1
+
+
 def test_limiting_to_dates_in_a_library_without_photos_shows_none(tmp_path, data_dir, monkeypatch):
     (tmp_path / "empty").mkdir()
     with Store.open(data_dir) as store:
