@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import String, and_, func, or_, select, type_coerce, union
+from sqlalchemy import ColumnElement, String, and_, func, or_, select, type_coerce, union
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from db.columns import ESCAPE, display_text
@@ -160,7 +160,8 @@ def stats(sessions: Sessions, data_dir: Path, embedder_id: str | None) -> dict:
         distinct = session.scalar(select(func.count(func.distinct(File.content_id)))) or 0
         failed = session.scalar(select(func.count()).select_from(File).where(File.error.is_not(None)))
         by_model = model_counts(session)
-        edited = session.scalar(select(func.count()).select_from(Content).where(Content.user_caption.is_not(None)))
+        # Of photos in the library now: a photo's content outlives it for a while (reused if it comes back)
+        edited = session.scalar(select(func.count()).select_from(Content).where(Content.user_caption.is_not(None), _held()))
         dated = _photos_where(session, File.taken_at >= EARLIEST_PHOTO, File.taken_at <= datetime.now() + timedelta(days=1))
         placed = _photos_where(session, File.place.is_not(None))
         keyworded = _photos_where(session, File.keywords.any())
@@ -232,8 +233,13 @@ def _photos_where(session: Session, *conditions) -> int:
 
 def _vectors_by_model(session: Session, model, vector) -> dict[str, int]:
     """How many distinct photos hold a vector from each model (of one kind: captions' or pixels')."""
-    rows = session.execute(select(model, func.count()).where(model.is_not(None), vector.is_not(None)).group_by(model))
+    rows = session.execute(select(model, func.count()).where(model.is_not(None), vector.is_not(None), _held()).group_by(model))
     return {name: count for name, count in rows}
+
+
+def _held() -> ColumnElement[bool]:
+    """A content some indexed path holds: not one kept after its photo was removed (db/catalog.py ORPHAN_GRACE)."""
+    return Content.id.in_(select(File.content_id).where(File.content_id.is_not(None)))
 
 
 def model_counts(session: Session) -> list[tuple[str, int]]:

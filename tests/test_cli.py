@@ -133,10 +133,36 @@ def test_stats_json(runner, indexed_cli):
     assert stats["roots"] == [str(tree["root"])]
 
 
+def test_stats_counts_the_edits_and_vectors_of_photos_in_the_library_not_of_those_removed(runner, indexed_cli):
+    from sqlalchemy import update
+
+    from db.models import Content
+
+    tree, data_dir, _ = indexed_cli
+    stats = ["stats", "--data-dir", str(data_dir), "--json"]
+    assert runner.invoke(cli, ["set-caption", str(tree["red"]), "grandpa's car", "--data-dir", str(data_dir)]).exit_code == 0
+    with Store.open_existing(data_dir) as store, store.sessions.begin() as session:  # vectors for every photo
+        session.execute(
+            update(Content).values(embedder="mini", embedding=b"\0" * 8, image_embedder="clip", image_embedding=b"\0" * 8)
+        )
+    before = json.loads(runner.invoke(cli, stats).stdout)
+    assert before["edited"] == 1 and before["embedders"] == {"mini": before["images"] - before["duplicates"]}
+    tree["red"].unlink()
+    index = ["index", str(tree["root"]), "--data-dir", str(data_dir), "--model", "fake-model", "--no-embeddings"]
+    assert runner.invoke(cli, [*index, "--image-embedder", "none"]).exit_code == 0
+    after = json.loads(runner.invoke(cli, stats).stdout)
+    # was: "1 edited" and one vector more than there are photos, from the removed photo's content kept for a while
+    assert after["images"] == before["images"] - 1 and after["edited"] == 0
+    distinct = after["images"] - after["duplicates"]
+    assert after["embedders"] == {"mini": distinct} and after["image_embedders"] == {"clip": distinct}
+    assert after["image_embedded"] == distinct
+
+
 def test_stats_human_lists_failures(runner, indexed_cli):
     _, data_dir, _ = indexed_cli
     result = runner.invoke(cli, ["stats", "--data-dir", str(data_dir)])
     assert "failed:     4" in result.output and "empty file" in result.output
+    assert "images:     16 (1 duplicate, 0 edited)" in result.output  # was: "1 duplicates"
 
 
 def test_stats_marks_a_root_that_does_not_answer_and_does_not_wait_for_it(runner, indexed_cli, monkeypatch):

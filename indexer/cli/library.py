@@ -40,7 +40,8 @@ def stats(data_dir, as_json) -> None:
     if as_json:
         click.echo(json_text(numbers))
         return
-    click.echo(f"images:     {numbers['images']} ({numbers['duplicates']} duplicates, {numbers['edited']} edited)")
+    copies = f"{numbers['duplicates']} duplicate{'s' * (numbers['duplicates'] != 1)}"
+    click.echo(f"images:     {numbers['images']} ({copies}, {numbers['edited']} edited)")
     click.echo(f"failed:     {numbers['failed']}")
     if numbers["formats"]:
         click.echo("formats:    " + ", ".join(f"{name} {count}" for name, count in numbers["formats"].items()))
