@@ -13,6 +13,10 @@ MAX_DISTANCE_KM = 100.0
 # Paris's 15th arrondissement); the nearest big city within this distance is named too, so `sydney` finds it.
 BIG_CITY_POPULATION = 500_000
 BIG_CITY_KM = 40.0
+# Where no big city is near, the nearest city of this size close by: a point in Reykjavik is nearer Kopavogur's
+# GeoNames point than Reykjavik's, and `reykjavik` found nothing.
+CITY_POPULATION = 100_000
+CITY_KM = 15.0
 _lock = threading.Lock()  # the package builds its search tree on first use
 
 
@@ -23,16 +27,18 @@ def _distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 
 def place_name(latitude: float, longitude: float) -> str | None:
-    """The nearest place, the big city around it, the region and the country, each once ("Kyoto, Japan",
-    "Pyrmont, Sydney, New South Wales, Australia"); None beyond MAX_DISTANCE_KM of any place."""
+    """The nearest place, the big city around it (else a city close by), the region and the country, each once
+    ("Kyoto, Japan", "Pyrmont, Sydney, New South Wales, Australia"); None beyond MAX_DISTANCE_KM of any place."""
     import reverse_geocode
 
     position = (latitude, longitude)
     with _lock:
         found = reverse_geocode.get(position)
         big = reverse_geocode.get(position, min_population=BIG_CITY_POPULATION)
+        city = reverse_geocode.get(position, min_population=CITY_POPULATION)
     if not found or _distance_km(position, (found["latitude"], found["longitude"])) > MAX_DISTANCE_KM:
         return None
-    near_big = bool(big) and _distance_km(position, (big["latitude"], big["longitude"])) <= BIG_CITY_KM
-    parts = [found.get("city"), big.get("city") if near_big else None, found.get("state"), found.get("country")]
+    if not (big and _distance_km(position, (big["latitude"], big["longitude"])) <= BIG_CITY_KM):
+        big = city if city and _distance_km(position, (city["latitude"], city["longitude"])) <= CITY_KM else {}
+    parts = [found.get("city"), big.get("city"), found.get("state"), found.get("country")]
     return ", ".join(dict.fromkeys(part for part in parts if part)) or None

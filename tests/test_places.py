@@ -121,6 +121,9 @@ def test_positions_far_from_any_town_and_blank_ones_are_not_named():
     assert place_name(0.0, -160.0) is None  # the nearest GeoNames town is hundreds of km away
     assert place_name(35.0116, 135.7681) == "Kyoto, Japan"
     assert place_name(48.85, 2.29).startswith("Vanves, Paris, ")  # beside the Eiffel Tower: Paris is named
+    # a city too small to be a big one, nearer another town's point: named too (was: "Kópavogur, Capital Region")
+    assert place_name(64.1466, -21.9426) == "Kópavogur, Reykjavík, Capital Region, Iceland"
+    assert place_name(46.948, 7.4474).startswith("Bern, ")
 
 
 def test_a_schema_2_catalog_gains_the_place_columns(travels, data_dir):
