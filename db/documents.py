@@ -30,7 +30,8 @@ DEFAULT_FIELDS = ("caption", "file", "place", "description", "keywords", "text")
 # 8: rewritten once, because documents written before it lost a file's keyword that a person removed from any photo.
 # 9: fewer stop words (STOP_WORDS): "can", "will", "may", "us", "it", "you"... are words a photo holds; and each
 # folder's name whole, as the file's was (`vacation2019`, `100canon`).
-FORMAT = "9"
+# 10: the second of the day a photo was taken, so date order runs through a day by time, not in index order.
+FORMAT = "10"
 
 
 # Words no search is about: Whoosh's own list less those that name something in a photo or of it: "a can of soda",
@@ -108,6 +109,7 @@ def make_schema() -> Schema:
         text=TEXT(analyzer=text_analyzer(), phrase=True),
         # Days since 1970 of the date taken (EXIF), else of the file's mtime.
         day=NUMERIC(int, bits=32, sortable=True, signed=True),
+        second=NUMERIC(int, bits=32, sortable=True, signed=True),  # of that day: the order within it
     )
 
 
@@ -125,6 +127,7 @@ class FulltextDoc:
     description: str = ""  # title and description
     keywords: str = ""
     text: str = ""  # read in the pixels
+    second: int = 0  # of the day taken
 
 
 def document_fields(doc: FulltextDoc) -> dict:
@@ -137,6 +140,7 @@ def document_fields(doc: FulltextDoc) -> dict:
         "folder": ancestor_folders(doc.path),
         "ext": doc.ext,
         "day": doc.day,
+        "second": doc.second,
         "tag": doc.tags,
         "camera": doc.camera,
         "place": doc.place,

@@ -237,6 +237,7 @@ class FulltextIndex:
                 day=np.fromiter(reader.column_reader("day"), dtype=np.int64, count=count),
                 fid=np.fromiter(reader.column_reader("fid"), dtype=np.int64, count=count),
                 live=live,
+                second=np.fromiter(reader.column_reader("second"), dtype=np.int64, count=count),
             )
             cached = (generation, columns)
             with self._lock:
@@ -310,10 +311,10 @@ class FulltextIndex:
                         held[i] = matcher.is_active() and matcher.id() == docnums[i]
         return held
 
-    def days_of(self, file_ids: np.ndarray) -> np.ndarray:
-        """The date column (days since 1970 of the date taken, else the file's) of each file id."""
+    def moments_of(self, file_ids: np.ndarray) -> np.ndarray:
+        """Seconds since 1970 of each file id's date and time taken (else its file's): what date order sorts by."""
         with self.searcher() as searcher:
-            return self.columns(searcher).days_of(file_ids)
+            return self.columns(searcher).moments_of(file_ids)
 
     def search(
         self,
@@ -353,7 +354,7 @@ class FulltextIndex:
                     options["filter"] = set(allowed.tolist())
                 by_date = sort is not Sort.RELEVANCE
                 if by_date:
-                    options.update(sortedby="day", reverse=sort is not Sort.DATE_ASC)
+                    options.update(sortedby=["day", "second"], reverse=sort is not Sort.DATE_ASC)
                 results = searcher.search(matcher, limit=offset + limit, **options)
                 total = len(results) if count else results.scored_length()
                 # With a sort order, Whoosh's "score" is the sort key: not a relevance to show.
@@ -367,7 +368,5 @@ class FulltextIndex:
     def _browse(self, searcher, filters: Filters, sort: Sort, offset: int, limit: int) -> tuple[list[tuple[int, float]], int]:
         columns = self.columns(searcher)
         docnums = self._candidates(searcher, None, filters)
-        # Newest first unless asked otherwise; equal days keep docnum order (stable sort).
-        keys = columns.day[docnums] if sort is Sort.DATE_ASC else -columns.day[docnums]
-        page = docnums[np.argsort(keys, kind="stable")[offset : offset + limit]]
+        page = columns.date_order(docnums, newest_first=sort is not Sort.DATE_ASC)[offset : offset + limit]
         return [(int(file_id), 0.0) for file_id in columns.fid[page]], len(docnums)

@@ -107,10 +107,14 @@ def plausible_date(value: datetime | None) -> datetime | None:
     return value
 
 
-def photo_day(taken_at: datetime | None, mtime_ns: int) -> date:
-    """The day a photo is filed under by date filters and date order: taken (when believed), else the file's."""
+def photo_moment(taken_at: datetime | None, mtime_ns: int) -> datetime:
+    """When a photo is filed under by date filters and date order: taken (when believed), else its file's time."""
     taken_at = plausible_date(taken_at)
-    return taken_at.date() if taken_at else date.fromtimestamp(mtime_ns / 1e9)
+    return taken_at if taken_at else datetime.fromtimestamp(mtime_ns / 1e9)
+
+
+def photo_day(taken_at: datetime | None, mtime_ns: int) -> date:
+    return photo_moment(taken_at, mtime_ns).date()
 
 
 def printable(text: str) -> str:

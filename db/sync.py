@@ -13,7 +13,7 @@ from db.documents import FulltextDoc, day_number
 from db.errors import BusyError, DamagedIndexError, DiskFullError, disk_full
 from db.fulltext import FulltextIndex
 from db.models import Content, File, FulltextDelete, Meta, file_keywords_sql, joined_tags, tags_sql
-from db.records import photo_day
+from db.records import photo_moment
 from db.schema import DB_NAME, Sessions, catalog_problems, damaged, meta_int, writing
 from db.types import CheckReport
 
@@ -216,13 +216,14 @@ def changed_docs(session: Session, after: int, upto: int) -> Iterator[FulltextDo
     )
     for file_id, path, root, ext, mtime_ns, caption, taken_at, content_tags, keywords, user_tags, *described in rows:
         camera, place, title, description, paths, text = described
+        moment = photo_moment(taken_at, mtime_ns)  # a date rechecked: rows stored before dates were checked too
         yield FulltextDoc(
             file_id,
             caption,
             path,
             root,
             ext,
-            day_number(photo_day(taken_at, mtime_ns)),  # a date rechecked: rows stored before dates were checked too
+            day_number(moment.date()),
             ",".join(joined_tags(content_tags, keywords)),
             camera or "",
             place or "",
@@ -230,4 +231,5 @@ def changed_docs(session: Session, after: int, upto: int) -> Iterator[FulltextDo
             # a person's tags and the file's keywords, and the words of its keyword hierarchies
             " ".join([*joined_tags(user_tags, keywords), (paths or "").replace("|", " ")]).strip(),
             text or "",
+            moment.hour * 3600 + moment.minute * 60 + moment.second,
         )

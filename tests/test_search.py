@@ -390,3 +390,25 @@ def test_an_index_of_the_previous_format_is_rebuilt_with_camera_words(photo_tree
         assert not store.fulltext.is_current()
         store.sync_fulltext()
         assert store.fulltext.is_current() and paths_found(store, "camera:pixel") == {str(photo_tree["red"])}
+
+
+def test_date_order_runs_through_a_day_by_the_time_taken_not_the_order_indexed(tmp_path):
+    # One trip day and the day before, their files named against the clock (as two cameras' are)
+    taken = {
+        "a.jpg": "2019:07:16 15:12:00",
+        "b.jpg": "2019:07:16 12:12:00",
+        "c.jpg": "2019:07:16 18:00:05",
+        "d.jpg": "2019:07:15 10:00:00",
+    }
+    for number, (name, moment) in enumerate(taken.items()):
+        save_jpeg(photo(colour=COLOURS[0], noise=20, seed=number), tmp_path / "trip" / name, taken=moment)
+    with Store.open(tmp_path / "data") as store:
+        index_with(store, [tmp_path / "trip"], FakeCaptioner())
+
+        def names(query: str, sort: str) -> list[str]:
+            return [hit.image.path.rsplit("/", 1)[-1] for hit in store.search(query, sort=sort, limit=10).hits]
+
+        # was: a.jpg, b.jpg, c.jpg within the day, as indexed, whichever way the days ran
+        for query in ("", "car", "date:2019"):  # browsing, words, a field
+            assert names(query, "date") == ["c.jpg", "a.jpg", "b.jpg", "d.jpg"], query
+            assert names(query, "date_asc") == ["d.jpg", "b.jpg", "a.jpg", "c.jpg"], query

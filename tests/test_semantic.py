@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy
 import pytest
@@ -17,7 +18,7 @@ from tests.conftest import FakeCaptioner
 from tests.eval.harness import build_eval_store, evaluate, format_table
 from tests.eval.offtopic import OFF_TOPIC
 from tests.helpers import index_with, pending_embeddings
-from tests.photos import photo
+from tests.photos import COLOURS, photo, save_jpeg
 
 
 @pytest.fixture(scope="module")
@@ -298,3 +299,15 @@ def test_queries_embedded_at_once_on_threads_leave_blas_its_threads():
     with ThreadPoolExecutor(4) as pool:  # the app's sessions, searching at once
         list(pool.map(lambda i: encoder.encode([f"a dog on the beach {i}"]), range(40)))
     assert blas_threads() == before
+
+
+def test_search_by_meaning_in_date_order_runs_through_a_day_by_the_time_taken(tmp_path, embedder):
+    taken = {"a.jpg": "2019:07:16 15:12:00", "b.jpg": "2019:07:16 12:12:00", "c.jpg": "2019:07:16 18:00:05"}
+    for number, (name, moment) in enumerate(taken.items()):
+        save_jpeg(photo(colour=COLOURS[0], noise=20, seed=number), tmp_path / "trip" / name, taken=moment)
+    with Store.open(tmp_path / "data") as store:
+        store.use_embedder(DEFAULT_EMBEDDER, lambda: embedder)
+        index_with(store, [tmp_path / "trip"], FakeCaptioner(), embeddings=True)
+        for mode in ("semantic", "hybrid"):
+            hits = store.search("red car parked on a street", mode=mode, sort="date", limit=10).hits
+            assert [Path(hit.image.path).name for hit in hits] == ["c.jpg", "a.jpg", "b.jpg"], mode  # was: as indexed
