@@ -30,7 +30,7 @@ DEFAULT_FIELDS = ("caption", "file", "place", "description", "keywords", "text")
 # 8: rewritten once, because documents written before it lost a file's keyword that a person removed from any photo.
 # 9: fewer stop words (STOP_WORDS): "can", "will", "may", "us", "it", "you"... are words a photo holds; and each
 # folder's name whole, as the file's was (`vacation2019`, `100canon`).
-# 10: the second of the day a photo was taken, so date order runs through a day by time, not in index order.
+# 10: the second a photo was taken, so date order runs through a day by time, not in index order.
 FORMAT = "10"
 
 
@@ -109,7 +109,8 @@ def make_schema() -> Schema:
         text=TEXT(analyzer=text_analyzer(), phrase=True),
         # Days since 1970 of the date taken (EXIF), else of the file's mtime.
         day=NUMERIC(int, bits=32, sortable=True, signed=True),
-        second=NUMERIC(int, bits=32, sortable=True, signed=True),  # of that day: the order within it
+        # Seconds since 1970 of the date and time taken (else the file's): date order, through a day by time.
+        moment=NUMERIC(int, bits=64, sortable=True, signed=True),
     )
 
 
@@ -127,7 +128,7 @@ class FulltextDoc:
     description: str = ""  # title and description
     keywords: str = ""
     text: str = ""  # read in the pixels
-    second: int = 0  # of the day taken
+    moment: int = 0  # seconds since 1970 of the date and time taken
 
 
 def document_fields(doc: FulltextDoc) -> dict:
@@ -140,7 +141,7 @@ def document_fields(doc: FulltextDoc) -> dict:
         "folder": ancestor_folders(doc.path),
         "ext": doc.ext,
         "day": doc.day,
-        "second": doc.second,
+        "moment": doc.moment,
         "tag": doc.tags,
         "camera": doc.camera,
         "place": doc.place,

@@ -237,7 +237,7 @@ class FulltextIndex:
                 day=np.fromiter(reader.column_reader("day"), dtype=np.int64, count=count),
                 fid=np.fromiter(reader.column_reader("fid"), dtype=np.int64, count=count),
                 live=live,
-                second=np.fromiter(reader.column_reader("second"), dtype=np.int64, count=count),
+                moment=np.fromiter(reader.column_reader("moment"), dtype=np.int64, count=count),
             )
             cached = (generation, columns)
             with self._lock:
@@ -354,7 +354,7 @@ class FulltextIndex:
                     options["filter"] = set(allowed.tolist())
                 by_date = sort is not Sort.RELEVANCE
                 if by_date:
-                    options.update(sortedby=["day", "second"], reverse=sort is not Sort.DATE_ASC)
+                    options.update(sortedby="moment", reverse=sort is not Sort.DATE_ASC)
                 results = searcher.search(matcher, limit=offset + limit, **options)
                 total = len(results) if count else results.scored_length()
                 # With a sort order, Whoosh's "score" is the sort key: not a relevance to show.

@@ -26,12 +26,12 @@ class Columns:
     day: np.ndarray
     fid: np.ndarray
     live: np.ndarray  # False for deleted documents, which keep their docnum until a merge
-    second: np.ndarray  # of the day: the order within it
+    moment: np.ndarray  # seconds since 1970 of the date and time taken: date order
 
     def date_order(self, docnums: np.ndarray, newest_first: bool) -> np.ndarray:
-        """The docnums by day and time of day taken; equal moments keep their order (stable)."""
-        sign = -1 if newest_first else 1
-        return docnums[np.lexsort((sign * self.second[docnums], sign * self.day[docnums]))]
+        """The docnums by date and time taken; equal moments keep their order (stable)."""
+        keys = -self.moment[docnums] if newest_first else self.moment[docnums]
+        return docnums[np.argsort(keys, kind="stable")]
 
     @cached_property
     def _by_fid(self) -> tuple[np.ndarray, np.ndarray]:
@@ -48,8 +48,8 @@ class Columns:
 
     def moments_of(self, file_ids: np.ndarray) -> np.ndarray:
         """Seconds since 1970 of each file id's day and time taken (ids not in the index sort last, newest first)."""
-        docnums = np.maximum(known := self.docnums_of(file_ids), 0)
-        return np.where(known >= 0, self.day[docnums] * 86_400 + self.second[docnums], _UNKNOWN_DAY * 86_400)
+        docnums = self.docnums_of(file_ids)
+        return np.where(docnums >= 0, self.moment[np.maximum(docnums, 0)], _UNKNOWN_DAY * 86_400)
 
     def date_mask(self, filters: Filters, holding: Callable[[str], np.ndarray] | None = None) -> np.ndarray:
         """The documents the filters' dates admit; `holding(words)` marks those holding the words, for a span

@@ -231,5 +231,5 @@ def changed_docs(session: Session, after: int, upto: int) -> Iterator[FulltextDo
             # a person's tags and the file's keywords, and the words of its keyword hierarchies
             " ".join([*joined_tags(user_tags, keywords), (paths or "").replace("|", " ")]).strip(),
             text or "",
-            moment.hour * 3600 + moment.minute * 60 + moment.second,
+            day_number(moment.date()) * 86_400 + moment.hour * 3600 + moment.minute * 60 + moment.second,
         )

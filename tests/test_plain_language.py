@@ -637,7 +637,7 @@ def test_dates_past_the_calendar_or_that_no_year_has_are_no_error():
         understand(query, Holds(), TODAY)
     # a library whose every photo is dated 9999: Easter of every year it spans is none (was: IndexError)
     columns = Columns(
-        day=np.array([day_number(date(9999, 4, 20))]), fid=np.array([1]), live=np.array([True]), second=np.array([0])
+        day=np.array([day_number(date(9999, 4, 20))]), fid=np.array([1]), live=np.array([True]), moment=np.array([0])
     )
     easter = Filters(any_dates=((Span(None, None, "", holiday="Easter"),),))
     assert columns.date_mask(easter).tolist() == [False]
