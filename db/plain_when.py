@@ -94,9 +94,11 @@ class WhenReader:
         return self.days_listed[i]
 
     def _listed_day(self, i: int) -> tuple[int, Span] | None:
-        named = self._name(i)
         joiner = self._joiner_before(i)
-        if joiner is None or (named is not None and named[0] > i + 1):
+        if joiner is None:
+            return None
+        named = self._name(i)  # after the joiner: a number alone ("dog 2") asks the library nothing
+        if named is not None and named[0] > i + 1:
             return None  # "july 4th and 5th avenue": a place
         for start in range(max(0, joiner - 3), joiner + 1):
             before = self._atom(start, listed=False)
