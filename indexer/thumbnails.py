@@ -13,10 +13,19 @@ from indexer.imaging import open_photo
 
 THUMBNAIL_SIDE = 320
 THUMBNAIL_QUALITY = 82
+# The grid shows a thumbnail's middle square (search_assets.py: object-fit: cover). A panorama of 12000x500 fitted
+# whole was 320x13, and its square a smear of 13 pixels; its middle, 2:1 at most, keeps 160 pixels of height.
+THUMBNAIL_MAX_RATIO = 2
 
 
 def make_thumbnail(image: Image.Image, side: int = THUMBNAIL_SIDE) -> Image.Image:
-    thumb = image.copy()
+    width, height = image.size
+    if max(width, height) > THUMBNAIL_MAX_RATIO * min(width, height):
+        keep = THUMBNAIL_MAX_RATIO * min(width, height)
+        left, top = (width - keep) // 2 if width > height else 0, (height - keep) // 2 if height > width else 0
+        thumb = image.crop((left, top, min(width, left + keep), min(height, top + keep)))
+    else:
+        thumb = image.copy()
     thumb.thumbnail((side, side), Image.Resampling.LANCZOS)
     return thumb
 

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from indexer.imaging import MODEL_MAX_ASPECT, bounded_aspect, for_model, open_photo
-from indexer.thumbnails import save_thumbnail
+from indexer.thumbnails import make_thumbnail, save_thumbnail
 from tests.photos import photo, save_jpeg
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -81,4 +81,17 @@ def test_a_strip_decodes_and_gets_a_thumbnail_no_longer_than_the_thumbnail_side(
         assert decoded.image.size == STRIPS[name]
         save_thumbnail(decoded.image, tmp_path / f"{name}.jpg")
         with Image.open(tmp_path / f"{name}.jpg") as thumbnail:
-            assert max(thumbnail.size) == 320 and min(thumbnail.size) == 1
+            assert max(thumbnail.size) <= 320 and max(thumbnail.size) <= 2 * min(thumbnail.size)
+
+
+@pytest.mark.parametrize(
+    ("size", "thumbnail"),
+    [((12000, 500), (320, 160)), ((500, 12000), (160, 320)), ((4000, 3000), (320, 240)), ((6000, 3000), (320, 160))],
+)
+def test_a_panoramas_thumbnail_is_its_middle_so_the_grids_square_is_not_a_smear(size, thumbnail):
+    # was: 320x13 for the 12000x500 panorama, whose middle square the grid blew up from 13 pixels
+    picture = photo(size=size)
+    made = make_thumbnail(picture)
+    assert made.size == thumbnail
+    middle = picture.getpixel((size[0] // 2, size[1] // 2))
+    assert max(abs(a - b) for a, b in zip(made.getpixel((made.width // 2, made.height // 2)), middle)) < 40
