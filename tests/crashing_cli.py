@@ -7,6 +7,9 @@
 Points: scan, caption, commit (indexer/pipeline.py); embed, image-embed, ocr, fulltext-write, fulltext-commit (db/).
 Only this entry point installs the hook: the shipped command's checkpoints do nothing.
 CRASHING_OCR_BATCH=N makes the text pass commit every N photos, so a test needs fewer photos to reach its second batch.
+CRASHING_SYNC_HERE=1 reads in threads and keeps the full text in step in this process, as a small run does: a large
+run syncs from a process of its own (indexer/background_sync.py), where no checkpoint is hooked, so whether this one's
+final sync still found documents to write depended on timing.
 CRASHING_FAKE_CAPTIONER=1 captions with the colour captioner of tests/conftest.py (tests/reader_faults.py fake_captions)
 instead of loading --model's weights (transformers and a VisionEncoderDecoder, seconds of CPU a process): for a test
 whose claim (what a kill leaves, what a rerun makes of it) does not depend on the captioner, and whose runs around
@@ -22,7 +25,7 @@ import time
 from collections import Counter
 
 from db.store import Store
-from indexer import ocr_pass
+from indexer import feed, ocr_pass
 from indexer.cli import cli
 
 
@@ -52,6 +55,8 @@ def main(argv: list[str]) -> None:
         Store.checkpoint = staticmethod(stopping_at(action, point[0]))  # type: ignore[assignment]
     if "CRASHING_OCR_BATCH" in os.environ:
         ocr_pass.BATCH = int(os.environ["CRASHING_OCR_BATCH"])
+    if os.environ.get("CRASHING_SYNC_HERE") == "1":
+        feed.PROCESSES_FROM = sys.maxsize
     if os.environ.get("CRASHING_FAKE_CAPTIONER") == "1":
         from indexer import pipeline
         from tests.reader_faults import fake_captions
