@@ -71,9 +71,7 @@ class Columns:
     def _within(self, span: Span) -> np.ndarray:
         """Which documents were taken within the span (from its first day to its last, either open; or in its
         months of any year, from and to its days of them if it has them)."""
-        if (
-            span.holiday and not span.months and span.first is None
-        ):  # a movable feast (Easter): its days in each year the library spans
+        if span.moving_every_year:  # Easter: its days in each year the library spans
             return self._on_holiday(span.holiday)
         if span.months:
             inside = np.isin(self.months, span.months)

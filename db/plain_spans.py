@@ -202,7 +202,7 @@ def in_year(span: Span, year: int) -> Span:
 def days_of_any_year(span: Span) -> frozenset[tuple[int, int]]:
     """The (month, day) pairs a span of any year's months, days or holiday holds (of a movable feast: in any year)."""
     days: set[tuple[int, int]] = set()
-    for year in range(1900, 2101) if span.holiday and not span.months else (2000,):  # 2000: February 29 is a day
+    for year in range(1900, 2101) if span.moving_every_year else (2000,):  # 2000: February 29 is a day
         dated = in_year(span, year)
         assert dated.first is not None and dated.last is not None
         count = (dated.last - dated.first).days + 1

@@ -132,6 +132,11 @@ class Span:
     or_words: str = ""
     holiday: str = ""  # of any year, the holiday (db/plain_spans.py HOLIDAYS): Easter's days, which move, in every year
 
+    @property
+    def moving_every_year(self) -> bool:
+        """A holiday whose days move (Easter), of any year: its days in each year, which no months or days can hold."""
+        return bool(self.holiday) and not self.months and self.first is None
+
 
 @dataclass(frozen=True)
 class Reading:

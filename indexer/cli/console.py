@@ -96,7 +96,7 @@ def understood_json(understood: Understood) -> dict:
                 row["day"] = span.day
             elif span.day:  # from that day of the first month to that of the last ("july 4th to 10th"); added
                 row.update({"first_day": span.day, "last_day": span.last_day})
-            if span.holiday and not span.months and first is None:  # every year's days of a moving holiday ("easter")
+            if span.moving_every_year:  # every year's days of a holiday that moves ("easter")
                 row["holiday"] = span.holiday
             if span.or_words:  # or a photo of those years holding these words ("christmas" beside a folder so named)
                 row["or_words"] = span.or_words
