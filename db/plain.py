@@ -130,10 +130,9 @@ class _Reader(WhenReader):
             group = end - 1  # where the group ending at `end` starts: a reading and those it is a choice beside
             while group > 0 and readings[group].or_previous:
                 group -= 1
-            if readings[group].kind == reading.kind or end == len(readings):
+            if readings[group].kind == reading.kind:
                 chosen = with_choice(readings[group:end], reading, between, self.language)
-                if chosen or readings[group].kind == reading.kind:
-                    return [*readings[:group], *chosen, *readings[end:]] if chosen else [*readings, reading]
+                return [*readings[:group], *chosen, *readings[end:]] if chosen else [*readings, reading]
             end = group
         return [*readings, reading]
 

@@ -74,7 +74,7 @@ class WhenReader:
             return None
         if self.words[first[0]] not in joiners:
             return None
-        last = self._atom(first[0] + 1) or self._day_of_the_same_month(first[0] + 1, first[1]) or self._now(first[0] + 1)
+        last = self._atom(first[0] + 1) or self._day_of(first[0] + 1, first[1]) or self._now(first[0] + 1)  # "july 4th to 10th"
         if last is None:
             return None
         span = spans.join(first[1], last[1])
@@ -82,9 +82,7 @@ class WhenReader:
 
     def _day_before_a_day(self, i: int, joiners: frozenset[str]) -> tuple[int, Span] | None:
         """ "4th to 10th july": a day alone, the first of a range to a day of a month, is a day of that month."""
-        if spans.DAY.fullmatch(self._at(i) or "") is None or self._at(i + 1) not in joiners:
-            return None
-        last = self._atom(i + 2)
+        last = self._atom(i + 2) if self._at(i + 1) in joiners else None
         return None if last is None else self._day_of(i, last[1])
 
     def _day_after_a_day(self, i: int) -> tuple[int, Span] | None:
@@ -94,7 +92,7 @@ class WhenReader:
         return self.days_listed[i]
 
     def _listed_day(self, i: int) -> tuple[int, Span] | None:
-        joiner = self._joiner_before(i)
+        joiner = self._joiner_before(i) if spans.DAY.fullmatch(self._at(i) or "") else None
         if joiner is None:
             return None
         named = self._name(i)  # after the joiner: a number alone ("dog 2") asks the library nothing
@@ -104,8 +102,8 @@ class WhenReader:
             before = self._atom(start, listed=False)
             if before is not None and before[0] == joiner + 1:
                 return self._day_of(i, before[1])
-        before = self._day_after_a_day(joiner) if spans.DAY.fullmatch(self._at(joiner) or "") else None
-        return None if before is None else self._day_of(i, before[1])  # "july 4th, 5th and 6th": the list goes back
+        before = self._day_after_a_day(joiner)  # "july 4th, 5th and 6th": the list goes back
+        return None if before is None else self._day_of(i, before[1])
 
     def _joiner_before(self, i: int) -> int | None:
         """Where the item listed before i ends (its last word): "july 4th or 5th", "july 4th, 5th"."""
@@ -114,8 +112,9 @@ class WhenReader:
         return i - 2 if self._at(i - 1) in self.language.choice_joiners else None
 
     def _day_of(self, i: int, other: Span) -> tuple[int, Span] | None:
-        """The day alone at i in the month (and year) of a span of one day."""
-        number = int(spans.DAY.fullmatch(self._at(i) or "")[1])  # type: ignore[index]  # callers matched DAY
+        """A day alone at i ("10th") in the month (and year) of a span of one day ("july 4th", "2019-07-04")."""
+        found = spans.DAY.fullmatch(self._at(i) or "")
+        number = int(found[1]) if found else 0
         if number < 1:
             return None
         if other.first is not None and other.first == other.last:
@@ -135,13 +134,6 @@ class WhenReader:
             if end <= len(self.words) and None not in self.words[i:end] and self._phrase(i, end) in self.language.now:
                 return end, Span(self.today, self.today, "")
         return None
-
-    def _day_of_the_same_month(self, i: int, first: Span) -> tuple[int, Span] | None:
-        """ "july 4th to 10th": a day alone after a day of any year's month is a day of that month."""
-        found = spans.DAY.fullmatch(self._at(i) or "")
-        if found is None or not first.day or not 1 <= int(found[1]) <= calendar.monthrange(2000, first.months[-1])[1]:
-            return None  # "june 5 to 31": no June 31
-        return i + 1, Span(None, None, "", first.months[-1:], day=int(found[1]))
 
     def _open_range(self, i: int) -> tuple[int, Span] | None:
         word, language = self.words[i], self.language

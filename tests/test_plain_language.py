@@ -463,6 +463,7 @@ class Holds:
         ("july 4th, 5th and 6th", "", ["taken on July 4, any year", "taken on July 5, any year", "taken on July 6, any year"]),
         ("july 4th 2019 or 5th", "", ["taken on 2019-07-04", "taken on 2019-07-05"]),
         ("4th to 10th july", "", ["taken from July 4 to July 10, any year"]),
+        ("july 4th 2019 to 10th", "", ["taken between 2019-07-04 and 2019-07-10"]),  # the day's month and year
         ("between 4th and 10th july 2018", "", ["taken between 2018-07-04 and 2018-07-10"]),
         ("july 4th and 5th avenue", "", ["taken on July 4, any year", "taken in 5th Avenue"]),  # a place's words
         ("february 29th or 30th", "30th", ["taken on February 29, any year"]),  # no February 30
