@@ -20,8 +20,9 @@ CITY_KM = 15.0
 _lock = threading.Lock()  # the package builds its search tree on first use
 
 
-def _distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+def _distance(position: tuple[float, float], place: dict) -> float:
+    """Kilometres from the position to a GeoNames place."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*position, place["latitude"], place["longitude"]))
     h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
     return 2 * 6371.0 * math.asin(math.sqrt(min(1.0, h)))
 
@@ -34,11 +35,11 @@ def place_name(latitude: float, longitude: float) -> str | None:
     position = (latitude, longitude)
     with _lock:
         found = reverse_geocode.get(position)
-        big = reverse_geocode.get(position, min_population=BIG_CITY_POPULATION)
-        city = reverse_geocode.get(position, min_population=CITY_POPULATION)
-    if not found or _distance_km(position, (found["latitude"], found["longitude"])) > MAX_DISTANCE_KM:
-        return None
-    if not (big and _distance_km(position, (big["latitude"], big["longitude"])) <= BIG_CITY_KM):
-        big = city if city and _distance_km(position, (city["latitude"], city["longitude"])) <= CITY_KM else {}
-    parts = [found.get("city"), big.get("city"), found.get("state"), found.get("country")]
+        if not found or _distance(position, found) > MAX_DISTANCE_KM:
+            return None
+        around = reverse_geocode.get(position, min_population=BIG_CITY_POPULATION)
+        if not around or _distance(position, around) > BIG_CITY_KM:  # asked only where no big city is near
+            around = reverse_geocode.get(position, min_population=CITY_POPULATION)
+            around = around if around and _distance(position, around) <= CITY_KM else {}
+    parts = [found.get("city"), around.get("city"), found.get("state"), found.get("country")]
     return ", ".join(dict.fromkeys(part for part in parts if part)) or None
