@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from whoosh.analysis import CharsetFilter, Filter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+from whoosh.analysis import CharsetFilter, Filter, LowercaseFilter, StemFilter
 from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
 from whoosh.support.charset import accent_map
 
 from db.columns import display_text, stored_path
+from db.words import KeptWords, WordTokenizer
 
 # Fields a person may name in a query (`caption:dog`, `file:beach`, `ext:png`).
 USER_FIELDS = ("caption", "file", "ext", "tag", "camera", "place", "description", "text")
@@ -31,7 +32,8 @@ DEFAULT_FIELDS = ("caption", "file", "place", "description", "keywords", "text")
 # 9: fewer stop words (STOP_WORDS): "can", "will", "may", "us", "it", "you"... are words a photo holds; and each
 # folder's name whole, as the file's was (`vacation2019`, `100canon`).
 # 10: the second a photo was taken, so date order runs through a day by time, not in index order.
-FORMAT = "10"
+# 11: Chinese, Japanese and Korean text as overlapping pairs of characters (WordTokenizer), so part of it is found.
+FORMAT = "11"
 
 
 # Words no search is about: Whoosh's own list less those that name something in a photo or of it: "a can of soda",
@@ -53,9 +55,11 @@ def fold_name(text: str) -> str:
     return " ".join(text.lower().translate(accent_map).split())
 
 
-def text_analyzer():
-    """Lower-case, stem (`dogs` finds `dog`) and fold accents (`creme` finds `crème`)."""
-    return RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map) | StopFilter(STOP_WORDS) | StemFilter()
+def text_analyzer(every_character: bool = True):
+    """Lower-case, stem (`dogs` finds `dog`) and fold accents (`creme` finds `crème`); Chinese, Japanese and
+    Korean in pairs of characters, indexed with each character too (db/words.py)."""
+    words = WordTokenizer(every_character) | LowercaseFilter() | CharsetFilter(accent_map)
+    return words | KeptWords(STOP_WORDS) | StemFilter()
 
 
 class WordPairs(Filter):
@@ -76,8 +80,9 @@ class WordPairs(Filter):
 
 
 def pair_analyzer():
-    """The caption's analysed words (as text_analyzer), joined in adjacent pairs: what a phrase is made of."""
-    return text_analyzer() | WordPairs()
+    """The caption's analysed words (as text_analyzer), joined in adjacent pairs: what a phrase is made of. A
+    run of Chinese or Japanese is its pairs of characters alone, as a quoted query's is."""
+    return text_analyzer(every_character=False) | WordPairs()
 
 
 def make_schema() -> Schema:

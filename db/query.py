@@ -283,11 +283,15 @@ def highlight(text: str, terms: set[str]) -> list[tuple[str, bool]]:
         return [(text, False)]
     pieces: list[tuple[str, bool]] = []
     position = 0
-    for token in words_analyzer()(text, chars=True, removestops=False):
-        if token.text in terms:
+    # As indexed: a character of Chinese alone as well as in its pairs (db/words.py), which overlap ("東京タワー").
+    for token in words_analyzer()(text, chars=True, removestops=False, mode="index"):
+        if token.text in terms and token.endchar > position:
             if token.startchar > position:
                 pieces.append((text[position : token.startchar], False))
-            pieces.append((text[token.startchar : token.endchar], True))
+            if pieces and pieces[-1][1] and token.startchar <= position:  # one mark over "タワー", not two
+                pieces[-1] = (pieces[-1][0] + text[position : token.endchar], True)
+            else:
+                pieces.append((text[token.startchar : token.endchar], True))
             position = token.endchar
     if position < len(text):
         pieces.append((text[position:], False))
