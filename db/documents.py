@@ -33,7 +33,8 @@ DEFAULT_FIELDS = ("caption", "file", "place", "description", "keywords", "text")
 # folder's name whole, as the file's was (`vacation2019`, `100canon`).
 # 10: the second a photo was taken, so date order runs through a day by time, not in index order.
 # 11: Chinese, Japanese and Korean text as overlapping pairs of characters (WordTokenizer), so part of it is found.
-FORMAT = "11"
+# 12: the names a camera goes by (CAMERA_NAME), for cameras named in plain words (`iphone`, `canon eos`).
+FORMAT = "12"
 
 
 # Words no search is about: Whoosh's own list less those that name something in a photo or of it: "a can of soda",
@@ -48,6 +49,28 @@ CAPTION_PAIRS = "caption_pairs"
 # Each part of the place name whole, lower case and accent-folded ("pyrmont", "sydney", "new south wales",
 # "australia"): what a query's words are looked up in, so "new york" is a place and "new" alone is not.
 PLACE_NAME = "place_name"
+
+
+# The names the camera goes by, lower case: its make, its model whole and the model's first words, with the make
+# and without ("canon", "canon eos", "eos", "eos r5"; "apple", "iphone", "iphone 12"): what db/plain.py reads
+# as a camera (`iphone photos`). Words in the model's middle ("mark", "pro", "black") name no camera alone.
+CAMERA_NAME = "camera_name"
+# Words a make's name carries beside the name people say: "NIKON CORPORATION", "OLYMPUS IMAGING CORP.".
+_COMPANY = frozenset("co company corp corporation digital electric imaging inc limited ltd optical".split())
+
+
+def camera_names(camera: str) -> list[str]:
+    """The names the camera ("NIKON CORPORATION NIKON D750", "Apple iPhone 12 Pro") goes by, as CAMERA_NAME holds them."""
+    words = [word.strip(".,") for word in fold_name(camera).split()]
+    words = [word for word in words if word]
+    if not words:
+        return []
+    model = 1
+    while model < len(words) and words[model] in _COMPANY:
+        model += 1
+    starts = [0, model, model + 1] if model < len(words) and words[model] == words[0] else [0, model]
+    names = [" ".join(words[start:end]) for start in starts for end in range(start + 1, min(len(words), start + 4) + 1)]
+    return list(dict.fromkeys(name for name in names if not name.isdigit()))
 
 
 def fold_name(text: str) -> str:
@@ -102,6 +125,7 @@ def make_schema() -> Schema:
         tag=KEYWORD(commas=True, lowercase=True, scorable=True),
         # The camera's make and model from EXIF ("Google Pixel 4"): reached only as `camera:`.
         camera=TEXT(analyzer=text_analyzer()),
+        camera_name=KEYWORD(commas=True),
         # "Kyoto, Japan" from the GPS position: searched by default, like captions and file names.
         place=TEXT(analyzer=text_analyzer(), phrase=True),
         place_name=KEYWORD(commas=True),
@@ -149,6 +173,7 @@ def document_fields(doc: FulltextDoc) -> dict:
         "moment": doc.moment,
         "tag": doc.tags,
         "camera": doc.camera,
+        CAMERA_NAME: ",".join(camera_names(doc.camera)),
         "place": doc.place,
         PLACE_NAME: ",".join(fold_name(part) for part in doc.place.split(",") if part.strip()),
         "description": doc.description,

@@ -7,7 +7,7 @@ from pathlib import Path
 from whoosh import query as wq
 
 from db.columns import stored_path
-from db.documents import DEFAULT_FIELDS, PLACE_NAME, fold_name, text_analyzer
+from db.documents import CAMERA_NAME, DEFAULT_FIELDS, PLACE_NAME, fold_name, text_analyzer
 from db.types import Filters
 
 
@@ -24,11 +24,14 @@ def filter_query(filters: Filters) -> wq.Query | None:
     if places:
         parts.append(wq.Or(places))
     for names in filters.names:  # each as its field holds it
-        terms = [wq.Term(PLACE_NAME, fold_name(name)) if field == "place" else wq.Term("tag", name) for field, name in names]
+        terms = [wq.Term(_NAME_FIELDS[field], fold_name(name) if field != "tag" else name) for field, name in names]
         parts.append(terms[0] if len(terms) == 1 else wq.Or(terms))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else wq.And(parts)
+
+
+_NAME_FIELDS = {"place": PLACE_NAME, "tag": "tag", "camera": CAMERA_NAME}
 
 
 def _place_query(place: str) -> wq.Query:

@@ -1,7 +1,8 @@
 """Plain-language when, where and who in a query: "grandma 2019", "sydney in july", "beach last summer".
 
 Words that name a time become the date filter, words that name one of the library's places a place
-constraint, words equal to a person's keyword that keyword; the rest is searched as before. The rules are
+constraint, words equal to a person's keyword that keyword, the name of a camera some photo was taken with
+that camera; the rest is searched as before. The rules are
 here and, for times, in db/plain_when.py; the words are a table (db/plain_words.py: ENGLISH), so another
 language is another table. What the library holds settles ambiguity: a name that is also a caption word
 searches both, a lone month that is a caption word ("march") stays a word, a year no photo was taken in but
@@ -158,11 +159,11 @@ class _Reader(WhenReader):
             if named is None:
                 continue
             kind, name = named
-            held = self.vocabulary.holds(name)
+            held = kind != "camera" and self.vocabulary.holds(name)  # a camera's name no photo shows (_named)
             # A place that is also a person's keyword (Paris, Sydney, Florence) is either: as a place alone, the
             # photos tagged with the name were hidden.
             tagged = kind == "place" and not held and self.vocabulary.keyword(name)
-            shown = f"taken in {_title(name)}" if kind == "place" else f"tagged {name}"
+            shown = {"place": f"taken in {_title(name)}", "camera": f"taken with {name}"}.get(kind, f"tagged {name}")
             shown += f", or the word{'s' if len(name.split()) > 1 else ''} {name}" if held else ""
             shown += f", or tagged {name}" if tagged else ""
             return end, Reading(words, kind, shown, name=name, also_words=held, also_tagged=tagged)
@@ -178,4 +179,8 @@ class _Reader(WhenReader):
                 return "keyword", name
         if len(words) > 2 and words.endswith("s") and self.vocabulary.keyword(words[:-1]):
             return "keyword", words[:-1]
+        # A camera's name that no photo shows or says: "apple" in a library of fruit is the fruit, in one
+        # without it the phone; "canon" in the folder names a Canon writes (100CANON) is still the camera.
+        if self.vocabulary.camera(words) and not self.vocabulary.shows(words):
+            return "camera", words
         return None

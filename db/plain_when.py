@@ -20,7 +20,11 @@ class Vocabulary(Protocol):
 
     def keyword(self, name: str) -> bool: ...  # a keyword a person gave (in captionary or in the file)
 
+    def camera(self, name: str) -> bool: ...  # a name some photo's camera goes by ("iphone", "canon eos")
+
     def holds(self, words: str) -> bool: ...  # in some caption, file name, title, description or text
+
+    def shows(self, words: str) -> bool: ...  # in some caption, title, description or text: not only a file name
 
     def taken_in(self, first: date, last: date) -> bool: ...  # some photo is dated in the range
 

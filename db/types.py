@@ -24,7 +24,8 @@ class Filters:
     date_to: date | None = None
     places: tuple[str, ...] = ()  # any of these place names ("Japan", "Kyoto, Japan")
     # From the query's words (db/plain.py): one of each group's places ("place", a place name whole, as the library
-    # names it: "new york") or tags ("tag", a person's keyword): "paris france" is ((place paris), (place france)),
+    # names it: "new york"), tags ("tag", a person's keyword) or cameras ("camera": "iphone"): "paris france" is
+    # ((place paris), (place france)),
     # "paris or rome" ((place paris, place rome),), "mom or dad" ((tag mom, tag dad),).
     names: tuple[tuple[tuple[str, str], ...], ...] = ()
     not_dates: tuple[tuple[date, date], ...] = ()  # taken outside each of these ranges (`-date:2019`)
@@ -141,10 +142,10 @@ class Span:
 @dataclass(frozen=True)
 class Reading:
     words: str  # as typed, lower case ("last summer")
-    kind: str  # "date", "place" or "keyword"
-    shown: str  # "taken in 2019", "taken in Sydney", "tagged grandma"
+    kind: str  # "date", "place", "keyword" or "camera"
+    shown: str  # "taken in 2019", "taken in Sydney", "tagged grandma", "taken with iphone"
     span: Span | None = None
-    name: str = ""  # the place or keyword
+    name: str = ""  # the place, keyword or camera
     also_words: bool = False  # the library also holds the words: they are searched as words too
     # Another choice beside the reading before it, not one more to meet ("paris and rome", "2019 or 2021",
     # "june, july"): a photo is taken in one place, in one year (db/plain_choices.py).
@@ -152,10 +153,10 @@ class Reading:
     also_tagged: bool = False  # a place that is also a person's keyword (Paris): taken there or tagged so
 
     def names(self) -> tuple[tuple[str, str], ...]:
-        """The place or keyword as Filters.names holds them: (field, name)."""
+        """The place, keyword or camera as Filters.names holds them: (field, name)."""
         if self.kind == "place":
             return (("place", self.name), ("tag", self.name)) if self.also_tagged else (("place", self.name),)
-        return (("tag", self.name),)
+        return (("camera", self.name),) if self.kind == "camera" else (("tag", self.name),)
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,7 @@ class Understood:
         or "and" apply as one: any of them)."""
         for choices in self._choices():
             reading = choices[0]
-            if reading.kind in ("place", "keyword"):
+            if reading.kind in ("place", "keyword", "camera"):
                 names = tuple(name for choice in choices for name in choice.names())
                 filters = replace(filters, names=(*filters.names, names))
             else:

@@ -41,6 +41,7 @@ def save_jpeg(
     taken: str | None = None,
     camera: str | None = None,
     gps: dict | None = None,
+    make: str | None = None,
 ) -> Path:
     """gps: the EXIF GPS tags as written, e.g. {1: "N", 2: (35.0, 0.0, 41.8), 3: "E", 4: (135.0, 46.0, 5.2)}."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,6 +52,8 @@ def save_jpeg(
         exif[0x0112] = orientation
     if camera:
         exif[272] = camera
+    if make:
+        exif[271] = make
     if taken:
         exif.get_ifd(0x8769)[36867] = taken
     image.save(path, "JPEG", exif=exif.tobytes(), quality=90)

@@ -384,7 +384,13 @@ class Holds:
     def keyword(self, name):
         return name in self.keywords
 
+    def camera(self, name):
+        return False
+
     def holds(self, words):
+        return words in self.words
+
+    def shows(self, words):
         return words in self.words
 
     def taken_in(self, first, last):
