@@ -4,6 +4,7 @@ related-photo rule's trade-off.
     python bench/search_quality.py            # the table: precision, recall, P@10, R-precision, AP
     python bench/search_quality.py --sweep    # the same metrics for other floors and z-scores
     python bench/search_quality.py --heldout  # libraries and queries that played no part in choosing them
+    python bench/search_quality.py --negation # "beach without dogs": queries saying what a photo must not show
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sweep", action="store_true", help="also try other related-photo thresholds")
     parser.add_argument("--heldout", action="store_true", help="measure on the held-out libraries instead")
+    parser.add_argument("--negation", action="store_true", help="measure queries that say what must not be shown")
     arguments = parser.parse_args()
 
     import torch
@@ -31,6 +33,7 @@ def main() -> None:
     from tests.eval.harness import build_library_store, evaluate_library, format_table
     from tests.eval.heldout import heldout_libraries
     from tests.eval.libraries import libraries
+    from tests.eval.negation import negation_libraries
     from tests.eval.offtopic import OFF_TOPIC
 
     embedder = Embedder(threads=2)
@@ -40,7 +43,8 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as temporary:
         stores = []
-        for library in heldout_libraries() if arguments.heldout else libraries():
+        chosen = heldout_libraries() if arguments.heldout else negation_libraries() if arguments.negation else libraries()
+        for library in chosen:
             if library.name == "varied":  # queries about nothing any photo shows
                 library.queries.update({query: ("off-topic", frozenset()) for query in OFF_TOPIC})
             store = build_library_store(Path(temporary) / library.name, library, DEFAULT_EMBEDDER, lambda: embedder)

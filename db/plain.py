@@ -141,12 +141,65 @@ class _Reader(WhenReader):
         return _word(token) if _is_word(token) else ""
 
     def _reading(self, i: int) -> tuple[int, Reading] | None:
+        if (negation := self._negation(i)) is not None:
+            return negation
         start = i + 1 if self.words[i] in self.language.lead_ins and i + 1 < len(self.tokens) else i
         for begin in dict.fromkeys((start, i)):  # "in sydney": the lead-in goes with what it leads
             found = self._date(begin) or self._name(begin)
             if found is not None and found[1].words not in self.literal:
                 return found
         return None
+
+    # -- what not ------------------------------------------------------------------------------
+
+    def _negation(self, i: int) -> tuple[int, Reading] | None:
+        """ "without dogs", "with no cars", "but not grandma or grandpa": the words after the negation (past glue,
+        "without the dogs") up to glue or a mark, and those after "or", "and", "nor" in a list of them. As words
+        they found the very photos asked against ("beach without dog": every dog on a beach, by meaning)."""
+        lead = next((end for end in (i + 2, i + 1) if self._phrase(i, end) in self.language.negations), None)
+        if lead is None or any(word is None for word in self.words[i:lead]):
+            return None
+        excluded: list[str] = []
+        end = lead
+        while True:
+            start = stop = self._past_glue(end)
+            while stop < len(self.words) and self._content(stop):
+                stop += 1
+                if self.tokens[stop - 1].endswith(","):
+                    break  # "without dogs, cats": two
+            if stop == start:
+                break
+            excluded.append(self._phrase(start, stop))
+            end = stop
+            if end < len(self.words) and self.words[end] in self.language.list_joiners:
+                joined = end + 1  # "without dogs or people"
+            elif self.tokens[end - 1].endswith(","):
+                joined = end
+            else:
+                break
+            if not self._content(self._past_glue(joined)):
+                break  # "without dogs and in 2019"
+            end = joined
+        words = self._phrase(i, end)
+        if not excluded or self.vocabulary.holds(words):
+            return None  # a sign that says "no parking" or "do not enter", a title "without limits": the words
+        listed = " or ".join(f'"{phrase}"' for phrase in excluded)
+        shown = f"without the word{'s' if len(excluded) > 1 or ' ' in excluded[0] else ''} {listed}"
+        return end, Reading(words, "not", shown, excluded=tuple(excluded))
+
+    def _past_glue(self, i: int) -> int:
+        while i < len(self.words) and self.words[i] in self.language.glue - self.language.list_joiners:
+            i += 1  # "without the dogs", "but not in paris"
+        return i
+
+    def _content(self, i: int) -> bool:
+        """A plain word that names something: not glue, not a negation, not a time ("without dogs 2019")."""
+        if i >= len(self.words):
+            return False
+        word = self.words[i]
+        if word is None or word in self.language.glue or word in self.language.negations:
+            return False
+        return self._date(i) is None
 
     # -- where and who -------------------------------------------------------------------------
 

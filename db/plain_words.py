@@ -31,6 +31,9 @@ class Language:
     lead_ins: frozenset[str]  # words that go with the time or place after them: "in sydney", "from 2019"
     choice_joiners: frozenset[str]  # two places or times so joined are choices ("paris and rome", "2019 or 2021")
     or_joiners: frozenset[str]  # two people so joined are choices ("mom or dad"; "mom and dad" is both)
+    # What the words after it must not be: "beach without dogs", "street with no cars", "kids but not grandma"
+    negations: frozenset[str]
+    list_joiners: frozenset[str]  # what is left out goes on past these: "without dogs or people"
     # Left out ("beach photos", "photos from 2019"): these even where the library holds them (most file and folder
     # names say "photo")...
     always_fillers: frozenset[str]
@@ -82,6 +85,10 @@ ENGLISH = Language(
     lead_ins=frozenset({"in", "from", "during", "on", "at", "of"}),
     choice_joiners=frozenset({"and", "or", "&"}),
     or_joiners=frozenset({"or"}),
+    negations=frozenset(
+        {"without", "except", "except for", "excluding", "but not", "but no", "with no", "and no", "and not", "not", "no"}
+    ),
+    list_joiners=frozenset({"or", "and", "nor", "&"}),
     holidays={
         **{name: "Christmas" for name in ("christmas", "xmas", "x-mas", "christmastime", "christmas time")},
         **{name: "Christmas Eve" for name in ("christmas eve", "xmas eve")},

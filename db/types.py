@@ -25,9 +25,10 @@ class Filters:
     places: tuple[str, ...] = ()  # any of these place names ("Japan", "Kyoto, Japan")
     # From the query's words (db/plain.py): one of each group's places ("place", a place name whole, as the library
     # names it: "new york"), tags ("tag", a person's keyword) or cameras ("camera": "iphone"): "paris france" is
-    # ((place paris), (place france)),
-    # "paris or rome" ((place paris, place rome),), "mom or dad" ((tag mom, tag dad),).
+    # ((place paris), (place france)), "paris or rome" ((place paris, place rome),), "mom or dad" ((tag mom, tag dad),).
     names: tuple[tuple[tuple[str, str], ...], ...] = ()
+    # From the query's words: words no photo found holds where a search looks ("beach without dogs": "dogs")
+    without: tuple[str, ...] = ()
     not_dates: tuple[tuple[date, date], ...] = ()  # taken outside each of these ranges (`-date:2019`)
     # From the query's words: taken within one span of each group ("2019", "july", "july 4th", "2019 or 2021")
     any_dates: tuple[tuple[Span, ...], ...] = ()
@@ -36,7 +37,7 @@ class Filters:
         return bool(self.date_from or self.date_to or self.not_dates or self.any_dates)
 
     def is_empty(self) -> bool:
-        chosen = self.folder or self.exts or self.tags or self.places or self.names
+        chosen = self.folder or self.exts or self.tags or self.places or self.names or self.without
         return not (chosen or self.has_dates())
 
 
@@ -142,8 +143,8 @@ class Span:
 @dataclass(frozen=True)
 class Reading:
     words: str  # as typed, lower case ("last summer")
-    kind: str  # "date", "place", "keyword" or "camera"
-    shown: str  # "taken in 2019", "taken in Sydney", "tagged grandma", "taken with iphone"
+    kind: str  # "date", "place", "keyword", "camera" or "not"
+    shown: str  # "taken in 2019", "taken in Sydney", "tagged grandma", "taken with iphone", 'without the word "dogs"'
     span: Span | None = None
     name: str = ""  # the place, keyword or camera
     also_words: bool = False  # the library also holds the words: they are searched as words too
@@ -151,6 +152,7 @@ class Reading:
     # "june, july"): a photo is taken in one place, in one year (db/plain_choices.py).
     or_previous: bool = False
     also_tagged: bool = False  # a place that is also a person's keyword (Paris): taken there or tagged so
+    excluded: tuple[str, ...] = ()  # "not": the words no photo found may hold ("dogs", "red cars")
 
     def names(self) -> tuple[tuple[str, str], ...]:
         """The place, keyword or camera as Filters.names holds them: (field, name)."""
@@ -172,7 +174,9 @@ class Understood:
         or "and" apply as one: any of them)."""
         for choices in self._choices():
             reading = choices[0]
-            if reading.kind in ("place", "keyword", "camera"):
+            if reading.kind == "not":
+                filters = replace(filters, without=(*filters.without, *reading.excluded))
+            elif reading.kind in ("place", "keyword", "camera"):
                 names = tuple(name for choice in choices for name in choice.names())
                 filters = replace(filters, names=(*filters.names, names))
             else:

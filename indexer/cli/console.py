@@ -100,6 +100,8 @@ def understood_json(understood: Understood) -> dict:
                 row["holiday"] = span.holiday
             if span.or_words:  # or a photo of those years holding these words ("christmas" beside a folder so named)
                 row["or_words"] = span.or_words
+        elif reading.kind == "not":  # the words no photo found holds ("beach without dogs or people"); added
+            row["not"] = list(reading.excluded)
         else:
             row[reading.kind] = reading.name
         readings.append(row)
