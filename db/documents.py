@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from whoosh.analysis import CharsetFilter, Filter, LowercaseFilter, StemFilter
+from whoosh.analysis import CharsetFilter, CommaSeparatedTokenizer, Filter, LowercaseFilter, StemFilter, StopFilter
 from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
 from whoosh.support.charset import accent_map
 
@@ -20,7 +20,7 @@ from db.words import KeptWords, WordTokenizer
 USER_FIELDS = ("caption", "file", "ext", "tag", "camera", "place", "description", "text")
 
 
-DEFAULT_FIELDS = ("caption", "file", "place", "description", "keywords", "text")
+DEFAULT_FIELDS = ("caption", "file", "place", "description", "keywords", "text", "camera_name")
 
 
 # What the documents hold; a new value makes the next sync rebuild an older index.
@@ -34,7 +34,8 @@ DEFAULT_FIELDS = ("caption", "file", "place", "description", "keywords", "text")
 # 10: the second a photo was taken, so date order runs through a day by time, not in index order.
 # 11: Chinese, Japanese and Korean text as overlapping pairs of characters (WordTokenizer), so part of it is found.
 # 12: the names a camera goes by (CAMERA_NAME), for cameras named in plain words (`iphone`, `canon eos`).
-FORMAT = "12"
+# 13: those names searched by default, whole, as a place's are; more of them, fewer of a company's words.
+FORMAT = "13"
 
 
 # Words no search is about: Whoosh's own list less those that name something in a photo or of it: "a can of soda",
@@ -51,26 +52,35 @@ CAPTION_PAIRS = "caption_pairs"
 PLACE_NAME = "place_name"
 
 
-# The names the camera goes by, lower case: its make, its model whole and the model's first words, with the make
-# and without ("canon", "canon eos", "eos", "eos r5"; "apple", "iphone", "iphone 12"): what db/plain.py reads
-# as a camera (`iphone photos`). Words in the model's middle ("mark", "pro", "black") name no camera alone.
+# The names the camera goes by, lower case: its make, its model whole, the model's first words with the make
+# and without ("canon", "canon eos", "eos", "eos r5"; "apple", "iphone", "iphone 12"), and the make with any
+# later part of the model ("canon 5d", "canon 5d mark iii"). Searched by default, each name whole, so `iphone`
+# finds the photos an iPhone took while a word in a model's middle ("mark", "pro", "black") finds none of them.
 CAMERA_NAME = "camera_name"
-# Words a make's name carries beside the name people say: "NIKON CORPORATION", "OLYMPUS IMAGING CORP.".
-_COMPANY = frozenset("co company corp corporation digital electric imaging inc limited ltd optical".split())
+# Words a make's name carries beside the name people say: "NIKON CORPORATION", "LEICA CAMERA AG", "HMD Global".
+_COMPANY = frozenset(
+    "ab ag camera cameras co communications company computer corp corporation digital electric electronics "
+    "gmbh global group imaging inc industries international kk limited llc ltd mobile optical optics oy plc sa "
+    "solutions technologies technology".split()
+)
 
 
 def camera_names(camera: str) -> list[str]:
     """The names the camera ("NIKON CORPORATION NIKON D750", "Apple iPhone 12 Pro") goes by, as CAMERA_NAME holds them."""
-    words = [word.strip(".,") for word in fold_name(camera).split()]
+    words = [word.strip(".") for word in re.split(r"[\s,]+", fold_name(camera))]
     words = [word for word in words if word]
     if not words:
         return []
     model = 1
-    while model < len(words) and words[model] in _COMPANY:
-        model += 1
-    starts = [0, model, model + 1] if model < len(words) and words[model] == words[0] else [0, model]
-    names = [" ".join(words[start:end]) for start in starts for end in range(start + 1, min(len(words), start + 4) + 1)]
-    return list(dict.fromkeys(name for name in names if not name.isdigit()))
+    while model < len(words) and (words[model] in _COMPANY or words[model] == words[0]):
+        model += 1  # "nikon corporation nikon d750": the model is "d750"
+    make, rest = words[0], words[model:]
+    names = [make] if make not in _COMPANY else []
+    names += [" ".join(rest[:end]) for end in range(1, len(rest) + 1)]  # "iphone", "iphone 12", "iphone 12 pro"
+    for start in range(len(rest)):  # "canon eos", "canon 5d", "canon 5d mark iii"
+        names += [" ".join([make, *rest[start:end]]) for end in range(start + 1, len(rest) + 1)]
+    # One letter or a number alone names no camera ("z" of "NIKON Z 6", "12"); a name is at most MAX_NAME_WORDS.
+    return list(dict.fromkeys(name for name in names if len(name) > 1 and not name.isdigit() and name.count(" ") < 5))
 
 
 def fold_name(text: str) -> str:
@@ -125,7 +135,8 @@ def make_schema() -> Schema:
         tag=KEYWORD(commas=True, lowercase=True, scorable=True),
         # The camera's make and model from EXIF ("Google Pixel 4"): reached only as `camera:`.
         camera=TEXT(analyzer=text_analyzer()),
-        camera_name=KEYWORD(commas=True),
+        # A query's stop word ("a dog") is no name either: as a term here it would be required of every photo.
+        camera_name=TEXT(analyzer=CommaSeparatedTokenizer() | LowercaseFilter() | StopFilter(STOP_WORDS)),
         # "Kyoto, Japan" from the GPS position: searched by default, like captions and file names.
         place=TEXT(analyzer=text_analyzer(), phrase=True),
         place_name=KEYWORD(commas=True),

@@ -48,7 +48,9 @@ def words_query(words: str) -> wq.Query:
     analysed = [token.text for token in text_analyzer()(words)]
     if not analysed:
         return wq.NullQuery
+    camera = wq.Term(CAMERA_NAME, fold_name(words))  # a camera's name whole ("without the iphone")
+    fields = [field for field in DEFAULT_FIELDS if field != CAMERA_NAME]
     if len(analysed) == 1:
-        return wq.Or([wq.Term(field, analysed[0]) for field in DEFAULT_FIELDS])
-    phrases: list[wq.Query] = [wq.Phrase(field, analysed) for field in DEFAULT_FIELDS if field != "keywords"]
-    return wq.Or([*phrases, wq.And([wq.Term("keywords", word) for word in analysed])])  # keywords keep no positions
+        return wq.Or([*(wq.Term(field, analysed[0]) for field in fields), camera])
+    phrases: list[wq.Query] = [wq.Phrase(field, analysed) for field in fields if field != "keywords"]
+    return wq.Or([*phrases, wq.And([wq.Term("keywords", word) for word in analysed]), camera])  # keywords keep no positions

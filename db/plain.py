@@ -212,11 +212,13 @@ class _Reader(WhenReader):
             if named is None:
                 continue
             kind, name = named
-            held = kind != "camera" and self.vocabulary.holds(name)  # a camera's name no photo shows (_named)
+            held = self.vocabulary.holds(name)
             # A place that is also a person's keyword (Paris, Sydney, Florence) is either: as a place alone, the
             # photos tagged with the name were hidden.
             tagged = kind == "place" and not held and self.vocabulary.keyword(name)
             shown = {"place": f"taken in {_title(name)}", "camera": f"taken with {name}"}.get(kind, f"tagged {name}")
+            # A name some photo holds as words too is searched as words, which reach its places and cameras: "apple"
+            # beside a caption of an apple is both, "canon" beside the folders a Canon writes (100CANON) too.
             shown += f", or the word{'s' if len(name.split()) > 1 else ''} {name}" if held else ""
             shown += f", or tagged {name}" if tagged else ""
             return end, Reading(words, kind, shown, name=name, also_words=held, also_tagged=tagged)
@@ -232,8 +234,6 @@ class _Reader(WhenReader):
                 return "keyword", name
         if len(words) > 2 and words.endswith("s") and self.vocabulary.keyword(words[:-1]):
             return "keyword", words[:-1]
-        # A camera's name that no photo shows or says: "apple" in a library of fruit is the fruit, in one
-        # without it the phone; "canon" in the folder names a Canon writes (100CANON) is still the camera.
-        if self.vocabulary.camera(words) and not self.vocabulary.shows(words):
+        if self.vocabulary.camera(words):
             return "camera", words
         return None

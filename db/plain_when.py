@@ -24,8 +24,6 @@ class Vocabulary(Protocol):
 
     def holds(self, words: str) -> bool: ...  # in some caption, file name, title, description or text
 
-    def shows(self, words: str) -> bool: ...  # in some caption, title, description or text: not only a file name
-
     def taken_in(self, first: date, last: date) -> bool: ...  # some photo is dated in the range
 
 

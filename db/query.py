@@ -18,6 +18,7 @@ from db.errors import QueryError
 from db.query_dates import DATE_TERM, DatePlugin, is_day_range
 from db.records import undecodable
 from db.types import Sort
+from db.words import normalized
 
 MAX_QUERY_LENGTH = 1000
 
@@ -281,6 +282,7 @@ def highlight(text: str, terms: set[str]) -> list[tuple[str, bool]]:
     """Split text into (segment, matched) pieces: a word matches when it analyses to a query term."""
     if not terms or not text:
         return [(text, False)]
+    text = normalized(text)  # the offsets below are into this form (db/words.py)
     pieces: list[tuple[str, bool]] = []
     position = 0
     # As indexed: a character of Chinese alone as well as in its pairs (db/words.py), which overlap ("東京タワー").

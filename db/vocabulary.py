@@ -12,12 +12,9 @@ from db.fulltext import FulltextIndex
 from db.query import words_analyzer
 from db.types import Filters
 
-# Where a word counts as held by the library besides a place or a keyword: what the photo shows and what
-# its files are called. The place and keyword fields are what is being told apart, so they are left out.
+# Where a word counts as held by the library besides a place, a keyword or a camera: what the photo shows and
+# what its files are called. The fields of those are what is being told apart, so they are left out.
 HELD_FIELDS = ("caption", "file", "description", "text")
-# What a photo shows or says, without its file's name: a camera's make is in the names of the folders it writes
-# ("100CANON"), which say nothing of what a photo shows.
-SHOWN_FIELDS = ("caption", "description", "text")
 
 
 class IndexVocabulary:
@@ -45,18 +42,15 @@ class IndexVocabulary:
     def camera(self, name: str) -> bool:
         return self._has(CAMERA_NAME, fold_name(name))
 
-    def holds(self, words: str, fields: tuple[str, ...] = HELD_FIELDS) -> bool:
+    def holds(self, words: str) -> bool:
         analysed = _words(words)
         if not analysed:
             return False
         if len(analysed) == 1:
-            return any(self._has(field, analysed[0]) for field in fields)
-        phrases = [wq.Phrase(field, analysed) for field in fields if field in self.reader.schema]
+            return any(self._has(field, analysed[0]) for field in HELD_FIELDS)
+        phrases = [wq.Phrase(field, analysed) for field in HELD_FIELDS if field in self.reader.schema]
         with self.fulltext.damage_named():
             return next(iter(self.searcher.docs_for_query(wq.Or(phrases))), None) is not None
-
-    def shows(self, words: str) -> bool:
-        return self.holds(words, SHOWN_FIELDS)
 
     def taken_in(self, first: date, last: date) -> bool:
         with self.fulltext.damage_named():

@@ -9,6 +9,7 @@ begins, so a word of one character is found ("犬" in "犬が走る")."""
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from whoosh.analysis import Filter, Token, Tokenizer
 
@@ -36,6 +37,7 @@ class WordTokenizer(Tokenizer):
         tokenize=True, mode="", **kwargs,
     ):  # fmt: skip
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        value = normalized(value)
         every = self.every_character and mode == "index"
         pieces = pieces_of(value, every) if tokenize else [(0, len(value), 0)]
         for start, end, pos in pieces:
@@ -47,6 +49,13 @@ class WordTokenizer(Tokenizer):
             if chars:
                 token.startchar, token.endchar = start_char + start, start_char + end
             yield token
+
+
+def normalized(text: str) -> str:
+    """Text as its reader means it (NFKC): a name macOS wrote decomposed ("서울" as its letters, "が" as か and its
+    mark), half-width katakana ("ﾀﾜｰ"), full-width letters and digits ("ＩＭＧ２０１９") read as typed elsewhere.
+    Offsets (chars=True) are into this form, which shows the same."""
+    return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
 
 
 def pieces_of(text: str, every_character: bool = False) -> list[tuple[int, int, int]]:

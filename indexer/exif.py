@@ -109,10 +109,11 @@ def _text(value: object) -> str | None:
 
 
 def _camera(make: object, model: object) -> str | None:
-    """ "Google Pixel 4": the make, unless the model already starts with it ("Canon EOS R5")."""
+    """ "Google Pixel 4": the make, unless the model already starts with it ("Canon EOS R5"); the make alone
+    where a camera writes no model."""
     model_text, make_text = _text(model), _text(make)
     if model_text is None:
-        return None
+        return make_text
     return f"{make_text} {model_text}" if make_text and not model_text.startswith(make_text) else model_text
 
 

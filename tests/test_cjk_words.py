@@ -88,3 +88,16 @@ def test_text_in_other_scripts_is_read_word_for_word_as_whoosh_reads_it():
         for mode in ("index", "query"):
             expected = [(token.text, token.pos) for token in whoosh(text, positions=True, mode=mode)]
             assert [(token.text, token.pos) for token in text_analyzer()(text, positions=True, mode=mode)] == expected, text
+
+
+def test_names_written_decomposed_or_half_width_are_found_as_typed(tmp_path):
+    import unicodedata
+
+    root = tmp_path / "photos"
+    decomposed = save_jpeg(photo(colour=COLOURS[0]), root / unicodedata.normalize("NFD", "서울에서_학교.jpg"))  # as macOS writes
+    half_width = save_jpeg(photo(colour=COLOURS[1], seed=1), root / "ﾀﾜｰ.jpg")
+    with Store.open(tmp_path / "data") as store:
+        index_with(store, [root], FakeCaptioner())
+        # was: nothing; the decomposed name's letters were never the syllables a person types
+        assert paths_found(store, "학교") == paths_found(store, "서울") == {str(decomposed)}
+        assert paths_found(store, "タワー") == paths_found(store, "ﾀﾜｰ") == {str(half_width)}

@@ -390,9 +390,6 @@ class Holds:
     def holds(self, words):
         return words in self.words
 
-    def shows(self, words):
-        return words in self.words
-
     def taken_in(self, first, last):
         return any(first.year <= year <= last.year for year in self.years)
 

@@ -138,6 +138,7 @@ def print_search_page(page: SearchPage, as_json: bool) -> None:
                         "text": hit.image.text,
                         "taken_time": hit.image.taken_time,  # the date above, with the time and its zone
                         "pair": hit.image.pair,
+                        "camera": hit.image.camera,  # EXIF make and model ("Apple iPhone 12 Pro"), or null; added
                         "understood": as_read,
                     }
                     for hit in page.hits

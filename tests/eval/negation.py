@@ -27,7 +27,8 @@ def negation_library(source: Library, per_query: int = 2) -> Library:
         asked_for = _stems(query) | _stems(" ".join(ENGLISH.glue))
         held = Counter(stem for caption in relevant for stem in _stems(caption) - asked_for)
         surface = {token.text: word for caption in relevant for word in caption.split() for token in text_analyzer()(word)}
-        split = sorted((abs(count - len(relevant) / 2), stem) for stem, count in held.items() if 0.2 <= count / len(relevant) <= 0.8)
+        share = {stem: count / len(relevant) for stem, count in held.items()}
+        split = sorted((abs(part - 0.5), stem) for stem, part in share.items() if 0.2 <= part <= 0.8)
         for rank, (_, stem) in enumerate(split[:per_query]):
             phrasing = PHRASINGS[(number + rank) % len(PHRASINGS)]
             asked = phrasing.format(query=query, word=surface[stem])
