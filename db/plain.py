@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from db.documents import text_analyzer
 from db.plain_choices import with_choice
 from db.plain_when import Vocabulary, WhenReader
 from db.plain_words import ENGLISH, Language
@@ -156,9 +157,18 @@ class _Reader(WhenReader):
         """ "without dogs", "with no cars", "but not grandma or grandpa": the words after the negation (past glue,
         "without the dogs") up to glue or a mark, and those after "or", "and", "nor" in a list of them. As words
         they found the very photos asked against ("beach without dog": every dog on a beach, by meaning)."""
-        lead = next((end for end in (i + 2, i + 1) if self._phrase(i, end) in self.language.negations), None)
-        if lead is None or any(word is None for word in self.words[i:lead]):
-            return None
+        ends = [end for end in (i + 2, i + 1) if end <= len(self.words)]
+        lead = next((end for end in ends if self._phrase(i, end) in self.language.negations), None)
+        if lead is None or any(word is None for word in self.words[i:lead]) or self.tokens[lead - 1].endswith("."):
+            return None  # "no. 5" is a number
+        after = self._past_glue(lead)
+        if after < len(self.words) and (when := self._date(after)) is not None:  # "dog not in 2019": -date:2019
+            end, reading = when
+            span = reading.span
+            if span is None or span.first is None or span.last is None or span.or_words:
+                self.words[i:end] = [None] * (end - i)  # "not in july", no one range of days: as typed, never July
+                return None
+            return end, Reading(self._phrase(i, end), "not", f"not {reading.shown}", span=span)
         excluded: list[str] = []
         end = lead
         while True:
@@ -180,9 +190,10 @@ class _Reader(WhenReader):
             if not self._content(self._past_glue(joined)):
                 break  # "without dogs and in 2019"
             end = joined
+        excluded = [phrase for phrase in excluded if any(True for _ in text_analyzer()(phrase))]  # not "5" of "no 5"
         words = self._phrase(i, end)
-        if not excluded or self.vocabulary.holds(words):
-            return None  # a sign that says "no parking" or "do not enter", a title "without limits": the words
+        if not excluded or self.vocabulary.holds(words) or self.vocabulary.holds(self._phrase(i, after + 1)):
+            return None  # a sign that says "no parking" ("no parking sign"), "do not enter", a title "without limits"
         listed = " or ".join(f'"{phrase}"' for phrase in excluded)
         shown = f"without the word{'s' if len(excluded) > 1 or ' ' in excluded[0] else ''} {listed}"
         return end, Reading(words, "not", shown, excluded=tuple(excluded))

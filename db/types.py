@@ -174,7 +174,10 @@ class Understood:
         or "and" apply as one: any of them)."""
         for choices in self._choices():
             reading = choices[0]
-            if reading.kind == "not":
+            if reading.kind == "not" and reading.span is not None:  # "not in 2019"
+                assert reading.span.first is not None and reading.span.last is not None
+                filters = replace(filters, not_dates=(*filters.not_dates, (reading.span.first, reading.span.last)))
+            elif reading.kind == "not":
                 filters = replace(filters, without=(*filters.without, *reading.excluded))
             elif reading.kind in ("place", "keyword", "camera"):
                 names = tuple(name for choice in choices for name in choice.names())

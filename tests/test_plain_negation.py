@@ -34,12 +34,27 @@ from tests.test_plain_language import TODAY, Holds
         ("beach without", "beach without", []),  # nothing after it: the word
         ("beach -dog", "beach -dog", []),  # the syntax, as typed
         ("no parking", "no parking", []),  # a sign the library holds: the words
+        ("no parking sign", "no parking sign", []),  # and more words after it
+        ("no. 5", "no. 5", []),  # a number
     ],
 )
 def test_what_a_photo_must_not_show_is_read_from_plain_words(query, text, excluded):
     understood = understand(query, Holds(words={"no parking"}), TODAY)
     assert understood.text == text
     assert [reading.excluded for reading in understood.readings if reading.kind == "not"] == excluded
+
+
+def test_a_time_after_the_negation_is_a_time_no_photo_found_was_taken_in():
+    from datetime import date
+
+    from db.types import Filters
+
+    understood = understand("dog not in 2019", Holds(), TODAY)
+    assert understood.text == "dog" and [reading.shown for reading in understood.readings] == ["not taken in 2019"]
+    assert understood.narrow(Filters()).not_dates == ((date(2019, 1, 1), date(2019, 12, 31)),)
+    # July of any year is no one range of days: the words as typed, never read as July itself
+    understood = understand("dog not in july", Holds(), TODAY)
+    assert understood.text == "dog not in july" and understood.readings == ()
 
 
 CAPTIONS = {
