@@ -19,6 +19,7 @@ from types import ModuleType
 from whoosh.analysis import STOP_WORDS
 
 from db.models import Content, File, FileKeyword, Tag
+from db.words import written_without_spaces
 
 # Closed-class words (pronouns, determiners, quantifiers) are a small fixed set the lemma dictionary
 # mislabels as nouns ("my", "another"); Whoosh's STOP_WORDS has the articles and some prepositions.
@@ -199,6 +200,9 @@ def _phrases(caption: str) -> list[list[str]]:
         word, _, possessive = token.partition("'")
         after, previous = previous, word
         if not word or not word[0].isalpha() or word in FUNCTION_WORDS or word in PHRASE_BREAKS or word in CAPTION_FILLER:
+            close()
+            continue
+        if written_without_spaces(word):  # a clause of Japanese is no tag ("東京タワーの夜景"): this grammar is English
             close()
             continue
         if prose and (_prose_only(word, after) or (current and _is_finite_verb(word, current[-1]))):

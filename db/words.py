@@ -51,6 +51,11 @@ class WordTokenizer(Tokenizer):
             yield token
 
 
+def written_without_spaces(text: str) -> bool:
+    """Some of the text is Chinese, Japanese or Korean."""
+    return _CJK.search(text) is not None
+
+
 def normalized(text: str) -> str:
     """Text as its reader means it (NFKC): a name macOS wrote decomposed ("서울" as its letters, "が" as か and its
     mark), half-width katakana ("ﾀﾜｰ"), full-width letters and digits ("ＩＭＧ２０１９") read as typed elsewhere.

@@ -28,6 +28,9 @@ TABLE: list[tuple[str, set[str], set[str]]] = [
     ("children and mice near the geese", {"child", "mouse", "goose"}, set()),
     ("A Woman's BLACK cat, sleeping on the couch!", {"woman", "black", "cat", "couch"}, {"sleeping"}),
     ("crème brûlée on a table", {"crème", "brûlée", "table"}, set()),
+    # a person's caption in Japanese: this grammar is English, and a whole clause is no tag
+    ("東京タワーの夜景、赤くライトアップされている", set(), {"東京タワーの夜景", "赤くライトアップされている"}),
+    ("a red bus in 東京", {"red", "bus"}, {"東京"}),
     ("an old building next to a bus stop", {"building", "bus", "stop"}, {"old", "next"}),
     ("a living room with a couch and a television", {"room", "couch", "television"}, {"living"}),
     ("a snow covered mountain under a blue sky", {"snow", "mountain", "blue", "sky"}, {"covered", "cover"}),
