@@ -18,7 +18,7 @@ from db.errors import QueryError
 from db.query_dates import DATE_TERM, DatePlugin, is_day_range
 from db.records import undecodable
 from db.types import Sort
-from db.words import normalized
+from db.words import normalized, written_without_spaces
 
 MAX_QUERY_LENGTH = 1000
 
@@ -173,7 +173,16 @@ def parse_query(text: str, schema: Schema | None = None) -> wq.Query | None:
         raise QueryError(f"Cannot parse query: {error}") from None
     _check_fields(query)
     _extensions_as_indexed(query)
-    return query
+    return _long_prefixes_as_pairs(query)
+
+
+def _long_prefixes_as_pairs(query: wq.Query) -> wq.Query:
+    """A prefix of more than two characters of Chinese or Japanese (`東京タ*`) as the pairs it is made of: the index
+    holds pairs and single characters (db/words.py), so no term starts with three of them."""
+    if isinstance(query, wq.Prefix) and len(query.text) > 2 and written_without_spaces(query.text):
+        terms = [wq.Term(query.fieldname, token.text) for token in text_analyzer()(query.text)]
+        return wq.And(terms) if len(terms) > 1 else terms[0] if terms else wq.NullQuery
+    return query.apply(_long_prefixes_as_pairs)
 
 
 # A phrase (kept as it is), a parenthesis (counted), or a sign that starts a word.

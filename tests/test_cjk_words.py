@@ -101,3 +101,10 @@ def test_names_written_decomposed_or_half_width_are_found_as_typed(tmp_path):
         # was: nothing; the decomposed name's letters were never the syllables a person types
         assert paths_found(store, "학교") == paths_found(store, "서울") == {str(decomposed)}
         assert paths_found(store, "タワー") == paths_found(store, "ﾀﾜｰ") == {str(half_width)}
+
+
+def test_a_prefix_of_more_than_two_characters_finds_what_starts_with_them(library):
+    store, paths = library
+    # was: nothing, no term of the index being longer than a pair
+    assert paths_found(store, "東京タ*") == paths_found(store, "タワー*") == {paths["tower"]}
+    assert paths_found(store, "東京*") == {paths["tower"]}
