@@ -43,6 +43,7 @@ SEARCH_STATE = (
 )
 TOP_TAGS = 30
 SORTS = {"Relevance": "relevance", "Newest first": "date", "Oldest first": "date_asc"}
+STAR_CHOICES = {0: "Any rating", **{count: "★" * count + (" and up" if count < 5 else "") for count in range(1, 6)}}
 # Streamlit's map draws its base layer from CARTO's tile servers: the browser asks them for the area shown.
 MAP_NOTE = (
     "The base map is loaded from CARTO's servers (basemaps.cartocdn.com), which see the area shown; "
@@ -111,6 +112,8 @@ def filters_ui(store: Store, query: str) -> tuple[Filters, str]:
             if isinstance(chosen, (tuple, list)) and len(chosen) == 2:
                 date_from, date_to = chosen
         chosen_formats = st.multiselect("File type", facets.formats, key="exts", placeholder="Any type")
+        # Only where some photo carries stars (a rating from Lightroom, digiKam or the camera): else it filters nothing.
+        stars = st.selectbox("Rating", STAR_CHOICES, key="stars", format_func=STAR_CHOICES.__getitem__) if facets.rated else 0
         place_counts = dict(facets.places)
         places = (
             st.multiselect(
@@ -144,6 +147,7 @@ def filters_ui(store: Store, query: str) -> tuple[Filters, str]:
         date_from=date_from,
         date_to=date_to,
         places=tuple(name for name in places if name in place_counts),
+        stars=stars or None,
     )
     return filters, SORTS[sort]
 

@@ -97,9 +97,11 @@ by meaning only (`puppy` finds dogs); a query with operators, quotes or fields s
 - `tag:dog` photos tagged *dog*; `caption:dog` only the caption, `file:2019` only folder/file names, `ext:png`,
   `camera:pixel` the camera's make or model, `place:kyoto` where it was taken (plain `kyoto` works too),
   `description:birthday` the file's own title and description, `text:receipt` text read in the photo
-- `grandma 2019`, `sydney in july`, `beach last summer`, `paris 2018 to 2019`, `iphone 2019`: a year, month,
-  season or range, a place the library holds, a person's keyword and a camera's name are read as such (shown
-  above the results; remove one to search its words as typed); `"2019"` in quotes is the word
+- `grandma 2019`, `sydney in july`, `beach last summer`, `paris 2018 to 2019`, `iphone 2019`, `4 stars`: a
+  year, month, season or range, a place the library holds, a person's keyword, a camera's name and a rating
+  are read as such (shown above the results; remove one to search its words as typed); `"2019"` in quotes is
+  the word
+- `beach without dogs`, `street with no cars`: no photo shown holds those words
 - `date:2019`, `date:2019-07`, `date:2019-06..2019-08`, `date:2019..` (from then on): taken then (else the
   file's date); `-date:2019` not then
 - empty: browse everything (newest first), with the filters on the left

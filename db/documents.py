@@ -35,7 +35,8 @@ DEFAULT_FIELDS = ("caption", "file", "place", "description", "keywords", "text",
 # 11: Chinese, Japanese and Korean text as overlapping pairs of characters (WordTokenizer), so part of it is found.
 # 12: the names a camera goes by (CAMERA_NAME), for cameras named in plain words (`iphone`, `canon eos`).
 # 13: those names searched by default, whole, as a place's are; more of them, fewer of a company's words.
-FORMAT = "13"
+# 14: the photo's rating (stars), for `4 stars` and the app's rating filter.
+FORMAT = "14"
 
 
 # Words no search is about: Whoosh's own list less those that name something in a photo or of it: "a can of soda",
@@ -151,6 +152,8 @@ def make_schema() -> Schema:
         day=NUMERIC(int, bits=32, sortable=True, signed=True),
         # Seconds since 1970 of the date and time taken (else the file's): date order, through a day by time.
         moment=NUMERIC(int, bits=64, sortable=True, signed=True),
+        # The stars the file carries (XMP or EXIF Rating, 1 to 5; -1 rejected); none where it has none.
+        rating=NUMERIC(int, bits=32, signed=True),
     )
 
 
@@ -169,10 +172,12 @@ class FulltextDoc:
     keywords: str = ""
     text: str = ""  # read in the pixels
     moment: int = 0  # seconds since 1970 of the date and time taken
+    rating: int | None = None
 
 
 def document_fields(doc: FulltextDoc) -> dict:
-    return {
+    rating = {} if doc.rating is None else {"rating": doc.rating}
+    return rating | {
         "id": str(doc.file_id),
         "fid": doc.file_id,
         "caption": doc.caption,

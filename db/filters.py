@@ -23,6 +23,8 @@ def filter_query(filters: Filters) -> wq.Query | None:
     places = [_place_query(place) for place in filters.places]
     if places:
         parts.append(wq.Or(places))
+    if filters.stars:
+        parts.append(wq.NumericRange("rating", filters.stars, 5))
     for words in filters.without:  # "beach without dogs": no photo holding the word where a search looks
         parts.append(wq.Not(words_query(words)))
     for names in filters.names:  # each as its field holds it

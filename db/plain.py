@@ -144,6 +144,8 @@ class _Reader(WhenReader):
     def _reading(self, i: int) -> tuple[int, Reading] | None:
         if (negation := self._negation(i)) is not None:
             return negation
+        if (rated := self._stars(i)) is not None:
+            return rated
         start = i + 1 if self.words[i] in self.language.lead_ins and i + 1 < len(self.tokens) else i
         for begin in dict.fromkeys((start, i)):  # "in sydney": the lead-in goes with what it leads
             found = self._date(begin) or self._name(begin)
@@ -211,6 +213,39 @@ class _Reader(WhenReader):
         if word is None or word in self.language.glue or word in self.language.negations:
             return False
         return self._date(i) is None
+
+    # -- how good -------------------------------------------------------------------------------
+
+    def _stars(self, i: int) -> tuple[int, Reading] | None:
+        """ "4 stars", "four-star", "5 star photos", "3 stars or more", "★★★★": rated at least that many, as a photo
+        manager's rating filter reads them (Lightroom's is "and up")."""
+        token = self.tokens[i].strip(_EDGES)
+        fewer = self._star_count(self.words[i] or "")
+        if fewer and i + 2 < len(self.words) and self.words[i + 1] in ("or", "to") and (more := self._stars(i + 2)):
+            end, reading = more  # "4 or 5 stars", "3 to 5 stars": the fewer and up
+            count = min(fewer, reading.stars)
+        elif re.fullmatch("★{1,5}", token):
+            count, end = len(token), i + 1
+        else:
+            number, _, star = (self.words[i] or "").partition("-")  # "four-star"
+            if not star and i + 1 < len(self.words):
+                star, end = self.words[i + 1] or "", i + 2
+            else:
+                end = i + 1
+            count = self._star_count(number)
+            if star not in self.language.stars or not count:
+                return None
+        end = next((end + size for size in (2, 1) if self._phrase(end, end + size) in self.language.or_more), end)
+        words = self._phrase(i, end)
+        if self.vocabulary.holds(words):
+            return None  # "5 star hotel" in a caption: the words
+        shown = f"rated {count} star{'s' if count > 1 else ''}" + (" or more" if count < 5 else "")
+        return end, Reading(words, "stars", shown, stars=count)
+
+    def _star_count(self, word: str) -> int:
+        """1 to 5 as a digit or a word ("four"); 0 for anything else ("a star" is no rating)."""
+        count = int(word) if word.isdigit() else self.language.numbers.get(word, 0) if word != "a" else 0
+        return count if 1 <= count <= 5 else 0
 
     # -- where and who -------------------------------------------------------------------------
 

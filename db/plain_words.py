@@ -34,6 +34,8 @@ class Language:
     # What the words after it must not be: "beach without dogs", "street with no cars", "kids but not grandma"
     negations: frozenset[str]
     list_joiners: frozenset[str]  # what is left out goes on past these: "without dogs or people"
+    stars: frozenset[str]  # "4 stars": rated at least 4
+    or_more: frozenset[str]  # "4 stars or more", said or not
     # Left out ("beach photos", "photos from 2019"): these even where the library holds them (most file and folder
     # names say "photo")...
     always_fillers: frozenset[str]
@@ -89,6 +91,8 @@ ENGLISH = Language(
         {"without", "except", "except for", "excluding", "but not", "but no", "with no", "and no", "and not", "not", "no"}
     ),
     list_joiners=frozenset({"or", "and", "nor", "&"}),
+    stars=frozenset({"star", "stars", "starred"}),
+    or_more=frozenset({"or more", "and up", "and above", "or better", "or higher", "plus", "+"}),
     holidays={
         **{name: "Christmas" for name in ("christmas", "xmas", "x-mas", "christmastime", "christmas time")},
         **{name: "Christmas Eve" for name in ("christmas eve", "xmas eve")},

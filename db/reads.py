@@ -358,6 +358,11 @@ def place_counts(sessions: Sessions, limit: int = 60) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
 
 
+def rated_count(sessions: Sessions) -> int:
+    with sessions() as session:
+        return session.scalar(select(func.count(File.id)).where(File.content_id.is_not(None), File.rating >= 1)) or 0
+
+
 class FacetCache:
     """Filter values, recomputed only after the DB changes (each is a scan over every photo: too slow to
     redo on every page view of a large library; bench/search_latency.py measures it)."""
@@ -376,6 +381,7 @@ class FacetCache:
                 roots(sessions),
                 place_counts(sessions),
                 day_bounds(sessions),
+                rated_count(sessions),
             )
             self._cached = (key, facets)
         return self._cached[1]

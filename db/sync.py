@@ -209,13 +209,14 @@ def changed_docs(session: Session, after: int, upto: int) -> Iterator[FulltextDo
             File.description,
             File.keyword_paths,
             Content.ocr_text,
+            File.rating,
         )
         .join(Content, File.content_id == Content.id)
         .where(File.ft_seq > after, File.ft_seq <= upto)
         .execution_options(yield_per=SYNC_CHUNK)
     )
     for file_id, path, root, ext, mtime_ns, caption, taken_at, content_tags, keywords, user_tags, *described in rows:
-        camera, place, title, description, paths, text = described
+        camera, place, title, description, paths, text, rating = described
         moment = photo_moment(taken_at, mtime_ns)  # a date rechecked: rows stored before dates were checked too
         yield FulltextDoc(
             file_id,
@@ -232,4 +233,5 @@ def changed_docs(session: Session, after: int, upto: int) -> Iterator[FulltextDo
             " ".join([*joined_tags(user_tags, keywords), (paths or "").replace("|", " ")]).strip(),
             text or "",
             day_number(moment.date()) * 86_400 + moment.hour * 3600 + moment.minute * 60 + moment.second,
+            rating,
         )

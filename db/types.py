@@ -29,6 +29,7 @@ class Filters:
     names: tuple[tuple[tuple[str, str], ...], ...] = ()
     # From the query's words: words no photo found holds where a search looks ("beach without dogs": "dogs")
     without: tuple[str, ...] = ()
+    stars: int | None = None  # rated at least this many stars (1 to 5)
     not_dates: tuple[tuple[date, date], ...] = ()  # taken outside each of these ranges (`-date:2019`)
     # From the query's words: taken within one span of each group ("2019", "july", "july 4th", "2019 or 2021")
     any_dates: tuple[tuple[Span, ...], ...] = ()
@@ -37,7 +38,7 @@ class Filters:
         return bool(self.date_from or self.date_to or self.not_dates or self.any_dates)
 
     def is_empty(self) -> bool:
-        chosen = self.folder or self.exts or self.tags or self.places or self.names or self.without
+        chosen = self.folder or self.exts or self.tags or self.places or self.names or self.without or self.stars
         return not (chosen or self.has_dates())
 
 
@@ -143,7 +144,7 @@ class Span:
 @dataclass(frozen=True)
 class Reading:
     words: str  # as typed, lower case ("last summer")
-    kind: str  # "date", "place", "keyword", "camera" or "not"
+    kind: str  # "date", "place", "keyword", "camera", "not" or "stars"
     shown: str  # "taken in 2019", "taken in Sydney", "tagged grandma", "taken with iphone", 'without the word "dogs"'
     span: Span | None = None
     name: str = ""  # the place, keyword or camera
@@ -153,6 +154,7 @@ class Reading:
     or_previous: bool = False
     also_tagged: bool = False  # a place that is also a person's keyword (Paris): taken there or tagged so
     excluded: tuple[str, ...] = ()  # "not": the words no photo found may hold ("dogs", "red cars")
+    stars: int = 0  # "stars": rated at least this many ("4 stars")
 
     def names(self) -> tuple[tuple[str, str], ...]:
         """The place, keyword or camera as Filters.names holds them: (field, name)."""
@@ -174,7 +176,9 @@ class Understood:
         or "and" apply as one: any of them)."""
         for choices in self._choices():
             reading = choices[0]
-            if reading.kind == "not" and reading.span is not None:  # "not in 2019"
+            if reading.kind == "stars":  # "4 or 5 stars": the fewer of them
+                filters = replace(filters, stars=min(choice.stars for choice in choices))
+            elif reading.kind == "not" and reading.span is not None:  # "not in 2019"
                 assert reading.span.first is not None and reading.span.last is not None
                 filters = replace(filters, not_dates=(*filters.not_dates, (reading.span.first, reading.span.last)))
             elif reading.kind == "not":
@@ -234,6 +238,7 @@ class Facets:
     roots: list[str]
     places: list[tuple[str, int]] = field(default_factory=list)
     days: tuple[date, date] | None = None  # the first and last day photos are filed under; None: no photo
+    rated: int = 0  # photos with a rating of a star or more
 
 
 @dataclass

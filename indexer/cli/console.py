@@ -102,6 +102,8 @@ def understood_json(understood: Understood) -> dict:
                 row["or_words"] = span.or_words
         elif reading.kind == "not":  # the words no photo found holds ("beach without dogs or people"); added
             row["not"] = list(reading.excluded)
+        elif reading.kind == "stars":  # rated at least this many ("4 stars"); added
+            row["stars"] = reading.stars
         else:
             row[reading.kind] = reading.name
         readings.append(row)
@@ -139,6 +141,7 @@ def print_search_page(page: SearchPage, as_json: bool) -> None:
                         "taken_time": hit.image.taken_time,  # the date above, with the time and its zone
                         "pair": hit.image.pair,
                         "camera": hit.image.camera,  # EXIF make and model ("Apple iPhone 12 Pro"), or null; added
+                        "rating": hit.image.rating,  # the file's stars, 1 to 5 (-1 rejected), or null; added
                         "understood": as_read,
                     }
                     for hit in page.hits
