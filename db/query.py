@@ -291,19 +291,39 @@ def highlight(text: str, terms: set[str]) -> list[tuple[str, bool]]:
     """Split text into (segment, matched) pieces: a word matches when it analyses to a query term."""
     if not terms or not text:
         return [(text, False)]
-    text = normalized(text)  # the offsets below are into this form (db/words.py)
-    pieces: list[tuple[str, bool]] = []
-    position = 0
+    marked: list[tuple[int, int]] = []  # matched spans, overlaps joined: one mark over "タワー", not two
     # As indexed: a character of Chinese alone as well as in its pairs (db/words.py), which overlap ("東京タワー").
     for token in words_analyzer()(text, chars=True, removestops=False, mode="index"):
-        if token.text in terms and token.endchar > position:
-            if token.startchar > position:
-                pieces.append((text[position : token.startchar], False))
-            if pieces and pieces[-1][1] and token.startchar <= position:  # one mark over "タワー", not two
-                pieces[-1] = (pieces[-1][0] + text[position : token.endchar], True)
+        if token.text in terms:
+            if marked and token.startchar <= marked[-1][1]:
+                marked[-1] = (marked[-1][0], max(marked[-1][1], token.endchar))
             else:
-                pieces.append((text[token.startchar : token.endchar], True))
-            position = token.endchar
+                marked.append((token.startchar, token.endchar))
+    if normalized(text) != text:  # the offsets are into its NFKC form (db/words.py); the text is shown as it is
+        marked = [(_offset_in(text, start), _offset_in(text, end)) for start, end in marked]
+    pieces: list[tuple[str, bool]] = []
+    position = 0
+    for start, end in marked:
+        if start > position:
+            pieces.append((text[position:start], False))
+        pieces.append((text[start:end], True))
+        position = end
     if position < len(text):
         pieces.append((text[position:], False))
     return pieces
+
+
+def _offset_in(text: str, offset: int) -> int:
+    """Where in the text its NFKC form's offset falls: the shortest start whose form is the form's first `offset`
+    characters ("서" of a decomposed "서울" is three letters of it, "é" of "cafe\u0301" two)."""
+    wanted = normalized(text)[:offset]
+    low, high = 0, len(text)
+    while low < high:  # a start's form is never shorter than a shorter start's
+        middle = (low + high) // 2
+        if len(normalized(text[:middle])) >= offset:
+            high = middle
+        else:
+            low = middle + 1
+    while low < len(text) and normalized(text[:low]) != wanted:
+        low += 1  # inside a letter that composes with what follows
+    return low

@@ -108,3 +108,16 @@ def test_a_prefix_of_more_than_two_characters_finds_what_starts_with_them(librar
     # was: nothing, no term of the index being longer than a pair
     assert paths_found(store, "東京タ*") == paths_found(store, "タワー*") == {paths["tower"]}
     assert paths_found(store, "東京*") == {paths["tower"]}
+
+
+def test_text_is_shown_as_it_is_written_with_its_matches_marked():
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFD", "서울에서 만나요, café…")
+    pieces = highlight(decomposed, {"서울", "cafe"})
+    assert "".join(piece for piece, _ in pieces) == decomposed  # not its NFKC form: "…" stays, not "..."
+    assert [piece for piece, marked in pieces if marked] == [
+        unicodedata.normalize("NFD", "서울"),
+        unicodedata.normalize("NFD", "café"),
+    ]
+    assert highlight("ﾀﾜｰの夜景", {"タワ", "ワー"}) == [("ﾀﾜｰ", True), ("の夜景", False)]
