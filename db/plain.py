@@ -12,6 +12,7 @@ some caption holds stays a word.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 
 from db.documents import text_analyzer
@@ -164,13 +165,12 @@ class _Reader(WhenReader):
         if lead is None or any(word is None for word in self.words[i:lead]) or self.tokens[lead - 1].endswith("."):
             return None  # "no. 5" is a number
         after = self._past_glue(lead)
-        if after < len(self.words) and (when := self._date(after)) is not None:  # "dog not in 2019": -date:2019
+        if after < len(self.words) and (when := self._date(after)) is not None:  # "dog not in 2019", "not in july"
             end, reading = when
-            span = reading.span
-            if span is None or span.first is None or span.last is None or span.or_words:
-                self.words[i:end] = [None] * (end - i)  # "not in july", no one range of days: as typed, never July
+            if reading.span is None:
                 return None
-            return end, Reading(self._phrase(i, end), "not", f"not {reading.shown}", span=span)
+            span = replace(reading.span, or_words="")  # the days alone: "not at christmas" keeps a tree of 2019
+            return end, Reading(self._phrase(i, end), "not", f"not taken {span.label}", span=span)
         excluded: list[str] = []
         end = lead
         while True:

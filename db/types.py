@@ -33,9 +33,10 @@ class Filters:
     not_dates: tuple[tuple[date, date], ...] = ()  # taken outside each of these ranges (`-date:2019`)
     # From the query's words: taken within one span of each group ("2019", "july", "july 4th", "2019 or 2021")
     any_dates: tuple[tuple[Span, ...], ...] = ()
+    not_spans: tuple[Span, ...] = ()  # from the query's words: taken within none of these ("not in july")
 
     def has_dates(self) -> bool:
-        return bool(self.date_from or self.date_to or self.not_dates or self.any_dates)
+        return bool(self.date_from or self.date_to or self.not_dates or self.any_dates or self.not_spans)
 
     def is_empty(self) -> bool:
         chosen = self.folder or self.exts or self.tags or self.places or self.names or self.without or self.stars
@@ -178,9 +179,8 @@ class Understood:
             reading = choices[0]
             if reading.kind == "stars":  # "4 or 5 stars": the fewer of them
                 filters = replace(filters, stars=min(choice.stars for choice in choices))
-            elif reading.kind == "not" and reading.span is not None:  # "not in 2019"
-                assert reading.span.first is not None and reading.span.last is not None
-                filters = replace(filters, not_dates=(*filters.not_dates, (reading.span.first, reading.span.last)))
+            elif reading.kind == "not" and reading.span is not None:  # "not in 2019", "not in july"
+                filters = replace(filters, not_spans=(*filters.not_spans, reading.span))
             elif reading.kind == "not":
                 filters = replace(filters, without=(*filters.without, *reading.excluded))
             elif reading.kind in ("place", "keyword", "camera"):

@@ -51,10 +51,26 @@ def test_a_time_after_the_negation_is_a_time_no_photo_found_was_taken_in():
 
     understood = understand("dog not in 2019", Holds(), TODAY)
     assert understood.text == "dog" and [reading.shown for reading in understood.readings] == ["not taken in 2019"]
-    assert understood.narrow(Filters()).not_dates == ((date(2019, 1, 1), date(2019, 12, 31)),)
-    # July of any year is no one range of days: the words as typed, never read as July itself
+    assert [(span.first, span.last) for span in understood.narrow(Filters()).not_spans] == [
+        (date(2019, 1, 1), date(2019, 12, 31))
+    ]
+    # a time of any year too: my first version read "not in july" as July itself
     understood = understand("dog not in july", Holds(), TODAY)
-    assert understood.text == "dog not in july" and understood.readings == ()
+    assert understood.text == "dog" and [reading.shown for reading in understood.readings] == ["not taken in July, any year"]
+    assert [span.months for span in understood.narrow(Filters()).not_spans] == [(7,)]
+
+
+def test_photos_taken_then_are_kept_out(tmp_path):
+    from tests.photos import COLOURS, photo, save_jpeg
+
+    root = tmp_path / "photos"
+    for i, taken in enumerate(("2019:07:04 10:00:00", "2020:07:20 10:00:00", "2019:12:25 10:00:00", "2018:03:01 10:00:00")):
+        save_jpeg(photo(colour=COLOURS[1], seed=i), root / f"{i}.jpg", taken=taken)  # all "a dog running on the beach..."
+    with Store.open(tmp_path / "data") as store:
+        index_with(store, [root], FakeCaptioner())
+        assert sorted(names(store, "dog not in july", today=TODAY)) == ["2.jpg", "3.jpg"]
+        assert sorted(names(store, "dog not in 2019", today=TODAY)) == ["1.jpg", "3.jpg"]
+        assert sorted(names(store, "dog not at christmas", today=TODAY)) == ["0.jpg", "1.jpg", "3.jpg"]
 
 
 CAPTIONS = {
