@@ -27,7 +27,7 @@ from db.sidecars import without_sidecar
 from db.xmp import MAX_XMP_BYTES, SidecarError, SidecarFields, sidecar_xml
 
 EXPORT_CHUNK = 1000
-FIELDS = ("path", "caption", "tags", "model", "taken_at", "edited", "title", "description", "place", "text")
+FIELDS = ("path", "caption", "tags", "model", "taken_at", "edited", "title", "description", "place", "text", "camera", "rating")
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,8 @@ class ExportRow:
     text: str | None = None  # read in the pixels (OCR)
     file_tags: list[str] = field(default_factory=list)  # XMP only: the tags that are the file's keywords
     sidecars: str = ""  # XMP only: the sidecars beside the photo when its metadata was read
+    camera: str | None = None  # EXIF make and model
+    rating: int | None = None  # the file's stars (-1 rejected, 0 unrated, 1 to 5), as it says; added after text
 
     def as_dict(self) -> dict:
         return {
@@ -60,6 +62,8 @@ class ExportRow:
             "description": self.description,
             "place": self.place,
             "text": self.text,
+            "camera": self.camera,
+            "rating": self.rating,
         }
 
     def sidecar_fields(self, sources: str) -> SidecarFields:
@@ -100,6 +104,8 @@ def export_rows(sessions: Sessions) -> Iterator[ExportRow]:
                     File.keyword_paths,
                     Content.ocr_text,
                     File.sidecars,
+                    File.camera,
+                    File.rating,
                 )
                 .join(Content, File.content_id == Content.id)
                 .where(File.path > last_path)
@@ -109,7 +115,7 @@ def export_rows(sessions: Sessions) -> Iterator[ExportRow]:
         if not chunk:
             return
         for path, caption, edited, model, taken_at, content_tags, keywords, title, description, place, *rest in chunk:
-            auto, hidden, paths, text, sidecars = rest
+            auto, hidden, paths, text, sidecars, camera, rating = rest
             taken = plausible_date(taken_at)
             file_tags = joined_tags(keywords)  # the file's keywords, less those a person removed
             own = set(file_tags)
@@ -129,6 +135,8 @@ def export_rows(sessions: Sessions) -> Iterator[ExportRow]:
                 text,
                 file_tags,
                 sidecars or "",
+                camera,
+                rating,
             )
         last_path = chunk[-1][0]
 
@@ -175,8 +183,11 @@ def write_csv(rows: Iterator[ExportRow], out: Output) -> int:
                     row.description or "",
                     row.place or "",
                     row.text or "",
+                    row.camera or "",
                 )
             ]
+            # a number of ours, not text of a file's: "-1" (rejected) is no formula to quote
+            + ["" if row.rating is None else str(row.rating)]
         )
         count += 1
     return count

@@ -94,3 +94,25 @@ def test_the_rating_filter_is_shown_only_where_some_photo_has_stars(tmp_path, mo
         index_with(store, [root], FakeCaptioner())
     app = start_app(tmp_path / "data", monkeypatch)
     assert not [box for box in app.selectbox if box.key == "stars"]
+
+
+def test_export_has_each_photos_camera_and_stars(tmp_path):
+    import csv
+
+    root, data_dir = tmp_path / "photos", tmp_path / "data"
+    rated_library(root, data_dir)
+    save_jpeg(photo(colour=COLOURS[0]), root / "phone.jpg", camera="iPhone 12", make="Apple")
+    with Store.open(data_dir) as store:
+        index_with(store, [root], FakeCaptioner())
+    output = tmp_path / "all.csv"
+    assert CliRunner().invoke(cli, ["export", "--output", str(output), "--data-dir", str(data_dir)]).exit_code == 0
+    rows = {row["path"].rsplit("/", 1)[1]: row for row in csv.DictReader(output.open(encoding="utf-8"))}
+    assert (rows["five.jpg"]["rating"], rows["rejected.jpg"]["rating"], rows["unrated.jpg"]["rating"]) == ("5", "-1", "")
+    assert rows["phone.jpg"]["camera"] == "Apple iPhone 12"
+    result = CliRunner().invoke(cli, ["export", "--format", "json", "--data-dir", str(data_dir)])
+    by_name = {row["path"].rsplit("/", 1)[1]: row for row in json.loads(result.stdout)}
+    assert (by_name["four.jpg"]["rating"], by_name["unrated.jpg"]["rating"], by_name["phone.jpg"]["camera"]) == (
+        4,
+        None,
+        "Apple iPhone 12",
+    )

@@ -234,7 +234,8 @@ def tag(path, add, remove, data_dir, as_json) -> None:
 @data_dir_option
 def export(file_format, output, data_dir) -> None:
     """Export one row per image (streamed), with the columns path, caption, tags (;-separated in CSV), model,
-    taken_at, edited (true or false), title, description, place (the file's own) and text (read in the photo)."""
+    taken_at, edited (true or false), title, description, place (the file's own), text (read in the photo),
+    camera and rating (the file's stars)."""
     with open_data_dir(data_dir) as store:
         if output is None:
             store.export(TerminalWriter(sys.stdout) if on_terminal() else sys.stdout, file_format)
