@@ -4,7 +4,7 @@ Those scripts put no spaces between words, so Whoosh's tokenizer made a whole ru
 nothing in a sign reading "東京タワー" or in the file "東京の夜.jpg". A run is read as Lucene's CJK
 analyzer reads it: its overlapping pairs of characters (東京 京タ タワ ワー), which a query's run becomes too,
 all of them required and adjacent in a phrase. Indexing also keeps each character alone, where its pair
-begins, so a word of one character is found ("犬" in "犬が走る")."""
+begins, so a word of one character is found ("犬" in "犬が走る"). All text is read in its NFKC form first."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def written_without_spaces(text: str) -> bool:
 def normalized(text: str) -> str:
     """Text as its reader means it (NFKC): a name macOS wrote decomposed ("서울" as its letters, "が" as か and its
     mark), half-width katakana ("ﾀﾜｰ"), full-width letters and digits ("ＩＭＧ２０１９") read as typed elsewhere.
-    Offsets (chars=True) are into this form, which shows the same."""
+    Token offsets (chars=True) are into this form; db/query.py's highlight maps them back to the text as written."""
     return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
 
 
