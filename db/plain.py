@@ -15,10 +15,10 @@ import re
 from dataclasses import replace
 from datetime import date
 
-from db.documents import text_analyzer
 from db.plain_choices import with_choice
 from db.plain_when import Vocabulary, WhenReader
 from db.plain_words import ENGLISH, Language
+from db.query import words_analyzer
 from db.types import Reading, Understood
 
 MAX_NAME_WORDS = 4  # "new south wales", "rio de janeiro": longer place names are rare
@@ -192,7 +192,7 @@ class _Reader(WhenReader):
             if not self._content(self._past_glue(joined)):
                 break  # "without dogs and in 2019"
             end = joined
-        excluded = [phrase for phrase in excluded if any(True for _ in text_analyzer()(phrase))]  # not "5" of "no 5"
+        excluded = [phrase for phrase in excluded if any(True for _ in words_analyzer()(phrase))]  # not "5" of "no 5"
         words = self._phrase(i, end)
         if not excluded or self.vocabulary.holds(words) or self.vocabulary.holds(self._phrase(i, after + 1)):
             return None  # a sign that says "no parking" ("no parking sign"), "do not enter", a title "without limits"
@@ -244,7 +244,7 @@ class _Reader(WhenReader):
 
     def _star_count(self, word: str) -> int:
         """1 to 5 as a digit or a word ("four"); 0 for anything else ("a star" is no rating)."""
-        count = int(word) if word.isdigit() else self.language.numbers.get(word, 0) if word != "a" else 0
+        count = self._count(word) if word != "a" else 0
         return count if 1 <= count <= 5 else 0
 
     # -- where and who -------------------------------------------------------------------------

@@ -320,10 +320,14 @@ class WhenReader:
             return None
         return i + 2, spans.units_back(today, unit, 1 if previous else 0)  # type: ignore[arg-type]
 
+    def _count(self, word: str) -> int:
+        """A small count, as a word ("two", "a") or in digits ("3"); 0 for anything else."""
+        return self.language.numbers.get(word) or (int(word) if word.isdigit() and len(word) < 4 else 0)
+
     def _ago(self, i: int) -> tuple[int, Span] | None:
         """ "two years ago", "3 months ago": that year, month, week or day."""
         word, unit, ago = self._at(i), self.language.units.get(self._at(i + 1) or ""), self._at(i + 2)
-        count = self.language.numbers.get(word or "") or (int(word) if word and word.isdigit() and len(word) < 4 else 0)
+        count = self._count(word or "")
         if not count or unit is None or ago not in self.language.ago:
             return None
         return i + 3, spans.units_back(self.today, unit, count)
