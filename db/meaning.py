@@ -208,10 +208,10 @@ def _with_signals(found: Found, sides: list[Side], match_ids: np.ndarray) -> Fou
 
 
 def _ids_by_date(fulltext: FulltextIndex, file_ids: np.ndarray, sort: Sort) -> np.ndarray:
-    moments = fulltext.moments_of(file_ids)
-    return file_ids[np.argsort(moments if sort is Sort.DATE_ASC else -moments, kind="stable")]
+    return file_ids[_by_date(fulltext, file_ids, np.arange(len(file_ids)), sort)]
 
 
 def _by_date(fulltext: FulltextIndex, ids: np.ndarray, rows: np.ndarray, sort: Sort) -> np.ndarray:
+    """The rows by the date and time their ids were taken; equal moments keep their order."""
     moments = fulltext.moments_of(ids[rows])
     return rows[np.argsort(moments if sort is Sort.DATE_ASC else -moments, kind="stable")]
