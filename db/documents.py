@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from whoosh.analysis import CharsetFilter, CommaSeparatedTokenizer, Filter, LowercaseFilter, StemFilter, StopFilter
@@ -220,6 +220,11 @@ def ancestor_folders(path: str) -> str:
 
 
 _EPOCH = date(1970, 1, 1).toordinal()
+
+
+def moment_number(value: datetime) -> int:
+    """Seconds since 1970 of a local date and time (the moment column): date order through a day."""
+    return day_number(value.date()) * 86_400 + value.hour * 3600 + value.minute * 60 + value.second
 
 
 def day_number(value: date) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from db.documents import FulltextDoc, day_number
+from db.documents import FulltextDoc, day_number, moment_number
 from db.errors import BusyError, DamagedIndexError, DiskFullError, disk_full
 from db.fulltext import FulltextIndex
 from db.models import Content, File, FulltextDelete, Meta, file_keywords_sql, joined_tags, tags_sql
@@ -232,6 +232,6 @@ def changed_docs(session: Session, after: int, upto: int) -> Iterator[FulltextDo
             # a person's tags and the file's keywords, and the words of its keyword hierarchies
             " ".join([*joined_tags(user_tags, keywords), (paths or "").replace("|", " ")]).strip(),
             text or "",
-            day_number(moment.date()) * 86_400 + moment.hour * 3600 + moment.minute * 60 + moment.second,
+            moment_number(moment),
             rating,
         )
