@@ -180,7 +180,7 @@ def _long_prefixes_as_pairs(query: wq.Query) -> wq.Query:
     """A prefix of more than two characters of Chinese or Japanese (`東京タ*`) as the pairs it is made of: the index
     holds pairs and single characters (db/words.py), so no term starts with three of them."""
     if isinstance(query, wq.Prefix) and len(query.text) > 2 and written_without_spaces(query.text):
-        terms = [wq.Term(query.fieldname, token.text) for token in text_analyzer()(query.text)]
+        terms = [wq.Term(query.fieldname, token.text) for token in words_analyzer()(query.text)]
         return wq.And(terms) if len(terms) > 1 else terms[0] if terms else wq.NullQuery
     return query.apply(_long_prefixes_as_pairs)
 
