@@ -174,11 +174,7 @@ class RayWorker:
         import ray
 
         self.ray, self.ledger = ray, ledger
-        self.thumbnails = tempfile.mkdtemp(prefix="captionary-thumbnails-")
-        settings = parts.reader.settings
-        # Thumbnails are made here but kept by the driver: the data dir need not be mounted on the workers.
-        local = replace(settings, thumbnail_dir=self.thumbnails) if settings.thumbnail_dir is not None else settings
-        self.reader = replace(parts.reader, settings=local)
+        self.reader = parts.reader
         captioner = parts.captioner_factory(parts.options)
         embedder = parts.image_embedder_factory(parts.options) if parts.image_embedder_factory else None
         self.report = IndexReport()  # the models' time here, sent back with the rows for the run's summary
@@ -188,46 +184,55 @@ class RayWorker:
         spent = self.report.model_seconds, self.report.image_seconds
         pending = [pickle.loads(row) for row in batch["pending"]]
         key = hashlib.sha1("\0".join(item.path for item in pending).encode("utf-8", "surrogateescape")).hexdigest()
-        if self.ray.get(self.ledger.begin.remote(key)) == 1:
-            done = self._read_and_caption(pending)
-        else:  # this batch stopped a worker before: one photo at a time finds the one that does it
-            done = [item for one in pending for item in self._alone(one)]
+        # Thumbnails are made here but kept by the driver (the data dir need not be mounted on the workers): in a
+        # folder of this batch's, gone once they are read back. An actor is stopped, not asked to clean up, so a
+        # folder of its own would stay in each worker's /tmp after every run.
+        with tempfile.TemporaryDirectory(prefix="captionary-thumbnails-") as thumbnails:
+            reader = self._reader_into(thumbnails)
+            if self.ray.get(self.ledger.begin.remote(key)) == 1:
+                done = self._read_and_caption(reader, pending)
+            else:  # this batch stopped a worker before: one photo at a time finds the one that does it
+                done = [item for one in pending for item in self._alone(reader, one)]
+            thumbnail_bytes = [self._thumbnail(thumbnails, item) for item in done]
         self.ledger.end.remote(key)
         # each row carries its share of the batch's model time (the columns of a batch are rows)
         model = (self.report.model_seconds - spent[0]) / max(1, len(done))
         pixels = (self.report.image_seconds - spent[1]) / max(1, len(done))
         return {
             "prepared": [pickle.dumps(item) for item in done],
-            "thumbnail": [self._thumbnail(item) for item in done],
+            "thumbnail": thumbnail_bytes,
             "model_seconds": [model] * len(done),
             "image_seconds": [pixels] * len(done),
         }
 
-    def _alone(self, pending: PendingFile) -> list[Prepared]:
+    def _reader_into(self, thumbnails: str) -> PhotoReader:
+        settings = self.reader.settings
+        if settings.thumbnail_dir is None:
+            return self.reader
+        return replace(self.reader, settings=replace(settings, thumbnail_dir=thumbnails))
+
+    def _alone(self, reader: PhotoReader, pending: PendingFile) -> list[Prepared]:
         key = "photo\0" + pending.path
         if self.ray.get(self.ledger.begin.remote(key)) > 1:
             from indexer.feed import crash_outcome
 
             return [crash_outcome(pending, CRASH_REASON)]
-        done = self._read_and_caption([pending])
+        done = self._read_and_caption(reader, [pending])
         self.ray.get(self.ledger.end.remote(key))
         return done
 
-    def _read_and_caption(self, pending: list[PendingFile]) -> list[Prepared]:
-        items = [self.reader(one) for one in pending]
+    def _read_and_caption(self, reader: PhotoReader, pending: list[PendingFile]) -> list[Prepared]:
+        items = [reader(one) for one in pending]
         self.caption([item for item in items if item.pixels is not None])
         return items
 
-    def _thumbnail(self, item: Prepared) -> bytes:
+    def _thumbnail(self, thumbnails: str, item: Prepared) -> bytes:
         if not item.content_hash or self.reader.settings.thumbnail_dir is None:
             return b""
-        path = thumbnail_path(Path(self.thumbnails), item.content_hash)
         try:
-            data = path.read_bytes()
+            return thumbnail_path(Path(thumbnails), item.content_hash).read_bytes()
         except OSError:
             return b""
-        path.unlink(missing_ok=True)
-        return data
 
 
 class RayRunner:

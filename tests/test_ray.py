@@ -8,6 +8,7 @@ import contextlib
 import queue
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -44,9 +45,16 @@ def index_tiny(data_dir: Path, root: Path, model: Path, load=load_captioner, **o
         return db_state(store), report
 
 
+def worker_temporary_folders() -> set[Path]:
+    # the workers of the module's cluster were started from this process: the same temporary folder
+    return set(Path(tempfile.gettempdir()).glob("captionary-thumbnails-*"))
+
+
 def test_a_ray_run_gives_the_catalog_a_local_run_gives(cluster, photo_tree, tmp_path, tiny_model):
     local, local_report = index_tiny(tmp_path / "local", photo_tree["root"], tiny_model)
+    before = worker_temporary_folders()
     on_ray, ray_report = index_tiny(tmp_path / "ray", photo_tree["root"], tiny_model, ray="auto")
+    assert worker_temporary_folders() <= before  # the thumbnails' way to the driver leaves nothing on the workers
     # same paths, same captions, same failures with the same reasons
     assert on_ray == local and len(local) > 10
     assert ray_report.model_seconds > 0  # measured on the actors, said in the run's summary
