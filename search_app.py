@@ -129,27 +129,33 @@ def filters_ui(store: Store, query: str) -> tuple[Filters, str]:
         # Browsing (no query) is by date: "Relevance" would name an order that is not used.
         orders = list(SORTS) if query.strip() else [name for name in SORTS if SORTS[name] != "relevance"]
         sort = st.radio("Sort", orders, key="sort" if query.strip() else "browse-sort")
-        counts = dict(facets.tags)
-        chosen_tags = (
-            st.pills(
-                "Tags",
-                list(counts),
-                selection_mode="multi",
-                key="tags",
-                format_func=lambda tag: f"{escape_markdown(tag)} ({counts.get(tag, 0)})",
-            )
-            or []
-        )
     filters = Filters(
         folder=None if folder == "All folders" else folder,
         exts=extensions_of(chosen_formats),
-        tags=tuple(chosen_tags),
+        # chosen below the other filters once the search has said which tags its photos carry (tags_ui)
+        tags=tuple(st.session_state.get("tags") or ()),
         date_from=date_from,
         date_to=date_to,
         places=tuple(name for name in places if name in place_counts),
         stars=stars or None,
     )
     return filters, SORTS[sort]
+
+
+def tags_ui(counts: list[tuple[str, int]]) -> None:
+    """The tags the photos found carry most, each with how many of them carry it: choosing one narrows the
+    search to the photos that carry it. Those chosen stay whether or not they are among the most carried."""
+    carried = dict(counts)
+    chosen = [tag for tag in st.session_state.get("tags") or () if isinstance(tag, str)]
+    with st.sidebar:
+        st.pills(
+            "Tags",
+            list(dict.fromkeys([*chosen, *carried])),
+            selection_mode="multi",
+            key="tags",
+            format_func=lambda tag: f"{escape_markdown(tag)} ({carried.get(tag, 0)})",
+            help="The tags of the photos found, with how many of them carry each. Choose one to keep only those.",
+        )
 
 
 def results_ui(store: Store, page: SearchPage) -> None:
@@ -215,7 +221,8 @@ def readings_ui(page: SearchPage) -> None:
             )
 
 
-def search_ui(store: Store, query: str, mode: str, filters: Filters, sort: str) -> None:
+def search_ui(store: Store, query: str, mode: str, filters: Filters, sort: str) -> list[tuple[str, int]] | None:
+    """The results, and the tags they carry most (None where the search could not run)."""
     if st.session_state.get("literal-query") != query:  # a removed reading is for the query it was read in
         st.session_state["literal-query"], st.session_state["literal"] = query, []
     literal = tuple(st.session_state.get("literal", []))
@@ -228,7 +235,9 @@ def search_ui(store: Store, query: str, mode: str, filters: Filters, sort: str) 
 
     def page_at(number: int) -> SearchPage:
         offset = number * PAGE_SIZE
-        return store.search(query, filters, sort, offset=offset, limit=PAGE_SIZE, mode=mode, literal=frozenset(literal))
+        return store.search(
+            query, filters, sort, offset=offset, limit=PAGE_SIZE, mode=mode, literal=frozenset(literal), tags=TOP_TAGS
+        )
 
     try:
         page = page_at(page_number)
@@ -237,19 +246,20 @@ def search_ui(store: Store, query: str, mode: str, filters: Filters, sort: str) 
             page = page_at(page_number)
     except QueryError as error:
         st.warning(f"Can't search for that: {error}")
-        return
+        return None
     except CaptionaryError as error:  # e.g. the embedding model cannot be loaded
         st.error(str(error))
-        return
+        return None
     st.session_state["result_ids"] = [hit.image.id for hit in page.hits]
     st.caption(result_count(page))
     readings_ui(page)
     if not page.hits:
         st.info("No photos match. Try fewer words, a prefix like `sun*`, or other filters.")
-        return
+        return page.tags
     results_ui(store, page)
     pager_ui(page.total)
     map_ui(page)
+    return page.tags
 
 
 def map_ui(page: SearchPage) -> None:
@@ -334,8 +344,10 @@ def main() -> None:
         filters, sort = filters_ui(store, query)
         if st.session_state.get("selected") is not None:
             detail_ui(store, st.session_state["selected"])
+            carried = st.session_state.get("result-tags")  # the results' the photo was opened from
         else:
-            search_ui(store, query, mode, filters, sort)
+            carried = st.session_state["result-tags"] = search_ui(store, query, mode, filters, sort)
+        tags_ui(store.facets(TOP_TAGS).tags if carried is None else carried)
 
 
 if __name__ == "__main__":

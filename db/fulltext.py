@@ -317,27 +317,28 @@ class FulltextIndex:
             return self.columns(searcher).moments_of(file_ids)
 
     def search(
-        self,
-        parsed: ParsedQuery,
-        filters: Filters = Filters(),
-        offset: int = 0,
-        limit: int = 20,
-        count: bool = True,
-        sort: Sort | None = None,
-    ) -> tuple[list[tuple[int, float]], int, set[str]]:
-        """Return ([(file_id, score)], total hits, matched terms) for one page of results, in the parsed query's
-        order unless `sort` names another.
+        self, parsed: ParsedQuery, filters: Filters = Filters(), offset: int = 0, limit: int = 20, sort: Sort | None = None
+    ) -> tuple[list[tuple[int, float]], np.ndarray, set[str]]:
+        """One page of results as [(file_id, score)], in the parsed query's order unless `sort` names another; the
+        file ids of every match, sorted; the matched terms.
 
-        count=False skips counting every match (the total is then only the page's length)."""
+        Every match is listed, not counted by Whoosh: its count leaves out the matches its optimisations
+        skipped once they could no longer reach the page (`snow OR mountain` in a folder: half of them)."""
         query, terms, sort = parsed.query, parsed.terms, parsed.sort if sort is None else sort
+        none = np.zeros(0, dtype=np.int64)
         if query is wq.NullQuery:
-            return [], 0, set()
+            return [], none, set()
         try:
             with self.searcher() as searcher:
+                columns = self.columns(searcher)
                 if query is None:  # browsing: every photo the filters admit, by date
-                    page, total = self._browse(searcher, filters, sort, offset, limit)
-                    return page, total, terms
+                    docnums = self._candidates(searcher, None, filters)
+                    shown = columns.date_order(docnums, newest_first=sort is not Sort.DATE_ASC)[offset : offset + limit]
+                    return [(int(file_id), 0.0) for file_id in columns.fid[shown]], np.sort(columns.fid[docnums]), terms
                 matcher = self._executable(query, searcher)
+                matches = np.sort(columns.fid[self._candidates(searcher, matcher, filters)])
+                if not len(matches):  # also where no day is allowed: Whoosh reads filter=set() as no filter at all
+                    return [], none, terms
                 pairs = parsed.pairs if CAPTION_PAIRS in searcher.schema else ()
                 if pairs:  # the words side by side score higher; the pairs never add a document
                     matcher = wq.AndMaybe(matcher, wq.Or([wq.Term(CAPTION_PAIRS, pair) for pair in pairs]))
@@ -348,25 +349,15 @@ class FulltextIndex:
                     matcher = wq.And([matcher, wq.ConstantScoreQuery(narrowing, 0.0)])
                 options: dict[str, object] = {}
                 if filters.has_dates():
-                    allowed = np.flatnonzero(self._date_mask(searcher, filters))
-                    if not len(allowed):  # Whoosh reads filter=set() as no filter at all
-                        return [], 0, terms
-                    options["filter"] = set(allowed.tolist())
+                    options["filter"] = set(np.flatnonzero(self._date_mask(searcher, filters)).tolist())
                 by_date = sort is not Sort.RELEVANCE
                 if by_date:
                     options.update(sortedby="moment", reverse=sort is not Sort.DATE_ASC)
                 results = searcher.search(matcher, limit=offset + limit, **options)
-                total = len(results) if count else results.scored_length()
                 # With a sort order, Whoosh's "score" is the sort key: not a relevance to show.
                 page = [(int(hit["id"]), 0.0 if by_date else float(hit.score or 0.0)) for hit in results[offset : offset + limit]]
         except (QueryError, DamagedIndexError):
             raise
         except Exception as error:
             raise DamagedIndexError(self.directory, error) from error
-        return page, total, terms
-
-    def _browse(self, searcher, filters: Filters, sort: Sort, offset: int, limit: int) -> tuple[list[tuple[int, float]], int]:
-        columns = self.columns(searcher)
-        docnums = self._candidates(searcher, None, filters)
-        page = columns.date_order(docnums, newest_first=sort is not Sort.DATE_ASC)[offset : offset + limit]
-        return [(int(file_id), 0.0) for file_id in columns.fid[page]], len(docnums)
+        return page, matches, terms

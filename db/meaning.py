@@ -36,6 +36,7 @@ class Found:
     matches: int
     related: int
     terms: set[str]
+    ids: np.ndarray  # every file id found, both tiers
 
 
 @dataclass(frozen=True)
@@ -110,9 +111,7 @@ def meaning_search(
     the photos of a query that describes something (none shown may contradict it)."""
     boolean, words, sort = not parsed.plain, parsed.words, parsed.sort
     needed = offset + limit
-    # The count comes from the full match list below, not from Whoosh (a second pass over every match).
-    bm25, _, terms = fulltext.search(parsed, filters, 0, max(CANDIDATES, needed), count=False, sort=Sort.RELEVANCE)
-    match_ids = fulltext.matching_fids(parsed.query, filters)
+    bm25, match_ids, terms = fulltext.search(parsed, filters, 0, max(CANDIDATES, needed), sort=Sort.RELEVANCE)
     check = contradiction_check(words, captions) if captions is not None and not boolean else None
     if check is not None and len(match_ids):  # "a yellow square on a purple background" is no purple square
         match_ids = match_ids[~np.asarray(check(match_ids.tolist()), dtype=bool)]
@@ -160,7 +159,7 @@ def _by_similarity(fulltext: FulltextIndex, side: Side, sort: Sort, offset: int,
     page: list[Row] = [
         (int(side.ids[row]), float(side.similarities[row]), WORDS if side.is_match[row] else RELATED, ()) for row in rows
     ]
-    return Found(page, int(side.is_match.sum()), int(side.related.sum()), terms)
+    return Found(page, int(side.is_match.sum()), int(side.related.sum()), terms, side.ids[admitted])
 
 
 def _two_tiers(
@@ -192,7 +191,7 @@ def _two_tiers(
             related = reciprocal_rank_fusion(*(side.ids[side_rows].tolist() for side, side_rows in zip(sides, rows)))
     results: list[Row] = [(file_id, score, WORDS, ()) for file_id, score in matches]
     results += [(file_id, score, RELATED, ()) for file_id, score in related[:wanted]]
-    return Found(results[offset:needed], len(match_ids), len(related_ids), terms)
+    return Found(results[offset:needed], len(match_ids), len(related_ids), terms, np.union1d(match_ids, related_ids))
 
 
 def _with_signals(found: Found, sides: list[Side], match_ids: np.ndarray) -> Found:
@@ -204,7 +203,7 @@ def _with_signals(found: Found, sides: list[Side], match_ids: np.ndarray) -> Fou
         (file_id, score, tier, tuple([WORDS] * (file_id in matched) + [name for name, ids in close if file_id in ids]))
         for file_id, score, tier, _ in found.page
     ]
-    return Found(page, found.matches, found.related, found.terms)
+    return Found(page, found.matches, found.related, found.terms, found.ids)
 
 
 def _ids_by_date(fulltext: FulltextIndex, file_ids: np.ndarray, sort: Sort) -> np.ndarray:

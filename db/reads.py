@@ -8,15 +8,16 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, String, and_, func, or_, select, type_coerce, union
+from sqlalchemy import ColumnElement, String, and_, func, or_, select, type_coerce
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from db.columns import ESCAPE, display_text
 from db.errors import NotIndexedError
 from db.formats import format_name, pair_of, skipped_label
-from db.models import Content, File, FileKeyword, Meta, Pending, Root, SkippedFile, Tag
+from db.models import Content, File, Meta, Pending, Root, SkippedFile
 from db.records import EARLIEST_PHOTO, latest_plausible, photo_day, plausible_date
 from db.schema import Sessions, meta_int
+from db.tag_facets import TagMatrix
 from db.types import Facets, ImageRecord
 
 
@@ -54,6 +55,9 @@ def _record(file: File) -> ImageRecord:
     )
 
 
+PAIR_CHUNK = 250  # photos whose other halves one statement looks for
+
+
 def images(sessions: Sessions, file_ids: Sequence[int]) -> dict[int, ImageRecord]:
     """Rows for the given ids; ids that are no longer in the DB are simply absent."""
     with sessions() as session:
@@ -71,14 +75,18 @@ def _with_pairs(session: Session, records: dict[int, ImageRecord]) -> dict[int, 
     if not records:
         return records
     # LIKE ignores ASCII case, as cameras and card readers vary it (IMG_1.CR2, img_1.jpg); pair_of decides
-    wanted = [(os.path.dirname(record.path), os.path.splitext(record.name)[0]) for record in records.values()]
-    query = select(File.id, File.path, File.name).where(
-        File.content_id.is_not(None),
-        or_(*(and_(File.folder == folder, File.name.like(f"{stem}.%")) for folder, stem in set(wanted))),
-    )
+    wanted = sorted({(os.path.dirname(record.path), os.path.splitext(record.name)[0]) for record in records.values()})
     by_folder: dict[str, dict[str, int]] = {}
-    for file_id, path, name in session.execute(query):
-        by_folder.setdefault(os.path.dirname(path), {})[name] = file_id
+    # SQLite parses a chain of ORs a level deep per term, and refuses more than 1,000 levels (`search --limit 2000`)
+    for start in range(0, len(wanted), PAIR_CHUNK):
+        query = select(File.id, File.path, File.name).where(
+            File.content_id.is_not(None),
+            or_(
+                *(and_(File.folder == folder, File.name.like(f"{stem}.%")) for folder, stem in wanted[start : start + PAIR_CHUNK])
+            ),
+        )
+        for file_id, path, name in session.execute(query):
+            by_folder.setdefault(os.path.dirname(path), {})[name] = file_id
     for file_id, record in records.items():
         neighbours = by_folder.get(os.path.dirname(record.path), {})
         other = pair_of(record.name, list(neighbours))
@@ -322,26 +330,6 @@ def day_bounds(sessions: Sessions) -> tuple[date, date] | None:
     return (min(days), max(days)) if days else None
 
 
-def tag_counts(sessions: Sessions, limit: int | None = None) -> list[tuple[str, int]]:
-    """Tags with the number of photos (paths) that carry them, most used first: their content's tags and their
-    own keywords, a word in both counted once, less those a person removed."""
-    removed = (
-        select(Tag.tag).where(Tag.content_id == File.content_id, Tag.tag == FileKeyword.tag, Tag.source == "hidden").exists()
-    )
-    both = union(
-        select(Tag.tag.label("tag"), File.id.label("file_id"))
-        .join(File, File.content_id == Tag.content_id)
-        .where(Tag.source.in_(("auto", "user"))),
-        select(FileKeyword.tag, FileKeyword.file_id)
-        .join(File, File.id == FileKeyword.file_id)
-        .where(File.content_id.is_not(None), ~removed),
-    ).subquery()
-    count = func.count()
-    query = select(both.c.tag, count).group_by(both.c.tag).order_by(count.desc(), both.c.tag)
-    with sessions() as session:
-        return [(tag, number) for tag, number in session.execute(query.limit(limit) if limit else query)]
-
-
 def place_counts(sessions: Sessions, limit: int = 60) -> list[tuple[str, int]]:
     """Countries and full place names with their photo counts, most photos first: "Japan" (every photo in
     it) as well as "Kyoto, Japan"."""
@@ -369,15 +357,15 @@ class FacetCache:
 
     def __init__(self) -> None:
         self._cached: tuple[tuple[int, int], Facets] | None = None
+        self._tags: tuple[int, TagMatrix] | None = None
 
     def get(self, sessions: Sessions, top_tags: int) -> Facets:
-        with sessions() as session:
-            key = (meta_int(session, "seq"), top_tags)
+        key = (_seq(sessions), top_tags)
         if self._cached is None or self._cached[0] != key:
             facets = Facets(
                 folders(sessions),
                 formats(sessions),
-                tag_counts(sessions, top_tags),
+                self.tags(sessions).counts(limit=top_tags),
                 roots(sessions),
                 place_counts(sessions),
                 day_bounds(sessions),
@@ -385,3 +373,15 @@ class FacetCache:
             )
             self._cached = (key, facets)
         return self._cached[1]
+
+    def tags(self, sessions: Sessions) -> TagMatrix:
+        """Which photo carries which tag, as of the catalog's last change."""
+        seq = _seq(sessions)
+        if self._tags is None or self._tags[0] != seq:
+            self._tags = (seq, TagMatrix.read(sessions))
+        return self._tags[1]
+
+
+def _seq(sessions: Sessions) -> int:
+    with sessions() as session:
+        return meta_int(session, "seq")

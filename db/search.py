@@ -20,6 +20,7 @@ from db.reads import captions, images
 from db.schema import Sessions
 from db.semantic import VectorIndex
 from db.sync import FulltextSync
+from db.tag_facets import TagMatrix
 from db.types import WORDS, Filters, Mode, SearchHit, SearchPage, Understood, parse_mode, parse_sort
 from db.vocabulary import IndexVocabulary
 
@@ -27,9 +28,12 @@ from db.vocabulary import IndexVocabulary
 class Search:
     """Searches of one library: its catalog (the rows shown), its full-text index kept in step, its embedders."""
 
-    def __init__(self, sessions: Sessions, sync: FulltextSync, embedders: Embedders) -> None:
+    def __init__(
+        self, sessions: Sessions, sync: FulltextSync, embedders: Embedders, tag_matrix: Callable[[Sessions], TagMatrix]
+    ) -> None:
         self.sessions, self.sync, self.embedders = sessions, sync, embedders
         self.fulltext: FulltextIndex = sync.fulltext
+        self.tag_matrix = tag_matrix  # which photo carries which tag, as of the catalog's last change
 
     def run(
         self,
@@ -41,15 +45,17 @@ class Search:
         mode: str = "auto",
         today: date | None = None,
         literal: frozenset[str] = frozenset(),
+        tags: int = 0,
     ) -> SearchPage:
         """Whoosh (and the caption vectors) find ids; the rows come from SQLite, so a deleted path is never shown.
 
         mode: keyword, semantic, hybrid (db/ranking.py says what each does), or auto: hybrid when the library
         has embeddings for its embedder, else keyword. Except in keyword mode, plain words that name a time, a
         place or a person's keyword are read as such (db/plain.py), against `today`; `literal` lists the
-        readings (by their words) not to make. A damaged full-text index is rebuilt from the catalog and the
+        readings (by their words) not to make; `tags`, how many of the tags the photos found carry most to give
+        (SearchPage.tags). A damaged full-text index is rebuilt from the catalog and the
         search run again; one that cannot be rebuilt now (read-only, full disk, an index run busy) is named."""
-        arguments = (text, filters, sort, offset, limit, mode, today, literal)
+        arguments = (text, filters, sort, offset, limit, mode, today, literal, tags)
         try:
             return self._run(*arguments)
         except DamagedIndexError:
@@ -67,6 +73,7 @@ class Search:
         mode: str,
         today: date | None,
         literal: frozenset[str],
+        tags: int,
     ) -> SearchPage:
         started = time.perf_counter()
         refuse_unreadable(text)  # before the plain words are read: they may shorten a query of 20,000 years
@@ -105,8 +112,10 @@ class Search:
             )
         rows = images(self.sessions, [file_id for file_id, _, _, _ in found.page])
         hits = [SearchHit(rows[i], score, match, signals) for i, score, match, signals in found.page if i in rows]
+        total = found.matches + found.related
+        carried = self.tag_matrix(self.sessions).counts(found.ids, tags) if tags else []
         seconds = time.perf_counter() - started
-        return SearchPage(hits, found.matches + found.related, found.terms, seconds, chosen.value, found.related, understood)
+        return SearchPage(hits, total, found.terms, seconds, chosen.value, found.related, understood, carried)
 
     def resolve_mode(self, mode: str) -> Mode:
         if mode == "auto":
@@ -147,8 +156,8 @@ def _pixel_encoder(embedders: Embedders, mode: Mode) -> Callable[[str], np.ndarr
 
 
 def keyword_search(fulltext: FulltextIndex, parsed: ParsedQuery, filters: Filters, offset: int, limit: int) -> Found:
-    page, total, terms = fulltext.search(parsed, filters, offset, limit)
-    return Found([(file_id, score, WORDS, (WORDS,)) for file_id, score in page], total, 0, terms)
+    page, matches, terms = fulltext.search(parsed, filters, offset, limit)
+    return Found([(file_id, score, WORDS, (WORDS,)) for file_id, score in page], len(matches), 0, terms, matches)
 
 
 def _understood(text: str, vocabulary: IndexVocabulary, today: date, literal: frozenset[str]) -> Understood:

@@ -54,6 +54,7 @@ from db.schema import (
 from db.search import Search
 from db.semantic import EmbedderLike, VectorIndex
 from db.sync import FulltextSync
+from db.tag_facets import tag_counts
 from db.types import CheckReport, Facets, Group, ImageRecord
 
 LOCK_NAME = "index.lock"
@@ -82,10 +83,10 @@ class Store:
         self.catalog = Catalog(self.sessions, engine, self.thumbnail_dir, checkpoint)
         self.embedders = Embedders(self.sessions, checkpoint)  # the front end names them (db/ imports no torch)
         self.fulltext_sync = FulltextSync(self.sessions, self.fulltext, data_dir, read_only, checkpoint)
-        self._search = Search(self.sessions, self.fulltext_sync, self.embedders)
+        self._facets = FacetCache()
+        self._search = Search(self.sessions, self.fulltext_sync, self.embedders, self._facets.tags)
         # A search, as db/search.py Search.run takes it (the text, filters, sort, page, mode): not restated here.
         self.search = self._search.run
-        self._facets = FacetCache()
         self._identity: tuple[int, int] | None = None  # the catalog file's, when opened (refuse_if_gone)
 
     @property
@@ -261,7 +262,7 @@ class Store:
         return reads.roots(self.sessions)
 
     def tag_counts(self, limit: int | None = None) -> list[tuple[str, int]]:
-        return reads.tag_counts(self.sessions, limit)
+        return tag_counts(self.sessions, limit)
 
     def facets(self, top_tags: int = 30) -> Facets:
         return self._facets.get(self.sessions, top_tags)

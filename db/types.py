@@ -221,6 +221,7 @@ class SearchPage:
     mode: str = "keyword"
     related: int = 0  # how many of `total` are related photos (they come after every match)
     understood: Understood = Understood("")  # how the query's plain words were read (none in keyword mode)
+    tags: list[tuple[str, int]] = field(default_factory=list)  # the tags the photos found carry most, if asked for
 
     @property
     def matches(self) -> int:

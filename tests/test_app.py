@@ -13,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from db.store import Store
+from db.types import Filters
 from tests.conftest import FakeCaptioner
 from tests.helpers import index_with
 from tests.photos import COLOURS, photo, save_jpeg
@@ -585,3 +586,36 @@ def test_a_date_no_photo_was_taken_in_shows_no_photo(indexed, monkeypatch):
     _, data_dir = indexed
     app = search(start_app(data_dir, monkeypatch), "dog date:2001")
     assert result_count(app).startswith("0 photos") and shown_names(app) == []
+
+
+def tag_choices(app: AppTest) -> list[str]:
+    """The sidebar's tags as shown: "dog (3)"."""
+    (tags,) = [group for group in app.sidebar.get("button_group") if group.proto.label == "Tags"]
+    return [unescape(option.content) for option in tags.proto.options]
+
+
+def test_the_tags_offered_are_those_of_the_photos_found_with_their_counts(indexed, monkeypatch):
+    tree, data_dir = indexed
+    with Store.open_existing(data_dir) as store:
+        dogs = [hit.image.id for hit in store.search("dog", limit=100).hits]
+        for file_id in dogs[:3]:
+            store.edit_tags(file_id, add=["rex"])
+        store.edit_tags(dogs[0], add=["grandma"])
+        store.edit_tags(store.image_by_path(tree["red"]).id, add=["grandma"])
+        library = [f"{tag} ({count})" for tag, count in store.facets(30).tags]
+    app = start_app(data_dir, monkeypatch)
+    assert tag_choices(app) == library  # browsing the whole library: its own counts
+    assert library[:5] == ["beach (10)", "dog (10)", "sea (10)", "ball (3)", "child (3)"] and "grandma (2)" in library
+    search(app, "dog")
+    assert tag_choices(app) == ["beach (10)", "dog (10)", "sea (10)", "rex (3)", "grandma (1)"]
+    # choosing one narrows the search; it stays offered, and the others are counted among the photos left
+    app.sidebar.get("button_group")[0].set_value(["rex"]).run()
+    assert result_count(app).startswith("3 photos")
+    assert tag_choices(app) == ["rex (3)", "beach (3)", "dog (3)", "sea (3)", "grandma (1)"]
+    # a search that finds nothing still offers the chosen tag, to unchoose it
+    search(app, "zebra")
+    assert tag_choices(app) == ["rex (0)"]
+    # and a photo opened from the results keeps the results' tags beside it
+    search(app, "dog")
+    open_photo(app, dogs[0])
+    assert tag_choices(app) == ["rex (3)", "beach (3)", "dog (3)", "sea (3)", "grandma (1)"]

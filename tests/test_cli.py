@@ -327,6 +327,32 @@ def test_bad_model_is_one_line_exit_1(runner, photo_tree, tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1 and "no such folder" in result.stderr
 
 
+def test_an_unexpected_database_error_is_sqlites_message_not_the_statement(runner, indexed_cli, monkeypatch):
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    _, data_dir, _ = indexed_cli
+    from db.store import Store
+
+    statement = "SELECT files.id FROM files WHERE " + " OR ".join(["files.folder = ?"] * 2000)
+
+    def broken(self, *args, **kwargs):
+        raise OperationalError(statement, ["/photos/2019"] * 2000, sqlite3.OperationalError("database is locked"))
+
+    monkeypatch.setattr(Store, "stats", broken)
+    result = runner.invoke(cli, ["stats", "--data-dir", str(data_dir)])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "Error: OperationalError: database is locked (set CAPTIONARY_DEBUG=1 for a traceback)"
+
+    def long_winded(self, *args, **kwargs):
+        raise RuntimeError("x" * 5000)
+
+    monkeypatch.setattr(Store, "stats", long_winded)
+    shown = runner.invoke(cli, ["stats", "--data-dir", str(data_dir)]).stderr.strip()
+    assert shown.startswith("Error: RuntimeError: xxx") and "x…" in shown and len(shown) < 400
+
+
 def test_unexpected_errors_are_one_line_unless_debug(runner, indexed_cli, monkeypatch):
     _, data_dir, _ = indexed_cli
     from db.store import Store

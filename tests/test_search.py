@@ -1,5 +1,7 @@
 """Search behaviour with known captions: stemming, file-name words, phrases, operators, hostile input."""
 
+from datetime import date
+
 import pytest
 
 from db.documents import path_words
@@ -314,7 +316,7 @@ def test_date_filters_and_date_order_agree_with_whoosh_numeric_ranges(tmp_path):
         assert reference and not reference & set(range(1, 2001, 7))
         # the same photos as Whoosh's own numeric range, in browse, keyword and semantic's filter paths
         browse = store.fulltext.search(ParsedQuery.of("", Sort.DATE), window, 0, 5000)
-        assert {file_id for file_id, _ in browse[0]} == reference and browse[1] == len(reference)
+        assert {file_id for file_id, _ in browse[0]} == reference == set(browse[1].tolist())
         assert set(store.fulltext.matching_fids(None, window).tolist()) == reference
         dog = store.fulltext.search(ParsedQuery.of("dog"), window, 0, 5000)[0]
         assert {file_id for file_id, _ in dog} == reference & set(store.fulltext.matching_fids(parse_query("dog")).tolist())
@@ -413,3 +415,26 @@ def test_date_order_runs_through_a_day_by_the_time_taken_not_the_order_indexed(t
         for query in ("", "car", "date:2019"):  # browsing, words, a field
             assert names(query, "date") == ["c.jpg", "a.jpg", "b.jpg", "d.jpg"], query
             assert names(query, "date_asc") == ["d.jpg", "b.jpg", "a.jpg", "c.jpg"], query
+
+
+def test_the_count_of_a_search_is_every_match_not_what_whooshs_optimisations_reached(synthetic_store, monkeypatch):
+    # Whoosh counts the matches its collector reached, less those it skipped once they could not reach the page:
+    # from about 6,000 photos, `table OR horse` in a file type said 370 of 1,159 (a throwaway script over
+    # tests/synthetic.py libraries), and paging stopped there. The total must not depend on that count.
+    import whoosh.searching
+
+    cases = [
+        (text, filters)
+        for text in ("snow OR mountain", "dog OR cat", "beach")
+        for filters in (Filters(), Filters(exts=(".jpg",)), Filters(date_from=date(2008, 1, 1), date_to=date(2019, 1, 1)))
+    ]
+    totals = {case: synthetic_store.search(*case, limit=10_000, mode="keyword").total for case in cases}
+    monkeypatch.setattr(whoosh.searching.Results, "__len__", lambda results: 1)  # Whoosh's count, as short as it gets
+    for (text, filters), total in totals.items():
+        assert len(synthetic_store.search(text, filters, limit=10_000, mode="keyword").hits) == total > 100
+        assert synthetic_store.search(text, filters, limit=10, mode="keyword").total == total, (text, filters)
+
+
+def test_a_page_of_thousands_of_photos_is_read(synthetic_store):
+    # each photo's RAW+JPEG other half is looked for; SQLite refused one statement for more than 1,000 photos
+    assert len(synthetic_store.search("", limit=3000).hits) == 3000

@@ -19,6 +19,7 @@ from tests.eval.harness import build_eval_store, evaluate, format_table
 from tests.eval.offtopic import OFF_TOPIC
 from tests.helpers import index_with, pending_embeddings
 from tests.photos import COLOURS, photo, save_jpeg
+from tests.test_tags import carried_most
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +70,13 @@ def test_boolean_queries_keep_their_meaning_in_hybrid(eval_store):
 def test_filters_apply_before_semantic_ranking(eval_store):
     hits = eval_store.search("puppy", Filters(exts=("png",)), mode="semantic").hits
     assert hits == []  # every eval photo is a jpg
+
+
+def test_the_tags_of_a_search_by_meaning_are_counted_over_both_tiers(eval_store):
+    for mode in ("hybrid", "semantic"):
+        page = eval_store.search("puppy running on sand", limit=10_000, mode=mode, tags=8)
+        assert page.related and page.total == len(page.hits), mode
+        assert page.tags == carried_most(page.hits, 8), mode
 
 
 def test_mode_defaults(eval_store, photo_tree, data_dir):

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import tracemalloc
 import xml.etree.ElementTree as ET
+from collections import Counter
 
 import pytest
 from click.testing import CliRunner
@@ -18,6 +19,7 @@ from db.export import write_json
 from db.records import normalize_tag
 from db.store import Store
 from db.tags import auto_tags
+from db.types import Filters
 from db.xmp import SidecarFields, sidecar_xml
 from indexer.cli import cli
 from tests.conftest import FakeCaptioner, tree_snapshot
@@ -104,6 +106,32 @@ def test_auto_tags_follow_a_person_caption(store, photo_tree):
     store.edit_tags(red.id, add=["family"])
     store.set_caption(red.id, "my bicycle by the lake")
     assert store.image(red.id).tags == ["bicycle", "family", "lake"]
+
+
+def carried_most(hits, limit: int) -> list[tuple[str, int]]:
+    """The tags these photos carry, counted from each photo's own tags: most first, ties by name."""
+    counts = Counter(tag for hit in hits for tag in hit.image.tags)
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
+
+
+def test_a_search_gives_the_tags_its_photos_carry_most(store, photo_tree):
+    dogs = store.search("dog", limit=1000, tags=4)
+    assert dogs.total == len(dogs.hits) >= 2
+    assert dogs.tags == carried_most(dogs.hits, 4) and ("dog", dogs.total) in dogs.tags
+    # browsing with a filter: the folder's photos; with none, every photo, as the library's own counts say
+    folder = str(photo_tree["red"].parent)
+    browsed = store.search("", Filters(folder=folder), limit=1000, tags=50)
+    assert browsed.tags == carried_most(browsed.hits, 50) and 0 < browsed.total < store.search("", limit=1000).total
+    assert store.search("", limit=1, tags=50).tags == store.tag_counts(50) == store.facets(50).tags
+    assert store.search("zebra", tags=4).tags == [] and store.search("dog").tags == []  # none found; none asked for
+
+
+def test_the_tags_of_a_search_follow_an_edit_at_once(store, photo_tree):
+    red = store.image_by_path(photo_tree["red"])
+    assert ("volvo", 1) not in store.search("car", tags=10).tags
+    store.edit_tags(red.id, add=["volvo"], remove=["street"])
+    after = store.search("car", limit=1000, tags=10)
+    assert ("volvo", 1) in after.tags and after.tags == carried_most(after.hits, 10)
 
 
 def test_tags_cli(store, photo_tree):

@@ -41,6 +41,9 @@ class QueryUsageError(click.ClickException):
     exit_code = 2
 
 
+MESSAGE_LIMIT = 300  # characters of an unexpected error's message: one line, not the data it was about
+
+
 class CaptionaryGroup(click.Group):
     """Turns library and usage errors into one-line messages; CAPTIONARY_DEBUG=1 shows tracebacks instead."""
 
@@ -74,7 +77,10 @@ class CaptionaryGroup(click.Group):
             if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
                 written = f" writing {shown(str(error.filename), err=True)}" if error.filename else ""
                 raise click.ClickException(f"No space left on the disk{written}: {FREE_SPACE}") from None
+            error = getattr(error, "orig", None) or error  # SQLAlchemy's wraps SQLite's with the statement, kilobytes long
             message = shown(" ".join(str(error).split()), err=True) or type(error).__name__
+            if len(message) > MESSAGE_LIMIT:
+                message = message[:MESSAGE_LIMIT] + "…"
             raise click.ClickException(f"{type(error).__name__}: {message} (set CAPTIONARY_DEBUG=1 for a traceback)") from None
 
 
