@@ -335,8 +335,11 @@ def index_roots(
     if options.embeddings and store.embedder_id is None:
         # Captions are embedded where they are captioned: on the GPU when there is one.
         enable_embeddings(store, options.embedder, options.threads, options.device)
-    # The library remembers the image embedder a person named, once a run with it succeeds.
+    # The library remembers the image embedder a person named, once a run with it succeeds; `none` at once: it
+    # loads nothing that could fail, and a first run stopped early would leave the next to load (or download) the default.
     chosen = store.catalog.image_embedder_setting(options.image_embedder, options.image_embedder_required)
+    if options.image_embedder_required and chosen is None:
+        store.catalog.remember_image_embedder(None)
     options = replace(options, image_embedder=chosen)
     indexer = Indexer(
         store, roots, options, captioner_factory or load_captioner, progress, image_embedder_factory, text_reader_factory

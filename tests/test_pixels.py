@@ -227,6 +227,21 @@ def test_the_library_remembers_the_image_embedder_it_was_given(photo_tree, data_
     assert hint.exit_code == 0 and f"embedded 0 photos with {tiny_clip}" in hint.output
 
 
+def test_image_embedder_none_is_remembered_even_when_the_first_run_is_stopped(photo_tree, data_dir, monkeypatch):
+    def stopped(options):
+        raise KeyboardInterrupt  # Ctrl-C (or a kill) while the first run starts
+
+    monkeypatch.setattr(pipeline, "load_captioner", stopped)
+    runner = CliRunner()
+    library = [str(photo_tree["root"]), "--data-dir", str(data_dir), "--no-embeddings"]
+    assert runner.invoke(cli, ["index", *library, "--image-embedder", "none"]).exit_code == 1
+    loaded: list[str] = []
+    monkeypatch.setattr(pipeline, "load_captioner", lambda options: FakeCaptioner())
+    monkeypatch.setattr(pipeline, "load_image_embedder", lambda options: loaded.append(options.image_embedder))
+    again = runner.invoke(cli, ["index", *library])
+    assert again.exit_code == 0 and loaded == [] and "image vectors" not in again.output, again.output
+
+
 def test_a_library_embedded_before_it_remembered_uses_the_model_of_its_vectors(photo_tree, data_dir, tiny_clip, monkeypatch):
     options = IndexOptions(model="fake-model", embeddings=False, image_embedder=str(tiny_clip), threads=1)
     with Store.open(data_dir) as store:
