@@ -14,7 +14,7 @@ from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
 from whoosh.support.charset import accent_map
 
 from db.columns import display_text, stored_path
-from db.words import KeptWords, WordTokenizer
+from db.words import KeptWords, WordTokenizer, normalized
 
 # Fields a person may name in a query (`caption:dog`, `file:beach`, `ext:png`).
 USER_FIELDS = ("caption", "file", "ext", "tag", "camera", "place", "description", "text")
@@ -36,7 +36,9 @@ DEFAULT_FIELDS = ("caption", "file", "place", "description", "keywords", "text",
 # 12: the names a camera goes by (CAMERA_NAME), for cameras named in plain words (`iphone`, `canon eos`).
 # 13: those names searched by default, whole, as a place's are; more of them, fewer of a company's words.
 # 14: the photo's rating (stars), for `4 stars` and the app's rating filter.
-FORMAT = "14"
+# 15: a file or folder name as its reader means it (NFKC) before it is split into words: one macOS wrote decomposed
+# was cut at each accent (`Trip_Zürich.jpg` gave `zu` and `rich`, not `zürich`).
+FORMAT = "15"
 
 
 # Words no search is about: Whoosh's own list less those that name something in a photo or of it: "a can of soda",
@@ -205,7 +207,7 @@ def path_words(path: str, root: str) -> str:
     """Words of the folders under the root and of the file name, split at _ - . and digit boundaries, then each
     folder's name whole (`vacation2019`, `100canon`), and the file name whole and without its extension, so
     `img_043` and `IMG_043.jpg` find IMG_043.jpg. A byte that is not UTF-8 splits words, as shown (U+FFFD)."""
-    path, root = display_text(path), display_text(root)
+    path, root = normalized(display_text(path)), normalized(display_text(root))
     relative = path[len(root) :] if path.startswith(root) else path
     name = os.path.basename(path)
     folders = [part for part in os.path.dirname(relative).split(os.sep) if part]

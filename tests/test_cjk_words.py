@@ -96,11 +96,16 @@ def test_names_written_decomposed_or_half_width_are_found_as_typed(tmp_path):
     root = tmp_path / "photos"
     decomposed = save_jpeg(photo(colour=COLOURS[0]), root / unicodedata.normalize("NFD", "서울에서_학교.jpg"))  # as macOS writes
     half_width = save_jpeg(photo(colour=COLOURS[1], seed=1), root / "ﾀﾜｰ.jpg")
+    zurich = save_jpeg(photo(colour=COLOURS[2], seed=2), root / unicodedata.normalize("NFD", "Trip_Zürich.jpg"))
+    creme = save_jpeg(photo(colour=COLOURS[3], seed=3), root / unicodedata.normalize("NFD", "Crème/Crème_2019.jpg"))
     with Store.open(tmp_path / "data") as store:
         index_with(store, [root], FakeCaptioner())
         # was: nothing; the decomposed name's letters were never the syllables a person types
         assert paths_found(store, "학교") == paths_found(store, "서울") == {str(decomposed)}
         assert paths_found(store, "タワー") == paths_found(store, "ﾀﾜｰ") == {str(half_width)}
+        # was: cut at the accent, so `zürich` found nothing and `rich` found Zürich
+        assert paths_found(store, "zürich") == {str(zurich)} and paths_found(store, "rich") == set()
+        assert paths_found(store, "crème") == paths_found(store, "creme") == {str(creme)}
 
 
 def test_a_prefix_of_more_than_two_characters_finds_what_starts_with_them(library):
