@@ -48,7 +48,7 @@ class ExportRow:
     file_tags: list[str] = field(default_factory=list)  # XMP only: the tags that are the file's keywords
     sidecars: str = ""  # XMP only: the sidecars beside the photo when its metadata was read
     camera: str | None = None  # EXIF make and model
-    rating: int | None = None  # the file's stars (-1 rejected, 1 to 5), as it says; a 0 (unrated) is read as none; added after text
+    rating: int | None = None  # the file's stars (-1 rejected, 1 to 5) as it says, 0 (unrated) read as none; added after text
 
     def as_dict(self) -> dict:
         return {

@@ -13,7 +13,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from db.store import Store
-from db.types import Filters
 from tests.conftest import FakeCaptioner
 from tests.helpers import index_with
 from tests.photos import COLOURS, photo, save_jpeg
