@@ -142,10 +142,10 @@ def filters_ui(store: Store, query: str) -> tuple[Filters, str]:
     return filters, SORTS[sort]
 
 
-def tags_ui(counts: list[tuple[str, int]]) -> None:
-    """The tags the photos found carry most, each with how many of them carry it: choosing one narrows the
-    search to the photos that carry it. Those chosen stay whether or not they are among the most carried."""
-    carried = dict(counts)
+def tags_ui(store: Store, counts: list[tuple[str, int]] | None) -> None:
+    """The tags the photos found carry most, each with how many of them carry it (None: the library's), so
+    choosing one narrows the search to the photos that carry it. Those chosen stay, carried most or not."""
+    carried = dict(store.facets(TOP_TAGS).tags if counts is None else counts)
     chosen = [tag for tag in st.session_state.get("tags") or () if isinstance(tag, str)]
     with st.sidebar:
         st.pills(
@@ -221,8 +221,7 @@ def readings_ui(page: SearchPage) -> None:
             )
 
 
-def search_ui(store: Store, query: str, mode: str, filters: Filters, sort: str) -> list[tuple[str, int]] | None:
-    """The results, and the tags they carry most (None where the search could not run)."""
+def search_ui(store: Store, query: str, mode: str, filters: Filters, sort: str) -> None:
     if st.session_state.get("literal-query") != query:  # a removed reading is for the query it was read in
         st.session_state["literal-query"], st.session_state["literal"] = query, []
     literal = tuple(st.session_state.get("literal", []))
@@ -246,20 +245,23 @@ def search_ui(store: Store, query: str, mode: str, filters: Filters, sort: str) 
             page = page_at(page_number)
     except QueryError as error:
         st.warning(f"Can't search for that: {error}")
-        return None
+        tags_ui(store, None)
+        return
     except CaptionaryError as error:  # e.g. the embedding model cannot be loaded
         st.error(str(error))
-        return None
+        tags_ui(store, None)
+        return
     st.session_state["result_ids"] = [hit.image.id for hit in page.hits]
+    st.session_state["result-tags"] = page.tags  # beside a photo opened from these results
+    tags_ui(store, page.tags)  # in the sidebar, drawn before the grid: the grid stays the run's last work
     st.caption(result_count(page))
     readings_ui(page)
     if not page.hits:
         st.info("No photos match. Try fewer words, a prefix like `sun*`, or other filters.")
-        return page.tags
+        return
     results_ui(store, page)
     pager_ui(page.total)
     map_ui(page)
-    return page.tags
 
 
 def map_ui(page: SearchPage) -> None:
@@ -343,11 +345,10 @@ def main() -> None:
         query, mode = query_ui(store)
         filters, sort = filters_ui(store, query)
         if st.session_state.get("selected") is not None:
+            tags_ui(store, st.session_state.get("result-tags"))
             detail_ui(store, st.session_state["selected"])
-            carried = st.session_state.get("result-tags")  # the results' the photo was opened from
         else:
-            carried = st.session_state["result-tags"] = search_ui(store, query, mode, filters, sort)
-        tags_ui(store.facets(TOP_TAGS).tags if carried is None else carried)
+            search_ui(store, query, mode, filters, sort)
 
 
 if __name__ == "__main__":
