@@ -438,3 +438,21 @@ def test_the_count_of_a_search_is_every_match_not_what_whooshs_optimisations_rea
 def test_a_page_of_thousands_of_photos_is_read(synthetic_store):
     # each photo's RAW+JPEG other half is looked for; SQLite refused one statement for more than 1,000 photos
     assert len(synthetic_store.search("", limit=3000).hits) == 3000
+
+
+def test_a_filter_admits_what_the_library_holds_now_not_what_it_held_when_last_asked(photo_tree, data_dir):
+    with Store.open(data_dir) as store:
+        index_with(store, [photo_tree["root"]], FakeCaptioner())
+        red = store.image_by_path(photo_tree["red"])
+        folder = Filters(folder=str(photo_tree["red"].parent))
+        tagged = Filters(tags=("grandpa",))
+        before = {text: store.search(text, folder, limit=100).total for text in ("", "car")}
+        assert store.search("car", tagged).total == 0
+        save_jpeg(photo(colour=COLOURS[0], seed=99), photo_tree["red"].parent / "another_red.jpg")
+        index_with(store, [photo_tree["root"]], FakeCaptioner())
+        store.edit_tags(red.id, add=["grandpa"])
+        # the documents each filter admits are kept for one generation of the index only
+        assert {text: store.search(text, folder, limit=100).total for text in ("", "car")} == {
+            text: total + 1 for text, total in before.items()
+        }
+        assert store.search("car", tagged).total == 1
