@@ -185,6 +185,7 @@ class Indexer:
         # sidecars changed, never pays for it.
         to_read = self.catalog.count_pending(metadata_only=False)
         if to_read:
+            loading = time.perf_counter()
             self.progress.loading(self.options.model)
             if self.ray is not None:
                 inputs, family = caption_inputs(self.options.model, self._settings())
@@ -199,6 +200,7 @@ class Indexer:
             text_reader = self._text_reader() if self.ocr else None
             self.source = self.options.caption_source(speed)
             self.catalog.remember_caption_run(self.source, speed)
+            self.report.load_seconds = time.perf_counter() - loading
         else:
             captioner, image_embedder, text_reader = NoModel(self.source), None, None
         self.progress.start(total)  # drawn once the models are loaded: a "loading" line never lands on it

@@ -39,6 +39,21 @@ def test_the_rate_is_over_captioned_photos_only():
     assert "images/s" not in reused_only.summary()  # was: "2.0 images/s" for one photo nobody captioned
     mixed = IndexReport(captioned=10, reused=90, failed=5, seconds=5.0)
     assert "(2.0 images/s;" in mixed.summary()
+    # and over the time after the models loaded: one photo added to a library said 0.1 images/s, its 15 s of loading
+    one_added = IndexReport(captioned=1, unchanged=500, seconds=15.4, load_seconds=15.3)
+    assert "(10.0 images/s;" in one_added.summary() and " in 15.4s" in one_added.summary()
+
+
+def test_a_run_measures_the_loading_of_its_models(photo_tree, data_dir):
+    def slow_to_load(options):
+        time.sleep(1.0)
+        return FakeCaptioner()
+
+    options = IndexOptions(model=FakeCaptioner().model_id, embeddings=False, image_embedder=None)
+    with Store.open(data_dir) as store:
+        report = index_roots(store, [photo_tree["root"]], options, slow_to_load)
+    assert 1.0 <= report.load_seconds < report.seconds
+    assert report.images_per_second == report.captioned / (report.seconds - report.load_seconds)
 
 
 class SlowTextReader:
