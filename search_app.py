@@ -238,22 +238,23 @@ def search_ui(store: Store, query: str, mode: str, filters: Filters, sort: str) 
             query, filters, sort, offset=offset, limit=PAGE_SIZE, mode=mode, literal=frozenset(literal), tags=TOP_TAGS
         )
 
+    page: SearchPage | None = None
     try:
-        page = page_at(page_number)
-        if not page.hits and page_number and page.total:  # the library shrank under a later page: show its last
-            page_number = st.session_state["page"] = (page.total - 1) // PAGE_SIZE
-            page = page_at(page_number)
+        found = page_at(page_number)
+        if not found.hits and page_number and found.total:  # the library shrank under a later page: show its last
+            page_number = st.session_state["page"] = (found.total - 1) // PAGE_SIZE
+            found = page_at(page_number)
+        page = found
     except QueryError as error:
         st.warning(f"Can't search for that: {error}")
-        tags_ui(store, None)
-        return
     except CaptionaryError as error:  # e.g. the embedding model cannot be loaded
         st.error(str(error))
-        tags_ui(store, None)
+    # in the sidebar, drawn before the grid: the grid stays the run's last work
+    tags_ui(store, None if page is None else page.tags)
+    if page is None:
         return
     st.session_state["result_ids"] = [hit.image.id for hit in page.hits]
     st.session_state["result-tags"] = page.tags  # beside a photo opened from these results
-    tags_ui(store, page.tags)  # in the sidebar, drawn before the grid: the grid stays the run's last work
     st.caption(result_count(page))
     readings_ui(page)
     if not page.hits:

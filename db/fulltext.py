@@ -55,7 +55,7 @@ class FulltextIndex:
         self._idle_searchers: list = []
         self._columns: tuple[tuple, Columns] | None = None  # (index generation, its columns)
         self._admitted_for: Columns | None = None  # the generation (its columns) the filters' masks are of
-        self._admitted_masks: dict[tuple[int, str], np.ndarray] = {}
+        self._admitted_masks: dict[str, np.ndarray] = {}
 
     def index_id(self) -> str | None:
         """Identity of the on-disk index; a new one means the DB must resend every document."""
@@ -278,7 +278,7 @@ class FulltextIndex:
         ask again for the same folder or file type, and intersecting the query with it in Whoosh stepped
         through every document it admits (all of them for ext:jpg)."""
         generation = self.columns(searcher)  # a new object for each generation of the index
-        key = (id(generation), repr(narrowing))
+        key = repr(narrowing)
         with self._lock:
             if self._admitted_for is not generation:
                 self._admitted_for, self._admitted_masks = generation, {}

@@ -360,12 +360,13 @@ class FacetCache:
         self._tags: tuple[int, TagMatrix] | None = None
 
     def get(self, sessions: Sessions, top_tags: int) -> Facets:
-        key = (_seq(sessions), top_tags)
+        seq = _seq(sessions)
+        key = (seq, top_tags)
         if self._cached is None or self._cached[0] != key:
             facets = Facets(
                 folders(sessions),
                 formats(sessions),
-                self.tags(sessions).counts(limit=top_tags),
+                self.tags(sessions, seq).counts(limit=top_tags),
                 roots(sessions),
                 place_counts(sessions),
                 day_bounds(sessions),
@@ -374,9 +375,9 @@ class FacetCache:
             self._cached = (key, facets)
         return self._cached[1]
 
-    def tags(self, sessions: Sessions) -> TagMatrix:
-        """Which photo carries which tag, as of the catalog's last change."""
-        seq = _seq(sessions)
+    def tags(self, sessions: Sessions, seq: int | None = None) -> TagMatrix:
+        """Which photo carries which tag, as of the catalog's last change (`seq`, where the caller has read it)."""
+        seq = _seq(sessions) if seq is None else seq
         if self._tags is None or self._tags[0] != seq:
             self._tags = (seq, TagMatrix.read(sessions))
         return self._tags[1]

@@ -54,7 +54,6 @@ from db.schema import (
 from db.search import Search
 from db.semantic import EmbedderLike, VectorIndex
 from db.sync import FulltextSync
-from db.tag_facets import tag_counts
 from db.types import CheckReport, Facets, Group, ImageRecord
 
 LOCK_NAME = "index.lock"
@@ -262,7 +261,7 @@ class Store:
         return reads.roots(self.sessions)
 
     def tag_counts(self, limit: int | None = None) -> list[tuple[str, int]]:
-        return tag_counts(self.sessions, limit)
+        return self._facets.tags(self.sessions).counts(limit=limit)
 
     def facets(self, top_tags: int = 30) -> Facets:
         return self._facets.get(self.sessions, top_tags)

@@ -1,6 +1,6 @@
-"""Which photo carries which tag: one query says it (`tagged`), and the library's counts and a search's are taken
-from it. A search's are counted over arrays read once per change of the catalog, not by a GROUP BY each time:
-the app shows the tags of every search's results, and at 100,000 photos the query alone takes about a second."""
+"""Which photo carries which tag: one query says it (`tagged`), read once per change of the catalog as arrays, and
+the library's counts and each search's are counted over them, not by a GROUP BY each time: the app shows the tags
+of every search's results, and at 100,000 photos the query alone takes about a second."""
 
 from __future__ import annotations
 
@@ -28,15 +28,6 @@ def tagged() -> Select:
     return select(both.c.tag, both.c.file_id)
 
 
-def tag_counts(sessions: Sessions, limit: int | None = None) -> list[tuple[str, int]]:
-    """Tags with the number of photos (paths) that carry them, most used first."""
-    rows = tagged().subquery()
-    count = func.count()
-    query = select(rows.c.tag, count).group_by(rows.c.tag).order_by(count.desc(), rows.c.tag)
-    with sessions() as session:
-        return [(tag, number) for tag, number in session.execute(query.limit(limit) if limit else query)]
-
-
 class TagMatrix:
     """The (tag, file id) pairs as two arrays, and the tags' names."""
 
@@ -58,7 +49,7 @@ class TagMatrix:
 
     def counts(self, file_ids: np.ndarray | None = None, limit: int | None = None) -> list[tuple[str, int]]:
         """The tags of these photos (every photo for None), with how many of them carry each, most first; ties by
-        name, as tag_counts orders them."""
+        name."""
         chosen = self.tag_numbers
         if file_ids is not None:
             file_ids = np.asarray(file_ids, dtype=np.int64)
