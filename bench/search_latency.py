@@ -24,6 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.photoset import CACHE, realistic_photo  # noqa: E402
 
+NO_RANK = ["*", "-dog", "NOT dog", "-beach -night"]  # every match ranks the same: listed by date, as browsing
+EXCLUSIONS = ["dog NOT beach", "beach NOT (dog OR cat)", "snow -mountain", "people NOT (street OR city) NOT night"]
 QUERIES = [
     "dog",
     "beach",
@@ -199,6 +201,8 @@ def main() -> None:
             "date",
         )
         time_searches(store, "browse everything, newest first (empty query)", [""], Filters(), "date", repeat=10)
+        time_searches(store, "no word to rank by (*, -dog, NOT dog, -a -b)", NO_RANK, Filters())
+        time_searches(store, "words NOT words, + type", EXCLUSIONS, Filters(exts=("jpg",)))
         time_searches(store, "hybrid (query embedding + BM25 + RRF)", QUERIES, Filters(), mode="hybrid")
         time_searches(store, "semantic", QUERIES, Filters(), mode="semantic")
         time_searches(store, "hybrid + folder filter", QUERIES, Filters(folder="/photos/2015"), mode="hybrid")

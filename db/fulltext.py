@@ -15,13 +15,13 @@ from whoosh import query as wq
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import LockError
 
-from db import documents
+from db import documents, query_masks
 from db.documents import CAPTION_PAIRS, DEFAULT_FIELDS, FORMAT, FulltextDoc, document_fields, make_schema
 from db.errors import CaptionaryError, DamagedIndexError, DiskFullError, QueryError, disk_full
 from db.filters import filter_query, words_query
 from db.fulltext_swap import building_beside, swapped_in, sweep_leftovers, writer_lock
 from db.index_columns import Columns
-from db.query import ParsedQuery, bound_expansions, with_word_pairs
+from db.query import ParsedQuery, bound_expansions, negations_as_exclusions, with_word_pairs
 from db.types import Filters, Sort
 
 # Whoosh pickles the schema into the index, analyzers and all: indexes written before the full-text code
@@ -90,6 +90,7 @@ class FulltextIndex:
     def _executable(query: wq.Query, searcher) -> wq.Query:
         bound_expansions(query, searcher.reader())
         # An index from before the word-pair field still answers phrases, Whoosh's slower way.
+        query = negations_as_exclusions(query)
         return with_word_pairs(query) if CAPTION_PAIRS in searcher.schema else query
 
     def rebuild(self, fill: Callable[[Any], None], adopt: Callable[[str], None], wait: float) -> str:
@@ -266,7 +267,7 @@ class FulltextIndex:
         if query is None:
             docnums = np.flatnonzero(self._admitted(searcher, narrowing))
         else:
-            docnums = np.fromiter(searcher.docs_for_query(query), dtype=np.int64)
+            docnums = np.flatnonzero(query_masks.admitted(searcher, query, self.columns(searcher).live))
             if narrowing is not None:
                 docnums = docnums[self._admitted(searcher, narrowing)[docnums]]
         if filters.has_dates():
@@ -284,8 +285,7 @@ class FulltextIndex:
                 self._admitted_for, self._admitted_masks = generation, {}
             mask = self._admitted_masks.get(key)
         if mask is None:
-            mask = np.zeros(len(generation.fid), dtype=bool)
-            mask[np.fromiter(searcher.docs_for_query(narrowing), dtype=np.int64)] = True
+            mask = query_masks.admitted(searcher, narrowing, generation.live)
             with self._lock:
                 if len(self._admitted_masks) >= ADMITTED_KEPT:
                     self._admitted_masks.pop(next(iter(self._admitted_masks)))
@@ -357,31 +357,25 @@ class FulltextIndex:
         try:
             with self.searcher() as searcher:
                 columns = self.columns(searcher)
-                if query is None:  # browsing: every photo the filters admit, by date
-                    docnums = self._candidates(searcher, None, filters)
+                matcher = self._executable(query, searcher) if query is not None else None
+                docnums = self._candidates(searcher, matcher, filters)
+                matches = np.sort(columns.fid[docnums])
+                if matcher is None or query_masks.scores_nothing(matcher) or sort is not Sort.RELEVANCE:
+                    # browsing, `-dog` (every match ranks the same) or a date order: the matches by date
                     shown = columns.date_order(docnums, newest_first=sort is not Sort.DATE_ASC)[offset : offset + limit]
-                    return [(int(file_id), 0.0) for file_id in columns.fid[shown]], np.sort(columns.fid[docnums]), terms
-                matcher = self._executable(query, searcher)
-                matches = np.sort(columns.fid[self._candidates(searcher, matcher, filters)])
-                if not len(matches):  # also where no day is allowed: Whoosh reads filter=set() as no filter at all
+                    return [(int(file_id), 0.0) for file_id in columns.fid[shown]], matches, terms
+                if not len(matches):  # Whoosh reads filter=set() as no filter at all
                     return [], none, terms
                 pairs = parsed.pairs if CAPTION_PAIRS in searcher.schema else ()
                 if pairs:  # the words side by side score higher; the pairs never add a document
                     matcher = wq.AndMaybe(matcher, wq.Or([wq.Term(CAPTION_PAIRS, pair) for pair in pairs]))
-                narrowing = filter_query(filters)
-                if narrowing is not None:
-                    # Intersected lazily with the query (cost follows the query's matches), not Whoosh's
-                    # filter=, which first lists every document the filter admits (all of them for ext:jpg).
-                    matcher = wq.And([matcher, wq.ConstantScoreQuery(narrowing, 0.0)])
                 options: dict[str, object] = {}
-                if filters.has_dates():
-                    options["filter"] = set(np.flatnonzero(self._date_mask(searcher, filters)).tolist())
-                by_date = sort is not Sort.RELEVANCE
-                if by_date:
-                    options.update(sortedby="moment", reverse=sort is not Sort.DATE_ASC)
+                if filters.has_dates() or filter_query(filters) is not None:
+                    # The matches the filters admit, already listed: Whoosh checks each match it scores against
+                    # them, where its own filter= would list every document a filter admits (all for ext:jpg).
+                    options["filter"] = set(docnums.tolist())
                 results = searcher.search(matcher, limit=offset + limit, **options)
-                # With a sort order, Whoosh's "score" is the sort key: not a relevance to show.
-                page = [(int(hit["id"]), 0.0 if by_date else float(hit.score or 0.0)) for hit in results[offset : offset + limit]]
+                page = [(int(hit["id"]), float(hit.score or 0.0)) for hit in results[offset : offset + limit]]
         except (QueryError, DamagedIndexError):
             raise
         except Exception as error:
