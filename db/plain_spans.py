@@ -229,6 +229,11 @@ def join(first: Span, last: Span) -> Span | None:
                 label = f"in {MONTH_NAMES[months[0] - 1]}, any year"
             return Span(None, None, label, tuple(months))
         day, last_day = first.day or 1, last.last_day or last.day or 31  # "july 4th to august": to August's last day
+        if len(first.months) > 1 and len(months) == 1 and last_day < day:
+            # "new year to christmas": from the new year's first day, not from its eve through the whole year
+            months, day = [first.months[1]], 1
+            while months[-1] != last.months[-1] and len(months) < 12:
+                months.append(months[-1] % 12 + 1)
         if len(months) == 1 and last_day < day:
             day, last_day = last_day, day  # "july 10th to july 4th": the same days, written from the later one
         label = f"from {_day_name(months[0], day)} to {_day_name(months[-1], last.day and last_day)}, any year"

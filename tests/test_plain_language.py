@@ -410,6 +410,8 @@ class Holds:
         ("july 4th to 10th", "", ["taken from July 4 to July 10, any year"]),
         ("july 10th to july 4th", "", ["taken from July 4 to July 10, any year"]),
         ("december 24 to january 2", "", ["taken from December 24 to January 2, any year"]),
+        ("new year to christmas", "", ["taken from January 1 to December 26, any year"]),  # was: December 26 to 31
+        ("new year to january 6th", "", ["taken from December 31 to January 6, any year"]),
         ("july 4th to august", "", ["taken from July 4 to August, any year"]),
         ("july 4th 2019 to july 10th", "", ["taken between 2019-07-04 and 2019-07-10"]),
         ("december to february 2020", "", ["taken between 2019-12-01 and 2020-02-29"]),  # was: 2020-02-01 to 2020-12-31
