@@ -28,7 +28,10 @@ def filter_query(filters: Filters) -> wq.Query | None:
     for words in filters.without:  # "beach without dogs": no photo holding the word where a search looks
         parts.append(wq.Not(words_query(words)))
     for names in filters.names:  # each as its field holds it
-        terms = [wq.Term(_NAME_FIELDS[field], fold_name(name) if field != "tag" else name) for field, name in names]
+        terms = [
+            words_query(name) if field == "words" else wq.Term(_NAME_FIELDS[field], fold_name(name) if field != "tag" else name)
+            for field, name in names
+        ]
         parts.append(terms[0] if len(terms) == 1 else wq.Or(terms))
     if not parts:
         return None

@@ -19,7 +19,7 @@ from db.plain_choices import with_choice
 from db.plain_when import Vocabulary, WhenReader
 from db.plain_words import ENGLISH, Language
 from db.query import words_analyzer
-from db.types import Reading, Understood
+from db.types import Reading, Understood, choice_groups
 
 MAX_NAME_WORDS = 4  # "new south wales", "rio de janeiro": longer place names are rare
 
@@ -107,23 +107,37 @@ class _Reader(WhenReader):
         """The tokens searched as words, each with whether it is a plain word read as nothing (one that may be
         left out: not quoted, not of a reading nor of one taken back), and the readings."""
         kept: list[tuple[str, bool]] = []
+        owners: list[str] = []  # for each kept token, the words of the reading it is searched for ("" for none)
         readings: list[Reading] = []
         between: list[str | None] = []  # the words since the last reading
+        # What joined the last reading to others as a choice: the next reading, with no words before it, is joined
+        # by it too ("sydney 2019 and paris 2020": Sydney or Paris, in 2019 or 2020, not both years at once).
+        joined_by: list[str | None] | None = None
         i = 0
         while i < len(self.tokens):
             found = self._reading(i) if self.words[i] is not None else None
             if found is None:
                 kept.append((self.tokens[i], self.words[i] is not None))
+                owners.append("")
                 between.append(self.words[i])
                 i += 1
                 continue
             end, reading = found
+            if joined_by is not None and not any(between):
+                between = joined_by
+            choices = sum(choice.or_previous for choice in readings)
             readings = self._with(readings, reading, between)
+            joined_by = between if sum(choice.or_previous for choice in readings) > choices else None
             between = [] if not self.tokens[end - 1].endswith(",") else [","]
             if reading.also_words:
-                kept.extend((token, False) for token in self.tokens[i:end] if self._word_at(token) not in self.language.lead_ins)
+                words = [token for token in self.tokens[i:end] if self._word_at(token) not in self.language.lead_ins]
+                kept.extend((token, False) for token in words)
+                owners.extend(reading.words for _ in words)
             i = end
-        return kept, readings
+        # A name also searched as words that is a choice beside others ("sydney or paris", where a folder is named
+        # sydney) is that choice's words instead: as required words they left nothing to choose.
+        chosen = {choice.words for group in choice_groups(readings) if len(group) > 1 for choice in group}
+        return [pair for pair, owner in zip(kept, owners) if owner not in chosen], readings
 
     def _with(self, readings: list[Reading], reading: Reading, between: list[str | None]) -> list[Reading]:
         """The readings with one more: a choice beside the last group of its kind when the words between join them

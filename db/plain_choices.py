@@ -17,8 +17,8 @@ def with_choice(group: list[Reading], reading: Reading, between: list[str | None
     """The readings of `group` (the last reading and those it is a choice beside) and `reading` as one more choice,
     when the words `between` them join them so; None when they do not."""
     last = group[-1]
-    if last.kind != reading.kind or last.also_words or reading.also_words or reading.kind == "not":
-        return None  # a name also searched as words is in the words, which no "or" reaches; "not" has its own list
+    if last.kind != reading.kind or reading.kind == "not":
+        return None  # "not" has its own list
     joiners = language.choice_joiners if reading.kind != "keyword" else language.or_joiners
     words = [word for word in between if word != ","]
     by_word = len(words) == 1 and words[0] in joiners

@@ -158,10 +158,13 @@ class Reading:
     stars: int = 0  # "stars": rated at least this many ("4 stars")
 
     def names(self) -> tuple[tuple[str, str], ...]:
-        """The place, keyword or camera as Filters.names holds them: (field, name)."""
+        """The place, keyword or camera as Filters.names holds them: (field, name); ("words", name) where the
+        library holds the name as words too (a choice's: alone they are searched as words)."""
         if self.kind == "place":
-            return (("place", self.name), ("tag", self.name)) if self.also_tagged else (("place", self.name),)
-        return (("camera", self.name),) if self.kind == "camera" else (("tag", self.name),)
+            names = (("place", self.name), ("tag", self.name)) if self.also_tagged else (("place", self.name),)
+        else:
+            names = (("camera", self.name),) if self.kind == "camera" else (("tag", self.name),)
+        return (*names, ("words", self.name)) if self.also_words else names
 
 
 @dataclass(frozen=True)
@@ -192,16 +195,20 @@ class Understood:
         return filters
 
     def _choices(self) -> list[list[Reading]]:
-        """The readings to apply, each with those joined to it as other choices."""
-        groups: list[list[Reading]] = []
-        for reading in self.readings:
-            if reading.also_words:
-                continue  # searched as words, which reach the place and keywords as well
-            if reading.or_previous and groups and groups[-1][0].kind == reading.kind:
-                groups[-1].append(reading)
-            else:
-                groups.append([reading])
-        return groups
+        """The readings to apply, each with those joined to it as other choices; a name the library also holds
+        as words, alone, is searched as those words, which reach its places and keywords as well."""
+        return [group for group in choice_groups(list(self.readings)) if len(group) > 1 or not group[0].also_words]
+
+
+def choice_groups(readings: list[Reading]) -> list[list[Reading]]:
+    """The readings, each with those joined to it as other choices ("paris and rome", "2019 or 2021")."""
+    groups: list[list[Reading]] = []
+    for reading in readings:
+        if reading.or_previous and groups and groups[-1][0].kind == reading.kind:
+            groups[-1].append(reading)
+        else:
+            groups.append([reading])
+    return groups
 
 
 @dataclass(frozen=True)

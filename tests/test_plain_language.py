@@ -120,6 +120,10 @@ def found(store, query, **options):
         ("paris and 2017 and são paulo", {"sao_paulo"}),
         ("paris 2018 or são paulo", {"grandma_paris_2018", "paris_2018"}),
         ("grandma in são paulo or paris", {"grandma_paris_2018"}),
+        # ...where a folder or file holds the name too (the poster: "sydney" was a required word, nothing found)
+        ("sydney or paris", {"grandma_sydney_2019", "sydney_2020", "poster", "grandma_paris_2018", "paris_2018"}),
+        # ...and a time after each: Sydney or Paris, in 2019 or 2018 (was: both years required, nothing found)
+        ("sydney 2019 and paris 2018", {"grandma_sydney_2019", "grandma_paris_2018", "paris_2018"}),
         # A day alone beside a day, and a time of any year after since (was: a word no photo holds)
         ("july 14th or 20th", {"grandma_sydney_2019", "grandma_paris_2018"}),
         ("since july", {"sydney_2020", "beach_2020"}),  # July 2020 on, today being 2021-03-10
@@ -268,6 +272,10 @@ def test_the_cli_says_which_readings_are_choices(library):
         ("paris and 2019 and rome", [False, True, False]),  # Paris or Rome, in 2019
         ("mom 2019 or dad", [False, True, False]),
         ("mom 2019 and dad", [False, False, False]),
+        ("paris 2019 and rome 2020", [False, True, False, True]),  # Paris or Rome, in 2019 or 2020
+        ("mom 2019 or dad 2020", [False, True, False, True]),
+        ("mom 2019 and dad 2020", [False, False, False, False]),
+        ("paris and rome 2019", [False, True, False]),
     ],
 )
 def test_two_places_or_times_joined_are_choices_two_people_only_with_or(query, choices):
