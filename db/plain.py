@@ -251,10 +251,17 @@ class _Reader(WhenReader):
                 return None
         end = next((end + size for size in (2, 1) if self._phrase(end, end + size) in self.language.or_more), end)
         words = self._phrase(i, end)
-        if self.vocabulary.holds(words):
+        if self._held_with_stars(i, end):
             return None  # "5 star hotel" in a caption: the words
         shown = f"rated {count} star{'s' if count > 1 else ''}" + (" or more" if count < 5 else "")
         return end, Reading(words, "stars", shown, stars=count)
+
+    def _held_with_stars(self, i: int, end: int) -> bool:
+        """Whether a caption holds the rating's words, or them and the word after ("5 star hotel"). The index keeps
+        no number, so "4 stars" alone asks only whether some caption says "star" ("a star shaped cookie"): that
+        one caption took the ratings from every query."""
+        phrases = [self._phrase(i, end)] + ([self._phrase(i, end + 1)] if end < len(self.words) and self.words[end] else [])
+        return any(len(list(words_analyzer()(phrase))) > 1 and self.vocabulary.holds(phrase) for phrase in phrases)
 
     def _star_count(self, word: str) -> int:
         """1 to 5 as a digit or a word ("four"); 0 for anything else ("a star" is no rating)."""

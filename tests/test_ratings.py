@@ -116,3 +116,21 @@ def test_export_has_each_photos_camera_and_stars(tmp_path):
         None,
         "Apple iPhone 12",
     )
+
+
+def test_a_caption_saying_star_takes_no_rating_from_a_query_only_its_own_words_do(tmp_path):
+    # The index keeps no number: "4 stars" asked whether any caption says "star", and one cookie turned every
+    # rating query into words
+    root = tmp_path / "photos"
+    for i, (name, rating) in enumerate({"five.jpg": 5, "four.jpg": 4, "cookie.jpg": None, "hotel.jpg": None}.items()):
+        path = save_jpeg(photo(colour=COLOURS[i], noise=8, seed=i), root / name)
+        if rating is not None:
+            path.with_name(path.name + ".xmp").write_bytes(xmp_packet(rating=rating))
+    with Store.open(tmp_path / "data") as store:
+        index_with(store, [root], FakeCaptioner())
+        store.set_caption(store.image_by_path(root / "cookie.jpg").id, "a star shaped cookie on a plate")
+        store.set_caption(store.image_by_path(root / "hotel.jpg").id, "a five star hotel lobby")
+        assert paths_found(store, "4 stars") == {str(root / "five.jpg"), str(root / "four.jpg")}
+        assert paths_found(store, "5 stars") == {str(root / "five.jpg")}
+        assert paths_found(store, "5 star hotel") == {str(root / "hotel.jpg")}  # the caption's words
+        assert paths_found(store, "five star hotel") == {str(root / "hotel.jpg")}
