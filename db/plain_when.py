@@ -249,7 +249,12 @@ class WhenReader:
             name = self.language.holidays.get(words.replace("\u2019", "'"))
             if name is not None:
                 place_or_person = self._name(i)  # "christmas island", "valentine's" (a person); not "valentine's day"
-                if place_or_person is not None and place_or_person[0] >= end:
+                # ...but a keyword that is the holiday's name is its photos' tag (Lightroom's "Christmas"): the
+                # holiday, whose words reach the keyword too (was: the tagged photos alone, the rest of its days lost)
+                its_tag = (
+                    place_or_person is not None and place_or_person[1].kind == "keyword" and place_or_person[1].name == words
+                )
+                if place_or_person is not None and place_or_person[0] >= end and not its_tag:
                     return None
                 return end, name, words if self._held(words) else ""
         return None
