@@ -61,6 +61,19 @@ def without_question_mark(text: str) -> str:
     return _QUESTION_MARK.sub("", text)
 
 
+# What phones and word processors type for `"` and `-`: “smart quotes”, and a dash for `--` or pasted before a word.
+_CURLY_QUOTES = re.compile("[\u201c\u201d\u201e\u201f]")
+_DASH_BEFORE_WORD = re.compile('(?:^|(?<=[\\s(]))[\u2013\u2014\u2212](?=[^\\W\\d_]|[("])')  # "2018 –2020" a range
+
+
+def as_meant(text: str) -> str:
+    """The query as its marks mean it: “red car” a phrase, `dog —cat` (a phone's `--`) without cats, `Tag:xmas`
+    (a phone's capital) the field: they were loose words, a dog with a cat, and no field at all."""
+    text = _DASH_BEFORE_WORD.sub("-", _CURLY_QUOTES.sub('"', text))
+    known = {*USER_FIELDS, "date"}
+    return _FIELD_SYNTAX.sub(lambda found: found[0].lower() if found[1].lower() in known else found[0], text)
+
+
 def refuse_unreadable(text: str) -> None:
     """What no reading of a query can mend, refused before any: too long, or bytes that are not UTF-8."""
     if len(text) > MAX_QUERY_LENGTH:

@@ -14,7 +14,7 @@ from db.errors import CaptionaryError, DamagedIndexError, ModelLoadError, NotInd
 from db.fulltext import FulltextIndex
 from db.meaning import Found, Pixels, meaning_search
 from db.plain import understand
-from db.query import ParsedQuery, refuse_unreadable, without_question_mark
+from db.query import ParsedQuery, as_meant, refuse_unreadable, without_question_mark
 from db.query_dates import date_terms
 from db.reads import captions, images
 from db.schema import Sessions
@@ -77,7 +77,7 @@ class Search:
     ) -> SearchPage:
         started = time.perf_counter()
         refuse_unreadable(text)  # before the plain words are read: they may shorten a query of 20,000 years
-        text = without_question_mark(text)
+        text = without_question_mark(as_meant(text))
         chosen_sort = parse_sort(sort)
         if not self.sync.ensure():
             raise NotIndexedError(f"No search index in {self.sync.data_dir}; run: captionary rebuild-fulltext")

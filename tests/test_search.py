@@ -62,6 +62,25 @@ def test_phrases_or_not_and_prefix(indexed):
     assert str(tree["rotated"]) in paths_found(store, "mount*")
 
 
+@pytest.mark.parametrize(
+    ("typed", "meant", "loose"),
+    [
+        ("\u201cstreet city\u201d", '"street city"', "street city"),  # a phone's quotes: a phrase, not loose words
+        ("\u201estreet city\u201c", '"street city"', "street city"),
+        ("city \u2014car", "city -car", "city car"),  # a phone's `--`: without cars, not cars too
+        ("city \u2013car", "city -car", "city car"),
+        ("city \u2212car", "city -car", "city car"),
+        ("File:beach", "file:beach", "beach"),  # a phone's capital: the field, not nothing
+        ("EXT:png", "ext:png", "nothing"),
+    ],
+)
+def test_marks_a_phone_types_mean_what_they_mean_typed_plainly(indexed, typed, meant, loose):
+    store, tree = indexed
+    as_typed = paths_found(store, meant)
+    assert paths_found(store, typed) == as_typed
+    assert as_typed != paths_found(store, loose)  # the marks matter
+
+
 def test_results_are_best_first_and_limited(indexed):
     store, _ = indexed
     page = store.search("beach", limit=3)
