@@ -110,7 +110,8 @@ ENGLISH = Language(
         "thanksgiving": "Thanksgiving",
     },
     always_fillers=frozenset("photo photos picture pictures pic pics taken".split()),
-    fillers=frozenset("image images shot shots snap snaps".split()) | _PRONOUNS,
+    # ...and the words of a request ("find pictures of my dog", "show me everything from 2019", "photos i took")
+    fillers=frozenset("image images shot shots snap snaps find show search see everything anything took".split()) | _PRONOUNS,
     glue=frozenset(
         "a an the this that these those all some any every each of in on at from with by for to during and or & "
         "near around about circa over early late mid when where while is are was were be been".split()

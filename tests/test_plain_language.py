@@ -96,6 +96,10 @@ def found(store, query, **options):
         ("photos from paris", {"grandma_paris_2018", "paris_2018"}),  # "photo" in a file name is no reason to keep it
         ("pictures taken in 2020", {"sydney_2020", "beach_2020"}),
         ("grandma in paris", {"grandma_paris_2018"}),
+        # the words of a request (was: each a required word, and nothing found)
+        ("show me everything from 2018", {"grandma_paris_2018", "paris_2018"}),
+        ("find pictures of grandma in paris", {"grandma_paris_2018"}),
+        ("photos i took in paris", {"grandma_paris_2018", "paris_2018"}),
         ("são paulo", {"sao_paulo"}),  # a place as captionary shows it, accents and all
         ("sao paulo", {"sao_paulo"}),
         ("SÃO PAULO 2017", {"sao_paulo"}),
