@@ -199,6 +199,8 @@ class WhenReader:
             return spans.iso_span(iso, i)
         if (decade := spans.DECADE.fullmatch(word)) is not None:
             start = int(decade[1]) * 10
+            if start in (1800, 1900):  # "photos from the 1800s": the century, as people say it (the 2000s: a decade)
+                return i + 1, Span(date(start, 1, 1), date(start + 99, 12, 31), f"in the {start}s ({start} to {start + 99})")
             return i + 1, Span(date(start, 1, 1), date(start + 9, 12, 31), f"in the {start}s")
         if (decade := spans.SHORT_DECADE.fullmatch(word)) is not None:  # "90s", "the '80s"
             start = self._century(int(decade[1]) * 10)

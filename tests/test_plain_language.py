@@ -489,6 +489,9 @@ class Holds:
         ("4th to 10th", "4th to 10th", []),
         ("winter 2019", "", ["taken in winter 2019 (2019-12-01 to 2020-02-29)"]),
         ("1990s", "", ["taken in the 1990s"]),
+        ("1900s", "", ["taken in the 1900s (1900 to 1999)"]),  # the century (was: 1900 to 1909)
+        ("the 1800s", "", ["taken in the 1800s (1800 to 1899)"]),
+        ("2000s", "", ["taken in the 2000s"]),  # the decade, as people say it
         ("july", "", ["taken in July, any year"]),
         ("march", "march", []),  # a word the library holds ("protest march")
         ("may", "may", []),  # alone, a verb
