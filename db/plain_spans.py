@@ -14,7 +14,8 @@ from db.types import Span
 
 YEAR = re.compile(r"\d{4}")
 YEARS = re.compile(r"(\d{4})[-–](\d{4})")
-ISO = re.compile(r"(\d{4})-(\d{1,2})(?:-(\d{1,2}))?")
+ISO = re.compile(r"(\d{4})([-/.])(\d{1,2})(?:\2(\d{1,2}))?")  # "2019-07-14", "2019/07/14", "2019.07"
+NUMERIC = re.compile(r"(\d{1,2})([/.])(\d{1,2})\2(\d{4})")  # "25/12/2019", "12/25/2019", "25.12.2019"
 DECADE = re.compile(r"(1[89]\d|20\d)0'?s")
 SHORT_DECADE = re.compile(r"'?(\d)0'?s")
 SHORT_YEAR = re.compile(r"'\d\d")
@@ -23,7 +24,7 @@ DAYS = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?[-–](\d{1,2})(?:st|nd|rd|th)?")  
 
 
 def iso_span(found: re.Match[str], i: int) -> tuple[int, Span] | None:
-    year, month, day = int(found[1]), int(found[2]), found[3]
+    year, month, day = int(found[1]), int(found[3]), found[4]
     try:
         if day:
             taken = date(year, month, int(day))
@@ -31,6 +32,23 @@ def iso_span(found: re.Match[str], i: int) -> tuple[int, Span] | None:
         return i + 1, month_span(year, month)
     except ValueError:
         return None  # "2019-13": not a date, a word
+
+
+def numeric_span(found: re.Match[str], i: int) -> tuple[int, Span] | None:
+    """A day written with its year last: day first where the day is over 12 or dots part it (as in Germany), month
+    first where the second number is over 12; "5/6/2019", May 6th or June 5th by where it was written, is neither."""
+    first, second, year = int(found[1]), int(found[3]), int(found[4])
+    if first > 12 or (found[2] == "." and second <= 12) or first == second:
+        day, month = first, second
+    elif second > 12:
+        month, day = first, second
+    else:
+        return None
+    try:
+        taken = date(year, month, day)
+    except ValueError:
+        return None
+    return i + 1, Span(taken, taken, f"on {taken.isoformat()}")
 
 
 def month_span(year: int, month: int) -> Span:

@@ -197,6 +197,8 @@ class WhenReader:
             return year[0], Span(date(year[1], 1, 1), date(year[1], 12, 31), f"in {year[1]}")
         if (iso := spans.ISO.fullmatch(word)) is not None:
             return spans.iso_span(iso, i)
+        if (numeric := spans.NUMERIC.fullmatch(word)) is not None:
+            return spans.numeric_span(numeric, i)
         if (decade := spans.DECADE.fullmatch(word)) is not None:
             start = int(decade[1]) * 10
             if start in (1800, 1900):  # "photos from the 1800s": the century, as people say it (the 2000s: a decade)

@@ -133,6 +133,7 @@ def found(store, query, **options):
         ("since july", {"sydney_2020", "beach_2020"}),  # July 2020 on, today being 2021-03-10
         # A day of any year, a two-digit decade or year (was: the day, "20s" or "'19" a word no photo holds)
         ("december 25", {"grandma_xmas_2019"}),
+        ("25/12/2019", {"grandma_xmas_2019"}),  # was: three words, nothing found
         ("25th of december", {"grandma_xmas_2019"}),
         ("july 14th", {"grandma_sydney_2019"}),
         ("the 20s", {"sydney_2020", "beach_2020"}),
@@ -490,6 +491,12 @@ class Holds:
         ("winter 2019", "", ["taken in winter 2019 (2019-12-01 to 2020-02-29)"]),
         ("1990s", "", ["taken in the 1990s"]),
         ("1900s", "", ["taken in the 1900s (1900 to 1999)"]),  # the century (was: 1900 to 1909)
+        ("25/12/2019", "", ["taken on 2019-12-25"]),  # written with the year last (was: no reading, nothing found)
+        ("12/25/2019", "", ["taken on 2019-12-25"]),
+        ("5.6.2019", "", ["taken on 2019-06-05"]),
+        ("2019/12/25", "", ["taken on 2019-12-25"]),
+        ("5/6/2019", "5/6/2019", []),  # May 6th or June 5th, by where it was written: no reading
+        ("31/02/2019", "31/02/2019", []),
         ("the 1800s", "", ["taken in the 1800s (1800 to 1899)"]),
         ("2000s", "", ["taken in the 2000s"]),  # the decade, as people say it
         ("july", "", ["taken in July, any year"]),
