@@ -50,6 +50,7 @@ class WhenReader:
         end, span = found
         words = self._phrase(i, end)
         lone = span.months and not span.or_words and end - i == 1 and not self._in_list_of_times(i)
+        lone = lone and not self._after_a_lead_in(i)  # "in july", "not in march": a time, whatever captions hold
         if lone and (words in self.language.lone_excluded or self._held(words)):
             return None  # "march" in a library of protest marches is the word; "may" alone is a verb
         if span.first and span.last and end - i == 1 and (words.isdigit() or spans.SHORT_DECADE.fullmatch(words)):
@@ -64,6 +65,10 @@ class WhenReader:
         after = i + 1 if self.tokens[i].endswith(",") else i + 2 if self._at(i + 1) in joiners else None
         before = i - 1 if i > 0 and self.tokens[i - 1].endswith(",") else i - 2 if self._at(i - 1) in joiners else None
         return any(n is not None and self._at(n) in times for n in (after, before))
+
+    def _after_a_lead_in(self, i: int) -> bool:
+        """Whether a word that leads to a time is before i ("in", "during", "since"; not "of": "pictures of march")."""
+        return i > 0 and self._at(i - 1) in self.language.lead_ins - {"of"}
 
     def _held(self, words: str) -> bool:
         return self.vocabulary.holds(words) or self.vocabulary.place(words) or self.vocabulary.keyword(words)

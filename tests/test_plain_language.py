@@ -502,6 +502,9 @@ class Holds:
         ("july", "", ["taken in July, any year"]),
         ("march", "march", []),  # a word the library holds ("protest march")
         ("may", "may", []),  # alone, a verb
+        ("in march", "", ["taken in March, any year"]),  # after "in", a time (was: the word)
+        ("photos in may", "", ["taken in May, any year"]),
+        ("pictures of march", "march", []),
         ("new car", "new car", []),  # "new" alone is no place, "new york" is
         ("new york", "", ["taken in New York"]),
         ("aunt mary 2019", "", ["tagged aunt mary", "taken in 2019"]),

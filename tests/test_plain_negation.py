@@ -58,6 +58,9 @@ def test_a_time_after_the_negation_is_a_time_no_photo_found_was_taken_in():
     understood = understand("dog not in july", Holds(), TODAY)
     assert understood.text == "dog" and [reading.shown for reading in understood.readings] == ["not taken in July, any year"]
     assert [span.months for span in understood.narrow(Filters()).not_spans] == [(7,)]
+    # ...even where a caption says "july" (was: without the word "july", and July's dogs shown)
+    understood = understand("dog not in july", Holds(words={"july"}), TODAY)
+    assert [reading.shown for reading in understood.readings] == ["not taken in July, any year"]
 
 
 def test_photos_taken_then_are_kept_out(tmp_path):
