@@ -15,6 +15,7 @@ from whoosh.qparser import AndGroup, MultifieldParser, plugins
 
 from db.documents import CAPTION_PAIRS, DEFAULT_FIELDS, USER_FIELDS, make_schema, pair_analyzer, text_analyzer
 from db.errors import QueryError
+from db.formats import extensions_of, format_name
 from db.query_dates import DATE_TERM, DatePlugin, is_day_range
 from db.records import undecodable
 from db.types import Sort
@@ -186,7 +187,16 @@ def parse_query(text: str, schema: Schema | None = None) -> wq.Query | None:
         raise QueryError(f"Cannot parse query: {error}") from None
     _check_fields(query)
     _extensions_as_indexed(query)
-    return _long_prefixes_as_pairs(_anything_as_every(query))
+    return _long_prefixes_as_pairs(_anything_as_every(_formats_of_extensions(query)))
+
+
+def _formats_of_extensions(query: wq.Query) -> wq.Query:
+    """`ext:jpg` as every extension of its format (.jpg, .jpeg, .jpe), as the app's type filter picks "JPEG": a
+    camera's .JPG and a phone's .jpeg are the same kind of photo, and `ext:jpeg` found no .jpg."""
+    if isinstance(query, wq.Term) and query.fieldname == "ext" and isinstance(query.text, str):
+        extensions = extensions_of([format_name(query.text)])
+        return wq.Or([wq.Term("ext", ext) for ext in extensions]) if len(extensions) > 1 else query
+    return query.apply(_formats_of_extensions)
 
 
 def _anything_as_every(query: wq.Query) -> wq.Query:

@@ -174,6 +174,16 @@ def test_an_extension_is_found_with_its_leading_dot_and_in_capitals(indexed, que
     assert paths_found(store, query) == paths_found(store, as_indexed) != set()
 
 
+@pytest.mark.parametrize(
+    ("query", "names"), [("ext:jpeg", {"photo.jpg", "PHOTO_UPPER.JPEG"}), ("ext:tif", {"scan.tif", "scan16.tiff"})]
+)
+def test_an_extension_finds_every_file_of_its_format_as_the_type_filter_does(indexed, query, names):
+    store, tree = indexed
+    # a camera's .JPG and a phone's .jpeg are one kind of photo (was: ext:jpeg found no .jpg)
+    formats = {str(path) for path in tree["formats"] if path.name in names}
+    assert paths_found(store, query) & {str(path) for path in tree["formats"]} == formats
+
+
 @pytest.mark.parametrize(("query", "as_meant"), [("beach?", "beach"), ("a dog on the beach?", "a dog on the beach")])
 def test_a_question_mark_after_the_last_word_is_the_questions_not_a_wildcard(indexed, query, as_meant):
     store, _ = indexed
