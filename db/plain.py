@@ -42,6 +42,8 @@ def understand(
     if any(_STRUCTURE.search(token) for token in tokens if not token.startswith('"')):
         return Understood(text)
     if (marked := _marks_joined(tokens)) != tokens:  # "2019 , 2015", ", paris": a lone mark is no word to search
+        if not marked:
+            return Understood("", left_out=tuple(tokens))  # "!!!", "...": said so, as for "the"
         tokens, text = marked, " ".join(marked)
     kept, readings = _Reader(tokens, vocabulary, today, literal, language).read()
     # "photo" goes even where the library holds it: it is in the file and folder names of most libraries

@@ -363,6 +363,9 @@ def test_a_query_of_nothing_but_filler_and_glue_shows_every_photo(library):
         assert paths_found == set(paths.values()) and page.understood.text == "" and page.understood.readings == ()
     result = CliRunner().invoke(cli, ["search", "the", "--data-dir", str(data_dir)])
     assert result.exit_code == 0 and result.stderr.splitlines() == ['no word to search for in "the": every photo matches']
+    # marks alone too (was: every photo, and not a word said)
+    result = CliRunner().invoke(cli, ["search", "!!! ...", "--data-dir", str(data_dir)])
+    assert result.exit_code == 0 and result.stderr.splitlines() == ['no word to search for in "!!! ...": every photo matches']
 
 
 def test_keyword_mode_and_quotes_keep_filler_and_glue_as_typed(library):
