@@ -51,6 +51,26 @@ def numeric_span(found: re.Match[str], i: int) -> tuple[int, Span] | None:
     return i + 1, Span(taken, taken, f"on {taken.isoformat()}")
 
 
+def third_of(span: Span, third: int, word: str) -> Span | None:
+    """The first, middle or last third (0, 1, 2) of whole years: "early 2019" January to April, "the late 90s" 1997
+    to 1999, "the early 1900s" 1900 to 1933; None for a span that is not whole years ("early july")."""
+    first, last = span.first, span.last
+    if first is None or last is None or (first.month, first.day, last.month, last.day) != (1, 1, 12, 31):
+        return None
+    years = last.year - first.year + 1
+    count = years if years > 1 else 12  # a year's thirds are months
+    start = [0, -(-count // 3), count - count // 3][third]  # ceil, then the last third's floor: 4/3/3, 4/4/4, 34/33/33
+    end = [start + -(-count // 3), count - count // 3, count][third]
+    if years > 1:
+        part_first, part_last = date(first.year + start, 1, 1), date(first.year + end - 1, 12, 31)
+        shown = f"in the {word} {first.year}s"
+    else:
+        part_first, part_last = date(first.year, start + 1, 1), month_span(first.year, end).last
+        shown = f"in {word} {first.year}"
+    assert part_last is not None
+    return Span(part_first, part_last, f"{shown} ({part_first.isoformat()} to {part_last.isoformat()})")
+
+
 def month_span(year: int, month: int) -> Span:
     if not 1 <= month <= 12:
         raise ValueError(month)

@@ -197,6 +197,10 @@ class WhenReader:
         word, language = self._at(i), self.language
         if word is None:
             return None
+        if word in language.thirds and (whole := self._atom(i + 1, listed)) is not None:  # "early 2019", "late 90s"
+            third = spans.third_of(whole[1], language.thirds[word], word)
+            if third is not None:
+                return whole[0], third
         year = self._year(i) if word not in language.of else None
         if year is not None:
             return year[0], Span(date(year[1], 1, 1), date(year[1], 12, 31), f"in {year[1]}")

@@ -138,7 +138,9 @@ def found(store, query, **options):
         ("july 14th", {"grandma_sydney_2019"}),
         ("the 20s", {"sydney_2020", "beach_2020"}),
         ("summer '19", {"grandma_sydney_2019", "beach_2019", "july_2019"}),
-        ("early 2019", {"grandma_sydney_2019", "grandma_xmas_2019", "beach_2019", "july_2019"}),
+        ("mid 2019", {"grandma_sydney_2019", "beach_2019", "july_2019"}),  # May to August (was: the whole year)
+        ("late 2019", {"grandma_xmas_2019"}),
+        ("early 2017", {"sao_paulo", "poster"}),
         ("july or august 2019", {"grandma_sydney_2019", "july_2019", "beach_2019"}),  # was: July of any year too
         ("july and 2019", {"grandma_sydney_2019", "july_2019"}),
         # a year after a part of one is that part in it (was: the whole of 2020, or of 2019)
@@ -494,6 +496,12 @@ class Holds:
         ("winter 2019", "", ["taken in winter 2019 (2019-12-01 to 2020-02-29)"]),
         ("1990s", "", ["taken in the 1990s"]),
         ("1900s", "", ["taken in the 1900s (1900 to 1999)"]),  # the century (was: 1900 to 1909)
+        ("early 2019", "", ["taken in early 2019 (2019-01-01 to 2019-04-30)"]),  # a third (was: the whole year)
+        ("the late 90s", "", ["taken in the late 1990s (1997-01-01 to 1999-12-31)"]),
+        ("mid 1990s", "", ["taken in the mid 1990s (1994-01-01 to 1996-12-31)"]),
+        ("the early 1900s", "", ["taken in the early 1900s (1900-01-01 to 1933-12-31)"]),
+        ("late 2018 to early 2019", "", ["taken between 2018-09-01 and 2019-04-30"]),
+        ("early july", "", ["taken in July, any year"]),  # no third of a month
         ("25/12/2019", "", ["taken on 2019-12-25"]),  # written with the year last (was: no reading, nothing found)
         ("12/25/2019", "", ["taken on 2019-12-25"]),
         ("5.6.2019", "", ["taken on 2019-06-05"]),
