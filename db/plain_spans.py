@@ -65,9 +65,9 @@ def third_of(span: Span, third: int, word: str) -> Span | None:
         part_first, part_last = date(first.year + start, 1, 1), date(first.year + end - 1, 12, 31)
         shown = f"in the {word} {first.year}s"
     else:
-        part_first, part_last = date(first.year, start + 1, 1), month_span(first.year, end).last
+        part_first = date(first.year, start + 1, 1)
+        part_last = date(first.year, end, calendar.monthrange(first.year, end)[1])
         shown = f"in {word} {first.year}"
-    assert part_last is not None
     return Span(part_first, part_last, f"{shown} ({part_first.isoformat()} to {part_last.isoformat()})")
 
 
