@@ -282,7 +282,9 @@ def join(first: Span, last: Span) -> Span | None:
             first = dated if dated.first is not None and dated.first <= last.last else in_year(first, last.first.year - 1)
         elif any_year(last) and first.first is not None:
             dated = in_year(last, first.first.year)
-            last = dated if dated.last is not None and dated.last >= first.first else in_year(last, first.first.year + 1)
+            # never ending before the first does: "2019 to new year" runs to New Year 2020 (New Year 2019 began in 2018)
+            ends = first.last or first.first
+            last = dated if dated.last is not None and dated.last >= ends else in_year(last, first.first.year + 1)
     except (ValueError, OverflowError):
         return None  # February 29 of a year that has none; a day past 9999-12-31
     if first.first and first.last and last.first and last.last and last.last < first.first:

@@ -429,6 +429,8 @@ class Holds:
         ("july 10th to july 4th", "", ["taken from July 4 to July 10, any year"]),
         ("december 24 to january 2", "", ["taken from December 24 to January 2, any year"]),
         ("new year to christmas", "", ["taken from January 1 to December 26, any year"]),  # was: December 26 to 31
+        ("2019 to new year", "", ["taken between 2019-01-01 and 2020-01-01"]),  # was: 2019-01-01 alone
+        ("2019 to july", "", ["taken between 2019-01-01 and 2020-07-31"]),  # no range ends before its start does
         ("new year to january 6th", "", ["taken from December 31 to January 6, any year"]),
         ("july 4th to august", "", ["taken from July 4 to August, any year"]),
         ("july 4th 2019 to july 10th", "", ["taken between 2019-07-04 and 2019-07-10"]),
