@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import calendar
 import contextlib
+import re
 from datetime import date, timedelta
 from typing import Protocol
 
@@ -179,11 +180,13 @@ class WhenReader:
 
     def _year(self, i: int) -> tuple[int, int] | None:
         """A year at i, or after "of" ("summer of 2019"): (end, year)."""
-        if self._at(i) in self.language.of:
-            i += 1
+        after_of = self._at(i) in self.language.of
+        i += after_of
         word = self._at(i)
         if word is not None and spans.SHORT_YEAR.fullmatch(word):  # "summer '19": this century's, unless still to come
             return i + 1, self._century(int(word[1:]))
+        if after_of and word is not None and re.fullmatch(r"\d\d", word):  # "summer of 69", said without the mark
+            return i + 1, self._century(int(word))
         if word is None or not spans.YEAR.fullmatch(word) or not FIRST_YEAR <= int(word) <= self.today.year:
             return None
         return i + 1, int(word)

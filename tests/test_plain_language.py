@@ -430,6 +430,8 @@ class Holds:
         ("december 24 to january 2", "", ["taken from December 24 to January 2, any year"]),
         ("new year to christmas", "", ["taken from January 1 to December 26, any year"]),  # was: December 26 to 31
         ("2019 to new year", "", ["taken between 2019-01-01 and 2020-01-01"]),  # was: 2019-01-01 alone
+        ("summer of 69", "", ["taken in summer 1969 (1969-06-01 to 1969-08-31)"]),  # without the mark (was: words)
+        ("july of 19", "", ["taken in July 2019"]),
         ("2019 to july", "", ["taken between 2019-01-01 and 2020-07-31"]),  # no range ends before its start does
         ("new year to january 6th", "", ["taken from December 31 to January 6, any year"]),
         ("july 4th to august", "", ["taken from July 4 to August, any year"]),
