@@ -68,7 +68,7 @@ class WhenReader:
         return any(n is not None and self._at(n) in times for n in (after, before))
 
     def _after_a_lead_in(self, i: int) -> bool:
-        """Whether a word that leads to a time is before i ("in", "during", "since"; not "of": "pictures of march")."""
+        """Whether a word that leads to a time is before i ("in", "during", "from"; not "of": "pictures of march")."""
         return i > 0 and self._at(i - 1) in self.language.lead_ins - {"of"}
 
     def _held(self, words: str) -> bool:
