@@ -34,14 +34,21 @@ def admitted(searcher, query: wq.Query, live: np.ndarray) -> np.ndarray:
     return mask & live
 
 
+# A file type, a tag or a day is there or not: BM25 over them ranks by how many tags a photo has, or by nothing.
+_UNRANKED_FIELDS = frozenset({"ext", "tag", "day"})
+
+
 def scores_nothing(query: wq.Query) -> bool:
-    """Whether the query has no word that ranks (`*`, `-dog`, `NOT dog`): every match scores the same."""
+    """Whether the query has no word to rank by (`*`, `-dog`, `NOT dog`, `ext:png`, `tag:grandma`): every match
+    would score the same, or by what says nothing of it."""
     if isinstance(query, wq.Every) and not query.fieldname:
         return True
     if isinstance(query, wq.Not):
         return True
+    if isinstance(query, (wq.Term, wq.NumericRange)):
+        return query.fieldname in _UNRANKED_FIELDS
     if isinstance(query, wq.AndNot):
         return scores_nothing(query.a)
-    if isinstance(query, wq.And):
+    if isinstance(query, (wq.And, wq.Or)):
         return all(scores_nothing(part) for part in query.subqueries)
     return False

@@ -528,3 +528,13 @@ def test_a_search_with_no_word_to_rank_by_lists_its_photos_newest_first_as_brows
     assert found.total == len(expected)
     oldest_first = synthetic_store.search(text, sort=Sort.DATE_ASC.value, limit=50, mode="keyword")
     assert [hit.image.id for hit in oldest_first.hits] == expected[::-1][:50]
+
+
+@pytest.mark.parametrize(("text", "tagged"), [("tag:dog", True), ("ext:jpg -tag:dog", False)])
+def test_a_search_of_tags_or_file_types_alone_lists_its_photos_newest_first(synthetic_store, text, tagged):
+    # a tag is there or not: BM25 ranked its photos by how few tags each has, a file type in the order indexed
+    dogs = {hit.image.id for hit in synthetic_store.search("", Filters(tags=("dog",)), limit=3000).hits}
+    assert 50 < len(dogs) < 3000
+    expected = [hit.image.id for hit in synthetic_store.search("", limit=3000).hits if (hit.image.id in dogs) == tagged]
+    found = synthetic_store.search(text, limit=50, mode="keyword")
+    assert [hit.image.id for hit in found.hits] == expected[:50] and found.total == len(expected)
