@@ -57,8 +57,8 @@ class Columns:
         mask = self.live & self._within(Span(filters.date_from, filters.date_to, ""))
         for first, last in filters.not_dates:
             mask &= ~self._within(Span(first, last, ""))
-        for span in filters.not_spans:  # its days only: "not at christmas" keeps a photo of a tree in 2019
-            mask &= ~self._within(span)
+        for span in filters.not_spans:  # what the span finds: "not christmas 2019" its days and that year's "christmas"
+            mask &= ~self._within_or_holding(span, holding)
         for spans in filters.any_dates:
             mask &= np.logical_or.reduce([self._within_or_holding(span, holding) for span in spans])
         return mask

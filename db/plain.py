@@ -12,7 +12,6 @@ some caption holds stays a word.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import date
 
 from db.plain_choices import with_choice
@@ -185,8 +184,9 @@ class _Reader(WhenReader):
             end, reading = when
             if reading.span is None:
                 return None
-            span = replace(reading.span, or_words="")  # the days alone: "not at christmas" keeps a tree of 2019
-            return end, Reading(self._phrase(i, end), "not", f"not taken {span.label}", span=span)
+            # what the time finds, kept out: "not at christmas" its days and, where the library holds the word (a
+            # folder "Christmas 2019/", a tag), the photos holding it, as "christmas" finds both
+            return end, Reading(self._phrase(i, end), "not", f"not taken {reading.span.label}", span=reading.span)
         excluded: list[str] = []
         end = lead
         while True:
@@ -218,6 +218,8 @@ class _Reader(WhenReader):
 
     def _past_glue(self, i: int) -> int:
         while i < len(self.words) and self.words[i] in self.language.glue - self.language.list_joiners:
+            if self.words[i] in self.language.thirds and self._date(i) is not None:
+                break  # "not in early 2019": a third of the year, not the year
             i += 1  # "without the dogs", "but not in paris"
         return i
 

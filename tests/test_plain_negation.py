@@ -58,6 +58,9 @@ def test_a_time_after_the_negation_is_a_time_no_photo_found_was_taken_in():
     understood = understand("dog not in july", Holds(), TODAY)
     assert understood.text == "dog" and [reading.shown for reading in understood.readings] == ["not taken in July, any year"]
     assert [span.months for span in understood.narrow(Filters()).not_spans] == [(7,)]
+    # a third of a year too (was: "not taken in 2019", and the year's summer hidden)
+    understood = understand("beach not in early 2019", Holds(), TODAY)
+    assert [reading.shown for reading in understood.readings] == ["not taken in early 2019 (2019-01-01 to 2019-04-30)"]
     # ...even where a caption says "july" (was: without the word "july", and July's dogs shown)
     understood = understand("dog not in july", Holds(words={"july"}), TODAY)
     assert [reading.shown for reading in understood.readings] == ["not taken in July, any year"]
