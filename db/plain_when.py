@@ -51,8 +51,10 @@ class WhenReader:
         end, span = found
         words = self._phrase(i, end)
         lone = span.months and not span.or_words and end - i == 1 and not self._in_list_of_times(i)
-        lone = lone and not self._after_a_lead_in(i)  # "in july", "not in march": a time, whatever captions hold
-        if lone and (words in self.language.lone_excluded or self._held(words)):
+        if lone and self._after_a_lead_in(i):  # "in july", "not in march": a time, whatever captions hold...
+            if self.vocabulary.keyword(words) or self.vocabulary.place(words):
+                return None  # ...but "photos from may" of a person called May is hers
+        elif lone and (words in self.language.lone_excluded or self._held(words)):
             return None  # "march" in a library of protest marches is the word; "may" alone is a verb
         if span.first and span.last and end - i == 1 and (words.isdigit() or spans.SHORT_DECADE.fullmatch(words)):
             if not self.vocabulary.taken_in(span.first, span.last) and self.vocabulary.holds(words):

@@ -712,3 +712,10 @@ def test_a_holidays_words_are_found_side_by_side_as_the_library_was_asked_for_th
         assert page.understood.readings[0].span.or_words == "christmas eve"
         # was: eve.jpg too, its file holding "eve" and its description "christmas"
         assert paths == {str(root / "Christmas Eve/carols.jpg")}
+
+
+def test_a_month_after_a_lead_in_is_a_time_unless_it_names_a_person_or_a_place():
+    # "in march" beside a protest march is March; "photos from may" of a person called May is hers (my first
+    # version of the lead-in rule read her as the month)
+    assert [r.shown for r in understand("in march", Holds(words={"march"}), TODAY).readings] == ["taken in March, any year"]
+    assert [r.shown for r in understand("photos from may", Holds(keywords={"may"}), TODAY).readings] == ["tagged may"]
