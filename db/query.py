@@ -64,13 +64,16 @@ def without_question_mark(text: str) -> str:
 
 # What phones and word processors type for `"` and `-`: “smart quotes”, and a dash for `--` or pasted before a word.
 _CURLY_QUOTES = re.compile("[\u201c\u201d\u201e\u201f]")
-_DASH_BEFORE_WORD = re.compile('(?:^|(?<=[\\s(]))[\u2013\u2014\u2212](?=[^\\W\\d_]|[("])')  # "2018 –2020" a range
+_DASH_BEFORE_WORD = re.compile('(?:^|(?<=[\\s(]))(?:[\u2013\u2014\u2212]|--)(?=[^\\W\\d_]|[("])')  # "2018 –2020": a range
 
 
 def as_meant(text: str) -> str:
     """The query as its marks mean it: “red car” a phrase, `dog —cat` (a phone's `--`) without cats, `Tag:xmas`
-    (a phone's capital) the field: they were loose words, a dog with a cat, and no field at all."""
-    text = _DASH_BEFORE_WORD.sub("-", _CURLY_QUOTES.sub('"', text))
+    (a phone's capital) the field: they were loose words, a dog with a cat, and no field at all. Curly quotes only
+    in pairs: `12” pizza` is inches."""
+    if len(_CURLY_QUOTES.findall(text)) % 2 == 0:
+        text = _CURLY_QUOTES.sub('"', text)
+    text = _DASH_BEFORE_WORD.sub("-", text)
     known = {*USER_FIELDS, "date"}
     return _FIELD_SYNTAX.sub(lambda found: found[0].lower() if found[1].lower() in known else found[0], text)
 
@@ -178,7 +181,7 @@ def parse_query(text: str, schema: Schema | None = None) -> wq.Query | None:
             if rewritten == text:
                 raise QueryError("Cannot read a - or + beside OR: write NOT word, or put the words in parentheses") from None
             query = parser.parse(rewritten)
-        if query is wq.NullQuery and re.search(r"(?:^|[\s(])-[\w(]", text):
+        if query is wq.NullQuery and re.search(r"(?:^|[\s(])-[\w(\"]", text):
             # only exclusions (`-red`, `-(date:2019)`, `(-car -dog)`): every photo but those
             query = parser.parse("* " + _signs_in_groups_as_words(text))
     except QueryError:

@@ -70,6 +70,8 @@ def test_phrases_or_not_and_prefix(indexed):
         ("city \u2014car", "city -car", "city car"),  # a phone's `--`: without cars, not cars too
         ("city \u2013car", "city -car", "city car"),
         ("city \u2212car", "city -car", "city car"),
+        ("city --car", "city -car", "city car"),  # a double hyphen typed for the dash
+        ('-"city street"', 'NOT "city street"', "city street"),  # a minus before a phrase (was: nothing, silently)
         ("File:beach", "file:beach", "beach"),  # a phone's capital: the field, not nothing
         ("EXT:png", "ext:png", "nothing"),
     ],
@@ -79,6 +81,12 @@ def test_marks_a_phone_types_mean_what_they_mean_typed_plainly(indexed, typed, m
     as_typed = paths_found(store, meant)
     assert paths_found(store, typed) == as_typed
     assert as_typed != paths_found(store, loose)  # the marks matter
+
+
+@pytest.mark.parametrize("text", ["12\u201d pizza", "\u201cred car"])
+def test_a_curly_quote_alone_is_no_quote(indexed, text):
+    store, _ = indexed
+    store.search(text)  # `12” pizza` is inches: an unbalanced quote was refused
 
 
 def test_results_are_best_first_and_limited(indexed):
