@@ -261,11 +261,13 @@ class _Reader(WhenReader):
         return end, Reading(words, "stars", shown, stars=count)
 
     def _held_with_stars(self, i: int, end: int) -> bool:
-        """Whether a caption holds the rating's words, or them and the word after ("5 star hotel"). The index keeps
-        no number, so "4 stars" alone asks only whether some caption says "star" ("a star shaped cookie"): that
-        one caption took the ratings from every query."""
-        phrases = [self._phrase(i, end)] + ([self._phrase(i, end + 1)] if end < len(self.words) and self.words[end] else [])
-        return any(len(list(words_analyzer()(phrase))) > 1 and self.vocabulary.holds(phrase) for phrase in phrases)
+        """Whether a caption holds the rating's words with the word after them ("5 star hotel"). Not its words
+        alone: the index keeps no number, so "4 stars" asked whether some caption says "star" ("a star shaped
+        cookie"), and one caption took the ratings from every query; "five stars" beside a five star hotel too."""
+        if end >= len(self.words) or not self.words[end]:
+            return False
+        phrase = self._phrase(i, end + 1)
+        return len(list(words_analyzer()(phrase))) > 1 and self.vocabulary.holds(phrase)
 
     def _star_count(self, word: str) -> int:
         """1 to 5 as a digit or a word ("four"); 0 for anything else ("a star" is no rating)."""

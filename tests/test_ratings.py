@@ -132,5 +132,6 @@ def test_a_caption_saying_star_takes_no_rating_from_a_query_only_its_own_words_d
         store.set_caption(store.image_by_path(root / "hotel.jpg").id, "a five star hotel lobby")
         assert paths_found(store, "4 stars") == {str(root / "five.jpg"), str(root / "four.jpg")}
         assert paths_found(store, "5 stars") == {str(root / "five.jpg")}
+        assert paths_found(store, "five stars") == {str(root / "five.jpg")}  # was: the hotel's words
         assert paths_found(store, "5 star hotel") == {str(root / "hotel.jpg")}  # the caption's words
         assert paths_found(store, "five star hotel") == {str(root / "hotel.jpg")}
