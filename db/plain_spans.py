@@ -15,7 +15,7 @@ from db.types import Span
 YEAR = re.compile(r"\d{4}")
 YEARS = re.compile(r"(\d{4})[-–](\d{4})")
 ISO = re.compile(r"(\d{4})([-/.])(\d{1,2})(?:\2(\d{1,2}))?")  # "2019-07-14", "2019/07/14", "2019.07"
-NUMERIC = re.compile(r"(\d{1,2})([/.])(\d{1,2})\2(\d{4})")  # "25/12/2019", "12/25/2019", "25.12.2019"
+NUMERIC = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})")  # "25/12/2019", "12/25/2019", "25.12.2019", "25-12-2019"
 DECADE = re.compile(r"(1[89]\d|20\d)0'?s")
 SHORT_DECADE = re.compile(r"'?(\d)0'?s")
 SHORT_YEAR = re.compile(r"'\d\d")

@@ -509,6 +509,7 @@ class Holds:
         ("25/12/2019", "", ["taken on 2019-12-25"]),  # written with the year last (was: no reading, nothing found)
         ("12/25/2019", "", ["taken on 2019-12-25"]),
         ("5.6.2019", "", ["taken on 2019-06-05"]),
+        ("25-12-2019", "", ["taken on 2019-12-25"]),
         ("2019/12/25", "", ["taken on 2019-12-25"]),
         ("5/6/2019", "5/6/2019", []),  # May 6th or June 5th, by where it was written: no reading
         ("31/02/2019", "31/02/2019", []),
