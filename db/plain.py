@@ -162,11 +162,23 @@ class _Reader(WhenReader):
             return negation
         if (rated := self._stars(i)) is not None:
             return rated
+        if (tagged := self._tagged(i)) is not None:
+            return tagged
         start = i + 1 if self.words[i] in self.language.lead_ins and i + 1 < len(self.tokens) else i
         for begin in dict.fromkeys((start, i)):  # "in sydney": the lead-in goes with what it leads
             found = self._date(begin) or self._name(begin)
             if found is not None and found[1].words not in self.literal:
                 return found
+        return None
+
+    def _tagged(self, i: int) -> tuple[int, Reading] | None:
+        """ "tagged christmas": the keyword, said so, even where its name is a holiday's or a place's."""
+        if self.words[i] not in self.language.tagged:
+            return None
+        for end in range(min(len(self.words), i + 1 + MAX_NAME_WORDS), i + 1, -1):
+            name = self._phrase(i + 1, end) if None not in self.words[i + 1 : end] else ""
+            if name and self._phrase(i, end) not in self.literal and self.vocabulary.keyword(name):
+                return end, Reading(self._phrase(i, end), "keyword", f"tagged {name}", name=name)
         return None
 
     # -- what not ------------------------------------------------------------------------------

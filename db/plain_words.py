@@ -29,6 +29,7 @@ class Language:
     until: frozenset[str]  # "until 2019": up to its last day
     of: frozenset[str]  # "summer of 2019"
     thirds: dict[str, int]  # "early 2019", "the late 90s": the first, middle or last third of a year, decade or century
+    tagged: frozenset[str]  # "tagged christmas": the words after are a person's keyword, not a time or a place
     lead_ins: frozenset[str]  # words that go with the time or place after them: "in sydney", "from 2019"
     choice_joiners: frozenset[str]  # two places or times so joined are choices ("paris and rome", "2019 or 2021")
     or_joiners: frozenset[str]  # two people so joined are choices ("mom or dad"; "mom and dad" is both)
@@ -86,6 +87,7 @@ ENGLISH = Language(
     until=frozenset({"until", "till", "through"}),
     of=frozenset({"of"}),
     thirds={"early": 0, "mid": 1, "middle": 1, "late": 2},
+    tagged=frozenset({"tagged", "tag", "labelled", "labeled"}),
     lead_ins=frozenset({"in", "from", "during", "on", "at", "of"}),
     choice_joiners=frozenset({"and", "or", "&"}),
     or_joiners=frozenset({"or"}),

@@ -665,6 +665,8 @@ def test_a_holiday_whose_words_the_library_holds_finds_its_days_or_its_words(tmp
         others = {"misc/july.jpg", "misc/portrait.jpg", "misc/roses.jpg"}
         assert names("not at christmas")[0] == others
         assert names("not christmas 2019")[0] == others | {"misc/morning.jpg"}
+        # the tag, said so (was, once the keyword no longer hid the holiday: the holiday and a word "tagged")
+        assert names("tagged christmas") == ({"misc/wrapping.jpg"}, ["tagged christmas"])
         # a person called Valentine is that person, not February 14
         assert names("valentine's photos") == ({"misc/portrait.jpg"}, ["tagged valentine"])
         assert names("valentine's day")[0] == {"misc/portrait.jpg", "misc/roses.jpg"}  # more words than the name
