@@ -56,9 +56,12 @@ class WhenReader:
                 return None  # ...but "photos from may" of a person called May is hers
         elif lone and (words in self.language.lone_excluded or self._held(words)):
             return None  # "march" in a library of protest marches is the word; "may" alone is a verb
-        if span.first and span.last and end - i == 1 and (words.isdigit() or spans.SHORT_DECADE.fullmatch(words)):
+        written = words.isdigit() or spans.SHORT_DECADE.fullmatch(words) or spans.NUMERIC.fullmatch(words)
+        if span.first and span.last and end - i == 1 and (written or spans.ISO.fullmatch(words)):
             if not self.vocabulary.taken_in(span.first, span.last) and self.vocabulary.holds(words):
-                return None  # a year or decade no photo was taken in, that some caption or file name holds ("80s party")
+                # a year, decade or day no photo was taken in, that some caption or file name holds ("80s party",
+                # a scan named 25.12.2019.jpg)
+                return None
         return end, Reading(words, "date", f"taken {span.label}", span=span)
 
     def _in_list_of_times(self, i: int) -> bool:

@@ -722,3 +722,13 @@ def test_a_month_after_a_lead_in_is_a_time_unless_it_names_a_person_or_a_place()
     # version of the lead-in rule read her as the month)
     assert [r.shown for r in understand("in march", Holds(words={"march"}), TODAY).readings] == ["taken in March, any year"]
     assert [r.shown for r in understand("photos from may", Holds(keywords={"may"}), TODAY).readings] == ["tagged may"]
+
+
+def test_a_day_no_photo_was_taken_on_that_a_file_name_holds_is_searched_as_the_name(tmp_path):
+    # a scan named for the day it shows, scanned years later: typing its name found nothing once days were read
+    photos = {"scans/25.12.2019.jpg": {"taken": "2023:03:01 10:00:00"}, "misc/july.jpg": {"taken": "2019:07:14 10:00:00"}}
+    with small_library(tmp_path, photos) as (store, root):
+        page, paths = found(store, "25.12.2019")
+        assert paths == {str(root / "scans/25.12.2019.jpg")} and page.understood.readings == ()
+        page, paths = found(store, "14.07.2019")  # a day a photo was taken on is that day
+        assert paths == {str(root / "misc/july.jpg")} and [r.shown for r in page.understood.readings] == ["taken on 2019-07-14"]
