@@ -370,7 +370,7 @@ class FulltextIndex:
                 if pairs:  # the words side by side score higher; the pairs never add a document
                     matcher = wq.AndMaybe(matcher, wq.Or([wq.Term(CAPTION_PAIRS, pair) for pair in pairs]))
                 options: dict[str, object] = {}
-                if filters.has_dates() or filter_query(filters) is not None:
+                if not filters.is_empty():
                     # The matches the filters admit, already listed: Whoosh checks each match it scores against
                     # them, where its own filter= would list every document a filter admits (all for ext:jpg).
                     options["filter"] = set(docnums.tolist())

@@ -53,7 +53,7 @@ class Columns:
 
     def date_mask(self, filters: Filters, holding: Callable[[str], np.ndarray] | None = None) -> np.ndarray:
         """The documents the filters' dates admit; `holding(words)` marks those holding the words, for a span
-        that admits them too (Span.or_words: a holiday whose name the library holds)."""
+        that admits (or, negated, keeps out) them too (Span.or_words: a holiday whose name the library holds)."""
         mask = self.live & self._within(Span(filters.date_from, filters.date_to, ""))
         for first, last in filters.not_dates:
             mask &= ~self._within(Span(first, last, ""))

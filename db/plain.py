@@ -126,9 +126,8 @@ class _Reader(WhenReader):
             end, reading = found
             if joined_by is not None and not any(between):
                 between = joined_by
-            choices = sum(choice.or_previous for choice in readings)
-            readings = self._with(readings, reading, between)
-            joined_by = between if sum(choice.or_previous for choice in readings) > choices else None
+            readings, joined = self._with(readings, reading, between)
+            joined_by = between if joined else None
             between = [] if not self.tokens[end - 1].endswith(",") else [","]
             if reading.also_words:
                 words = [token for token in self.tokens[i:end] if self._word_at(token) not in self.language.lead_ins]
@@ -140,9 +139,10 @@ class _Reader(WhenReader):
         chosen = {choice.words for group in choice_groups(readings) if len(group) > 1 for choice in group}
         return [pair for pair, owner in zip(kept, owners) if owner not in chosen], readings
 
-    def _with(self, readings: list[Reading], reading: Reading, between: list[str | None]) -> list[Reading]:
-        """The readings with one more: a choice beside the last group of its kind when the words between join them
-        ("paris and rome", and "paris and 2019 and rome": a photo is taken in one place), else one more to meet."""
+    def _with(self, readings: list[Reading], reading: Reading, between: list[str | None]) -> tuple[list[Reading], bool]:
+        """The readings with one more, and whether it is a choice: beside the last group of its kind when the words
+        between join them ("paris and rome", and "paris and 2019 and rome": a photo is taken in one place), else
+        one more to meet."""
         end = len(readings)
         while end > 0:
             group = end - 1  # where the group ending at `end` starts: a reading and those it is a choice beside
@@ -150,9 +150,9 @@ class _Reader(WhenReader):
                 group -= 1
             if readings[group].kind == reading.kind:
                 chosen = with_choice(readings[group:end], reading, between, self.language)
-                return [*readings[:group], *chosen, *readings[end:]] if chosen else [*readings, reading]
+                return ([*readings[:group], *chosen, *readings[end:]], True) if chosen else ([*readings, reading], False)
             end = group
-        return [*readings, reading]
+        return [*readings, reading], False
 
     def _word_at(self, token: str) -> str:
         return _word(token) if _is_word(token) else ""

@@ -25,13 +25,20 @@ DAYS = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?[-–](\d{1,2})(?:st|nd|rd|th)?")  
 
 def iso_span(found: re.Match[str], i: int) -> tuple[int, Span] | None:
     year, month, day = int(found[1]), int(found[3]), found[4]
+    if day:
+        return _day(i, year, month, int(day))
     try:
-        if day:
-            taken = date(year, month, int(day))
-            return i + 1, Span(taken, taken, f"on {taken.isoformat()}")
         return i + 1, month_span(year, month)
     except ValueError:
         return None  # "2019-13": not a date, a word
+
+
+def _day(i: int, year: int, month: int, day: int) -> tuple[int, Span] | None:
+    try:
+        taken = date(year, month, day)
+    except ValueError:
+        return None  # "2019-02-30", "31/02/2019": not a date, words
+    return i + 1, Span(taken, taken, f"on {taken.isoformat()}")
 
 
 def numeric_span(found: re.Match[str], i: int) -> tuple[int, Span] | None:
@@ -44,11 +51,7 @@ def numeric_span(found: re.Match[str], i: int) -> tuple[int, Span] | None:
         month, day = first, second
     else:
         return None
-    try:
-        taken = date(year, month, day)
-    except ValueError:
-        return None
-    return i + 1, Span(taken, taken, f"on {taken.isoformat()}")
+    return _day(i, year, month, day)
 
 
 def third_of(span: Span, third: int, word: str) -> Span | None:
@@ -59,8 +62,8 @@ def third_of(span: Span, third: int, word: str) -> Span | None:
         return None
     years = last.year - first.year + 1
     count = years if years > 1 else 12  # a year's thirds are months
-    start = [0, -(-count // 3), count - count // 3][third]  # ceil, then the last third's floor: 4/3/3, 4/4/4, 34/33/33
-    end = [start + -(-count // 3), count - count // 3, count][third]
+    bounds = (0, -(-count // 3), count - count // 3, count)  # the first third rounded up, the last down: 4/3/3, 34/33/33
+    start, end = bounds[third], bounds[third + 1]
     if years > 1:
         part_first, part_last = date(first.year + start, 1, 1), date(first.year + end - 1, 12, 31)
         shown = f"in the {word} {first.year}s"

@@ -130,14 +130,17 @@ def _refuse_empty_fields(text: str) -> None:
         raise QueryError(f"{field}: has no value; write {field}:WORD, or put the text in quotes")
 
 
-def _extensions_as_indexed(query: wq.Query) -> None:
-    """`ext:.PNG` as the index holds extensions, `png` (db/rows.py): the dot and capitals matched nothing."""
+def _extensions_as_indexed(query: wq.Query) -> wq.Query:
+    """`ext:.PNG` as the index holds extensions, `png` (db/rows.py): the dot and capitals matched nothing. And
+    `ext:jpg` as every extension of its format (.jpg, .jpeg, .jpe), as the app's type filter picks "JPEG": a
+    camera's .JPG and a phone's .jpeg are one kind of photo, and `ext:jpeg` found no .jpg."""
     if getattr(query, "fieldname", None) == "ext" and isinstance(getattr(query, "text", None), str):
         query.text = query.text.lstrip(".").lower()
         if not query.text:  # `ext:.` or `ext:""""`: an extension of nothing
             raise QueryError("ext: has no value; write ext:WORD (ext:jpg, ext:heic)")
-    for child in query.children():
-        _extensions_as_indexed(child)
+        extensions = extensions_of([format_name(query.text)]) if isinstance(query, wq.Term) else ()
+        return wq.Or([wq.Term("ext", ext) for ext in extensions]) if len(extensions) > 1 else query
+    return query.apply(_extensions_as_indexed)
 
 
 def _check_fields(query: wq.Query) -> None:
@@ -189,23 +192,14 @@ def parse_query(text: str, schema: Schema | None = None) -> wq.Query | None:
     except Exception as error:  # Whoosh raises assorted types for odd input
         raise QueryError(f"Cannot parse query: {error}") from None
     _check_fields(query)
-    _extensions_as_indexed(query)
-    return _long_prefixes_as_pairs(_anything_as_every(_formats_of_extensions(query)))
-
-
-def _formats_of_extensions(query: wq.Query) -> wq.Query:
-    """`ext:jpg` as every extension of its format (.jpg, .jpeg, .jpe), as the app's type filter picks "JPEG": a
-    camera's .JPG and a phone's .jpeg are the same kind of photo, and `ext:jpeg` found no .jpg."""
-    if isinstance(query, wq.Term) and query.fieldname == "ext" and isinstance(query.text, str):
-        extensions = extensions_of([format_name(query.text)])
-        return wq.Or([wq.Term("ext", ext) for ext in extensions]) if len(extensions) > 1 else query
-    return query.apply(_formats_of_extensions)
+    return _long_prefixes_as_pairs(_anything_as_every(_extensions_as_indexed(query)))
 
 
 def _anything_as_every(query: wq.Query) -> wq.Query:
     """`*` (also what `-dog` is read as: `* -dog`) as every document. The parser makes it "any word in any field",
-    which Whoosh answers by reading every word's postings: 58 s at 100,000 photos. Every photo has a file name,
-    so it is every photo; a fielded `text:*` (photos with text read in them) keeps its meaning."""
+    which Whoosh answers by reading every word's postings: 55 s at 100,000 photos (docs/performance.md). Every
+    photo has a file name, so it is every photo; a fielded `text:*` (photos with text read in them) keeps its
+    meaning."""
     if isinstance(query, wq.Or) and query.subqueries and all(isinstance(part, wq.Every) for part in query.subqueries):
         return wq.Every()
     return query.apply(_anything_as_every)
